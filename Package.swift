@@ -1,0 +1,83 @@
+// swift-tools-version: 6.2
+// traced: a system-wide tracing service for Linux. docs/design.md maps the targets below.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .treatAllWarnings(as: .error),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "traced",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "TraceClient", targets: ["TraceClient"]),
+        .executable(name: "tracectl", targets: ["tracectl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The shared-memory ABI header and the GNU-only calls Swift's Glibc cannot see.
+        .target(
+            name: "CTraceABI",
+            cSettings: [.treatAllWarnings(as: .error)]
+        ),
+        // liblz4's frame API (Debian: liblz4-dev).
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
+        ),
+        // Syscalls wrapped once: typed errors, EINTR policy, descriptors, mappings, sockets.
+        .target(
+            name: "TraceSystem",
+            dependencies: ["CTraceABI"],
+            swiftSettings: strict
+        ),
+        // Event encoding, the LZ4-framed file format, its writer and its reader.
+        .target(
+            name: "TraceFormat",
+            dependencies: ["CLZ4", "CTraceABI", "TraceSystem"],
+            swiftSettings: strict
+        ),
+        // The consumer side of the shared-memory ring buffer (daemon and in-process writer).
+        .target(
+            name: "TraceRing",
+            dependencies: ["CTraceABI", "TraceSystem", "TraceFormat"],
+            swiftSettings: strict
+        ),
+        // The annotation API linked into services.
+        .target(
+            name: "TraceClient",
+            dependencies: ["CTraceABI", "TraceSystem", "TraceFormat", "TraceRing"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "tracectl",
+            dependencies: [
+                "TraceFormat",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        // A traced process for tests that need one: emits scripted workloads.
+        .executableTarget(
+            name: "TraceFixture",
+            dependencies: ["TraceClient", "TraceRing", "TraceSystem", "TraceFormat", "CTraceABI"],
+            path: "Tests/Fixtures/TraceFixture",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TraceFormatTests",
+            dependencies: ["TraceFormat", "TraceSystem"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TraceClientTests",
+            dependencies: ["TraceClient", "TraceFormat", "TraceRing", "TraceSystem", "CTraceABI", "TraceFixture"],
+            swiftSettings: strict
+        ),
+    ]
+)

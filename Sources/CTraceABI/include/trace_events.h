@@ -1,0 +1,66 @@
+/*
+ * trace_events.h — the event and record kinds shared by the client's
+ * encoder (chunk payloads and metadata area) and the format's decoder.
+ *
+ * The byte-level specification is docs/format.md ("Events", "Records").
+ * Numbers are never reused; new kinds take new numbers.
+ */
+#ifndef TRACE_EVENTS_H
+#define TRACE_EVENTS_H
+
+/* ---- Events (chunk payloads, and the body of a batch record) ----
+ * event := kind:u8 fields
+ * The fields of each kind are listed in docs/format.md. `dt` is the
+ * timestamp delta from the previous event of the same batch (unsigned
+ * varint); `str` is a string id; all integers are LEB128 varints. */
+enum {
+    TC_EV_REGION_BEGIN = 0x01,        /* dt type:str task:u [stack:u]      */
+    TC_EV_REGION_END = 0x02,          /* dt back:u                         */
+    TC_EV_REGION_END_FOREIGN = 0x03,  /* dt thread:u seq:u                 */
+    TC_EV_TASK_BEGIN = 0x04,          /* dt id:u parent:u type:str [stack] */
+    TC_EV_TASK_END = 0x05,            /* dt id:u                           */
+    TC_EV_LOG = 0x06,                 /* dt task:u category:str lenflag:u bytes [stack] */
+    TC_EV_COUNTER_INT = 0x07,         /* dt name:str value:zigzag          */
+    TC_EV_COUNTER_DOUBLE = 0x08,      /* dt name:str value:f64le           */
+    TC_EV_SWIFT_TASK = 0x09,          /* id:u (no dt; 0 = not in a task)   */
+    /* Kinds 0x40...0x7f are extensions: dt length:u payload. A reader that
+     * does not know one skips `length` bytes and counts it. */
+    TC_EV_FIRST_EXTENSION = 0x40,
+    TC_EV_LAST_EXTENSION = 0x7f,
+    /* Set on a kind that may carry a stack: a stack id ends the event. */
+    TC_EV_HAS_STACK = 0x80,
+};
+
+/* The largest encoding of each fixed-size event (varints of 10 bytes). The
+ * hot path writes only when this much room is left in the chunk. */
+enum {
+    TC_MAX_REGION_BEGIN = 1 + 10 + 5 + 10 + 5,
+    TC_MAX_REGION_END = 1 + 10 + 10 + 10,
+    TC_MAX_TASK = 1 + 10 + 10 + 10 + 5 + 5,
+    TC_MAX_COUNTER = 1 + 10 + 5 + 10,
+    TC_MAX_SWIFT_TASK = 1 + 10,
+    /* A log is this plus its message bytes. */
+    TC_MAX_LOG_FIXED = 1 + 10 + 10 + 5 + 5 + 5,
+    /* Longer log messages are truncated (and flagged as truncated). */
+    TC_MAX_LOG_MESSAGE = 1024,
+};
+
+/* ---- Records (the decompressed file stream, and the metadata area) ----
+ * record := kind:u8 length:u payload[length]
+ * In the metadata area, kinds 0x10...0x13 appear without their leading
+ * process field; the consumer inserts it when copying them to a file. */
+enum {
+    TC_REC_FILE_HEADER = 0x01,
+    TC_REC_PROCESS = 0x02,
+    TC_REC_CLOCK_SYNC = 0x03,
+    TC_REC_BATCH = 0x04,
+    TC_REC_DROPS = 0x05,
+    TC_REC_PROCESS_END = 0x06,
+    TC_REC_FILE_END = 0x07,
+    TC_REC_STRING = 0x10,
+    TC_REC_THREAD = 0x11,
+    TC_REC_STACK = 0x12,
+    TC_REC_IMAGE = 0x13,
+};
+
+#endif /* TRACE_EVENTS_H */

@@ -1,0 +1,140 @@
+/*
+ * trace_shims.h — what Swift's Glibc module cannot see, wrapped once.
+ *
+ * Swift's Glibc is built without _GNU_SOURCE, so memfd_create, file seals,
+ * gettid, accept4, struct ucred, the CMSG macros, pthread_getattr_np and
+ * dl_iterate_phdr are invisible from Swift. shims.c defines _GNU_SOURCE and
+ * exposes prefixed wrappers; each returns what the C call returns (-1 with
+ * errno set on failure) and the Swift syscall layer turns that into a typed
+ * error. Constants are re-exported and checked with _Static_assert in shims.c.
+ */
+#ifndef TRACE_SHIMS_H
+#define TRACE_SHIMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- memfd and seals ---- */
+#define TC_MFD_CLOEXEC 0x0001u
+#define TC_MFD_ALLOW_SEALING 0x0002u
+#define TC_F_SEAL_SEAL 0x0001
+#define TC_F_SEAL_SHRINK 0x0002
+#define TC_F_SEAL_GROW 0x0004
+#define TC_F_SEAL_WRITE 0x0008
+
+int tc_memfd_create(const char *name, unsigned int flags);
+int tc_add_seals(int fd, int seals);
+int tc_get_seals(int fd);
+
+/* ---- threads ---- */
+pid_t tc_gettid(void);
+/* pthread_setname_np / pthread_getname_np on the calling thread. */
+int tc_set_thread_name(const char *name);
+int tc_get_thread_name(char *buffer, size_t size);
+/* Lowest and highest address of the calling thread's stack. Returns 0. */
+int tc_current_stack_bounds(uintptr_t *low, uintptr_t *high);
+/* Installs (once) a pthread key whose destructor calls `destructor` at exit
+ * of every thread that called tc_arm_thread_exit(). */
+int tc_thread_exit_key_create(void (*destructor)(void));
+int tc_arm_thread_exit(void);
+
+/* ---- eventfd ---- */
+#define TC_EFD_CLOEXEC 02000000
+#define TC_EFD_NONBLOCK 04000
+int tc_eventfd(unsigned int initial, int flags);
+
+/* ---- sockets ---- */
+int tc_accept4(int fd, int flags);
+/* SO_PEERCRED of a connected Unix socket. Returns 0 or -1 with errno. */
+int tc_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
+/* sendmsg with one payload and up to `count` descriptors as SCM_RIGHTS. */
+ssize_t tc_send_with_fds(int fd, const void *bytes, size_t length, const int *fds, int count);
+/* recvmsg with MSG_CMSG_CLOEXEC; stores up to `capacity` received
+ * descriptors in `fds` and their number in `received`, closing any beyond
+ * `capacity`. `truncated` is set when the kernel reported MSG_CTRUNC. */
+ssize_t tc_receive_with_fds(int fd, void *bytes, size_t length, int *fds, int capacity,
+                            int *received, int *truncated);
+
+/* ---- clocks ---- */
+/* 1 when CPUID reports an invariant TSC (leaf 0x80000007, EDX bit 8). */
+int tc_cpu_has_invariant_tsc(void);
+/* Selected by TraceClient at start-up (TC_CLOCK_*); read on every event. */
+extern uint32_t tc_clock_kind;
+
+static inline uint64_t tc_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+static inline uint64_t tc_realtime_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+static inline uint64_t tc_read_tsc(void) {
+#if defined(__x86_64__)
+    return __rdtsc();
+#else
+    return tc_monotonic_ns();
+#endif
+}
+/* The event timestamp: the TSC when it is invariant (~10-25 ns here),
+ * CLOCK_MONOTONIC otherwise (~25-45 ns). */
+static inline uint64_t tc_now(void) {
+    if (__builtin_expect(tc_clock_kind == 1 /* TC_CLOCK_TSC */, 1)) {
+        return tc_read_tsc();
+    }
+    return tc_monotonic_ns();
+}
+
+/* ---- stacks ---- */
+/* Walks the frame-pointer chain of the calling thread, skipping `skip`
+ * frames, storing at most `capacity` return addresses. Every frame pointer
+ * is checked against [low, high) before it is read. Returns the count. */
+int tc_capture_stack(uintptr_t *frames, int capacity, int skip, uintptr_t low, uintptr_t high);
+
+/* One loaded ELF image, as dl_iterate_phdr reports it. */
+typedef struct tc_image_info {
+    const char *path;
+    uintptr_t bias;
+    /* Lowest and highest link-time address of its executable segments. */
+    uintptr_t text_low;
+    uintptr_t text_high;
+    const uint8_t *build_id;
+    uint32_t build_id_length;
+} tc_image_info;
+
+/* Calls `visit` for every loaded image; returns the number visited. */
+int tc_for_each_image(void (*visit)(void *context, const tc_image_info *image), void *context);
+
+/* ---- Swift concurrency ---- */
+/* The runtime's current task pointer (NULL outside a task); one call into
+ * the concurrency runtime (~4 ns). */
+uintptr_t tc_swift_current_task(void);
+/* The runtime's task id for a task pointer from tc_swift_current_task. */
+uint64_t tc_swift_task_id(uintptr_t task);
+
+/* ---- process ---- */
+/* Registers the fork handler that disables tracing in a child. */
+void tc_install_fork_handler(void);
+/* The value of TRACED_FILE at load time, or NULL (read by the constructor
+ * that arms autostart). */
+const char *tc_autostart_path(void);
+/* atexit() with a plain C callback. */
+int tc_atexit(void (*callback)(void));
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TRACE_SHIMS_H */

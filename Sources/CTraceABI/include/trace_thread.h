@@ -1,0 +1,104 @@
+/*
+ * trace_thread.h — the per-thread state of the client's hot path.
+ *
+ * Process-local (not part of the shared-memory ABI). It lives in C because
+ * Swift has no thread-local storage of its own: a `_Thread_local` object read
+ * through a static inline accessor costs nothing measurable, where
+ * pthread_getspecific costs ~2 ns and Foundation's thread dictionary ~1 µs
+ * (docs/performance.md). Only the owning thread reads or writes its state,
+ * except for the fork handler, which runs in the child's only thread.
+ */
+#ifndef TRACE_THREAD_H
+#define TRACE_THREAD_H
+
+#include <stdint.h>
+#include "trace_abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Direct-mapped cache from a StaticString's address to its string id, so
+ * interning a region type on the hot path is one compare. 64 entries cover
+ * the "handful of unique types" a thread uses. */
+#define TC_INTERN_CACHE_SIZE 64u
+
+typedef struct tc_intern_slot {
+    uintptr_t key;
+    uint32_t id;
+    uint32_t reserved;
+} tc_intern_slot;
+
+/* Values of tc_thread_state.status. */
+enum {
+    TC_THREAD_NEW = 0,
+    TC_THREAD_REGISTERED = 1,
+    /* Pthread key destructors ran; the thread is exiting. */
+    TC_THREAD_EXITING = 2,
+};
+
+typedef struct tc_thread_state {
+    /* Next byte to write in the current chunk's payload, or NULL when the
+     * thread holds no chunk (not registered yet, or dropping). */
+    uint8_t *cursor;
+    /* End of the current chunk's payload. The fast path writes only when
+     * cursor + (largest event of that kind) <= limit. */
+    uint8_t *limit;
+    /* Start of the current chunk's payload and its header. */
+    uint8_t *payload;
+    tc_chunk_header *chunk;
+    /* Timestamp of the previous event in this chunk (deltas are taken from
+     * it; clamped so deltas are never negative). */
+    uint64_t last_ticks;
+    /* Regions begun by this thread so far. */
+    uint64_t region_seq;
+    /* Swift task (runtime pointer) the previous event in this chunk ran on;
+     * UINTPTR_MAX when no event of this chunk named one yet. */
+    uintptr_t swift_task;
+    /* Block of process-unique task ids reserved by this thread. */
+    uint64_t task_id_next;
+    uint64_t task_id_limit;
+    /* Events dropped since the thread's previous chunk. */
+    uint64_t dropped_pending;
+    uint32_t thread_index;
+    uint32_t chunk_sequence;
+    /* free_generation seen at the last failed chunk acquisition. */
+    uint32_t seen_free_generation;
+    /* Nonzero while the thread is inside an event or the slow path: a
+     * signal handler that emits meanwhile drops its event (reentrant). */
+    uint32_t busy;
+    uint32_t status;
+    uint32_t reserved;
+    /* Bounds of this thread's stack for the frame-pointer walk. */
+    uintptr_t stack_low;
+    uintptr_t stack_high;
+    tc_intern_slot intern[TC_INTERN_CACHE_SIZE];
+} tc_thread_state;
+
+extern _Thread_local tc_thread_state tc_thread;
+
+static inline tc_thread_state *tc_thread_state_get(void) {
+    return &tc_thread;
+}
+
+/* The process-wide control word (TC_CONTROL_* bits). Not in the mapping:
+ * whoever drives tracing (the in-process session, or the daemon connection)
+ * sets it. isEnabled is one relaxed load of it. */
+extern uint32_t tc_control;
+
+static inline uint32_t tc_control_load(void) { return __atomic_load_n(&tc_control, __ATOMIC_RELAXED); }
+static inline void tc_control_store(uint32_t value) { __atomic_store_n(&tc_control, value, __ATOMIC_RELEASE); }
+static inline uint32_t tc_control_fetch_and(uint32_t mask) {
+    return __atomic_fetch_and(&tc_control, mask, __ATOMIC_ACQ_REL);
+}
+
+/* Incremented in a forked child: its inherited buffer belongs to the parent. */
+extern uint32_t tc_fork_epoch;
+
+static inline uint32_t tc_fork_epoch_load(void) { return __atomic_load_n(&tc_fork_epoch, __ATOMIC_ACQUIRE); }
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TRACE_THREAD_H */

@@ -1,0 +1,346 @@
+/* shims.c — GNU-only calls for Swift; see trace_shims.h. */
+#define _GNU_SOURCE
+#include "trace_shims.h"
+#include "trace_thread.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
+_Static_assert(TC_MFD_CLOEXEC == MFD_CLOEXEC, "MFD_CLOEXEC");
+_Static_assert(TC_MFD_ALLOW_SEALING == MFD_ALLOW_SEALING, "MFD_ALLOW_SEALING");
+_Static_assert(TC_F_SEAL_SEAL == F_SEAL_SEAL, "F_SEAL_SEAL");
+_Static_assert(TC_F_SEAL_SHRINK == F_SEAL_SHRINK, "F_SEAL_SHRINK");
+_Static_assert(TC_F_SEAL_GROW == F_SEAL_GROW, "F_SEAL_GROW");
+_Static_assert(TC_F_SEAL_WRITE == F_SEAL_WRITE, "F_SEAL_WRITE");
+_Static_assert(TC_EFD_CLOEXEC == EFD_CLOEXEC, "EFD_CLOEXEC");
+_Static_assert(TC_EFD_NONBLOCK == EFD_NONBLOCK, "EFD_NONBLOCK");
+
+_Thread_local tc_thread_state tc_thread;
+uint32_t tc_control;
+uint32_t tc_fork_epoch;
+uint32_t tc_clock_kind = TC_CLOCK_MONOTONIC_NS;
+
+/* ---- memfd and seals ---- */
+
+int tc_memfd_create(const char *name, unsigned int flags) { return memfd_create(name, flags); }
+int tc_add_seals(int fd, int seals) { return fcntl(fd, F_ADD_SEALS, seals); }
+int tc_get_seals(int fd) { return fcntl(fd, F_GET_SEALS); }
+
+/* ---- threads ---- */
+
+pid_t tc_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+
+int tc_set_thread_name(const char *name) { return pthread_setname_np(pthread_self(), name); }
+int tc_get_thread_name(char *buffer, size_t size) { return pthread_getname_np(pthread_self(), buffer, size); }
+
+int tc_current_stack_bounds(uintptr_t *low, uintptr_t *high) {
+    pthread_attr_t attr;
+    void *address = NULL;
+    size_t size = 0;
+    int rc = pthread_getattr_np(pthread_self(), &attr);
+    if (rc != 0) {
+        errno = rc;
+        return -1;
+    }
+    rc = pthread_attr_getstack(&attr, &address, &size);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        errno = rc;
+        return -1;
+    }
+    *low = (uintptr_t)address;
+    *high = (uintptr_t)address + size;
+    return 0;
+}
+
+static pthread_key_t exit_key;
+static void (*exit_destructor)(void);
+
+static void run_exit_destructor(void *value) {
+    (void)value;
+    if (exit_destructor != NULL) {
+        exit_destructor();
+    }
+}
+
+int tc_thread_exit_key_create(void (*destructor)(void)) {
+    exit_destructor = destructor;
+    int rc = pthread_key_create(&exit_key, run_exit_destructor);
+    if (rc != 0) {
+        errno = rc;
+        return -1;
+    }
+    return 0;
+}
+
+int tc_arm_thread_exit(void) {
+    /* Any non-NULL value makes the destructor run at thread exit. */
+    int rc = pthread_setspecific(exit_key, (void *)1);
+    if (rc != 0) {
+        errno = rc;
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- eventfd ---- */
+
+int tc_eventfd(unsigned int initial, int flags) { return eventfd(initial, flags); }
+
+/* ---- sockets ---- */
+
+int tc_accept4(int fd, int flags) { return accept4(fd, NULL, NULL, flags); }
+
+int tc_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
+    struct ucred credentials;
+    socklen_t length = sizeof(credentials);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) {
+        return -1;
+    }
+    *pid = credentials.pid;
+    *uid = credentials.uid;
+    *gid = credentials.gid;
+    return 0;
+}
+
+#define TC_MAX_FDS 8
+
+ssize_t tc_send_with_fds(int fd, const void *bytes, size_t length, const int *fds, int count) {
+    if (count < 0 || count > TC_MAX_FDS) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct iovec iov = {.iov_base = (void *)bytes, .iov_len = length};
+    union {
+        char buffer[CMSG_SPACE(sizeof(int) * TC_MAX_FDS)];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof(control));
+    struct msghdr message = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (count > 0) {
+        message.msg_control = control.buffer;
+        message.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)count);
+        struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+        header->cmsg_level = SOL_SOCKET;
+        header->cmsg_type = SCM_RIGHTS;
+        header->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)count);
+        memcpy(CMSG_DATA(header), fds, sizeof(int) * (size_t)count);
+    }
+    return sendmsg(fd, &message, MSG_NOSIGNAL);
+}
+
+ssize_t tc_receive_with_fds(int fd, void *bytes, size_t length, int *fds, int capacity,
+                            int *received, int *truncated) {
+    struct iovec iov = {.iov_base = bytes, .iov_len = length};
+    union {
+        char buffer[CMSG_SPACE(sizeof(int) * TC_MAX_FDS)];
+        struct cmsghdr align;
+    } control;
+    struct msghdr message = {.msg_iov = &iov, .msg_iovlen = 1};
+    message.msg_control = control.buffer;
+    message.msg_controllen = sizeof(control.buffer);
+    *received = 0;
+    *truncated = 0;
+    ssize_t n = recvmsg(fd, &message, MSG_CMSG_CLOEXEC);
+    if (n < 0) {
+        return n;
+    }
+    if (message.msg_flags & MSG_CTRUNC) {
+        *truncated = 1;
+    }
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header != NULL;
+         header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) {
+            continue;
+        }
+        size_t bytesOfFds = header->cmsg_len - CMSG_LEN(0);
+        int count = (int)(bytesOfFds / sizeof(int));
+        int *incoming = (int *)CMSG_DATA(header);
+        for (int i = 0; i < count; i++) {
+            int received_fd;
+            memcpy(&received_fd, incoming + i, sizeof(int));
+            if (*received < capacity) {
+                fds[(*received)++] = received_fd;
+            } else {
+                /* A peer may send more than we asked for: never leak them. */
+                close(received_fd);
+            }
+        }
+    }
+    return n;
+}
+
+/* ---- clocks ---- */
+
+int tc_cpu_has_invariant_tsc(void) {
+#if defined(__x86_64__)
+    unsigned int eax, ebx, ecx, edx;
+    if (__get_cpuid_max(0x80000000u, NULL) < 0x80000007u) {
+        return 0;
+    }
+    __cpuid(0x80000007u, eax, ebx, ecx, edx);
+    return (edx >> 8) & 1u;
+#else
+    return 0;
+#endif
+}
+
+/* ---- stacks ---- */
+
+int tc_capture_stack(uintptr_t *frames, int capacity, int skip, uintptr_t low, uintptr_t high) {
+    uintptr_t *fp = (uintptr_t *)__builtin_frame_address(0);
+    int count = 0;
+    while (count < capacity) {
+        uintptr_t address = (uintptr_t)fp;
+        /* Every read stays inside this thread's stack; the chain must move
+         * towards the stack's base, so a corrupt chain cannot loop. Swift
+         * async frames set bit 60 of the saved pointer and live on the
+         * heap: the range check stops the walk at the first of them. */
+        if (address < low || address > high - 2 * sizeof(uintptr_t) || (address & 7u) != 0) {
+            break;
+        }
+        uintptr_t next = fp[0];
+        uintptr_t returnAddress = fp[1];
+        if (returnAddress == 0) {
+            break;
+        }
+        if (skip > 0) {
+            skip--;
+        } else {
+            frames[count++] = returnAddress;
+        }
+        if (next <= address) {
+            break;
+        }
+        fp = (uintptr_t *)next;
+    }
+    return count;
+}
+
+typedef struct image_visit {
+    void (*visit)(void *context, const tc_image_info *image);
+    void *context;
+    int count;
+} image_visit;
+
+static void find_build_id(struct dl_phdr_info *info, tc_image_info *image) {
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
+        if (segment->p_type != PT_NOTE) {
+            continue;
+        }
+        const uint8_t *note = (const uint8_t *)(info->dlpi_addr + segment->p_vaddr);
+        const uint8_t *end = note + segment->p_memsz;
+        while (note + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *header = (const ElfW(Nhdr) *)note;
+            const uint8_t *name = note + sizeof(ElfW(Nhdr));
+            const uint8_t *descriptor = name + ((header->n_namesz + 3u) & ~3u);
+            const uint8_t *next = descriptor + ((header->n_descsz + 3u) & ~3u);
+            if (next > end) {
+                break;
+            }
+            if (header->n_type == NT_GNU_BUILD_ID && header->n_namesz == 4 &&
+                memcmp(name, "GNU", 4) == 0) {
+                image->build_id = descriptor;
+                image->build_id_length = header->n_descsz;
+                return;
+            }
+            note = next;
+        }
+    }
+}
+
+static int visit_image(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    image_visit *state = data;
+    tc_image_info image = {0};
+    image.path = info->dlpi_name;
+    image.bias = (uintptr_t)info->dlpi_addr;
+    uintptr_t low = UINTPTR_MAX, high = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
+        if (segment->p_type == PT_LOAD && (segment->p_flags & PF_X)) {
+            if (segment->p_vaddr < low) low = segment->p_vaddr;
+            if (segment->p_vaddr + segment->p_memsz > high) high = segment->p_vaddr + segment->p_memsz;
+        }
+    }
+    if (high == 0) {
+        return 0;
+    }
+    image.text_low = low;
+    image.text_high = high;
+    find_build_id(info, &image);
+    state->visit(state->context, &image);
+    state->count++;
+    return 0;
+}
+
+int tc_for_each_image(void (*visit)(void *context, const tc_image_info *image), void *context) {
+    image_visit state = {.visit = visit, .context = context, .count = 0};
+    dl_iterate_phdr(visit_image, &state);
+    return state.count;
+}
+
+/* ---- Swift concurrency ---- */
+
+/* Exported by libswift_Concurrency with the Swift calling convention; both
+ * take and return pointer-sized values, which swiftcall passes in the same
+ * registers as C. */
+extern void *swift_task_getCurrent(void) __attribute__((swiftcall));
+extern uint64_t swift_task_getJobTaskId(void *job) __attribute__((swiftcall));
+
+uintptr_t tc_swift_current_task(void) { return (uintptr_t)swift_task_getCurrent(); }
+
+uint64_t tc_swift_task_id(uintptr_t task) {
+    return task == 0 ? 0 : swift_task_getJobTaskId((void *)task);
+}
+
+/* ---- process ---- */
+
+static void reset_in_child(void) {
+    /* The child shares the parent's buffer mapping: writing into it would
+     * corrupt the parent's chunks. Forget it; tracing restarts only if the
+     * child asks for it. The child has one thread: this one. */
+    __atomic_store_n(&tc_control, 0, __ATOMIC_RELAXED);
+    memset(&tc_thread, 0, sizeof(tc_thread));
+    __atomic_fetch_add(&tc_fork_epoch, 1, __ATOMIC_RELEASE);
+}
+
+void tc_install_fork_handler(void) {
+    static int installed;
+    if (__atomic_exchange_n(&installed, 1, __ATOMIC_ACQ_REL) == 0) {
+        pthread_atfork(NULL, NULL, reset_in_child);
+    }
+}
+
+static const char *autostart_path;
+
+const char *tc_autostart_path(void) { return autostart_path; }
+
+/* Runs when the library is loaded: a process started with TRACED_FILE set
+ * traces itself from its first annotation without any code change. Only
+ * the control word is touched here; the Swift slow path does the rest. */
+__attribute__((constructor)) static void arm_autostart(void) {
+    const char *path = getenv("TRACED_FILE");
+    if (path != NULL && path[0] != '\0') {
+        autostart_path = strdup(path);
+        if (autostart_path != NULL) {
+            __atomic_store_n(&tc_control, TC_CONTROL_ENABLED | TC_CONTROL_AUTOSTART, __ATOMIC_RELEASE);
+        }
+    }
+}
+
+int tc_atexit(void (*callback)(void)) { return atexit(callback); }

@@ -1,0 +1,89 @@
+import CTraceABI
+package import TraceSystem
+
+/// Writes one trace file: records, buffered and compressed into LZ4 frames.
+///
+/// A frame always ends at a record boundary and is written whole, so a
+/// file cut short decodes up to its last complete frame. `flushFrame()` ends
+/// the current frame early (writers call it on a timer and on stop, which
+/// bounds what a crash can lose).
+package final class TraceFileWriter {
+    package let descriptor: FileDescriptor
+    /// A frame is closed once this many uncompressed bytes are pending.
+    package let frameTarget: Int
+    private var pending: ByteWriter
+    private let compressor: LZ4FrameCompressor
+    /// Bytes written to the descriptor (compressed).
+    package private(set) var compressedBytes = 0
+    /// Record bytes handed to the compressor (uncompressed).
+    package private(set) var uncompressedBytes = 0
+    package private(set) var frames = 0
+    package private(set) var finished = false
+
+    /// Starts a file on `descriptor` with `header` as its first record.
+    package init(descriptor: FileDescriptor, header: FileHeader, frameTarget: Int = 1 << 20) throws(LZ4Error) {
+        self.descriptor = descriptor
+        self.frameTarget = frameTarget
+        self.compressor = try LZ4FrameCompressor()
+        self.pending = ByteWriter(capacity: frameTarget + (64 << 10))
+        header.encode(into: &pending)
+    }
+
+    /// Appends records built by `body`; closes the frame if it is big enough.
+    package func append(_ body: (inout ByteWriter) -> Void) throws(TraceWriteError) {
+        body(&pending)
+        if pending.count >= frameTarget {
+            try flushFrame()
+        }
+    }
+
+    /// Uncompressed bytes waiting for the next frame.
+    package var pendingBytes: Int { pending.count }
+
+    /// Compresses what is pending into one frame and writes it.
+    package func flushFrame() throws(TraceWriteError) {
+        guard !pending.isEmpty else { return }
+        let raw = pending.count
+        let frame: ArraySlice<UInt8>
+        do throws(LZ4Error) {
+            frame = try pending.bytes.withUnsafeBufferPointer { (input) throws(LZ4Error) in
+                try compressor.frame(of: UnsafeRawBufferPointer(input))
+            }
+        } catch {
+            throw .compression(error)
+        }
+        do throws(SystemError) {
+            try frame.withUnsafeBufferPointer { (bytes) throws(SystemError) in
+                try descriptor.writeAll(UnsafeRawBufferPointer(bytes))
+            }
+        } catch {
+            throw .write(error)
+        }
+        compressedBytes += frame.count
+        uncompressedBytes += raw
+        frames += 1
+        pending.removeAll()
+    }
+
+    /// Writes the end-of-file record and the last frame. The caller closes
+    /// (and, for files it owns, fsyncs) the descriptor.
+    package func finish() throws(TraceWriteError) {
+        guard !finished else { return }
+        pending.record(Int(TC_REC_FILE_END)) { $0.varint(UInt64(frames + 1)) }
+        try flushFrame()
+        finished = true
+    }
+}
+
+/// Why a trace file could not be written.
+package enum TraceWriteError: Error, Equatable, Sendable, CustomStringConvertible {
+    case write(SystemError)
+    case compression(LZ4Error)
+
+    package var description: String {
+        switch self {
+        case .write(let error): "\(error)"
+        case .compression(let error): "\(error)"
+        }
+    }
+}

@@ -1,0 +1,259 @@
+import CTraceABI
+package import TraceSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Decodes trace files into their metadata tables and a stream of events.
+///
+/// One reader can read several files in turn (the files of a rotated
+/// session); tables accumulate. Every problem becomes a `ReaderDiagnostic`
+/// and reading goes on with what still decodes: a damaged frame is skipped,
+/// a truncated tail ignored, a malformed batch kept up to its last good event.
+package final class TraceReader {
+    package private(set) var diagnostics: [ReaderDiagnostic] = []
+    package private(set) var headers: [FileHeader] = []
+    package private(set) var processes: [UInt32: ProcessRecord] = [:]
+    package private(set) var threads: [ProcessScoped: ThreadRecord] = [:]
+    package private(set) var strings: [ProcessScoped: String] = [:]
+    package private(set) var stacks: [ProcessScoped: [UInt64]] = [:]
+    package private(set) var images: [UInt32: [ImageRecord]] = [:]
+    package private(set) var clockSyncs: [ClockSync] = []
+    /// The latest cumulative drop counts of each process.
+    package private(set) var drops: [UInt32: DropCounts] = [:]
+    package private(set) var processEnds: [UInt32: ProcessEnd] = [:]
+    package private(set) var eventCount = 0
+    package private(set) var batchCount = 0
+    /// Files read that ended with an end record.
+    package private(set) var finishedFiles = 0
+
+    /// Largest frame content accepted: a damaged header must not make the
+    /// reader allocate gigabytes. Writers close frames near 1 MiB.
+    package static let maximumFrameContent = 64 << 20
+
+    private let decompressor: LZ4FrameDecompressor
+    private var unknownRecords: [UInt8: Int] = [:]
+    private var unknownEvents: [UInt8: Int] = [:]
+    private var reportedNewerMinor = false
+
+    package init() {
+        // Creating a context only fails when liblz4 cannot allocate it.
+        guard let decompressor = try? LZ4FrameDecompressor() else {
+            fatalError("liblz4 could not allocate a decompression context")
+        }
+        self.decompressor = decompressor
+    }
+
+    /// A string, thread or stack id within one process.
+    package struct ProcessScoped: Hashable, Sendable {
+        package var process: UInt32
+        package var id: UInt64
+        package init(_ process: UInt32, _ id: UInt64) {
+            self.process = process
+            self.id = id
+        }
+    }
+
+    /// The string `id` of `process`, if the file defined it.
+    package func string(_ process: UInt32, _ id: UInt32) -> String? {
+        id == 0 ? "" : strings[ProcessScoped(process, UInt64(id))]
+    }
+
+    /// Reads the file at `path`.
+    package func read(path: String, visit: (BatchHeader, RawEvent) -> Void) throws(SystemError) {
+        let descriptor = try FileDescriptor.open(path, O_RDONLY)
+        defer { descriptor.close() }
+        let bytes = try descriptor.readToEnd()
+        read(bytes: bytes, visit: visit)
+    }
+
+    /// Reads one file's bytes, calling `visit` for every event in file order
+    /// (Swift-task changes are folded into the events' `swiftTask`).
+    package func read(bytes: [UInt8], visit: (BatchHeader, RawEvent) -> Void) {
+        bytes.withUnsafeBytes { read(file: $0, visit: visit) }
+        flushAggregates()
+    }
+
+    private func read(file: UnsafeRawBufferPointer, visit: (BatchHeader, RawEvent) -> Void) {
+        var offset = 0
+        if !LZ4FrameDecompressor.startsFrame(file, at: 0) {
+            guard let next = nextFrame(in: file, after: 0) else {
+                report(0, .notATraceFile)
+                return
+            }
+            report(0, .skippedBytes(next))
+            offset = next
+        }
+        var first = true
+        var sawEnd = false
+        while offset < file.count {
+            let rest = UnsafeRawBufferPointer(rebasing: file[offset...])
+            switch decompressor.decodeFrame(rest, maximumContent: Self.maximumFrameContent) {
+            case .frame(let consumed, let content):
+                let outcome = content.withUnsafeBytes {
+                    records(in: $0, fileOffset: offset, expectHeader: first, visit: visit)
+                }
+                first = false
+                if outcome == .stop { return }
+                if outcome == .sawEnd { sawEnd = true }
+                offset += consumed
+            case .truncated:
+                report(offset, .truncatedFrame(bytes: file.count - offset))
+                offset = file.count
+            case .corrupt(let reason):
+                report(offset, .corruptFrame(reason))
+                first = false
+                guard let next = resynchronize(file, after: offset) else { offset = file.count; break }
+                offset = next
+            }
+        }
+        if sawEnd { finishedFiles += 1 } else { report(file.count, .missingFileEnd) }
+    }
+
+    /// After a corrupt frame at `offset`: the next offset where a frame
+    /// decodes, reporting the bytes skipped to reach it.
+    private func resynchronize(_ file: UnsafeRawBufferPointer, after offset: Int) -> Int? {
+        var candidate = offset
+        while let next = nextFrame(in: file, after: candidate) {
+            let rest = UnsafeRawBufferPointer(rebasing: file[next...])
+            if case .frame = decompressor.decodeFrame(rest, maximumContent: Self.maximumFrameContent) {
+                if next - offset > 0 { report(offset, .skippedBytes(next - offset)) }
+                return next
+            }
+            candidate = next
+        }
+        report(offset, .skippedBytes(file.count - offset))
+        return nil
+    }
+
+    private func nextFrame(in file: UnsafeRawBufferPointer, after offset: Int) -> Int? {
+        var i = offset + 1
+        while i + 4 <= file.count {
+            if LZ4FrameDecompressor.startsFrame(file, at: i) { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    private enum FrameOutcome { case ok, sawEnd, stop }
+
+    private func records(
+        in content: UnsafeRawBufferPointer, fileOffset: Int, expectHeader: Bool,
+        visit: (BatchHeader, RawEvent) -> Void
+    ) -> FrameOutcome {
+        var r = ByteReader(content)
+        var outcome = FrameOutcome.ok
+        var isFirst = expectHeader
+        while !r.isAtEnd {
+            let kind: UInt8
+            let payload: UnsafeRawBufferPointer
+            do {
+                kind = try r.byte("record kind")
+                let length = try r.varint("record length")
+                guard length <= UInt64(r.remaining) else {
+                    throw DecodeError.invalid(field: "record length", value: length)
+                }
+                payload = try r.bytes(Int(length), "record")
+            } catch {
+                report(fileOffset, .malformedRecord(kind: 0, reason: "\(error)"))
+                return outcome
+            }
+            if isFirst {
+                isFirst = false
+                if kind != UInt8(TC_REC_FILE_HEADER) {
+                    report(fileOffset, .missingHeader)
+                }
+            }
+            var body = ByteReader(payload)
+            do {
+                switch Int(kind) {
+                case TC_REC_FILE_HEADER:
+                    let header = try FileHeader(decoding: &body)
+                    guard header.major == FormatVersion.major else {
+                        report(fileOffset, .unsupportedVersion(major: header.major))
+                        return .stop
+                    }
+                    if header.minor > FormatVersion.minor && !reportedNewerMinor {
+                        reportedNewerMinor = true
+                        report(fileOffset, .newerMinorVersion(header.minor))
+                    }
+                    headers.append(header)
+                case TC_REC_PROCESS:
+                    let process = try ProcessRecord(decoding: &body)
+                    processes[process.process] = process
+                case TC_REC_CLOCK_SYNC:
+                    clockSyncs.append(try ClockSync(decoding: &body))
+                case TC_REC_BATCH:
+                    try batch(&body, fileOffset: fileOffset, visit: visit)
+                case TC_REC_DROPS:
+                    let counts = try DropCounts(decoding: &body)
+                    drops[counts.process] = counts
+                case TC_REC_PROCESS_END:
+                    let end = try ProcessEnd(decoding: &body)
+                    processEnds[end.process] = end
+                case TC_REC_FILE_END:
+                    outcome = .sawEnd
+                case TC_REC_STRING, TC_REC_THREAD, TC_REC_STACK, TC_REC_IMAGE:
+                    let process = try body.varint32("process")
+                    metadata(try MetadataRecord(kind: kind, decodingBody: &body), process: process)
+                default:
+                    unknownRecords[kind, default: 0] += 1
+                }
+            } catch {
+                report(fileOffset, .malformedRecord(kind: kind, reason: "\(error)"))
+            }
+        }
+        return outcome
+    }
+
+    private func metadata(_ record: MetadataRecord, process: UInt32) {
+        switch record {
+        case .string(let string): strings[ProcessScoped(process, UInt64(string.id))] = string.value
+        case .thread(let thread): threads[ProcessScoped(process, UInt64(thread.index))] = thread
+        case .stack(let stack): stacks[ProcessScoped(process, UInt64(stack.id))] = stack.frames
+        case .image(let image):
+            if !(images[process]?.contains(image) ?? false) { images[process, default: []].append(image) }
+        }
+    }
+
+    private func batch(_ body: inout ByteReader, fileOffset: Int, visit: (BatchHeader, RawEvent) -> Void) throws(DecodeError) {
+        let header = try BatchHeader(decoding: &body)
+        batchCount += 1
+        var state = header.initialState
+        var kept = 0
+        while !body.isAtEnd {
+            let event: RawEvent
+            do {
+                event = try EventDecoder.next(&body, &state)
+            } catch {
+                report(fileOffset, .malformedEvents(reason: "\(error)", keptEvents: kept, lostBytes: body.remaining))
+                return
+            }
+            switch Int(event.kind) {
+            case TC_EV_SWIFT_TASK:
+                continue
+            case TC_EV_FIRST_EXTENSION...TC_EV_LAST_EXTENSION:
+                unknownEvents[event.kind, default: 0] += 1
+            default:
+                kept += 1
+                eventCount += 1
+                visit(header, event)
+            }
+        }
+    }
+
+    private func report(_ offset: Int, _ problem: ReaderDiagnostic.Problem) {
+        diagnostics.append(ReaderDiagnostic(fileOffset: offset, problem: problem))
+    }
+
+    private func flushAggregates() {
+        for (kind, count) in unknownRecords.sorted(by: { $0.key < $1.key }) {
+            report(0, .unknownRecord(kind: kind, count: count))
+        }
+        for (kind, count) in unknownEvents.sorted(by: { $0.key < $1.key }) {
+            report(0, .unknownEvent(kind: kind, count: count))
+        }
+        unknownRecords = [:]
+        unknownEvents = [:]
+    }
+}

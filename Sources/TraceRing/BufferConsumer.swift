@@ -1,0 +1,230 @@
+import CTraceABI
+package import TraceFormat
+package import TraceSystem
+
+/// The consumer side of one client buffer: takes committed events and
+/// metadata out of shared memory, validating everything, and hands them on
+/// as batch records.
+///
+/// Used by the daemon (one per registered client) and by a client's own
+/// in-process writer. Not thread-safe: one thread drains a buffer.
+///
+/// Trust: the mapping may change under us at any time. Each chunk header
+/// field is read once; offsets are clamped to the geometry validated at
+/// start; bytes are copied out before they are decoded; a chunk whose
+/// events stop decoding is "poisoned" (its valid prefix kept, the rest
+/// skipped and counted) until the producer hands it back.
+package final class BufferConsumer {
+    package let mapping: MemoryMapping
+    package let geometry: BufferGeometry
+
+    /// What this consumer has read of each chunk in its current cycle.
+    private struct Track {
+        var thread: UInt32 = 0
+        var sequence: UInt32 = 0
+        var active = false
+        var taken = 0
+        var poisoned = false
+        var state = EventState(thread: 0, ticks: 0, regionSequence: 0, swiftTask: 0)
+    }
+
+    private var tracks: [Track]
+    private var metadataTaken = 0
+    private var metadataPoisoned = false
+    /// Every metadata record taken so far: a new file repeats them all.
+    package private(set) var metadata: [MetadataRecord] = []
+
+    /// One pass's segments, ordered before they are handed on.
+    private var passBytes: [UInt8] = []
+    private var passSegments: [(header: BatchHeader, start: Int, count: Int)] = []
+
+    package private(set) var statistics = Statistics()
+
+    package struct Statistics: Equatable, Sendable {
+        /// Events taken (validated) from the buffer.
+        package var events = 0
+        /// Bytes of events taken.
+        package var eventBytes = 0
+        package var batches = 0
+        package var chunksFreed = 0
+        /// Chunks whose events stopped decoding, and the bytes skipped.
+        package var malformedChunks = 0
+        package var malformedBytes = 0
+        /// Chunk headers with a state that is not in the ABI.
+        package var invalidChunkStates = 0
+        /// The metadata area held a record that did not decode.
+        package var malformedMetadata = 0
+    }
+
+    /// Validates the buffer in `mapping` (see `BufferGeometry`).
+    package init(mapping: MemoryMapping) throws(BufferError) {
+        self.mapping = mapping
+        self.geometry = try BufferGeometry(validating: mapping.base, mappedSize: mapping.size)
+        self.tracks = Array(repeating: Track(), count: geometry.chunkCount)
+    }
+
+    private var header: UnsafeMutablePointer<tc_buffer_header> { geometry.header(in: mapping.base) }
+
+    // MARK: Metadata
+
+    /// Takes metadata records committed since the last call, in order.
+    package func takeMetadata() -> [MetadataRecord] {
+        guard !metadataPoisoned else { return [] }
+        let committed = min(Int(tc_load_acquire_u32(&header.pointee.metadata_committed)), geometry.metadataSize)
+        guard committed > metadataTaken else { return [] }
+        let copy = Array(UnsafeRawBufferPointer(
+            start: mapping.base + geometry.metadataOffset + metadataTaken, count: committed - metadataTaken))
+        var taken: [MetadataRecord] = []
+        copy.withUnsafeBytes { bytes in
+            var r = ByteReader(bytes)
+            while !r.isAtEnd {
+                do {
+                    let kind = try r.byte("metadata kind")
+                    let length = try r.varint("metadata length")
+                    guard length <= UInt64(r.remaining), MetadataRecord.isMetadata(kind: kind) else {
+                        throw DecodeError.invalid(field: "metadata record", value: UInt64(kind))
+                    }
+                    var body = ByteReader(try r.bytes(Int(length), "metadata record"))
+                    taken.append(try MetadataRecord(kind: kind, decodingBody: &body))
+                } catch {
+                    // The producer commits whole records only: this one is
+                    // garbage, and so is whatever follows it.
+                    metadataPoisoned = true
+                    statistics.malformedMetadata += 1
+                    return
+                }
+            }
+        }
+        metadataTaken = committed
+        metadata.append(contentsOf: taken)
+        return taken
+    }
+
+    // MARK: Events
+
+    /// Takes committed events: whole COMPLETE chunks (which are freed for
+    /// reuse) and, when `scrape` is set, the committed prefix of chunks still
+    /// being written. Hands each run of events to `sink` as a batch, ordered
+    /// by thread and chunk sequence within this pass.
+    package func drain(process: UInt32, scrape: Bool, sink: (BatchHeader, UnsafeRawBufferPointer) -> Void) {
+        passBytes.removeAll(keepingCapacity: true)
+        passSegments.removeAll(keepingCapacity: true)
+        var freed = 0
+        for index in 0..<geometry.chunkCount {
+            let chunk = geometry.chunk(index, in: mapping.base)
+            let state = tc_load_acquire_u32(&chunk.pointee.state)
+            switch Int(state) {
+            case TC_CHUNK_FREE:
+                continue
+            case TC_CHUNK_WRITING:
+                if scrape { take(chunk: chunk, index: index, process: process) }
+            case TC_CHUNK_COMPLETE:
+                take(chunk: chunk, index: index, process: process)
+                tracks[index] = Track()
+                tc_store_relaxed_u32(&chunk.pointee.committed, 0)
+                tc_store_release_u32(&chunk.pointee.state, UInt32(TC_CHUNK_FREE))
+                freed += 1
+            default:
+                statistics.invalidChunkStates += 1
+            }
+        }
+        if freed > 0 {
+            statistics.chunksFreed += freed
+            tc_fetch_add_release_u32(&header.pointee.free_generation, 1)
+        }
+        passSegments.sort {
+            ($0.header.thread, $0.header.chunkSequence, $0.header.segmentOffset)
+                < ($1.header.thread, $1.header.chunkSequence, $1.header.segmentOffset)
+        }
+        passBytes.withUnsafeBytes { bytes in
+            for segment in passSegments {
+                sink(segment.header, UnsafeRawBufferPointer(rebasing: bytes[segment.start..<(segment.start + segment.count)]))
+            }
+        }
+    }
+
+    /// Copies the new committed bytes of one chunk into this pass.
+    private func take(chunk: UnsafeMutablePointer<tc_chunk_header>, index: Int, process: UInt32) {
+        let committed = min(Int(tc_load_acquire_u32(&chunk.pointee.committed)), geometry.payloadSize)
+        guard committed > 0 else { return }
+        // Fields below were written before the first commit; read each once.
+        let thread = chunk.pointee.thread_index
+        let sequence = chunk.pointee.sequence
+        var track = tracks[index]
+        if !track.active || track.thread != thread || track.sequence != sequence {
+            track = Track(thread: thread, sequence: sequence, active: true, taken: 0, poisoned: false,
+                          state: EventState(thread: thread, ticks: chunk.pointee.base_ticks,
+                                            regionSequence: chunk.pointee.region_seq_base, swiftTask: 0))
+        }
+        defer { tracks[index] = track }
+        guard !track.poisoned, committed > track.taken else { return }
+        let payload = UnsafeRawPointer(chunk) + Int(TC_CHUNK_HEADER_SIZE)
+        let start = passBytes.count
+        passBytes.append(contentsOf: UnsafeRawBufferPointer(start: payload + track.taken, count: committed - track.taken))
+        let batch = BatchHeader(
+            process: process, thread: thread, chunkSequence: sequence, segmentOffset: UInt32(track.taken),
+            baseTicks: track.state.ticks, regionSequence: track.state.regionSequence,
+            swiftTask: track.state.swiftTask, droppedBefore: track.taken == 0 ? chunk.pointee.dropped_before : 0)
+        let scan = passBytes.withUnsafeBytes { bytes in
+            EventDecoder.scan(UnsafeRawBufferPointer(rebasing: bytes[start...]), &track.state)
+        }
+        if scan.error != nil {
+            track.poisoned = true
+            statistics.malformedChunks += 1
+            statistics.malformedBytes += (committed - track.taken) - scan.validBytes
+        }
+        track.taken += scan.validBytes
+        passBytes.removeLast(passBytes.count - start - scan.validBytes)
+        if scan.validBytes > 0 {
+            passSegments.append((batch, start, scan.validBytes))
+            statistics.events += scan.events
+            statistics.eventBytes += scan.validBytes
+            statistics.batches += 1
+        }
+    }
+
+    // MARK: Drops and waking
+
+    /// The buffer's cumulative drop counters, summed over stripes, by reason.
+    package func dropCounters() -> [UInt32: UInt64] {
+        var totals: [UInt32: UInt64] = [:]
+        withUnsafeMutablePointer(to: &header.pointee.drops) { stripes in
+            stripes.withMemoryRebound(to: UInt64.self, capacity: Int(TC_DROP_STRIPES * TC_DROP_REASONS)) { counters in
+                for stripe in 0..<Int(TC_DROP_STRIPES) {
+                    for reason in 0..<Int(TC_DROP_REASONS) {
+                        let value = tc_load_relaxed_u64(counters + stripe * Int(TC_DROP_REASONS) + reason)
+                        if value > 0 { totals[UInt32(reason), default: 0] &+= value }
+                    }
+                }
+            }
+        }
+        return totals
+    }
+
+    /// Announces that the consumer is about to sleep, then looks once more
+    /// for completed chunks. Returns false (and withdraws the announcement)
+    /// if there is work, so a producer's completion is never missed: it
+    /// either sees `consumer_waiting` and signals, or we see its chunk.
+    package func prepareToSleep() -> Bool {
+        tc_store_seq_cst_u32(&header.pointee.consumer_waiting, 1)
+        tc_fence_seq_cst()
+        for index in 0..<geometry.chunkCount {
+            let chunk = geometry.chunk(index, in: mapping.base)
+            if tc_load_acquire_u32(&chunk.pointee.state) == UInt32(TC_CHUNK_COMPLETE) {
+                tc_store_relaxed_u32(&header.pointee.consumer_waiting, 0)
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Chunks currently COMPLETE (waiting for this consumer).
+    package func completedChunks() -> Int {
+        var count = 0
+        for index in 0..<geometry.chunkCount {
+            let chunk = geometry.chunk(index, in: mapping.base)
+            if tc_load_acquire_u32(&chunk.pointee.state) == UInt32(TC_CHUNK_COMPLETE) { count += 1 }
+        }
+        return count
+    }
+}

@@ -1,0 +1,32 @@
+import CTraceABI
+package import TraceFormat
+
+/// Takes clock-sync readings for the files a consumer writes.
+package enum ClockSampler {
+    /// Reads the event clock of `clockKind` next to CLOCK_MONOTONIC and
+    /// CLOCK_REALTIME. For the TSC it brackets clock_gettime with two TSC
+    /// reads, keeps the narrowest bracket of five tries and uses its
+    /// midpoint, so the pair is off by at most half that bracket.
+    package static func sample(clockKind: UInt32) -> ClockSync {
+        if clockKind != UInt32(TC_CLOCK_TSC) {
+            let monotonic = tc_monotonic_ns()
+            return ClockSync(clockKind: clockKind, ticks: monotonic, monotonicNanoseconds: monotonic,
+                             realtimeNanoseconds: tc_realtime_ns())
+        }
+        var best = ClockSync(clockKind: clockKind, ticks: 0, monotonicNanoseconds: 0, realtimeNanoseconds: 0)
+        var narrowest = UInt64.max
+        for _ in 0..<5 {
+            let before = tc_read_tsc()
+            let monotonic = tc_monotonic_ns()
+            let after = tc_read_tsc()
+            let realtime = tc_realtime_ns()
+            guard after >= before else { continue }
+            if after - before < narrowest {
+                narrowest = after - before
+                best = ClockSync(clockKind: clockKind, ticks: before + (after - before) / 2,
+                                 monotonicNanoseconds: monotonic, realtimeNanoseconds: realtime)
+            }
+        }
+        return best
+    }
+}
