@@ -31,7 +31,9 @@ _Static_assert(TC_EFD_NONBLOCK == EFD_NONBLOCK, "EFD_NONBLOCK");
 _Thread_local tc_thread_state tc_thread;
 uint32_t tc_control;
 uint32_t tc_fork_epoch;
-uint32_t tc_clock_kind = TC_CLOCK_MONOTONIC_NS;
+uint32_t tc_tasks_in_use;
+uint32_t tc_clock_kind_value = TC_CLOCK_MONOTONIC_NS;
+tc_buffer_header *tc_shared_header;
 
 /* ---- memfd and seals ---- */
 

@@ -218,6 +218,12 @@ package final class BufferConsumer {
         return true
     }
 
+    /// Withdraws the announcement of `prepareToSleep` after waking (on a
+    /// timeout no producer cleared it).
+    package func awake() {
+        tc_store_relaxed_u32(&header.pointee.consumer_waiting, 0)
+    }
+
     /// Chunks currently COMPLETE (waiting for this consumer).
     package func completedChunks() -> Int {
         var count = 0

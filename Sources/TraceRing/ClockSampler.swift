@@ -1,5 +1,8 @@
 import CTraceABI
 package import TraceFormat
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Takes clock-sync readings for the files a consumer writes.
 package enum ClockSampler {
@@ -28,5 +31,20 @@ package enum ClockSampler {
             }
         }
         return best
+    }
+
+    /// Ticks per second of the event clock, measured over about a
+    /// millisecond (for TC_CLOCK_MONOTONIC_NS, exactly 1e9). A hint for
+    /// readers of files that hold a single clock-sync record.
+    package static func nominalRate(clockKind: UInt32) -> UInt64 {
+        guard clockKind == UInt32(TC_CLOCK_TSC) else { return 1_000_000_000 }
+        let first = sample(clockKind: clockKind)
+        var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
+        var remaining = timespec()
+        while nanosleep(&pause, &remaining) != 0 { pause = remaining }
+        let second = sample(clockKind: clockKind)
+        let nanoseconds = second.monotonicNanoseconds &- first.monotonicNanoseconds
+        guard nanoseconds > 0, second.ticks > first.ticks else { return 0 }
+        return UInt64((Double(second.ticks - first.ticks) * 1e9 / Double(nanoseconds)).rounded())
     }
 }

@@ -255,9 +255,16 @@ static inline void tc_fetch_add_release_u32(uint32_t *p, uint32_t v) { __atomic_
 static inline _Bool tc_cas_acquire_u32(uint32_t *p, uint32_t expected, uint32_t desired) {
     return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
+static inline uint64_t tc_load_acquire_u64(uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void tc_store_release_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline void tc_store_relaxed_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
 static inline uint64_t tc_load_relaxed_u64(uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 static inline void tc_fetch_add_relaxed_u64(uint64_t *p, uint64_t v) { __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
 static inline void tc_fence_seq_cst(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+
+static inline uint64_t *tc_drop_counter(tc_buffer_header *header, uint32_t stripe, uint32_t reason) {
+    return &header->drops[stripe % TC_DROP_STRIPES][reason % TC_DROP_REASONS];
+}
 
 static inline tc_chunk_header *tc_chunk_at(void *base, uint32_t chunks_offset, uint32_t chunk_size,
                                            uint32_t index) {

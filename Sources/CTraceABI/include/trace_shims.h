@@ -68,8 +68,11 @@ ssize_t tc_receive_with_fds(int fd, void *bytes, size_t length, int *fds, int ca
 /* ---- clocks ---- */
 /* 1 when CPUID reports an invariant TSC (leaf 0x80000007, EDX bit 8). */
 int tc_cpu_has_invariant_tsc(void);
-/* Selected by TraceClient at start-up (TC_CLOCK_*); read on every event. */
-extern uint32_t tc_clock_kind;
+/* Selected by TraceClient when it creates its buffer (TC_CLOCK_*), before
+ * tracing is enabled; read on every event. */
+extern uint32_t tc_clock_kind_value;
+static inline void tc_clock_kind_store(uint32_t kind) { __atomic_store_n(&tc_clock_kind_value, kind, __ATOMIC_RELEASE); }
+static inline uint32_t tc_clock_kind_load(void) { return __atomic_load_n(&tc_clock_kind_value, __ATOMIC_RELAXED); }
 
 static inline uint64_t tc_monotonic_ns(void) {
     struct timespec ts;
@@ -91,7 +94,7 @@ static inline uint64_t tc_read_tsc(void) {
 /* The event timestamp: the TSC when it is invariant (~10-25 ns here),
  * CLOCK_MONOTONIC otherwise (~25-45 ns). */
 static inline uint64_t tc_now(void) {
-    if (__builtin_expect(tc_clock_kind == 1 /* TC_CLOCK_TSC */, 1)) {
+    if (__builtin_expect(tc_clock_kind_load() == 1 /* TC_CLOCK_TSC */, 1)) {
         return tc_read_tsc();
     }
     return tc_monotonic_ns();

@@ -23,6 +23,9 @@ extern "C" {
  * the "handful of unique types" a thread uses. */
 #define TC_INTERN_CACHE_SIZE 64u
 
+/* Deepest stack captured; deeper stacks keep their innermost frames. */
+#define TC_STACK_CAPACITY 64u
+
 typedef struct tc_intern_slot {
     uintptr_t key;
     uint32_t id;
@@ -73,6 +76,8 @@ typedef struct tc_thread_state {
     uintptr_t stack_low;
     uintptr_t stack_high;
     tc_intern_slot intern[TC_INTERN_CACHE_SIZE];
+    /* Scratch for one stack capture (trace_shims.h, tc_capture_stack). */
+    uintptr_t frames[TC_STACK_CAPACITY];
 } tc_thread_state;
 
 extern _Thread_local tc_thread_state tc_thread;
@@ -80,6 +85,28 @@ extern _Thread_local tc_thread_state tc_thread;
 static inline tc_thread_state *tc_thread_state_get(void) {
     return &tc_thread;
 }
+
+static inline tc_intern_slot *tc_intern_slots(tc_thread_state *state) { return state->intern; }
+static inline uintptr_t *tc_stack_scratch(tc_thread_state *state) { return state->frames; }
+
+/* The buffer header, published once the buffer exists, for the one path
+ * that must not take a lock: counting an event dropped by a signal handler
+ * that interrupted the slow path. */
+extern tc_buffer_header *tc_shared_header;
+
+static inline tc_buffer_header *tc_shared_header_load(void) {
+    return __atomic_load_n(&tc_shared_header, __ATOMIC_ACQUIRE);
+}
+static inline void tc_shared_header_store(tc_buffer_header *header) {
+    __atomic_store_n(&tc_shared_header, header, __ATOMIC_RELEASE);
+}
+
+/* Relaxed accessors for `busy`, which the stopping thread reads while the
+ * owner writes it (plain stores on x86-64 and arm64). */
+static inline void tc_busy_store(tc_thread_state *state, uint32_t value) {
+    __atomic_store_n(&state->busy, value, __ATOMIC_RELAXED);
+}
+static inline uint32_t tc_busy_load(tc_thread_state *state) { return __atomic_load_n(&state->busy, __ATOMIC_RELAXED); }
 
 /* The process-wide control word (TC_CONTROL_* bits). Not in the mapping:
  * whoever drives tracing (the in-process session, or the daemon connection)
@@ -91,6 +118,13 @@ static inline void tc_control_store(uint32_t value) { __atomic_store_n(&tc_contr
 static inline uint32_t tc_control_fetch_and(uint32_t mask) {
     return __atomic_fetch_and(&tc_control, mask, __ATOMIC_ACQ_REL);
 }
+
+/* Set once any TraceTask is made current: until then the hot path skips
+ * the task-local lookup (~10-20 ns) when recording the current task. */
+extern uint32_t tc_tasks_in_use;
+
+static inline uint32_t tc_tasks_in_use_load(void) { return __atomic_load_n(&tc_tasks_in_use, __ATOMIC_RELAXED); }
+static inline void tc_tasks_in_use_set(void) { __atomic_store_n(&tc_tasks_in_use, 1, __ATOMIC_RELAXED); }
 
 /* Incremented in a forked child: its inherited buffer belongs to the parent. */
 extern uint32_t tc_fork_epoch;

@@ -1,0 +1,281 @@
+import CTraceABI
+
+/// The hot path: encodes one event into the calling thread's chunk.
+///
+/// Each function is a few plain stores into the chunk and one release-store
+/// of the chunk's `committed` (docs/abi.md). Nothing here locks, allocates,
+/// logs or makes a syscall; when the chunk is full or missing, `reserve`
+/// calls the slow path (ChunkAcquisition.swift), which may. The per-thread
+/// `busy` flag makes an event emitted from a signal handler, while the same
+/// thread is inside an event, a counted drop instead of a torn write.
+@usableFromInline
+enum EventWriter {
+    typealias ThreadState = UnsafeMutablePointer<tc_thread_state>
+
+    // MARK: Events
+
+    @usableFromInline @inline(never)
+    static func regionBegin(_ type: StaticString) -> TraceRegion {
+        let now = tc_now()
+        let t = tc_thread_state_get().unsafelyUnwrapped
+        guard enter(t) else { return TraceRegion(thread: 0, sequence: 0) }
+        defer { leave(t) }
+        guard var p = reserve(t, Int(TC_MAX_REGION_BEGIN + TC_MAX_SWIFT_TASK), now) else {
+            return TraceRegion(thread: 0, sequence: 0)
+        }
+        let typeID = intern(t, type)
+        let task = currentTask()
+        let stack = wantsStack() ? captureStack(t) : 0
+        noteSwiftTask(t, &p)
+        p.pointee = UInt8(TC_EV_REGION_BEGIN) | (stack != 0 ? UInt8(TC_EV_HAS_STACK) : 0)
+        p += 1
+        putDelta(t, &p, now)
+        put(&p, UInt64(typeID))
+        put(&p, task)
+        if stack != 0 { put(&p, UInt64(stack)) }
+        commit(t, p)
+        let sequence = t.pointee.region_seq
+        t.pointee.region_seq = sequence &+ 1
+        return TraceRegion(thread: t.pointee.thread_index, sequence: sequence)
+    }
+
+    @usableFromInline @inline(never)
+    static func regionEnd(_ region: TraceRegion) {
+        let now = tc_now()
+        let t = tc_thread_state_get().unsafelyUnwrapped
+        guard enter(t) else { return }
+        defer { leave(t) }
+        guard var p = reserve(t, Int(TC_MAX_REGION_END + TC_MAX_SWIFT_TASK), now) else { return }
+        noteSwiftTask(t, &p)
+        let seen = t.pointee.region_seq
+        if region.thread == t.pointee.thread_index && region.sequence < seen {
+            p.pointee = UInt8(TC_EV_REGION_END)
+            p += 1
+            putDelta(t, &p, now)
+            put(&p, seen &- 1 &- region.sequence)
+        } else {
+            // Begun on another thread (the Swift task moved across an await),
+            // or a handle ended in a way analysis will flag.
+            p.pointee = UInt8(TC_EV_REGION_END_FOREIGN)
+            p += 1
+            putDelta(t, &p, now)
+            put(&p, UInt64(region.thread))
+            put(&p, region.sequence)
+        }
+        commit(t, p)
+    }
+
+    /// Records a new task; returns its id (nonzero even if the event was
+    /// dropped, so what the task does is still attributed to it).
+    @usableFromInline @inline(never)
+    static func taskBegin(_ type: StaticString, parent: UInt64) -> UInt64 {
+        let now = tc_now()
+        let t = tc_thread_state_get().unsafelyUnwrapped
+        guard enter(t) else { return 0 }
+        defer { leave(t) }
+        guard var p = reserve(t, Int(TC_MAX_TASK + TC_MAX_SWIFT_TASK), now) else {
+            return t.pointee.status == UInt32(TC_THREAD_REGISTERED) ? nextTaskID(t) : 0
+        }
+        let id = nextTaskID(t)
+        let typeID = intern(t, type)
+        let stack = wantsStack() ? captureStack(t) : 0
+        noteSwiftTask(t, &p)
+        p.pointee = UInt8(TC_EV_TASK_BEGIN) | (stack != 0 ? UInt8(TC_EV_HAS_STACK) : 0)
+        p += 1
+        putDelta(t, &p, now)
+        put(&p, id)
+        put(&p, parent)
+        put(&p, UInt64(typeID))
+        if stack != 0 { put(&p, UInt64(stack)) }
+        commit(t, p)
+        return id
+    }
+
+    @usableFromInline @inline(never)
+    static func taskEnd(_ id: UInt64) {
+        let now = tc_now()
+        let t = tc_thread_state_get().unsafelyUnwrapped
+        guard enter(t) else { return }
+        defer { leave(t) }
+        guard var p = reserve(t, Int(TC_MAX_TASK + TC_MAX_SWIFT_TASK), now) else { return }
+        noteSwiftTask(t, &p)
+        p.pointee = UInt8(TC_EV_TASK_END)
+        p += 1
+        putDelta(t, &p, now)
+        put(&p, id)
+        commit(t, p)
+    }
+
+    @usableFromInline @inline(never)
+    static func log(_ category: StaticString, _ message: String) {
+        let now = tc_now()
+        let t = tc_thread_state_get().unsafelyUnwrapped
+        guard enter(t) else { return }
+        defer { leave(t) }
+        var message = message
+        message.withUTF8 { bytes in
+            var length = min(bytes.count, Int(TC_MAX_LOG_MESSAGE))
+            // Cut at a character boundary, never inside a UTF-8 sequence.
+            while length < bytes.count && length > 0 && bytes[length] & 0xC0 == 0x80 { length -= 1 }
+            let truncated: UInt64 = length < bytes.count ? 1 : 0
+            guard var p = reserve(t, Int(TC_MAX_LOG_FIXED + TC_MAX_SWIFT_TASK) + length, now) else { return }
+            let categoryID = intern(t, category)
+            let task = currentTask()
+            let stack = wantsStack() ? captureStack(t) : 0
+            noteSwiftTask(t, &p)
+            p.pointee = UInt8(TC_EV_LOG) | (stack != 0 ? UInt8(TC_EV_HAS_STACK) : 0)
+            p += 1
+            putDelta(t, &p, now)
+            put(&p, task)
+            put(&p, UInt64(categoryID))
+            put(&p, UInt64(length) << 1 | truncated)
+            if length > 0 {
+                UnsafeMutableRawPointer(p).copyMemory(from: bytes.baseAddress.unsafelyUnwrapped, byteCount: length)
+                p += length
+            }
+            if stack != 0 { put(&p, UInt64(stack)) }
+            commit(t, p)
+        }
+    }
+
+    @usableFromInline @inline(never)
+    static func counter(_ name: StaticString, _ value: Int64) {
+        let now = tc_now()
+        let t = tc_thread_state_get().unsafelyUnwrapped
+        guard enter(t) else { return }
+        defer { leave(t) }
+        guard var p = reserve(t, Int(TC_MAX_COUNTER), now) else { return }
+        let nameID = intern(t, name)
+        p.pointee = UInt8(TC_EV_COUNTER_INT)
+        p += 1
+        putDelta(t, &p, now)
+        put(&p, UInt64(nameID))
+        put(&p, UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+        commit(t, p)
+    }
+
+    @usableFromInline @inline(never)
+    static func counter(_ name: StaticString, _ value: Double) {
+        let now = tc_now()
+        let t = tc_thread_state_get().unsafelyUnwrapped
+        guard enter(t) else { return }
+        defer { leave(t) }
+        guard var p = reserve(t, Int(TC_MAX_COUNTER), now) else { return }
+        let nameID = intern(t, name)
+        p.pointee = UInt8(TC_EV_COUNTER_DOUBLE)
+        p += 1
+        putDelta(t, &p, now)
+        put(&p, UInt64(nameID))
+        UnsafeMutableRawPointer(p).storeBytes(of: value.bitPattern.littleEndian, as: UInt64.self)
+        p += 8
+        commit(t, p)
+    }
+
+    // MARK: Building blocks
+
+    /// Marks the thread busy; false (and a counted drop) if it already was:
+    /// a signal handler interrupted an event on this thread.
+    @inline(__always)
+    static func enter(_ t: ThreadState) -> Bool {
+        guard tc_busy_load(t) == 0 else {
+            countDropWithoutLocking(t, reason: UInt32(TC_DROP_REENTRANT))
+            return false
+        }
+        tc_busy_store(t, 1)
+        return true
+    }
+
+    @inline(__always)
+    static func leave(_ t: ThreadState) {
+        tc_busy_store(t, 0)
+    }
+
+    /// A cursor with at least `bytes` free in the thread's chunk, or nil if
+    /// the event must be dropped (already counted).
+    @inline(__always)
+    static func reserve(_ t: ThreadState, _ bytes: Int, _ now: UInt64) -> UnsafeMutablePointer<UInt8>? {
+        let cursor = UInt(bitPattern: t.pointee.cursor)
+        let limit = UInt(bitPattern: t.pointee.limit)
+        // Invariant: cursor <= limit, both nil (0) without a chunk.
+        if limit &- cursor >= UInt(bytes) { return t.pointee.cursor }
+        return reserveSlow(t, bytes, now)
+    }
+
+    /// Publishes the event that ends at `end` (release: a consumer that
+    /// acquire-loads `committed` sees every byte below it).
+    @inline(__always)
+    static func commit(_ t: ThreadState, _ end: UnsafeMutablePointer<UInt8>) {
+        t.pointee.cursor = end
+        let payload = t.pointee.payload.unsafelyUnwrapped
+        tc_store_release_u32(&t.pointee.chunk.unsafelyUnwrapped.pointee.committed, UInt32(truncatingIfNeeded: end - payload))
+    }
+
+    /// LEB128. The caller reserved room for the widest encoding.
+    @inline(__always)
+    static func put(_ p: inout UnsafeMutablePointer<UInt8>, _ value: UInt64) {
+        var v = value
+        while v >= 0x80 {
+            p.pointee = UInt8(truncatingIfNeeded: v) | 0x80
+            p += 1
+            v &>>= 7
+        }
+        p.pointee = UInt8(truncatingIfNeeded: v)
+        p += 1
+    }
+
+    /// The delta from the thread's previous event, clamped at 0: a thread
+    /// that migrates between cores must never appear to go back in time.
+    @inline(__always)
+    static func putDelta(_ t: ThreadState, _ p: inout UnsafeMutablePointer<UInt8>, _ now: UInt64) {
+        let last = t.pointee.last_ticks
+        let ticks = now > last ? now : last
+        t.pointee.last_ticks = ticks
+        put(&p, ticks &- last)
+    }
+
+    /// Writes a Swift-task event when the running task differs from the one
+    /// the previous event of this chunk ran on.
+    @inline(__always)
+    static func noteSwiftTask(_ t: ThreadState, _ p: inout UnsafeMutablePointer<UInt8>) {
+        let task = tc_swift_current_task()
+        if task != t.pointee.swift_task {
+            t.pointee.swift_task = task
+            p.pointee = UInt8(TC_EV_SWIFT_TASK)
+            p += 1
+            put(&p, tc_swift_task_id(task))
+        }
+    }
+
+    /// The string id of a StaticString, from the thread's cache when it hits.
+    @inline(__always)
+    static func intern(_ t: ThreadState, _ name: StaticString) -> UInt32 {
+        let key = name.hasPointerRepresentation
+            ? UInt(bitPattern: name.utf8Start)
+            : UInt(name.unicodeScalar.value) << 1 | 1
+        let slot = tc_intern_slots(t).unsafelyUnwrapped + Int((key >> 3) & UInt(TC_INTERN_CACHE_SIZE - 1))
+        if slot.pointee.key == key { return slot.pointee.id }
+        return internSlow(name, key: key, slot: slot)
+    }
+
+    /// The current task's id, or 0. Skips the task-local lookup until some
+    /// task has been made current in this process.
+    @inline(__always)
+    static func currentTask() -> UInt64 {
+        guard tc_tasks_in_use_load() != 0 else { return 0 }
+        return TraceTask.currentID
+    }
+
+    @inline(__always)
+    static func wantsStack() -> Bool {
+        tc_control_load() & UInt32(TC_CONTROL_STACKS) != 0
+    }
+
+    /// A process-unique task id from the thread's reserved block.
+    @inline(__always)
+    static func nextTaskID(_ t: ThreadState) -> UInt64 {
+        if t.pointee.task_id_next == t.pointee.task_id_limit { refillTaskIDs(t) }
+        let id = t.pointee.task_id_next
+        t.pointee.task_id_next = id &+ 1
+        return id
+    }
+}

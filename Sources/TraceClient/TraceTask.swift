@@ -1,0 +1,87 @@
+import CTraceABI
+
+/// A logical operation (a request, an order) that may span threads and
+/// Swift tasks: the unit whose latency the trace tool measures.
+///
+/// Creating a task records it; the task is *current* only inside
+/// `withCurrent` (a task-local value, so it flows into `async` calls and
+/// child tasks). Regions and logs are attached to the current task, and a
+/// task created while another is current is its subtask.
+///
+/// ```swift
+/// let order = TraceTask("makeCappuccino")
+/// await order.withCurrent {
+///     Trace.log("orderID", "\(orderID)")
+///     async let milk: Void = Trace.withRegion("steamMilk") { await steamMilk() }
+///     async let coffee: Void = Trace.withRegion("extractCoffee") { await extractCoffee() }
+///     _ = await (milk, coffee)
+/// }
+/// order.end()   // latency: from creation to the first end()
+/// ```
+///
+/// Only the first `end()` counts; later ones are recorded and ignored by
+/// analysis. The type is used to group tasks: use a handful of types.
+public struct TraceTask: Sendable, Hashable {
+    /// Unique within the process; 0 for a task created while tracing was off.
+    public let id: UInt64
+
+    @TaskLocal static var currentID: UInt64 = 0
+
+    @usableFromInline
+    init(id: UInt64) {
+        self.id = id
+    }
+
+    /// Creates a task of `type`, a subtask of the current task if there is one.
+    @inlinable
+    public init(_ type: StaticString) {
+        guard Trace.isEnabled else {
+            self.init(id: 0)
+            return
+        }
+        self.init(id: EventWriter.taskBegin(type, parent: TraceTask.currentTaskID()))
+    }
+
+    /// Marks the task complete.
+    @inlinable
+    public func end() {
+        guard id != 0, Trace.isEnabled else { return }
+        EventWriter.taskEnd(id)
+    }
+
+    /// The task current in this context, if any.
+    public static var current: TraceTask? {
+        let id = currentID
+        return id == 0 ? nil : TraceTask(id: id)
+    }
+
+    @usableFromInline
+    static func currentTaskID() -> UInt64 {
+        tc_tasks_in_use_load() == 0 ? 0 : currentID
+    }
+
+    /// Runs `body` with this task current.
+    ///
+    /// ```swift
+    /// try order.withCurrent { try grindBeans() }
+    /// ```
+    public func withCurrent<Result>(_ body: () throws -> Result) rethrows -> Result {
+        guard id != 0 else { return try body() }
+        tc_tasks_in_use_set()
+        return try TraceTask.$currentID.withValue(id, operation: body)
+    }
+
+    /// Runs the async `body` with this task current; child tasks inherit it.
+    ///
+    /// ```swift
+    /// try await order.withCurrent { try await brew() }
+    /// ```
+    public func withCurrent<Result>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: () async throws -> Result
+    ) async rethrows -> Result {
+        guard id != 0 else { return try await body() }
+        tc_tasks_in_use_set()
+        return try await TraceTask.$currentID.withValue(id, operation: body, isolation: isolation)
+    }
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import CTraceABI
+import TraceFormat
+
+/// `tracectl dump`: every record of one or more trace files, as text.
+struct Dump: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the events of trace files, one per line, with what the reader skipped.")
+
+    @Argument(help: "Trace files (the files of one session, in order).")
+    var files: [String]
+
+    @Flag(help: "Print only the summary: processes, threads, counts, drops, diagnostics.")
+    var summary = false
+
+    func run() throws {
+        let reader = TraceReader()
+        let printer = EventPrinter(reader: reader)
+        for file in files {
+            do {
+                try reader.read(path: file) { header, event in
+                    if !summary { print(printer.line(header, event)) }
+                }
+            } catch {
+                throw ValidationError("cannot read '\(file)': \(error)")
+            }
+        }
+        print(printer.summary())
+        if reader.diagnostics.contains(where: \.isFatal) { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,54 @@
+import CTraceABI
+import TraceFormat
+
+/// Renders decoded events and a file summary as text.
+struct EventPrinter {
+    let reader: TraceReader
+
+    func line(_ header: BatchHeader, _ event: RawEvent) -> String {
+        let p = header.process
+        func name(_ id: UInt32) -> String { reader.string(p, id) ?? "#\(id)" }
+        let prefix = "\(event.ticks) p\(p) t\(header.thread)" + (event.swiftTask != 0 ? " st\(event.swiftTask)" : "")
+        let body: String
+        switch Int(event.kind) {
+        case TC_EV_REGION_BEGIN:
+            body = "region-begin \(name(event.name)) #\(event.regionSequence) task=\(event.task)"
+        case TC_EV_REGION_END, TC_EV_REGION_END_FOREIGN:
+            body = "region-end t\(event.regionThread)#\(event.regionSequence)"
+        case TC_EV_TASK_BEGIN:
+            body = "task-begin \(name(event.name)) id=\(event.task) parent=\(event.parentTask)"
+        case TC_EV_TASK_END:
+            body = "task-end id=\(event.task)"
+        case TC_EV_LOG:
+            let message = String(decoding: event.message, as: UTF8.self)
+            body = "log [\(name(event.name))] \(message)\(event.truncated ? "…" : "") task=\(event.task)"
+        case TC_EV_COUNTER_INT:
+            body = "counter \(name(event.name))=\(event.integerValue)"
+        case TC_EV_COUNTER_DOUBLE:
+            body = "counter \(name(event.name))=\(event.doubleValue)"
+        default:
+            body = "event kind 0x\(String(event.kind, radix: 16))"
+        }
+        return prefix + " " + body + (event.stack != 0 ? " stack=\(event.stack)" : "")
+    }
+
+    func summary() -> String {
+        var lines: [String] = []
+        for header in reader.headers {
+            lines.append("file: format \(header.major).\(header.minor), written by \(header.producer)"
+                + (header.session.isEmpty ? "" : ", session \(header.session) file \(header.fileIndex)"))
+        }
+        for (key, process) in reader.processes.sorted(by: { $0.key < $1.key }) {
+            let threads = reader.threads.filter { $0.key.process == key }.count
+            let drops = reader.drops[key]
+            let dropped = drops?.droppedEvents ?? 0
+            lines.append("process \(key): pid \(process.pid) \(process.name), \(threads) threads, dropped \(dropped)"
+                + (drops.map { " \($0.counts.sorted { $0.key < $1.key })" } ?? ""))
+        }
+        lines.append("events: \(reader.eventCount) in \(reader.batchCount) batches")
+        for diagnostic in reader.diagnostics {
+            lines.append("warning: \(diagnostic)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
