@@ -48,6 +48,12 @@ let package = Package(
             dependencies: ["CTraceABI", "TraceSystem", "TraceFormat"],
             swiftSettings: strict
         ),
+        // What a trace means: a resolved in-memory model, region and task matching.
+        .target(
+            name: "TraceAnalysis",
+            dependencies: ["CTraceABI", "TraceFormat", "TraceSystem"],
+            swiftSettings: strict
+        ),
         // The annotation API linked into services.
         .target(
             name: "TraceClient",
@@ -58,6 +64,7 @@ let package = Package(
             name: "tracectl",
             dependencies: [
                 "TraceFormat",
+                "TraceAnalysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -69,14 +76,22 @@ let package = Package(
             path: "Tests/Fixtures/TraceFixture",
             swiftSettings: strict
         ),
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "TraceFormatTests",
-            dependencies: ["TraceFormat", "TraceSystem"],
+            dependencies: ["TraceFormat", "TraceRing", "TraceAnalysis", "TraceSystem", "CTraceABI", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "TraceClientTests",
-            dependencies: ["TraceClient", "TraceFormat", "TraceRing", "TraceSystem", "CTraceABI", "TraceFixture"],
+            dependencies: [
+                "TraceClient", "TraceFormat", "TraceRing", "TraceAnalysis", "TraceSystem", "CTraceABI", "TraceFixture",
+                "TestSupport",
+            ],
             swiftSettings: strict
         ),
     ]

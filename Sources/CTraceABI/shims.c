@@ -98,6 +98,8 @@ int tc_arm_thread_exit(void) {
     return 0;
 }
 
+int tc_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
 /* ---- eventfd ---- */
 
 int tc_eventfd(unsigned int initial, int flags) { return eventfd(initial, flags); }
@@ -298,13 +300,9 @@ int tc_for_each_image(void (*visit)(void *context, const tc_image_info *image), 
 
 /* ---- Swift concurrency ---- */
 
-/* Exported by libswift_Concurrency with the Swift calling convention; both
- * take and return pointer-sized values, which swiftcall passes in the same
- * registers as C. */
-extern void *swift_task_getCurrent(void) __attribute__((swiftcall));
+/* Exported by libswift_Concurrency with the Swift calling convention; a
+ * pointer in and a 64-bit integer out use the same registers as C. */
 extern uint64_t swift_task_getJobTaskId(void *job) __attribute__((swiftcall));
-
-uintptr_t tc_swift_current_task(void) { return (uintptr_t)swift_task_getCurrent(); }
 
 uint64_t tc_swift_task_id(uintptr_t task) {
     return task == 0 ? 0 : swift_task_getJobTaskId((void *)task);

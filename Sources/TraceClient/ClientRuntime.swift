@@ -60,6 +60,10 @@ final class ClientRuntime: Sendable {
         }
     }
 
+    func bufferCreatingIfNeeded() throws(TraceError) -> ProcessBuffer {
+        try state.withLock { (state) throws(TraceError) in try ensureBuffer(&state) }
+    }
+
     private func ensureBuffer(_ state: inout State) throws(TraceError) -> ProcessBuffer {
         if let buffer = state.buffer { return buffer }
         let environment = ProcessEnvironment()

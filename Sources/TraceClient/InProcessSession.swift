@@ -18,10 +18,11 @@ enum TraceOutput {
 /// An in-process trace (`Trace.start`): a writer thread drains this
 /// process's buffer into one file, exactly as the daemon would.
 ///
-/// The writer thread wakes when a producer completes a chunk (eventfd) and
-/// every 100 ms, when it also copies what is committed in chunks still being
-/// written, records a clock sync and the drop counters, and closes an LZ4
-/// frame, so a crash loses at most the last 100 ms.
+/// The writer thread drains on the schedule of `DrainSchedule` (woken by
+/// producers through the eventfd only when idle or under pressure). Every
+/// 100 ms it also copies what is committed in chunks still being written,
+/// records a clock sync and the drop counters, and closes an LZ4 frame, so a
+/// crash loses at most the last 100 ms.
 final class InProcessSession: @unchecked Sendable {
     // Sendable: `consumer`, `writer` and `failure` are used by the writer
     // thread until `finish()` joins it, and only by `finish()` after that.
@@ -37,7 +38,6 @@ final class InProcessSession: @unchecked Sendable {
 
     /// Key of this process in the file (a daemon numbers its clients).
     private let process: UInt32 = 1
-    static let tickMilliseconds: UInt64 = 100
 
     init(buffer: ProcessBuffer, consumer: BufferConsumer, output: TraceOutput, options: TraceOptions) throws(TraceError) {
         self.buffer = buffer
@@ -83,37 +83,34 @@ final class InProcessSession: @unchecked Sendable {
     }
 
     private func run() {
-        let interval = Self.tickMilliseconds * 1_000_000
-        var nextTick = tc_monotonic_ns() + interval
+        var schedule = DrainSchedule(now: tc_monotonic_ns())
         while !stopRequested.load(ordering: .acquiring) {
-            let now = tc_monotonic_ns()
-            let tick = now >= nextTick
-            pass(scrape: tick)
-            if tick {
-                periodicRecords()
-                nextTick = now + interval
-            }
+            var now = tc_monotonic_ns()
+            let scrape = schedule.scrapeDue(now: now)
+            let freed = pass(scrape: scrape)
+            if scrape { periodicRecords() }
             if stopRequested.load(ordering: .acquiring) { break }
-            if consumer.prepareToSleep() {
-                let remaining = nextTick > now ? (nextTick - now) / 1_000_000 : 0
-                do {
-                    try buffer.notifier.wait(timeoutMilliseconds: Int32(max(1, remaining)))
-                } catch {
-                    // poll failing leaves the timer as the only wake-up; the
-                    // loop still runs every tick.
-                }
-                consumer.awake()
+            now = tc_monotonic_ns()
+            let sleep = schedule.sleep(now: now, freed: freed, chunkCount: buffer.geometry.chunkCount)
+            if sleep.announce && !consumer.prepareToSleep() { continue }
+            do {
+                try buffer.notifier.wait(timeoutMilliseconds: sleep.timeoutMilliseconds)
+            } catch {
+                // poll failing leaves the timeout as the only wake-up: the loop
+                // still runs every drain interval.
             }
+            if sleep.announce { consumer.awake() }
         }
     }
 
     /// Takes new metadata and events; `scrape` also takes what is committed
     /// in chunks still being written.
-    private func pass(scrape: Bool) {
+    @discardableResult
+    private func pass(scrape: Bool) -> Int {
         for record in consumer.takeMetadata() {
             write { record.encode(process: process, into: &$0) }
         }
-        consumer.drain(process: process, scrape: scrape) { header, events in
+        return consumer.drain(process: process, scrape: scrape) { header, events in
             write { header.encode(events: events, into: &$0) }
         }
     }
@@ -171,7 +168,9 @@ final class InProcessSession: @unchecked Sendable {
         }
         if ownsDescriptor {
             do {
-                if failure == nil { try descriptor.sync() }
+                // Only regular files can be synced (a path may name a FIFO
+                // or /dev/null, where fsync fails with EINVAL).
+                if failure == nil, try descriptor.status().st_mode & S_IFMT == S_IFREG { try descriptor.sync() }
             } catch {
                 failure = .write(error)
             }

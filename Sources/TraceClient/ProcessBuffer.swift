@@ -94,6 +94,8 @@ final class ProcessBuffer: Sendable {
     /// it announced it was going to sleep.
     func complete(_ chunk: UnsafeMutablePointer<tc_chunk_header>) {
         tc_store_release_u32(&chunk.pointee.state, UInt32(TC_CHUNK_COMPLETE))
+        let index = geometry.index(of: chunk, in: mapping.base)
+        tc_mark_completed(header, geometry.bitmap(in: mapping.base), UInt32(index))
         if tc_exchange_seq_cst_u32(&header.pointee.consumer_waiting, 0) == 1 {
             notifier.signal()
         }

@@ -117,33 +117,4 @@ package enum EventDecoder {
         }
         return event
     }
-
-    /// What `scan` found in a run of events.
-    package struct Scan {
-        /// Bytes from the start that hold whole, valid events.
-        package var validBytes: Int
-        /// Events among them (Swift-task events not counted).
-        package var events: Int
-        /// Why scanning stopped before the end, if it did.
-        package var error: DecodeError?
-    }
-
-    /// Walks `bytes` from `state`, validating every event; `state` ends at the
-    /// last valid event. Used by consumers to check what a client wrote.
-    package static func scan(_ bytes: UnsafeRawBufferPointer, _ state: inout EventState) -> Scan {
-        var r = ByteReader(bytes)
-        var events = 0
-        while !r.isAtEnd {
-            let start = r.offset
-            var next = state
-            do {
-                let event = try EventDecoder.next(&r, &next)
-                if event.kind != UInt8(TC_EV_SWIFT_TASK) { events += 1 }
-                state = next
-            } catch {
-                return Scan(validBytes: start, events: events, error: error)
-            }
-        }
-        return Scan(validBytes: r.offset, events: events, error: nil)
-    }
 }

@@ -106,27 +106,18 @@ package final class BufferConsumer {
     /// reuse) and, when `scrape` is set, the committed prefix of chunks still
     /// being written. Hands each run of events to `sink` as a batch, ordered
     /// by thread and chunk sequence within this pass.
-    package func drain(process: UInt32, scrape: Bool, sink: (BatchHeader, UnsafeRawBufferPointer) -> Void) {
+    ///
+    /// Without `scrape` only chunks flagged in the completion bitmap are
+    /// visited; with it, every chunk (a bounded timer makes that rare).
+    @discardableResult
+    package func drain(process: UInt32, scrape: Bool, sink: (BatchHeader, UnsafeRawBufferPointer) -> Void) -> Int {
         passBytes.removeAll(keepingCapacity: true)
         passSegments.removeAll(keepingCapacity: true)
         var freed = 0
-        for index in 0..<geometry.chunkCount {
-            let chunk = geometry.chunk(index, in: mapping.base)
-            let state = tc_load_acquire_u32(&chunk.pointee.state)
-            switch Int(state) {
-            case TC_CHUNK_FREE:
-                continue
-            case TC_CHUNK_WRITING:
-                if scrape { take(chunk: chunk, index: index, process: process) }
-            case TC_CHUNK_COMPLETE:
-                take(chunk: chunk, index: index, process: process)
-                tracks[index] = Track()
-                tc_store_relaxed_u32(&chunk.pointee.committed, 0)
-                tc_store_release_u32(&chunk.pointee.state, UInt32(TC_CHUNK_FREE))
-                freed += 1
-            default:
-                statistics.invalidChunkStates += 1
-            }
+        if scrape {
+            for index in 0..<geometry.chunkCount { visit(index, process: process, scrape: true, freed: &freed) }
+        } else {
+            forEachFlaggedChunk { visit($0, process: process, scrape: false, freed: &freed) }
         }
         if freed > 0 {
             statistics.chunksFreed += freed
@@ -140,6 +131,53 @@ package final class BufferConsumer {
             for segment in passSegments {
                 sink(segment.header, UnsafeRawBufferPointer(rebasing: bytes[segment.start..<(segment.start + segment.count)]))
             }
+        }
+        return freed
+    }
+
+    /// Calls `body` with the index of every chunk whose completion bit was
+    /// set since the last call, clearing the bits (exchange, acquire). A
+    /// hostile client can set any bit: indices are bounds-checked and the
+    /// caller checks the chunk's state.
+    private func forEachFlaggedChunk(_ body: (Int) -> Void) {
+        let bitmap = geometry.bitmap(in: mapping.base)
+        let words = (geometry.chunkCount + 63) / 64
+        let summaryWords = (words + 63) / 64
+        withUnsafeMutablePointer(to: &header.pointee.completed_summary) { tuple in
+            tuple.withMemoryRebound(to: UInt64.self, capacity: Int(TC_SUMMARY_WORDS)) { summary in
+                for s in 0..<summaryWords {
+                    var flagged = tc_exchange_acquire_u64(summary + s, 0)
+                    while flagged != 0 {
+                        let word = s * 64 + flagged.trailingZeroBitCount
+                        flagged &= flagged - 1
+                        guard word < words else { continue }
+                        var bits = tc_exchange_acquire_u64(bitmap + word, 0)
+                        while bits != 0 {
+                            let index = word * 64 + bits.trailingZeroBitCount
+                            bits &= bits - 1
+                            if index < geometry.chunkCount { body(index) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func visit(_ index: Int, process: UInt32, scrape: Bool, freed: inout Int) {
+        let chunk = geometry.chunk(index, in: mapping.base)
+        switch Int(tc_load_acquire_u32(&chunk.pointee.state)) {
+        case TC_CHUNK_FREE:
+            return
+        case TC_CHUNK_WRITING:
+            if scrape { take(chunk: chunk, index: index, process: process) }
+        case TC_CHUNK_COMPLETE:
+            take(chunk: chunk, index: index, process: process)
+            tracks[index] = Track()
+            tc_store_relaxed_u32(&chunk.pointee.committed, 0)
+            tc_store_release_u32(&chunk.pointee.state, UInt32(TC_CHUNK_FREE))
+            freed += 1
+        default:
+            statistics.invalidChunkStates += 1
         }
     }
 
@@ -166,9 +204,9 @@ package final class BufferConsumer {
             baseTicks: track.state.ticks, regionSequence: track.state.regionSequence,
             swiftTask: track.state.swiftTask, droppedBefore: track.taken == 0 ? chunk.pointee.dropped_before : 0)
         let scan = passBytes.withUnsafeBytes { bytes in
-            EventDecoder.scan(UnsafeRawBufferPointer(rebasing: bytes[start...]), &track.state)
+            EventScanner.scan(UnsafeRawBufferPointer(rebasing: bytes[start...]), &track.state)
         }
-        if scan.error != nil {
+        if scan.malformed {
             track.poisoned = true
             statistics.malformedChunks += 1
             statistics.malformedBytes += (committed - track.taken) - scan.validBytes
@@ -208,12 +246,15 @@ package final class BufferConsumer {
     package func prepareToSleep() -> Bool {
         tc_store_seq_cst_u32(&header.pointee.consumer_waiting, 1)
         tc_fence_seq_cst()
-        for index in 0..<geometry.chunkCount {
-            let chunk = geometry.chunk(index, in: mapping.base)
-            if tc_load_acquire_u32(&chunk.pointee.state) == UInt32(TC_CHUNK_COMPLETE) {
-                tc_store_relaxed_u32(&header.pointee.consumer_waiting, 0)
-                return false
+        let summaryWords = ((geometry.chunkCount + 63) / 64 + 63) / 64
+        let pending = withUnsafeMutablePointer(to: &header.pointee.completed_summary) { tuple in
+            tuple.withMemoryRebound(to: UInt64.self, capacity: Int(TC_SUMMARY_WORDS)) { summary in
+                (0..<summaryWords).contains { tc_load_relaxed_u64(summary + $0) != 0 }
             }
+        }
+        if pending {
+            tc_store_relaxed_u32(&header.pointee.consumer_waiting, 0)
+            return false
         }
         return true
     }

@@ -30,18 +30,25 @@ package struct BufferGeometry: Equatable, Sendable {
     package var chunksOffset: Int
     package var metadataOffset: Int
     package var metadataSize: Int
+    package var bitmapOffset: Int
+    package var bitmapSize: Int
     package var clockKind: UInt32
     package var abiMinor: UInt16
     package var nominalTicksPerSecond: UInt64
 
     package init(totalSize: Int, chunkSize: Int, chunkCount: Int, chunksOffset: Int, metadataOffset: Int,
-                 metadataSize: Int, clockKind: UInt32, abiMinor: UInt16, nominalTicksPerSecond: UInt64) {
+                 metadataSize: Int, bitmapOffset: Int, bitmapSize: Int, clockKind: UInt32, abiMinor: UInt16,
+                 nominalTicksPerSecond: UInt64) {
+        self.bitmapOffset = bitmapOffset
+        self.bitmapSize = bitmapSize
         self.totalSize = totalSize
         self.chunkSize = chunkSize
         self.chunkCount = chunkCount
         self.chunksOffset = chunksOffset
         self.metadataOffset = metadataOffset
         self.metadataSize = metadataSize
+        self.bitmapOffset = bitmapOffset
+        self.bitmapSize = bitmapSize
         self.clockKind = clockKind
         self.abiMinor = abiMinor
         self.nominalTicksPerSecond = nominalTicksPerSecond
@@ -53,20 +60,26 @@ package struct BufferGeometry: Equatable, Sendable {
     package static let minimumSize = 64 << 10
     package static let maximumSize = 1 << 30
 
-    /// The layout of a new buffer of about `totalSize` bytes: a metadata area
-    /// of 1/16 of it (64 KiB to 1 MiB) and as many chunks as fit after.
+    /// The layout of a new buffer of about `totalSize` bytes: the completion
+    /// bitmap, a metadata area of 1/16 of the buffer (64 KiB to 1 MiB), and
+    /// as many chunks as fit after (at most TC_MAX_CHUNKS).
     package static func layout(totalSize requested: Int, chunkSize requestedChunk: Int) -> BufferGeometry {
         var chunk = Int(TC_MIN_CHUNK_SIZE)
         while chunk < requestedChunk && chunk < Int(TC_MAX_CHUNK_SIZE) { chunk <<= 1 }
         let total = min(max(requested, minimumSize), maximumSize)
         let metadata = min(max(total / 16, 64 << 10), 1 << 20) & ~4095
-        let chunksOffset = Int(TC_HEADER_SIZE) + metadata
-        let count = max((total - chunksOffset) / chunk, 2)
+        let estimate = min(max(total / chunk, 2), Int(TC_MAX_CHUNKS))
+        let bitmap = pageRounded((estimate + 63) / 64 * 8)
+        let chunksOffset = Int(TC_HEADER_SIZE) + bitmap + metadata
+        let count = min(max((total - chunksOffset) / chunk, 2), Int(TC_MAX_CHUNKS))
         return BufferGeometry(
             totalSize: chunksOffset + count * chunk, chunkSize: chunk, chunkCount: count,
-            chunksOffset: chunksOffset, metadataOffset: Int(TC_HEADER_SIZE), metadataSize: metadata,
+            chunksOffset: chunksOffset, metadataOffset: Int(TC_HEADER_SIZE) + bitmap, metadataSize: metadata,
+            bitmapOffset: Int(TC_HEADER_SIZE), bitmapSize: bitmap,
             clockKind: UInt32(TC_CLOCK_MONOTONIC_NS), abiMinor: UInt16(TC_ABI_MINOR), nominalTicksPerSecond: 0)
     }
+
+    private static func pageRounded(_ bytes: Int) -> Int { (bytes + 4095) & ~4095 }
 
     /// Writes the geometry into a zeroed header at `base`.
     package func writeHeader(at base: UnsafeMutableRawPointer, producerPID: Int32) {
@@ -84,6 +97,8 @@ package struct BufferGeometry: Equatable, Sendable {
         header.pointee.clock_kind = clockKind
         header.pointee.producer_pid = UInt32(bitPattern: producerPID)
         header.pointee.nominal_ticks_per_second = nominalTicksPerSecond
+        header.pointee.bitmap_offset = UInt32(bitmapOffset)
+        header.pointee.bitmap_size = UInt32(bitmapSize)
     }
 
     /// Validates the header at `base` of a mapping of `mappedSize` bytes.
@@ -107,8 +122,14 @@ package struct BufferGeometry: Equatable, Sendable {
         }
         let chunksOffset = Int(header.chunks_offset), count = Int(header.chunk_count)
         guard chunksOffset >= metadataOffset + metadataSize, chunksOffset % 64 == 0, count >= 1,
-              count <= (total - chunksOffset) / chunk else {
+              count <= Int(TC_MAX_CHUNKS), count <= (total - chunksOffset) / chunk else {
             throw .inconsistent("\(count) chunks of \(chunk) bytes at \(chunksOffset)")
+        }
+        let bitmapOffset = Int(header.bitmap_offset), bitmapSize = Int(header.bitmap_size)
+        guard bitmapOffset >= Int(TC_HEADER_SIZE), bitmapOffset % 8 == 0, bitmapSize >= (count + 63) / 64 * 8,
+              bitmapOffset + bitmapSize <= metadataOffset || bitmapOffset >= metadataOffset + metadataSize,
+              bitmapOffset + bitmapSize <= chunksOffset else {
+            throw .inconsistent("completion bitmap \(bitmapOffset)+\(bitmapSize)")
         }
         let clock = header.clock_kind
         guard clock == UInt32(TC_CLOCK_TSC) || clock == UInt32(TC_CLOCK_MONOTONIC_NS) else {
@@ -120,6 +141,8 @@ package struct BufferGeometry: Equatable, Sendable {
         self.chunksOffset = chunksOffset
         self.metadataOffset = metadataOffset
         self.metadataSize = metadataSize
+        self.bitmapOffset = bitmapOffset
+        self.bitmapSize = bitmapSize
         self.clockKind = clock
         self.abiMinor = header.abi_minor
         self.nominalTicksPerSecond = header.nominal_ticks_per_second
@@ -127,6 +150,15 @@ package struct BufferGeometry: Equatable, Sendable {
 
     package func chunk(_ index: Int, in base: UnsafeMutableRawPointer) -> UnsafeMutablePointer<tc_chunk_header> {
         (base + chunksOffset + index * chunkSize).assumingMemoryBound(to: tc_chunk_header.self)
+    }
+
+    /// Index of the chunk whose header is at `chunk`.
+    package func index(of chunk: UnsafeMutablePointer<tc_chunk_header>, in base: UnsafeMutableRawPointer) -> Int {
+        (UnsafeMutableRawPointer(chunk) - base - chunksOffset) / chunkSize
+    }
+
+    package func bitmap(in base: UnsafeMutableRawPointer) -> UnsafeMutablePointer<UInt64> {
+        (base + bitmapOffset).assumingMemoryBound(to: UInt64.self)
     }
 
     package func header(in base: UnsafeMutableRawPointer) -> UnsafeMutablePointer<tc_buffer_header> {

@@ -25,11 +25,16 @@
  *
  * LAYOUT (offsets are from the start of the mapping; never pointers)
  *
- *   0            4096                 4096+M                           total
- *   +------------+--------------------+--------+--------+-----+--------+
- *   |   header   |   metadata area    | chunk0 | chunk1 | ... | chunkN-1|
- *   +------------+--------------------+--------+--------+-----+--------+
- *    tc_buffer_header  M = metadata_size   each chunk = chunk_size bytes
+ *   0          4096         bitmap_offset+B    metadata_offset+M          total
+ *   +----------+--------------+-----------------+--------+-----+---------+
+ *   |  header  | completion   |  metadata area  | chunk0 | ... | chunkN-1|
+ *   |          | bitmap (B)   |      (M)        |        |     |         |
+ *   +----------+--------------+-----------------+--------+-----+---------+
+ *   tc_buffer_header          each chunk = chunk_size bytes, N = chunk_count
+ *
+ *   completion bitmap: bit i of 64-bit word i/64 is set when chunk i becomes
+ *   COMPLETE; bit w of the header's completed_summary[w/64] is set when word
+ *   w gained a bit. 64 x 64 x 64 = 262144 chunks at most.
  *
  *   chunk i, at chunks_offset + i * chunk_size:
  *   +---------------------------+------------------------------------------+
@@ -50,10 +55,14 @@
  *     threads race for it), fills in the header, then appends events. After
  *     each event it release-stores `committed`.
  *   - When the next event does not fit, or the thread exits, the producer
- *     release-stores COMPLETE. It never touches the chunk again.
+ *     release-stores COMPLETE, then sets the chunk's completion bit and its
+ *     word's summary bit (fetch-or release). It never touches the chunk again.
  *   - The consumer may copy the committed prefix of a WRITING chunk at any
  *     time ("scraping"): bytes below `committed` never change again. It keeps
  *     its own record of how far it has read each chunk.
+ *   - The consumer finds COMPLETE chunks by exchanging summary words and
+ *     then bitmap words with 0 (acquire), instead of scanning every chunk.
+ *     Bits are hints: it checks each chunk's state before taking it.
  *   - The consumer copies a COMPLETE chunk, sets `committed` to 0, then
  *     release-stores FREE. Only the consumer moves a chunk out of COMPLETE.
  *
@@ -92,6 +101,10 @@ extern "C" {
  * bounce one cache line; a stripe is one line of eight 64-bit counters. */
 #define TC_DROP_STRIPES 16u
 #define TC_DROP_REASONS 8u
+/* Two-level completion bitmap: up to 64 summary words, each covering 64
+ * bitmap words of 64 chunks. */
+#define TC_SUMMARY_WORDS 64u
+#define TC_MAX_CHUNKS 262144u /* TC_SUMMARY_WORDS * 64 * 64 */
 
 /* Values of tc_chunk_header.state. */
 enum {
@@ -178,7 +191,9 @@ typedef struct tc_buffer_header {
     /* Nominal tick rate measured at creation, 0 if unknown; readers convert
      * with clock-sync records, this is only a hint. */
     uint64_t nominal_ticks_per_second;
-    uint8_t reserved0[8];
+    /* The completion bitmap: ceil(chunk_count / 64) 64-bit words. */
+    uint32_t bitmap_offset;
+    uint32_t bitmap_size;
 
     /* --- consumer -> producer (offset 64) --- */
     /* 1 while the consumer sleeps waiting for a completed chunk. Consumer:
@@ -198,7 +213,12 @@ typedef struct tc_buffer_header {
     uint32_t metadata_committed;
     uint8_t reserved2[60];
 
-    uint8_t reserved3[1024 - 192];
+    /* --- completion summary (offset 192): bit w of word w/64 set (fetch-or
+     *     release) by a producer after it sets a bit in bitmap word w;
+     *     exchanged with 0 (acquire) by the consumer --- */
+    uint64_t completed_summary[TC_SUMMARY_WORDS];
+
+    uint8_t reserved3[1024 - 192 - TC_SUMMARY_WORDS * 8];
 
     /* --- drop counters (offset 1024): [stripe][reason], relaxed adds by
      *     producers, relaxed loads by the consumer; monotonic --- */
@@ -228,9 +248,13 @@ _Static_assert(offsetof(tc_buffer_header, metadata_size) == 36, "ABI: metadata_s
 _Static_assert(offsetof(tc_buffer_header, clock_kind) == 40, "ABI: clock_kind at 40");
 _Static_assert(offsetof(tc_buffer_header, producer_pid) == 44, "ABI: producer_pid at 44");
 _Static_assert(offsetof(tc_buffer_header, nominal_ticks_per_second) == 48, "ABI: ticks/s at 48");
+_Static_assert(offsetof(tc_buffer_header, bitmap_offset) == 56, "ABI: bitmap_offset at 56");
+_Static_assert(offsetof(tc_buffer_header, bitmap_size) == 60, "ABI: bitmap_size at 60");
 _Static_assert(offsetof(tc_buffer_header, consumer_waiting) == 64, "ABI: consumer line at 64");
 _Static_assert(offsetof(tc_buffer_header, free_generation) == 68, "ABI: free_generation at 68");
 _Static_assert(offsetof(tc_buffer_header, metadata_committed) == 128, "ABI: producer line at 128");
+_Static_assert(offsetof(tc_buffer_header, completed_summary) == 192, "ABI: completion summary at 192");
+_Static_assert(TC_MAX_CHUNKS == TC_SUMMARY_WORDS * 64u * 64u, "summary covers every chunk");
 _Static_assert(offsetof(tc_buffer_header, drops) == 1024, "ABI: drop stripes at 1024");
 _Static_assert(__atomic_always_lock_free(4, 0) && __atomic_always_lock_free(8, 0),
                "shared counters must be lock-free: a lock cannot live in memory both sides write");
@@ -260,10 +284,22 @@ static inline void tc_store_release_u64(uint64_t *p, uint64_t v) { __atomic_stor
 static inline void tc_store_relaxed_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
 static inline uint64_t tc_load_relaxed_u64(uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 static inline void tc_fetch_add_relaxed_u64(uint64_t *p, uint64_t v) { __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+static inline uint64_t tc_exchange_acquire_u64(uint64_t *p, uint64_t v) {
+    return __atomic_exchange_n(p, v, __ATOMIC_ACQUIRE);
+}
+static inline void tc_fetch_or_release_u64(uint64_t *p, uint64_t v) { __atomic_fetch_or(p, v, __ATOMIC_RELEASE); }
 static inline void tc_fence_seq_cst(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 
 static inline uint64_t *tc_drop_counter(tc_buffer_header *header, uint32_t stripe, uint32_t reason) {
     return &header->drops[stripe % TC_DROP_STRIPES][reason % TC_DROP_REASONS];
+}
+
+/* Producer, after release-storing COMPLETE into chunk `index`. */
+static inline void tc_mark_completed(tc_buffer_header *header, uint64_t *bitmap, uint32_t index) {
+    uint32_t word = index / 64u;
+    __atomic_fetch_or(&bitmap[word], 1ull << (index % 64u), __ATOMIC_RELEASE);
+    __atomic_fetch_or(&header->completed_summary[(word / 64u) % TC_SUMMARY_WORDS], 1ull << (word % 64u),
+                      __ATOMIC_RELEASE);
 }
 
 static inline tc_chunk_header *tc_chunk_at(void *base, uint32_t chunks_offset, uint32_t chunk_size,

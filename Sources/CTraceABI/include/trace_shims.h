@@ -48,6 +48,9 @@ int tc_current_stack_bounds(uintptr_t *low, uintptr_t *high);
 int tc_thread_exit_key_create(void (*destructor)(void));
 int tc_arm_thread_exit(void);
 
+/* pipe2(2) with O_CLOEXEC. */
+int tc_pipe_cloexec(int fds[2]);
+
 /* ---- eventfd ---- */
 #define TC_EFD_CLOEXEC 02000000
 #define TC_EFD_NONBLOCK 04000
@@ -121,9 +124,12 @@ typedef struct tc_image_info {
 int tc_for_each_image(void (*visit)(void *context, const tc_image_info *image), void *context);
 
 /* ---- Swift concurrency ---- */
-/* The runtime's current task pointer (NULL outside a task); one call into
- * the concurrency runtime (~4 ns). */
-uintptr_t tc_swift_current_task(void);
+/* Exported by libswift_Concurrency with the Swift calling convention,
+ * which for a call without arguments returning a pointer is the C one. */
+extern void *swift_task_getCurrent(void) __attribute__((swiftcall));
+/* The runtime's current task pointer (NULL outside a task): one call into
+ * the concurrency runtime (~4 ns, a thread-local read there). */
+static inline uintptr_t tc_swift_current_task(void) { return (uintptr_t)swift_task_getCurrent(); }
 /* The runtime's task id for a task pointer from tc_swift_current_task. */
 uint64_t tc_swift_task_id(uintptr_t task);
 

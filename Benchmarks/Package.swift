@@ -1,0 +1,31 @@
+// swift-tools-version: 6.1
+// Benchmarks of the TraceClient hot path (package-benchmark). A separate
+// package so services depending on TraceClient never resolve the benchmark
+// tooling. Run: scripts/benchmark (docs/performance.md).
+import Foundation
+import PackageDescription
+
+// A path dependency is identified by its directory's name, whatever the
+// clone is called: derive it rather than assume "traced".
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+let rootIdentity = root.lastPathComponent.lowercased()
+
+let package = Package(
+    name: "traced-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "TraceClientBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "TraceClient", package: rootIdentity),
+            ],
+            path: "Benchmarks/TraceClientBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ]
+)

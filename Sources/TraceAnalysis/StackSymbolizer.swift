@@ -1,0 +1,102 @@
+package import TraceFormat
+import TraceSystem
+
+/// Turns recorded return addresses into function names and source lines,
+/// after the traced process is gone: each address is mapped to its image
+/// (path and load bias from the trace's image records), and the image file
+/// is read by `llvm-symbolizer` (one run per image for all its addresses);
+/// Swift names are demangled by `swift-demangle`. Both come with the Swift
+/// toolchain. When a tool or an image file is missing, frames keep their
+/// image and offset, and `unavailableReason` says why.
+package final class StackSymbolizer {
+    package struct Frame: Equatable, Sendable {
+        package var address: UInt64
+        /// The image path, if the address fell in a recorded image.
+        package var image: String?
+        /// Offset of the address in the image (link-time address).
+        package var offset: UInt64
+        package var function: String?
+        /// "file:line".
+        package var location: String?
+
+        /// "function (file:line)", or "image+0xoffset" when unresolved.
+        package var description: String {
+            if let function { return location.map { "\(function) (\($0))" } ?? function }
+            if let image { return "\(image)+0x\(String(offset, radix: 16))" }
+            return "0x\(String(address, radix: 16))"
+        }
+    }
+
+    private let symbolizer: String?
+    private let demangler: String?
+    package private(set) var unavailableReason: String?
+
+    package init() {
+        let toolchain = Subprocess.toolchainDirectory().map { [$0] } ?? []
+        symbolizer = Subprocess.find("llvm-symbolizer", in: toolchain)
+        demangler = Subprocess.find("swift-demangle", in: toolchain)
+        if symbolizer == nil {
+            unavailableReason = "llvm-symbolizer not found (it ships with the Swift toolchain; put it on PATH)"
+        }
+    }
+
+    /// Symbolizes `addresses` (return addresses of one process) against `images`.
+    package func symbolize(_ addresses: Set<UInt64>, images: [ImageRecord]) -> [UInt64: Frame] {
+        var frames: [UInt64: Frame] = [:]
+        var byImage: [String: [(address: UInt64, offset: UInt64)]] = [:]
+        for address in addresses {
+            guard let image = images.first(where: { $0.contains(address) }) else {
+                frames[address] = Frame(address: address, image: nil, offset: address, function: nil, location: nil)
+                continue
+            }
+            // A return address follows its call: look up the call itself.
+            let offset = address - image.bias
+            frames[address] = Frame(address: address, image: image.path, offset: offset, function: nil, location: nil)
+            byImage[image.path, default: []].append((address, offset))
+        }
+        guard let symbolizer else { return frames }
+        var mangled: Set<String> = []
+        for (path, entries) in byImage {
+            let input = entries.map { "0x\(String($0.offset &- 1, radix: 16))" }.joined(separator: "\n") + "\n"
+            guard let output = try? Subprocess.run(symbolizer, ["--obj=\(path)", "--no-inlines", "--functions=linkage"],
+                                                   input: Array(input.utf8)),
+                  output.status == 0 else {
+                unavailableReason = "llvm-symbolizer failed on '\(path)'"
+                continue
+            }
+            // Two lines per address (function, file:line:column), then a blank line.
+            let records = String(decoding: output.standardOutput, as: UTF8.self)
+                .split(separator: "\n\n", omittingEmptySubsequences: true)
+            for (entry, record) in zip(entries, records) {
+                let lines = record.split(separator: "\n").map(String.init)
+                guard let function = lines.first, function != "??" else { continue }
+                frames[entry.address]?.function = function
+                if lines.count > 1, !lines[1].hasPrefix("??") {
+                    frames[entry.address]?.location = Self.trimColumn(lines[1])
+                }
+                if function.hasPrefix("$s") || function.hasPrefix("_$s") { mangled.insert(function) }
+            }
+        }
+        let names = demangle(Array(mangled))
+        for (address, frame) in frames {
+            if let function = frame.function, let readable = names[function] { frames[address]?.function = readable }
+        }
+        return frames
+    }
+
+    private func demangle(_ names: [String]) -> [String: String] {
+        guard let demangler, !names.isEmpty,
+              let output = try? Subprocess.run(demangler, ["--simplified"], input: Array((names.joined(separator: "\n") + "\n").utf8)),
+              output.status == 0 else { return [:] }
+        let lines = String(decoding: output.standardOutput, as: UTF8.self).split(separator: "\n").map(String.init)
+        guard lines.count == names.count else { return [:] }
+        return Dictionary(zip(names, lines), uniquingKeysWith: { first, _ in first })
+    }
+
+    /// "file:12:5" -> "file:12".
+    private static func trimColumn(_ location: String) -> String {
+        let parts = location.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count >= 3, Int(parts[parts.count - 1]) != nil, Int(parts[parts.count - 2]) != nil else { return location }
+        return parts.dropLast().joined(separator: ":")
+    }
+}

@@ -1,0 +1,64 @@
+import TraceClient
+import TraceSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum Fixture {
+    static func fail(_ message: String) -> Never {
+        try? FileDescriptor.standardError.writeAll(Array("TraceFixture: \(message)\n".utf8))
+        exit(2)
+    }
+
+    /// `--name value` pairs.
+    struct Options {
+        private var values: [String: String] = [:]
+
+        init(_ arguments: ArraySlice<String>) {
+            var iterator = arguments.makeIterator()
+            while let name = iterator.next() {
+                guard name.hasPrefix("--"), let value = iterator.next() else { Fixture.fail("bad option \(name)") }
+                values[String(name.dropFirst(2))] = value
+            }
+        }
+
+        func string(_ name: String) -> String {
+            guard let value = values[name] else { Fixture.fail("missing --\(name)") }
+            return value
+        }
+
+        func number(_ name: String, default value: Int) -> Int {
+            values[name].flatMap { Int($0) } ?? value
+        }
+    }
+
+    /// Runs `body` between Trace.start(writingTo: --out) and Trace.stop().
+    static func traced(_ options: Options, stacks: Bool = false, _ body: () -> Void) {
+        do {
+            try Trace.start(writingTo: options.string("out"), options: TraceOptions(stacks: stacks))
+            body()
+            try Trace.stop()
+        } catch {
+            fail("\(error)")
+        }
+    }
+
+    static func traced(_ options: Options, _ body: () async -> Void) async {
+        do {
+            try Trace.start(writingTo: options.string("out"))
+            await body()
+            try Trace.stop()
+        } catch {
+            fail("\(error)")
+        }
+    }
+
+    /// Runs `body` on a new thread and waits for it.
+    static func onThread(_ name: String, _ body: @escaping @Sendable () -> Void) {
+        do {
+            try SystemThread.spawn(name: name, body).join()
+        } catch {
+            fail("\(error)")
+        }
+    }
+}

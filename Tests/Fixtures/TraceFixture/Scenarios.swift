@@ -1,0 +1,232 @@
+import TraceClient
+import TraceSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The workloads tests run in a real process. Each prints what a test needs
+/// to check the trace exactly.
+enum Scenarios {
+    /// Each of --threads threads emits --events integer counters "seq" with
+    /// values 0, 1, 2 ...: a reader checks each thread's values increase
+    /// (no torn or interleaved event) and recorded + dropped = emitted.
+    static func burst(_ options: Fixture.Options) {
+        let threads = options.number("threads", default: 4)
+        let events = options.number("events", default: 1000)
+        Fixture.traced(options) {
+            let workers = (0..<threads).map { _ in
+                try! SystemThread.spawn(name: "burst") {
+                    for value in 0..<events { Trace.counter("seq", value) }
+                }
+            }
+            for worker in workers { worker.join() }
+        }
+        print("emitted=\(threads * events)")
+    }
+
+    /// Traced only through TRACED_FILE: no start or stop in code.
+    static func autostart(_ options: Fixture.Options) {
+        let events = options.number("events", default: 100)
+        Trace.withTask("autostart") { _ in
+            for value in 0..<events { Trace.withRegion("step") { Trace.counter("value", value) } }
+        }
+        print("emitted=\(events * 3 + 2)")
+    }
+
+    /// The seeds' running example, on one thread, with known contents.
+    static func cappuccino(_ options: Fixture.Options) {
+        var ids: (order: UInt64, grind: UInt64) = (0, 0)
+        Fixture.traced(options) {
+            let order = TraceTask("makeCappuccino")
+            order.withCurrent {
+                Trace.log("orderID", "42")
+                Trace.withRegion("makeCappuccino") {
+                    Trace.withRegion("steamMilk") { Trace.counter("milkTemperature", 65) }
+                    Trace.withRegion("extractCoffee") { Trace.counter("pressure", 9.5) }
+                    Trace.withRegion("mixMilkCoffee") {}
+                }
+                let grind = TraceTask("grindBeans")
+                grind.end()
+                ids.grind = grind.id
+            }
+            order.end()
+            ids.order = order.id
+        }
+        print("order=\(ids.order)")
+        print("grind=\(ids.grind)")
+    }
+
+    /// Tasks across async child tasks and plain threads; regions that hop
+    /// threads within one Swift task.
+    static func asyncTasks(_ options: Fixture.Options) async {
+        let a = ThreadExecutor(name: "exec-a"), b = ThreadExecutor(name: "exec-b")
+        var ids: (order: UInt64, shared: UInt64) = (0, 0)
+        await Fixture.traced(options) {
+            let order = TraceTask("order")
+            await order.withCurrent {
+                await withTaskGroup(of: Void.self) { group in
+                    for _ in 0..<3 {
+                        group.addTask {
+                            Trace.withRegion("child") {}
+                            TraceTask("sub").end()
+                        }
+                    }
+                }
+            }
+            order.end()
+            ids.order = order.id
+
+            let shared = TraceTask("shared")
+            Fixture.onThread("worker-1") { shared.withCurrent { Trace.withRegion("onWorker") {} } }
+            Fixture.onThread("worker-2") { shared.end() }
+            ids.shared = shared.id
+
+            await Task(executorPreference: a) {
+                let region = Trace.startRegion("hop")
+                await withTaskExecutorPreference(b) { region.end() }
+            }.value
+
+            await Task(executorPreference: a) {
+                await Trace.withRegion("asyncRegion") {
+                    await withTaskExecutorPreference(b) { Trace.log("where", "on exec-b") }
+                }
+            }.value
+        }
+        print("order=\(ids.order)")
+        print("shared=\(ids.shared)")
+    }
+
+    /// Every misuse the API allows; none may crash.
+    static func misuse(_ options: Fixture.Options) async {
+        await Fixture.traced(options) {
+            let twice = Trace.startRegion("endedTwice")
+            twice.end()
+            twice.end()
+
+            let outer = Trace.startRegion("outer")
+            let inner = Trace.startRegion("inner")
+            outer.end()
+            inner.end()
+
+            let crossThread = Trace.startRegion("endedOnAnotherThread")
+            Fixture.onThread("ender") { crossThread.end() }
+
+            let crossTask = await Task.detached { Trace.startRegion("endedOnAnotherTask") }.value
+            await Task.detached { crossTask.end() }.value
+
+            _ = Trace.startRegion("neverEnded")
+
+            let task = TraceTask("endedTwiceTask")
+            task.end()
+            task.end()
+        }
+    }
+
+    @inline(never)
+    static func stackMarkerFunction() {
+        Trace.withRegion("stacked") {}
+        Trace.log("stacked", "with a stack")
+    }
+
+    /// Stacks on: region begins, logs and task creations carry stack ids.
+    static func stacks(_ options: Fixture.Options) {
+        Fixture.traced(options, stacks: true) {
+            for _ in 0..<3 { stackMarkerFunction() }
+            TraceTask("stackedTask").end()
+        }
+    }
+
+    /// Log contents: empty, Unicode, truncated, and a message never built.
+    static func logs(_ options: Fixture.Options) {
+        nonisolated(unsafe) var built = 0
+        func message() -> String {
+            built += 1
+            return "built"
+        }
+        Trace.log("off", message())
+        Fixture.traced(options) {
+            Trace.log("short", "hello")
+            Trace.log("empty", "")
+            Trace.log("unicode", "café ☕️")
+            Trace.log("long", String(repeating: "x", count: 5000))
+            Trace.log("longUnicode", String(repeating: "é", count: 1000))
+            Trace.log("lazy", message())
+        }
+        print("built=\(built)")
+    }
+
+    /// start/stop rules: Stop without Start, Start twice, two traces in a
+    /// row, a descriptor output, an unwritable path.
+    static func lifecycle(_ options: Fixture.Options) {
+        do {
+            try Trace.stop()
+            try Trace.start(writingTo: options.string("out"))
+            do {
+                try Trace.start(writingTo: options.string("out") + ".never")
+                print("second start: succeeded")
+            } catch {
+                print("second start: \(error)")
+            }
+            Trace.counter("first", 1)
+            try Trace.stop()
+            Trace.counter("between", 2)
+            print("enabled after stop: \(Trace.isEnabled)")
+
+            let fd = open(options.string("out2"), O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            try Trace.start(fileDescriptor: fd)
+            Trace.counter("second", 3)
+            try Trace.stop()
+            print("descriptor still open: \(fcntl(fd, F_GETFD) != -1)")
+            close(fd)
+
+            do {
+                try Trace.start(writingTo: "/nonexistent-directory/x.trace")
+            } catch {
+                print("bad path: \(error)")
+            }
+        } catch {
+            Fixture.fail("\(error)")
+        }
+    }
+
+    /// A forked child must not write into its parent's buffer.
+    static func fork(_ options: Fixture.Options) {
+        Fixture.traced(options) {
+            Trace.counter("parentBefore", 1)
+            let pid = Glibc.fork()
+            if pid == 0 {
+                for value in 0..<100_000 { Trace.counter("child", value) }
+                print("child enabled: \(Trace.isEnabled)")
+                exit(0)
+            }
+            var status: CInt = 0
+            waitpid(pid, &status, 0)
+            Trace.counter("parentAfter", 2)
+        }
+    }
+
+    /// Shares its buffer with the test process over the socket at --socket
+    /// (an inherited descriptor), then --threads threads emit counters "seq"
+    /// 0, 1, 2 ... until the process is killed.
+    static func producer(_ options: Fixture.Options) {
+        let socket = FileDescriptor(rawValue: CInt(options.number("socket", default: 3)))
+        let threads = options.number("threads", default: 2)
+        do {
+            let (memory, wake) = try BufferSharing.descriptors()
+            try UnixSocket.send([1], descriptors: [memory, wake], on: socket)
+        } catch {
+            Fixture.fail("\(error)")
+        }
+        BufferSharing.setEnabled(true)
+        for _ in 0..<threads {
+            _ = try? SystemThread.spawn(name: "producer") {
+                var value = 0
+                while true {
+                    Trace.counter("seq", value)
+                    value += 1
+                }
+            }
+        }
+        while true { pause() }
+    }
+}

@@ -1,0 +1,82 @@
+import CTraceABI
+import TraceFormat
+
+/// Writes events exactly as docs/format.md ("Events") specifies, by hand,
+/// independently of the client's encoder: tests decode these bytes to check
+/// the decoder against the specification.
+struct EventEncoding {
+    var writer = ByteWriter()
+
+    mutating func regionBegin(dt: UInt64, type: UInt32, task: UInt64, stack: UInt32? = nil) {
+        writer.byte(UInt8(TC_EV_REGION_BEGIN) | (stack != nil ? UInt8(TC_EV_HAS_STACK) : 0))
+        writer.varint(dt)
+        writer.varint(type)
+        writer.varint(task)
+        if let stack { writer.varint(stack) }
+    }
+
+    mutating func regionEnd(dt: UInt64, back: UInt64) {
+        writer.byte(UInt8(TC_EV_REGION_END))
+        writer.varint(dt)
+        writer.varint(back)
+    }
+
+    mutating func regionEndForeign(dt: UInt64, thread: UInt32, sequence: UInt64) {
+        writer.byte(UInt8(TC_EV_REGION_END_FOREIGN))
+        writer.varint(dt)
+        writer.varint(thread)
+        writer.varint(sequence)
+    }
+
+    mutating func taskBegin(dt: UInt64, id: UInt64, parent: UInt64, type: UInt32, stack: UInt32? = nil) {
+        writer.byte(UInt8(TC_EV_TASK_BEGIN) | (stack != nil ? UInt8(TC_EV_HAS_STACK) : 0))
+        writer.varint(dt)
+        writer.varint(id)
+        writer.varint(parent)
+        writer.varint(type)
+        if let stack { writer.varint(stack) }
+    }
+
+    mutating func taskEnd(dt: UInt64, id: UInt64) {
+        writer.byte(UInt8(TC_EV_TASK_END))
+        writer.varint(dt)
+        writer.varint(id)
+    }
+
+    mutating func log(dt: UInt64, task: UInt64, category: UInt32, message: String, truncated: Bool = false) {
+        writer.byte(UInt8(TC_EV_LOG))
+        writer.varint(dt)
+        writer.varint(task)
+        writer.varint(category)
+        let bytes = Array(message.utf8)
+        writer.varint(UInt64(bytes.count) << 1 | (truncated ? 1 : 0))
+        writer.raw(bytes)
+    }
+
+    mutating func counter(dt: UInt64, name: UInt32, value: Int64) {
+        writer.byte(UInt8(TC_EV_COUNTER_INT))
+        writer.varint(dt)
+        writer.varint(name)
+        writer.zigzag(value)
+    }
+
+    mutating func doubleCounter(dt: UInt64, name: UInt32, value: Double) {
+        writer.byte(UInt8(TC_EV_COUNTER_DOUBLE))
+        writer.varint(dt)
+        writer.varint(name)
+        writer.double(value)
+    }
+
+    mutating func swiftTask(_ id: UInt64) {
+        writer.byte(UInt8(TC_EV_SWIFT_TASK))
+        writer.varint(id)
+    }
+
+    mutating func extensionEvent(kind: UInt8, dt: UInt64, payload: [UInt8]) {
+        writer.byte(kind)
+        writer.varint(dt)
+        writer.lengthPrefixed(payload)
+    }
+
+    var bytes: [UInt8] { writer.bytes }
+}
