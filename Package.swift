@@ -78,7 +78,13 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
+            dependencies: ["CTraceABI", "TraceFormat"],
             path: "Tests/TestSupport",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TraceRingTests",
+            dependencies: ["TraceRing", "TraceFormat", "TraceSystem", "CTraceABI", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -61,6 +61,10 @@ package enum EventDecoder {
             event.swiftTask = state.swiftTask
             return event
         }
+        guard (Int(kind) >= TC_EV_REGION_BEGIN && Int(kind) <= TC_EV_COUNTER_DOUBLE)
+                || (Int(kind) >= TC_EV_FIRST_EXTENSION && Int(kind) <= TC_EV_LAST_EXTENSION) else {
+            throw .invalid(field: "event kind", value: UInt64(tag))
+        }
         let dt = try r.varint("timestamp delta")
         state.ticks &+= dt
         event.ticks = state.ticks

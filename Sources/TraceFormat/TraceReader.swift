@@ -223,10 +223,11 @@ package final class TraceReader {
         var kept = 0
         while !body.isAtEnd {
             let event: RawEvent
+            let start = body.offset
             do {
                 event = try EventDecoder.next(&body, &state)
             } catch {
-                report(fileOffset, .malformedEvents(reason: "\(error)", keptEvents: kept, lostBytes: body.remaining))
+                report(fileOffset, .malformedEvents(reason: "\(error)", keptEvents: kept, lostBytes: body.base.count - start))
                 return
             }
             switch Int(event.kind) {

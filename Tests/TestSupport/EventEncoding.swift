@@ -1,13 +1,13 @@
 import CTraceABI
-import TraceFormat
+package import TraceFormat
 
 /// Writes events exactly as docs/format.md ("Events") specifies, by hand,
 /// independently of the client's encoder: tests decode these bytes to check
 /// the decoder against the specification.
-struct EventEncoding {
-    var writer = ByteWriter()
+package struct EventEncoding {
+    package var writer = ByteWriter()
 
-    mutating func regionBegin(dt: UInt64, type: UInt32, task: UInt64, stack: UInt32? = nil) {
+    package mutating func regionBegin(dt: UInt64, type: UInt32, task: UInt64, stack: UInt32? = nil) {
         writer.byte(UInt8(TC_EV_REGION_BEGIN) | (stack != nil ? UInt8(TC_EV_HAS_STACK) : 0))
         writer.varint(dt)
         writer.varint(type)
@@ -15,20 +15,20 @@ struct EventEncoding {
         if let stack { writer.varint(stack) }
     }
 
-    mutating func regionEnd(dt: UInt64, back: UInt64) {
+    package mutating func regionEnd(dt: UInt64, back: UInt64) {
         writer.byte(UInt8(TC_EV_REGION_END))
         writer.varint(dt)
         writer.varint(back)
     }
 
-    mutating func regionEndForeign(dt: UInt64, thread: UInt32, sequence: UInt64) {
+    package mutating func regionEndForeign(dt: UInt64, thread: UInt32, sequence: UInt64) {
         writer.byte(UInt8(TC_EV_REGION_END_FOREIGN))
         writer.varint(dt)
         writer.varint(thread)
         writer.varint(sequence)
     }
 
-    mutating func taskBegin(dt: UInt64, id: UInt64, parent: UInt64, type: UInt32, stack: UInt32? = nil) {
+    package mutating func taskBegin(dt: UInt64, id: UInt64, parent: UInt64, type: UInt32, stack: UInt32? = nil) {
         writer.byte(UInt8(TC_EV_TASK_BEGIN) | (stack != nil ? UInt8(TC_EV_HAS_STACK) : 0))
         writer.varint(dt)
         writer.varint(id)
@@ -37,13 +37,13 @@ struct EventEncoding {
         if let stack { writer.varint(stack) }
     }
 
-    mutating func taskEnd(dt: UInt64, id: UInt64) {
+    package mutating func taskEnd(dt: UInt64, id: UInt64) {
         writer.byte(UInt8(TC_EV_TASK_END))
         writer.varint(dt)
         writer.varint(id)
     }
 
-    mutating func log(dt: UInt64, task: UInt64, category: UInt32, message: String, truncated: Bool = false) {
+    package mutating func log(dt: UInt64, task: UInt64, category: UInt32, message: String, truncated: Bool = false) {
         writer.byte(UInt8(TC_EV_LOG))
         writer.varint(dt)
         writer.varint(task)
@@ -53,30 +53,32 @@ struct EventEncoding {
         writer.raw(bytes)
     }
 
-    mutating func counter(dt: UInt64, name: UInt32, value: Int64) {
+    package mutating func counter(dt: UInt64, name: UInt32, value: Int64) {
         writer.byte(UInt8(TC_EV_COUNTER_INT))
         writer.varint(dt)
         writer.varint(name)
         writer.zigzag(value)
     }
 
-    mutating func doubleCounter(dt: UInt64, name: UInt32, value: Double) {
+    package mutating func doubleCounter(dt: UInt64, name: UInt32, value: Double) {
         writer.byte(UInt8(TC_EV_COUNTER_DOUBLE))
         writer.varint(dt)
         writer.varint(name)
         writer.double(value)
     }
 
-    mutating func swiftTask(_ id: UInt64) {
+    package mutating func swiftTask(_ id: UInt64) {
         writer.byte(UInt8(TC_EV_SWIFT_TASK))
         writer.varint(id)
     }
 
-    mutating func extensionEvent(kind: UInt8, dt: UInt64, payload: [UInt8]) {
+    package mutating func extensionEvent(kind: UInt8, dt: UInt64, payload: [UInt8]) {
         writer.byte(kind)
         writer.varint(dt)
         writer.lengthPrefixed(payload)
     }
 
-    var bytes: [UInt8] { writer.bytes }
+    package var bytes: [UInt8] { writer.bytes }
+
+    package init() {}
 }
