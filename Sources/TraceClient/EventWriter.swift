@@ -207,7 +207,7 @@ enum EventWriter {
     static func commit(_ t: ThreadState, _ end: UnsafeMutablePointer<UInt8>) {
         t.pointee.cursor = end
         let payload = t.pointee.payload.unsafelyUnwrapped
-        tc_store_release_u32(&t.pointee.chunk.unsafelyUnwrapped.pointee.committed, UInt32(truncatingIfNeeded: end - payload))
+        tc_chunk_committed_store_release(t.pointee.chunk.unsafelyUnwrapped, UInt32(truncatingIfNeeded: end - payload))
     }
 
     /// LEB128. The caller reserved room for the widest encoding.

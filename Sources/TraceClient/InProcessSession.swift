@@ -153,7 +153,13 @@ final class InProcessSession: @unchecked Sendable {
         buffer.notifier.signal()
         thread?.join()
         thread = nil
+        // A thread may hold two chunks in one sweep (see ThreadOrder): a
+        // second scrape takes the newer; then nothing is left held.
         pass(scrape: true)
+        pass(scrape: true)
+        consumer.flushHeld { header, events in
+            write { header.encode(events: events, into: &$0) }
+        }
         write { w in
             dropCounts().encode(into: &w)
             ClockSampler.sample(clockKind: buffer.geometry.clockKind).encode(into: &w)

@@ -67,7 +67,7 @@ final class ProcessBuffer: Sendable {
                 (mapping.base + geometry.metadataOffset + used).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
             }
             used += writer.count
-            tc_store_release_u32(&header.pointee.metadata_committed, UInt32(used))
+            tc_metadata_committed_store_release(header, UInt32(used))
             return true
         }
         if !appended { countDrop(reason: UInt32(TC_LOST_METADATA), stripe: 0) }
@@ -82,8 +82,8 @@ final class ProcessBuffer: Sendable {
         let start = chunkHint.wrappingAdd(1, ordering: .relaxed).oldValue
         for step in 0..<count {
             let chunk = geometry.chunk((start &+ step) % count, in: mapping.base)
-            if tc_load_relaxed_u32(&chunk.pointee.state) == UInt32(TC_CHUNK_FREE),
-               tc_cas_acquire_u32(&chunk.pointee.state, UInt32(TC_CHUNK_FREE), UInt32(TC_CHUNK_WRITING)) {
+            if tc_chunk_state_load_relaxed(chunk) == UInt32(TC_CHUNK_FREE),
+               tc_chunk_state_cas_acquire(chunk, UInt32(TC_CHUNK_FREE), UInt32(TC_CHUNK_WRITING)) {
                 return chunk
             }
         }
@@ -93,16 +93,16 @@ final class ProcessBuffer: Sendable {
     /// Hands a chunk to the consumer (release-store COMPLETE) and wakes it if
     /// it announced it was going to sleep.
     func complete(_ chunk: UnsafeMutablePointer<tc_chunk_header>) {
-        tc_store_release_u32(&chunk.pointee.state, UInt32(TC_CHUNK_COMPLETE))
+        tc_chunk_state_store_release(chunk, UInt32(TC_CHUNK_COMPLETE))
         let index = geometry.index(of: chunk, in: mapping.base)
         tc_mark_completed(header, geometry.bitmap(in: mapping.base), UInt32(index))
-        if tc_exchange_seq_cst_u32(&header.pointee.consumer_waiting, 0) == 1 {
+        if tc_waiting_take_seq_cst(header) == 1 {
             notifier.signal()
         }
     }
 
     /// The consumer's free-chunk generation (relaxed: only a retry hint).
-    var freeGeneration: UInt32 { tc_load_relaxed_u32(&header.pointee.free_generation) }
+    var freeGeneration: UInt32 { tc_free_generation_load_relaxed(header) }
 
     func countDrop(reason: UInt32, stripe: UInt32) {
         tc_fetch_add_relaxed_u64(tc_drop_counter(header, stripe, reason), 1)

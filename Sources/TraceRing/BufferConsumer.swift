@@ -36,7 +36,8 @@ package final class BufferConsumer {
 
     /// One pass's segments, ordered before they are handed on.
     private var passBytes: [UInt8] = []
-    private var passSegments: [(header: BatchHeader, start: Int, count: Int)] = []
+    private var passSegments: [(header: BatchHeader, start: Int, count: Int, finishesChunk: Bool)] = []
+    private var order = ThreadOrder()
 
     package private(set) var statistics = Statistics()
 
@@ -54,6 +55,9 @@ package final class BufferConsumer {
         package var invalidChunkStates = 0
         /// The metadata area held a record that did not decode.
         package var malformedMetadata = 0
+        /// Times a thread's batches went out of order because too much was
+        /// held waiting for an earlier chunk (see `ThreadOrder`).
+        package var reorderOverflows = 0
     }
 
     /// Validates the buffer in `mapping` (see `BufferGeometry`).
@@ -70,7 +74,7 @@ package final class BufferConsumer {
     /// Takes metadata records committed since the last call, in order.
     package func takeMetadata() -> [MetadataRecord] {
         guard !metadataPoisoned else { return [] }
-        let committed = min(Int(tc_load_acquire_u32(&header.pointee.metadata_committed)), geometry.metadataSize)
+        let committed = min(Int(tc_metadata_committed_load_acquire(header)), geometry.metadataSize)
         guard committed > metadataTaken else { return [] }
         let copy = Array(UnsafeRawBufferPointer(
             start: mapping.base + geometry.metadataOffset + metadataTaken, count: committed - metadataTaken))
@@ -115,13 +119,13 @@ package final class BufferConsumer {
         passSegments.removeAll(keepingCapacity: true)
         var freed = 0
         if scrape {
-            for index in 0..<geometry.chunkCount { visit(index, process: process, scrape: true, freed: &freed) }
+            scrapeAll(process: process, freed: &freed)
         } else {
             forEachFlaggedChunk { visit($0, process: process, scrape: false, freed: &freed) }
         }
         if freed > 0 {
             statistics.chunksFreed += freed
-            tc_fetch_add_release_u32(&header.pointee.free_generation, 1)
+            tc_free_generation_increment_release(header)
         }
         passSegments.sort {
             ($0.header.thread, $0.header.chunkSequence, $0.header.segmentOffset)
@@ -129,9 +133,12 @@ package final class BufferConsumer {
         }
         passBytes.withUnsafeBytes { bytes in
             for segment in passSegments {
-                sink(segment.header, UnsafeRawBufferPointer(rebasing: bytes[segment.start..<(segment.start + segment.count)]))
+                let events = UnsafeRawBufferPointer(rebasing: bytes[segment.start..<(segment.start + segment.count)])
+                order.offer(segment.header, events, finishesChunk: segment.finishesChunk, sink: sink)
             }
         }
+        order.endPass(sink: sink)
+        statistics.reorderOverflows = order.overflows
         return freed
     }
 
@@ -143,38 +150,64 @@ package final class BufferConsumer {
         let bitmap = geometry.bitmap(in: mapping.base)
         let words = (geometry.chunkCount + 63) / 64
         let summaryWords = (words + 63) / 64
-        withUnsafeMutablePointer(to: &header.pointee.completed_summary) { tuple in
-            tuple.withMemoryRebound(to: UInt64.self, capacity: Int(TC_SUMMARY_WORDS)) { summary in
-                for s in 0..<summaryWords {
-                    var flagged = tc_exchange_acquire_u64(summary + s, 0)
-                    while flagged != 0 {
-                        let word = s * 64 + flagged.trailingZeroBitCount
-                        flagged &= flagged - 1
-                        guard word < words else { continue }
-                        var bits = tc_exchange_acquire_u64(bitmap + word, 0)
-                        while bits != 0 {
-                            let index = word * 64 + bits.trailingZeroBitCount
-                            bits &= bits - 1
-                            if index < geometry.chunkCount { body(index) }
-                        }
-                    }
+        for s in 0..<summaryWords {
+            var flagged = tc_exchange_acquire_u64(tc_summary_word(header, UInt32(s)), 0)
+            while flagged != 0 {
+                let word = s * 64 + flagged.trailingZeroBitCount
+                flagged &= flagged - 1
+                guard word < words else { continue }
+                var bits = tc_exchange_acquire_u64(bitmap + word, 0)
+                while bits != 0 {
+                    let index = word * 64 + bits.trailingZeroBitCount
+                    bits &= bits - 1
+                    if index < geometry.chunkCount { body(index) }
                 }
             }
         }
     }
 
+    /// Takes every COMPLETE chunk, and the committed prefix of the *oldest*
+    /// chunk each thread is writing. A thread can hold two WRITING chunks in
+    /// our snapshot (it completed one and took the next while we swept);
+    /// taking the newer one's prefix now would put its events before the
+    /// older one's tail, which a later pass takes. So each thread's batches
+    /// reach the sink in (chunk sequence, offset) order.
+    private func scrapeAll(process: UInt32, freed: inout Int) {
+        var oldest: [UInt32: (sequence: UInt32, index: Int)] = [:]
+        for index in 0..<geometry.chunkCount {
+            let chunk = geometry.chunk(index, in: mapping.base)
+            switch Int(tc_chunk_state_load_acquire(chunk)) {
+            case TC_CHUNK_COMPLETE:
+                visit(index, process: process, scrape: true, freed: &freed)
+            case TC_CHUNK_WRITING:
+                // Header fields are meaningful only once something is committed.
+                guard tc_chunk_committed_load_acquire(chunk) > 0 else { continue }
+                let thread = chunk.pointee.thread_index, sequence = chunk.pointee.sequence
+                if let known = oldest[thread], Int32(bitPattern: sequence &- known.sequence) >= 0 { continue }
+                oldest[thread] = (sequence, index)
+            case TC_CHUNK_FREE:
+                continue
+            default:
+                statistics.invalidChunkStates += 1
+            }
+        }
+        for candidate in oldest.values {
+            visit(candidate.index, process: process, scrape: true, freed: &freed)
+        }
+    }
+
     private func visit(_ index: Int, process: UInt32, scrape: Bool, freed: inout Int) {
         let chunk = geometry.chunk(index, in: mapping.base)
-        switch Int(tc_load_acquire_u32(&chunk.pointee.state)) {
+        switch Int(tc_chunk_state_load_acquire(chunk)) {
         case TC_CHUNK_FREE:
             return
         case TC_CHUNK_WRITING:
-            if scrape { take(chunk: chunk, index: index, process: process) }
+            if scrape { take(chunk: chunk, index: index, process: process, finishing: false) }
         case TC_CHUNK_COMPLETE:
-            take(chunk: chunk, index: index, process: process)
+            take(chunk: chunk, index: index, process: process, finishing: true)
             tracks[index] = Track()
-            tc_store_relaxed_u32(&chunk.pointee.committed, 0)
-            tc_store_release_u32(&chunk.pointee.state, UInt32(TC_CHUNK_FREE))
+            tc_chunk_committed_reset_relaxed(chunk)
+            tc_chunk_state_store_release(chunk, UInt32(TC_CHUNK_FREE))
             freed += 1
         default:
             statistics.invalidChunkStates += 1
@@ -182,10 +215,11 @@ package final class BufferConsumer {
     }
 
     /// Copies the new committed bytes of one chunk into this pass.
-    private func take(chunk: UnsafeMutablePointer<tc_chunk_header>, index: Int, process: UInt32) {
-        let committed = min(Int(tc_load_acquire_u32(&chunk.pointee.committed)), geometry.payloadSize)
-        guard committed > 0 else { return }
-        // Fields below were written before the first commit; read each once.
+    private func take(chunk: UnsafeMutablePointer<tc_chunk_header>, index: Int, process: UInt32, finishing: Bool) {
+        let committed = min(Int(tc_chunk_committed_load_acquire(chunk)), geometry.payloadSize)
+        // The header fields below were written before the first commit, or,
+        // for a chunk completed empty, before COMPLETE; read each once.
+        guard committed > 0 || finishing else { return }
         let thread = chunk.pointee.thread_index
         let sequence = chunk.pointee.sequence
         var track = tracks[index]
@@ -195,7 +229,11 @@ package final class BufferConsumer {
                                             regionSequence: chunk.pointee.region_seq_base, swiftTask: 0))
         }
         defer { tracks[index] = track }
-        guard !track.poisoned, committed > track.taken else { return }
+        guard !track.poisoned, committed > track.taken else {
+            // Nothing new, but a finished chunk still lets the thread's next one go.
+            if finishing { passSegments.append((emptyBatch(process, thread, sequence, track), passBytes.count, 0, true)) }
+            return
+        }
         let payload = UnsafeRawPointer(chunk) + Int(TC_CHUNK_HEADER_SIZE)
         let start = passBytes.count
         passBytes.append(contentsOf: UnsafeRawBufferPointer(start: payload + track.taken, count: committed - track.taken))
@@ -213,12 +251,24 @@ package final class BufferConsumer {
         }
         track.taken += scan.validBytes
         passBytes.removeLast(passBytes.count - start - scan.validBytes)
-        if scan.validBytes > 0 {
-            passSegments.append((batch, start, scan.validBytes))
+        if scan.validBytes > 0 || finishing {
+            passSegments.append((batch, start, scan.validBytes, finishing))
             statistics.events += scan.events
             statistics.eventBytes += scan.validBytes
             statistics.batches += 1
         }
+    }
+
+    private func emptyBatch(_ process: UInt32, _ thread: UInt32, _ sequence: UInt32, _ track: Track) -> BatchHeader {
+        BatchHeader(process: process, thread: thread, chunkSequence: sequence, segmentOffset: UInt32(track.taken),
+                    baseTicks: track.state.ticks, regionSequence: track.state.regionSequence,
+                    swiftTask: track.state.swiftTask, droppedBefore: 0)
+    }
+
+    /// Hands on batches held back for ordering (see `ThreadOrder`): call once
+    /// the producer is gone or tracing has stopped and a last scrape is done.
+    package func flushHeld(sink: (BatchHeader, UnsafeRawBufferPointer) -> Void) {
+        order.flush(sink: sink)
     }
 
     // MARK: Drops and waking
@@ -226,14 +276,10 @@ package final class BufferConsumer {
     /// The buffer's cumulative drop counters, summed over stripes, by reason.
     package func dropCounters() -> [UInt32: UInt64] {
         var totals: [UInt32: UInt64] = [:]
-        withUnsafeMutablePointer(to: &header.pointee.drops) { stripes in
-            stripes.withMemoryRebound(to: UInt64.self, capacity: Int(TC_DROP_STRIPES * TC_DROP_REASONS)) { counters in
-                for stripe in 0..<Int(TC_DROP_STRIPES) {
-                    for reason in 0..<Int(TC_DROP_REASONS) {
-                        let value = tc_load_relaxed_u64(counters + stripe * Int(TC_DROP_REASONS) + reason)
-                        if value > 0 { totals[UInt32(reason), default: 0] &+= value }
-                    }
-                }
+        for stripe in 0..<TC_DROP_STRIPES {
+            for reason in 0..<TC_DROP_REASONS {
+                let value = tc_load_relaxed_u64(tc_drop_counter(header, stripe, reason))
+                if value > 0 { totals[reason, default: 0] &+= value }
             }
         }
         return totals
@@ -244,16 +290,11 @@ package final class BufferConsumer {
     /// if there is work, so a producer's completion is never missed: it
     /// either sees `consumer_waiting` and signals, or we see its chunk.
     package func prepareToSleep() -> Bool {
-        tc_store_seq_cst_u32(&header.pointee.consumer_waiting, 1)
-        tc_fence_seq_cst()
+        tc_waiting_announce_seq_cst(header)
         let summaryWords = ((geometry.chunkCount + 63) / 64 + 63) / 64
-        let pending = withUnsafeMutablePointer(to: &header.pointee.completed_summary) { tuple in
-            tuple.withMemoryRebound(to: UInt64.self, capacity: Int(TC_SUMMARY_WORDS)) { summary in
-                (0..<summaryWords).contains { tc_load_relaxed_u64(summary + $0) != 0 }
-            }
-        }
+        let pending = (0..<summaryWords).contains { tc_load_relaxed_u64(tc_summary_word(header, UInt32($0))) != 0 }
         if pending {
-            tc_store_relaxed_u32(&header.pointee.consumer_waiting, 0)
+            tc_waiting_withdraw_relaxed(header)
             return false
         }
         return true
@@ -262,7 +303,7 @@ package final class BufferConsumer {
     /// Withdraws the announcement of `prepareToSleep` after waking (on a
     /// timeout no producer cleared it).
     package func awake() {
-        tc_store_relaxed_u32(&header.pointee.consumer_waiting, 0)
+        tc_waiting_withdraw_relaxed(header)
     }
 
     /// Chunks currently COMPLETE (waiting for this consumer).
@@ -270,7 +311,7 @@ package final class BufferConsumer {
         var count = 0
         for index in 0..<geometry.chunkCount {
             let chunk = geometry.chunk(index, in: mapping.base)
-            if tc_load_acquire_u32(&chunk.pointee.state) == UInt32(TC_CHUNK_COMPLETE) { count += 1 }
+            if tc_chunk_state_load_acquire(chunk) == UInt32(TC_CHUNK_COMPLETE) { count += 1 }
         }
         return count
     }

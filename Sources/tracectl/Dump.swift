@@ -13,13 +13,22 @@ struct Dump: ParsableCommand {
     @Flag(help: "Print only the summary: processes, threads, counts, drops, diagnostics.")
     var summary = false
 
+    @Flag(help: "Print a line per batch (which thread, chunk and segment its events came from) instead of events.")
+    var batches = false
+
     func run() throws {
         let reader = TraceReader()
         let printer = EventPrinter(reader: reader)
         for file in files {
             do {
+                var lastBatch: BatchHeader?
                 try reader.read(path: file) { header, event in
-                    if !summary { print(printer.line(header, event)) }
+                    if batches {
+                        if header != lastBatch { print(printer.batchLine(header)) }
+                        lastBatch = header
+                    } else if !summary {
+                        print(printer.line(header, event))
+                    }
                 }
             } catch {
                 throw ValidationError("cannot read '\(file)': \(error)")

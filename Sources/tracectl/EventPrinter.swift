@@ -32,6 +32,12 @@ struct EventPrinter {
         return prefix + " " + body + (event.stack != 0 ? " stack=\(event.stack)" : "")
     }
 
+    func batchLine(_ header: BatchHeader) -> String {
+        "batch p\(header.process) t\(header.thread) chunk #\(header.chunkSequence) at +\(header.segmentOffset)"
+            + " base \(header.baseTicks) regions \(header.regionSequence)"
+            + (header.droppedBefore > 0 ? " after \(header.droppedBefore) dropped" : "")
+    }
+
     func summary() -> String {
         var lines: [String] = []
         for header in reader.headers {

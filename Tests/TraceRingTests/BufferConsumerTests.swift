@@ -19,7 +19,7 @@ import Glibc
     @Test func scrapedPrefixesAndTheRestOfAChunkArriveExactlyOnce() throws {
         let buffer = try TestBuffer()
         let consumer = try buffer.consumer()
-        buffer.begin(0, thread: 7, sequence: 3, baseTicks: 1000, droppedBefore: 4)
+        buffer.begin(0, thread: 7, sequence: 0, baseTicks: 1000, droppedBefore: 4)
         buffer.append(0, TestBuffer.counters(from: 0, count: 10))
 
         #expect(drain(consumer, scrape: false).batches.isEmpty)
@@ -39,12 +39,12 @@ import Glibc
 
         buffer.append(0, TestBuffer.counters(from: 15, count: 1))
         buffer.complete(0)
-        let before = tc_load_relaxed_u32(&buffer.header.pointee.free_generation)
+        let before = tc_free_generation_load_relaxed(buffer.header)
         let last = drain(consumer, scrape: false)
         #expect(last.values == [15])
         #expect(buffer.state(0) == UInt32(TC_CHUNK_FREE))
-        #expect(tc_load_relaxed_u32(&buffer.chunk(0).pointee.committed) == 0)
-        #expect(tc_load_relaxed_u32(&buffer.header.pointee.free_generation) == before + 1)
+        #expect(tc_chunk_committed_load_acquire(buffer.chunk(0)) == 0)
+        #expect(tc_free_generation_load_relaxed(buffer.header) == before + 1)
         #expect(consumer.statistics.events == 16)
     }
 
@@ -60,7 +60,7 @@ import Glibc
         // A COMPLETE chunk whose bit was never set is only seen by a scrape.
         buffer.begin(10, thread: 99, sequence: 0)
         buffer.append(10, TestBuffer.counters(from: 9900, count: 1))
-        tc_store_release_u32(&buffer.chunk(10).pointee.state, UInt32(TC_CHUNK_COMPLETE))
+        tc_chunk_state_store_release(buffer.chunk(10), UInt32(TC_CHUNK_COMPLETE))
 
         #expect(!consumer.prepareToSleep())
         let taken = drain(consumer, scrape: false)
@@ -84,6 +84,21 @@ import Glibc
         }
         let taken = drain(consumer, scrape: false)
         #expect(taken.batches.map { [$0.thread, $0.chunkSequence] } == [[1, 0], [2, 0], [2, 1]])
+    }
+
+    @Test func aThreadsChunksComeOutInSequenceOrderWhateverTheirPlaceInTheBuffer() throws {
+        let buffer = try TestBuffer()
+        let consumer = try buffer.consumer()
+        // Chunk 1 of the thread sits at a lower index than chunk 0, and is
+        // complete while chunk 0 is still being written.
+        buffer.begin(5, thread: 1, sequence: 0)
+        buffer.append(5, TestBuffer.counters(from: 0, count: 2))
+        buffer.begin(2, thread: 1, sequence: 1)
+        buffer.append(2, TestBuffer.counters(from: 2, count: 2))
+        buffer.complete(2)
+        #expect(drain(consumer, scrape: false).values.isEmpty)
+        buffer.complete(5)
+        #expect(drain(consumer, scrape: false).values == [0, 1, 2, 3])
     }
 
     @Test func garbageAfterValidEventsPoisonsOnlyItsChunk() throws {
@@ -115,7 +130,7 @@ import Glibc
         MetadataRecord.thread(ThreadRecord(index: 1, tid: 10, name: "main")).encodeForBuffer(into: &writer)
         let area = buffer.mapping.base + buffer.geometry.metadataOffset
         writer.bytes.withUnsafeBytes { area.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        tc_store_release_u32(&buffer.header.pointee.metadata_committed, UInt32(writer.count))
+        tc_metadata_committed_store_release(buffer.header, UInt32(writer.count))
         #expect(consumer.takeMetadata() == [
             .string(StringRecord(id: 1, value: "alpha")), .thread(ThreadRecord(index: 1, tid: 10, name: "main")),
         ])
@@ -123,7 +138,7 @@ import Glibc
         // A record kind that is not metadata: the rest of the area is ignored.
         let garbage: [UInt8] = [0x04, 2, 0, 0]
         garbage.withUnsafeBytes { (area + writer.count).copyMemory(from: $0.baseAddress!, byteCount: 4) }
-        tc_store_release_u32(&buffer.header.pointee.metadata_committed, UInt32(writer.count + 4))
+        tc_metadata_committed_store_release(buffer.header, UInt32(writer.count + 4))
         #expect(consumer.takeMetadata().isEmpty)
         #expect(consumer.statistics.malformedMetadata == 1)
         #expect(consumer.metadata.count == 2)
@@ -154,7 +169,7 @@ import Glibc
                 // Half the rounds, give chunks valid states so their random payloads are read.
                 for index in 0..<buffer.geometry.chunkCount {
                     let state = UInt32.random(in: 0...2, using: &generator)
-                    tc_store_release_u32(&buffer.chunk(index).pointee.state, state)
+                    tc_chunk_state_store_release(buffer.chunk(index), state)
                 }
             }
             let consumer = try buffer.consumer()

@@ -31,7 +31,7 @@ final class TestBuffer {
     func begin(_ index: Int, thread: UInt32, sequence: UInt32, baseTicks: UInt64 = 1000, regions: UInt64 = 0,
                droppedBefore: UInt64 = 0) {
         let c = chunk(index)
-        let acquired = tc_cas_acquire_u32(&c.pointee.state, UInt32(TC_CHUNK_FREE), UInt32(TC_CHUNK_WRITING))
+        let acquired = tc_chunk_state_cas_acquire(c, UInt32(TC_CHUNK_FREE), UInt32(TC_CHUNK_WRITING))
         precondition(acquired, "test chunk \(index) was not free")
         c.pointee.thread_index = thread
         c.pointee.sequence = sequence
@@ -43,19 +43,19 @@ final class TestBuffer {
     /// Appends `bytes` after what is committed and commits them (release).
     func append(_ index: Int, _ bytes: [UInt8]) {
         let c = chunk(index)
-        let committed = Int(tc_load_relaxed_u32(&c.pointee.committed))
+        let committed = Int(tc_chunk_committed_load_acquire(c))
         let payload = UnsafeMutableRawPointer(c) + Int(TC_CHUNK_HEADER_SIZE)
         bytes.withUnsafeBytes { (payload + committed).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        tc_store_release_u32(&c.pointee.committed, UInt32(committed + bytes.count))
+        tc_chunk_committed_store_release(c, UInt32(committed + bytes.count))
     }
 
     /// WRITING -> COMPLETE, and the completion bits, as a producer does.
     func complete(_ index: Int) {
-        tc_store_release_u32(&chunk(index).pointee.state, UInt32(TC_CHUNK_COMPLETE))
+        tc_chunk_state_store_release(chunk(index), UInt32(TC_CHUNK_COMPLETE))
         tc_mark_completed(header, geometry.bitmap(in: mapping.base), UInt32(index))
     }
 
-    func state(_ index: Int) -> UInt32 { tc_load_acquire_u32(&chunk(index).pointee.state) }
+    func state(_ index: Int) -> UInt32 { tc_chunk_state_load_acquire(chunk(index)) }
 
     /// `count` counters named 1 with values start..., one tick apart.
     static func counters(from start: Int, count: Int) -> [UInt8] {

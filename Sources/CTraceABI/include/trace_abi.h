@@ -261,24 +261,77 @@ _Static_assert(__atomic_always_lock_free(4, 0) && __atomic_always_lock_free(8, 0
 
 /* ---- Atomic accessors ----
  * Fields that two parties write are plain integers in the structs above
- * (Swift cannot import C11 _Atomic members) and are accessed only through
- * these helpers, which name their ordering at every call site. They use the
- * GCC/Clang __atomic builtins, which operate on plain aligned integers. */
+ * (Swift cannot import C11 _Atomic members). They are accessed only through
+ * these helpers, one per field and ordering, so every call site names the
+ * ordering it relies on. Swift must not form `&pointer.pointee.field` for
+ * shared memory: for some fields (imported C arrays) Swift hands the callee
+ * a temporary copy and writes it back afterwards, erasing concurrent
+ * updates. The helpers take the struct pointer and compute the address in C.
+ * They use the GCC/Clang __atomic builtins on plain aligned integers. */
 
-static inline uint32_t tc_load_acquire_u32(uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
-static inline uint32_t tc_load_relaxed_u32(uint32_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-static inline void tc_store_release_u32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
-static inline void tc_store_relaxed_u32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
-static inline void tc_store_seq_cst_u32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
-static inline uint32_t tc_exchange_seq_cst_u32(uint32_t *p, uint32_t v) {
-    return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
+/* Chunk state: see the state machine above. */
+static inline uint32_t tc_chunk_state_load_acquire(tc_chunk_header *c) {
+    return __atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
 }
-static inline void tc_fetch_add_release_u32(uint32_t *p, uint32_t v) { __atomic_fetch_add(p, v, __ATOMIC_RELEASE); }
-/* FREE -> WRITING: acquire on success, so the consumer's reset of
+static inline uint32_t tc_chunk_state_load_relaxed(tc_chunk_header *c) {
+    return __atomic_load_n(&c->state, __ATOMIC_RELAXED);
+}
+/* Producer WRITING -> COMPLETE; consumer COMPLETE -> FREE. */
+static inline void tc_chunk_state_store_release(tc_chunk_header *c, uint32_t state) {
+    __atomic_store_n(&c->state, state, __ATOMIC_RELEASE);
+}
+/* Producer FREE -> WRITING: acquire on success, so the consumer's reset of
  * `committed` (made before its release-store of FREE) is visible. */
-static inline _Bool tc_cas_acquire_u32(uint32_t *p, uint32_t expected, uint32_t desired) {
-    return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+static inline _Bool tc_chunk_state_cas_acquire(tc_chunk_header *c, uint32_t expected, uint32_t desired) {
+    return __atomic_compare_exchange_n(&c->state, &expected, desired, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
+/* Consumer: everything below the loaded value (and the header fields) is visible. */
+static inline uint32_t tc_chunk_committed_load_acquire(tc_chunk_header *c) {
+    return __atomic_load_n(&c->committed, __ATOMIC_ACQUIRE);
+}
+/* Producer, after each event: publishes the event's bytes. */
+static inline void tc_chunk_committed_store_release(tc_chunk_header *c, uint32_t bytes) {
+    __atomic_store_n(&c->committed, bytes, __ATOMIC_RELEASE);
+}
+/* Consumer, before its release-store of FREE (which orders it). */
+static inline void tc_chunk_committed_reset_relaxed(tc_chunk_header *c) {
+    __atomic_store_n(&c->committed, 0, __ATOMIC_RELAXED);
+}
+
+/* consumer_waiting: the consumer stores 1 (seq_cst, then a full fence) before
+ * its last look for work; a producer that completes a chunk exchanges it
+ * with 0 (seq_cst) and signals if it was 1. Dekker-style: either the
+ * producer sees 1 or the consumer sees the producer's completion. */
+static inline void tc_waiting_announce_seq_cst(tc_buffer_header *h) {
+    __atomic_store_n(&h->consumer_waiting, 1, __ATOMIC_SEQ_CST);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+static inline void tc_waiting_withdraw_relaxed(tc_buffer_header *h) {
+    __atomic_store_n(&h->consumer_waiting, 0, __ATOMIC_RELAXED);
+}
+static inline uint32_t tc_waiting_take_seq_cst(tc_buffer_header *h) {
+    return __atomic_exchange_n(&h->consumer_waiting, 0, __ATOMIC_SEQ_CST);
+}
+
+/* free_generation: a hint, so relaxed on the producer side. */
+static inline uint32_t tc_free_generation_load_relaxed(tc_buffer_header *h) {
+    return __atomic_load_n(&h->free_generation, __ATOMIC_RELAXED);
+}
+static inline void tc_free_generation_increment_release(tc_buffer_header *h) {
+    __atomic_fetch_add(&h->free_generation, 1, __ATOMIC_RELEASE);
+}
+
+/* metadata_committed: producer release-stores after appending a record (under
+ * its metadata lock); consumer acquire-loads before reading records. */
+static inline uint32_t tc_metadata_committed_load_acquire(tc_buffer_header *h) {
+    return __atomic_load_n(&h->metadata_committed, __ATOMIC_ACQUIRE);
+}
+static inline void tc_metadata_committed_store_release(tc_buffer_header *h, uint32_t bytes) {
+    __atomic_store_n(&h->metadata_committed, bytes, __ATOMIC_RELEASE);
+}
+
+/* 64-bit words reached through the pointer helpers below (bitmap, summary,
+ * drop counters), and process-local tables. */
 static inline uint64_t tc_load_acquire_u64(uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static inline void tc_store_release_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 static inline void tc_store_relaxed_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
@@ -288,7 +341,13 @@ static inline uint64_t tc_exchange_acquire_u64(uint64_t *p, uint64_t v) {
     return __atomic_exchange_n(p, v, __ATOMIC_ACQUIRE);
 }
 static inline void tc_fetch_or_release_u64(uint64_t *p, uint64_t v) { __atomic_fetch_or(p, v, __ATOMIC_RELEASE); }
-static inline void tc_fence_seq_cst(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+
+/* Address of summary word `index`. Swift code must take addresses of shared
+ * fields through helpers like this: `&pointer.pointee.tupleField` may hand
+ * a closure a temporary copy and write it back, erasing concurrent updates. */
+static inline uint64_t *tc_summary_word(tc_buffer_header *header, uint32_t index) {
+    return &header->completed_summary[index % TC_SUMMARY_WORDS];
+}
 
 static inline uint64_t *tc_drop_counter(tc_buffer_header *header, uint32_t stripe, uint32_t reason) {
     return &header->drops[stripe % TC_DROP_STRIPES][reason % TC_DROP_REASONS];

@@ -1,0 +1,42 @@
+import TestSupport
+import Testing
+
+/// Real threads writing real shared memory, drained to a real file: every
+/// emitted event is either recorded or counted as dropped.
+@Suite(.serialized) struct ReconciliationTests {
+    @Test func eightThreadsOfAMillionEventsEachReconcileExactly() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("burst.trace")
+        let threads = 8, events = 1_000_000
+        let result = try Processes.fixture("burst", ["out": path, "threads": "\(threads)", "events": "\(events)"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.values["emitted"] == "\(threads * events)")
+        #expect(try Processes.lz4Test(path).status == 0)
+
+        let tally = try BurstTally(path: path)
+        #expect(tally.violations.isEmpty, "\(tally.violations.prefix(5))")
+        #expect(tally.diagnostics.isEmpty, "\(tally.diagnostics)")
+        #expect(tally.perThread.count == threads)
+        #expect(UInt64(tally.recorded) + tally.dropped == UInt64(threads * events))
+        // ~40 MB of events through a 4 MiB buffer of 8 KiB chunks (511 of
+        // them): chunks were handed back and reused many times over.
+        #expect(tally.batches > 2 * 511)
+    }
+
+    @Test func aFullBufferDropsAndCountsEveryLostEvent() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("full.trace")
+        let threads = 4, events = 300_000
+        let result = try Processes.fixture(
+            "burst", ["out": path, "threads": "\(threads)", "events": "\(events)"],
+            environment: ["TRACED_BUFFER_SIZE": "64K", "TRACED_CHUNK_SIZE": "4K"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(try Processes.lz4Test(path).status == 0)
+
+        let tally = try BurstTally(path: path)
+        #expect(tally.violations.isEmpty, "\(tally.violations.prefix(5))")
+        #expect(tally.diagnostics.isEmpty, "\(tally.diagnostics)")
+        #expect(tally.dropped > 0, "a 64 KiB buffer should overflow under four writing threads")
+        #expect(UInt64(tally.recorded) + tally.dropped == UInt64(threads * events))
+    }
+}
