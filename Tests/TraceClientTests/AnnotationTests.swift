@@ -1,0 +1,187 @@
+import TestSupport
+import Testing
+import TraceAnalysis
+import TraceFormat
+
+/// Each annotation, emitted by a real process and read back exactly.
+@Suite struct AnnotationTests {
+    @Test func theCappuccinoExampleReadsBackEventForEvent() throws {
+        let directory = try TemporaryDirectory()
+        let (result, model, _) = try traceScenario("cappuccino", in: directory)
+        let order = try #require(result.values["order"]), grind = try #require(result.values["grind"])
+        #expect(model.events.map(describe) == [
+            "task makeCappuccino id=\(order) parent=0",
+            "log orderID=42 task=\(order)",
+            "begin makeCappuccino task=\(order)",
+            "begin steamMilk task=\(order)",
+            "counter milkTemperature=65",
+            "end",
+            "begin extractCoffee task=\(order)",
+            "counter pressure=9.5",
+            "end",
+            "begin mixMilkCoffee task=\(order)",
+            "end",
+            "end",
+            "task grindBeans id=\(grind) parent=\(order)",
+            "task-end id=\(grind)",
+            "task-end id=\(order)",
+        ])
+        let regions = RegionMatcher.match(model)
+        #expect(regions.spans.map(\.type) == ["makeCappuccino", "steamMilk", "extractCoffee", "mixMilkCoffee"])
+        #expect(regions.spans.map(\.depth) == [0, 1, 1, 1])
+        #expect(regions.spans.allSatisfy { $0.misuse.isEmpty && $0.end != nil })
+        #expect(regions.orphanEnds.isEmpty)
+        let tasks = TaskMatcher.match(model)
+        #expect(tasks.map(\.type) == ["makeCappuccino", "grindBeans"])
+        #expect(tasks.allSatisfy { ($0.latency ?? -1) >= 0 && $0.extraEnds == 0 })
+        // One timeline: every event between the process's own clock readings.
+        #expect(model.events.map(\.time) == model.events.map(\.time).sorted())
+        #expect(model.droppedEvents == 0)
+    }
+
+    @Test func tasksFollowAsyncChildTasksAndPlainThreads() throws {
+        let directory = try TemporaryDirectory()
+        let (result, model, _) = try traceScenario("async", in: directory)
+        let order = try #require(result.values["order"].flatMap(UInt64.init))
+        let shared = try #require(result.values["shared"].flatMap(UInt64.init))
+        let regions = RegionMatcher.match(model)
+        #expect(regions.spans.allSatisfy { $0.misuse.isEmpty }, "\(regions.spans.filter { !$0.misuse.isEmpty })")
+
+        // Child tasks of a task group inherit the current task: each child's
+        // region belongs to it, each child ran as its own Swift task.
+        let children = regions.spans.filter { $0.type == "child" }
+        #expect(children.count == 3)
+        #expect(children.allSatisfy { $0.task == order })
+        #expect(Set(children.map(\.swiftTask)).count == 3)
+        let subtasks = TaskMatcher.match(model).filter { $0.type == "sub" }
+        #expect(subtasks.count == 3 && subtasks.allSatisfy { $0.parent == order && $0.latency != nil })
+
+        // A task made current on one thread and ended on another.
+        let onWorker = try #require(regions.spans.first { $0.type == "onWorker" })
+        #expect(onWorker.task == shared)
+        #expect(model.thread(onWorker.process, onWorker.beginThread)?.name == "worker-1")
+        let sharedTask = try #require(TaskMatcher.match(model).first { $0.id == shared })
+        #expect(sharedTask.latency != nil)
+
+        // A region begun on exec-a and ended on exec-b by the same Swift task.
+        let hop = try #require(regions.spans.first { $0.type == "hop" })
+        #expect(model.thread(hop.process, hop.beginThread)?.name == "exec-a")
+        #expect(hop.endThread.flatMap { model.thread(hop.process, $0)?.name } == "exec-b")
+        #expect(hop.swiftTask != 0)
+        let asyncRegion = try #require(regions.spans.first { $0.type == "asyncRegion" })
+        let log = try #require(model.events.first {
+            if case .log(_, "where", _, _, _) = $0.kind { true } else { false }
+        })
+        #expect(log.swiftTask == asyncRegion.swiftTask)
+        #expect(model.thread(log.process, log.thread)?.name == "exec-b")
+    }
+
+    @Test func misuseIsRecordedForAnalysisAndNeverCrashes() throws {
+        let directory = try TemporaryDirectory()
+        let (_, model, _) = try traceScenario("misuse", in: directory)
+        let spans = Dictionary(uniqueKeysWithValues: RegionMatcher.match(model).spans.map { ($0.type, $0.misuse) })
+        #expect(spans["endedTwice"] == [.endedTwice])
+        #expect(spans["outer"] == [.endedOutOfOrder])
+        #expect(spans["inner"] == [])
+        #expect(spans["endedOnAnotherThread"] == [.endedOnAnotherTask])
+        #expect(spans["endedOnAnotherTask"] == [.endedOnAnotherTask])
+        #expect(spans["neverEnded"] == [.neverEnded])
+        let task = try #require(TaskMatcher.match(model).first { $0.type == "endedTwiceTask" })
+        #expect(task.extraEnds == 1 && task.latency != nil)
+    }
+
+    @Test func stacksAreCapturedDeduplicatedAndSymbolized() throws {
+        let directory = try TemporaryDirectory()
+        let (_, model, _) = try traceScenario("stacks", in: directory)
+        var regionStacks: Set<UInt32> = [], logStacks: Set<UInt32> = [], taskStacks: Set<UInt32> = []
+        for event in model.events {
+            switch event.kind {
+            case .regionBegin(_, _, _, let stack): regionStacks.insert(stack)
+            case .log(_, _, _, _, let stack): logStacks.insert(stack)
+            case .taskBegin(_, _, _, let stack): taskStacks.insert(stack)
+            default: break
+            }
+        }
+        // Three calls from one place share one stack; each kind has its own.
+        #expect(regionStacks.count == 1 && logStacks.count == 1 && taskStacks.count == 1)
+        let stack = try #require(regionStacks.first)
+        #expect(stack != 0)
+        let frames = try #require(model.stacks[.init(1, UInt64(stack))])
+        #expect(frames.count >= 3)
+        let images = model.images[1] ?? []
+        #expect(images.contains { $0.path.hasSuffix("/TraceFixture") && !$0.buildID.isEmpty })
+
+        let symbolizer = StackSymbolizer()
+        let symbols = symbolizer.symbolize(Set(frames), images: images)
+        #expect(symbolizer.unavailableReason == nil)
+        let names = frames.prefix(4).map { symbols[$0]?.function ?? "?" }
+        #expect(names.contains { $0.contains("stackMarkerFunction") }, "top frames: \(names)")
+        #expect(!names.contains { $0.contains("EventWriter") }, "the tracer's own frames must be skipped: \(names)")
+        let located = frames.prefix(4).compactMap { symbols[$0]?.location }
+        #expect(located.contains { $0.contains("Scenarios.swift:") })
+    }
+
+    @Test func logsKeepTheirBytesAndAreNotBuiltWhenTracingIsOff() throws {
+        let directory = try TemporaryDirectory()
+        let (result, model, _) = try traceScenario("logs", in: directory)
+        #expect(result.values["built"] == "1")
+        var logs: [String: (String, Bool)] = [:]
+        for event in model.events {
+            if case .log(_, let category, let message, let truncated, _) = event.kind { logs[category] = (message, truncated) }
+        }
+        #expect(logs["short"]! == ("hello", false))
+        #expect(logs["empty"]! == ("", false))
+        #expect(logs["unicode"]! == ("café ☕️", false))
+        #expect(logs["long"]! == (String(repeating: "x", count: 1024), true))
+        // 1000 two-byte characters cut at a character boundary below 1024 bytes.
+        #expect(logs["longUnicode"]! == (String(repeating: "é", count: 512), true))
+        #expect(logs["lazy"]! == ("built", false))
+        #expect(logs["off"] == nil)
+    }
+
+    @Test func startAndStopFollowTheSeedsRules() throws {
+        let directory = try TemporaryDirectory()
+        let first = directory.file("first.trace"), second = directory.file("second.trace")
+        let result = try Processes.fixture("lifecycle", ["out": first, "out2": second])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.lines.contains("second start: tracing is already started in this process (call Trace.stop() first)"))
+        #expect(result.lines.contains("enabled after stop: false"))
+        #expect(result.lines.contains("descriptor still open: true"))
+        #expect(result.lines.contains { $0.hasPrefix("bad path: cannot open the trace output: open('/nonexistent-directory/x.trace'): No such file or directory") })
+        let one = try TraceModel.load(paths: [first]).events.map(describe)
+        let two = try TraceModel.load(paths: [second]).events.map(describe)
+        #expect(one == ["counter first=1"])
+        #expect(two == ["counter second=3"])
+        #expect(try Processes.lz4Test(second).status == 0)
+    }
+
+    @Test func aForkedChildDoesNotWriteIntoItsParentsTrace() throws {
+        let directory = try TemporaryDirectory()
+        let (result, model, _) = try traceScenario("fork", in: directory)
+        #expect(result.lines.contains("child enabled: false"))
+        #expect(model.events.map(describe) == ["counter parentBefore=1", "counter parentAfter=2"])
+    }
+
+    @Test func anEnvironmentVariableTracesAProcessWithoutCodeChanges() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("auto.trace")
+        let result = try Processes.fixture("autostart", ["events": "50"], environment: ["TRACED_FILE": path])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(try Processes.lz4Test(path).status == 0)
+        let model = try TraceModel.load(paths: [path])
+        #expect(model.diagnostics.isEmpty)
+        #expect(model.events.count == Int(result.values["emitted"] ?? "") )
+        let regions = RegionMatcher.match(model)
+        #expect(regions.spans.count == 50 && regions.spans.allSatisfy { $0.misuse.isEmpty && $0.task != 0 })
+    }
+
+    @Test func aBadTracedFileIsReportedOnceAndTheProcessRunsOn() throws {
+        let result = try Processes.fixture("autostart", ["events": "10"],
+                                           environment: ["TRACED_FILE": "/nonexistent-directory/auto.trace"])
+        #expect(result.status == 0)
+        #expect(result.values["emitted"] == "32")
+        let complaints = result.standardError.split(separator: "\n")
+        #expect(complaints.count == 1)
+        #expect(complaints.first?.contains("cannot trace this process into '/nonexistent-directory/auto.trace' (TRACED_FILE)") == true)
+    }
+}
