@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .library(name: "TraceClient", targets: ["TraceClient"]),
         .executable(name: "tracectl", targets: ["tracectl"]),
+        .executable(name: "cafe", targets: ["cafe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -67,6 +68,12 @@ let package = Package(
                 "TraceAnalysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strict
+        ),
+        // An example service using tasks, regions, logs and counters (README).
+        .executableTarget(
+            name: "cafe",
+            dependencies: ["TraceClient"],
             swiftSettings: strict
         ),
         // A traced process for tests that need one: emits scripted workloads.

@@ -6,14 +6,20 @@ import CTraceABI
 extension EventWriter {
     /// Called when the thread has no chunk or too little room in it.
     @inline(never)
-    static func reserveSlow(_ t: ThreadState, _ bytes: Int, _ now: UInt64) -> UnsafeMutablePointer<UInt8>? {
+    static func reserveSlow(_ t: ThreadState, _ bytes: Int, _ stamped: UInt64) -> UnsafeMutablePointer<UInt8>? {
         let runtime = ClientRuntime.shared
+        var now = stamped
         switch Int(t.pointee.status) {
         case TC_THREAD_EXITING:
             countDropWithoutLocking(t, reason: UInt32(TC_DROP_THREAD_EXITING))
             return nil
         case TC_THREAD_NEW:
+            let clock = tc_clock_kind_load()
             guard runtime.register(t) else { return nil }
+            // Registering the process's first thread creates the buffer and
+            // picks the clock: the caller's stamp may be of the old clock.
+            // (The caller's event then gets this chunk's base time.)
+            if tc_clock_kind_load() != clock { now = tc_now() }
         default:
             break
         }

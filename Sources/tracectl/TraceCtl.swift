@@ -5,6 +5,6 @@ struct TraceCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tracectl",
         abstract: "Control traced sessions and read the traces they produce.",
-        subcommands: [Dump.self]
+        subcommands: [Report.self, Dump.self]
     )
 }

@@ -173,6 +173,10 @@ import TraceFormat
         #expect(model.events.count == Int(result.values["emitted"] ?? "") )
         let regions = RegionMatcher.match(model)
         #expect(regions.spans.count == 50 && regions.spans.allSatisfy { $0.misuse.isEmpty && $0.task != 0 })
+        // The first event starts the trace (and picks the clock): it is on
+        // the same timeline as the rest.
+        let span = (model.events.last?.time ?? 0) - (model.events.first?.time ?? 0)
+        #expect(span >= 0 && span < 10_000_000_000)
     }
 
     @Test func aBadTracedFileIsReportedOnceAndTheProcessRunsOn() throws {
