@@ -26,7 +26,7 @@ extension EventWriter {
         guard let buffer = runtime.buffer else { return nil }
         let generation = buffer.freeGeneration
         if let chunk = t.pointee.chunk {
-            buffer.complete(chunk)
+            buffer.complete(chunk, events: t.pointee.chunk_events)
             t.pointee.chunk = nil
             t.pointee.cursor = nil
             t.pointee.limit = nil
@@ -51,13 +51,18 @@ extension EventWriter {
         chunk.pointee.dropped_before = t.pointee.dropped_pending
         t.pointee.chunk_sequence &+= 1
         t.pointee.dropped_pending = 0
+        t.pointee.chunk_events = 0
         let payload = UnsafeMutableRawPointer(chunk) + Int(TC_CHUNK_HEADER_SIZE)
         t.pointee.chunk = chunk
         t.pointee.payload = payload.assumingMemoryBound(to: UInt8.self)
         t.pointee.cursor = t.pointee.payload
         t.pointee.limit = (UnsafeMutableRawPointer(chunk) + buffer.geometry.chunkSize).assumingMemoryBound(to: UInt8.self)
         t.pointee.last_ticks = now
-        t.pointee.swift_task = UInt.max
+        // A chunk starts from an empty context, as its decoder does.
+        t.pointee.swift_task = 0
+        t.pointee.swift_task_id = 0
+        t.pointee.context_task = 0
+        t.pointee.last_task = 0
         guard bytes <= buffer.geometry.payloadSize else {
             // Cannot happen with the sizes in trace_events.h; never write past
             // a chunk even if it did.

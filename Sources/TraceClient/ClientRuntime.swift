@@ -138,7 +138,7 @@ final class ClientRuntime: Sendable {
         guard let t = tc_thread_state_get() else { return }
         registry.withLock { _ = $0.remove(UInt(bitPattern: t)) }
         if let chunk = t.pointee.chunk, let buffer {
-            buffer.complete(chunk)
+            buffer.complete(chunk, events: t.pointee.chunk_events)
         }
         t.pointee.chunk = nil
         t.pointee.cursor = nil

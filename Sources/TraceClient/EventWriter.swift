@@ -20,18 +20,16 @@ enum EventWriter {
         let t = tc_thread_state_get().unsafelyUnwrapped
         guard enter(t) else { return TraceRegion(thread: 0, sequence: 0) }
         defer { leave(t) }
-        guard var p = reserve(t, Int(TC_MAX_REGION_BEGIN + TC_MAX_SWIFT_TASK), now) else {
+        guard var p = reserve(t, Int(TC_MAX_REGION_BEGIN + TC_MAX_CONTEXT), now) else {
             return TraceRegion(thread: 0, sequence: 0)
         }
         let typeID = intern(t, type)
-        let task = currentTask()
         let stack = wantsStack() ? captureStack(t) : 0
-        noteSwiftTask(t, &p)
+        noteContext(t, &p, task: currentTask())
         p.pointee = UInt8(TC_EV_REGION_BEGIN) | (stack != 0 ? UInt8(TC_EV_HAS_STACK) : 0)
         p += 1
         putDelta(t, &p, now)
         put(&p, UInt64(typeID))
-        put(&p, task)
         if stack != 0 { put(&p, UInt64(stack)) }
         commit(t, p)
         let sequence = t.pointee.region_seq
@@ -45,8 +43,10 @@ enum EventWriter {
         let t = tc_thread_state_get().unsafelyUnwrapped
         guard enter(t) else { return }
         defer { leave(t) }
-        guard var p = reserve(t, Int(TC_MAX_REGION_END + TC_MAX_SWIFT_TASK), now) else { return }
-        noteSwiftTask(t, &p)
+        guard var p = reserve(t, Int(TC_MAX_REGION_END + TC_MAX_CONTEXT), now) else { return }
+        // An end needs only the Swift task (which task ended it); the trace
+        // task of the context is left as it is.
+        noteContext(t, &p, task: t.pointee.context_task)
         let seen = t.pointee.region_seq
         if region.thread == t.pointee.thread_index && region.sequence < seen {
             p.pointee = UInt8(TC_EV_REGION_END)
@@ -73,21 +73,22 @@ enum EventWriter {
         let t = tc_thread_state_get().unsafelyUnwrapped
         guard enter(t) else { return 0 }
         defer { leave(t) }
-        guard var p = reserve(t, Int(TC_MAX_TASK + TC_MAX_SWIFT_TASK), now) else {
+        guard var p = reserve(t, Int(TC_MAX_TASK + TC_MAX_CONTEXT), now) else {
             return t.pointee.status == UInt32(TC_THREAD_REGISTERED) ? nextTaskID(t) : 0
         }
         let id = nextTaskID(t)
         let typeID = intern(t, type)
         let stack = wantsStack() ? captureStack(t) : 0
-        noteSwiftTask(t, &p)
+        // The parent is the context's task: the decoder reads it from there.
+        noteContext(t, &p, task: parent)
         p.pointee = UInt8(TC_EV_TASK_BEGIN) | (stack != 0 ? UInt8(TC_EV_HAS_STACK) : 0)
         p += 1
         putDelta(t, &p, now)
-        put(&p, id)
-        put(&p, parent)
+        putSigned(&p, Int64(bitPattern: id &- t.pointee.last_task))
         put(&p, UInt64(typeID))
         if stack != 0 { put(&p, UInt64(stack)) }
         commit(t, p)
+        t.pointee.last_task = id
         return id
     }
 
@@ -97,44 +98,64 @@ enum EventWriter {
         let t = tc_thread_state_get().unsafelyUnwrapped
         guard enter(t) else { return }
         defer { leave(t) }
-        guard var p = reserve(t, Int(TC_MAX_TASK + TC_MAX_SWIFT_TASK), now) else { return }
-        noteSwiftTask(t, &p)
+        guard var p = reserve(t, Int(TC_MAX_TASK), now) else { return }
         p.pointee = UInt8(TC_EV_TASK_END)
         p += 1
         putDelta(t, &p, now)
-        put(&p, id)
+        putSigned(&p, Int64(bitPattern: id &- t.pointee.last_task))
         commit(t, p)
     }
 
     @usableFromInline @inline(never)
     static func log(_ category: StaticString, _ message: String) {
+        var message = message
+        // Native strings are contiguous UTF-8: no copy.
+        message.withUTF8 { log(category, UnsafeRawBufferPointer($0)) }
+    }
+
+    @inline(__always)
+    static func log(_ category: StaticString, _ bytes: UnsafeRawBufferPointer) {
         let now = tc_now()
         let t = tc_thread_state_get().unsafelyUnwrapped
         guard enter(t) else { return }
         defer { leave(t) }
-        var message = message
-        message.withUTF8 { bytes in
-            var length = min(bytes.count, Int(TC_MAX_LOG_MESSAGE))
-            // Cut at a character boundary, never inside a UTF-8 sequence.
-            while length < bytes.count && length > 0 && bytes[length] & 0xC0 == 0x80 { length -= 1 }
-            let truncated: UInt64 = length < bytes.count ? 1 : 0
-            guard var p = reserve(t, Int(TC_MAX_LOG_FIXED + TC_MAX_SWIFT_TASK) + length, now) else { return }
-            let categoryID = intern(t, category)
-            let task = currentTask()
-            let stack = wantsStack() ? captureStack(t) : 0
-            noteSwiftTask(t, &p)
-            p.pointee = UInt8(TC_EV_LOG) | (stack != 0 ? UInt8(TC_EV_HAS_STACK) : 0)
-            p += 1
-            putDelta(t, &p, now)
-            put(&p, task)
-            put(&p, UInt64(categoryID))
-            put(&p, UInt64(length) << 1 | truncated)
-            if length > 0 {
-                UnsafeMutableRawPointer(p).copyMemory(from: bytes.baseAddress.unsafelyUnwrapped, byteCount: length)
-                p += length
-            }
-            if stack != 0 { put(&p, UInt64(stack)) }
-            commit(t, p)
+        var length = min(bytes.count, Int(TC_MAX_LOG_MESSAGE))
+        // Cut at a character boundary, never inside a UTF-8 sequence.
+        while length < bytes.count && length > 0 && bytes[length] & 0xC0 == 0x80 { length -= 1 }
+        let truncated: UInt64 = length < bytes.count ? 1 : 0
+        guard var p = reserve(t, Int(TC_MAX_LOG_FIXED + TC_MAX_CONTEXT) + length, now) else { return }
+        let categoryID = intern(t, category)
+        let stack = wantsStack() ? captureStack(t) : 0
+        noteContext(t, &p, task: currentTask())
+        p.pointee = UInt8(TC_EV_LOG) | (stack != 0 ? UInt8(TC_EV_HAS_STACK) : 0)
+        p += 1
+        putDelta(t, &p, now)
+        put(&p, UInt64(categoryID))
+        put(&p, UInt64(length) << 1 | truncated)
+        copy(bytes, length, to: p)
+        p += length
+        if stack != 0 { put(&p, UInt64(stack)) }
+        commit(t, p)
+    }
+
+    /// Copies `count` bytes; short messages in 8-byte words, without a call
+    /// into libc. The caller reserved the room.
+    @inline(__always)
+    static func copy(_ source: UnsafeRawBufferPointer, _ count: Int, to destination: UnsafeMutablePointer<UInt8>) {
+        guard count > 0, let from = source.baseAddress else { return }
+        let to = UnsafeMutableRawPointer(destination)
+        if count > 64 {
+            to.copyMemory(from: from, byteCount: count)
+            return
+        }
+        var offset = 0
+        while offset + 8 <= count {
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: offset, as: UInt64.self), toByteOffset: offset, as: UInt64.self)
+            offset += 8
+        }
+        while offset < count {
+            to.storeBytes(of: from.load(fromByteOffset: offset, as: UInt8.self), toByteOffset: offset, as: UInt8.self)
+            offset += 1
         }
     }
 
@@ -150,7 +171,7 @@ enum EventWriter {
         p += 1
         putDelta(t, &p, now)
         put(&p, UInt64(nameID))
-        put(&p, UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+        putSigned(&p, value)
         commit(t, p)
     }
 
@@ -206,6 +227,7 @@ enum EventWriter {
     @inline(__always)
     static func commit(_ t: ThreadState, _ end: UnsafeMutablePointer<UInt8>) {
         t.pointee.cursor = end
+        t.pointee.chunk_events &+= 1
         let payload = t.pointee.payload.unsafelyUnwrapped
         tc_chunk_committed_store_release(t.pointee.chunk.unsafelyUnwrapped, UInt32(truncatingIfNeeded: end - payload))
     }
@@ -223,6 +245,12 @@ enum EventWriter {
         p += 1
     }
 
+    /// Zigzag: small magnitudes of either sign take one byte.
+    @inline(__always)
+    static func putSigned(_ p: inout UnsafeMutablePointer<UInt8>, _ value: Int64) {
+        put(&p, UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+    }
+
     /// The delta from the thread's previous event, clamped at 0: a thread
     /// that migrates between cores must never appear to go back in time.
     @inline(__always)
@@ -233,17 +261,21 @@ enum EventWriter {
         put(&p, ticks &- last)
     }
 
-    /// Writes a Swift-task event when the running task differs from the one
-    /// the previous event of this chunk ran on.
+    /// Writes a context event when the Swift task running this thread, or
+    /// the current trace task, differs from what the chunk last recorded.
+    /// Both are deltas: consecutive Swift tasks and trace tasks have nearby ids.
     @inline(__always)
-    static func noteSwiftTask(_ t: ThreadState, _ p: inout UnsafeMutablePointer<UInt8>) {
-        let task = tc_swift_current_task()
-        if task != t.pointee.swift_task {
-            t.pointee.swift_task = task
-            p.pointee = UInt8(TC_EV_SWIFT_TASK)
-            p += 1
-            put(&p, tc_swift_task_id(task))
-        }
+    static func noteContext(_ t: ThreadState, _ p: inout UnsafeMutablePointer<UInt8>, task: UInt64) {
+        let swiftTask = tc_swift_current_task()
+        guard swiftTask != t.pointee.swift_task || task != t.pointee.context_task else { return }
+        let swiftID = swiftTask == t.pointee.swift_task ? t.pointee.swift_task_id : tc_swift_task_id(swiftTask)
+        p.pointee = UInt8(TC_EV_CONTEXT)
+        p += 1
+        putSigned(&p, Int64(bitPattern: swiftID &- t.pointee.swift_task_id))
+        putSigned(&p, Int64(bitPattern: task &- t.pointee.context_task))
+        t.pointee.swift_task = swiftTask
+        t.pointee.swift_task_id = swiftID
+        t.pointee.context_task = task
     }
 
     /// The string id of a StaticString, from the thread's cache when it hits.

@@ -90,9 +90,10 @@ final class ProcessBuffer: Sendable {
         return nil
     }
 
-    /// Hands a chunk to the consumer (release-store COMPLETE) and wakes it if
-    /// it announced it was going to sleep.
-    func complete(_ chunk: UnsafeMutablePointer<tc_chunk_header>) {
+    /// Hands a chunk holding `events` events to the consumer (release-store
+    /// COMPLETE) and wakes it if it announced it was going to sleep.
+    func complete(_ chunk: UnsafeMutablePointer<tc_chunk_header>, events: UInt32) {
+        chunk.pointee.event_count = events
         tc_chunk_state_store_release(chunk, UInt32(TC_CHUNK_COMPLETE))
         let index = geometry.index(of: chunk, in: mapping.base)
         tc_mark_completed(header, geometry.bitmap(in: mapping.base), UInt32(index))

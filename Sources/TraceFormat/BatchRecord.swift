@@ -6,7 +6,7 @@ import CTraceABI
 /// A chunk may reach a file in several batches (the consumer copies what is
 /// committed so far); `segmentOffset` is where in the chunk's payload this
 /// batch begins, and the decoder state at that point (`baseTicks`,
-/// `regionSequence`, `swiftTask`) is carried here so every batch decodes alone.
+/// `regionSequence`, the context) is carried here so every batch decodes alone.
 package struct BatchHeader: Equatable, Sendable {
     package var process: UInt32
     package var thread: UInt32
@@ -16,13 +16,19 @@ package struct BatchHeader: Equatable, Sendable {
     package var baseTicks: UInt64
     /// Regions the thread had begun before the first event of this batch.
     package var regionSequence: UInt64
-    /// The Swift task id current at the start of the batch (0: none).
+    /// The context at the start of the batch: Swift task id and trace task
+    /// (0: none), and the last task the thread began in this chunk.
     package var swiftTask: UInt64
+    package var task: UInt64
+    package var lastTask: UInt64
     /// Events the thread dropped just before this chunk (0 for later segments).
     package var droppedBefore: UInt64
 
     package init(process: UInt32, thread: UInt32, chunkSequence: UInt32, segmentOffset: UInt32,
-                 baseTicks: UInt64, regionSequence: UInt64, swiftTask: UInt64, droppedBefore: UInt64) {
+                 baseTicks: UInt64, regionSequence: UInt64, swiftTask: UInt64 = 0, task: UInt64 = 0, lastTask: UInt64 = 0,
+                 droppedBefore: UInt64) {
+        self.task = task
+        self.lastTask = lastTask
         self.process = process
         self.thread = thread
         self.chunkSequence = chunkSequence
@@ -35,7 +41,8 @@ package struct BatchHeader: Equatable, Sendable {
 
     /// The decoder state at the first event of the batch.
     package var initialState: EventState {
-        EventState(thread: thread, ticks: baseTicks, regionSequence: regionSequence, swiftTask: swiftTask)
+        EventState(thread: thread, ticks: baseTicks, regionSequence: regionSequence, swiftTask: swiftTask, task: task,
+                   lastTask: lastTask)
     }
 
     package func encode(events: UnsafeRawBufferPointer, into writer: inout ByteWriter) {
@@ -47,6 +54,8 @@ package struct BatchHeader: Equatable, Sendable {
         header.varint(baseTicks)
         header.varint(regionSequence)
         header.varint(swiftTask)
+        header.varint(task)
+        header.varint(lastTask)
         header.varint(droppedBefore)
         writer.byte(UInt8(TC_REC_BATCH))
         writer.varint(UInt64(header.count + events.count))
@@ -62,6 +71,8 @@ package struct BatchHeader: Equatable, Sendable {
         baseTicks = try r.varint("base ticks")
         regionSequence = try r.varint("region sequence")
         swiftTask = try r.varint("swift task")
+        task = try r.varint("task")
+        lastTask = try r.varint("last task")
         droppedBefore = try r.varint("dropped before")
     }
 }

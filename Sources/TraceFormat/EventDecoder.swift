@@ -5,14 +5,23 @@ import CTraceABI
 package struct EventState: Equatable, Sendable {
     package var thread: UInt32
     package var ticks: UInt64
+    /// Regions this thread began before the next event.
     package var regionSequence: UInt64
+    /// The context: the Swift task (job id, 0 none) and the current trace
+    /// task (0 none) the next events run in.
     package var swiftTask: UInt64
+    package var task: UInt64
+    /// The last task this thread began in the chunk (task ids are deltas from it).
+    package var lastTask: UInt64
 
-    package init(thread: UInt32, ticks: UInt64, regionSequence: UInt64, swiftTask: UInt64) {
+    package init(thread: UInt32, ticks: UInt64, regionSequence: UInt64, swiftTask: UInt64 = 0, task: UInt64 = 0,
+                 lastTask: UInt64 = 0) {
         self.thread = thread
         self.ticks = ticks
         self.regionSequence = regionSequence
         self.swiftTask = swiftTask
+        self.task = task
+        self.lastTask = lastTask
     }
 }
 
@@ -27,7 +36,7 @@ package struct RawEvent {
     package var regionSequence: UInt64 = 0
     /// Region end: the thread that began the region.
     package var regionThread: UInt32 = 0
-    /// Task id (task begin/end), or the current task (region begin, log).
+    /// Task id (task begin/end), or the context's task (region begin, log).
     package var task: UInt64 = 0
     package var parentTask: UInt64 = 0
     /// String id of the region/task type, log category or counter name.
@@ -37,6 +46,9 @@ package struct RawEvent {
     package var doubleValue: Double = 0
     package var truncated = false
     package var message = UnsafeRawBufferPointer(start: nil, count: 0)
+    /// Bytes the event took in its batch, including a context event just
+    /// before it (set by `TraceReader`).
+    package var encodedSize = 0
 
     package init() {}
 }
@@ -45,8 +57,8 @@ package struct RawEvent {
 /// yields a `DecodeError`, never a trap; the caller decides how much of a
 /// batch to keep.
 package enum EventDecoder {
-    /// Decodes the event at `r`, updating `state`. Swift-task events only
-    /// change the state; they are returned too, with kind TC_EV_SWIFT_TASK.
+    /// Decodes the event at `r`, updating `state`. Context events only
+    /// change the state; they are returned too, with kind TC_EV_CONTEXT.
     @inline(__always)
     package static func next(_ r: inout ByteReader, _ state: inout EventState) throws(DecodeError) -> RawEvent {
         let tag = try r.byte("event kind")
@@ -54,11 +66,13 @@ package enum EventDecoder {
         let hasStack = tag & UInt8(TC_EV_HAS_STACK) != 0
         var event = RawEvent()
         event.kind = kind
-        if kind == UInt8(TC_EV_SWIFT_TASK) {
+        if kind == UInt8(TC_EV_CONTEXT) {
             guard !hasStack else { throw .invalid(field: "event kind", value: UInt64(tag)) }
-            state.swiftTask = try r.varint("swift task")
+            state.swiftTask &+= UInt64(bitPattern: try r.zigzag("swift task delta"))
+            state.task &+= UInt64(bitPattern: try r.zigzag("task delta"))
             event.ticks = state.ticks
             event.swiftTask = state.swiftTask
+            event.task = state.task
             return event
         }
         guard (Int(kind) >= TC_EV_REGION_BEGIN && Int(kind) <= TC_EV_COUNTER_DOUBLE)
@@ -72,7 +86,7 @@ package enum EventDecoder {
         switch Int(kind) {
         case TC_EV_REGION_BEGIN:
             event.name = try r.varint32("region type")
-            event.task = try r.varint("task")
+            event.task = state.task
             event.regionSequence = state.regionSequence
             event.regionThread = state.thread
             state.regionSequence &+= 1
@@ -85,13 +99,14 @@ package enum EventDecoder {
             event.regionThread = try r.varint32("region thread")
             event.regionSequence = try r.varint("region sequence")
         case TC_EV_TASK_BEGIN:
-            event.task = try r.varint("task id")
-            event.parentTask = try r.varint("parent task")
+            state.lastTask &+= UInt64(bitPattern: try r.zigzag("task id delta"))
+            event.task = state.lastTask
+            event.parentTask = state.task
             event.name = try r.varint32("task type")
         case TC_EV_TASK_END:
-            event.task = try r.varint("task id")
+            event.task = state.lastTask &+ UInt64(bitPattern: try r.zigzag("task id delta"))
         case TC_EV_LOG:
-            event.task = try r.varint("task")
+            event.task = state.task
             event.name = try r.varint32("log category")
             let lengthAndFlag = try r.varint("log length")
             let length = lengthAndFlag >> 1
@@ -104,14 +119,13 @@ package enum EventDecoder {
         case TC_EV_COUNTER_DOUBLE:
             event.name = try r.varint32("counter name")
             event.doubleValue = try r.double("counter value")
-        case TC_EV_FIRST_EXTENSION...TC_EV_LAST_EXTENSION:
+        default:
+            // An extension kind (checked above): skippable by its length.
             guard !hasStack else { throw .invalid(field: "event kind", value: UInt64(tag)) }
             let length = try r.varint("extension length")
             guard length <= UInt64(r.remaining) else { throw .truncated(field: "extension payload") }
             event.message = try r.bytes(Int(length), "extension payload")
             return event
-        default:
-            throw .invalid(field: "event kind", value: UInt64(tag))
         }
         if hasStack {
             guard kind == UInt8(TC_EV_REGION_BEGIN) || kind == UInt8(TC_EV_TASK_BEGIN) || kind == UInt8(TC_EV_LOG) else {

@@ -13,7 +13,7 @@ package enum EventScanner {
     package struct Scan: Equatable {
         /// Bytes from the start that hold whole events.
         package var validBytes: Int
-        /// Events among them (Swift-task events not counted).
+        /// Events among them (context events not counted).
         package var events: Int
         /// Whether scanning stopped before the end at a malformed event.
         package var malformed: Bool
@@ -36,6 +36,8 @@ package enum EventScanner {
         var ticks = state.ticks
         var regions = state.regionSequence
         var swiftTask = state.swiftTask
+        var task = state.task
+        var lastTask = state.lastTask
 
         // A varint at `i`: its value, advancing `i`; nil if cut off or > 10 bytes.
         @inline(__always) func varint(_ i: inout Int) -> UInt64? {
@@ -64,28 +66,35 @@ package enum EventScanner {
             let hasStack = tag & UInt8(TC_EV_HAS_STACK) != 0
             var ok = true
             var begins: UInt64 = 0
-            if kind == TC_EV_SWIFT_TASK {
-                if !hasStack, let id = varint(&i) {
-                    swiftTask = id
+            var begun: UInt64?
+            if kind == TC_EV_CONTEXT {
+                if !hasStack, let swiftDelta = varint(&i), let taskDelta = varint(&i) {
+                    swiftTask &+= Self.unzigzag(swiftDelta)
+                    task &+= Self.unzigzag(taskDelta)
                     continue
                 }
                 ok = false
             } else if let dt = varint(&i) {
                 switch kind {
                 case TC_EV_REGION_BEGIN:
-                    ok = skip(hasStack ? 3 : 2, &i)
+                    ok = skip(hasStack ? 2 : 1, &i)
                     begins = 1
                 case TC_EV_REGION_END, TC_EV_TASK_END:
                     ok = !hasStack && skip(1, &i)
                 case TC_EV_REGION_END_FOREIGN, TC_EV_COUNTER_INT:
                     ok = !hasStack && skip(2, &i)
                 case TC_EV_TASK_BEGIN:
-                    ok = skip(hasStack ? 4 : 3, &i)
+                    if let delta = varint(&i) {
+                        begun = lastTask &+ Self.unzigzag(delta)
+                        ok = skip(hasStack ? 2 : 1, &i)
+                    } else {
+                        ok = false
+                    }
                 case TC_EV_COUNTER_DOUBLE:
                     ok = !hasStack && skip(1, &i) && i + 8 <= end
                     i += 8
                 case TC_EV_LOG:
-                    if skip(2, &i), let lengthAndFlag = varint(&i), lengthAndFlag >> 1 <= UInt64(TC_MAX_LOG_MESSAGE),
+                    if skip(1, &i), let lengthAndFlag = varint(&i), lengthAndFlag >> 1 <= UInt64(TC_MAX_LOG_MESSAGE),
                        i + Int(lengthAndFlag >> 1) <= end {
                         i += Int(lengthAndFlag >> 1)
                         ok = !hasStack || skip(1, &i)
@@ -104,17 +113,25 @@ package enum EventScanner {
                 if ok {
                     ticks &+= dt
                     regions &+= begins
+                    if let begun { lastTask = begun }
                 }
             } else {
                 ok = false
             }
             guard ok, i <= end else {
-                state = EventState(thread: state.thread, ticks: ticks, regionSequence: regions, swiftTask: swiftTask)
+                state = EventState(thread: state.thread, ticks: ticks, regionSequence: regions, swiftTask: swiftTask, task: task,
+                               lastTask: lastTask)
                 return Scan(validBytes: start, events: events, malformed: true)
             }
             events += 1
         }
-        state = EventState(thread: state.thread, ticks: ticks, regionSequence: regions, swiftTask: swiftTask)
+        state = EventState(thread: state.thread, ticks: ticks, regionSequence: regions, swiftTask: swiftTask, task: task,
+                               lastTask: lastTask)
         return Scan(validBytes: i, events: events, malformed: false)
+    }
+
+    @inline(__always)
+    private static func unzigzag(_ raw: UInt64) -> UInt64 {
+        (raw >> 1) ^ (0 &- (raw & 1))
     }
 }

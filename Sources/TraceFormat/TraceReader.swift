@@ -68,7 +68,7 @@ package final class TraceReader {
     }
 
     /// Reads one file's bytes, calling `visit` for every event in file order
-    /// (Swift-task changes are folded into the events' `swiftTask`).
+    /// (context events are folded into the events' `swiftTask` and `task`).
     package func read(bytes: [UInt8], visit: (BatchHeader, RawEvent) -> Void) {
         bytes.withUnsafeBytes { read(file: $0, visit: visit) }
         flushAggregates()
@@ -221,8 +221,9 @@ package final class TraceReader {
         batchCount += 1
         var state = header.initialState
         var kept = 0
+        var eventStart = body.offset
         while !body.isAtEnd {
-            let event: RawEvent
+            var event: RawEvent
             let start = body.offset
             do {
                 event = try EventDecoder.next(&body, &state)
@@ -230,16 +231,19 @@ package final class TraceReader {
                 report(fileOffset, .malformedEvents(reason: "\(error)", keptEvents: kept, lostBytes: body.base.count - start))
                 return
             }
+            event.encodedSize = body.offset - eventStart
             switch Int(event.kind) {
-            case TC_EV_SWIFT_TASK:
+            case TC_EV_CONTEXT:
                 continue
             case TC_EV_FIRST_EXTENSION...TC_EV_LAST_EXTENSION:
                 unknownEvents[event.kind, default: 0] += 1
+                eventStart = body.offset
             default:
                 kept += 1
                 eventCount += 1
                 visit(header, event)
             }
+            eventStart = body.offset
         }
     }
 

@@ -24,11 +24,18 @@ package final class BufferConsumer {
         var sequence: UInt32 = 0
         var active = false
         var taken = 0
+        var eventsTaken = 0
         var poisoned = false
-        var state = EventState(thread: 0, ticks: 0, regionSequence: 0, swiftTask: 0)
+        var state = EventState(thread: 0, ticks: 0, regionSequence: 0)
     }
 
     private var tracks: [Track]
+    /// Complete chunks taken whole are copied without being scanned (the
+    /// reader checks every event anyway); every `spotCheckInterval`th is
+    /// scanned, and once a client has written one malformed chunk, all are.
+    package static let spotCheckInterval = 64
+    private var completeChunksSeen = 0
+    package private(set) var verifyingEverything = false
     private var metadataTaken = 0
     private var metadataPoisoned = false
     /// Every metadata record taken so far: a new file repeats them all.
@@ -224,9 +231,9 @@ package final class BufferConsumer {
         let sequence = chunk.pointee.sequence
         var track = tracks[index]
         if !track.active || track.thread != thread || track.sequence != sequence {
-            track = Track(thread: thread, sequence: sequence, active: true, taken: 0, poisoned: false,
+            track = Track(thread: thread, sequence: sequence, active: true, taken: 0, eventsTaken: 0, poisoned: false,
                           state: EventState(thread: thread, ticks: chunk.pointee.base_ticks,
-                                            regionSequence: chunk.pointee.region_seq_base, swiftTask: 0))
+                                            regionSequence: chunk.pointee.region_seq_base))
         }
         defer { tracks[index] = track }
         guard !track.poisoned, committed > track.taken else {
@@ -239,13 +246,25 @@ package final class BufferConsumer {
         passBytes.append(contentsOf: UnsafeRawBufferPointer(start: payload + track.taken, count: committed - track.taken))
         let batch = BatchHeader(
             process: process, thread: thread, chunkSequence: sequence, segmentOffset: UInt32(track.taken),
-            baseTicks: track.state.ticks, regionSequence: track.state.regionSequence,
-            swiftTask: track.state.swiftTask, droppedBefore: track.taken == 0 ? chunk.pointee.dropped_before : 0)
-        let scan = passBytes.withUnsafeBytes { bytes in
-            EventScanner.scan(UnsafeRawBufferPointer(rebasing: bytes[start...]), &track.state)
+            baseTicks: track.state.ticks, regionSequence: track.state.regionSequence, swiftTask: track.state.swiftTask,
+            task: track.state.task, lastTask: track.state.lastTask,
+            droppedBefore: track.taken == 0 ? chunk.pointee.dropped_before : 0)
+        let scan: EventScanner.Scan
+        if finishing && !mustScan() {
+            // The rest of a complete chunk: its state at the end is never
+            // needed, and its event count is in the header.
+            let total = Int(chunk.pointee.event_count)
+            scan = EventScanner.Scan(validBytes: committed - track.taken, events: max(0, total - track.eventsTaken),
+                                     malformed: false)
+        } else {
+            scan = passBytes.withUnsafeBytes { bytes in
+                EventScanner.scan(UnsafeRawBufferPointer(rebasing: bytes[start...]), &track.state)
+            }
         }
+        track.eventsTaken += scan.events
         if scan.malformed {
             track.poisoned = true
+            verifyingEverything = true
             statistics.malformedChunks += 1
             statistics.malformedBytes += (committed - track.taken) - scan.validBytes
         }
@@ -259,10 +278,17 @@ package final class BufferConsumer {
         }
     }
 
+    /// Whether the complete chunk being taken must be scanned.
+    private func mustScan() -> Bool {
+        completeChunksSeen += 1
+        return verifyingEverything || completeChunksSeen % Self.spotCheckInterval == 1
+    }
+
     private func emptyBatch(_ process: UInt32, _ thread: UInt32, _ sequence: UInt32, _ track: Track) -> BatchHeader {
         BatchHeader(process: process, thread: thread, chunkSequence: sequence, segmentOffset: UInt32(track.taken),
                     baseTicks: track.state.ticks, regionSequence: track.state.regionSequence,
-                    swiftTask: track.state.swiftTask, droppedBefore: 0)
+                    swiftTask: track.state.swiftTask, task: track.state.task, lastTask: track.state.lastTask,
+                    droppedBefore: 0)
     }
 
     /// Hands on batches held back for ordering (see `ThreadOrder`): call once

@@ -26,14 +26,15 @@ package enum ClockSampler {
             guard after >= before else { continue }
             if after - before < narrowest {
                 narrowest = after - before
-                best = ClockSync(clockKind: clockKind, ticks: before + (after - before) / 2,
+                // Event timestamps are TSC / 64 (TC_TSC_SHIFT): so are syncs.
+                best = ClockSync(clockKind: clockKind, ticks: (before + (after - before) / 2) >> UInt64(TC_TSC_SHIFT),
                                  monotonicNanoseconds: monotonic, realtimeNanoseconds: realtime)
             }
         }
         return best
     }
 
-    /// Ticks per second of the event clock, measured over about a
+    /// Ticks per second of the event clock (TSC / 64), measured over about a
     /// millisecond (for TC_CLOCK_MONOTONIC_NS, exactly 1e9). A hint for
     /// readers of files that hold a single clock-sync record.
     package static func nominalRate(clockKind: UInt32) -> UInt64 {

@@ -38,6 +38,29 @@ struct EventPrinter {
             + (header.droppedBefore > 0 ? " after \(header.droppedBefore) dropped" : "")
     }
 
+    func sizes(_ kinds: [UInt8: (count: Int, bytes: Int)]) -> String {
+        let names: [Int: String] = [
+            TC_EV_REGION_BEGIN: "region begin", TC_EV_REGION_END: "region end", TC_EV_REGION_END_FOREIGN: "region end (foreign)",
+            TC_EV_TASK_BEGIN: "task begin", TC_EV_TASK_END: "task end", TC_EV_LOG: "log",
+            TC_EV_COUNTER_INT: "counter", TC_EV_COUNTER_DOUBLE: "counter (double)",
+        ]
+        let total = kinds.values.reduce((0, 0)) { ($0.0 + $1.count, $0.1 + $1.bytes) }
+        var lines = ["kind                      events     bytes  bytes/event"]
+        for (kind, entry) in kinds.sorted(by: { $0.value.bytes > $1.value.bytes }) {
+            let name = names[Int(kind)] ?? "kind 0x\(String(kind, radix: 16))"
+            lines.append(name.padding(26) + "\(entry.count)".leftPadding(10) + "\(entry.bytes)".leftPadding(10)
+                         + String(format2(Double(entry.bytes) / Double(max(entry.count, 1)))).leftPadding(13))
+        }
+        lines.append("all".padding(26) + "\(total.0)".leftPadding(10) + "\(total.1)".leftPadding(10)
+                     + format2(Double(total.1) / Double(max(total.0, 1))).leftPadding(13))
+        return lines.joined(separator: "\n")
+    }
+
+    private func format2(_ value: Double) -> String {
+        let hundredths = Int((value * 100).rounded())
+        return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
+    }
+
     func summary() -> String {
         var lines: [String] = []
         for header in reader.headers {
@@ -57,4 +80,9 @@ struct EventPrinter {
         }
         return lines.joined(separator: "\n")
     }
+}
+
+extension String {
+    func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+    func leftPadding(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }

@@ -7,11 +7,10 @@ package import TraceFormat
 package struct EventEncoding {
     package var writer = ByteWriter()
 
-    package mutating func regionBegin(dt: UInt64, type: UInt32, task: UInt64, stack: UInt32? = nil) {
+    package mutating func regionBegin(dt: UInt64, type: UInt32, stack: UInt32? = nil) {
         writer.byte(UInt8(TC_EV_REGION_BEGIN) | (stack != nil ? UInt8(TC_EV_HAS_STACK) : 0))
         writer.varint(dt)
         writer.varint(type)
-        writer.varint(task)
         if let stack { writer.varint(stack) }
     }
 
@@ -28,25 +27,24 @@ package struct EventEncoding {
         writer.varint(sequence)
     }
 
-    package mutating func taskBegin(dt: UInt64, id: UInt64, parent: UInt64, type: UInt32, stack: UInt32? = nil) {
+    /// `idDelta`: the id minus the last task begun in the batch.
+    package mutating func taskBegin(dt: UInt64, idDelta: Int64, type: UInt32, stack: UInt32? = nil) {
         writer.byte(UInt8(TC_EV_TASK_BEGIN) | (stack != nil ? UInt8(TC_EV_HAS_STACK) : 0))
         writer.varint(dt)
-        writer.varint(id)
-        writer.varint(parent)
+        writer.zigzag(idDelta)
         writer.varint(type)
         if let stack { writer.varint(stack) }
     }
 
-    package mutating func taskEnd(dt: UInt64, id: UInt64) {
+    package mutating func taskEnd(dt: UInt64, idDelta: Int64) {
         writer.byte(UInt8(TC_EV_TASK_END))
         writer.varint(dt)
-        writer.varint(id)
+        writer.zigzag(idDelta)
     }
 
-    package mutating func log(dt: UInt64, task: UInt64, category: UInt32, message: String, truncated: Bool = false) {
+    package mutating func log(dt: UInt64, category: UInt32, message: String, truncated: Bool = false) {
         writer.byte(UInt8(TC_EV_LOG))
         writer.varint(dt)
-        writer.varint(task)
         writer.varint(category)
         let bytes = Array(message.utf8)
         writer.varint(UInt64(bytes.count) << 1 | (truncated ? 1 : 0))
@@ -67,9 +65,11 @@ package struct EventEncoding {
         writer.double(value)
     }
 
-    package mutating func swiftTask(_ id: UInt64) {
-        writer.byte(UInt8(TC_EV_SWIFT_TASK))
-        writer.varint(id)
+    /// Changes the context by these deltas (Swift task id, trace task).
+    package mutating func context(swiftDelta: Int64, taskDelta: Int64) {
+        writer.byte(UInt8(TC_EV_CONTEXT))
+        writer.zigzag(swiftDelta)
+        writer.zigzag(taskDelta)
     }
 
     package mutating func extensionEvent(kind: UInt8, dt: UInt64, payload: [UInt8]) {

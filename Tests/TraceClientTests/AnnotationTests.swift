@@ -39,6 +39,25 @@ import TraceFormat
         #expect(model.droppedEvents == 0)
     }
 
+    @Test func timestampsConvertOntoTheMonotonicClockOfTheProcess() throws {
+        let directory = try TemporaryDirectory()
+        let (result, model, _) = try traceScenario("clock", in: directory)
+        var brackets: [Int64: (Int64, Int64)] = [:]
+        for (key, value) in result.values {
+            let parts = value.split(separator: ",").compactMap { Int64($0) }
+            if let i = Int64(key), parts.count == 2 { brackets[i] = (parts[0], parts[1]) }
+        }
+        #expect(brackets.count == 300)
+        var worst: Int64 = 0
+        for event in model.events {
+            guard case .counter("tick", .integer(let i)) = event.kind, let (before, after) = brackets[i] else { continue }
+            // Distance outside [before, after]: the conversion's error.
+            worst = max(worst, before - event.time, event.time - after)
+        }
+        // docs/format.md promises about ±50 ns; allow scheduling noise.
+        #expect(worst < 1_000, "converted timestamps fall \(worst) ns outside clock_gettime brackets")
+    }
+
     @Test func tasksFollowAsyncChildTasksAndPlainThreads() throws {
         let directory = try TemporaryDirectory()
         let (result, model, _) = try traceScenario("async", in: directory)

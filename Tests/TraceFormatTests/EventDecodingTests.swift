@@ -7,19 +7,20 @@ import TraceFormat
     /// One of each kind, in the byte layout of docs/format.md.
     static func everyKind() -> EventEncoding {
         var e = EventEncoding()
-        e.swiftTask(77)
-        e.taskBegin(dt: 5, id: 300, parent: 0, type: 1, stack: 9)
-        e.regionBegin(dt: 10, type: 2, task: 300)
-        e.regionBegin(dt: 1, type: 3, task: 300, stack: 4)
-        e.log(dt: 200, task: 300, category: 5, message: "café", truncated: true)
+        e.context(swiftDelta: 77, taskDelta: 0)
+        e.taskBegin(dt: 5, idDelta: 300, type: 1, stack: 9)
+        e.context(swiftDelta: 0, taskDelta: 300)
+        e.regionBegin(dt: 10, type: 2)
+        e.regionBegin(dt: 1, type: 3, stack: 4)
+        e.log(dt: 200, category: 5, message: "café", truncated: true)
         e.regionEnd(dt: 3, back: 0)
         e.counter(dt: 0, name: 6, value: -12345)
         e.doubleCounter(dt: 1, name: 7, value: 0.25)
-        e.swiftTask(0)
+        e.context(swiftDelta: -77, taskDelta: 0)
         // back counts begins, not open regions: #40 is one before the latest.
         e.regionEnd(dt: 2, back: 1)
         e.regionEndForeign(dt: 4, thread: 9, sequence: 41)
-        e.taskEnd(dt: 1000, id: 300)
+        e.taskEnd(dt: 1000, idDelta: 0)
         return e
     }
 
@@ -31,7 +32,7 @@ import TraceFormat
         try decode(bytes) { reader in
             while !reader.isAtEnd {
                 var event = try EventDecoder.next(&reader, &state)
-                if event.kind != UInt8(TC_EV_SWIFT_TASK) {
+                if event.kind != UInt8(TC_EV_CONTEXT) {
                     messages.append(String(decoding: event.message, as: UTF8.self))
                     event.message = UnsafeRawBufferPointer(start: nil, count: 0)
                     events.append(event)
@@ -43,6 +44,7 @@ import TraceFormat
         #expect(events.map(\.swiftTask) == [77, 77, 77, 77, 77, 77, 77, 0, 0, 0])
         #expect(events[0].task == 300 && events[0].parentTask == 0 && events[0].name == 1 && events[0].stack == 9)
         #expect(events[1].regionSequence == 40 && events[1].task == 300 && events[1].stack == 0)
+        #expect(events[3].task == 300)
         #expect(events[2].regionSequence == 41 && events[2].stack == 4)
         #expect(events[3].name == 5 && messages[3] == "café" && events[3].truncated)
         // back 0 names the latest region begun: #41; then #40.
@@ -59,13 +61,13 @@ import TraceFormat
         var state = EventState(thread: 3, ticks: 1000, regionSequence: 40, swiftTask: 0)
         let scan = bytes.withUnsafeBytes { EventScanner.scan($0, &state) }
         #expect(scan == EventScanner.Scan(validBytes: bytes.count, events: 10, malformed: false))
-        #expect(state == EventState(thread: 3, ticks: 2226, regionSequence: 42, swiftTask: 0))
+        #expect(state == EventState(thread: 3, ticks: 2226, regionSequence: 42, swiftTask: 0, task: 300, lastTask: 300))
     }
 
     @Test func theScannerKeepsTheWholeEventsBeforeGarbage() {
         var e = EventEncoding()
         e.counter(dt: 1, name: 1, value: 1)
-        e.regionBegin(dt: 2, type: 1, task: 0)
+        e.regionBegin(dt: 2, type: 1)
         let good = e.bytes.count
         let bytes = e.bytes + [0x3F, 0x01, 0x02]
         var state = EventState(thread: 1, ticks: 0, regionSequence: 0, swiftTask: 0)
@@ -76,7 +78,7 @@ import TraceFormat
 
     @Test func aCutOffEventIsNotCounted() {
         var e = EventEncoding()
-        e.log(dt: 1, task: 0, category: 1, message: "hello")
+        e.log(dt: 1, category: 1, message: "hello")
         let bytes = Array(e.bytes.dropLast(2))
         var state = EventState(thread: 1, ticks: 0, regionSequence: 0, swiftTask: 0)
         let scan = bytes.withUnsafeBytes { EventScanner.scan($0, &state) }
@@ -86,8 +88,8 @@ import TraceFormat
     @Test(arguments: [
         [UInt8(0x3F), 0, 0],                                  // unknown kind
         [UInt8(TC_EV_COUNTER_INT) | 0x80, 0, 1, 2, 3],        // stack bit on a kind without stacks
-        [UInt8(TC_EV_SWIFT_TASK) | 0x80, 1],
-        [UInt8(TC_EV_LOG), 0, 0, 1, 0xFF, 0x7F],              // log longer than the maximum
+        [UInt8(TC_EV_CONTEXT) | 0x80, 1, 1],
+        [UInt8(TC_EV_LOG), 0, 1, 0xFF, 0x7F],                 // log longer than the maximum
     ])
     func malformedEventsAreErrorsNotTraps(_ bytes: [UInt8]) {
         var state = EventState(thread: 1, ticks: 0, regionSequence: 5, swiftTask: 0)

@@ -122,6 +122,40 @@ import Glibc
         #expect(buffer.state(0) == UInt32(TC_CHUNK_FREE))
     }
 
+    @Test func completeChunksAreSpotCheckedAndOneBadChunkMakesEveryChunkChecked() throws {
+        let buffer = try TestBuffer(size: 1 << 20)
+        let consumer = try buffer.consumer()
+        // The first complete chunk is checked; a good one keeps spot checks.
+        buffer.begin(0, thread: 1, sequence: 0)
+        buffer.append(0, TestBuffer.counters(from: 0, count: 3))
+        buffer.chunk(0).pointee.event_count = 3
+        buffer.complete(0)
+        #expect(drain(consumer, scrape: false).values == [0, 1, 2])
+        #expect(!consumer.verifyingEverything)
+        // An unchecked chunk is copied as it is, counted from its header;
+        // readers reject what is malformed in it.
+        buffer.begin(1, thread: 1, sequence: 1)
+        buffer.append(1, TestBuffer.counters(from: 3, count: 2) + [0x3F])
+        buffer.chunk(1).pointee.event_count = 2
+        buffer.complete(1)
+        let unchecked = drain(consumer, scrape: false)
+        #expect(unchecked.values == [3, 4] && unchecked.undecodable == 1)
+        #expect(consumer.statistics.events == 5 && consumer.statistics.malformedChunks == 0)
+        // Spot checks land on every 64th complete chunk: a malformed one is
+        // cut and from then on every chunk is checked.
+        for n in 2..<66 {
+            let index = n % buffer.geometry.chunkCount
+            buffer.begin(index, thread: 1, sequence: UInt32(n))
+            buffer.append(index, TestBuffer.counters(from: 10 * n, count: 1) + [0x3F])
+            buffer.chunk(index).pointee.event_count = 1
+            buffer.complete(index)
+            _ = drain(consumer, scrape: false)
+        }
+        // Chunk 64 was the spot check; chunk 65 was checked because of it.
+        #expect(consumer.verifyingEverything)
+        #expect(consumer.statistics.malformedChunks == 2)
+    }
+
     @Test func metadataIsTakenInOrderAndGarbageStopsIt() throws {
         let buffer = try TestBuffer()
         let consumer = try buffer.consumer()

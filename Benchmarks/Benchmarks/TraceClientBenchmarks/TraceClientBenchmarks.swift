@@ -24,36 +24,58 @@ func tracing(_ name: String, stacks: Bool = false) -> (setup: Benchmark.Benchmar
     })
 }
 
+/// Per-call cost in picoseconds, measured around the whole sample: wall
+/// clock, and CPU time of the calling thread (which leaves out time the
+/// hypervisor gave the vCPU to someone else, and the writer thread's work).
+let wallPerCall = BenchmarkMetric.custom("wall clock per call (ps)", useScalingFactor: false)
+let threadCPUPerCall = BenchmarkMetric.custom("thread CPU per call (ps)", useScalingFactor: false)
+
+func clock(_ id: clockid_t) -> UInt64 {
+    var ts = timespec()
+    clock_gettime(id, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// Runs `body` once per scaled iteration and records the per-call metrics.
+@inline(__always)
+func measure(_ benchmark: Benchmark, _ body: () -> Void) {
+    let wall = clock(CLOCK_MONOTONIC), cpu = clock(CLOCK_THREAD_CPUTIME_ID)
+    for _ in benchmark.scaledIterations { body() }
+    let calls = UInt64(benchmark.scaledIterations.count)
+    benchmark.measurement(wallPerCall, Int((clock(CLOCK_MONOTONIC) - wall) * 1000 / calls))
+    benchmark.measurement(threadCPUPerCall, Int((clock(CLOCK_THREAD_CPUTIME_ID) - cpu) * 1000 / calls))
+}
+
 let benchmarks: @Sendable () -> Void = {
     try? Trace.configureBuffer(size: bufferBytes)
     Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
+        metrics: [.wallClock, .mallocCountTotal, wallPerCall, threadCPUPerCall],
         timeUnits: .nanoseconds,
-        warmupIterations: 10,
+        warmupIterations: 5,
         scalingFactor: .mega,
-        maxDuration: .seconds(2),
-        maxIterations: 20
+        maxDuration: .seconds(4),
+        maxIterations: 40
     )
 
     // MARK: Tracing on
 
     let regionOn = tracing("region")
     Benchmark("on: region begin+end (2 events)", configuration: .init(setup: regionOn.setup, teardown: regionOn.teardown)) { benchmark in
-        for _ in benchmark.scaledIterations {
+        measure(benchmark) {
             Trace.startRegion("bench.region").end()
         }
     }
 
     let withRegionOn = tracing("withregion")
     Benchmark("on: withRegion (2 events)", configuration: .init(setup: withRegionOn.setup, teardown: withRegionOn.teardown)) { benchmark in
-        for _ in benchmark.scaledIterations {
-            Trace.withRegion("bench.withRegion") { blackHole(1) }
+        measure(benchmark) {
+            Trace.withRegion("bench.withRegion") {}
         }
     }
 
     let logOn = tracing("log")
     Benchmark("on: log (1 event)", configuration: .init(setup: logOn.setup, teardown: logOn.teardown)) { benchmark in
-        for _ in benchmark.scaledIterations {
+        measure(benchmark) {
             Trace.log("bench.category", "a short static message")
         }
     }
@@ -61,7 +83,7 @@ let benchmarks: @Sendable () -> Void = {
     let counterOn = tracing("counter")
     Benchmark("on: counter (1 event)", configuration: .init(setup: counterOn.setup, teardown: counterOn.teardown)) { benchmark in
         var value = 0
-        for _ in benchmark.scaledIterations {
+        measure(benchmark) {
             value &+= 1
             Trace.counter("bench.counter", value)
         }
@@ -69,7 +91,7 @@ let benchmarks: @Sendable () -> Void = {
 
     let taskOn = tracing("task")
     Benchmark("on: task create+end (2 events)", configuration: .init(setup: taskOn.setup, teardown: taskOn.teardown)) { benchmark in
-        for _ in benchmark.scaledIterations {
+        measure(benchmark) {
             TraceTask("bench.task").end()
         }
     }
@@ -79,7 +101,7 @@ let benchmarks: @Sendable () -> Void = {
               configuration: .init(setup: regionInTask.setup, teardown: regionInTask.teardown)) { benchmark in
         let task = TraceTask("bench.outer")
         task.withCurrent {
-            for _ in benchmark.scaledIterations {
+            measure(benchmark) {
                 Trace.startRegion("bench.region").end()
             }
         }
@@ -89,33 +111,33 @@ let benchmarks: @Sendable () -> Void = {
     // MARK: Tracing off
 
     Benchmark("off: region begin+end") { benchmark in
-        for _ in benchmark.scaledIterations {
+        measure(benchmark) {
             Trace.startRegion("bench.region").end()
         }
     }
 
     Benchmark("off: withRegion") { benchmark in
-        for _ in benchmark.scaledIterations {
-            Trace.withRegion("bench.withRegion") { blackHole(1) }
+        measure(benchmark) {
+            Trace.withRegion("bench.withRegion") {}
         }
     }
 
     Benchmark("off: log") { benchmark in
-        for _ in benchmark.scaledIterations {
+        measure(benchmark) {
             Trace.log("bench.category", "a short static message")
         }
     }
 
     Benchmark("off: counter") { benchmark in
         var value = 0
-        for _ in benchmark.scaledIterations {
+        measure(benchmark) {
             value &+= 1
             Trace.counter("bench.counter", value)
         }
     }
 
     Benchmark("off: task create+end") { benchmark in
-        for _ in benchmark.scaledIterations {
+        measure(benchmark) {
             TraceTask("bench.task").end()
         }
     }
@@ -125,7 +147,7 @@ let benchmarks: @Sendable () -> Void = {
     let stacksOn = tracing("stacks", stacks: true)
     Benchmark("stacks: region begin+end (stack on begin)",
               configuration: .init(scalingFactor: .kilo, setup: stacksOn.setup, teardown: stacksOn.teardown)) { benchmark in
-        for _ in benchmark.scaledIterations {
+        measure(benchmark) {
             Trace.startRegion("bench.region").end()
         }
     }

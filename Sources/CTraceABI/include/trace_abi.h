@@ -115,7 +115,8 @@ enum {
 
 /* Values of tc_buffer_header.clock_kind: what an event timestamp counts. */
 enum {
-    /* x86 time-stamp counter; only chosen when CPUID reports it invariant. */
+    /* x86 time-stamp counter divided by 64 (TC_TSC_SHIFT); only chosen when
+     * CPUID reports it invariant. */
     TC_CLOCK_TSC = 1,
     /* CLOCK_MONOTONIC in nanoseconds (the fallback, and the only choice on
      * other architectures). */
@@ -168,7 +169,11 @@ typedef struct tc_chunk_header {
     /* Events this thread dropped since its previous chunk (positional: the
      * totals are the drop stripes in the buffer header). */
     uint64_t dropped_before;
-    uint8_t reserved[24];
+    /* Events in the chunk, written by the producer before it stores
+     * COMPLETE: a consumer that takes a whole chunk without scanning it
+     * counts events from here (a lie only misstates the liar's counts). */
+    uint32_t event_count;
+    uint8_t reserved[20];
 } tc_chunk_header;
 
 /* The first TC_HEADER_SIZE bytes of the buffer. */
@@ -235,6 +240,7 @@ _Static_assert(offsetof(tc_chunk_header, sequence) == 12, "ABI: sequence at 12")
 _Static_assert(offsetof(tc_chunk_header, base_ticks) == 16, "ABI: base_ticks at 16");
 _Static_assert(offsetof(tc_chunk_header, region_seq_base) == 24, "ABI: region_seq_base at 24");
 _Static_assert(offsetof(tc_chunk_header, dropped_before) == 32, "ABI: dropped_before at 32");
+_Static_assert(offsetof(tc_chunk_header, event_count) == 40, "ABI: event_count at 40");
 _Static_assert(sizeof(tc_buffer_header) == TC_HEADER_SIZE, "header is one page");
 _Static_assert(offsetof(tc_buffer_header, magic) == 0, "ABI: magic at 0");
 _Static_assert(offsetof(tc_buffer_header, abi_major) == 8, "ABI: abi_major at 8");

@@ -12,17 +12,20 @@
  * event := kind:u8 fields
  * The fields of each kind are listed in docs/format.md. `dt` is the
  * timestamp delta from the previous event of the same batch (unsigned
- * varint); `str` is a string id; all integers are LEB128 varints. */
+ * varint); `str` is a string id; `z` is a zigzag varint; all integers are
+ * LEB128 varints. The decoder keeps a small state per batch (ticks, regions
+ * begun, Swift task, current trace task, last task begun); the batch header
+ * carries it, so every batch decodes alone. */
 enum {
-    TC_EV_REGION_BEGIN = 0x01,        /* dt type:str task:u [stack:u]      */
-    TC_EV_REGION_END = 0x02,          /* dt back:u                         */
-    TC_EV_REGION_END_FOREIGN = 0x03,  /* dt thread:u seq:u                 */
-    TC_EV_TASK_BEGIN = 0x04,          /* dt id:u parent:u type:str [stack] */
-    TC_EV_TASK_END = 0x05,            /* dt id:u                           */
-    TC_EV_LOG = 0x06,                 /* dt task:u category:str lenflag:u bytes [stack] */
-    TC_EV_COUNTER_INT = 0x07,         /* dt name:str value:zigzag          */
-    TC_EV_COUNTER_DOUBLE = 0x08,      /* dt name:str value:f64le           */
-    TC_EV_SWIFT_TASK = 0x09,          /* id:u (no dt; 0 = not in a task)   */
+    TC_EV_REGION_BEGIN = 0x01,        /* dt type:str [stack]                       */
+    TC_EV_REGION_END = 0x02,          /* dt back                                   */
+    TC_EV_REGION_END_FOREIGN = 0x03,  /* dt thread seq                             */
+    TC_EV_TASK_BEGIN = 0x04,          /* dt id:z(from last task begun) type:str [stack] */
+    TC_EV_TASK_END = 0x05,            /* dt id:z(from last task begun)             */
+    TC_EV_LOG = 0x06,                 /* dt category:str lenflag bytes [stack]     */
+    TC_EV_COUNTER_INT = 0x07,         /* dt name:str value:z                       */
+    TC_EV_COUNTER_DOUBLE = 0x08,      /* dt name:str value:f64le                   */
+    TC_EV_CONTEXT = 0x09,             /* swift:z task:z (deltas; no dt)            */
     /* Kinds 0x40...0x7f are extensions: dt length:u payload. A reader that
      * does not know one skips `length` bytes and counts it. */
     TC_EV_FIRST_EXTENSION = 0x40,
@@ -31,18 +34,25 @@ enum {
     TC_EV_HAS_STACK = 0x80,
 };
 
-/* The largest encoding of each fixed-size event (varints of 10 bytes). The
- * hot path writes only when this much room is left in the chunk. */
+/* The largest encoding of each fixed-size event (varints of 10 bytes, ids
+ * of 5). The hot path writes only when this much room is left. */
 enum {
-    TC_MAX_REGION_BEGIN = 1 + 10 + 5 + 10 + 5,
+    TC_MAX_REGION_BEGIN = 1 + 10 + 5 + 5,
     TC_MAX_REGION_END = 1 + 10 + 10 + 10,
-    TC_MAX_TASK = 1 + 10 + 10 + 10 + 5 + 5,
+    TC_MAX_TASK = 1 + 10 + 10 + 5 + 5,
     TC_MAX_COUNTER = 1 + 10 + 5 + 10,
-    TC_MAX_SWIFT_TASK = 1 + 10,
+    TC_MAX_CONTEXT = 1 + 10 + 10,
     /* A log is this plus its message bytes. */
-    TC_MAX_LOG_FIXED = 1 + 10 + 10 + 5 + 5 + 5,
+    TC_MAX_LOG_FIXED = 1 + 10 + 5 + 5 + 5,
     /* Longer log messages are truncated (and flagged as truncated). */
     TC_MAX_LOG_MESSAGE = 1024,
+};
+
+/* Event timestamps count the clock of their process (TC_CLOCK_*) shifted
+ * right by this many bits: TSC ticks / 64 (as Go's tracer), so a delta of a
+ * microsecond fits one byte; CLOCK_MONOTONIC in whole nanoseconds. */
+enum {
+    TC_TSC_SHIFT = 6,
 };
 
 /* ---- Records (the decompressed file stream, and the metadata area) ----

@@ -55,14 +55,24 @@ typedef struct tc_thread_state {
     uint64_t last_ticks;
     /* Regions begun by this thread so far. */
     uint64_t region_seq;
-    /* Swift task (runtime pointer) the previous event in this chunk ran on;
-     * UINTPTR_MAX when no event of this chunk named one yet. */
+    /* The event context as last written in this chunk (a context event is
+     * written when it changes; all 0 at a chunk's start, as the decoder
+     * assumes): the Swift task (runtime pointer, and its job id) and the
+     * current trace task. */
     uintptr_t swift_task;
+    uint64_t swift_task_id;
+    uint64_t context_task;
+    /* The last task this thread began in this chunk (task ids are written
+     * as deltas from it). */
+    uint64_t last_task;
     /* Block of process-unique task ids reserved by this thread. */
     uint64_t task_id_next;
     uint64_t task_id_limit;
     /* Events dropped since the thread's previous chunk. */
     uint64_t dropped_pending;
+    /* Events written into the current chunk (stored in its header when it
+     * is completed). */
+    uint32_t chunk_events;
     uint32_t thread_index;
     uint32_t chunk_sequence;
     /* free_generation seen at the last failed chunk acquisition. */
@@ -71,7 +81,6 @@ typedef struct tc_thread_state {
      * signal handler that emits meanwhile drops its event (reentrant). */
     uint32_t busy;
     uint32_t status;
-    uint32_t reserved;
     /* Bounds of this thread's stack for the frame-pointer walk. */
     uintptr_t stack_low;
     uintptr_t stack_high;

@@ -1,3 +1,4 @@
+import CTraceABI
 import TraceClient
 import TraceSystem
 #if canImport(Glibc)
@@ -94,6 +95,22 @@ enum Scenarios {
         }
         print("order=\(ids.order)")
         print("shared=\(ids.shared)")
+    }
+
+    /// Counters bracketed by CLOCK_MONOTONIC readings, spread over ~300 ms
+    /// so the trace holds several clock syncs: prints `i=before,after`.
+    static func clock(_ options: Fixture.Options) {
+        var lines: [String] = []
+        Fixture.traced(options) {
+            for i in 0..<300 {
+                let before = tc_monotonic_ns()
+                Trace.counter("tick", i)
+                let after = tc_monotonic_ns()
+                lines.append("\(i)=\(before),\(after)")
+                usleep(1000)
+            }
+        }
+        print(lines.joined(separator: "\n"))
     }
 
     /// Every misuse the API allows; none may crash.

@@ -13,6 +13,7 @@ let options = Fixture.Options(arguments.dropFirst())
 switch scenario {
 case "burst": Scenarios.burst(options)
 case "autostart": Scenarios.autostart(options)
+case "clock": Scenarios.clock(options)
 case "cappuccino": Scenarios.cappuccino(options)
 case "async": await Scenarios.asyncTasks(options)
 case "misuse": await Scenarios.misuse(options)
