@@ -107,9 +107,9 @@ enum EventWriter {
     }
 
     @usableFromInline @inline(never)
-    static func log(_ category: StaticString, _ message: String) {
-        var message = message
-        // Native strings are contiguous UTF-8: no copy.
+    static func log(_ category: StaticString, _ message: consuming String) {
+        // Native strings are contiguous UTF-8: no copy. Consuming the
+        // caller's string spares a retain and release.
         message.withUTF8 { log(category, UnsafeRawBufferPointer($0)) }
     }
 

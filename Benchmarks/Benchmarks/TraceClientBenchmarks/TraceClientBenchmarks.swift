@@ -142,6 +142,16 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // MARK: Reference
+
+    // What the machine is doing right now: this VM's speed varies by 2x
+    // with its host's load, so figures are read next to this one.
+    Benchmark("reference: clock_gettime(CLOCK_MONOTONIC)") { benchmark in
+        var sum: UInt64 = 0
+        measure(benchmark) { sum &+= clock(CLOCK_MONOTONIC) }
+        blackHole(sum)
+    }
+
     // MARK: Stacks on
 
     let stacksOn = tracing("stacks", stacks: true)
