@@ -138,24 +138,30 @@ enum EventWriter {
         commit(t, p)
     }
 
-    /// Copies `count` bytes; short messages in 8-byte words, without a call
-    /// into libc. The caller reserved the room.
+    /// Copies `count` bytes; short messages in 8-byte words (the last word
+    /// overlapping the one before), without a call into libc.
     @inline(__always)
     static func copy(_ source: UnsafeRawBufferPointer, _ count: Int, to destination: UnsafeMutablePointer<UInt8>) {
         guard count > 0, let from = source.baseAddress else { return }
         let to = UnsafeMutableRawPointer(destination)
         if count > 64 {
             to.copyMemory(from: from, byteCount: count)
-            return
-        }
-        var offset = 0
-        while offset + 8 <= count {
-            to.storeBytes(of: from.loadUnaligned(fromByteOffset: offset, as: UInt64.self), toByteOffset: offset, as: UInt64.self)
-            offset += 8
-        }
-        while offset < count {
-            to.storeBytes(of: from.load(fromByteOffset: offset, as: UInt8.self), toByteOffset: offset, as: UInt8.self)
-            offset += 1
+        } else if count >= 8 {
+            var offset = 0
+            while offset < count - 8 {
+                to.storeBytes(of: from.loadUnaligned(fromByteOffset: offset, as: UInt64.self), toByteOffset: offset, as: UInt64.self)
+                offset += 8
+            }
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self), toByteOffset: count - 8,
+                          as: UInt64.self)
+        } else if count >= 4 {
+            to.storeBytes(of: from.loadUnaligned(as: UInt32.self), as: UInt32.self)
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self), toByteOffset: count - 4,
+                          as: UInt32.self)
+        } else {
+            for offset in 0..<count {
+                to.storeBytes(of: from.load(fromByteOffset: offset, as: UInt8.self), toByteOffset: offset, as: UInt8.self)
+            }
         }
     }
 

@@ -13,8 +13,9 @@ import Glibc
 /// for drops afterwards (a figure measured while dropping would be wrong).
 func traceFile(_ name: String) -> String { "/tmp/traced-benchmark-\(name).trace" }
 
-/// A big buffer, so the writer can fall behind for seconds without drops.
-let bufferBytes = 512 << 20
+/// A buffer of 64 MiB (populated at creation like every buffer), so the
+/// writer can fall behind for a while without drops.
+let bufferBytes = 64 << 20
 
 func tracing(_ name: String, stacks: Bool = false) -> (setup: Benchmark.BenchmarkSetupHook, teardown: Benchmark.BenchmarkTeardownHook) {
     ({
