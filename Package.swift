@@ -43,6 +43,12 @@ let package = Package(
             dependencies: ["CLZ4", "CTraceABI", "TraceSystem"],
             swiftSettings: strict
         ),
+        // The wire protocol of the producer and control sockets.
+        .target(
+            name: "TraceProtocol",
+            dependencies: ["TraceFormat", "TraceSystem"],
+            swiftSettings: strict
+        ),
         // The consumer side of the shared-memory ring buffer (daemon and in-process writer).
         .target(
             name: "TraceRing",
@@ -58,7 +64,7 @@ let package = Package(
         // The annotation API linked into services.
         .target(
             name: "TraceClient",
-            dependencies: ["CTraceABI", "TraceSystem", "TraceFormat", "TraceRing"],
+            dependencies: ["CTraceABI", "TraceSystem", "TraceFormat", "TraceRing", "TraceProtocol"],
             swiftSettings: strict
         ),
         .executableTarget(

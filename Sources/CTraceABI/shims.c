@@ -10,7 +10,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -187,6 +192,108 @@ ssize_t tc_receive_with_fds(int fd, void *bytes, size_t length, int *fds, int ca
     return n;
 }
 
+static int fill_address(struct sockaddr_un *address, const char *path) {
+    memset(address, 0, sizeof(*address));
+    address->sun_family = AF_UNIX;
+    size_t length = strlen(path);
+    if (length >= sizeof(address->sun_path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(address->sun_path, path, length + 1);
+    return 0;
+}
+
+int tc_unix_listen(const char *path, int backlog) {
+    struct sockaddr_un address;
+    if (fill_address(&address, path) != 0) return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (bind(fd, (struct sockaddr *)&address, sizeof(address)) != 0 || listen(fd, backlog) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+int tc_unix_connect(const char *path) {
+    struct sockaddr_un address;
+    if (fill_address(&address, path) != 0) return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    int rc;
+    do {
+        rc = connect(fd, (struct sockaddr *)&address, sizeof(address));
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+_Static_assert(TC_EPOLLIN == EPOLLIN && TC_EPOLLOUT == EPOLLOUT && TC_EPOLLERR == EPOLLERR && TC_EPOLLHUP == EPOLLHUP &&
+                   TC_EPOLLRDHUP == EPOLLRDHUP,
+               "epoll flags");
+
+int tc_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int tc_epoll_control(int epoll, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event event = {.events = events, .data.u64 = data};
+    return epoll_ctl(epoll, op, fd, &event);
+}
+
+int tc_epoll_wait(int epoll, tc_poll_event *events, int capacity, int timeout_ms) {
+    struct epoll_event raw[64];
+    if (capacity > 64) capacity = 64;
+    int n = epoll_wait(epoll, raw, capacity, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        events[i].events = raw[i].events;
+        events[i].data = raw[i].data.u64;
+    }
+    return n;
+}
+
+int tc_signalfd_for(const int *signals, int count) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int i = 0; i < count; i++) sigaddset(&set, signals[i]);
+    int rc = pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (rc != 0) {
+        errno = rc;
+        return -1;
+    }
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int tc_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof(info));
+    if (n == (ssize_t)sizeof(info)) return (int)info.ssi_signo;
+    if (n < 0 && errno == EAGAIN) return 0;
+    return -1;
+}
+
+int tc_timerfd_periodic(uint64_t interval_ns) {
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (fd < 0) return -1;
+    struct itimerspec spec = {
+        .it_interval = {.tv_sec = (time_t)(interval_ns / 1000000000ull), .tv_nsec = (long)(interval_ns % 1000000000ull)},
+        .it_value = {.tv_sec = (time_t)(interval_ns / 1000000000ull), .tv_nsec = (long)(interval_ns % 1000000000ull)},
+    };
+    if (timerfd_settime(fd, 0, &spec, NULL) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
 /* ---- clocks ---- */
 
 int tc_cpu_has_invariant_tsc(void) {
@@ -330,16 +437,23 @@ static const char *autostart_path;
 
 const char *tc_autostart_path(void) { return autostart_path; }
 
-/* Runs when the library is loaded: a process started with TRACED_FILE set
- * traces itself from its first annotation without any code change. Only
- * the control word is touched here; the Swift slow path does the rest. */
-__attribute__((constructor)) static void arm_autostart(void) {
+/* Runs when the library is loaded. A process started with TRACED_FILE set
+ * traces itself from its first annotation without any code change; any
+ * other connects to the traced daemon at its first annotation, unless
+ * TRACED_DAEMON=off. Only the control word is touched here: a nonzero word
+ * makes the first annotation call into Swift, which does the rest. */
+__attribute__((constructor)) static void arm_first_event(void) {
     const char *path = getenv("TRACED_FILE");
     if (path != NULL && path[0] != '\0') {
         autostart_path = strdup(path);
         if (autostart_path != NULL) {
-            __atomic_store_n(&tc_control, TC_CONTROL_ENABLED | TC_CONTROL_AUTOSTART, __ATOMIC_RELEASE);
+            __atomic_store_n(&tc_control, TC_CONTROL_AUTOSTART, __ATOMIC_RELEASE);
         }
+        return;
+    }
+    const char *daemon = getenv("TRACED_DAEMON");
+    if (daemon == NULL || strcmp(daemon, "off") != 0) {
+        __atomic_store_n(&tc_control, TC_CONTROL_CONNECT, __ATOMIC_RELEASE);
     }
 }
 

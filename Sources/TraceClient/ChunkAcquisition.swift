@@ -83,6 +83,15 @@ extension EventWriter {
         tc_fetch_add_relaxed_u64(tc_drop_counter(header, t.pointee.thread_index, reason), 1)
     }
 
+    /// The process's first annotation when the environment armed something
+    /// (TC_CONTROL_AUTOSTART or TC_CONTROL_CONNECT): start it. Returns
+    /// whether this annotation should now be recorded.
+    @usableFromInline @inline(never)
+    static func firstAnnotation() -> Bool {
+        ClientRuntime.shared.startArmed()
+        return tc_control_load() & UInt32(TC_CONTROL_ENABLED) != 0
+    }
+
     @inline(never)
     static func internSlow(_ name: StaticString, key: UInt, slot: UnsafeMutablePointer<tc_intern_slot>) -> UInt32 {
         let runtime = ClientRuntime.shared

@@ -28,9 +28,7 @@ final class ClientRuntime: Sendable {
 
     private struct State {
         var buffer: ProcessBuffer?
-        /// The one consumer of the buffer for in-process sessions: it keeps
-        /// how far each chunk was read across sessions.
-        var consumer: BufferConsumer?
+        var connection: DaemonConnection?
         var requestedBufferSize: Int?
         var exitKeyInstalled = false
         var forkEpoch: UInt32 = 0
@@ -111,7 +109,6 @@ final class ClientRuntime: Sendable {
     /// First event of a thread: give it an index, describe it in the
     /// metadata, and arrange for its chunk to be handed back when it exits.
     func register(_ t: UnsafeMutablePointer<tc_thread_state>) -> Bool {
-        if tc_control_load() & UInt32(TC_CONTROL_AUTOSTART) != 0 { autostart() }
         guard let buffer else { return false }
         let installed = state.withLock { state -> Bool in
             if !state.exitKeyInstalled {
@@ -151,7 +148,7 @@ final class ClientRuntime: Sendable {
     /// emitted before tracing was turned off is committed before the last
     /// drain. Each check holds the registry lock, which an exiting thread
     /// takes before its state is freed.
-    private func waitForEventsInFlight() {
+    func waitForEventsInFlight() {
         let deadline = tc_monotonic_ns() + 50_000_000
         for address in registry.withLock({ Array($0) }) {
             while true {
@@ -178,18 +175,25 @@ final class ClientRuntime: Sendable {
 
     private func startLocked(_ session: inout InProcessSession?, _ output: TraceOutput, _ options: TraceOptions) throws(TraceError) {
         guard session == nil else { throw .alreadyStarted }
-        let (buffer, consumer) = try state.withLock { (state) throws(TraceError) -> (ProcessBuffer, BufferConsumer) in
-            let buffer = try ensureBuffer(&state)
-            if let consumer = state.consumer { return (buffer, consumer) }
-            do {
-                let consumer = try BufferConsumer(mapping: buffer.mapping)
-                state.consumer = consumer
-                return (buffer, consumer)
-            } catch {
-                throw .internalInconsistency("own buffer refused: \(error)")
-            }
+        let (buffer, connection) = try state.withLock { (state) throws(TraceError) in
+            (try ensureBuffer(&state), state.connection)
         }
-        session = try InProcessSession(buffer: buffer, consumer: consumer, output: output, options: options)
+        // The daemon hands the buffer back first (it takes what is committed).
+        connection?.suspend()
+        // What is committed now belonged to an earlier consumer.
+        let consumer: BufferConsumer
+        do {
+            consumer = try BufferConsumer(mapping: buffer.mapping, attachingInUse: true)
+        } catch {
+            connection?.resume()
+            throw .internalInconsistency("own buffer refused: \(error)")
+        }
+        do {
+            session = try InProcessSession(buffer: buffer, consumer: consumer, output: output, options: options)
+        } catch {
+            connection?.resume()
+            throw error
+        }
         tc_control_store(UInt32(TC_CONTROL_ENABLED) | (options.stacks ? UInt32(TC_CONTROL_STACKS) : 0))
     }
 
@@ -199,11 +203,41 @@ final class ClientRuntime: Sendable {
             session = nil
             tc_control_store(0)
             waitForEventsInFlight()
+            defer { state.withLock { $0.connection }?.resume() }
             try running.finish()
         }
     }
 
     var isStarted: Bool { lifecycle.withLock { $0 != nil } }
+
+    /// The first annotation of a process the environment armed: start what it asked for.
+    func startArmed() {
+        let control = tc_control_load()
+        if control & UInt32(TC_CONTROL_AUTOSTART) != 0 {
+            autostart()
+        } else if control & UInt32(TC_CONTROL_CONNECT) != 0 {
+            connectToDaemon()
+        }
+    }
+
+    /// Starts the daemon connection (once). Tracing stays off until the
+    /// daemon turns it on.
+    private func connectToDaemon() {
+        guard tc_control_fetch_and(~UInt32(TC_CONTROL_CONNECT)) & UInt32(TC_CONTROL_CONNECT) != 0 else { return }
+        state.withLock { state in
+            guard state.connection == nil, let buffer = try? ensureBuffer(&state) else { return }
+            do {
+                state.connection = try DaemonConnection.start(buffer: buffer)
+            } catch {
+                Diagnostics.report("traced: cannot start the connection to the daemon: \(error); tracing stays off")
+            }
+        }
+    }
+
+    /// At exit, tells the daemon this process leaves.
+    func daemonFarewell() {
+        state.withLock { $0.connection }?.farewell()
+    }
 
     /// TRACED_FILE was set when the process started: trace into that file
     /// from this first event until exit. Runs at most once; a failure is

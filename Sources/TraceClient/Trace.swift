@@ -47,6 +47,16 @@ public enum Trace {
         tc_control_load() & UInt32(TC_CONTROL_ENABLED) != 0
     }
 
+    /// Whether an annotation records now. One load when tracing is off; the
+    /// process's first annotation also starts what the environment asked for
+    /// (a TRACED_FILE trace, or the connection to the daemon).
+    @inlinable
+    static var shouldRecord: Bool {
+        let control = tc_control_load()
+        if control & UInt32(TC_CONTROL_ENABLED) != 0 { return true }
+        return control != 0 && EventWriter.firstAnnotation()
+    }
+
     // MARK: Regions
 
     /// Runs `body` inside a region of `type`.
@@ -56,7 +66,7 @@ public enum Trace {
     /// ```
     @inlinable
     public static func withRegion<Result>(_ type: StaticString, _ body: () throws -> Result) rethrows -> Result {
-        guard isEnabled else { return try body() }
+        guard shouldRecord else { return try body() }
         let region = EventWriter.regionBegin(type)
         defer { region.end() }
         return try body()
@@ -74,7 +84,7 @@ public enum Trace {
         isolation: isolated (any Actor)? = #isolation,
         _ body: () async throws -> Result
     ) async rethrows -> Result {
-        guard isEnabled else { return try await body() }
+        guard shouldRecord else { return try await body() }
         let region = EventWriter.regionBegin(type)
         defer { region.end() }
         return try await body()
@@ -89,7 +99,7 @@ public enum Trace {
     /// ```
     @inlinable
     public static func startRegion(_ type: StaticString) -> TraceRegion {
-        guard isEnabled else { return TraceRegion(thread: 0, sequence: 0) }
+        guard shouldRecord else { return TraceRegion(thread: 0, sequence: 0) }
         return EventWriter.regionBegin(type)
     }
 
@@ -133,7 +143,7 @@ public enum Trace {
     /// ```
     @inlinable
     public static func log(_ category: StaticString, _ message: @autoclosure () -> String) {
-        guard isEnabled else { return }
+        guard shouldRecord else { return }
         EventWriter.log(category, message())
     }
 
@@ -144,7 +154,7 @@ public enum Trace {
     /// ```
     @inlinable
     public static func counter(_ name: StaticString, _ value: Int) {
-        guard isEnabled else { return }
+        guard shouldRecord else { return }
         EventWriter.counter(name, Int64(value))
     }
 
@@ -155,7 +165,7 @@ public enum Trace {
     /// ```
     @inlinable
     public static func counter(_ name: StaticString, _ value: Double) {
-        guard isEnabled else { return }
+        guard shouldRecord else { return }
         EventWriter.counter(name, value)
     }
 

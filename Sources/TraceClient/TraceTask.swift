@@ -35,7 +35,7 @@ public struct TraceTask: Sendable, Hashable {
     /// Creates a task of `type`, a subtask of the current task if there is one.
     @inlinable
     public init(_ type: StaticString) {
-        guard Trace.isEnabled else {
+        guard Trace.shouldRecord else {
             self.init(id: 0)
             return
         }

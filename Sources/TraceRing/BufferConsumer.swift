@@ -62,16 +62,55 @@ package final class BufferConsumer {
         package var invalidChunkStates = 0
         /// The metadata area held a record that did not decode.
         package var malformedMetadata = 0
+        /// Event bytes found in the buffer when the consumer attached, not taken.
+        package var skippedAtAttach = 0
         /// Times a thread's batches went out of order because too much was
         /// held waiting for an earlier chunk (see `ThreadOrder`).
         package var reorderOverflows = 0
     }
 
     /// Validates the buffer in `mapping` (see `BufferGeometry`).
-    package init(mapping: MemoryMapping) throws(BufferError) {
+    ///
+    /// With `attachingInUse`, the consumer starts from what the buffer holds
+    /// now, taking none of it: events committed so far belonged to an earlier
+    /// consumer (an in-process trace, or a daemon that died). Complete chunks
+    /// are freed unread (`statistics.skippedAtAttach`); chunks being written
+    /// are taken from their current end on.
+    package init(mapping: MemoryMapping, attachingInUse: Bool = false) throws(BufferError) {
         self.mapping = mapping
         self.geometry = try BufferGeometry(validating: mapping.base, mappedSize: mapping.size)
         self.tracks = Array(repeating: Track(), count: geometry.chunkCount)
+        if attachingInUse { skipWhatIsCommitted() }
+    }
+
+    private func skipWhatIsCommitted() {
+        for index in 0..<geometry.chunkCount {
+            let chunk = geometry.chunk(index, in: mapping.base)
+            switch Int(tc_chunk_state_load_acquire(chunk)) {
+            case TC_CHUNK_COMPLETE:
+                order.expect(thread: chunk.pointee.thread_index, sequence: chunk.pointee.sequence &+ 1)
+                statistics.skippedAtAttach += Int(tc_chunk_committed_load_acquire(chunk))
+                tc_chunk_committed_reset_relaxed(chunk)
+                tc_chunk_state_store_release(chunk, UInt32(TC_CHUNK_FREE))
+            case TC_CHUNK_WRITING:
+                let committed = min(Int(tc_chunk_committed_load_acquire(chunk)), geometry.payloadSize)
+                guard committed > 0 else { continue }
+                let thread = chunk.pointee.thread_index, sequence = chunk.pointee.sequence
+                var state = EventState(thread: thread, ticks: chunk.pointee.base_ticks,
+                                       regionSequence: chunk.pointee.region_seq_base)
+                // The decoder state at the current end is needed for what follows.
+                let prefix = Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(chunk) + Int(TC_CHUNK_HEADER_SIZE),
+                                                          count: committed))
+                let scan = prefix.withUnsafeBytes { EventScanner.scan($0, &state) }
+                tracks[index] = Track(thread: thread, sequence: sequence, active: true, taken: scan.validBytes,
+                                      eventsTaken: scan.events, poisoned: scan.malformed, state: state)
+                order.expect(thread: thread, sequence: sequence)
+                statistics.skippedAtAttach += committed
+            default:
+                continue
+            }
+        }
+        tc_free_generation_increment_release(header)
     }
 
     private var header: UnsafeMutablePointer<tc_buffer_header> { geometry.header(in: mapping.base) }

@@ -37,6 +37,13 @@ package struct ThreadOrder {
     /// Bytes currently held for all threads.
     package var bytesHeld: Int { heldBytes.values.reduce(0, +) }
 
+    /// Records that this thread's next chunk is `sequence` (for a consumer
+    /// attaching to a buffer in use).
+    package mutating func expect(thread: UInt32, sequence: UInt32) {
+        if let known = next[thread], !Self.precedes(known, sequence) { return }
+        next[thread] = sequence
+    }
+
     /// Offers one batch; `finishesChunk` when it is the last of its chunk
     /// (the chunk was complete and is now free). Empty batches only finish.
     package mutating func offer(

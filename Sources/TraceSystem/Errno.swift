@@ -23,6 +23,9 @@ package struct Errno: RawRepresentable, Equatable, Hashable, Sendable, CustomStr
     package static let brokenPipe = Errno(rawValue: EPIPE)
     package static let noSpace = Errno(rawValue: ENOSPC)
     package static let invalidArgument = Errno(rawValue: EINVAL)
+    package static let addressInUse = Errno(rawValue: EADDRINUSE)
+    package static let noEntity = Errno(rawValue: ENOENT)
+    package static let connectionReset = Errno(rawValue: ECONNRESET)
 }
 
 /// A failed system call: which call, on what, and why.

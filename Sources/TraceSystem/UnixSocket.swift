@@ -63,4 +63,48 @@ package enum UnixSocket {
             descriptors: fds[0..<Int(received)].map { FileDescriptor(rawValue: $0) },
             truncated: truncated != 0)
     }
+
+    /// Binds and listens on `path` (non-blocking), replacing a stale socket
+    /// file that nothing listens on any more.
+    package static func listen(path: String, backlog: CInt = 128) throws(SystemError) -> FileDescriptor {
+        var fd = tc_unix_listen(path, backlog)
+        if fd < 0 && Errno.current == .exists {
+            // Left behind by a daemon that died: only remove it if nobody answers.
+            if let probe = try? connect(path: path) {
+                probe.close()
+                throw SystemError("bind", subject: path, errno: .addressInUse)
+            }
+            unlink(path)
+            fd = tc_unix_listen(path, backlog)
+        }
+        guard fd >= 0 else { throw SystemError("bind", subject: path) }
+        return FileDescriptor(rawValue: fd)
+    }
+
+    /// Connects to the socket at `path` (blocking, close-on-exec).
+    package static func connect(path: String) throws(SystemError) -> FileDescriptor {
+        let fd = tc_unix_connect(path)
+        guard fd >= 0 else { throw SystemError("connect", subject: path) }
+        return FileDescriptor(rawValue: fd)
+    }
+
+    /// `accept4` a connection (non-blocking, close-on-exec), or nil if none is waiting.
+    package static func accept(_ listener: FileDescriptor) throws(SystemError) -> FileDescriptor? {
+        try Syscall.callUnlessWouldBlock("accept4") {
+            tc_accept4(listener.rawValue, CInt(SOCK_NONBLOCK.rawValue) | CInt(SOCK_CLOEXEC.rawValue))
+        }.map(FileDescriptor.init(rawValue:))
+    }
+
+    /// Who is on the other end (`SO_PEERCRED`), as the kernel says.
+    package struct Credentials: Equatable, Sendable {
+        package var pid: Int32
+        package var uid: UInt32
+        package var gid: UInt32
+    }
+
+    package static func peer(_ socket: FileDescriptor) throws(SystemError) -> Credentials {
+        var pid: pid_t = 0, uid: uid_t = 0, gid: gid_t = 0
+        try Syscall.call("getsockopt(SO_PEERCRED)") { tc_peer_credentials(socket.rawValue, &pid, &uid, &gid) }
+        return Credentials(pid: pid, uid: uid, gid: gid)
+    }
 }

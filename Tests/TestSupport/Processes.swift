@@ -37,6 +37,9 @@ package enum Processes {
         process.arguments = arguments
         var merged = ProcessInfo.processInfo.environment
         merged.removeValue(forKey: "TRACED_FILE")
+        // Never register with a traced the machine may be running; tests
+        // that want a daemon start their own and say so.
+        merged["TRACED_DAEMON"] = "off"
         for (key, value) in environment { merged[key] = value }
         process.environment = merged
         let out = Pipe(), err = Pipe()

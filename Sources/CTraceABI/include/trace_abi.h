@@ -144,8 +144,11 @@ enum {
     TC_CONTROL_ENABLED = 1u << 0,
     TC_CONTROL_STACKS = 1u << 1,
     /* Set by the library constructor when TRACED_FILE asks a process to
-     * trace itself: the first event takes the slow path and starts it. */
+     * trace itself: the first annotation starts the in-process trace. */
     TC_CONTROL_AUTOSTART = 1u << 2,
+    /* Set by the library constructor unless TRACED_DAEMON=off: the first
+     * annotation starts the connection to the daemon. */
+    TC_CONTROL_CONNECT = 1u << 3,
 };
 
 /* 64 bytes at the start of every chunk. All fields except `state` and

@@ -68,6 +68,37 @@ ssize_t tc_send_with_fds(int fd, const void *bytes, size_t length, const int *fd
 ssize_t tc_receive_with_fds(int fd, void *bytes, size_t length, int *fds, int capacity,
                             int *received, int *truncated);
 
+/* Unix stream sockets by path. Listening: binds `path` (which must not
+ * exist), listens, and returns the socket, non-blocking and close-on-exec.
+ * Connecting: returns a blocking, close-on-exec socket. -1 with errno, and
+ * ENAMETOOLONG for a path that does not fit sockaddr_un. */
+int tc_unix_listen(const char *path, int backlog);
+int tc_unix_connect(const char *path);
+
+/* ---- epoll, signalfd, timerfd ---- */
+#define TC_EPOLLIN 0x001u
+#define TC_EPOLLOUT 0x004u
+#define TC_EPOLLERR 0x008u
+#define TC_EPOLLHUP 0x010u
+#define TC_EPOLLRDHUP 0x2000u
+
+typedef struct tc_poll_event {
+    uint32_t events;
+    uint64_t data;
+} tc_poll_event;
+
+int tc_epoll_create(void);
+/* op: 1 add, 2 delete, 3 modify (EPOLL_CTL_*). */
+int tc_epoll_control(int epoll, int op, int fd, uint32_t events, uint64_t data);
+int tc_epoll_wait(int epoll, tc_poll_event *events, int capacity, int timeout_ms);
+/* Blocks `count` signals in the calling thread (and the threads it creates
+ * afterwards) and returns a signalfd that reports them. */
+int tc_signalfd_for(const int *signals, int count);
+/* The signal number of the next pending signal on a signalfd, 0 if none, -1 on error. */
+int tc_signalfd_read(int fd);
+/* A non-blocking monotonic timerfd firing every `interval_ns`. */
+int tc_timerfd_periodic(uint64_t interval_ns);
+
 /* ---- clocks ---- */
 /* 1 when CPUID reports an invariant TSC (leaf 0x80000007, EDX bit 8). */
 int tc_cpu_has_invariant_tsc(void);

@@ -1,0 +1,173 @@
+package import TraceFormat
+
+// Messages on the control socket (docs/protocol.md, "Control socket"). One
+// request per connection: ControlHello, the request, then the reply (a
+// fetch replies with FetchData messages and a FetchEnd).
+
+/// A request from tracectl.
+package enum ControlRequest: Equatable, Sendable {
+    case start(name: String, config: SessionConfig)
+    case stop(name: String)
+    case list
+    case status(name: String)
+    case fetch(name: String)
+
+    package func encode() -> [UInt8] {
+        switch self {
+        case .start(let name, let config):
+            Frame.encode(.start) { w in
+                w.string(name)
+                config.encode(into: &w)
+            }
+        case .stop(let name): Frame.encode(.stop) { $0.string(name) }
+        case .list: Frame.encode(.list) { _ in }
+        case .status(let name): Frame.encode(.status) { $0.string(name) }
+        case .fetch(let name): Frame.encode(.fetch) { $0.string(name) }
+        }
+    }
+
+    package init(type: UInt8, decoding r: inout ByteReader) throws(ProtocolError) {
+        guard let kind = MessageType(rawValue: type),
+              [.start, .stop, .list, .status, .fetch].contains(kind) else {
+            throw .invalidRequest("message type 0x\(String(type, radix: 16)) is not a request")
+        }
+        do throws(DecodeError) {
+            switch kind {
+            case .start:
+                let name = try r.string("session name", limit: 256)
+                self = .start(name: name, config: try SessionConfig(decoding: &r))
+            case .stop: self = .stop(name: try r.string("session name", limit: 256))
+            case .list: self = .list
+            case .status: self = .status(name: try r.string("session name", limit: 256))
+            default: self = .fetch(name: try r.string("session name", limit: 256))
+            }
+        } catch {
+            throw .invalidRequest("malformed request: \(error)")
+        }
+    }
+}
+
+/// The first message of a control connection.
+package struct ControlHello: Equatable, Sendable {
+    package var protocolVersion: UInt64 = ProtocolVersion.current
+
+    package init() {}
+
+    package func encode() -> [UInt8] { Frame.encode(.controlHello) { $0.varint(protocolVersion) } }
+
+    package init(decoding r: inout ByteReader) throws(DecodeError) {
+        protocolVersion = try r.varint("protocol version")
+    }
+}
+
+/// What the daemon says about itself in a status reply.
+package struct DaemonStatus: Equatable, Sendable, Codable {
+    package var version: String
+    package var pid: Int32
+    package var uptimeSeconds: UInt64
+    package var clients: UInt64
+    package var runtimeDirectory: String
+    package var stateDirectory: String
+    package var diskBytes: UInt64
+    package var diskQuota: UInt64
+
+    package init(version: String, pid: Int32, uptimeSeconds: UInt64, clients: UInt64, runtimeDirectory: String,
+                 stateDirectory: String, diskBytes: UInt64, diskQuota: UInt64) {
+        self.version = version
+        self.pid = pid
+        self.uptimeSeconds = uptimeSeconds
+        self.clients = clients
+        self.runtimeDirectory = runtimeDirectory
+        self.stateDirectory = stateDirectory
+        self.diskBytes = diskBytes
+        self.diskQuota = diskQuota
+    }
+
+    package func encode(into w: inout ByteWriter) {
+        w.string(version)
+        w.varint(UInt32(bitPattern: pid))
+        w.varint(uptimeSeconds)
+        w.varint(clients)
+        w.string(runtimeDirectory)
+        w.string(stateDirectory)
+        w.varint(diskBytes)
+        w.varint(diskQuota)
+    }
+
+    package init(decoding r: inout ByteReader) throws(DecodeError) {
+        version = try r.string("version", limit: 64)
+        pid = Int32(bitPattern: try r.varint32("pid"))
+        uptimeSeconds = try r.varint("uptime")
+        clients = try r.varint("clients")
+        runtimeDirectory = try r.string("runtime directory", limit: 4096)
+        stateDirectory = try r.string("state directory", limit: 4096)
+        diskBytes = try r.varint("disk bytes")
+        diskQuota = try r.varint("disk quota")
+    }
+}
+
+/// A reply from the daemon.
+package enum ControlReply: Equatable, Sendable {
+    case started(name: String)
+    case stopped(SessionStatus)
+    case sessions([SessionStatus])
+    case status(DaemonStatus, [SessionStatus])
+    case fetchData([UInt8])
+    case fetchEnd(bytes: UInt64, files: UInt64)
+    case error(ProtocolError)
+
+    package func encode() -> [UInt8] {
+        switch self {
+        case .started(let name): Frame.encode(.started) { $0.string(name) }
+        case .stopped(let status): Frame.encode(.stopped) { status.encode(into: &$0) }
+        case .sessions(let sessions):
+            Frame.encode(.sessions) { w in
+                w.varint(sessions.count)
+                for session in sessions { session.encode(into: &w) }
+            }
+        case .status(let daemon, let sessions):
+            Frame.encode(.statusReport) { w in
+                daemon.encode(into: &w)
+                w.varint(sessions.count)
+                for session in sessions { session.encode(into: &w) }
+            }
+        case .fetchData(let bytes): Frame.encode(.fetchData) { $0.raw(bytes) }
+        case .fetchEnd(let bytes, let files):
+            Frame.encode(.fetchEnd) { w in
+                w.varint(bytes)
+                w.varint(files)
+            }
+        case .error(let error):
+            Frame.encode(.error) { w in
+                w.varint(error.code)
+                w.string(error.message)
+            }
+        }
+    }
+
+    package init(type: UInt8, decoding r: inout ByteReader) throws(DecodeError) {
+        switch MessageType(rawValue: type) {
+        case .started: self = .started(name: try r.string("session name", limit: 256))
+        case .stopped: self = .stopped(try SessionStatus(decoding: &r))
+        case .sessions: self = .sessions(try Self.decodeSessions(&r))
+        case .statusReport:
+            let daemon = try DaemonStatus(decoding: &r)
+            self = .status(daemon, try Self.decodeSessions(&r))
+        case .fetchData: self = .fetchData(Array(try r.bytes(r.remaining, "fetch data")))
+        case .fetchEnd: self = .fetchEnd(bytes: try r.varint("bytes"), files: try r.varint("files"))
+        case .error:
+            let code = try r.varint("error code")
+            self = .error(ProtocolError(code: code, message: try r.string("error message", limit: 4096)))
+        default:
+            throw .invalid(field: "reply type", value: UInt64(type))
+        }
+    }
+
+    private static func decodeSessions(_ r: inout ByteReader) throws(DecodeError) -> [SessionStatus] {
+        let count = try r.varint("session count")
+        guard count <= 10_000 else { throw .invalid(field: "session count", value: count) }
+        var sessions: [SessionStatus] = []
+        for _ in 0..<count { sessions.append(try SessionStatus(decoding: &r)) }
+        return sessions
+    }
+}

@@ -1,0 +1,83 @@
+package import TraceFormat
+
+/// Message framing on both sockets (docs/protocol.md, "Framing"):
+///
+///     message = length:u32le type:u8 payload[length - 1]
+///
+/// Fields inside payloads use the file format's primitives (varints,
+/// length-prefixed strings), so one codec serves both.
+package enum Frame {
+    /// Largest message on the producer socket (hello, control, ...).
+    package static let producerLimit = 4096
+    /// Largest message on the control socket (a fetch chunk is 60 KiB).
+    package static let controlLimit = 64 << 10
+    /// Bytes of fetched trace per FetchData message.
+    package static let fetchChunk = 60 << 10
+
+    /// A whole message: the length prefix, the type, the payload.
+    package static func encode(_ type: MessageType, _ payload: (inout ByteWriter) -> Void) -> [UInt8] {
+        var body = ByteWriter(capacity: 64)
+        body.byte(type.rawValue)
+        payload(&body)
+        let length = UInt32(body.count)
+        var out = [UInt8]()
+        out.reserveCapacity(4 + body.count)
+        out.append(UInt8(truncatingIfNeeded: length))
+        out.append(UInt8(truncatingIfNeeded: length >> 8))
+        out.append(UInt8(truncatingIfNeeded: length >> 16))
+        out.append(UInt8(truncatingIfNeeded: length >> 24))
+        out.append(contentsOf: body.bytes)
+        return out
+    }
+
+    /// What the start of `bytes` holds.
+    package enum Parsed: Equatable {
+        /// Not a whole message yet.
+        case incomplete
+        /// A message of `type` whose payload is bytes[payload], `consumed` in all.
+        case message(type: UInt8, payload: Range<Int>, consumed: Int)
+        /// The length is 0 or over `limit`: the peer is not speaking the protocol.
+        case invalid(length: UInt32)
+    }
+
+    package static func parse(_ bytes: ArraySlice<UInt8>, limit: Int) -> Parsed {
+        guard bytes.count >= 4 else { return .incomplete }
+        let start = bytes.startIndex
+        let length = UInt32(bytes[start]) | UInt32(bytes[start + 1]) << 8 | UInt32(bytes[start + 2]) << 16
+            | UInt32(bytes[start + 3]) << 24
+        guard length >= 1, length <= UInt32(limit) else { return .invalid(length: length) }
+        guard bytes.count >= 4 + Int(length) else { return .incomplete }
+        return .message(type: bytes[start + 4], payload: (start + 5)..<(start + 4 + Int(length)), consumed: 4 + Int(length))
+    }
+}
+
+/// Every message type of both sockets. Numbers are never reused.
+package enum MessageType: UInt8, Sendable {
+    // Producer socket
+    case hello = 0x01
+    case welcome = 0x02
+    case refused = 0x03
+    case control = 0x04
+    case controlAck = 0x05
+    case goodbye = 0x06
+    // Control socket: requests
+    case controlHello = 0x10
+    case start = 0x11
+    case stop = 0x12
+    case list = 0x13
+    case status = 0x14
+    case fetch = 0x15
+    // Control socket: replies
+    case started = 0x20
+    case error = 0x21
+    case sessions = 0x22
+    case statusReport = 0x23
+    case fetchData = 0x24
+    case fetchEnd = 0x25
+    case stopped = 0x26
+}
+
+/// The protocol version both sockets speak (docs/protocol.md, "Versions").
+package enum ProtocolVersion {
+    package static let current: UInt64 = 1
+}

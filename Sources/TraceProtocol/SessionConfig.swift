@@ -1,0 +1,119 @@
+package import TraceFormat
+
+/// What a session records and how it keeps it (`tracectl start` options;
+/// docs/design.md, "Sessions").
+package struct SessionConfig: Equatable, Sendable, Codable {
+    package enum Mode: UInt64, Sendable, Codable {
+        /// Write files as events arrive, rotating them.
+        case streaming = 0
+        /// Keep the last window in memory; write only on stop or fetch.
+        case flightRecorder = 1
+    }
+
+    /// Processes by pid; empty with `processNames` empty means every process.
+    package var pids: [Int32] = []
+    /// Processes by name (`/proc/PID/comm`), shell patterns (`cafe*`).
+    package var processNames: [String] = []
+    /// Log categories to keep; empty keeps every log. Other events are kept.
+    package var categories: [String] = []
+    package var stacks = false
+    package var mode = Mode.streaming
+    /// Flight recorder window: at most this many bytes of compressed trace...
+    package var windowBytes: UInt64 = 64 << 20
+    /// ...and (when not 0) only what is younger than this many seconds.
+    package var windowSeconds: UInt64 = 0
+    /// Streaming: a file is closed and a new one begun past this size...
+    package var maxFileSize: UInt64 = 64 << 20
+    /// ...older files beyond this count are deleted...
+    package var maxFiles: UInt64 = 8
+    /// ...and (when not 0) files older than this many seconds too.
+    package var maxFileAgeSeconds: UInt64 = 0
+    /// When not 0, the session stops by itself after this many seconds.
+    package var durationSeconds: UInt64 = 0
+
+    package init() {}
+
+    /// Limits the daemon enforces on any session.
+    package func validated() throws(ProtocolError) -> SessionConfig {
+        guard pids.count <= 1024, processNames.count <= 64, categories.count <= 256 else {
+            throw .invalidRequest("too many process or category filters")
+        }
+        guard mode == .streaming || windowBytes >= 64 << 10 else {
+            throw .invalidRequest("a flight recorder window must be at least 64K")
+        }
+        guard maxFileSize >= 64 << 10 else { throw .invalidRequest("--max-file-size must be at least 64K") }
+        guard maxFiles >= 1 else { throw .invalidRequest("--max-files must be at least 1") }
+        return self
+    }
+
+    /// Whether a process with this pid and name is in the session.
+    package func selects(pid: Int32, name: String) -> Bool {
+        if pids.isEmpty && processNames.isEmpty { return true }
+        return pids.contains(pid) || processNames.contains { Glob.matches(pattern: $0, name) }
+    }
+
+    package func encode(into w: inout ByteWriter) {
+        w.varint(pids.count)
+        for pid in pids { w.varint(UInt32(bitPattern: pid)) }
+        w.varint(processNames.count)
+        for name in processNames { w.string(name) }
+        w.varint(categories.count)
+        for category in categories { w.string(category) }
+        w.byte(stacks ? 1 : 0)
+        w.varint(mode.rawValue)
+        w.varint(windowBytes)
+        w.varint(windowSeconds)
+        w.varint(maxFileSize)
+        w.varint(maxFiles)
+        w.varint(maxFileAgeSeconds)
+        w.varint(durationSeconds)
+    }
+
+    package init(decoding r: inout ByteReader) throws(DecodeError) {
+        let pidCount = try r.varint("pid count")
+        guard pidCount <= 1024 else { throw .invalid(field: "pid count", value: pidCount) }
+        for _ in 0..<pidCount { pids.append(Int32(bitPattern: try r.varint32("pid"))) }
+        let nameCount = try r.varint("process name count")
+        guard nameCount <= 64 else { throw .invalid(field: "process name count", value: nameCount) }
+        for _ in 0..<nameCount { processNames.append(try r.string("process name", limit: 256)) }
+        let categoryCount = try r.varint("category count")
+        guard categoryCount <= 256 else { throw .invalid(field: "category count", value: categoryCount) }
+        for _ in 0..<categoryCount { categories.append(try r.string("category", limit: 1024)) }
+        stacks = try r.byte("stacks") != 0
+        let rawMode = try r.varint("mode")
+        guard let mode = Mode(rawValue: rawMode) else { throw .invalid(field: "mode", value: rawMode) }
+        self.mode = mode
+        windowBytes = try r.varint("window bytes")
+        windowSeconds = try r.varint("window seconds")
+        maxFileSize = try r.varint("max file size")
+        maxFiles = try r.varint("max files")
+        maxFileAgeSeconds = try r.varint("max file age")
+        durationSeconds = try r.varint("duration")
+    }
+}
+
+/// Shell-style patterns (`*`, `?`) for process names.
+package enum Glob {
+    package static func matches(pattern: String, _ text: String) -> Bool {
+        let p = Array(pattern.utf8), t = Array(text.utf8)
+        var pi = 0, ti = 0, star = -1, mark = 0
+        while ti < t.count {
+            if pi < p.count && (p[pi] == UInt8(ascii: "?") || p[pi] == t[ti]) {
+                pi += 1
+                ti += 1
+            } else if pi < p.count && p[pi] == UInt8(ascii: "*") {
+                star = pi
+                mark = ti
+                pi += 1
+            } else if star >= 0 {
+                pi = star + 1
+                mark += 1
+                ti = mark
+            } else {
+                return false
+            }
+        }
+        while pi < p.count && p[pi] == UInt8(ascii: "*") { pi += 1 }
+        return pi == p.count
+    }
+}
