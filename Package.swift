@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .library(name: "TraceClient", targets: ["TraceClient"]),
         .executable(name: "tracectl", targets: ["tracectl"]),
+        .executable(name: "traced", targets: ["traced"]),
         .executable(name: "cafe", targets: ["cafe"]),
     ],
     dependencies: [
@@ -24,6 +25,12 @@ let package = Package(
         .target(
             name: "CTraceABI",
             cSettings: [.treatAllWarnings(as: .error)]
+        ),
+        // libsystemd's daemon API (Debian: libsystemd-dev).
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
         ),
         // liblz4's frame API (Debian: liblz4-dev).
         .systemLibrary(
@@ -61,6 +68,20 @@ let package = Package(
             dependencies: ["CTraceABI", "TraceFormat", "TraceSystem"],
             swiftSettings: strict
         ),
+        // The daemon: sockets, registration, sessions, draining into rotating files.
+        .target(
+            name: "TraceDaemon",
+            dependencies: ["CTraceABI", "CSystemd", "TraceSystem", "TraceFormat", "TraceRing", "TraceProtocol"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "traced",
+            dependencies: [
+                "TraceDaemon", "TraceProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
         // The annotation API linked into services.
         .target(
             name: "TraceClient",
@@ -72,6 +93,8 @@ let package = Package(
             dependencies: [
                 "TraceFormat",
                 "TraceAnalysis",
+                "TraceProtocol",
+                "TraceSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -110,7 +110,7 @@ final class InProcessSession: @unchecked Sendable {
         for record in consumer.takeMetadata() {
             write { record.encode(process: process, into: &$0) }
         }
-        return consumer.drain(process: process, scrape: scrape) { header, events in
+        return consumer.drain(process: process, scrape: scrape) { header, events, _ in
             write { header.encode(events: events, into: &$0) }
         }
     }
@@ -157,7 +157,7 @@ final class InProcessSession: @unchecked Sendable {
         // second scrape takes the newer; then nothing is left held.
         pass(scrape: true)
         pass(scrape: true)
-        consumer.flushHeld { header, events in
+        consumer.flushHeld { header, events, _ in
             write { header.encode(events: events, into: &$0) }
         }
         write { w in

@@ -81,3 +81,8 @@ package enum MessageType: UInt8, Sendable {
 package enum ProtocolVersion {
     package static let current: UInt64 = 1
 }
+
+/// The release of traced, tracectl and TraceClient.
+package enum Version {
+    package static let current = "0.1.0"
+}

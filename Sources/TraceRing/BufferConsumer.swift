@@ -43,7 +43,7 @@ package final class BufferConsumer {
 
     /// One pass's segments, ordered before they are handed on.
     private var passBytes: [UInt8] = []
-    private var passSegments: [(header: BatchHeader, start: Int, count: Int, finishesChunk: Bool)] = []
+    private var passSegments: [(header: BatchHeader, start: Int, count: Int, events: Int, finishesChunk: Bool)] = []
     private var order = ThreadOrder()
 
     package private(set) var statistics = Statistics()
@@ -160,7 +160,7 @@ package final class BufferConsumer {
     /// Without `scrape` only chunks flagged in the completion bitmap are
     /// visited; with it, every chunk (a bounded timer makes that rare).
     @discardableResult
-    package func drain(process: UInt32, scrape: Bool, sink: (BatchHeader, UnsafeRawBufferPointer) -> Void) -> Int {
+    package func drain(process: UInt32, scrape: Bool, sink: BatchSink) -> Int {
         passBytes.removeAll(keepingCapacity: true)
         passSegments.removeAll(keepingCapacity: true)
         var freed = 0
@@ -180,7 +180,7 @@ package final class BufferConsumer {
         passBytes.withUnsafeBytes { bytes in
             for segment in passSegments {
                 let events = UnsafeRawBufferPointer(rebasing: bytes[segment.start..<(segment.start + segment.count)])
-                order.offer(segment.header, events, finishesChunk: segment.finishesChunk, sink: sink)
+                order.offer(segment.header, events, count: segment.events, finishesChunk: segment.finishesChunk, sink: sink)
             }
         }
         order.endPass(sink: sink)
@@ -277,7 +277,7 @@ package final class BufferConsumer {
         defer { tracks[index] = track }
         guard !track.poisoned, committed > track.taken else {
             // Nothing new, but a finished chunk still lets the thread's next one go.
-            if finishing { passSegments.append((emptyBatch(process, thread, sequence, track), passBytes.count, 0, true)) }
+            if finishing { passSegments.append((emptyBatch(process, thread, sequence, track), passBytes.count, 0, 0, true)) }
             return
         }
         let payload = UnsafeRawPointer(chunk) + Int(TC_CHUNK_HEADER_SIZE)
@@ -310,7 +310,7 @@ package final class BufferConsumer {
         track.taken += scan.validBytes
         passBytes.removeLast(passBytes.count - start - scan.validBytes)
         if scan.validBytes > 0 || finishing {
-            passSegments.append((batch, start, scan.validBytes, finishing))
+            passSegments.append((batch, start, scan.validBytes, scan.events, finishing))
             statistics.events += scan.events
             statistics.eventBytes += scan.validBytes
             statistics.batches += 1
@@ -332,7 +332,7 @@ package final class BufferConsumer {
 
     /// Hands on batches held back for ordering (see `ThreadOrder`): call once
     /// the producer is gone or tracing has stopped and a last scrape is done.
-    package func flushHeld(sink: (BatchHeader, UnsafeRawBufferPointer) -> Void) {
+    package func flushHeld(sink: BatchSink) {
         order.flush(sink: sink)
     }
 

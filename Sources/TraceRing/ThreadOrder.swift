@@ -1,5 +1,9 @@
 package import TraceFormat
 
+/// Where a consumer hands each batch: its header, its events' bytes (valid
+/// during the call), and how many events they are.
+package typealias BatchSink = (BatchHeader, UnsafeRawBufferPointer, Int) -> Void
+
 /// Hands on each thread's batches in (chunk sequence, offset) order.
 ///
 /// A drain pass visits chunks one after another while producers keep
@@ -17,6 +21,7 @@ package struct ThreadOrder {
     private struct Held {
         var header: BatchHeader
         var events: [UInt8]
+        var count: Int
         var finishesChunk: Bool
         var pass: Int
     }
@@ -47,14 +52,13 @@ package struct ThreadOrder {
     /// Offers one batch; `finishesChunk` when it is the last of its chunk
     /// (the chunk was complete and is now free). Empty batches only finish.
     package mutating func offer(
-        _ header: BatchHeader, _ events: UnsafeRawBufferPointer, finishesChunk: Bool,
-        sink: (BatchHeader, UnsafeRawBufferPointer) -> Void
+        _ header: BatchHeader, _ events: UnsafeRawBufferPointer, count: Int, finishesChunk: Bool, sink: BatchSink
     ) {
         let thread = header.thread
         let expected = next[thread] ?? 0
         if Self.precedes(expected, header.chunkSequence) {
             held[thread, default: []].append(
-                Held(header: header, events: Array(events), finishesChunk: finishesChunk, pass: pass))
+                Held(header: header, events: Array(events), count: count, finishesChunk: finishesChunk, pass: pass))
             heldBytes[thread, default: 0] += events.count
             if heldBytes[thread, default: 0] > holdLimit {
                 overflows += 1
@@ -62,13 +66,13 @@ package struct ThreadOrder {
             }
             return
         }
-        if !events.isEmpty { sink(header, events) }
+        if !events.isEmpty { sink(header, events, count) }
         if finishesChunk && !Self.precedes(header.chunkSequence, expected) { next[thread] = header.chunkSequence &+ 1 }
         release(thread, all: false, sink: sink)
     }
 
     /// Ends a drain pass: releases what has waited `maximumPasses` passes.
-    package mutating func endPass(sink: (BatchHeader, UnsafeRawBufferPointer) -> Void) {
+    package mutating func endPass(sink: BatchSink) {
         pass += 1
         for (thread, waiting) in held where waiting.contains(where: { pass - $0.pass >= maximumPasses }) {
             release(thread, all: true, sink: sink)
@@ -76,12 +80,12 @@ package struct ThreadOrder {
     }
 
     /// Hands on everything held, in sequence order (at the end of a trace).
-    package mutating func flush(sink: (BatchHeader, UnsafeRawBufferPointer) -> Void) {
+    package mutating func flush(sink: BatchSink) {
         for thread in held.keys.sorted() { release(thread, all: true, sink: sink) }
     }
 
     /// Emits held batches that are now next in line (or all of them).
-    private mutating func release(_ thread: UInt32, all: Bool, sink: (BatchHeader, UnsafeRawBufferPointer) -> Void) {
+    private mutating func release(_ thread: UInt32, all: Bool, sink: BatchSink) {
         guard var waiting = held[thread], !waiting.isEmpty else { return }
         waiting.sort { ($0.header.chunkSequence, $0.header.segmentOffset) < ($1.header.chunkSequence, $1.header.segmentOffset) }
         while let first = waiting.first {
@@ -89,7 +93,7 @@ package struct ThreadOrder {
             guard all || !Self.precedes(expected, first.header.chunkSequence) else { break }
             waiting.removeFirst()
             heldBytes[thread, default: 0] -= first.events.count
-            if !first.events.isEmpty { first.events.withUnsafeBytes { sink(first.header, $0) } }
+            if !first.events.isEmpty { first.events.withUnsafeBytes { sink(first.header, $0, first.count) } }
             if first.finishesChunk || all { next[thread] = first.header.chunkSequence &+ (first.finishesChunk ? 1 : 0) }
         }
         held[thread] = waiting.isEmpty ? nil : waiting

@@ -1,10 +1,12 @@
 import ArgumentParser
+import TraceProtocol
 
 @main
 struct TraceCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tracectl",
         abstract: "Control traced sessions and read the traces they produce.",
-        subcommands: [Report.self, Dump.self]
+        version: Version.current,
+        subcommands: [Start.self, Stop.self, Fetch.self, List.self, Status.self, Report.self, Dump.self]
     )
 }

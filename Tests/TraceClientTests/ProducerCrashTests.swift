@@ -29,7 +29,7 @@ import Glibc
 
         var values: [UInt32: [Int64]] = [:]
         var undecodable = 0
-        func collect(_ header: BatchHeader, _ events: UnsafeRawBufferPointer) {
+        func collect(_ header: BatchHeader, _ events: UnsafeRawBufferPointer, _ count: Int) {
             var reader = ByteReader(events)
             var state = header.initialState
             while !reader.isAtEnd {

@@ -89,6 +89,6 @@ struct Taken {
 
 func drain(_ consumer: BufferConsumer, scrape: Bool) -> Taken {
     var taken = Taken()
-    consumer.drain(process: 1, scrape: scrape) { taken.take($0, $1) }
+    consumer.drain(process: 1, scrape: scrape) { header, events, _ in taken.take(header, events) }
     return taken
 }

@@ -14,12 +14,12 @@ import TraceRing
         var out: [[UInt32]] = []
         for (sequence, offset, finishes) in offers {
             [UInt8(1)].withUnsafeBytes { bytes in
-                order.offer(batch(sequence, at: offset), bytes, finishesChunk: finishes) { header, _ in
+                order.offer(batch(sequence, at: offset), bytes, count: 1, finishesChunk: finishes) { header, _, _ in
                     out.append([header.chunkSequence, header.segmentOffset])
                 }
             }
         }
-        if endPass { order.endPass { header, _ in out.append([header.chunkSequence, header.segmentOffset]) } }
+        if endPass { order.endPass { header, _, _ in out.append([header.chunkSequence, header.segmentOffset]) } }
         return out
     }
 
@@ -62,7 +62,7 @@ import TraceRing
         var order = ThreadOrder()
         _ = run(&order, [(3, 0, true), (2, 0, false)])
         var out: [UInt32] = []
-        order.flush { header, _ in out.append(header.chunkSequence) }
+        order.flush { header, _, _ in out.append(header.chunkSequence) }
         #expect(out == [2, 3])
     }
 }

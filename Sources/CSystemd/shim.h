@@ -1,0 +1,2 @@
+/* libsystemd's daemon API, from Debian's libsystemd-dev. */
+#include <systemd/sd-daemon.h>

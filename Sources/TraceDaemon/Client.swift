@@ -1,0 +1,129 @@
+import CTraceABI
+import TraceFormat
+import TraceProtocol
+import TraceRing
+import TraceSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A process connected to the producer socket, and, once registered, its
+/// buffer: mapped, validated, drained by `consumer`.
+final class Client {
+    let id: UInt64
+    let socket: FileDescriptor
+    /// From SO_PEERCRED: the only identity traced trusts.
+    let credentials: UnixSocket.Credentials
+    var incoming = MessageBuffer()
+    var outgoing: [UInt8] = []
+    private(set) var name = ""
+    private(set) var mapping: MemoryMapping?
+    private(set) var consumer: BufferConsumer?
+    private(set) var wake: EventNotifier?
+    private(set) var clockKind = UInt32(TC_CLOCK_MONOTONIC_NS)
+    private(set) var nominalTicksPerSecond: UInt64 = 0
+    /// Interned names of the client, for category filters.
+    private(set) var strings: [UInt32: String] = [:]
+    var schedule = DrainSchedule(now: 0)
+    /// The control word last sent, its sequence, and the last acknowledged.
+    var control = ControlWord.off
+    var controlSequence: UInt64 = 0
+    var acknowledged: UInt64 = 0
+    /// Why the client left, once it said goodbye.
+    var goodbye: Goodbye.Reason?
+
+    init(id: UInt64, socket: FileDescriptor, credentials: UnixSocket.Credentials) {
+        self.id = id
+        self.socket = socket
+        self.credentials = credentials
+    }
+
+    var isRegistered: Bool { consumer != nil }
+
+    var processRecord: ProcessRecord {
+        ProcessRecord(process: UInt32(truncatingIfNeeded: id), pid: credentials.pid, uid: credentials.uid, name: name,
+                      clockKind: clockKind, nominalTicksPerSecond: nominalTicksPerSecond)
+    }
+
+    /// Checks what a hello brought and maps the buffer. Every refusal is a
+    /// sentence the client logs.
+    func register(_ hello: Hello, descriptors: [FileDescriptor], maxBufferSize: Int) throws(Refused) {
+        guard hello.protocolVersion == ProtocolVersion.current else {
+            throw Refused(reason: "it speaks protocol \(hello.protocolVersion); this traced speaks \(ProtocolVersion.current) (update one of them)")
+        }
+        guard hello.abiMajor == UInt64(TC_ABI_MAJOR) else {
+            throw Refused(reason: "its buffer is ABI \(hello.abiMajor); this traced reads ABI \(TC_ABI_MAJOR) (update one of them)")
+        }
+        guard descriptors.count == 2 else {
+            throw Refused(reason: "a hello must carry 2 descriptors (buffer, eventfd), it carried \(descriptors.count)")
+        }
+        let memory = descriptors[0], notifier = descriptors[1]
+        let size: Int
+        do {
+            let seals = try SharedMemory.seals(of: memory)
+            guard seals & SharedMemory.requiredSeals == SharedMemory.requiredSeals else {
+                throw Refused(reason: "its buffer is not sealed against resizing (F_SEAL_SHRINK|F_SEAL_GROW|F_SEAL_SEAL)")
+            }
+            size = try memory.size()
+        } catch let refused as Refused {
+            throw refused
+        } catch {
+            throw Refused(reason: "its buffer is not a sealed memfd (\(error))")
+        }
+        guard UInt64(size) == hello.bufferSize, size >= BufferGeometry.minimumSize else {
+            throw Refused(reason: "its buffer is \(size) bytes, the hello said \(hello.bufferSize)")
+        }
+        guard size <= maxBufferSize else {
+            throw Refused(reason: "its buffer of \(size >> 20) MiB exceeds traced's limit of \(maxBufferSize >> 20) MiB (set TRACED_BUFFER_SIZE lower, or raise max_buffer_size)")
+        }
+        guard Self.isEventfd(notifier) else {
+            throw Refused(reason: "the second descriptor is not an eventfd")
+        }
+        do {
+            try notifier.setNonBlocking(true)
+            let mapping = try MemoryMapping(descriptor: memory, size: size)
+            let consumer = try BufferConsumer(mapping: mapping, attachingInUse: true)
+            self.mapping = mapping
+            self.consumer = consumer
+            self.clockKind = consumer.geometry.clockKind
+            self.nominalTicksPerSecond = consumer.geometry.nominalTicksPerSecond
+        } catch {
+            throw Refused(reason: "its buffer was refused: \(error)")
+        }
+        memory.close()
+        wake = EventNotifier(descriptor: notifier)
+        name = Self.processName(pid: credentials.pid) ?? String(hello.processName.prefix(64))
+    }
+
+    /// Takes new metadata (and keeps the strings, for category filters).
+    func takeMetadata() -> [MetadataRecord] {
+        guard let consumer else { return [] }
+        let records = consumer.takeMetadata()
+        for case .string(let string) in records { strings[string.id] = string.value }
+        return records
+    }
+
+    /// Releases the buffer and descriptors.
+    func close() {
+        wake?.close()
+        wake = nil
+        consumer = nil
+        mapping = nil
+        socket.close()
+    }
+
+    private static func isEventfd(_ descriptor: FileDescriptor) -> Bool {
+        var target = [CChar](repeating: 0, count: 64)
+        let n = readlink("/proc/self/fd/\(descriptor.rawValue)", &target, target.count - 1)
+        guard n > 0 else { return false }
+        return String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) == "anon_inode:[eventfd]"
+    }
+
+    /// `/proc/PID/comm`: the name the kernel knows, not the one claimed.
+    private static func processName(pid: Int32) -> String? {
+        guard let descriptor = try? FileDescriptor.open("/proc/\(pid)/comm", O_RDONLY) else { return nil }
+        defer { descriptor.close() }
+        guard let bytes = try? descriptor.readToEnd(limit: 64), !bytes.isEmpty else { return nil }
+        return String(decoding: bytes.prefix { $0 != 0x0a }, as: UTF8.self)
+    }
+}

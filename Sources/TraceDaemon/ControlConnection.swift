@@ -1,0 +1,134 @@
+import TraceProtocol
+import TraceSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A tracectl connection on the control socket: a hello, one request,
+/// its reply (or a stream of fetched bytes), then the daemon closes.
+final class ControlConnection {
+    let id: UInt64
+    let socket: FileDescriptor
+    let credentials: UnixSocket.Credentials
+    var incoming = MessageBuffer()
+    private var outgoing: [UInt8] = []
+    private var sent = 0
+    var greeted = false
+    var answered = false
+    var fetch: FetchStream?
+
+    init(id: UInt64, socket: FileDescriptor, credentials: UnixSocket.Credentials) {
+        self.id = id
+        self.socket = socket
+        self.credentials = credentials
+    }
+
+    var hasPendingOutput: Bool { sent < outgoing.count || fetch != nil }
+
+    func queue(_ reply: ControlReply) {
+        if sent == outgoing.count {
+            outgoing.removeAll(keepingCapacity: true)
+            sent = 0
+        }
+        outgoing.append(contentsOf: reply.encode())
+    }
+
+    /// Writes what it can without blocking. Returns false if the peer is gone.
+    func flush() -> Bool {
+        while true {
+            if sent == outgoing.count, let stream = fetch {
+                // Refill from the fetch, one chunk at a time: memory stays bounded.
+                switch stream.next() {
+                case .chunk(let bytes): queue(.fetchData(bytes))
+                case .end(let total, let files):
+                    queue(.fetchEnd(bytes: total, files: files))
+                    fetch = nil
+                case .failed(let reason):
+                    queue(.error(.failed(reason)))
+                    fetch = nil
+                }
+            }
+            guard sent < outgoing.count else { return true }
+            let n = outgoing.withUnsafeBytes { bytes in
+                send(socket.rawValue, bytes.baseAddress! + sent, bytes.count - sent, CInt(MSG_NOSIGNAL))
+            }
+            if n > 0 {
+                sent += n
+                continue
+            }
+            if n < 0 && (errno == EAGAIN || errno == EINTR) { return true }
+            return false
+        }
+    }
+
+    func close() {
+        fetch = nil
+        socket.close()
+    }
+}
+
+/// Reads a session's files (or bytes) in chunks for a fetch.
+final class FetchStream {
+    enum Next {
+        case chunk([UInt8])
+        case end(bytes: UInt64, files: UInt64)
+        case failed(String)
+    }
+
+    private var files: [(descriptor: FileDescriptor, remaining: Int)] = []
+    private var bytes: [UInt8]?
+    private var offset = 0
+    private var total: UInt64 = 0
+    private let fileCount: UInt64
+
+    /// Opens every file now, so retention deleting one meanwhile does not
+    /// cut the fetch; a file still being written is read up to its size now.
+    init(_ snapshot: TraceSnapshot) throws(SystemError) {
+        switch snapshot {
+        case .bytes(let data):
+            bytes = data
+            fileCount = 1
+        case .files(let paths):
+            for path in paths {
+                let descriptor = try FileDescriptor.open(path, O_RDONLY)
+                files.append((descriptor, try descriptor.size()))
+            }
+            fileCount = UInt64(paths.count)
+        }
+    }
+
+    deinit { for file in files { file.descriptor.close() } }
+
+    func next() -> Next {
+        if let data = bytes {
+            guard offset < data.count else { return .end(bytes: total, files: fileCount) }
+            let end = min(data.count, offset + Frame.fetchChunk)
+            let chunk = Array(data[offset..<end])
+            offset = end
+            total += UInt64(chunk.count)
+            return .chunk(chunk)
+        }
+        while let file = files.first {
+            guard file.remaining > 0 else {
+                file.descriptor.close()
+                files.removeFirst()
+                continue
+            }
+            var chunk = [UInt8](repeating: 0, count: min(Frame.fetchChunk, file.remaining))
+            let n: Int
+            do {
+                n = try chunk.withUnsafeMutableBytes { (raw) throws(SystemError) in try file.descriptor.read(into: raw) }
+            } catch {
+                return .failed("reading the session's files failed: \(error)")
+            }
+            guard n > 0 else {
+                files[0].remaining = 0
+                continue
+            }
+            files[0].remaining -= n
+            total += UInt64(n)
+            return .chunk(Array(chunk[0..<n]))
+        }
+        return .end(bytes: total, files: fileCount)
+    }
+}

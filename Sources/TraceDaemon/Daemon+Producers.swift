@@ -1,0 +1,229 @@
+import CTraceABI
+import TraceFormat
+import TraceProtocol
+import TraceRing
+import TraceSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// The producer socket: registration, control words, draining, departures.
+extension Daemon {
+    func acceptProducers() {
+        guard let listener = producerListener else { return }
+        while let socket = try? UnixSocket.accept(listener) {
+            guard !shuttingDown, let credentials = try? UnixSocket.peer(socket) else {
+                socket.close()
+                continue
+            }
+            let id = nextIdentifier()
+            let client = Client(id: id, socket: socket, credentials: credentials)
+            do {
+                try epoll.add(socket, [.readable, .hangUp], token: Self.clientSocket | id)
+            } catch {
+                log.warning("cannot watch a new client (pid \(credentials.pid)): \(error), closing it")
+                socket.close()
+                continue
+            }
+            clients[id] = client
+        }
+    }
+
+    func readProducer(_ client: Client) {
+        while clients[client.id] != nil {
+            let received: UnixSocket.Received
+            do {
+                received = try UnixSocket.receive(on: client.socket, capacity: Frame.producerLimit, maxDescriptors: 2)
+            } catch where error.errno == .wouldBlock {
+                return
+            } catch {
+                finish(client, reason: .disconnected)
+                return
+            }
+            if received.bytes.isEmpty {
+                for descriptor in received.descriptors { descriptor.close() }
+                finish(client, reason: client.goodbye == nil ? .disconnected : (client.goodbye == .exiting ? .exited : .tracingStopped))
+                return
+            }
+            client.incoming.append(received.bytes)
+            var descriptors = received.descriptors
+            defer { for descriptor in descriptors { descriptor.close() } }
+            while clients[client.id] != nil {
+                switch client.incoming.next(limit: Frame.producerLimit) {
+                case .incomplete:
+                    break
+                case .invalid(let length):
+                    protocolViolation(client, "a message of \(length) bytes")
+                    return
+                case .message(let message):
+                    handle(message, from: client, descriptors: &descriptors)
+                    continue
+                }
+                break
+            }
+        }
+    }
+
+    private func handle(_ message: MessageBuffer.Message, from client: Client, descriptors: inout [FileDescriptor]) {
+        do throws(DecodeError) {
+            switch MessageType(rawValue: message.type) {
+            case .hello where !client.isRegistered:
+                let hello = try message.decode(Hello.self)
+                let passed = descriptors
+                descriptors = []
+                register(client, hello, passed)
+            case .controlAck where client.isRegistered:
+                client.acknowledged = max(client.acknowledged, try message.decode(ControlAck.self).sequence)
+            case .goodbye where client.isRegistered:
+                client.goodbye = try message.decode(Goodbye.self).reason
+                finish(client, reason: client.goodbye == .exiting ? .exited : .tracingStopped)
+            default:
+                protocolViolation(client, "message type 0x\(String(message.type, radix: 16)) out of place")
+            }
+        } catch {
+            protocolViolation(client, "a malformed message (\(error))")
+        }
+    }
+
+    private func register(_ client: Client, _ hello: Hello, _ descriptors: [FileDescriptor]) {
+        let fromSameUser = clients.values.filter { $0.isRegistered && $0.credentials.uid == client.credentials.uid }.count
+        let registered = clients.values.filter(\.isRegistered).count
+        do throws(Refused) {
+            guard registered < configuration.maxClients else {
+                throw Refused(reason: "traced serves its limit of \(configuration.maxClients) clients (max_clients)")
+            }
+            guard fromSameUser < configuration.maxClientsPerUser else {
+                throw Refused(reason: "user \(client.credentials.uid) has \(fromSameUser) traced clients, the limit (max_clients_per_user)")
+            }
+            try client.register(hello, descriptors: descriptors, maxBufferSize: configuration.maxBufferSize)
+        } catch {
+            for descriptor in descriptors { descriptor.close() }
+            log.notice("refused pid \(client.credentials.pid) (\(hello.processName)): \(error.reason)")
+            send(error.encode(), to: client)
+            finish(client, reason: .disconnected, quietly: true)
+            return
+        }
+        if let wake = client.wake {
+            do {
+                try epoll.add(wake.descriptor, .readable, token: Self.clientWake | client.id)
+            } catch {
+                log.warning("cannot watch the eventfd of pid \(client.credentials.pid): \(error); draining it on the timer only")
+            }
+        }
+        client.schedule = DrainSchedule(now: tc_monotonic_ns())
+        for name in sessionOrder {
+            guard let session = sessions[name], session.isRunning,
+                  session.config.selects(pid: client.credentials.pid, name: client.name) else { continue }
+            session.join(client)
+        }
+        let word = controlWord(for: client)
+        client.control = word
+        client.controlSequence += 1
+        send(Welcome(clientID: client.id, control: word, sequence: client.controlSequence).encode(), to: client)
+        log.info("registered pid \(client.credentials.pid) (\(client.name), uid \(client.credentials.uid)), buffer of \((client.consumer?.geometry.totalSize ?? 0) >> 10) KiB")
+        updateStatus()
+    }
+
+    private func protocolViolation(_ client: Client, _ what: String) {
+        log.warning("pid \(client.credentials.pid) sent \(what) on the producer socket; closing its connection")
+        finish(client, reason: .disconnected)
+    }
+
+    /// Queues `bytes` for `client` and writes what the socket takes.
+    func send(_ bytes: [UInt8], to client: Client) {
+        client.outgoing.append(contentsOf: bytes)
+        writeProducer(client)
+    }
+
+    func writeProducer(_ client: Client) {
+        while !client.outgoing.isEmpty {
+            let n = client.outgoing.withUnsafeBytes { Glibc.send(client.socket.rawValue, $0.baseAddress, $0.count, CInt(MSG_NOSIGNAL)) }
+            if n > 0 {
+                client.outgoing.removeFirst(n)
+            } else {
+                break
+            }
+        }
+        let interest: Epoll.Interest = client.outgoing.isEmpty ? [.readable, .hangUp] : [.readable, .hangUp, .writable]
+        try? epoll.modify(client.socket, interest, token: Self.clientSocket | client.id)
+    }
+
+    // MARK: Control words
+
+    /// What `client` should be doing: tracing if a running session includes
+    /// it, with stacks if one of them asks.
+    func controlWord(for client: Client) -> ControlWord {
+        var word = ControlWord.off
+        for session in sessions.values where session.isRunning && session.includes(client) {
+            word.enabled = true
+            word.stacks = word.stacks || session.config.stacks
+        }
+        return word
+    }
+
+    /// Sends `client` its control word if it changed; returns the sequence
+    /// to wait for, or nil if nothing was sent.
+    @discardableResult
+    func updateControl(_ client: Client) -> UInt64? {
+        guard client.isRegistered else { return nil }
+        let word = controlWord(for: client)
+        guard word != client.control else { return nil }
+        client.control = word
+        client.controlSequence += 1
+        send(Control(sequence: client.controlSequence, control: word).encode(), to: client)
+        return client.controlSequence
+    }
+
+    // MARK: Draining
+
+    /// Takes what `client` committed into every session that includes it.
+    func drain(_ client: Client, scrape: Bool) {
+        guard let consumer = client.consumer else { return }
+        let into = sessionOrder.compactMap { sessions[$0] }.filter { $0.state != .stopped && $0.includes(client) }
+        guard !into.isEmpty else { return }
+        let metadata = client.takeMetadata()
+        for session in into { session.write(metadata: metadata, from: client) }
+        let freed = consumer.drain(process: UInt32(truncatingIfNeeded: client.id), scrape: scrape) { header, events, count in
+            for session in into { session.write(batch: header, events: events, count: count, from: client) }
+        }
+        let now = tc_monotonic_ns()
+        let sleep = client.schedule.sleep(now: now, freed: freed, chunkCount: consumer.geometry.chunkCount)
+        if sleep.announce && !consumer.prepareToSleep() { woken.insert(client.id) }
+        if !sleep.announce { consumer.awake() }
+    }
+
+    /// Everything left of `client` goes to its sessions: events committed
+    /// (also in chunks it was writing), and those held back for ordering.
+    func drainCompletely(_ client: Client) {
+        drain(client, scrape: true)
+        drain(client, scrape: true)
+        guard let consumer = client.consumer else { return }
+        let into = sessionOrder.compactMap { sessions[$0] }.filter { $0.state != .stopped && $0.includes(client) }
+        consumer.flushHeld { header, events, count in
+            for session in into { session.write(batch: header, events: events, count: count, from: client) }
+        }
+    }
+
+    /// A client leaves: its committed events are taken, its sessions note
+    /// its end, its buffer is unmapped.
+    func finish(_ client: Client, reason: ProcessEnd.Reason, quietly: Bool = false) {
+        guard clients[client.id] != nil else { return }
+        if client.isRegistered {
+            drainCompletely(client)
+            for session in sessions.values where session.includes(client) {
+                session.leave(client, reason: reason)
+                session.pendingAcks[client.id] = nil
+            }
+            if !quietly {
+                let how = reason == .disconnected ? "disconnected" : (reason == .exited ? "exited" : "left to trace itself")
+                log.info("pid \(client.credentials.pid) (\(client.name)) \(how)")
+            }
+        }
+        if !client.outgoing.isEmpty { writeProducer(client) }
+        epoll.remove(client.socket)
+        if let wake = client.wake { epoll.remove(wake.descriptor) }
+        clients[client.id] = nil
+        client.close()
+        updateStatus()
+    }
+}

@@ -1,0 +1,172 @@
+import CTraceABI
+import TraceFormat
+import TraceProtocol
+import TraceSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Sessions: start, stop (with the clients' confirmation), limits, quota.
+extension Daemon {
+    func startSession(_ requested: String, _ config: SessionConfig, by credentials: UnixSocket.Credentials) -> ControlReply {
+        guard !shuttingDown else { return .error(.failed("traced is stopping")) }
+        let name = requested.isEmpty ? generatedName() : requested
+        guard Self.isValidName(name) else {
+            return .error(.invalidRequest("session name '\(name)': use letters, digits, '.', '_' and '-' (at most 64, not starting with '.' or '-')"))
+        }
+        guard sessions[name] == nil else { return .error(.sessionExists(name)) }
+        guard sessions.values.filter(\.isRunning).count < configuration.maxSessions else {
+            return .error(.limitReached("traced runs its limit of \(configuration.maxSessions) sessions (max_sessions); stop one first"))
+        }
+        let checked: SessionConfig
+        do {
+            checked = try config.validated()
+        } catch {
+            return .error(error)
+        }
+        let session: Session
+        do {
+            let directory = try storage.create(session: name)
+            session = try Session(name: name, config: checked, owner: credentials.uid, directory: directory)
+        } catch let error as ProtocolError {
+            return .error(error)
+        } catch {
+            return .error(.failed("cannot create session '\(name)': \(error)"))
+        }
+        sessions[name] = session
+        sessionOrder.append(name)
+        for client in clients.values where client.isRegistered
+            && checked.selects(pid: client.credentials.pid, name: client.name) {
+            session.join(client)
+            updateControl(client)
+        }
+        persist(session)
+        log.info("session '\(name)' started by uid \(credentials.uid) (\(checked.mode == .streaming ? "streaming" : "flight recorder"), \(session.members.count) client(s))")
+        updateStatus()
+        return .started(name: name)
+    }
+
+    /// Turns tracing off in the session's clients (unless another session
+    /// keeps it on) and waits, at most `stop_timeout`, for them to confirm
+    /// that no event is in flight; then `finishStop` takes everything.
+    func beginStop(_ session: Session, waiter: UInt64?) {
+        if let waiter { session.stopWaiters.append(waiter) }
+        let now = tc_monotonic_ns()
+        session.beginStopping(deadline: now + UInt64(configuration.stopTimeoutMilliseconds) * 1_000_000)
+        for member in session.members.values where member.connected {
+            if let sequence = updateControl(member.client) { session.pendingAcks[member.client.id] = sequence }
+        }
+        checkStops(now: now)
+    }
+
+    /// Finishes stops whose clients all confirmed, or whose time is up.
+    func checkStops(now: UInt64) {
+        for name in sessionOrder {
+            guard let session = sessions[name], session.state == .stopping else { continue }
+            session.pendingAcks = session.pendingAcks.filter { id, sequence in
+                guard let client = clients[id] else { return false }
+                return client.acknowledged < sequence
+            }
+            if session.pendingAcks.isEmpty || now >= session.stopDeadline {
+                if !session.pendingAcks.isEmpty {
+                    log.notice("session '\(name)': \(session.pendingAcks.count) client(s) did not confirm within \(configuration.stopTimeoutMilliseconds) ms; taking what they committed")
+                }
+                finishStop(session)
+            }
+        }
+    }
+
+    private func finishStop(_ session: Session) {
+        for member in session.members.values where member.connected {
+            if let client = clients[member.client.id] { drainCompletely(client) }
+        }
+        session.finish()
+        if let failure = session.failure { reportFailure(session, failure) }
+        persist(session)
+        let status = session.status()
+        log.info("session '\(session.name)' stopped: \(status.events) events, \(status.droppedTotal) dropped, \(status.files) file(s), \(status.diskBytes >> 10) KiB")
+        for waiter in session.stopWaiters { reply(to: waiter, .stopped(status)) }
+        session.stopWaiters = []
+        updateStatus()
+        enforceQuota()
+    }
+
+    func stopExpiredSessions(now: UInt64) {
+        for name in sessionOrder {
+            guard let session = sessions[name], session.isRunning, session.config.durationSeconds > 0,
+                  now &- session.startedMonotonic >= session.config.durationSeconds * 1_000_000_000 else { continue }
+            log.info("session '\(name)' reached its duration of \(session.config.durationSeconds) s")
+            beginStop(session, waiter: nil)
+        }
+    }
+
+    func persist(_ session: Session) {
+        do {
+            try storage.persist(session)
+        } catch {
+            log.warning("cannot save the state of session '\(session.name)': \(error), ignoring")
+        }
+    }
+
+    func reportFailure(_ session: Session, _ failure: String) {
+        if session.failureReported { return }
+        session.failureReported = true
+        log.error("session '\(session.name)': \(failure); its clients keep running, events from now on are lost")
+    }
+
+    // MARK: Disk quota
+
+    func diskUsage() -> UInt64 {
+        sessions.values.reduce(0) { $0 + $1.status().diskBytes }
+    }
+
+    /// Keeps all sessions' files under `disk_quota`, like journald's
+    /// SystemMaxUse: the oldest stopped sessions go first (each logged),
+    /// then the oldest complete files of running sessions.
+    func enforceQuota() {
+        var used = diskUsage()
+        guard used > configuration.diskQuota else { return }
+        let stopped = sessionOrder.compactMap { sessions[$0] }
+            .filter { $0.state == .stopped || $0.state == .interrupted }
+            .sorted { $0.stoppedRealtime < $1.stoppedRealtime }
+        for session in stopped where used > configuration.diskQuota {
+            let freed = session.status().diskBytes
+            storage.remove(session)
+            sessions[session.name] = nil
+            sessionOrder.removeAll { $0 == session.name }
+            used -= min(used, freed)
+            log.warning("deleted stopped session '\(session.name)' (\(freed >> 10) KiB) to stay under the disk quota of \(configuration.diskQuota >> 20) MiB")
+        }
+        for name in sessionOrder where used > configuration.diskQuota {
+            guard let session = sessions[name], session.isRunning else { continue }
+            while used > configuration.diskQuota {
+                let freed = session.evictOldestFile()
+                if freed == 0 { break }
+                used -= min(used, freed)
+                log.warning("deleted the oldest file of running session '\(name)' (\(freed >> 10) KiB) to stay under the disk quota")
+            }
+        }
+    }
+
+    // MARK: Names
+
+    private func generatedName() -> String {
+        var now = time_t(tc_realtime_ns() / 1_000_000_000)
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let base = "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))-\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))"
+        var name = base
+        var n = 2
+        while sessions[name] != nil {
+            name = "\(base)-\(n)"
+            n += 1
+        }
+        return name
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= 64, let first = name.first, first != ".", first != "-" else { return false }
+        return name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-") }
+    }
+}

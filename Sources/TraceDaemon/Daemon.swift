@@ -1,0 +1,295 @@
+import CTraceABI
+import TraceProtocol
+import TraceSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why traced could not start or had to stop.
+package struct DaemonError: Error, CustomStringConvertible {
+    package var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The traced daemon: one thread, one epoll loop (docs/design.md,
+/// "The daemon"). Sockets, client eventfds, a timerfd and a signalfd are its
+/// only inputs; all state is owned by this loop, so nothing is locked.
+package final class Daemon {
+    var configuration: DaemonConfiguration
+    let configurationFile: String?
+    let log: Log
+    let epoll: Epoll
+    let storage: Storage
+    var producerListener: FileDescriptor?
+    var controlListener: FileDescriptor?
+    let signals: SignalNotifier
+    let timer: PeriodicTimer
+    var clients: [UInt64: Client] = [:]
+    var controls: [UInt64: ControlConnection] = [:]
+    /// Sessions by name, and their names in the order they started.
+    var sessions: [String: Session] = [:]
+    var sessionOrder: [String] = []
+    var nextID: UInt64 = 1
+    var shuttingDown = false
+    let startedMonotonic = tc_monotonic_ns()
+    var nextScrape: UInt64 = 0
+    var nextWatchdog: UInt64 = 0
+    let watchdogInterval: UInt64?
+    /// Clients whose eventfd fired since the last drain.
+    var woken: Set<UInt64> = []
+
+    // Epoll tokens: a kind in the top byte, an id below.
+    static let producerToken: UInt64 = 1
+    static let controlToken: UInt64 = 2
+    static let signalToken: UInt64 = 3
+    static let timerToken: UInt64 = 4
+    static let clientSocket: UInt64 = 1 << 56
+    static let clientWake: UInt64 = 2 << 56
+    static let controlSocket: UInt64 = 3 << 56
+    static let idMask: UInt64 = (1 << 56) - 1
+
+    /// Sets everything up; `run()` serves.
+    package init(configuration: DaemonConfiguration, configurationFile: String?) throws(DaemonError) {
+        self.configuration = configuration
+        self.configurationFile = configurationFile
+        log = Log(level: Log.Level(name: configuration.logLevel) ?? .info)
+        signal(SIGPIPE, SIG_IGN)
+        do {
+            epoll = try Epoll()
+            signals = try SignalNotifier.receiving([SIGTERM, SIGINT, SIGHUP])
+            timer = try PeriodicTimer.every(nanoseconds: UInt64(configuration.drainIntervalMilliseconds) * 1_000_000)
+        } catch {
+            throw DaemonError("cannot set up the event loop: \(error)")
+        }
+        do {
+            storage = try Storage(stateDirectory: configuration.stateDirectory)
+        } catch {
+            throw DaemonError("cannot use the state directory '\(configuration.stateDirectory)': \(error) (set state_directory, or --state-dir)")
+        }
+        watchdogInterval = Systemd.watchdogMicroseconds().map { $0 * 1000 / 2 }
+        try openSockets()
+        do {
+            try epoll.add(signals.descriptor, .readable, token: Self.signalToken)
+            try epoll.add(timer.descriptor, .readable, token: Self.timerToken)
+        } catch {
+            throw DaemonError("cannot set up the event loop: \(error)")
+        }
+        for session in storage.recover(log: log) {
+            sessions[session.name] = session
+            sessionOrder.append(session.name)
+        }
+        nextScrape = tc_monotonic_ns() + UInt64(configuration.scrapeIntervalMilliseconds) * 1_000_000
+    }
+
+    /// The producer and control sockets: from systemd (socket activation,
+    /// named "producer" and "control"), else bound here.
+    private func openSockets() throws(DaemonError) {
+        let activated = Systemd.listenedSockets()
+        let paths = RuntimePaths(directory: configuration.runtimeDirectory)
+        if activated.isEmpty {
+            do {
+                try Storage.makeDirectory(paths.directory, mode: 0o755)
+            } catch {
+                throw DaemonError("cannot create the runtime directory '\(paths.directory)': \(error) (set runtime_directory, or --runtime-dir)")
+            }
+        }
+        producerListener = try listener(activated["producer"], path: paths.producerSocket, mode: 0o666)
+        controlListener = try listener(activated["control"], path: paths.controlSocket, mode: 0o660)
+        if let control = controlListener, activated["control"] == nil { restrictControlSocket(paths.controlSocket, control) }
+        do {
+            if let producerListener { try epoll.add(producerListener, .readable, token: Self.producerToken) }
+            if let controlListener { try epoll.add(controlListener, .readable, token: Self.controlToken) }
+        } catch {
+            throw DaemonError("cannot watch the sockets: \(error)")
+        }
+        log.info("listening on \(paths.producerSocket) and \(paths.controlSocket)" + (activated.isEmpty ? "" : " (socket activation)"))
+    }
+
+    private func listener(_ activated: CInt?, path: String, mode: mode_t) throws(DaemonError) -> FileDescriptor {
+        if let activated {
+            let descriptor = FileDescriptor(rawValue: activated)
+            try? descriptor.setNonBlocking(true)
+            return descriptor
+        }
+        do {
+            let descriptor = try UnixSocket.listen(path: path)
+            _ = chmod(path, mode)
+            return descriptor
+        } catch {
+            if error.errno == .addressInUse {
+                throw DaemonError("another traced already listens on '\(path)' (stop it, or use another --runtime-dir)")
+            }
+            throw DaemonError("cannot listen on '\(path)': \(error)")
+        }
+    }
+
+    /// As root: the control socket belongs to group `control_group` (0660),
+    /// so its members may use tracectl. Without that group: root only.
+    private func restrictControlSocket(_ path: String, _ descriptor: FileDescriptor) {
+        guard getuid() == 0 else {
+            _ = chmod(path, 0o600)
+            return
+        }
+        if let group = getgrnam(configuration.controlGroup) {
+            _ = chown(path, 0, group.pointee.gr_gid)
+        } else {
+            _ = chmod(path, 0o600)
+            log.warning("group '\(configuration.controlGroup)' does not exist: only root may use tracectl (create it with `groupadd \(configuration.controlGroup)`)")
+        }
+    }
+
+    // MARK: The loop
+
+    /// Serves until SIGTERM (or SIGINT), then finishes every running
+    /// session and returns.
+    package func run() throws(DaemonError) {
+        Systemd.notify("READY=1")
+        updateStatus()
+        while true {
+            let ready: [Epoll.Ready]
+            do {
+                ready = try epoll.wait(timeoutMilliseconds: -1)
+            } catch {
+                throw DaemonError("the event loop failed: \(error)")
+            }
+            var tick = false
+            for event in ready {
+                switch event.token {
+                case Self.producerToken: acceptProducers()
+                case Self.controlToken: acceptControls()
+                case Self.signalToken: handleSignals()
+                case Self.timerToken:
+                    timer.acknowledge()
+                    tick = true
+                default:
+                    dispatch(event)
+                }
+            }
+            service(tick: tick)
+            if shuttingDown && !sessions.values.contains(where: { $0.state == .stopping }) && controls.isEmpty {
+                break
+            }
+        }
+        for client in clients.values { finish(client, reason: .tracingStopped) }
+        log.info("stopped")
+    }
+
+    private func dispatch(_ event: Epoll.Ready) {
+        let id = event.token & Self.idMask
+        switch event.token & ~Self.idMask {
+        case Self.clientSocket:
+            guard let client = clients[id] else { return }
+            if event.readable || event.closed { readProducer(client) }
+            if event.writable, clients[id] != nil { writeProducer(client) }
+        case Self.clientWake:
+            guard let client = clients[id] else { return }
+            client.wake?.drain()
+            woken.insert(id)
+        case Self.controlSocket:
+            guard let connection = controls[id] else { return }
+            if event.readable || event.closed { readControl(connection) }
+            if event.writable, controls[id] != nil { writeControl(connection) }
+        default:
+            break
+        }
+    }
+
+    /// After each batch of events: drain, and on the timer, the periodic work.
+    private func service(tick: Bool) {
+        let now = tc_monotonic_ns()
+        let scrape = tick && now >= nextScrape
+        if scrape { nextScrape = now + UInt64(configuration.scrapeIntervalMilliseconds) * 1_000_000 }
+        if tick {
+            for client in clients.values where client.isRegistered { drain(client, scrape: scrape) }
+        } else {
+            for id in woken { if let client = clients[id] { drain(client, scrape: false) } }
+        }
+        woken.removeAll()
+        if scrape {
+            for name in sessionOrder {
+                guard let session = sessions[name], session.state == .running || session.state == .stopping else { continue }
+                session.tick(now: now)
+                if let failure = session.failure { reportFailure(session, failure) }
+            }
+            stopExpiredSessions(now: now)
+            enforceQuota()
+        }
+        if tick { checkStops(now: now) }
+        if let interval = watchdogInterval, now >= nextWatchdog {
+            Systemd.notify("WATCHDOG=1")
+            nextWatchdog = now + interval
+        }
+    }
+
+    private func handleSignals() {
+        for signal in signals.pending() {
+            switch signal {
+            case SIGHUP: reload()
+            case SIGTERM, SIGINT: beginShutdown()
+            default: break
+            }
+        }
+    }
+
+    /// SIGTERM: stop accepting, finish every running session, exit.
+    private func beginShutdown() {
+        guard !shuttingDown else { return }
+        shuttingDown = true
+        Systemd.notify("STOPPING=1")
+        log.info("stopping: finishing \(sessions.values.filter(\.isRunning).count) running session(s)")
+        for listener in [producerListener, controlListener].compactMap({ $0 }) {
+            epoll.remove(listener)
+            listener.close()
+        }
+        producerListener = nil
+        controlListener = nil
+        let paths = RuntimePaths(directory: configuration.runtimeDirectory)
+        if Systemd.listenedSockets().isEmpty {
+            unlink(paths.producerSocket)
+            unlink(paths.controlSocket)
+        }
+        for name in sessionOrder where sessions[name]?.isRunning == true { beginStop(sessions[name]!, waiter: nil) }
+    }
+
+    /// SIGHUP: re-reads the configuration file; keys naming sockets and
+    /// directories need a restart and are left as they are.
+    private func reload() {
+        Systemd.notify("RELOADING=1")
+        defer { Systemd.notify("READY=1") }
+        guard let file = configurationFile else {
+            log.info("SIGHUP: no configuration file to reload")
+            return
+        }
+        var fresh = DaemonConfiguration.defaults()
+        fresh.runtimeDirectory = configuration.runtimeDirectory
+        fresh.stateDirectory = configuration.stateDirectory
+        fresh.controlGroup = configuration.controlGroup
+        var fixed = DaemonConfiguration.defaults()
+        do {
+            try fresh.apply(file: file)
+            try fixed.apply(file: file)
+        } catch {
+            log.error("SIGHUP: \(error); keeping the running configuration")
+            return
+        }
+        for (key, old, new) in [("runtime_directory", configuration.runtimeDirectory, fixed.runtimeDirectory),
+                                ("state_directory", configuration.stateDirectory, fixed.stateDirectory),
+                                ("control_group", configuration.controlGroup, fixed.controlGroup)] where old != new {
+            log.warning("SIGHUP: \(key) cannot change without a restart (\(old) -> \(new)), ignoring")
+        }
+        configuration = fresh
+        log.setLevel(Log.Level(name: fresh.logLevel) ?? .info)
+        log.notice("configuration reloaded from \(file)")
+        enforceQuota()
+    }
+
+    func updateStatus() {
+        let running = sessions.values.filter(\.isRunning).count
+        Systemd.notify("STATUS=\(running) session(s) running, \(clients.values.filter(\.isRegistered).count) client(s)")
+    }
+
+    func nextIdentifier() -> UInt64 {
+        defer { nextID += 1 }
+        return nextID
+    }
+}

@@ -1,0 +1,177 @@
+import TraceProtocol
+import TraceSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// traced's settings: built-in defaults, then the configuration file
+/// (config/traced.conf documents every key), then command-line flags.
+package struct DaemonConfiguration: Equatable, Sendable {
+    package var runtimeDirectory: String
+    package var stateDirectory: String
+    /// Group allowed on the control socket (mode 0660) when traced runs as root.
+    package var controlGroup = "tracing"
+    /// Largest client buffer accepted; larger registrations are refused.
+    package var maxBufferSize = 64 << 20
+    package var maxClients = 1024
+    package var maxClientsPerUser = 128
+    package var maxSessions = 32
+    /// All sessions' files together; oldest stopped sessions go first.
+    package var diskQuota: UInt64 = 1 << 30
+    package var drainIntervalMilliseconds = 10
+    package var scrapeIntervalMilliseconds = 100
+    /// How long a stop waits for clients to confirm tracing is off.
+    package var stopTimeoutMilliseconds = 500
+    package var logLevel = "info"
+
+    /// Keys SIGHUP cannot change (they name sockets and directories in use).
+    static let fixedKeys: Set<String> = ["runtime_directory", "state_directory", "control_group"]
+
+    package static func defaults() -> DaemonConfiguration {
+        DaemonConfiguration(runtimeDirectory: RuntimePaths.resolve().directory, stateDirectory: defaultStateDirectory())
+    }
+
+    /// `/var/lib/traced` for root; `$XDG_STATE_HOME/traced` or
+    /// `~/.local/state/traced` for anyone else.
+    package static func defaultStateDirectory() -> String {
+        if getuid() == 0 { return "/var/lib/traced" }
+        if let state = getenv("XDG_STATE_HOME").map({ String(cString: $0) }), !state.isEmpty { return state + "/traced" }
+        let home = getenv("HOME").map { String(cString: $0) } ?? "/tmp"
+        return home + "/.local/state/traced"
+    }
+
+    /// The file traced reads when no `--config` is given.
+    package static func defaultFile() -> String? {
+        let candidate = getuid() == 0 ? "/etc/traced/traced.conf"
+            : (getenv("XDG_CONFIG_HOME").map { String(cString: $0) } ?? ((getenv("HOME").map { String(cString: $0) } ?? "") + "/.config")) + "/traced/traced.conf"
+        return access(candidate, R_OK) == 0 ? candidate : nil
+    }
+
+    /// Applies the file at `path`; every problem names the file and line.
+    package mutating func apply(file path: String) throws(ConfigurationError) {
+        let text: String
+        do {
+            let descriptor = try FileDescriptor.open(path, O_RDONLY)
+            defer { descriptor.close() }
+            text = String(decoding: try descriptor.readToEnd(limit: 1 << 20), as: UTF8.self)
+        } catch {
+            throw ConfigurationError(file: path, line: 0, message: "cannot read it: \(error)")
+        }
+        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            let trimmed = line.trimmingSpaces()
+            if trimmed.isEmpty { continue }
+            guard let equals = trimmed.firstIndex(of: "=") else {
+                throw ConfigurationError(file: path, line: number + 1, message: "expected `key = value`, found '\(trimmed)'")
+            }
+            let key = String(trimmed[..<equals]).trimmingSpaces()
+            let value = String(trimmed[trimmed.index(after: equals)...]).trimmingSpaces()
+            do throws(ConfigurationError.Problem) {
+                try set(key, value)
+            } catch {
+                throw ConfigurationError(file: path, line: number + 1, message: error.text)
+            }
+        }
+    }
+
+    /// Sets one key (from the file or a flag).
+    package mutating func set(_ key: String, _ value: String) throws(ConfigurationError.Problem) {
+        switch key {
+        case "runtime_directory": runtimeDirectory = try Self.path(key, value)
+        case "state_directory": stateDirectory = try Self.path(key, value)
+        case "control_group": controlGroup = value
+        case "max_buffer_size": maxBufferSize = try Self.size(key, value)
+        case "max_clients": maxClients = try Self.count(key, value)
+        case "max_clients_per_user": maxClientsPerUser = try Self.count(key, value)
+        case "max_sessions": maxSessions = try Self.count(key, value)
+        case "disk_quota": diskQuota = UInt64(try Self.size(key, value))
+        case "drain_interval": drainIntervalMilliseconds = try Self.milliseconds(key, value)
+        case "scrape_interval": scrapeIntervalMilliseconds = try Self.milliseconds(key, value)
+        case "stop_timeout": stopTimeoutMilliseconds = try Self.milliseconds(key, value)
+        case "log_level":
+            guard Log.Level(name: value) != nil else {
+                throw .init("log_level must be error, warning, notice, info or debug, not '\(value)'")
+            }
+            logLevel = value
+        default:
+            throw .init("unknown key '\(key)' (see config/traced.conf for the keys)")
+        }
+    }
+
+    private static func path(_ key: String, _ value: String) throws(ConfigurationError.Problem) -> String {
+        guard value.hasPrefix("/") else { throw .init("\(key) must be an absolute path, not '\(value)'") }
+        return value
+    }
+
+    private static func count(_ key: String, _ value: String) throws(ConfigurationError.Problem) -> Int {
+        guard let number = Int(value), number > 0 else { throw .init("\(key) must be a positive number, not '\(value)'") }
+        return number
+    }
+
+    /// "64M", "1G", "4096"...
+    static func size(_ key: String, _ value: String) throws(ConfigurationError.Problem) -> Int {
+        guard let bytes = parseSize(value), bytes > 0 else {
+            throw .init("\(key) must be a size like 64K, 16M or 2G, not '\(value)'")
+        }
+        return bytes
+    }
+
+    package static func parseSize(_ text: String) -> Int? {
+        var digits = text.uppercased()
+        var scale = 1
+        if digits.hasSuffix("B") { digits.removeLast() }
+        switch digits.last {
+        case "K": scale = 1 << 10
+        case "M": scale = 1 << 20
+        case "G": scale = 1 << 30
+        case "T": scale = 1 << 40
+        default: break
+        }
+        if scale > 1 { digits.removeLast() }
+        guard let number = Int(digits), number >= 0, number <= Int.max / scale else { return nil }
+        return number * scale
+    }
+
+    /// "10ms", "2s", "5m", "1h" (a bare number is milliseconds).
+    static func milliseconds(_ key: String, _ value: String) throws(ConfigurationError.Problem) -> Int {
+        guard let seconds = parseDuration(value), seconds > 0 else {
+            throw .init("\(key) must be a duration like 10ms, 2s or 5m, not '\(value)'")
+        }
+        return Int((seconds * 1000).rounded())
+    }
+
+    /// Seconds in "10ms", "2s", "5m", "1h", "1d"; a bare number is milliseconds.
+    package static func parseDuration(_ text: String) -> Double? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            return Double(text.dropLast(suffix.count)).map { $0 * scale }
+        }
+        return Double(text).map { $0 / 1000 }
+    }
+}
+
+/// A configuration problem, located: "traced.conf:12: unknown key 'foo'".
+package struct ConfigurationError: Error, Equatable, Sendable, CustomStringConvertible {
+    package var file: String
+    package var line: Int
+    package var message: String
+
+    package struct Problem: Error, Equatable, Sendable {
+        package var text: String
+        package init(_ text: String) { self.text = text }
+    }
+
+    package var description: String {
+        line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)"
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        String(drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed())
+    }
+}
+
+extension Substring {
+    func trimmingSpaces() -> String { String(self).trimmingSpaces() }
+}

@@ -1,0 +1,133 @@
+import CTraceABI
+import TraceFormat
+import TraceProtocol
+import TraceSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A flight-recorder session's output: compressed frames kept in memory,
+/// the oldest dropped beyond `windowBytes` (and, if set, `windowSeconds`).
+/// Nothing is written until stop (or fetch): then a file is made of a
+/// fresh first frame — header, clock sync, process records and every
+/// metadata record, since the frames that defined them may be gone — then
+/// the frames still in the window, then the end record.
+final class FlightRecorder: SessionOutput {
+    private let session: String
+    private let windowBytes: UInt64
+    private let windowNanoseconds: UInt64
+    private let preamble: Preamble
+    private let compressor: LZ4FrameCompressor
+    private var pending = ByteWriter(capacity: 1 << 20)
+    private var frames: [(bytes: [UInt8], closed: UInt64)] = []
+    private var frameStart = 0
+    private var heldBytes: UInt64 = 0
+    private var totals = OutputStatistics()
+    private(set) var failure: String?
+    private let directory: String
+    private var written: String?
+
+    init(directory: String, session: String, windowBytes: UInt64, windowSeconds: UInt64,
+         preamble: @escaping Preamble) throws(LZ4Error) {
+        self.directory = directory
+        self.session = session
+        self.windowBytes = windowBytes
+        self.windowNanoseconds = windowSeconds * 1_000_000_000
+        self.preamble = preamble
+        self.compressor = try LZ4FrameCompressor()
+    }
+
+    var statistics: OutputStatistics {
+        var now = totals
+        now.bytesCompressed = heldBytes
+        return now
+    }
+
+    func append(_ body: (inout ByteWriter) -> Void) {
+        let before = pending.count
+        body(&pending)
+        totals.bytesRaw &+= UInt64(pending.count - before)
+        // Frames of ~1/16 of the window keep eviction fine-grained.
+        if pending.count >= Int(min(1 << 20, max(16 << 10, windowBytes / 16))) { closeFrame(now: tc_monotonic_ns()) }
+    }
+
+    private func closeFrame(now: UInt64) {
+        guard !pending.isEmpty else { return }
+        do {
+            let frame = try pending.bytes.withUnsafeBytes { (raw) throws(LZ4Error) in Array(try compressor.frame(of: raw)) }
+            frames.append((frame, now))
+            heldBytes &+= UInt64(frame.count)
+        } catch {
+            failure = "compressing the flight recorder window failed: \(error)"
+        }
+        pending.removeAll()
+        evict(now: now)
+    }
+
+    private func evict(now: UInt64) {
+        while frameStart < frames.count,
+              heldBytes > windowBytes
+                || (windowNanoseconds > 0 && now &- frames[frameStart].closed > windowNanoseconds) {
+            heldBytes &-= UInt64(frames[frameStart].bytes.count)
+            frames[frameStart].bytes = []
+            frameStart += 1
+        }
+        if frameStart > 64 && frameStart * 2 > frames.count {
+            frames.removeFirst(frameStart)
+            frameStart = 0
+        }
+    }
+
+    func flush(now: UInt64) {
+        closeFrame(now: now)
+        evict(now: now)
+    }
+
+    /// The window as one trace file's bytes.
+    private func dump() -> [UInt8] {
+        closeFrame(now: tc_monotonic_ns())
+        var first = ByteWriter(capacity: 64 << 10)
+        FileHeader(createdRealtimeNanoseconds: tc_realtime_ns(), producer: "traced \(Version.current)", session: session,
+                   fileIndex: 0).encode(into: &first)
+        preamble(&first)
+        var end = ByteWriter(capacity: 16)
+        end.record(Int(TC_REC_FILE_END)) { $0.varint(UInt64(frames.count - frameStart + 2)) }
+        var out: [UInt8] = []
+        do {
+            out += try first.bytes.withUnsafeBytes { (raw) throws(LZ4Error) in Array(try compressor.frame(of: raw)) }
+            for frame in frames[frameStart...] { out += frame.bytes }
+            out += try end.bytes.withUnsafeBytes { (raw) throws(LZ4Error) in Array(try compressor.frame(of: raw)) }
+        } catch {
+            failure = "compressing the flight recorder window failed: \(error)"
+        }
+        return out
+    }
+
+    /// Writes the window to `000000.trace` in the session's directory.
+    func finish() {
+        guard written == nil else { return }
+        let bytes = dump()
+        let path = directory + "/" + RotatingFiles.name(0)
+        do {
+            let descriptor = try FileDescriptor.open(path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC, permissions: 0o640)
+            defer { descriptor.close() }
+            try descriptor.writeAll(bytes)
+            try descriptor.sync()
+            try Syscall.call("rename", subject: path) { rename(path + ".tmp", path) }
+            RotatingFiles.syncDirectory(directory)
+            written = path
+            totals.files = 1
+            totals.diskBytes = UInt64(bytes.count)
+        } catch {
+            failure = "writing '\(path)' failed: \(error)"
+        }
+        frames = []
+        frameStart = 0
+        heldBytes = UInt64(bytes.count)
+    }
+
+    func snapshot() -> TraceSnapshot {
+        if let written { return .files([written]) }
+        return .bytes(dump())
+    }
+}

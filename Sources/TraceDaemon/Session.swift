@@ -1,0 +1,258 @@
+import CTraceABI
+import TraceFormat
+import TraceProtocol
+import TraceRing
+import TraceSystem
+
+/// One tracing session: which processes it records (its members), how
+/// (its config), and where it goes (its output).
+final class Session {
+    let name: String
+    let config: SessionConfig
+    let owner: UInt32
+    let directory: String
+    private(set) var state: SessionStatus.State
+    let startedRealtime: UInt64
+    let startedMonotonic: UInt64
+    private(set) var stoppedRealtime: UInt64 = 0
+    /// Nil for a session found on disk at start-up (it only has files).
+    private(set) var output: (any SessionOutput)?
+    /// Files of a session loaded from disk.
+    private var filesOnDisk: [String] = []
+    private var storedStatus: SessionStatus?
+
+    /// A client's part in the session.
+    final class Member {
+        let client: Client
+        var events: UInt64 = 0
+        var bytes: UInt64 = 0
+        /// The client's drop counters when it joined.
+        let dropsAtJoin: [UInt32: UInt64]
+        /// Its drops during the session, frozen when it left.
+        var dropsAtEnd: [UInt32: UInt64]?
+        var connected = true
+
+        init(client: Client, dropsAtJoin: [UInt32: UInt64]) {
+            self.client = client
+            self.dropsAtJoin = dropsAtJoin
+        }
+
+        func drops() -> [UInt32: UInt64] {
+            if let dropsAtEnd { return dropsAtEnd }
+            guard let consumer = client.consumer else { return [:] }
+            var counts = consumer.dropCounters()
+            for (reason, before) in dropsAtJoin { counts[reason, default: 0] &-= min(before, counts[reason, default: 0]) }
+            return counts.filter { $0.value > 0 }
+        }
+    }
+
+    private(set) var members: [UInt64: Member] = [:]
+    /// While stopping: clients whose confirmation (control ack) is awaited.
+    var pendingAcks: [UInt64: UInt64] = [:]
+    var stopDeadline: UInt64 = 0
+    /// Control connections waiting for the stop to finish.
+    var stopWaiters: [UInt64] = []
+    /// A write failure was logged (once).
+    var failureReported = false
+
+    init(name: String, config: SessionConfig, owner: UInt32, directory: String) throws(ProtocolError) {
+        self.name = name
+        self.config = config
+        self.owner = owner
+        self.directory = directory
+        self.state = .running
+        self.startedRealtime = tc_realtime_ns()
+        self.startedMonotonic = tc_monotonic_ns()
+        let preamble: Preamble = { [unowned self] w in self.writePreamble(into: &w) }
+        switch config.mode {
+        case .streaming:
+            output = RotatingFiles(directory: directory, session: name, maxFileSize: config.maxFileSize,
+                                   maxFiles: Int(config.maxFiles), maxAgeSeconds: config.maxFileAgeSeconds, preamble: preamble)
+        case .flightRecorder:
+            do {
+                output = try FlightRecorder(directory: directory, session: name, windowBytes: config.windowBytes,
+                                            windowSeconds: config.windowSeconds, preamble: preamble)
+            } catch {
+                throw .failed("cannot start the flight recorder: \(error)")
+            }
+        }
+    }
+
+    /// A session found on disk: stopped (or interrupted), with its files.
+    init(stored status: SessionStatus, config: SessionConfig, directory: String, files: [String]) {
+        self.name = status.name
+        self.config = config
+        self.owner = status.owner
+        self.directory = directory
+        self.state = status.state
+        self.startedRealtime = status.startedRealtimeNanoseconds
+        self.startedMonotonic = 0
+        self.stoppedRealtime = status.stoppedRealtimeNanoseconds
+        self.filesOnDisk = files
+        self.storedStatus = status
+    }
+
+    var isRunning: Bool { state == .running }
+
+    /// The clock sync, every member's process record and metadata: what a
+    /// new file needs before any batch.
+    private func writePreamble(into w: inout ByteWriter) {
+        for clock in Set(members.values.map { $0.client.clockKind }) {
+            ClockSampler.sample(clockKind: clock).encode(into: &w)
+        }
+        for member in members.values.sorted(by: { $0.client.id < $1.client.id }) where member.connected {
+            member.client.processRecord.encode(into: &w)
+            for record in member.client.consumer?.metadata ?? [] {
+                record.encode(process: UInt32(truncatingIfNeeded: member.client.id), into: &w)
+            }
+        }
+    }
+
+    // MARK: Members
+
+    func join(_ client: Client) {
+        guard members[client.id] == nil, let consumer = client.consumer else { return }
+        members[client.id] = Member(client: client, dropsAtJoin: consumer.dropCounters())
+        output?.append { w in
+            ClockSampler.sample(clockKind: client.clockKind).encode(into: &w)
+            client.processRecord.encode(into: &w)
+            for record in consumer.metadata { record.encode(process: UInt32(truncatingIfNeeded: client.id), into: &w) }
+        }
+    }
+
+    func includes(_ client: Client) -> Bool { members[client.id]?.connected ?? false }
+
+    /// A client leaves (it exited, disconnected, or the session stops).
+    func leave(_ client: Client, reason: ProcessEnd.Reason) {
+        guard let member = members[client.id], member.connected else { return }
+        let drops = member.drops()
+        member.dropsAtEnd = drops
+        member.connected = false
+        output?.append { w in
+            DropCounts(process: UInt32(truncatingIfNeeded: client.id), counts: drops).encode(into: &w)
+            ProcessEnd(process: UInt32(truncatingIfNeeded: client.id), ticks: ClockSampler.sample(clockKind: client.clockKind).ticks,
+                       reason: reason).encode(into: &w)
+        }
+    }
+
+    // MARK: Records
+
+    func write(metadata: [MetadataRecord], from client: Client) {
+        guard includes(client), !metadata.isEmpty else { return }
+        output?.append { w in
+            for record in metadata { record.encode(process: UInt32(truncatingIfNeeded: client.id), into: &w) }
+        }
+    }
+
+    func write(batch header: BatchHeader, events: UnsafeRawBufferPointer, count: Int, from client: Client) {
+        guard let member = members[client.id], member.connected, let output else { return }
+        if config.categories.isEmpty {
+            member.events &+= UInt64(count)
+            member.bytes &+= UInt64(events.count)
+            output.append { header.encode(events: events, into: &$0) }
+            return
+        }
+        let allowed = Set(config.categories)
+        let filtered = BatchFilter.logs(in: events, from: header.initialState) { id in
+            client.strings[id].map(allowed.contains) ?? false
+        }
+        member.events &+= UInt64(filtered.events)
+        member.bytes &+= UInt64(filtered.bytes.count)
+        guard !filtered.bytes.isEmpty else { return }
+        filtered.bytes.withUnsafeBytes { bytes in output.append { header.encode(events: bytes, into: &$0) } }
+    }
+
+    /// Every drain tick's scrape: clock syncs and drop counters, a frame
+    /// closed, limits applied.
+    func tick(now: UInt64) {
+        guard let output else { return }
+        output.append { w in
+            for clock in Set(members.values.filter(\.connected).map { $0.client.clockKind }) {
+                ClockSampler.sample(clockKind: clock).encode(into: &w)
+            }
+            for member in members.values where member.connected {
+                DropCounts(process: UInt32(truncatingIfNeeded: member.client.id), counts: member.drops()).encode(into: &w)
+            }
+        }
+        output.flush(now: now)
+    }
+
+    // MARK: Stopping
+
+    func beginStopping(deadline: UInt64) {
+        guard state == .running else { return }
+        state = .stopping
+        stopDeadline = deadline
+    }
+
+    /// Everything is taken: members leave, the output is finished.
+    func finish() {
+        for member in members.values where member.connected { leave(member.client, reason: .tracingStopped) }
+        output?.append { w in
+            for clock in Set(members.values.map { $0.client.clockKind }) {
+                ClockSampler.sample(clockKind: clock).encode(into: &w)
+            }
+        }
+        output?.finish()
+        state = .stopped
+        stoppedRealtime = tc_realtime_ns()
+    }
+
+    /// Marks a session found running in a dead daemon's state.
+    func markInterrupted() { state = .interrupted }
+
+    // MARK: Reading
+
+    func snapshot() -> TraceSnapshot {
+        if let output { return output.snapshot() }
+        return .files(filesOnDisk)
+    }
+
+    func status() -> SessionStatus {
+        if let storedStatus, output == nil {
+            var status = storedStatus
+            status.state = state
+            return status
+        }
+        let stats = output?.statistics ?? OutputStatistics()
+        var dropped: [String: UInt64] = [:]
+        var clients: [SessionStatus.Client] = []
+        var events: UInt64 = 0
+        for member in members.values.sorted(by: { $0.client.id < $1.client.id }) {
+            let drops = member.drops()
+            var named: [String: UInt64] = [:]
+            for (reason, count) in drops where count > 0 {
+                named[DropReason.name(reason), default: 0] += count
+                dropped[DropReason.name(reason), default: 0] += count
+            }
+            events &+= member.events
+            clients.append(SessionStatus.Client(pid: member.client.credentials.pid, name: member.client.name,
+                                                connected: member.connected, events: member.events, dropped: named,
+                                                bytes: member.bytes))
+        }
+        return SessionStatus(name: name, state: state, mode: config.mode, owner: owner,
+                             startedRealtimeNanoseconds: startedRealtime, stoppedRealtimeNanoseconds: stoppedRealtime,
+                             events: events, dropped: dropped, bytesRaw: stats.bytesRaw, bytesCompressed: stats.bytesCompressed,
+                             files: stats.files, filesDeleted: stats.filesDeleted, diskBytes: stats.diskBytes, clients: clients)
+    }
+
+    var failure: String? { output?.failure }
+
+    /// Frees disk for the quota: drops this session's oldest complete file.
+    func evictOldestFile() -> UInt64 {
+        (output as? RotatingFiles)?.evictOldest() ?? 0
+    }
+}
+
+/// Names of the drop reasons (TC_DROP_*), as status and reports show them.
+enum DropReason {
+    static func name(_ reason: UInt32) -> String {
+        switch Int(reason) {
+        case TC_DROP_BUFFER_FULL: "buffer full"
+        case TC_DROP_REENTRANT: "reentrant"
+        case TC_DROP_THREAD_EXITING: "thread exiting"
+        case TC_LOST_METADATA: "metadata lost"
+        default: "reason \(reason)"
+        }
+    }
+}

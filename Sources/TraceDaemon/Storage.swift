@@ -1,0 +1,114 @@
+import FoundationEssentials
+import TraceProtocol
+import TraceSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Sessions on disk: `STATE/sessions/NAME/` holds a session's trace files
+/// and `session.json` (its config and last status), so stopped sessions
+/// stay listable and fetchable across restarts of traced.
+struct Storage {
+    let sessionsDirectory: String
+
+    init(stateDirectory: String) throws(SystemError) {
+        sessionsDirectory = stateDirectory + "/sessions"
+        try Self.makeDirectory(stateDirectory, mode: 0o750)
+        try Self.makeDirectory(sessionsDirectory, mode: 0o750)
+    }
+
+    static func makeDirectory(_ path: String, mode: mode_t) throws(SystemError) {
+        var partial = ""
+        for component in path.split(separator: "/") {
+            partial += "/" + component
+            if mkdir(partial, 0o755) != 0 && errno != EEXIST { throw SystemError("mkdir", subject: partial) }
+        }
+        _ = chmod(path, mode)
+    }
+
+    func directory(for session: String) -> String { sessionsDirectory + "/" + session }
+
+    func create(session: String) throws(SystemError) -> String {
+        let path = directory(for: session)
+        guard mkdir(path, 0o750) == 0 else { throw SystemError("mkdir", subject: path) }
+        return path
+    }
+
+    private struct Record: Codable {
+        var config: SessionConfig
+        var status: SessionStatus
+    }
+
+    /// Writes `session.json` (temporary name, then rename).
+    func persist(_ session: Session) throws(SystemError) {
+        let record = Record(config: session.config, status: session.status())
+        let path = directory(for: session.name) + "/session.json"
+        guard let data = try? JSONEncoder().encode(record) else { return }
+        let descriptor = try FileDescriptor.open(path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC, permissions: 0o640)
+        defer { descriptor.close() }
+        try descriptor.writeAll(Array(data))
+        try descriptor.sync()
+        try Syscall.call("rename", subject: path) { rename(path + ".tmp", path) }
+    }
+
+    /// Sessions left by an earlier traced. Those it did not finish are
+    /// interrupted: their unfinished files keep what they hold, readable up
+    /// to their last complete frame.
+    func recover(log: Log) -> [Session] {
+        var sessions: [Session] = []
+        for name in Self.entries(sessionsDirectory) {
+            let path = directory(for: name)
+            guard let data = try? Self.read(path + "/session.json"),
+                  let record = try? JSONDecoder().decode(Record.self, from: Data(data)) else {
+                log.warning("\(path) has no readable session.json, ignoring it")
+                continue
+            }
+            var status = record.status
+            if status.state == .running || status.state == .stopping {
+                for file in Self.entries(path) where file.hasSuffix(".trace.tmp") {
+                    rename(path + "/" + file, path + "/" + String(file.dropLast(4)))
+                }
+                status.state = .interrupted
+                log.warning("session '\(name)' was interrupted (traced stopped without finishing it); its files are kept")
+            }
+            let files = Self.entries(path).filter { $0.hasSuffix(".trace") }.sorted().map { path + "/" + $0 }
+            status.files = UInt64(files.count)
+            status.diskBytes = Self.size(of: files)
+            let session = Session(stored: status, config: record.config, directory: path, files: files)
+            sessions.append(session)
+            try? persist(session)
+        }
+        return sessions.sorted { $0.startedRealtime < $1.startedRealtime }
+    }
+
+    func remove(_ session: Session) {
+        for file in Self.entries(session.directory) { unlink(session.directory + "/" + file) }
+        rmdir(session.directory)
+    }
+
+    static func size(of paths: [String]) -> UInt64 {
+        paths.reduce(0) { total, path in
+            var info = stat()
+            return total + (stat(path, &info) == 0 ? UInt64(info.st_size) : 0)
+        }
+    }
+
+    static func entries(_ directory: String) -> [String] {
+        guard let handle = opendir(directory) else { return [] }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    private static func read(_ path: String) throws(SystemError) -> [UInt8] {
+        let descriptor = try FileDescriptor.open(path, O_RDONLY)
+        defer { descriptor.close() }
+        return try descriptor.readToEnd(limit: 1 << 20)
+    }
+}

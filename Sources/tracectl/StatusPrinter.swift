@@ -1,0 +1,59 @@
+import TraceProtocol
+
+/// `tracectl list` and `status` as text.
+enum StatusPrinter {
+    static func state(_ state: SessionStatus.State) -> String {
+        switch state {
+        case .running: "running"
+        case .stopping: "stopping"
+        case .stopped: "stopped"
+        case .interrupted: "interrupted"
+        }
+    }
+
+    static func bytes(_ count: UInt64) -> String {
+        switch count {
+        case ..<(1 << 10): "\(count) B"
+        case ..<(1 << 20): "\(count >> 10) KiB"
+        case ..<(1 << 30): "\(count >> 20) MiB"
+        default: "\(count >> 30) GiB"
+        }
+    }
+
+    static func drops(_ counts: [String: UInt64]) -> String {
+        let shown = counts.filter { $0.value > 0 }.sorted { $0.key < $1.key }
+        return shown.isEmpty ? "none" : shown.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+    }
+
+    static func list(_ sessions: [SessionStatus]) -> String {
+        guard !sessions.isEmpty else { return "no sessions (start one with `tracectl start`)" }
+        var lines = ["NAME".padding(24) + "STATE".padding(13) + "MODE".padding(16) + "EVENTS".leftPadding(12)
+                     + "DROPPED".leftPadding(10) + "FILES".leftPadding(7) + "DISK".leftPadding(10)]
+        for s in sessions {
+            lines.append(s.name.padding(24) + state(s.state).padding(13)
+                         + (s.mode == .streaming ? "streaming" : "flight recorder").padding(16)
+                         + "\(s.events)".leftPadding(12) + "\(s.droppedTotal)".leftPadding(10) + "\(s.files)".leftPadding(7)
+                         + bytes(s.diskBytes).leftPadding(10))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func session(_ s: SessionStatus) -> String {
+        var lines = ["session '\(s.name)': \(state(s.state)), \(s.mode == .streaming ? "streaming" : "flight recorder"), owner uid \(s.owner)"]
+        lines.append("  events \(s.events), dropped \(drops(s.dropped))")
+        lines.append("  bytes \(bytes(s.bytesRaw)) raw, \(bytes(s.bytesCompressed)) compressed; \(s.files) file(s)"
+                     + (s.filesDeleted > 0 ? " (\(s.filesDeleted) deleted by retention)" : "") + ", \(bytes(s.diskBytes)) on disk")
+        for c in s.clients {
+            lines.append("  pid \(c.pid) \(c.name)\(c.connected ? "" : " (gone)"): events \(c.events), dropped \(drops(c.dropped)), \(bytes(c.bytes)) raw")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func status(_ daemon: DaemonStatus, _ sessions: [SessionStatus]) -> String {
+        var lines = ["traced \(daemon.version), pid \(daemon.pid), up \(daemon.uptimeSeconds) s, \(daemon.clients) client(s)",
+                     "  sockets in \(daemon.runtimeDirectory), sessions in \(daemon.stateDirectory)",
+                     "  disk \(bytes(daemon.diskBytes)) of \(bytes(daemon.diskQuota))"]
+        for session in sessions { lines.append(self.session(session)) }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import TraceDaemon
+import TraceProtocol
+
+/// traced: the tracing daemon. Configuration: built-in defaults, then the
+/// configuration file, then these flags.
+@main
+struct Traced: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "traced",
+        abstract: "The traced daemon: registers traced processes, runs sessions, writes LZ4-compressed trace files.",
+        version: Version.current)
+
+    @Option(help: "Configuration file (default: /etc/traced/traced.conf as root, ~/.config/traced/traced.conf otherwise, if present).")
+    var config: String?
+
+    @Option(help: "Directory of producer.sock and control.sock (default: /run/traced as root, $XDG_RUNTIME_DIR/traced otherwise).")
+    var runtimeDir: String?
+
+    @Option(help: "Directory of sessions and their files (default: /var/lib/traced as root, ~/.local/state/traced otherwise).")
+    var stateDir: String?
+
+    @Option(help: "error, warning, notice, info or debug.")
+    var logLevel: String?
+
+    @Option(help: "Disk space all sessions may use, like 1G.")
+    var diskQuota: String?
+
+    @Option(help: "Largest client buffer accepted, like 64M.")
+    var maxBufferSize: String?
+
+    @Flag(help: "Check the configuration and exit.")
+    var checkConfig = false
+
+    func run() throws {
+        var settings = DaemonConfiguration.defaults()
+        let file = config ?? DaemonConfiguration.defaultFile()
+        // A ConfigurationError names the file and line; a DaemonError says
+        // what to do. ArgumentParser prints either and exits with status 1.
+        if let file { try settings.apply(file: file) }
+        for (key, value) in [("runtime_directory", runtimeDir), ("state_directory", stateDir), ("log_level", logLevel),
+                             ("disk_quota", diskQuota), ("max_buffer_size", maxBufferSize)] {
+            guard let value else { continue }
+            do throws(ConfigurationError.Problem) {
+                try settings.set(key, value)
+            } catch {
+                throw ValidationError("--\(key.replacingUnderscores()): \(error.text)")
+            }
+        }
+        if checkConfig {
+            print("configuration OK" + (file.map { " (\($0))" } ?? " (defaults)"))
+            return
+        }
+        let daemon = try Daemon(configuration: settings, configurationFile: file)
+        try daemon.run()
+    }
+}
+
+extension String {
+    func replacingUnderscores() -> String { String(map { $0 == "_" ? "-" : $0 }) }
+}
