@@ -136,5 +136,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "TracedTests",
+            dependencies: [
+                "TraceFormat", "TraceRing", "TraceAnalysis", "TraceSystem", "TraceProtocol", "CTraceABI", "TestSupport",
+                "TraceFixture", "traced", "tracectl",
+            ],
+            swiftSettings: strict
+        ),
     ]
 )

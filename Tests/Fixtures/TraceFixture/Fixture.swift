@@ -27,6 +27,8 @@ enum Fixture {
             return value
         }
 
+        func optionalString(_ name: String) -> String? { values[name] }
+
         func number(_ name: String, default value: Int) -> Int {
             values[name].flatMap { Int($0) } ?? value
         }

@@ -1,4 +1,5 @@
 import CTraceABI
+import Synchronization
 import TraceClient
 import TraceSystem
 #if canImport(Glibc)
@@ -222,6 +223,66 @@ enum Scenarios {
         }
     }
 
+    /// A client of the traced daemon (TRACED_RUNTIME_DIR): waits until a
+    /// session turns tracing on, then --threads threads each emit --events
+    /// counters "seq" 0, 1, 2 ... (with --mixed, also regions and logs of
+    /// categories "keep" and "drop"); prints `emitted=`. With --forever the
+    /// threads go on until the process is killed, printing `progress=N
+    /// worst=NS` (the slowest annotation of the last second) every second.
+    static func load(_ options: Fixture.Options) {
+        if let name = options.optionalString("name") { _ = tc_set_thread_name(name) }
+        let threads = options.number("threads", default: 4)
+        let events = options.number("events", default: 1000)
+        let mixed = options.number("mixed", default: 0) != 0
+        let forever = options.number("forever", default: 0) != 0
+        // The first annotation starts the connection; tracing is off until
+        // the daemon's welcome (or control) turns it on.
+        Trace.counter("warmup", 0)
+        let deadline = tc_monotonic_ns() + UInt64(options.number("wait", default: 10)) * 1_000_000_000
+        while !Trace.isEnabled {
+            guard tc_monotonic_ns() < deadline else {
+                print("enabled=false")
+                exit(3)
+            }
+            usleep(1000)
+        }
+        print("enabled=true")
+        let progress = Atomic<Int>(0)
+        let worst = Atomic<Int>(0)
+        let workers = (0..<threads).map { _ in
+            try! SystemThread.spawn(name: "load") {
+                var value = 0
+                while forever || value < events {
+                    let before = tc_monotonic_ns()
+                    if mixed {
+                        Trace.withRegion("work") {
+                            Trace.counter("seq", value)
+                            Trace.log(value % 2 == 0 ? "keep" : "drop", "value \(value)")
+                        }
+                    } else {
+                        Trace.counter("seq", value)
+                    }
+                    let took = Int(tc_monotonic_ns() - before)
+                    if took > worst.load(ordering: .relaxed) { worst.store(took, ordering: .relaxed) }
+                    value += 1
+                    if forever && value % 1000 == 0 {
+                        progress.wrappingAdd(1000, ordering: .relaxed)
+                        usleep(100)
+                    }
+                }
+            }
+        }
+        if forever {
+            while true {
+                sleep(1)
+                print("progress=\(progress.load(ordering: .relaxed)) worst=\(worst.exchange(0, ordering: .relaxed))")
+                fflushOut()
+            }
+        }
+        for worker in workers { worker.join() }
+        print("emitted=\(threads * events * (mixed ? 4 : 1))")
+    }
+
     /// Shares its buffer with the test process over the socket at --socket
     /// (an inherited descriptor), then --threads threads emit counters "seq"
     /// 0, 1, 2 ... until the process is killed.
@@ -246,4 +307,9 @@ enum Scenarios {
         }
         while true { pause() }
     }
+}
+
+/// Standard output is a pipe in tests: make each line visible at once.
+func fflushOut() {
+    fflush(nil)
 }

@@ -22,5 +22,6 @@ case "logs": Scenarios.logs(options)
 case "lifecycle": Scenarios.lifecycle(options)
 case "fork": Scenarios.fork(options)
 case "producer": Scenarios.producer(options)
+case "load": Scenarios.load(options)
 default: Fixture.fail("unknown scenario '\(scenario)'")
 }

@@ -1,0 +1,83 @@
+import Foundation
+
+/// A traced started for one test: its own runtime and state directories,
+/// its own log; `tracectl` and clients are pointed at it.
+package final class TracedDaemon {
+    package let directory: TemporaryDirectory
+    package var runtime: String { directory.path + "/run" }
+    package var state: String { directory.path + "/state" }
+    package private(set) var process: Background
+    private let extraArguments: [String]
+
+    package init(arguments: [String] = []) throws {
+        directory = try TemporaryDirectory("traced-daemon")
+        extraArguments = arguments
+        process = try Self.launch(directory.path, arguments)
+        try waitUntilServing()
+    }
+
+    private static func launch(_ base: String, _ arguments: [String]) throws -> Background {
+        try Background(Processes.executable("traced"),
+                       ["--runtime-dir", base + "/run", "--state-dir", base + "/state", "--log-level", "debug"] + arguments)
+    }
+
+    /// Waits until `tracectl list` answers.
+    package func waitUntilServing(seconds: Double = 20) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if FileManager.default.fileExists(atPath: runtime + "/control.sock"),
+               (try? tracectl(["list"]).status) == 0 { return }
+            guard process.isRunning else { throw DaemonFailure(log: process.standardError) }
+            usleep(20_000)
+        }
+        throw DaemonFailure(log: "traced did not answer within \(seconds) s: " + process.standardError)
+    }
+
+    /// The environment a client of this daemon needs.
+    package var clientEnvironment: [String: String] { ["TRACED_RUNTIME_DIR": runtime, "TRACED_DAEMON": "on"] }
+
+    package func tracectl(_ arguments: [String]) throws -> ProcessResult {
+        try Processes.run(Processes.executable("tracectl"), arguments, environment: ["TRACED_RUNTIME_DIR": runtime])
+    }
+
+    /// `tracectl ARGS --json`, decoded.
+    package func json(_ arguments: [String]) throws -> Any {
+        let result = try tracectl(arguments + ["--json"])
+        guard result.status == 0 else { throw DaemonFailure(log: "tracectl \(arguments): \(result.standardError)") }
+        return try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8))
+    }
+
+    /// A client process running the TraceFixture scenario `load`.
+    package func client(_ options: [String: String]) throws -> Background {
+        let arguments = ["load"] + options.sorted { $0.key < $1.key }.flatMap { ["--\($0.key)", $0.value] }
+        return try Background(Processes.executable("TraceFixture"), arguments, environment: clientEnvironment)
+    }
+
+    /// Kills traced (SIGKILL) and starts it again on the same directories.
+    package func killAndRestart() throws {
+        process.kill(SIGKILL)
+        process.wait()
+        process = try Self.launch(directory.path, extraArguments)
+        try waitUntilServing()
+    }
+
+    /// SIGTERM, and its exit status.
+    package func terminate() -> ProcessResult {
+        process.kill(SIGTERM)
+        return process.wait(seconds: 30)
+    }
+
+    package var log: String { process.standardError }
+
+    deinit {
+        if process.isRunning {
+            process.kill(SIGKILL)
+            process.wait()
+        }
+    }
+}
+
+package struct DaemonFailure: Error, CustomStringConvertible {
+    package var log: String
+    package var description: String { "traced failed: \(log)" }
+}

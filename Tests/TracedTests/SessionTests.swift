@@ -1,0 +1,131 @@
+import Foundation
+import TestSupport
+import Testing
+import TraceFormat
+
+/// The real binaries: traced in a temporary runtime directory, client
+/// processes, tracectl start / stop / fetch.
+@Suite(.serialized) struct SessionTests {
+    @Test func threeClientsOfFourThreadsAreRecordedExactlyAndRotated() throws {
+        let daemon = try TracedDaemon()
+        let started = try daemon.tracectl(["start", "exact", "--max-file-size", "64K", "--max-files", "1000"])
+        #expect(started.status == 0, "\(started.standardError)")
+        let events = 200_000
+        let clients = try (0..<3).map { _ in try daemon.client(["threads": "4", "events": "\(events)"]) }
+        let results = clients.map { $0.wait() }
+        for result in results {
+            #expect(result.status == 0, "client: \(result.standardError) \(result.standardOutput)")
+            #expect(result.values["emitted"] == "\(4 * events)")
+        }
+        let stopped = try SessionFigures(try daemon.json(["stop", "exact"]))
+        #expect(stopped.state == 2)
+        let emitted = UInt64(3 * 4 * events)
+        #expect(stopped.events + stopped.dropped == emitted)
+
+        let fetched = daemon.directory.file("exact.trace")
+        let fetch = try daemon.tracectl(["fetch", "exact", "-o", fetched])
+        #expect(fetch.status == 0, "\(fetch.standardError)")
+        #expect(try Processes.lz4Test(fetched).status == 0)
+        let tally = try Tally(path: fetched)
+        #expect(tally.violations.isEmpty, "\(tally.violations.prefix(3))")
+        #expect(tally.diagnostics.isEmpty, "\(tally.diagnostics)")
+        #expect(UInt64(tally.events) == stopped.events)
+        #expect(tally.seq.count == 12)
+        #expect(tally.perProcess.count == 3)
+        #expect(Set(tally.processEnds.values) == [.exited])
+
+        // Rotation: several files, each complete and accepted by lz4 -t.
+        #expect(stopped.files > 1)
+        let directory = daemon.state + "/sessions/exact"
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".trace") }
+        #expect(UInt64(files.count) == stopped.files)
+        for file in files {
+            #expect(try Processes.lz4Test(directory + "/" + file).status == 0, "\(file)")
+            let alone = try Tally(path: directory + "/" + file)
+            #expect(alone.diagnostics.isEmpty, "\(file) does not decode alone: \(alone.diagnostics)")
+        }
+    }
+}
+
+extension SessionTests {
+    @Test func filesBeyondTheRetentionCountAreDeletedAndCounted() throws {
+        let daemon = try TracedDaemon()
+        #expect(try daemon.tracectl(["start", "kept", "--max-file-size", "64K", "--max-files", "3"]).status == 0)
+        let client = try daemon.client(["threads": "2", "events": "300000"])
+        #expect(client.wait().status == 0)
+        let stopped = try SessionFigures(try daemon.json(["stop", "kept"]))
+        #expect(stopped.filesDeleted > 0)
+        #expect(stopped.files == stopped.filesDeleted + 3)
+        let directory = daemon.state + "/sessions/kept"
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".trace") }.sorted()
+        #expect(files.count == 3)
+        // The newest files are the ones kept, and each decodes alone.
+        for file in files {
+            #expect(try Processes.lz4Test(directory + "/" + file).status == 0)
+            #expect(try Tally(path: directory + "/" + file).diagnostics.isEmpty)
+        }
+        let names = files.compactMap { Int($0.prefix(6)) }
+        #expect(names == Array((Int(stopped.files) - 3)..<Int(stopped.files)))
+    }
+
+    @Test func aFlightRecorderHoldsOnlyItsLastWindow() throws {
+        let daemon = try TracedDaemon()
+        #expect(try daemon.tracectl(["start", "recorder", "--flight-recorder", "--window", "256K"]).status == 0)
+        let events = 1_000_000
+        let client = try daemon.client(["threads": "1", "events": "\(events)"])
+        #expect(client.wait().status == 0)
+        // Nothing is on disk until the recorder stops.
+        let before = try FileManager.default.contentsOfDirectory(atPath: daemon.state + "/sessions/recorder")
+        #expect(!before.contains { $0.hasSuffix(".trace") })
+        let stopped = try SessionFigures(try daemon.json(["stop", "recorder"]))
+        let fetched = daemon.directory.file("recorder.trace")
+        #expect(try daemon.tracectl(["fetch", "recorder", "-o", fetched]).status == 0)
+        #expect(try Processes.lz4Test(fetched).status == 0)
+        let tally = try Tally(path: fetched)
+        #expect(tally.diagnostics.isEmpty, "\(tally.diagnostics)")
+        let values = try #require(tally.seq.values.first)
+        // The end of the run is there, its beginning is not: only the window.
+        #expect(values.last == Int64(events - 1))
+        #expect((values.first ?? 0) > 0)
+        #expect(values.count < events / 2)
+        #expect(stopped.events == UInt64(events) - stopped.dropped)
+        // The window is contiguous but for counted drops.
+        let gaps = zip(values, values.dropFirst()).reduce(0) { $0 + ($1.1 - $1.0 - 1) }
+        #expect(UInt64(gaps) <= stopped.dropped)
+    }
+
+    @Test func concurrentSessionsWithDifferentFiltersGetExactlyTheirEvents() throws {
+        let daemon = try TracedDaemon()
+        #expect(try daemon.tracectl(["start", "only-a", "--process", "load-a*"]).status == 0)
+        #expect(try daemon.tracectl(["start", "only-b", "--process", "load-b"]).status == 0)
+        #expect(try daemon.tracectl(["start", "keep-logs", "--category", "keep"]).status == 0)
+        let a = try daemon.client(["threads": "2", "events": "20000", "name": "load-a", "mixed": "1"])
+        let b = try daemon.client(["threads": "2", "events": "30000", "name": "load-b", "mixed": "1"])
+        let resultA = a.wait(), resultB = b.wait()
+        #expect(resultA.status == 0 && resultB.status == 0)
+        let emittedA = try #require(resultA.values["emitted"].flatMap(UInt64.init))
+        let emittedB = try #require(resultB.values["emitted"].flatMap(UInt64.init))
+
+        for (name, only, emitted) in [("only-a", a.pid, emittedA), ("only-b", b.pid, emittedB)] {
+            let figures = try SessionFigures(try daemon.json(["stop", name]))
+            let path = daemon.directory.file(name + ".trace")
+            #expect(try daemon.tracectl(["fetch", name, "-o", path]).status == 0)
+            let tally = try Tally(path: path)
+            #expect(Array(tally.perProcess.keys) == [only], "\(name) recorded \(tally.perProcess)")
+            #expect(figures.events + figures.dropped == emitted)
+            #expect(UInt64(tally.events) == figures.events)
+        }
+        let keep = try SessionFigures(try daemon.json(["stop", "keep-logs"]))
+        let path = daemon.directory.file("keep.trace")
+        #expect(try daemon.tracectl(["fetch", "keep-logs", "-o", path]).status == 0)
+        let tally = try Tally(path: path)
+        #expect(tally.diagnostics.isEmpty)
+        #expect(Array(tally.logCategories.keys) == ["keep"])
+        #expect(tally.perProcess.count == 2)
+        // Half the logs are filtered out; every other event is there.
+        if keep.dropped == 0 {
+            #expect(UInt64(tally.events) == (emittedA + emittedB) / 4 * 3 + (emittedA + emittedB) / 8)
+        }
+        #expect(tally.violations.isEmpty)
+    }
+}

@@ -1,0 +1,78 @@
+import CTraceABI
+import Foundation
+import TestSupport
+import Testing
+import TraceFormat
+
+/// What a fetched trace holds, counted without keeping the events: per
+/// (process, thread), the values of counter "seq" must rise strictly.
+struct Tally {
+    var events = 0
+    var seq: [String: [Int64]] = [:]
+    var perProcess: [Int32: Int] = [:]
+    var logCategories: [String: Int] = [:]
+    var violations: [String] = []
+    var diagnostics: [ReaderDiagnostic] = []
+    var processEnds: [UInt32: ProcessEnd.Reason] = [:]
+
+    init(path: String) throws {
+        let reader = TraceReader()
+        var last: [String: Int64] = [:]
+        var events = 0, seq: [String: [Int64]] = [:], perProcess: [UInt32: Int] = [:], categories: [String: Int] = [:]
+        var violations: [String] = []
+        try reader.read(path: path) { header, event in
+            events += 1
+            perProcess[header.process, default: 0] += 1
+            let name = reader.string(header.process, event.name) ?? "?"
+            if event.kind == UInt8(TC_EV_COUNTER_INT) && name == "seq" {
+                let key = "\(header.process)/\(header.thread)"
+                if let previous = last[key], event.integerValue <= previous {
+                    violations.append("\(key): \(event.integerValue) after \(previous)")
+                }
+                last[key] = event.integerValue
+                seq[key, default: []].append(event.integerValue)
+            }
+            if event.kind == UInt8(TC_EV_LOG) { categories[name, default: 0] += 1 }
+        }
+        self.events = events
+        self.seq = seq
+        self.logCategories = categories
+        self.violations = violations
+        self.diagnostics = reader.diagnostics
+        for (key, count) in perProcess {
+            if let pid = reader.processes[key]?.pid { self.perProcess[pid, default: 0] += count }
+        }
+        processEnds = reader.processEnds.mapValues(\.reason)
+    }
+}
+
+/// A session's entry in `tracectl status --json` / `stop --json`.
+struct SessionFigures {
+    var events: UInt64
+    var dropped: UInt64
+    var files: UInt64
+    var filesDeleted: UInt64
+    var state: Int
+    var clients: [[String: Any]]
+
+    init(_ json: Any) throws {
+        let object = try #require(json as? [String: Any])
+        events = (object["events"] as? NSNumber)?.uint64Value ?? 0
+        let drops = object["dropped"] as? [String: NSNumber] ?? [:]
+        dropped = drops.filter { $0.key != "metadata lost" }.values.reduce(0) { $0 + $1.uint64Value }
+        files = (object["files"] as? NSNumber)?.uint64Value ?? 0
+        filesDeleted = (object["filesDeleted"] as? NSNumber)?.uint64Value ?? 0
+        state = (object["state"] as? NSNumber)?.intValue ?? -1
+        clients = object["clients"] as? [[String: Any]] ?? []
+    }
+}
+
+/// Runs `body` until it returns true, at most `seconds`.
+func eventually(_ seconds: Double = 20, _ body: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try body() { return true }
+        usleep(20_000)
+    }
+    return false
+}
