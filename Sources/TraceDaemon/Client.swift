@@ -103,8 +103,14 @@ final class Client {
         return records
     }
 
+    /// Every metadata record taken: from the buffer while registered, kept
+    /// after close (a flight recorder's window may still hold its batches).
+    var metadata: [MetadataRecord] { consumer?.metadata ?? metadataAtClose }
+    private var metadataAtClose: [MetadataRecord] = []
+
     /// Releases the buffer and descriptors.
     func close() {
+        metadataAtClose = consumer?.metadata ?? metadataAtClose
         wake?.close()
         wake = nil
         consumer = nil

@@ -95,14 +95,17 @@ final class Session {
     var isRunning: Bool { state == .running }
 
     /// The clock sync, every member's process record and metadata: what a
-    /// new file needs before any batch.
+    /// new file needs before any batch. A new streaming file only holds
+    /// batches of members still connected; a flight recorder's window may
+    /// hold batches of members gone since, so it names them all.
     private func writePreamble(into w: inout ByteWriter) {
         for clock in Set(members.values.map { $0.client.clockKind }) {
             ClockSampler.sample(clockKind: clock).encode(into: &w)
         }
-        for member in members.values.sorted(by: { $0.client.id < $1.client.id }) where member.connected {
+        let departedToo = config.mode == .flightRecorder
+        for member in members.values.sorted(by: { $0.client.id < $1.client.id }) where member.connected || departedToo {
             member.client.processRecord.encode(into: &w)
-            for record in member.client.consumer?.metadata ?? [] {
+            for record in member.client.metadata {
                 record.encode(process: UInt32(truncatingIfNeeded: member.client.id), into: &w)
             }
         }
@@ -116,7 +119,7 @@ final class Session {
         output?.append { w in
             ClockSampler.sample(clockKind: client.clockKind).encode(into: &w)
             client.processRecord.encode(into: &w)
-            for record in consumer.metadata { record.encode(process: UInt32(truncatingIfNeeded: client.id), into: &w) }
+            for record in client.metadata { record.encode(process: UInt32(truncatingIfNeeded: client.id), into: &w) }
         }
     }
 
