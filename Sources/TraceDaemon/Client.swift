@@ -108,9 +108,19 @@ final class Client {
     var metadata: [MetadataRecord] { consumer?.metadata ?? metadataAtClose }
     private var metadataAtClose: [MetadataRecord] = []
 
+    /// Chunks and metadata records of its buffer that failed validation.
+    var malformed: UInt64 {
+        guard let statistics = consumer?.statistics else { return malformedAtClose }
+        return UInt64(statistics.malformedChunks + statistics.invalidChunkStates + statistics.malformedMetadata)
+    }
+    private var malformedAtClose: UInt64 = 0
+    /// What of `malformed` was already logged.
+    var malformedReported: UInt64 = 0
+
     /// Releases the buffer and descriptors.
     func close() {
         metadataAtClose = consumer?.metadata ?? metadataAtClose
+        malformedAtClose = malformed
         wake?.close()
         wake = nil
         consumer = nil

@@ -186,10 +186,21 @@ extension Daemon {
         let freed = consumer.drain(process: UInt32(truncatingIfNeeded: client.id), scrape: scrape) { header, events, count in
             for session in into { session.write(batch: header, events: events, count: count, from: client) }
         }
+        reportMalformed(client)
         let now = tc_monotonic_ns()
         let sleep = client.schedule.sleep(now: now, freed: freed, chunkCount: consumer.geometry.chunkCount)
         if sleep.announce && !consumer.prepareToSleep() { woken.insert(client.id) }
         if !sleep.announce { consumer.awake() }
+    }
+
+    /// A buffer whose contents fail validation is a broken or hostile
+    /// client: what failed is dropped and counted (status shows it), and
+    /// logged when it first happens and each time the count doubles.
+    private func reportMalformed(_ client: Client) {
+        let malformed = client.malformed
+        guard malformed > 0, malformed >= client.malformedReported * 2 else { return }
+        client.malformedReported = malformed
+        log.warning("pid \(client.credentials.pid) (\(client.name)): \(malformed) chunk(s) or metadata record(s) of its buffer failed validation and were dropped; the process is writing outside the trace ABI")
     }
 
     /// Everything left of `client` goes to its sessions: events committed

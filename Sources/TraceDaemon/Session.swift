@@ -231,7 +231,7 @@ final class Session {
             events &+= member.events
             clients.append(SessionStatus.Client(pid: member.client.credentials.pid, name: member.client.name,
                                                 connected: member.connected, events: member.events, dropped: named,
-                                                bytes: member.bytes))
+                                                bytes: member.bytes, malformed: member.client.malformed))
         }
         return SessionStatus(name: name, state: state, mode: config.mode, owner: owner,
                              startedRealtimeNanoseconds: startedRealtime, stoppedRealtimeNanoseconds: stoppedRealtime,

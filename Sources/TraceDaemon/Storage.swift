@@ -1,4 +1,5 @@
 import FoundationEssentials
+import TraceFormat
 import TraceProtocol
 import TraceSystem
 #if canImport(Glibc)
@@ -66,6 +67,7 @@ struct Storage {
             var status = record.status
             if status.state == .running || status.state == .stopping {
                 for file in Self.entries(path) where file.hasSuffix(".trace.tmp") {
+                    Self.salvage(path + "/" + file, log: log)
                     rename(path + "/" + file, path + "/" + String(file.dropLast(4)))
                 }
                 status.state = .interrupted
@@ -79,6 +81,27 @@ struct Storage {
             try? persist(session)
         }
         return sessions.sorted { $0.startedRealtime < $1.startedRealtime }
+    }
+
+    /// Cuts a file its writer did not finish after its last complete frame
+    /// (a kill mid-write leaves part of one), so that every reader and
+    /// `lz4 -t` accept it. It keeps lacking an end record, which readers
+    /// report: the trace was interrupted.
+    private static func salvage(_ path: String, log: Log) {
+        do {
+            let descriptor = try FileDescriptor.open(path, O_RDWR)
+            defer { descriptor.close() }
+            let size = try descriptor.size()
+            guard size > 0 else { return }
+            let mapping = try MemoryMapping(descriptor: descriptor, size: size)
+            let complete = try CompleteFrames.length(of: UnsafeRawBufferPointer(mapping.bytes))
+            guard complete < size else { return }
+            try descriptor.truncate(to: complete)
+            try descriptor.sync()
+            log.notice("\(path): cut \(size - complete) bytes of an unfinished frame after its last complete one")
+        } catch {
+            log.warning("cannot check '\(path)' for an unfinished frame: \(error); readers skip one")
+        }
     }
 
     func remove(_ session: Session) {

@@ -20,14 +20,19 @@ package struct SessionStatus: Equatable, Sendable, Codable {
         /// Dropped events by reason ("buffer full", ...) while in the session.
         package var dropped: [String: UInt64]
         package var bytes: UInt64
+        /// Chunks (and metadata records) of its buffer that failed
+        /// validation and were dropped, over the client's registration.
+        package var malformed: UInt64
 
-        package init(pid: Int32, name: String, connected: Bool, events: UInt64, dropped: [String: UInt64], bytes: UInt64) {
+        package init(pid: Int32, name: String, connected: Bool, events: UInt64, dropped: [String: UInt64], bytes: UInt64,
+                     malformed: UInt64 = 0) {
             self.pid = pid
             self.name = name
             self.connected = connected
             self.events = events
             self.dropped = dropped
             self.bytes = bytes
+            self.malformed = malformed
         }
     }
 
@@ -91,6 +96,7 @@ package struct SessionStatus: Equatable, Sendable, Codable {
             w.varint(client.events)
             Self.encode(client.dropped, into: &w)
             w.varint(client.bytes)
+            w.varint(client.malformed)
         }
     }
 
@@ -118,7 +124,9 @@ package struct SessionStatus: Equatable, Sendable, Codable {
             let events = try r.varint("events")
             let dropped = try Self.decodeCounts(&r)
             let bytes = try r.varint("bytes")
-            clients.append(Client(pid: pid, name: name, connected: connected, events: events, dropped: dropped, bytes: bytes))
+            let malformed = try r.varint("malformed")
+            clients.append(Client(pid: pid, name: name, connected: connected, events: events, dropped: dropped, bytes: bytes,
+                                  malformed: malformed))
         }
     }
 

@@ -68,7 +68,7 @@ package enum UnixSocket {
     /// file that nothing listens on any more.
     package static func listen(path: String, backlog: CInt = 128) throws(SystemError) -> FileDescriptor {
         var fd = tc_unix_listen(path, backlog)
-        if fd < 0 && Errno.current == .exists {
+        if fd < 0 && Errno.current == .addressInUse {
             // Left behind by a daemon that died: only remove it if nobody answers.
             if let probe = try? connect(path: path) {
                 probe.close()

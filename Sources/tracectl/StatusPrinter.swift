@@ -44,7 +44,8 @@ enum StatusPrinter {
         lines.append("  bytes \(bytes(s.bytesRaw)) raw, \(bytes(s.bytesCompressed)) compressed; \(s.files) file(s)"
                      + (s.filesDeleted > 0 ? " (\(s.filesDeleted) deleted by retention)" : "") + ", \(bytes(s.diskBytes)) on disk")
         for c in s.clients {
-            lines.append("  pid \(c.pid) \(c.name)\(c.connected ? "" : " (gone)"): events \(c.events), dropped \(drops(c.dropped)), \(bytes(c.bytes)) raw")
+            lines.append("  pid \(c.pid) \(c.name)\(c.connected ? "" : " (gone)"): events \(c.events), dropped \(drops(c.dropped)), \(bytes(c.bytes)) raw"
+                         + (c.malformed > 0 ? ", \(c.malformed) malformed chunk(s) rejected" : ""))
         }
         return lines.joined(separator: "\n")
     }

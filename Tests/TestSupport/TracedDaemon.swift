@@ -53,10 +53,15 @@ package final class TracedDaemon {
         return try Background(Processes.executable("TraceFixture"), arguments, environment: clientEnvironment)
     }
 
-    /// Kills traced (SIGKILL) and starts it again on the same directories.
-    package func killAndRestart() throws {
+    /// Kills traced with SIGKILL: no chance to finish anything.
+    package func kill() {
         process.kill(SIGKILL)
         process.wait()
+    }
+
+    /// Starts traced again on the same directories (after `kill` or
+    /// `terminate`).
+    package func restart() throws {
         process = try Self.launch(directory.path, extraArguments)
         try waitUntilServing()
     }
@@ -79,5 +84,6 @@ package final class TracedDaemon {
 
 package struct DaemonFailure: Error, CustomStringConvertible {
     package var log: String
+    package init(log: String) { self.log = log }
     package var description: String { "traced failed: \(log)" }
 }

@@ -10,7 +10,7 @@ import TraceFormat
         let daemon = try TracedDaemon()
         let started = try daemon.tracectl(["start", "exact", "--max-file-size", "64K", "--max-files", "1000"])
         #expect(started.status == 0, "\(started.standardError)")
-        let events = 200_000
+        let events = 50_000
         let clients = try (0..<3).map { _ in try daemon.client(["threads": "4", "events": "\(events)"]) }
         let results = clients.map { $0.wait() }
         for result in results {

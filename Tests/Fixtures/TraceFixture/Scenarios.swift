@@ -227,14 +227,17 @@ enum Scenarios {
     /// session turns tracing on, then --threads threads each emit --events
     /// counters "seq" 0, 1, 2 ... (with --mixed, also regions and logs of
     /// categories "keep" and "drop"); prints `emitted=`. With --forever the
-    /// threads go on until the process is killed, printing `progress=N
-    /// worst=NS` (the slowest annotation of the last second) every second.
+    /// threads go on until the process is killed (sleeping --pause µs per
+    /// 1000 events), printing `progress=N worst=NS` (the slowest annotation
+    /// of the last second) every second.
     static func load(_ options: Fixture.Options) {
         if let name = options.optionalString("name") { _ = tc_set_thread_name(name) }
         let threads = options.number("threads", default: 4)
         let events = options.number("events", default: 1000)
         let mixed = options.number("mixed", default: 0) != 0
         let forever = options.number("forever", default: 0) != 0
+        // With --forever: microseconds each thread sleeps per 1000 events.
+        let pause = UInt32(options.number("pause", default: 1000))
         // The first annotation starts the connection; tracing is off until
         // the daemon's welcome (or control) turns it on.
         Trace.counter("warmup", 0)
@@ -267,7 +270,7 @@ enum Scenarios {
                     value += 1
                     if forever && value % 1000 == 0 {
                         progress.wrappingAdd(1000, ordering: .relaxed)
-                        usleep(100)
+                        usleep(pause)
                     }
                 }
             }

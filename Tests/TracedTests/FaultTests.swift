@@ -1,0 +1,163 @@
+import Foundation
+import TestSupport
+import Testing
+import TraceFormat
+
+/// Kills, restarts and broken peers: what traced and its clients survive.
+@Suite(.serialized) struct FaultTests {
+    @Test func aClientKilledMidBurstLosesNothingItCommitted() throws {
+        let daemon = try TracedDaemon()
+        #expect(try daemon.tracectl(["start", "burst"]).status == 0)
+        let client = try daemon.client(["threads": "2", "forever": "1"])
+        let seen = try #require(client.progress(atLeast: 300_000), "the client did not get going: \(client.standardError)")
+        client.kill(SIGKILL)
+        client.wait()
+        try daemon.waitUntil("the client is gone") { try daemon.session("burst").clients.allSatisfy { $0["connected"] as? Bool == false } }
+        let stopped = try SessionFigures(try daemon.json(["stop", "burst"]))
+        let fetched = daemon.directory.file("burst.trace")
+        #expect(try daemon.tracectl(["fetch", "burst", "-o", fetched]).status == 0)
+        #expect(try Processes.lz4Test(fetched).status == 0)
+        let tally = try Tally(path: fetched)
+        #expect(tally.diagnostics.isEmpty, "\(tally.diagnostics)")
+        #expect(tally.violations.isEmpty)
+        #expect(Set(tally.processEnds.values) == [.disconnected])
+        #expect(UInt64(tally.events) == stopped.events)
+        // Every value up to the last one recorded is there, but for counted
+        // drops; and at least what the client reported before the kill.
+        #expect(tally.seq.count == 2)
+        var gaps: Int64 = 0
+        var covered: UInt64 = 0
+        for values in tally.seq.values {
+            let last = try #require(values.last)
+            gaps += last + 1 - Int64(values.count)
+            covered += UInt64(last + 1)
+        }
+        #expect(UInt64(gaps) <= stopped.dropped)
+        #expect(covered >= UInt64(seen))
+    }
+
+    @Test func tracedKilledAndRestartedWhileClientsEmit() throws {
+        let daemon = try TracedDaemon()
+        #expect(try daemon.tracectl(["start", "before", "--max-file-size", "64K"]).status == 0)
+        let clients = try (0..<2).map { _ in try daemon.client(["threads": "2", "forever": "1"]) }
+        for client in clients { #expect(client.progress(atLeast: 200_000) != nil) }
+        let memoryBefore = clients.map { Self.residentKiB($0.pid) }
+        daemon.kill()
+
+        // Without traced the clients go on: their progress grows and no
+        // event waits on the daemon.
+        let outage = clients.map { $0.lines.count }
+        for client in clients { #expect(client.progress(atLeast: (client.latestProgress ?? 0) + 100_000) != nil) }
+        try daemon.restart()
+        for (client, first) in zip(clients, outage) {
+            let worst = client.lines[first...].compactMap { Self.value("worst", in: $0) }.max() ?? 0
+            #expect(worst < 1_000_000_000, "an event took \(worst) ns while traced was down")
+        }
+
+        // The session of the killed traced is interrupted; what it wrote decodes.
+        let listed = try #require(try daemon.json(["list"]) as? [[String: Any]])
+        #expect(listed.first { $0["name"] as? String == "before" }?["state"] as? Int == 3)
+        let before = daemon.directory.file("before.trace")
+        #expect(try daemon.tracectl(["fetch", "before", "-o", before]).status == 0)
+        #expect(try Processes.lz4Test(before).status == 0)
+        let interrupted = try Tally(path: before)
+        #expect(interrupted.diagnostics.allSatisfy { $0.problem == .missingFileEnd }, "\(interrupted.diagnostics)")
+        #expect(interrupted.violations.isEmpty)
+        #expect(interrupted.perProcess.count == 2)
+
+        // The clients register again by themselves; the next session records them.
+        #expect(try daemon.tracectl(["start", "after"]).status == 0)
+        try daemon.waitUntil("both clients re-registered", seconds: 40) {
+            try daemon.session("after").clients.filter { $0["connected"] as? Bool == true }.count == 2
+        }
+        for client in clients { #expect(client.progress(atLeast: (client.latestProgress ?? 0) + 100_000) != nil) }
+        let after = try SessionFigures(try daemon.json(["stop", "after"]))
+        #expect(after.events > 0)
+        let fetched = daemon.directory.file("after.trace")
+        #expect(try daemon.tracectl(["fetch", "after", "-o", fetched]).status == 0)
+        let tally = try Tally(path: fetched)
+        #expect(tally.diagnostics.isEmpty, "\(tally.diagnostics)")
+        #expect(tally.violations.isEmpty)
+        #expect(Set(tally.perProcess.keys) == Set(clients.map(\.pid)))
+        #expect(UInt64(tally.events) == after.events)
+
+        // Reconnecting cost the clients no memory: the buffer is the same one.
+        for (client, before) in zip(clients, memoryBefore) {
+            let now = Self.residentKiB(client.pid)
+            #expect(now <= before + 2048, "pid \(client.pid) grew from \(before) KiB to \(now) KiB")
+            #expect(client.isRunning)
+            client.kill(SIGKILL)
+        }
+    }
+
+    @Test func sigtermFinishesEverySessionAndExitsZero() throws {
+        let daemon = try TracedDaemon()
+        #expect(try daemon.tracectl(["start", "streaming", "--max-file-size", "64K"]).status == 0)
+        #expect(try daemon.tracectl(["start", "recorder", "--flight-recorder"]).status == 0)
+        let client = try daemon.client(["threads": "2", "forever": "1"])
+        #expect(client.progress(atLeast: 200_000) != nil)
+        let result = daemon.terminate()
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(client.progress(atLeast: (client.latestProgress ?? 0) + 100_000) != nil, "the client stalled without traced")
+
+        try daemon.restart()
+        let listed = try #require(try daemon.json(["list"]) as? [[String: Any]])
+        #expect(listed.count == 2)
+        #expect(listed.allSatisfy { $0["state"] as? Int == 2 }, "\(listed)")
+        for name in ["streaming", "recorder"] {
+            let path = daemon.directory.file(name + ".trace")
+            #expect(try daemon.tracectl(["fetch", name, "-o", path]).status == 0)
+            #expect(try Processes.lz4Test(path).status == 0)
+            let tally = try Tally(path: path)
+            #expect(tally.diagnostics.isEmpty, "\(name): \(tally.diagnostics)")
+            #expect(tally.violations.isEmpty)
+            #expect(tally.events > 0)
+            #expect(Set(tally.processEnds.values) == [.tracingStopped])
+        }
+        client.kill(SIGKILL)
+    }
+
+    private static func residentKiB(_ pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    static func value(_ key: String, in line: String) -> Int? {
+        line.split(separator: " ").first { $0.hasPrefix(key + "=") }.flatMap { Int($0.dropFirst(key.count + 1)) }
+    }
+}
+
+extension Background {
+    /// The last `progress=` a `load --forever` client printed.
+    var latestProgress: Int? { lines.compactMap { FaultTests.value("progress", in: $0) }.last }
+
+    /// Waits until the client reports at least `events`; the count seen.
+    func progress(atLeast events: Int, seconds: Double = 30) -> Int? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline && isRunning {
+            if let seen = latestProgress, seen >= events { return seen }
+            usleep(20_000)
+        }
+        return nil
+    }
+}
+
+extension TracedDaemon {
+    /// One session's entry in `tracectl status NAME --json`.
+    func session(_ name: String) throws -> SessionFigures {
+        let report = try #require(try json(["status", name]) as? [String: Any])
+        let sessions = try #require(report["sessions"] as? [Any])
+        return try SessionFigures(try #require(sessions.first))
+    }
+
+    /// Polls `condition` until it holds, failing after `seconds`.
+    func waitUntil(_ what: String, seconds: Double = 20, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if (try? condition()) == true { return }
+            usleep(50_000)
+        }
+        throw DaemonFailure(log: "waited \(seconds) s for \(what); traced's log:\n" + log)
+    }
+}

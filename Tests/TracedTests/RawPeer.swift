@@ -1,0 +1,87 @@
+import CTraceABI
+import Foundation
+import TraceFormat
+import TraceProtocol
+import TraceRing
+import TraceSystem
+
+/// A connection to one of traced's sockets that speaks whatever bytes a
+/// test gives it: the hostile or broken peer.
+final class RawPeer {
+    let socket: FileDescriptor
+
+    init(_ path: String) throws {
+        socket = try UnixSocket.connect(path: path)
+        try socket.setNonBlocking(false)
+    }
+
+    deinit { socket.close() }
+
+    func send(_ bytes: [UInt8], descriptors: [FileDescriptor] = []) throws {
+        if descriptors.isEmpty { try socket.writeAll(bytes) } else { try UnixSocket.send(bytes, descriptors: descriptors, on: socket) }
+    }
+
+    /// What the daemon answered: the first whole message, or `nil` once it
+    /// closed the connection without one. Throws if neither happens in time.
+    func reply(seconds: Double = 10) throws -> (type: MessageType?, payload: [UInt8])? {
+        var buffered: [UInt8] = []
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if case .message(let type, let payload, _) = Frame.parse(buffered[...], limit: Frame.controlLimit) {
+                return (MessageType(rawValue: type), Array(buffered[payload]))
+            }
+            var ready = pollfd(fd: socket.rawValue, events: Int16(POLLIN), revents: 0)
+            guard poll(&ready, 1, 100) >= 0 else { continue }
+            guard ready.revents != 0 else { continue }
+            let received = try UnixSocket.receive(on: socket, capacity: 65536, maxDescriptors: 0)
+            if received.bytes.isEmpty { return nil }
+            buffered += received.bytes
+        }
+        throw PeerTimeout()
+    }
+
+    /// A refusal's or error's text.
+    static func text(_ payload: [UInt8]) -> String {
+        payload.withUnsafeBytes { bytes in
+            var reader = ByteReader(bytes)
+            return (try? reader.string("text", limit: 4096)) ?? "<\(payload.count) bytes>"
+        }
+    }
+}
+
+struct PeerTimeout: Error {}
+
+/// A process that registers a well-formed buffer and then writes garbage
+/// over every chunk, the completion bitmap and the metadata area: what a
+/// buggy or hostile client can do to the memory it shares.
+final class GarbageBuffer {
+    let peer: RawPeer
+    let mapping: MemoryMapping
+    let wake: EventNotifier
+    let geometry: BufferGeometry
+
+    init(producerSocket path: String, size: Int = 1 << 20) throws {
+        geometry = BufferGeometry.layout(totalSize: size, chunkSize: 16 << 10)
+        let memory = try SharedMemory.create(name: "garbage", size: geometry.totalSize)
+        defer { memory.close() }
+        mapping = try MemoryMapping(descriptor: memory, size: geometry.totalSize)
+        geometry.writeHeader(at: mapping.base, producerPID: getpid())
+        wake = try EventNotifier.create()
+        peer = try RawPeer(path)
+        let hello = Hello(abiMajor: UInt64(TC_ABI_MAJOR), abiMinor: UInt64(TC_ABI_MINOR), processName: "garbage",
+                          bufferSize: UInt64(geometry.totalSize))
+        try peer.send(hello.encode(), descriptors: [memory, wake.descriptor])
+    }
+
+    /// Fills everything past the header with bytes from `generator` and
+    /// wakes the daemon.
+    func scribble<G: RandomNumberGenerator>(using generator: inout G) {
+        let bytes = mapping.bytes
+        var offset = Int(TC_HEADER_SIZE)
+        while offset + 8 <= bytes.count {
+            bytes.storeBytes(of: generator.next(), toByteOffset: offset, as: UInt64.self)
+            offset += 8
+        }
+        wake.signal()
+    }
+}
