@@ -85,10 +85,13 @@ extension EventWriter {
 
     /// The process's first annotation when the environment armed something
     /// (TC_CONTROL_AUTOSTART or TC_CONTROL_CONNECT): start it. Returns
-    /// whether this annotation should now be recorded.
+    /// whether this annotation should now be recorded. The annotation that
+    /// opens the daemon connection never is: it happened before the
+    /// daemon's welcome, and whether the welcome wins the race with this
+    /// return must not decide what a trace holds.
     @usableFromInline @inline(never)
     static func firstAnnotation() -> Bool {
-        ClientRuntime.shared.startArmed()
+        guard ClientRuntime.shared.startArmed() else { return false }
         return tc_control_load() & UInt32(TC_CONTROL_ENABLED) != 0
     }
 

@@ -210,20 +210,24 @@ final class ClientRuntime: Sendable {
 
     var isStarted: Bool { lifecycle.withLock { $0 != nil } }
 
-    /// The first annotation of a process the environment armed: start what it asked for.
-    func startArmed() {
+    /// The first annotation of a process the environment armed: start what
+    /// it asked for. Returns false when this call opened the daemon
+    /// connection (the annotation that did it is not recorded).
+    func startArmed() -> Bool {
         let control = tc_control_load()
         if control & UInt32(TC_CONTROL_AUTOSTART) != 0 {
             autostart()
         } else if control & UInt32(TC_CONTROL_CONNECT) != 0 {
-            connectToDaemon()
+            return !connectToDaemon()
         }
+        return true
     }
 
     /// Starts the daemon connection (once). Tracing stays off until the
     /// daemon turns it on.
-    private func connectToDaemon() {
-        guard tc_control_fetch_and(~UInt32(TC_CONTROL_CONNECT)) & UInt32(TC_CONTROL_CONNECT) != 0 else { return }
+    /// Returns whether this call was the one that started it.
+    private func connectToDaemon() -> Bool {
+        guard tc_control_fetch_and(~UInt32(TC_CONTROL_CONNECT)) & UInt32(TC_CONTROL_CONNECT) != 0 else { return false }
         state.withLock { state in
             guard state.connection == nil, let buffer = try? ensureBuffer(&state) else { return }
             do {
@@ -232,6 +236,7 @@ final class ClientRuntime: Sendable {
                 Diagnostics.report("traced: cannot start the connection to the daemon: \(error); tracing stays off")
             }
         }
+        return true
     }
 
     /// At exit, tells the daemon this process leaves.

@@ -17,6 +17,8 @@ package struct DaemonError: Error, CustomStringConvertible {
 package final class Daemon {
     var configuration: DaemonConfiguration
     let configurationFile: String?
+    /// Command-line settings: they override the file, also on reload.
+    let flags: [(key: String, value: String)]
     let log: Log
     let epoll: Epoll
     let storage: Storage
@@ -49,9 +51,14 @@ package final class Daemon {
     static let idMask: UInt64 = (1 << 56) - 1
 
     /// Sets everything up; `run()` serves.
-    package init(configuration: DaemonConfiguration, configurationFile: String?) throws(DaemonError) {
-        self.configuration = configuration
+    package init(configurationFile: String?, flags: [(key: String, value: String)]) throws(DaemonError) {
+        do {
+            configuration = try DaemonConfiguration.load(file: configurationFile, flags: flags)
+        } catch {
+            throw DaemonError("\(error)")
+        }
         self.configurationFile = configurationFile
+        self.flags = flags
         log = Log(level: Log.Level(name: configuration.logLevel) ?? .info)
         signal(SIGPIPE, SIG_IGN)
         do {
@@ -85,6 +92,10 @@ package final class Daemon {
     /// named "producer" and "control"), else bound here.
     private func openSockets() throws(DaemonError) {
         let activated = Systemd.listenedSockets()
+        for (name, descriptor) in activated where name != "producer" && name != "control" {
+            log.warning("systemd passed a socket named '\(name)'; traced takes 'producer' and 'control' (FileDescriptorName= in its .socket units), closing it")
+            FileDescriptor(rawValue: descriptor).close()
+        }
         let paths = RuntimePaths(directory: configuration.runtimeDirectory)
         if activated.isEmpty {
             do {
@@ -256,30 +267,28 @@ package final class Daemon {
     private func reload() {
         Systemd.notify("RELOADING=1")
         defer { Systemd.notify("READY=1") }
-        guard let file = configurationFile else {
+        guard let configurationFile else {
             log.info("SIGHUP: no configuration file to reload")
             return
         }
-        var fresh = DaemonConfiguration.defaults()
-        fresh.runtimeDirectory = configuration.runtimeDirectory
-        fresh.stateDirectory = configuration.stateDirectory
-        fresh.controlGroup = configuration.controlGroup
-        var fixed = DaemonConfiguration.defaults()
+        var fresh: DaemonConfiguration
         do {
-            try fresh.apply(file: file)
-            try fixed.apply(file: file)
+            fresh = try DaemonConfiguration.load(file: configurationFile, flags: flags)
         } catch {
             log.error("SIGHUP: \(error); keeping the running configuration")
             return
         }
-        for (key, old, new) in [("runtime_directory", configuration.runtimeDirectory, fixed.runtimeDirectory),
-                                ("state_directory", configuration.stateDirectory, fixed.stateDirectory),
-                                ("control_group", configuration.controlGroup, fixed.controlGroup)] where old != new {
-            log.warning("SIGHUP: \(key) cannot change without a restart (\(old) -> \(new)), ignoring")
+        for ((key, old), (_, new)) in zip(DaemonConfiguration.fixedSettings(of: configuration),
+                                          DaemonConfiguration.fixedSettings(of: fresh)) where old != new {
+            log.warning("SIGHUP: \(key) cannot change without a restart (\(old) -> \(new)); keeping \(old)")
         }
+        fresh.runtimeDirectory = configuration.runtimeDirectory
+        fresh.stateDirectory = configuration.stateDirectory
+        fresh.controlGroup = configuration.controlGroup
+        fresh.drainIntervalMilliseconds = configuration.drainIntervalMilliseconds
         configuration = fresh
         log.setLevel(Log.Level(name: fresh.logLevel) ?? .info)
-        log.notice("configuration reloaded from \(file)")
+        log.notice("configuration reloaded from \(configurationFile)")
         enforceQuota()
     }
 

@@ -24,8 +24,28 @@ package struct DaemonConfiguration: Equatable, Sendable {
     package var stopTimeoutMilliseconds = 500
     package var logLevel = "info"
 
-    /// Keys SIGHUP cannot change (they name sockets and directories in use).
-    static let fixedKeys: Set<String> = ["runtime_directory", "state_directory", "control_group"]
+    /// What SIGHUP cannot change: the sockets and directories in use, the
+    /// timer's period. Changing them needs a restart.
+    static func fixedSettings(of c: DaemonConfiguration) -> [(key: String, value: String)] {
+        [("runtime_directory", c.runtimeDirectory), ("state_directory", c.stateDirectory),
+         ("control_group", c.controlGroup), ("drain_interval", "\(c.drainIntervalMilliseconds)ms")]
+    }
+
+    /// Defaults, then `file` (if any), then `flags` (key, value), in order:
+    /// how traced starts and what SIGHUP reloads. A problem names the file
+    /// and line, or the flag.
+    package static func load(file: String?, flags: [(key: String, value: String)]) throws(ConfigurationError) -> DaemonConfiguration {
+        var settings = defaults()
+        if let file { try settings.apply(file: file) }
+        for (key, value) in flags {
+            do throws(ConfigurationError.Problem) {
+                try settings.set(key, value)
+            } catch {
+                throw ConfigurationError(file: "--" + String(key.map { $0 == "_" ? "-" : $0 }), line: 0, message: error.text)
+            }
+        }
+        return settings
+    }
 
     package static func defaults() -> DaemonConfiguration {
         DaemonConfiguration(runtimeDirectory: RuntimePaths.resolve().directory, stateDirectory: defaultStateDirectory())
@@ -114,6 +134,27 @@ package struct DaemonConfiguration: Equatable, Sendable {
             throw .init("\(key) must be a size like 64K, 16M or 2G, not '\(value)'")
         }
         return bytes
+    }
+
+    /// The settings in the file's syntax, one `key = value` per line, in
+    /// the order config/traced.conf documents them (`traced --print-config`).
+    package func rendered() -> String {
+        [("runtime_directory", runtimeDirectory), ("state_directory", stateDirectory), ("control_group", controlGroup),
+         ("max_buffer_size", Self.renderSize(UInt64(maxBufferSize))), ("max_clients", "\(maxClients)"),
+         ("max_clients_per_user", "\(maxClientsPerUser)"), ("max_sessions", "\(maxSessions)"),
+         ("disk_quota", Self.renderSize(diskQuota)), ("drain_interval", "\(drainIntervalMilliseconds)ms"),
+         ("scrape_interval", "\(scrapeIntervalMilliseconds)ms"), ("stop_timeout", "\(stopTimeoutMilliseconds)ms"),
+         ("log_level", logLevel)]
+            .map { "\($0.0) = \($0.1)" }.joined(separator: "\n")
+    }
+
+    /// The largest unit that states `bytes` exactly: 64M, 1G, 4097.
+    static func renderSize(_ bytes: UInt64) -> String {
+        for (suffix, shift) in [("T", 40), ("G", 30), ("M", 20), ("K", 10)] as [(String, UInt64)]
+        where bytes > 0 && bytes % (1 << shift) == 0 {
+            return "\(bytes >> shift)\(suffix)"
+        }
+        return "\(bytes)"
     }
 
     package static func parseSize(_ text: String) -> Int? {

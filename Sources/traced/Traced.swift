@@ -32,30 +32,23 @@ struct Traced: ParsableCommand {
     @Flag(help: "Check the configuration and exit.")
     var checkConfig = false
 
+    @Flag(help: "Print the configuration in effect (defaults, file, flags) in the file's syntax and exit.")
+    var printConfig = false
+
     func run() throws {
-        var settings = DaemonConfiguration.defaults()
         let file = config ?? DaemonConfiguration.defaultFile()
-        // A ConfigurationError names the file and line; a DaemonError says
-        // what to do. ArgumentParser prints either and exits with status 1.
-        if let file { try settings.apply(file: file) }
-        for (key, value) in [("runtime_directory", runtimeDir), ("state_directory", stateDir), ("log_level", logLevel),
-                             ("disk_quota", diskQuota), ("max_buffer_size", maxBufferSize)] {
-            guard let value else { continue }
-            do throws(ConfigurationError.Problem) {
-                try settings.set(key, value)
-            } catch {
-                throw ValidationError("--\(key.replacingUnderscores()): \(error.text)")
-            }
-        }
-        if checkConfig {
-            print("configuration OK" + (file.map { " (\($0))" } ?? " (defaults)"))
+        let flags = [("runtime_directory", runtimeDir), ("state_directory", stateDir), ("log_level", logLevel),
+                     ("disk_quota", diskQuota), ("max_buffer_size", maxBufferSize)]
+            .compactMap { key, value in value.map { (key: key, value: $0) } }
+        // A ConfigurationError names the file and line (or the flag); a
+        // DaemonError says what to do. ArgumentParser prints either and
+        // exits with status 1.
+        if checkConfig || printConfig {
+            let settings = try DaemonConfiguration.load(file: file, flags: flags)
+            print(printConfig ? settings.rendered() : "configuration OK" + (file.map { " (\($0))" } ?? " (defaults)"))
             return
         }
-        let daemon = try Daemon(configuration: settings, configurationFile: file)
+        let daemon = try Daemon(configurationFile: file, flags: flags)
         try daemon.run()
     }
-}
-
-extension String {
-    func replacingUnderscores() -> String { String(map { $0 == "_" ? "-" : $0 }) }
 }

@@ -22,6 +22,37 @@ package final class Spawned {
         self.pid = pid
     }
 
+    /// Starts `path` with `environment` added to the test's, its output and
+    /// errors appended to the file `log`. (Foundation's Process cannot
+    /// host a child that execs another program in place, such as
+    /// systemd-socket-activate: its monitor then blocks every other
+    /// Process's termination until that child exits.)
+    package init(_ path: String, _ arguments: [String], environment: [String: String], log: String) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var merged = ProcessInfo.processInfo.environment
+        merged.removeValue(forKey: "TRACED_FILE")
+        merged["TRACED_DAEMON"] = "off"
+        for (key, value) in environment { merged[key] = value }
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
+        guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
+        self.pid = pid
+    }
+
+    /// Whether it has not exited yet (without reaping it).
+    package var isRunning: Bool {
+        guard !reaped else { return false }
+        var info = siginfo_t()
+        return waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._kill.si_pid == 0
+    }
+
     /// Sends `signal` and waits; returns the raw wait status.
     @discardableResult
     package func kill(_ signal: CInt = SIGKILL) -> CInt {

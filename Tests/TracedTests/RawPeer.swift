@@ -23,21 +23,36 @@ final class RawPeer {
 
     /// What the daemon answered: the first whole message, or `nil` once it
     /// closed the connection without one. Throws if neither happens in time.
-    func reply(seconds: Double = 10) throws -> (type: MessageType?, payload: [UInt8])? {
+    func reply(seconds: Double = 10) throws -> Reply? {
         var buffered: [UInt8] = []
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if case .message(let type, let payload, _) = Frame.parse(buffered[...], limit: Frame.controlLimit) {
-                return (MessageType(rawValue: type), Array(buffered[payload]))
+                return Reply(type: MessageType(rawValue: type), payload: Array(buffered[payload]))
             }
             var ready = pollfd(fd: socket.rawValue, events: Int16(POLLIN), revents: 0)
             guard poll(&ready, 1, 100) >= 0 else { continue }
             guard ready.revents != 0 else { continue }
-            let received = try UnixSocket.receive(on: socket, capacity: 65536, maxDescriptors: 0)
+            let received: UnixSocket.Received
+            do {
+                received = try UnixSocket.receive(on: socket, capacity: 65536, maxDescriptors: 0)
+            } catch {
+                // Reset (closed with our bytes unread): a closed connection too.
+                guard error.errno == Errno(rawValue: ECONNRESET) else { throw error }
+                return nil
+            }
             if received.bytes.isEmpty { return nil }
             buffered += received.bytes
         }
         throw PeerTimeout()
+    }
+
+    struct Reply {
+        /// Nil for a type the protocol does not define.
+        var type: MessageType?
+        var payload: [UInt8]
+        /// A refusal's or error's text.
+        var text: String { RawPeer.text(payload) }
     }
 
     /// A refusal's or error's text.

@@ -1,0 +1,168 @@
+import CTraceABI
+import Foundation
+import TestSupport
+import Testing
+import TraceFormat
+import TraceProtocol
+import TraceSystem
+
+/// Broken and hostile peers on both sockets, and a client whose shared
+/// buffer fills with garbage, while a well-behaved client is traced: traced
+/// answers each with an error or a closed connection, and the good
+/// client's trace is exact.
+@Suite(.serialized) struct HostileInputTests {
+    @Test func malformedMessagesAndAGarbageBufferLeaveTracedServingEveryoneElse() throws {
+        let daemon = try TracedDaemon()
+        #expect(try daemon.tracectl(["start", "good", "--process", "load-good"]).status == 0)
+        #expect(try daemon.tracectl(["start", "everything"]).status == 0)
+        let good = try daemon.client(["threads": "2", "events": "50000", "name": "load-good", "mixed": "1"])
+
+        let producer = daemon.runtime + "/producer.sock"
+        var random = SeededGenerator(seed: 7)
+        for (what, bytes) in Self.brokenProducerMessages(&random) {
+            let peer = try RawPeer(producer)
+            try peer.send(bytes)
+            let answer: MessageType? = try peer.reply().map { $0.type ?? .hello }
+            let closedOrRefused = answer == nil || answer == .refused
+            #expect(closedOrRefused, "\(what): \(String(describing: answer))")
+        }
+        for (what, hello, descriptors, expected) in try Self.refusedHellos() {
+            let peer = try RawPeer(producer)
+            try peer.send(hello, descriptors: descriptors)
+            for descriptor in descriptors { descriptor.close() }
+            let reply: RawPeer.Reply = try #require(try peer.reply(), "\(what): closed without a reason")
+            let refused = reply.type == .refused
+            #expect(refused, "\(what)")
+            let text = reply.text
+            #expect(text.contains(expected), "\(what): \(text)")
+        }
+        // Half a message, then gone.
+        try RawPeer(producer).send(Array(Hello(abiMajor: 1, abiMinor: 0, processName: "half", bufferSize: 1 << 20).encode().prefix(6)))
+
+        let control = daemon.runtime + "/control.sock"
+        for (what, bytes) in Self.brokenControlMessages(&random) {
+            let peer = try RawPeer(control)
+            try peer.send(bytes)
+            let answer: MessageType? = try peer.reply().map { $0.type ?? .hello }
+            let closedOrError = answer == nil || answer == .error
+            #expect(closedOrError, "\(what): \(String(describing: answer))")
+        }
+
+        // A registered client that scribbles over its whole buffer.
+        let garbage = try GarbageBuffer(producerSocket: producer)
+        let welcome: MessageType? = try garbage.peer.reply()?.type
+        #expect(welcome == .welcome)
+        for _ in 0..<40 {
+            garbage.scribble(using: &random)
+            usleep(20_000)
+        }
+        try daemon.waitUntil("traced counted the garbage") {
+            let clients: [[String: Any]] = try daemon.session("everything").clients
+            return clients.contains { (client: [String: Any]) -> Bool in ((client["malformed"] as? NSNumber)?.uint64Value ?? 0) > 0 }
+        }
+
+        // Everyone else was served: the good client's trace is exact.
+        let result = good.wait()
+        #expect(result.status == 0, "\(result.standardError)")
+        let emitted = try #require(result.values["emitted"].flatMap(UInt64.init))
+        let stopped = try SessionFigures(try daemon.json(["stop", "good"]))
+        #expect(stopped.events + stopped.dropped == emitted)
+        let path = daemon.directory.file("good.trace")
+        #expect(try daemon.tracectl(["fetch", "good", "-o", path]).status == 0)
+        let tally = try Tally(path: path)
+        #expect(tally.diagnostics.isEmpty, "\(tally.diagnostics)")
+        #expect(tally.violations.isEmpty)
+        #expect(UInt64(tally.events) == stopped.events)
+        #expect(Array(tally.perProcess.keys) == [good.pid])
+
+        // The session that took the garbage client in still finishes into a
+        // file every reader accepts.
+        _ = try daemon.json(["stop", "everything"])
+        let everything = daemon.directory.file("everything.trace")
+        #expect(try daemon.tracectl(["fetch", "everything", "-o", everything]).status == 0)
+        #expect(try Processes.lz4Test(everything).status == 0)
+        #expect(try Tally(path: everything).perProcess[good.pid] != nil)
+        #expect(daemon.process.isRunning)
+        #expect(daemon.log.contains("failed validation"))
+    }
+
+    /// Messages no producer may send: each must close the connection (or
+    /// get a refusal), never more.
+    private static func brokenProducerMessages(_ random: inout SeededGenerator) -> [(String, [UInt8])] {
+        let noise: [UInt8] = (0..<512).map { _ in UInt8.random(in: 0...255, using: &random) }
+        let ack = ControlAck(sequence: 1).encode()
+        let fullHello: [UInt8] = Hello(abiMajor: 1, abiMinor: 0, processName: "x", bufferSize: 1 << 20).encode()
+        let truncatedHello = frame(type: MessageType.hello.rawValue, Array(fullHello[5..<7]))
+        var messages: [(String, [UInt8])] = []
+        messages.append(("random bytes", noise))
+        messages.append(("a length of 4 GiB", [0xff, 0xff, 0xff, 0xff, 0x01]))
+        messages.append(("a message over the producer limit",
+                         frame(type: MessageType.hello.rawValue, [UInt8](repeating: 0, count: Frame.producerLimit + 1))))
+        messages.append(("a zero length", [0, 0, 0, 0]))
+        messages.append(("an acknowledgement before any hello", ack))
+        messages.append(("a goodbye before any hello", Goodbye(reason: .exiting).encode()))
+        messages.append(("a hello cut short", truncatedHello))
+        messages.append(("an unknown message type", frame(type: 0x7f, [1, 2, 3])))
+        messages.append(("a reply type from a producer", frame(type: MessageType.welcome.rawValue, [0, 0, 0])))
+        return messages
+    }
+
+    /// Hellos that are well-formed messages but must be refused, with the
+    /// words the refusal must contain.
+    private static func refusedHellos() throws -> [(String, [UInt8], [FileDescriptor], String)] {
+        func buffer(_ size: Int) throws -> FileDescriptor { try SharedMemory.create(name: "hostile", size: size) }
+        let plainFile = try FileDescriptor.open("/proc/self/exe", O_RDONLY)
+        let megabyte = 1 << 20
+        func hello(abi: UInt64 = UInt64(TC_ABI_MAJOR), size: Int = megabyte, protocolVersion: UInt64 = ProtocolVersion.current) -> [UInt8] {
+            var message = Hello(abiMajor: abi, abiMinor: 0, processName: "hostile", bufferSize: UInt64(size))
+            message.protocolVersion = protocolVersion
+            return message.encode()
+        }
+        func notifier() throws -> FileDescriptor { try EventNotifier.create().descriptor }
+        var hellos: [(String, [UInt8], [FileDescriptor], String)] = []
+        hellos.append(("no descriptors", hello(), [], "2 descriptors"))
+        hellos.append(("an ABI from the future", hello(abi: 99), [try buffer(megabyte), try notifier()], "ABI 99"))
+        hellos.append(("a protocol from the future", hello(protocolVersion: 42), [try buffer(megabyte), try notifier()], "protocol 42"))
+        hellos.append(("a file instead of a memfd", hello(), [plainFile, try notifier()], "sealed memfd"))
+        hellos.append(("a size that is not the buffer's", hello(size: 2 * megabyte), [try buffer(megabyte), try notifier()], "the hello said"))
+        hellos.append(("a buffer over the limit", hello(size: 1 << 30), [try buffer(1 << 30), try notifier()], "limit"))
+        hellos.append(("a pipe instead of an eventfd", hello(), [try buffer(megabyte), try pipeEnd()], "not an eventfd"))
+        hellos.append(("a header that is not a buffer", hello(), [try buffer(megabyte), try notifier()], "refused"))
+        return hellos
+    }
+
+    /// Requests no tracectl sends: each must get an error reply or a
+    /// closed connection.
+    private static func brokenControlMessages(_ random: inout SeededGenerator) -> [(String, [UInt8])] {
+        let hello: [UInt8] = ControlHello().encode()
+        let noise: [UInt8] = (0..<2048).map { _ in UInt8.random(in: 0...255, using: &random) }
+        var future = ControlHello()
+        future.protocolVersion = 9
+        var messages: [(String, [UInt8])] = []
+        messages.append(("random bytes", noise))
+        messages.append(("a length over the control limit", [0x01, 0x00, 0x10, 0x00, MessageType.start.rawValue]))
+        messages.append(("a request before the hello", frame(type: MessageType.list.rawValue, [])))
+        messages.append(("a hello from the future", future.encode()))
+        let afterHello: [(String, [UInt8])] = [
+            ("a start whose config is garbage", frame(type: MessageType.start.rawValue, Array(noise.prefix(300)))),
+            ("a stop of a name that is not a string", frame(type: MessageType.stop.rawValue, [0xff, 0xff, 0xff, 0xff, 0x0f])),
+            ("a reply type as a request", frame(type: MessageType.sessions.rawValue, [0])),
+            ("an unknown request", frame(type: 0x7e, [])),
+            ("a start with a path in its name", ControlRequest.start(name: "../../etc", config: SessionConfig()).encode()),
+        ]
+        for (what, request) in afterHello { messages.append((what, hello + request)) }
+        return messages
+    }
+
+    private static func frame(type: UInt8, _ payload: [UInt8]) -> [UInt8] {
+        let length = UInt32(payload.count + 1)
+        return withUnsafeBytes(of: length.littleEndian, Array.init) + [type] + payload
+    }
+
+    private static func pipeEnd() throws -> FileDescriptor {
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else { throw SystemError("pipe") }
+        close(ends[1])
+        return FileDescriptor(rawValue: ends[0])
+    }
+}
