@@ -5,12 +5,30 @@
 // up between orders; counters track the queue and the milk temperature.
 //
 //   cafe [--orders N]            run N orders (default 200) and exit
+//   cafe --wait-for-tracing S    first wait (at most S seconds) until a
+//                                traced session records this process
 //   TRACED_FILE=cafe.trace cafe  trace it into a file, no daemon needed
 import Dispatch
+import Glibc
 import TraceClient
 
 let arguments = CommandLine.arguments
-let orders = arguments.firstIndex(of: "--orders").flatMap { Int(arguments[$0 + 1]) } ?? 200
+func option(_ name: String) -> Int? { arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? Int(arguments[$0 + 1]) : nil } }
+let orders = option("--orders") ?? 200
+
+// The first annotation connects to traced; tracing turns on when the
+// daemon welcomes the process into a running session, a few milliseconds
+// later. A service does not wait (it would just miss those first events);
+// the demo does, so that its report covers every order.
+if let seconds = option("--wait-for-tracing") {
+    Trace.counter("queueDepth", orders)
+    var waited = 0
+    while !Trace.isEnabled && waited < seconds * 1000 {
+        usleep(1000)
+        waited += 1
+    }
+    print(Trace.isEnabled ? "cafe: traced is recording" : "cafe: no traced session after \(seconds) s; running untraced")
+}
 
 /// Busy work standing in for real work, in microseconds.
 func work(_ microseconds: Int) {

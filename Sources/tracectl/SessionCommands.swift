@@ -10,8 +10,8 @@ struct Start: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Start a tracing session.",
         discussion: """
-        Without filters, every traced process takes part, including those that start later.
-        Streaming sessions write rotating files; a flight recorder keeps the last window in memory
+        Without filters, every traced process takes part, including those that start later. \
+        Streaming sessions write rotating files; a flight recorder keeps the last window in memory \
         and writes it when stopped or fetched.
         """)
 

@@ -250,8 +250,9 @@ enum Scenarios {
             usleep(1000)
         }
         print("enabled=true")
-        let progress = Atomic<Int>(0)
-        let worst = Atomic<Int>(0)
+        // In a class: Atomics captured directly by the thread closures crash
+        // the Swift 6.3.1 optimizer (SemanticARCOpts) in release builds.
+        let meter = LoadMeter()
         let workers = (0..<threads).map { _ in
             try! SystemThread.spawn(name: "load") {
                 var value = 0
@@ -266,10 +267,10 @@ enum Scenarios {
                         Trace.counter("seq", value)
                     }
                     let took = Int(tc_monotonic_ns() - before)
-                    if took > worst.load(ordering: .relaxed) { worst.store(took, ordering: .relaxed) }
+                    if took > meter.worst.load(ordering: .relaxed) { meter.worst.store(took, ordering: .relaxed) }
                     value += 1
                     if forever && value % 1000 == 0 {
-                        progress.wrappingAdd(1000, ordering: .relaxed)
+                        meter.progress.wrappingAdd(1000, ordering: .relaxed)
                         usleep(pause)
                     }
                 }
@@ -278,7 +279,7 @@ enum Scenarios {
         if forever {
             while true {
                 sleep(1)
-                print("progress=\(progress.load(ordering: .relaxed)) worst=\(worst.exchange(0, ordering: .relaxed))")
+                print("progress=\(meter.progress.load(ordering: .relaxed)) worst=\(meter.worst.exchange(0, ordering: .relaxed))")
                 fflushOut()
             }
         }
@@ -315,4 +316,10 @@ enum Scenarios {
 /// Standard output is a pipe in tests: make each line visible at once.
 func fflushOut() {
     fflush(nil)
+}
+
+/// What --forever threads report: events so far and the slowest annotation.
+private final class LoadMeter: Sendable {
+    let progress = Atomic<Int>(0)
+    let worst = Atomic<Int>(0)
 }
