@@ -94,6 +94,43 @@ extension SessionTests {
         #expect(UInt64(gaps) <= stopped.dropped)
     }
 
+    @Test func fetchWhileRunningGivesEverythingSoFar() throws {
+        let daemon = try TracedDaemon()
+        #expect(try daemon.tracectl(["start", "live", "--max-file-size", "256K", "--max-files", "10000"]).status == 0)
+        #expect(try daemon.tracectl(["start", "live-window", "--flight-recorder", "--window", "1M"]).status == 0)
+        let client = try daemon.client(["threads": "1", "forever": "1", "pause": "2000"])
+        defer { client.kill(SIGKILL) }
+        var fetchedSoFar = 0
+        for round in 0..<2 {
+            let seen = try #require(client.progress(atLeast: (client.latestProgress ?? 0) + 20_000))
+            for name in ["live", "live-window"] {
+                let path = daemon.directory.file("\(name)-\(round).trace")
+                let fetch = try daemon.tracectl(["fetch", name, "-o", path])
+                #expect(fetch.status == 0, "\(fetch.standardError)")
+                #expect(try Processes.lz4Test(path).status == 0)
+                // A running session's file has no end record yet; nothing else is missing.
+                let tally = try Tally(path: path)
+                #expect(tally.diagnostics.allSatisfy { $0.problem == .missingFileEnd }, "\(tally.diagnostics)")
+                #expect(tally.violations.isEmpty)
+                let values = try #require(tally.seq.values.first)
+                // In order and without a gap; up to at least what was emitted
+                // before the fetch began (all of it for the streaming session,
+                // the last window for the flight recorder).
+                #expect(Int(values.last ?? -1) >= seen - 1, "\(name): up to \(values.last ?? -1) of \(seen)")
+                #expect(values.last.map { Int($0) + 1 == values.count + Int(values.first ?? 0) } == true)
+                if name == "live" {
+                    #expect(values.first == 0)
+                    #expect(values.count > fetchedSoFar)
+                    fetchedSoFar = values.count
+                } else {
+                    #expect(values.first ?? 0 > 0, "the window holds the whole run: \(values.first ?? -1) ... \(values.last ?? -1)")
+                }
+            }
+        }
+        #expect(try daemon.session("live").state == 0)
+        #expect(try daemon.session("live-window").state == 0)
+    }
+
     @Test func concurrentSessionsWithDifferentFiltersGetExactlyTheirEvents() throws {
         let daemon = try TracedDaemon()
         #expect(try daemon.tracectl(["start", "only-a", "--process", "load-a*"]).status == 0)
