@@ -25,14 +25,12 @@ final class DaemonConnection: @unchecked Sendable {
     private let wake: EventNotifier
     private let closed: EventNotifier
     private let buffer: ProcessBuffer
-    private let paths: RuntimePaths
     private let processName: String
 
     private init(buffer: ProcessBuffer, wake: EventNotifier, closed: EventNotifier) {
         self.buffer = buffer
         self.wake = wake
         self.closed = closed
-        self.paths = RuntimePaths.resolve()
         self.processName = ProcessEnvironment.programName()
     }
 
@@ -68,7 +66,9 @@ final class DaemonConnection: @unchecked Sendable {
 
     /// One connection, from hello to its end. Returns whether it was welcomed.
     private func serve() -> Bool {
-        guard let socket = try? UnixSocket.connect(path: paths.producerSocket) else { return false }
+        // Resolved at every attempt: the user's own traced may come or go.
+        let path = RuntimePaths.connecting(socket: \.producerSocket).producerSocket
+        guard let socket = try? UnixSocket.connect(path: path) else { return false }
         let channel = MessageChannel(socket: socket, limit: Frame.producerLimit)
         defer { channel.close() }
         guard state.withLock({ state -> Bool in

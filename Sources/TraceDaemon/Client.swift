@@ -32,10 +32,15 @@ final class Client {
     /// Why the client left, once it said goodbye.
     var goodbye: Goodbye.Reason?
 
+    /// When the connection was accepted (CLOCK_MONOTONIC ns): a hello must
+    /// follow within `Daemon.helloDeadline`.
+    let acceptedAt: UInt64
+
     init(id: UInt64, socket: FileDescriptor, credentials: UnixSocket.Credentials) {
         self.id = id
         self.socket = socket
         self.credentials = credentials
+        self.acceptedAt = tc_monotonic_ns()
     }
 
     var isRegistered: Bool { consumer != nil }
@@ -70,8 +75,11 @@ final class Client {
         } catch {
             throw Refused(reason: "its buffer is not a sealed memfd (\(error))")
         }
-        guard UInt64(size) == hello.bufferSize, size >= BufferGeometry.minimumSize else {
+        guard UInt64(size) == hello.bufferSize else {
             throw Refused(reason: "its buffer is \(size) bytes, the hello said \(hello.bufferSize)")
+        }
+        guard size >= BufferGeometry.minimumSize else {
+            throw Refused(reason: "its buffer of \(size) bytes is below the minimum of \(BufferGeometry.minimumSize)")
         }
         guard size <= maxBufferSize else {
             throw Refused(reason: "its buffer of \(size >> 20) MiB exceeds traced's limit of \(maxBufferSize >> 20) MiB (set TRACED_BUFFER_SIZE lower, or raise max_buffer_size)")

@@ -38,6 +38,9 @@ extension Daemon {
                 closeControl(connection)
                 return
             }
+            // One request per connection: what a peer sends after it is
+            // read (to see the peer leave) and dropped, never buffered.
+            guard !connection.answered else { continue }
             connection.incoming.append(Array(buffer[0..<n]))
             while controls[connection.id] != nil, !connection.answered {
                 switch connection.incoming.next(limit: Frame.controlLimit) {
@@ -63,7 +66,10 @@ extension Daemon {
                 return
             }
             guard hello.protocolVersion == ProtocolVersion.current else {
-                reject(connection, .unsupportedVersion(hello.protocolVersion))
+                // The reply carries traced's own version: the peer names both.
+                log.notice("control connection of uid \(connection.credentials.uid) refused: it speaks protocol \(hello.protocolVersion), traced \(ProtocolVersion.current)")
+                connection.answered = true
+                reply(connection, .error(.unsupportedVersion(ProtocolVersion.current)))
                 return
             }
             connection.greeted = true
@@ -178,7 +184,7 @@ extension Daemon {
         }
     }
 
-    private func isWaitingForStop(_ connection: ControlConnection) -> Bool {
+    func isWaitingForStop(_ connection: ControlConnection) -> Bool {
         sessions.values.contains { $0.stopWaiters.contains(connection.id) }
     }
 

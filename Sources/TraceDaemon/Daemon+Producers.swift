@@ -16,6 +16,14 @@ extension Daemon {
                 socket.close()
                 continue
             }
+            // Connections that have not said hello yet are few per user: one
+            // user's idle connections cannot use up traced's descriptors.
+            let waiting = clients.values.filter { !$0.isRegistered && $0.credentials.uid == credentials.uid }.count
+            guard waiting < Self.helloBacklogPerUser else {
+                log.notice("uid \(credentials.uid) has \(waiting) producer connections without a hello; closing pid \(credentials.pid)'s")
+                socket.close()
+                continue
+            }
             let id = nextIdentifier()
             let client = Client(id: id, socket: socket, credentials: credentials)
             do {
@@ -122,6 +130,14 @@ extension Daemon {
         send(Welcome(clientID: client.id, control: word, sequence: client.controlSequence).encode(), to: client)
         log.info("registered pid \(client.credentials.pid) (\(client.name), uid \(client.credentials.uid)), buffer of \((client.consumer?.geometry.totalSize ?? 0) >> 10) KiB")
         updateStatus()
+    }
+
+    /// Closes producer connections that did not say hello in time.
+    func closeSilentProducers(now: UInt64) {
+        for client in clients.values where !client.isRegistered && now &- client.acceptedAt > Self.helloDeadline {
+            log.notice("pid \(client.credentials.pid) connected to the producer socket but sent no hello within \(Self.helloDeadline / 1_000_000_000) s; closing its connection")
+            finish(client, reason: .disconnected, quietly: true)
+        }
     }
 
     private func protocolViolation(_ client: Client, _ what: String) {

@@ -49,6 +49,10 @@ package final class Daemon {
     static let clientWake: UInt64 = 2 << 56
     static let controlSocket: UInt64 = 3 << 56
     static let idMask: UInt64 = (1 << 56) - 1
+    /// How long a producer connection may stay without a hello (ns).
+    static let helloDeadline: UInt64 = 5_000_000_000
+    /// Producer connections without a hello yet, per uid.
+    static let helloBacklogPerUser = 16
 
     /// Sets everything up; `run()` serves.
     package init(configurationFile: String?, flags: [(key: String, value: String)]) throws(DaemonError) {
@@ -177,7 +181,12 @@ package final class Daemon {
                 }
             }
             service(tick: tick)
-            if shuttingDown && !sessions.values.contains(where: { $0.state == .stopping }) && controls.isEmpty {
+            // Shutting down waits for the stops and for replies on their way
+            // (a stop's result, a fetch); an idle control connection does not
+            // hold it up.
+            if shuttingDown && !sessions.values.contains(where: { $0.state == .stopping })
+                && !controls.values.contains(where: { $0.hasPendingOutput || isWaitingForStop($0) }) {
+                for connection in Array(controls.values) { closeControl(connection) }
                 break
             }
         }
@@ -223,6 +232,7 @@ package final class Daemon {
                 if let failure = session.failure { reportFailure(session, failure) }
             }
             stopExpiredSessions(now: now)
+            closeSilentProducers(now: now)
             enforceQuota()
         }
         if tick { checkStops(now: now) }

@@ -48,7 +48,7 @@ package struct DaemonConfiguration: Equatable, Sendable {
     }
 
     package static func defaults() -> DaemonConfiguration {
-        DaemonConfiguration(runtimeDirectory: RuntimePaths.resolve().directory, stateDirectory: defaultStateDirectory())
+        DaemonConfiguration(runtimeDirectory: RuntimePaths.listening().directory, stateDirectory: defaultStateDirectory())
     }
 
     /// `/var/lib/traced` for root; `$XDG_STATE_HOME/traced` or

@@ -6,6 +6,7 @@ package enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible 
     case sessionExists(String)
     case permissionDenied(String)
     case limitReached(String)
+    /// Carries the version traced speaks (it sends this error).
     case unsupportedVersion(UInt64)
     case failed(String)
 
@@ -49,7 +50,7 @@ package enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible 
         case .sessionExists(let name): "a session '\(name)' already exists (pick another name, or stop it first)"
         case .permissionDenied(let text): "permission denied: \(text)"
         case .limitReached(let text): text
-        case .unsupportedVersion(let version): "traced speaks protocol \(ProtocolVersion.current), the peer \(version): update tracectl or traced so they match"
+        case .unsupportedVersion(let version): "traced speaks protocol \(version), this program \(ProtocolVersion.current): update tracectl or traced so they match"
         case .failed(let text): text
         }
     }

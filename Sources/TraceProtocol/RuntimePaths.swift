@@ -6,8 +6,12 @@ import Glibc
 /// Where traced's sockets are: one rule for the daemon, for clients and for
 /// tracectl (docs/design.md, "Where things are").
 ///
-/// `TRACED_RUNTIME_DIR` if set; else `/run/traced` for root; else
-/// `$XDG_RUNTIME_DIR/traced`; else `/tmp/traced-UID`.
+/// A daemon listens in `TRACED_RUNTIME_DIR` if set; else `/run/traced` when
+/// run by root; else `$XDG_RUNTIME_DIR/traced`; else `/tmp/traced-UID`
+/// (`listening`). A client or tracectl connects to the same place, except
+/// that an ordinary user with no traced of their own running (no socket in
+/// their directory) reaches the system's traced in `/run/traced`
+/// (`connecting`): services run as any user are traced system-wide.
 package struct RuntimePaths: Equatable, Sendable {
     package var directory: String
 
@@ -20,16 +24,29 @@ package struct RuntimePaths: Equatable, Sendable {
 
     /// The environment variable that overrides the directory.
     package static let environmentVariable = "TRACED_RUNTIME_DIR"
+    /// Where the system's traced (run by root or systemd) listens.
+    package static let system = RuntimePaths(directory: "/run/traced")
 
-    package static func resolve(explicit: String? = nil) -> RuntimePaths {
+    /// Where a traced run by this user listens.
+    package static func listening(explicit: String? = nil) -> RuntimePaths {
         if let explicit, !explicit.isEmpty { return RuntimePaths(directory: explicit) }
         if let value = getenv(environmentVariable).map({ String(cString: $0) }), !value.isEmpty {
             return RuntimePaths(directory: value)
         }
-        if getuid() == 0 { return RuntimePaths(directory: "/run/traced") }
+        if getuid() == 0 { return system }
         if let runtime = getenv("XDG_RUNTIME_DIR").map({ String(cString: $0) }), !runtime.isEmpty {
             return RuntimePaths(directory: runtime + "/traced")
         }
         return RuntimePaths(directory: "/tmp/traced-\(getuid())")
+    }
+
+    /// Where a client or tracectl connects: the user's own traced if one
+    /// has its `socket` there (or the directory was named), else the
+    /// system's.
+    package static func connecting(explicit: String? = nil, socket: KeyPath<RuntimePaths, String>) -> RuntimePaths {
+        let own = listening(explicit: explicit)
+        let named = (explicit.map { !$0.isEmpty } ?? false) || getenv(environmentVariable).map { $0.pointee != 0 } == true
+        if named || own == system || access(own[keyPath: socket], F_OK) == 0 { return own }
+        return system
     }
 }

@@ -34,10 +34,10 @@ struct Failure: Error, CustomStringConvertible {
 
 /// `--runtime-dir`, shared by the commands that talk to traced.
 struct DaemonOptions: ParsableArguments {
-    @Option(help: "Directory of traced's sockets (default: $TRACED_RUNTIME_DIR, /run/traced as root, $XDG_RUNTIME_DIR/traced).")
+    @Option(help: "Directory of traced's sockets (default: $TRACED_RUNTIME_DIR; as root /run/traced; otherwise $XDG_RUNTIME_DIR/traced (or /tmp/traced-UID) if your own traced runs there, else /run/traced).")
     var runtimeDir: String?
 
-    var paths: RuntimePaths { RuntimePaths.resolve(explicit: runtimeDir) }
+    var paths: RuntimePaths { RuntimePaths.connecting(explicit: runtimeDir, socket: \.controlSocket) }
 }
 
 /// One request to traced over its control socket.

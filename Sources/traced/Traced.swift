@@ -14,7 +14,7 @@ struct Traced: ParsableCommand {
     @Option(help: "Configuration file (default: /etc/traced/traced.conf as root, ~/.config/traced/traced.conf otherwise, if present).")
     var config: String?
 
-    @Option(help: "Directory of producer.sock and control.sock (default: /run/traced as root, $XDG_RUNTIME_DIR/traced otherwise).")
+    @Option(help: "Directory of producer.sock and control.sock (default: $TRACED_RUNTIME_DIR; /run/traced as root; $XDG_RUNTIME_DIR/traced, or /tmp/traced-UID, otherwise).")
     var runtimeDir: String?
 
     @Option(help: "Directory of sessions and their files (default: /var/lib/traced as root, ~/.local/state/traced otherwise).")

@@ -86,6 +86,32 @@ import TraceSystem
         #expect(daemon.log.contains("failed validation"))
     }
 
+    @Test func silentConnectionsAreBoundedAndDoNotHoldTracedUp() throws {
+        let daemon = try TracedDaemon()
+        let producer = daemon.runtime + "/producer.sock"
+        // A user's connections without a hello are capped...
+        let silent = try (0..<16).map { _ in try RawPeer(producer) }
+        let oneTooMany = try RawPeer(producer)
+        #expect(try oneTooMany.reply(seconds: 5) == nil)
+        #expect(daemon.log.contains("producer connections without a hello"))
+        // ...and closed when no hello came in time (5 s).
+        for peer in silent { #expect(try peer.reply(seconds: 10) == nil) }
+        #expect(daemon.log.contains("sent no hello within 5 s"))
+        // Then the user's clients register as usual.
+        #expect(try daemon.tracectl(["start", "after"]).status == 0)
+        let client = try daemon.client(["threads": "1", "events": "1000"])
+        #expect(client.wait().values["emitted"] == "1000")
+        #expect(try SessionFigures(try daemon.json(["stop", "after"])).events == 1000)
+
+        // A control connection that never asks anything does not keep a
+        // stopping traced from exiting.
+        let idle = try RawPeer(daemon.runtime + "/control.sock")
+        try idle.send(ControlHello().encode())
+        daemon.process.kill(SIGTERM)
+        #expect(daemon.process.wait(seconds: 10).status == 0, "\(daemon.log)")
+        #expect(try idle.reply(seconds: 1) == nil)
+    }
+
     /// Messages no producer may send: each must close the connection (or
     /// get a refusal), never more.
     private static func brokenProducerMessages(_ random: inout SeededGenerator) -> [(String, [UInt8])] {

@@ -18,6 +18,16 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: directory.file("s.trace")))
     }
 
+    @Test func anOrdinaryUserWithoutTheirOwnTracedReachesTheSystemOne() throws {
+        // No traced of their own (nothing in /tmp/traced-65534): tracectl,
+        // like a client, goes to the system's socket.
+        let result = try Processes.run("/usr/bin/setpriv", [
+            "--reuid=65534", "--regid=65534", "--clear-groups", Processes.executable("tracectl"), "list",
+        ], environment: ["TRACED_RUNTIME_DIR": "", "XDG_RUNTIME_DIR": ""])
+        #expect(result.standardError.contains("'/run/traced/control.sock'"), "\(result.standardError)")
+        #expect([69, 77].contains(result.status))
+    }
+
     @Test func anUnknownSessionPointsAtTheList() throws {
         let daemon = try TracedDaemon()
         for arguments in [["stop", "nosuch"], ["status", "nosuch"], ["fetch", "nosuch", "-o", daemon.directory.file("x.trace")]] {
