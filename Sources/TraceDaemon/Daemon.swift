@@ -23,6 +23,8 @@ package final class Daemon {
     let epoll: Epoll
     let storage: Storage
     var producerListener: FileDescriptor?
+    /// Socket files traced bound itself (not systemd's): removed at exit.
+    private var boundSocketPaths: [String] = []
     var controlListener: FileDescriptor?
     let signals: SignalNotifier
     let timer: PeriodicTimer
@@ -111,6 +113,8 @@ package final class Daemon {
         producerListener = try listener(activated["producer"], path: paths.producerSocket, mode: 0o666)
         controlListener = try listener(activated["control"], path: paths.controlSocket, mode: 0o660)
         if let control = controlListener, activated["control"] == nil { restrictControlSocket(paths.controlSocket, control) }
+        boundSocketPaths = [("producer", paths.producerSocket), ("control", paths.controlSocket)]
+            .filter { activated[$0.0] == nil }.map(\.1)
         do {
             if let producerListener { try epoll.add(producerListener, .readable, token: Self.producerToken) }
             if let controlListener { try epoll.add(controlListener, .readable, token: Self.controlToken) }
@@ -264,11 +268,9 @@ package final class Daemon {
         }
         producerListener = nil
         controlListener = nil
-        let paths = RuntimePaths(directory: configuration.runtimeDirectory)
-        if Systemd.listenedSockets().isEmpty {
-            unlink(paths.producerSocket)
-            unlink(paths.controlSocket)
-        }
+        // Sockets systemd passed stay: their .socket units keep listening
+        // and start traced again on the next connection.
+        for path in boundSocketPaths { unlink(path) }
         for name in sessionOrder where sessions[name]?.isRunning == true { beginStop(sessions[name]!, waiter: nil) }
     }
 

@@ -98,6 +98,9 @@ import TraceFormat
         #expect(client.progress(atLeast: 200_000) != nil)
         let result = daemon.terminate()
         #expect(result.status == 0, "\(result.standardError)")
+        // The sockets it bound itself go with it.
+        #expect(!FileManager.default.fileExists(atPath: daemon.runtime + "/control.sock"))
+        #expect(!FileManager.default.fileExists(atPath: daemon.runtime + "/producer.sock"))
         #expect(client.progress(atLeast: (client.latestProgress ?? 0) + 100_000) != nil, "the client stalled without traced")
 
         try daemon.restart()

@@ -124,6 +124,11 @@ import Testing
         #expect(exitStatus == 0, "traced exited with wait status \(exitStatus): \(logged)")
         let stopping = notify.receive(until: { $0.contains("STOPPING=1") }, seconds: 10)
         #expect(stopping.contains { $0.contains("STOPPING=1") }, "\(stopping)")
+        // systemd's sockets are not traced's to remove: their units keep
+        // listening and start traced again.
+        for socket in ["producer.sock", "control.sock"] {
+            #expect(FileManager.default.fileExists(atPath: run + "/" + socket), "traced removed \(socket)")
+        }
     }
 }
 
