@@ -205,7 +205,10 @@ extension Daemon {
         reportMalformed(client)
         let now = tc_monotonic_ns()
         let sleep = client.schedule.sleep(now: now, freed: freed, chunkCount: consumer.geometry.chunkCount)
-        if sleep.announce && !consumer.prepareToSleep() { woken.insert(client.id) }
+        // Work that arrived as it was about to sleep withdraws the
+        // announcement: the client stays on the timer, whose next tick
+        // (at most drain_interval away) takes it.
+        if sleep.announce { _ = consumer.prepareToSleep() }
         if !sleep.announce { consumer.awake() }
     }
 
