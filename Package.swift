@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "tracectl", targets: ["tracectl"]),
         .executable(name: "traced", targets: ["traced"]),
         .executable(name: "cafe", targets: ["cafe"]),
+        .executable(name: "traced-load", targets: ["traced-load"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -103,6 +104,15 @@ let package = Package(
         .executableTarget(
             name: "cafe",
             dependencies: ["TraceClient"],
+            swiftSettings: strict
+        ),
+        // The daemon's end-to-end load generator (scripts/load-benchmark).
+        .executableTarget(
+            name: "traced-load",
+            dependencies: [
+                "TraceClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict
         ),
         // A traced process for tests that need one: emits scripted workloads.

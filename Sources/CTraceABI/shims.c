@@ -105,6 +105,12 @@ int tc_arm_thread_exit(void) {
 
 int tc_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
+/* ---- files ---- */
+
+int tc_start_writeback(int fd, int64_t offset, int64_t length) {
+    return sync_file_range(fd, (off64_t)offset, (off64_t)length, SYNC_FILE_RANGE_WRITE);
+}
+
 /* ---- eventfd ---- */
 
 int tc_eventfd(unsigned int initial, int flags) { return eventfd(initial, flags); }

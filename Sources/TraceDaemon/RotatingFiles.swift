@@ -55,7 +55,8 @@ final class RotatingFiles: SessionOutput {
                                     session: session, fileIndex: index)
             // Frames close well before the file's size limit, so rotation is prompt.
             let writer = try TraceFileWriter(descriptor: descriptor, header: header,
-                                             frameTarget: Int(min(1 << 20, max(16 << 10, maxFileSize / 4))))
+                                             frameTarget: Int(min(1 << 20, max(16 << 10, maxFileSize / 4))),
+                                             writingBack: true)
             current = (writer, descriptor, path)
             totals.files += 1
             try writer.append(preamble)

@@ -51,6 +51,12 @@ int tc_arm_thread_exit(void);
 /* pipe2(2) with O_CLOEXEC. */
 int tc_pipe_cloexec(int fds[2]);
 
+/* ---- files ---- */
+/* sync_file_range(2) with SYNC_FILE_RANGE_WRITE: starts writeback of the
+ * dirty pages in [offset, offset + length) and returns without waiting, so
+ * a later fsync has little left to do. */
+int tc_start_writeback(int fd, int64_t offset, int64_t length);
+
 /* ---- eventfd ---- */
 #define TC_EFD_CLOEXEC 02000000
 #define TC_EFD_NONBLOCK 04000

@@ -1,0 +1,29 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// CLOCK_MONOTONIC in nanoseconds, and sleeping until an instant of it.
+enum Clock {
+    /// `clock_gettime(CLOCK_MONOTONIC)`.
+    static func now() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+
+    /// `clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)`, resumed after signals.
+    static func sleep(until deadline: UInt64) {
+        var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &time, nil) == EINTR {}
+    }
+
+    /// Checks `condition` every millisecond for at most `seconds`.
+    static func waitUntil(seconds: Int, _ condition: () -> Bool) -> Bool {
+        let deadline = now() + UInt64(max(0, seconds)) * 1_000_000_000
+        while !condition() {
+            guard now() < deadline else { return false }
+            sleep(until: now() + 1_000_000)
+        }
+        return true
+    }
+}
