@@ -110,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "traced-load",
             dependencies: [
-                "TraceClient",
+                "TraceClient", "TraceSystem", "CTraceABI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

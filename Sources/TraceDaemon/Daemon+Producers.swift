@@ -208,8 +208,7 @@ extension Daemon {
         // Work that arrived as it was about to sleep withdraws the
         // announcement: the client stays on the timer, whose next tick
         // (at most drain_interval away) takes it.
-        if sleep.announce { _ = consumer.prepareToSleep() }
-        if !sleep.announce { consumer.awake() }
+        if sleep.announce { _ = consumer.prepareToSleep() } else { consumer.awake() }
     }
 
     /// A buffer whose contents fail validation is a broken or hostile

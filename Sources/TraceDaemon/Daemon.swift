@@ -283,21 +283,17 @@ package final class Daemon {
             log.info("SIGHUP: no configuration file to reload")
             return
         }
-        var fresh: DaemonConfiguration
+        let loaded: DaemonConfiguration
         do {
-            fresh = try DaemonConfiguration.load(file: configurationFile, flags: flags)
+            loaded = try DaemonConfiguration.load(file: configurationFile, flags: flags)
         } catch {
             log.error("SIGHUP: \(error); keeping the running configuration")
             return
         }
-        for ((key, old), (_, new)) in zip(DaemonConfiguration.fixedSettings(of: configuration),
-                                          DaemonConfiguration.fixedSettings(of: fresh)) where old != new {
-            log.warning("SIGHUP: \(key) cannot change without a restart (\(old) -> \(new)); keeping \(old)")
+        let (fresh, refused) = loaded.keepingFixedSettings(of: configuration)
+        for (key, wanted, kept) in refused {
+            log.warning("SIGHUP: \(key) cannot change without a restart (\(kept) -> \(wanted)); keeping \(kept)")
         }
-        fresh.runtimeDirectory = configuration.runtimeDirectory
-        fresh.stateDirectory = configuration.stateDirectory
-        fresh.controlGroup = configuration.controlGroup
-        fresh.drainIntervalMilliseconds = configuration.drainIntervalMilliseconds
         configuration = fresh
         log.setLevel(Log.Level(name: fresh.logLevel) ?? .info)
         log.notice("configuration reloaded from \(configurationFile)")

@@ -24,11 +24,22 @@ package struct DaemonConfiguration: Equatable, Sendable {
     package var stopTimeoutMilliseconds = 500
     package var logLevel = "info"
 
-    /// What SIGHUP cannot change: the sockets and directories in use, the
+    /// Keys SIGHUP cannot change: the sockets and directories in use, the
     /// timer's period. Changing them needs a restart.
-    static func fixedSettings(of c: DaemonConfiguration) -> [(key: String, value: String)] {
-        [("runtime_directory", c.runtimeDirectory), ("state_directory", c.stateDirectory),
-         ("control_group", c.controlGroup), ("drain_interval", "\(c.drainIntervalMilliseconds)ms")]
+    static let fixedKeys: Set<String> = ["runtime_directory", "state_directory", "control_group", "drain_interval"]
+
+    /// `self` (a reloaded configuration) with `running`'s values for the
+    /// fixed keys, and the fixed keys it asked to change.
+    func keepingFixedSettings(of running: DaemonConfiguration) -> (DaemonConfiguration, refused: [(key: String, wanted: String, kept: String)]) {
+        let wanted = Dictionary(uniqueKeysWithValues: settings.map { ($0.key, $0.value) })
+        var kept = self
+        var refused: [(key: String, wanted: String, kept: String)] = []
+        for (key, value) in running.settings where Self.fixedKeys.contains(key) && wanted[key] != value {
+            refused.append((key, wanted[key] ?? "", value))
+            // A value traced runs with was accepted once: it sets again.
+            try? kept.set(key, value)
+        }
+        return (kept, refused)
     }
 
     /// Defaults, then `file` (if any), then `flags` (key, value), in order:
@@ -136,16 +147,21 @@ package struct DaemonConfiguration: Equatable, Sendable {
         return bytes
     }
 
-    /// The settings in the file's syntax, one `key = value` per line, in
-    /// the order config/traced.conf documents them (`traced --print-config`).
-    package func rendered() -> String {
+    /// Every setting as the file states it, in the order config/traced.conf
+    /// documents them: `set` reads each value back unchanged.
+    var settings: [(key: String, value: String)] {
         [("runtime_directory", runtimeDirectory), ("state_directory", stateDirectory), ("control_group", controlGroup),
          ("max_buffer_size", Self.renderSize(UInt64(maxBufferSize))), ("max_clients", "\(maxClients)"),
          ("max_clients_per_user", "\(maxClientsPerUser)"), ("max_sessions", "\(maxSessions)"),
          ("disk_quota", Self.renderSize(diskQuota)), ("drain_interval", "\(drainIntervalMilliseconds)ms"),
          ("scrape_interval", "\(scrapeIntervalMilliseconds)ms"), ("stop_timeout", "\(stopTimeoutMilliseconds)ms"),
          ("log_level", logLevel)]
-            .map { "\($0.0) = \($0.1)" }.joined(separator: "\n")
+    }
+
+    /// The settings in the file's syntax, one `key = value` per line
+    /// (`traced --print-config`).
+    package func rendered() -> String {
+        settings.map { "\($0.key) = \($0.value)" }.joined(separator: "\n")
     }
 
     /// The largest unit that states `bytes` exactly: 64M, 1G, 4097.

@@ -29,10 +29,7 @@ package struct RuntimePaths: Equatable, Sendable {
 
     /// Where a traced run by this user listens.
     package static func listening(explicit: String? = nil) -> RuntimePaths {
-        if let explicit, !explicit.isEmpty { return RuntimePaths(directory: explicit) }
-        if let value = getenv(environmentVariable).map({ String(cString: $0) }), !value.isEmpty {
-            return RuntimePaths(directory: value)
-        }
+        if let named = named(explicit) { return named }
         if getuid() == 0 { return system }
         if let runtime = getenv("XDG_RUNTIME_DIR").map({ String(cString: $0) }), !runtime.isEmpty {
             return RuntimePaths(directory: runtime + "/traced")
@@ -40,13 +37,21 @@ package struct RuntimePaths: Equatable, Sendable {
         return RuntimePaths(directory: "/tmp/traced-\(getuid())")
     }
 
-    /// Where a client or tracectl connects: the user's own traced if one
-    /// has its `socket` there (or the directory was named), else the
+    /// Where a client or tracectl connects: a directory it was given; else
+    /// the user's own traced if one has its `socket` there; else the
     /// system's.
     package static func connecting(explicit: String? = nil, socket: KeyPath<RuntimePaths, String>) -> RuntimePaths {
-        let own = listening(explicit: explicit)
-        let named = (explicit.map { !$0.isEmpty } ?? false) || getenv(environmentVariable).map { $0.pointee != 0 } == true
-        if named || own == system || access(own[keyPath: socket], F_OK) == 0 { return own }
-        return system
+        if let named = named(explicit) { return named }
+        let own = listening()
+        return own == system || access(own[keyPath: socket], F_OK) == 0 ? own : system
+    }
+
+    /// The directory given by a flag, else by `TRACED_RUNTIME_DIR`.
+    private static func named(_ explicit: String?) -> RuntimePaths? {
+        if let explicit, !explicit.isEmpty { return RuntimePaths(directory: explicit) }
+        if let value = getenv(environmentVariable).map({ String(cString: $0) }), !value.isEmpty {
+            return RuntimePaths(directory: value)
+        }
+        return nil
     }
 }

@@ -1,15 +1,11 @@
+import CTraceABI
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// CLOCK_MONOTONIC in nanoseconds, and sleeping until an instant of it.
 enum Clock {
-    /// `clock_gettime(CLOCK_MONOTONIC)`.
-    static func now() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-    }
+    static func now() -> UInt64 { tc_monotonic_ns() }
 
     /// `clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)`, resumed after signals.
     static func sleep(until deadline: UInt64) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import TraceClient
+import TraceSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -59,8 +60,16 @@ struct Workload: Sendable {
     /// last thread's last event.
     func run() -> UInt64 {
         let start = Clock.now() + 1_000_000
+        // Plain threads: a thread's chunk goes back to the buffer when it
+        // exits (a Dispatch worker would keep it until the daemon scrapes).
         let workers = (0..<threads).map { _ in
-            WorkerThread.spawn { self.emit(startingAt: start) }
+            do {
+                return try SystemThread.spawn(name: "load") { self.emit(startingAt: start) }
+            } catch {
+                // A process that cannot make threads cannot load anything.
+                try? FileDescriptor.standardError.writeAll(Array("traced-load: \(error)\n".utf8))
+                exit(1)
+            }
         }
         for worker in workers { worker.join() }
         return Clock.now() - start

@@ -16,11 +16,7 @@ package final class Background: @unchecked Sendable {
     package init(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
-        var merged = ProcessInfo.processInfo.environment
-        merged.removeValue(forKey: "TRACED_FILE")
-        merged["TRACED_DAEMON"] = "off"
-        for (key, value) in environment { merged[key] = value }
-        process.environment = merged
+        process.environment = Processes.childEnvironment(environment)
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -35,13 +35,7 @@ package enum Processes {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
-        var merged = ProcessInfo.processInfo.environment
-        merged.removeValue(forKey: "TRACED_FILE")
-        // Never register with a traced the machine may be running; tests
-        // that want a daemon start their own and say so.
-        merged["TRACED_DAEMON"] = "off"
-        for (key, value) in environment { merged[key] = value }
-        process.environment = merged
+        process.environment = childEnvironment(environment)
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -56,6 +50,16 @@ package enum Processes {
         return ProcessResult(status: process.terminationStatus,
                              standardOutput: String(decoding: outputData, as: UTF8.self),
                              standardError: String(decoding: errorData, as: UTF8.self))
+    }
+
+    /// The test's environment with `extra` added, for a child process. It
+    /// never traces into a file, nor registers with a traced the machine
+    /// may be running: tests that want a daemon start their own and say so.
+    package static func childEnvironment(_ extra: [String: String]) -> [String: String] {
+        var merged = ProcessInfo.processInfo.environment
+        merged.removeValue(forKey: "TRACED_FILE")
+        merged["TRACED_DAEMON"] = "off"
+        return merged.merging(extra) { $1 }
     }
 
     /// Runs the TraceFixture scenario with `--name value` options.

@@ -10,16 +10,7 @@ package final class Spawned {
     private var reaped = false
 
     package init(_ path: String, _ arguments: [String], passing descriptor: CInt) throws {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, descriptor, 3)
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
-        guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
-        self.pid = pid
+        pid = try Self.spawn(path, arguments, environment: nil) { posix_spawn_file_actions_adddup2(&$0, descriptor, 3) }
     }
 
     /// Starts `path` with `environment` added to the test's, its output and
@@ -28,22 +19,27 @@ package final class Spawned {
     /// systemd-socket-activate: its monitor then blocks every other
     /// Process's termination until that child exits.)
     package init(_ path: String, _ arguments: [String], environment: [String: String], log: String) throws {
+        pid = try Self.spawn(path, arguments, environment: Processes.childEnvironment(environment)) { actions in
+            posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
+    }
+
+    /// `posix_spawn` with the file actions `prepare` adds; `environment`
+    /// nil passes the test's own.
+    private static func spawn(_ path: String, _ arguments: [String], environment: [String: String]?,
+                              _ prepare: (inout posix_spawn_file_actions_t) -> Void) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var merged = ProcessInfo.processInfo.environment
-        merged.removeValue(forKey: "TRACED_FILE")
-        merged["TRACED_DAEMON"] = "off"
-        for (key, value) in environment { merged[key] = value }
+        prepare(&actions)
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
+        let envp = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer { (argv + (envp ?? [])).forEach { free($0) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
+        let rc = envp.map { posix_spawn(&pid, path, &actions, nil, argv, $0) } ?? posix_spawn(&pid, path, &actions, nil, argv, environ)
         guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
-        self.pid = pid
+        return pid
     }
 
     /// Whether it has not exited yet (without reaping it).

@@ -19,13 +19,7 @@ import TraceSystem
 
         let producer = daemon.runtime + "/producer.sock"
         var random = SeededGenerator(seed: 7)
-        for (what, bytes) in Self.brokenProducerMessages(&random) {
-            let peer = try RawPeer(producer)
-            try peer.send(bytes)
-            let answer: MessageType? = try peer.reply().map { $0.type ?? .hello }
-            let closedOrRefused = answer == nil || answer == .refused
-            #expect(closedOrRefused, "\(what): \(String(describing: answer))")
-        }
+        try Self.expectClosedOr(.refused, sending: Self.brokenProducerMessages(&random), to: producer)
         for (what, hello, descriptors, expected) in try Self.refusedHellos() {
             let peer = try RawPeer(producer)
             try peer.send(hello, descriptors: descriptors)
@@ -40,13 +34,7 @@ import TraceSystem
         try RawPeer(producer).send(Array(Hello(abiMajor: 1, abiMinor: 0, processName: "half", bufferSize: 1 << 20).encode().prefix(6)))
 
         let control = daemon.runtime + "/control.sock"
-        for (what, bytes) in Self.brokenControlMessages(&random) {
-            let peer = try RawPeer(control)
-            try peer.send(bytes)
-            let answer: MessageType? = try peer.reply().map { $0.type ?? .hello }
-            let closedOrError = answer == nil || answer == .error
-            #expect(closedOrError, "\(what): \(String(describing: answer))")
-        }
+        try Self.expectClosedOr(.error, sending: Self.brokenControlMessages(&random), to: control)
 
         // A registered client that scribbles over its whole buffer.
         let garbage = try GarbageBuffer(producerSocket: producer)
@@ -110,6 +98,19 @@ import TraceSystem
         daemon.process.kill(SIGTERM)
         #expect(daemon.process.wait(seconds: 10).status == 0, "\(daemon.log)")
         #expect(try idle.reply(seconds: 1) == nil)
+    }
+
+    /// Sends each message on a fresh connection to `socket`: traced must
+    /// close it, or answer with `allowed` (a refusal or an error), nothing else.
+    private static func expectClosedOr(_ allowed: MessageType, sending messages: [(String, [UInt8])], to socket: String) throws {
+        for (what, bytes) in messages {
+            let peer = try RawPeer(socket)
+            try peer.send(bytes)
+            // An undefined type counts as a wrong answer (.hello is never one).
+            let answer: MessageType? = try peer.reply().map { $0.type ?? .hello }
+            let closedOrAllowed = answer == nil || answer == allowed
+            #expect(closedOrAllowed, "\(what): \(String(describing: answer))")
+        }
     }
 
     /// Messages no producer may send: each must close the connection (or
