@@ -111,6 +111,15 @@ int tc_start_writeback(int fd, int64_t offset, int64_t length) {
     return sync_file_range(fd, (off64_t)offset, (off64_t)length, SYNC_FILE_RANGE_WRITE);
 }
 
+int tc_drop_cached(int fd, int64_t offset, int64_t length) {
+    int rc = posix_fadvise(fd, (off_t)offset, (off_t)length, POSIX_FADV_DONTNEED);
+    if (rc != 0) {
+        errno = rc;
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- eventfd ---- */
 
 int tc_eventfd(unsigned int initial, int flags) { return eventfd(initial, flags); }

@@ -56,12 +56,7 @@ final class InProcessSession: @unchecked Sendable {
         }
         let header = FileHeader(createdRealtimeNanoseconds: tc_realtime_ns(), producer: "TraceClient (in-process)",
                                 session: "", fileIndex: 0)
-        do {
-            writer = try TraceFileWriter(descriptor: descriptor, header: header)
-        } catch {
-            if ownsDescriptor { descriptor.close() }
-            throw .write("\(error)")
-        }
+        writer = TraceFileWriter(descriptor: descriptor, header: header)
         dropsAtStart = consumer.dropCounters()
         let clock = buffer.geometry.clockKind
         let environment = ProcessEnvironment()

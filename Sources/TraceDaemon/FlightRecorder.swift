@@ -28,13 +28,13 @@ final class FlightRecorder: SessionOutput {
     private var written: String?
 
     init(directory: String, session: String, windowBytes: UInt64, windowSeconds: UInt64,
-         preamble: @escaping Preamble) throws(LZ4Error) {
+         preamble: @escaping Preamble) {
         self.directory = directory
         self.session = session
         self.windowBytes = windowBytes
         self.windowNanoseconds = windowSeconds * 1_000_000_000
         self.preamble = preamble
-        self.compressor = try LZ4FrameCompressor()
+        self.compressor = LZ4FrameCompressor()
     }
 
     var statistics: OutputStatistics {
@@ -53,13 +53,9 @@ final class FlightRecorder: SessionOutput {
 
     private func closeFrame(now: UInt64) {
         guard !pending.isEmpty else { return }
-        do {
-            let frame = try pending.bytes.withUnsafeBytes { (raw) throws(LZ4Error) in Array(try compressor.frame(of: raw)) }
-            frames.append((frame, now))
-            heldBytes &+= UInt64(frame.count)
-        } catch {
-            failure = "compressing the flight recorder window failed: \(error)"
-        }
+        let frame = pending.bytes.withUnsafeBytes { Array(compressor.frame(of: $0)) }
+        frames.append((frame, now))
+        heldBytes &+= UInt64(frame.count)
         pending.removeAll()
         evict(now: now)
     }
@@ -92,14 +88,9 @@ final class FlightRecorder: SessionOutput {
         preamble(&first)
         var end = ByteWriter(capacity: 16)
         end.record(Int(TC_REC_FILE_END)) { $0.varint(UInt64(frames.count - frameStart + 2)) }
-        var out: [UInt8] = []
-        do {
-            out += try first.bytes.withUnsafeBytes { (raw) throws(LZ4Error) in Array(try compressor.frame(of: raw)) }
-            for frame in frames[frameStart...] { out += frame.bytes }
-            out += try end.bytes.withUnsafeBytes { (raw) throws(LZ4Error) in Array(try compressor.frame(of: raw)) }
-        } catch {
-            failure = "compressing the flight recorder window failed: \(error)"
-        }
+        var out = first.bytes.withUnsafeBytes { Array(compressor.frame(of: $0)) }
+        for frame in frames[frameStart...] { out += frame.bytes }
+        out += end.bytes.withUnsafeBytes { compressor.frame(of: $0) }
         return out
     }
 

@@ -54,7 +54,7 @@ final class RotatingFiles: SessionOutput {
             let header = FileHeader(createdRealtimeNanoseconds: tc_realtime_ns(), producer: "traced \(Version.current)",
                                     session: session, fileIndex: index)
             // Frames close well before the file's size limit, so rotation is prompt.
-            let writer = try TraceFileWriter(descriptor: descriptor, header: header,
+            let writer = TraceFileWriter(descriptor: descriptor, header: header,
                                              frameTarget: Int(min(1 << 20, max(16 << 10, maxFileSize / 4))),
                                              writingBack: true)
             current = (writer, descriptor, path)

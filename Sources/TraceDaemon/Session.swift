@@ -69,12 +69,8 @@ final class Session {
             output = RotatingFiles(directory: directory, session: name, maxFileSize: config.maxFileSize,
                                    maxFiles: Int(config.maxFiles), maxAgeSeconds: config.maxFileAgeSeconds, preamble: preamble)
         case .flightRecorder:
-            do {
-                output = try FlightRecorder(directory: directory, session: name, windowBytes: config.windowBytes,
-                                            windowSeconds: config.windowSeconds, preamble: preamble)
-            } catch {
-                throw .failed("cannot start the flight recorder: \(error)")
-            }
+            output = FlightRecorder(directory: directory, session: name, windowBytes: config.windowBytes,
+                                    windowSeconds: config.windowSeconds, preamble: preamble)
         }
     }
 

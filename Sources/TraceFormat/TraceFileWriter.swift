@@ -19,8 +19,11 @@ package final class TraceFileWriter {
     package private(set) var uncompressedBytes = 0
     package private(set) var frames = 0
     package private(set) var finished = false
-    /// Whether each frame's pages are sent to disk as soon as it is written.
+    /// Whether each frame's pages are sent to disk as soon as it is written,
+    /// and dropped from the page cache a frame later.
     private var writesBack: Bool
+    /// Where the last frame written starts in the file.
+    private var previousFrameStart = 0
 
     /// Starts a file on `descriptor` with `header` as its first record.
     ///
@@ -31,11 +34,11 @@ package final class TraceFileWriter {
     /// daemon's single thread drains nothing meanwhile.
     package init(
         descriptor: FileDescriptor, header: FileHeader, frameTarget: Int = 1 << 20, writingBack: Bool = false
-    ) throws(LZ4Error) {
+    ) {
         self.descriptor = descriptor
         self.frameTarget = frameTarget
         self.writesBack = writingBack
-        self.compressor = try LZ4FrameCompressor()
+        self.compressor = LZ4FrameCompressor()
         self.pending = ByteWriter(capacity: frameTarget + (64 << 10))
         header.encode(into: &pending)
     }
@@ -55,14 +58,7 @@ package final class TraceFileWriter {
     package func flushFrame() throws(TraceWriteError) {
         guard !pending.isEmpty else { return }
         let raw = pending.count
-        let frame: ArraySlice<UInt8>
-        do throws(LZ4Error) {
-            frame = try pending.bytes.withUnsafeBufferPointer { (input) throws(LZ4Error) in
-                try compressor.frame(of: UnsafeRawBufferPointer(input))
-            }
-        } catch {
-            throw .compression(error)
-        }
+        let frame = pending.bytes.withUnsafeBufferPointer { compressor.frame(of: UnsafeRawBufferPointer($0)) }
         do throws(SystemError) {
             try frame.withUnsafeBufferPointer { (bytes) throws(SystemError) in
                 try descriptor.writeAll(UnsafeRawBufferPointer(bytes))
@@ -73,12 +69,16 @@ package final class TraceFileWriter {
         if writesBack {
             do {
                 try descriptor.startWriteback(offset: compressedBytes, length: frame.count)
+                // The frames before the previous one have had a frame's
+                // time to reach the disk: drop their pages.
+                try descriptor.dropCachedPages(offset: 0, length: previousFrameStart)
             } catch {
                 // Not a file (ESPIPE), or a file system without it: the
                 // frame is written; the final fsync does all the work.
                 writesBack = false
             }
         }
+        previousFrameStart = compressedBytes
         compressedBytes += frame.count
         uncompressedBytes += raw
         frames += 1
@@ -98,12 +98,10 @@ package final class TraceFileWriter {
 /// Why a trace file could not be written.
 package enum TraceWriteError: Error, Equatable, Sendable, CustomStringConvertible {
     case write(SystemError)
-    case compression(LZ4Error)
 
     package var description: String {
         switch self {
         case .write(let error): "\(error)"
-        case .compression(let error): "\(error)"
         }
     }
 }

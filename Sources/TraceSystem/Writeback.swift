@@ -10,4 +10,11 @@ extension FileDescriptor {
     package func startWriteback(offset: Int, length: Int) throws(SystemError) {
         try Syscall.call("sync_file_range") { tc_start_writeback(rawValue, Int64(offset), Int64(length)) }
     }
+
+    /// `posix_fadvise(2)` with `POSIX_FADV_DONTNEED`: drops the clean cached
+    /// pages of `length` bytes at `offset`; dirty pages and pages still
+    /// being written stay cached.
+    package func dropCachedPages(offset: Int, length: Int) throws(SystemError) {
+        try Syscall.call("posix_fadvise") { tc_drop_cached(rawValue, Int64(offset), Int64(length)) }
+    }
 }

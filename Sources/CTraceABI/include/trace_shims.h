@@ -56,6 +56,10 @@ int tc_pipe_cloexec(int fds[2]);
  * dirty pages in [offset, offset + length) and returns without waiting, so
  * a later fsync has little left to do. */
 int tc_start_writeback(int fd, int64_t offset, int64_t length);
+/* posix_fadvise(2) with POSIX_FADV_DONTNEED: drops the clean cached pages
+ * of [offset, offset + length) (pages still dirty or under writeback stay);
+ * -1 with errno set on failure. */
+int tc_drop_cached(int fd, int64_t offset, int64_t length);
 
 /* ---- eventfd ---- */
 #define TC_EFD_CLOEXEC 02000000
