@@ -27,7 +27,7 @@ extension Daemon {
         let session: Session
         do {
             let directory = try storage.create(session: name)
-            session = try Session(name: name, config: checked, owner: credentials.uid, directory: directory)
+            session = try Session(name: name, config: checked, owner: credentials.uid, directory: directory, trash: storage.trash)
         } catch let error as ProtocolError {
             return .error(error)
         } catch {

@@ -18,6 +18,7 @@ final class RotatingFiles: SessionOutput {
     private let maxFiles: Int
     private let maxAgeNanoseconds: UInt64
     private let preamble: Preamble
+    private let trash: Trash
     private var index: UInt64 = 0
     private var current: (writer: TraceFileWriter, descriptor: FileDescriptor, path: String)?
     /// Complete files, oldest first, with the monotonic time they were closed.
@@ -31,8 +32,9 @@ final class RotatingFiles: SessionOutput {
     private(set) var failure: String?
 
     init(directory: String, session: String, maxFileSize: UInt64, maxFiles: Int, maxAgeSeconds: UInt64,
-         firstIndex: UInt64 = 0, preamble: @escaping Preamble) {
+         firstIndex: UInt64 = 0, trash: Trash, preamble: @escaping Preamble) {
         self.directory = directory
+        self.trash = trash
         self.session = session
         self.maxFileSize = maxFileSize
         self.maxFiles = maxFiles
@@ -130,7 +132,7 @@ final class RotatingFiles: SessionOutput {
     }
 
     private func remove(_ path: String) {
-        if unlink(path) == 0 { totals.filesDeleted += 1 }
+        if trash.discard(path) { totals.filesDeleted += 1 }
     }
 
     /// Deletes the oldest complete file to make room under a disk quota;

@@ -55,7 +55,7 @@ final class Session {
     /// A write failure was logged (once).
     var failureReported = false
 
-    init(name: String, config: SessionConfig, owner: UInt32, directory: String) throws(ProtocolError) {
+    init(name: String, config: SessionConfig, owner: UInt32, directory: String, trash: Trash) throws(ProtocolError) {
         self.name = name
         self.config = config
         self.owner = owner
@@ -67,7 +67,8 @@ final class Session {
         switch config.mode {
         case .streaming:
             output = RotatingFiles(directory: directory, session: name, maxFileSize: config.maxFileSize,
-                                   maxFiles: Int(config.maxFiles), maxAgeSeconds: config.maxFileAgeSeconds, preamble: preamble)
+                                   maxFiles: Int(config.maxFiles), maxAgeSeconds: config.maxFileAgeSeconds,
+                                   trash: trash, preamble: preamble)
         case .flightRecorder:
             output = FlightRecorder(directory: directory, session: name, windowBytes: config.windowBytes,
                                     windowSeconds: config.windowSeconds, preamble: preamble)

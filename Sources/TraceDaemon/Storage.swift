@@ -11,11 +11,14 @@ import Glibc
 /// stay listable and fetchable across restarts of traced.
 struct Storage {
     let sessionsDirectory: String
+    /// Where deleted files and sessions go: `STATE/trash/`.
+    let trash: Trash
 
     init(stateDirectory: String) throws(SystemError) {
         sessionsDirectory = stateDirectory + "/sessions"
         try Self.makeDirectory(stateDirectory, mode: 0o750)
         try Self.makeDirectory(sessionsDirectory, mode: 0o750)
+        trash = try Trash(directory: stateDirectory + "/trash")
     }
 
     static func makeDirectory(_ path: String, mode: mode_t) throws(SystemError) {
@@ -105,8 +108,7 @@ struct Storage {
     }
 
     func remove(_ session: Session) {
-        for file in Self.entries(session.directory) { unlink(session.directory + "/" + file) }
-        rmdir(session.directory)
+        trash.discard(session.directory)
     }
 
     static func size(of paths: [String]) -> UInt64 {

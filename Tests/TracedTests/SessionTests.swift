@@ -66,6 +66,50 @@ extension SessionTests {
         }
         let names = files.compactMap { Int($0.prefix(6)) }
         #expect(names == Array((Int(stopped.files) - 3)..<Int(stopped.files)))
+        // Deleted means deleted: the files went through the trash, which
+        // traced's own thread empties.
+        #expect(try eventually { try FileManager.default.contentsOfDirectory(atPath: daemon.state + "/trash").isEmpty })
+    }
+
+    /// Like journald's SystemMaxUse: when sessions need more room than the
+    /// quota, the oldest stopped session goes whole; a running session alone
+    /// over the quota loses its oldest files. Each deletion is logged, and
+    /// what traced leaves in its trash (here: planted as if by a crash) is
+    /// deleted. (TraceFixture's counters take ~4.1 B each on disk.)
+    @Test func theDiskQuotaDeletesOldestStoppedSessionsThenOldestFiles() throws {
+        let daemon = try TracedDaemon(arguments: ["--disk-quota", "2M"])
+        func session(_ name: String, events: Int) throws {
+            #expect(try daemon.tracectl(["start", name, "--max-file-size", "64K", "--max-files", "1000"]).status == 0)
+            #expect(try daemon.client(["threads": "1", "events": "\(events)"]).wait().status == 0)
+        }
+        func names() throws -> [String] {
+            try #require(try daemon.json(["list"]) as? [[String: Any]]).compactMap { $0["name"] as? String }
+        }
+        try session("old", events: 400_000)
+        let old = try SessionFigures(try daemon.json(["stop", "old"]))
+        #expect(old.filesDeleted == 0, "~1.6 MB fits the quota: \(old)")
+        try session("new", events: 200_000)
+        #expect(try daemon.tracectl(["stop", "new"]).status == 0)
+        #expect(daemon.process.standardError.contains("deleted stopped session 'old'"))
+        #expect(try names() == ["new"])
+        #expect(!FileManager.default.fileExists(atPath: daemon.state + "/sessions/old"))
+
+        try session("big", events: 800_000)
+        #expect(try eventually {
+            let sessions = try #require((try daemon.json(["status", "big"]) as? [String: Any])?["sessions"] as? [Any])
+            return try SessionFigures(try #require(sessions.first)).filesDeleted > 0
+        })
+        #expect(daemon.process.standardError.contains("deleted stopped session 'new'"))
+        #expect(daemon.process.standardError.contains("deleted the oldest file of running session 'big'"))
+        #expect(try names() == ["big"])
+        let trash = daemon.state + "/trash"
+        #expect(try eventually { try FileManager.default.contentsOfDirectory(atPath: trash).isEmpty })
+
+        // What a killed traced left in its trash goes when it starts again.
+        daemon.kill()
+        #expect(FileManager.default.createFile(atPath: trash + "/1-1-000000.trace", contents: Data(count: 4096)))
+        try daemon.restart()
+        #expect(try eventually { try FileManager.default.contentsOfDirectory(atPath: trash).isEmpty })
     }
 
     @Test func aFlightRecorderHoldsOnlyItsLastWindow() throws {
