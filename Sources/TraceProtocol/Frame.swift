@@ -9,8 +9,11 @@ package import TraceFormat
 package enum Frame {
     /// Largest message on the producer socket (hello, control, ...).
     package static let producerLimit = 4096
-    /// Largest message on the control socket (a fetch chunk is 60 KiB).
+    /// Largest request on the control socket (a fetch chunk is 60 KiB).
     package static let controlLimit = 64 << 10
+    /// Largest reply tracectl reads: status, list and stop replies grow with
+    /// every client that ever joined a session (~25 bytes each).
+    package static let controlReplyLimit = 64 << 20
     /// Bytes of fetched trace per FetchData message.
     package static let fetchChunk = 60 << 10
 

@@ -63,7 +63,7 @@ struct DaemonLink {
                 Failure("cannot connect to traced at '\(path)': \(error)", status: Exit.daemonNotRunning).exit()
             }
         }
-        let link = DaemonLink(channel: MessageChannel(socket: socket, limit: Frame.controlLimit), path: path)
+        let link = DaemonLink(channel: MessageChannel(socket: socket, limit: Frame.controlReplyLimit), path: path)
         link.send(ControlHello().encode())
         return link
     }

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import TestSupport
+import TraceProtocol
+import TraceSystem
 
 /// tracectl's failures name the socket or session, say what to do, and
 /// exit with the documented status (docs/protocol.md, "tracectl exit
@@ -56,5 +58,47 @@ import TestSupport
         // The producer socket stays open to any process.
         let producer = try #require(try FileManager.default.attributesOfItem(atPath: daemon.runtime + "/producer.sock")[.posixPermissions] as? Int)
         #expect(producer & 0o006 == 0o006)
+    }
+}
+
+extension TracectlErrorTests {
+    /// Replies grow with every client a session ever had, far past the
+    /// 64 KiB a request may take: tracectl reads them whole. The peer is
+    /// this test, answering a stop as traced would (it takes traced 20,000
+    /// client processes to get there).
+    @Test func aReplyLargerThanARequestMayBeIsRead() throws {
+        let directory = try TemporaryDirectory("big-reply")
+        let listener = try UnixSocket.listen(path: directory.file("control.sock"))
+        defer { listener.close() }
+        let clients = (0..<20_000).map {
+            SessionStatus.Client(pid: Int32($0 + 2), name: "worker-\($0)", connected: false, events: UInt64($0),
+                                 dropped: [:], bytes: UInt64($0) * 8)
+        }
+        let status = SessionStatus(
+            name: "many", state: .stopped, mode: .streaming, owner: 0, startedRealtimeNanoseconds: 1,
+            stoppedRealtimeNanoseconds: 2, events: 199_990_000, dropped: [:], bytesRaw: 0, bytesCompressed: 0,
+            files: 1, filesDeleted: 0, diskBytes: 0, clients: clients)
+        let reply = ControlReply.stopped(status).encode()
+        #expect(reply.count > 4 * Frame.controlLimit)
+
+        let tracectl = try Background(Processes.executable("tracectl"), ["stop", "many", "--json"],
+                                      environment: ["TRACED_RUNTIME_DIR": directory.path])
+        var peer: FileDescriptor?
+        #expect(try eventually(10) {
+            peer = try UnixSocket.accept(listener)
+            return peer != nil
+        })
+        let connection = try #require(peer)
+        defer { connection.close() }
+        try connection.setNonBlocking(false)
+        // The hello and the request, then the reply in one go.
+        _ = try UnixSocket.receive(on: connection, capacity: 4096, maxDescriptors: 0)
+        try connection.writeAll(reply)
+        let result = tracectl.wait()
+        #expect(result.status == 0, "\(result.standardError)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        let listed = try #require(object["clients"] as? [[String: Any]])
+        #expect(listed.count == 20_000)
+        #expect(listed.last?["name"] as? String == "worker-19999")
     }
 }
