@@ -100,9 +100,10 @@ extension Daemon {
         }
     }
 
-    func persist(_ session: Session) {
+    func persist(_ session: Session, durable: Bool = true) {
+        session.savedMonotonic = tc_monotonic_ns()
         do {
-            try storage.persist(session)
+            try storage.persist(session, durable: durable)
         } catch {
             log.warning("cannot save the state of session '\(session.name)': \(error), ignoring")
         }

@@ -55,6 +55,9 @@ package final class Daemon {
     static let helloDeadline: UInt64 = 5_000_000_000
     /// Producer connections without a hello yet, per uid.
     static let helloBacklogPerUser = 16
+    /// How often a running session's `session.json` is saved: what a
+    /// killed traced leaves for recovery is at most this old.
+    static let statusSaveInterval: UInt64 = 1_000_000_000
 
     /// Sets everything up; `run()` serves.
     package init(configurationFile: String?, flags: [(key: String, value: String)]) throws(DaemonError) {
@@ -234,6 +237,7 @@ package final class Daemon {
                 guard let session = sessions[name], session.state == .running || session.state == .stopping else { continue }
                 session.tick(now: now)
                 if let failure = session.failure { reportFailure(session, failure) }
+                if now &- session.savedMonotonic >= Self.statusSaveInterval { persist(session, durable: false) }
             }
             stopExpiredSessions(now: now)
             closeSilentProducers(now: now)

@@ -14,6 +14,8 @@ final class Session {
     private(set) var state: SessionStatus.State
     let startedRealtime: UInt64
     let startedMonotonic: UInt64
+    /// When `session.json` was last written (CLOCK_MONOTONIC ns).
+    var savedMonotonic: UInt64 = 0
     private(set) var stoppedRealtime: UInt64 = 0
     /// Nil for a session found on disk at start-up (it only has files).
     private(set) var output: (any SessionOutput)?

@@ -43,15 +43,18 @@ struct Storage {
         var status: SessionStatus
     }
 
-    /// Writes `session.json` (temporary name, then rename).
-    func persist(_ session: Session) throws(SystemError) {
+    /// Writes `session.json` (temporary name, then rename); `durable`
+    /// fsyncs it first, so it survives the machine crashing too (the
+    /// periodic saves of a running session skip that: they only have to
+    /// survive traced).
+    func persist(_ session: Session, durable: Bool = true) throws(SystemError) {
         let record = Record(config: session.config, status: session.status())
         let path = directory(for: session.name) + "/session.json"
         guard let data = try? JSONEncoder().encode(record) else { return }
         let descriptor = try FileDescriptor.open(path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC, permissions: 0o640)
         defer { descriptor.close() }
         try descriptor.writeAll(Array(data))
-        try descriptor.sync()
+        if durable { try descriptor.sync() }
         try Syscall.call("rename", subject: path) { rename(path + ".tmp", path) }
     }
 

@@ -42,6 +42,15 @@ import TraceFormat
         let clients = try (0..<2).map { _ in try daemon.client(["threads": "2", "forever": "1"]) }
         for client in clients { #expect(client.progress(atLeast: 200_000) != nil) }
         let memoryBefore = clients.map { Self.residentKiB($0.pid) }
+        // A running session's status is saved every second, so recovery
+        // has recent counters, not those of the start.
+        let saved = daemon.state + "/sessions/before/session.json"
+        var savedEvents: UInt64 = 0
+        #expect(try eventually {
+            let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: saved))) as? [String: Any]
+            savedEvents = ((record?["status"] as? [String: Any])?["events"] as? NSNumber)?.uint64Value ?? 0
+            return savedEvents > 0
+        })
         daemon.kill()
 
         // Without traced the clients go on: their progress grows and no
@@ -56,7 +65,9 @@ import TraceFormat
 
         // The session of the killed traced is interrupted; what it wrote decodes.
         let listed = try #require(try daemon.json(["list"]) as? [[String: Any]])
-        #expect(listed.first { $0["name"] as? String == "before" }?["state"] as? Int == 3)
+        let recovered = try #require(listed.first { $0["name"] as? String == "before" })
+        #expect(recovered["state"] as? Int == 3)
+        #expect(((recovered["events"] as? NSNumber)?.uint64Value ?? 0) >= savedEvents)
         let before = daemon.directory.file("before.trace")
         #expect(try daemon.tracectl(["fetch", "before", "-o", before]).status == 0)
         #expect(try Processes.lz4Test(before).status == 0)
