@@ -33,6 +33,9 @@ package struct SessionConfig: Equatable, Sendable, Codable {
 
     package init() {}
 
+    /// The largest flight recorder window.
+    package static let maximumWindow: UInt64 = 4 << 30
+
     /// Limits the daemon enforces on any session.
     package func validated() throws(ProtocolError) -> SessionConfig {
         guard pids.count <= 1024, processNames.count <= 64, categories.count <= 256 else {
@@ -40,6 +43,10 @@ package struct SessionConfig: Equatable, Sendable, Codable {
         }
         guard mode == .streaming || windowBytes >= 64 << 10 else {
             throw .invalidRequest("a flight recorder window must be at least 64K")
+        }
+        // The window is held in traced's memory (compressed).
+        guard mode == .streaming || windowBytes <= Self.maximumWindow else {
+            throw .invalidRequest("a flight recorder window must be at most 4G (it is held in traced's memory); use a streaming session for more")
         }
         guard maxFileSize >= 64 << 10 else { throw .invalidRequest("--max-file-size must be at least 64K") }
         guard maxFiles >= 1 else { throw .invalidRequest("--max-files must be at least 1") }

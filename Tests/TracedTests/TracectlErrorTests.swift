@@ -43,6 +43,11 @@ import TraceSystem
         let again = try daemon.tracectl(["start", "twice"])
         #expect(again.status == 4)
         #expect(again.standardError.contains("a session 'twice' already exists"), "\(again.standardError)")
+        // A window traced would have to hold in memory past 4 GiB.
+        let huge = try daemon.tracectl(["start", "huge", "--flight-recorder", "--window", "5G"])
+        #expect(huge.status == 4, "\(huge.standardError)")
+        #expect(huge.standardError.contains("a flight recorder window must be at most 4G"), "\(huge.standardError)")
+        #expect(try daemon.tracectl(["start", "huge", "--flight-recorder", "--window", "4G"]).status == 0)
     }
 
     @Test func someoneOutsideTheTracingGroupIsToldToJoinIt() throws {
