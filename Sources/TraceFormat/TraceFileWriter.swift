@@ -22,6 +22,8 @@ package final class TraceFileWriter {
     /// Whether each frame's pages are sent to disk as soon as it is written,
     /// and dropped from the page cache a frame later.
     private var writesBack: Bool
+    /// Whether pages of written frames are still dropped (until that fails).
+    private var dropsPages = true
     /// Where the last frame written starts in the file.
     private var previousFrameStart = 0
 
@@ -69,13 +71,16 @@ package final class TraceFileWriter {
         if writesBack {
             do {
                 try descriptor.startWriteback(offset: compressedBytes, length: frame.count)
-                // The frames before the previous one have had a frame's
-                // time to reach the disk: drop their pages.
-                try descriptor.dropCachedPages(offset: 0, length: previousFrameStart)
             } catch {
                 // Not a file (ESPIPE), or a file system without it: the
                 // frame is written; the final fsync does all the work.
                 writesBack = false
+            }
+            if writesBack && dropsPages {
+                // The frames before the previous one have had a frame's
+                // time to reach the disk: drop their pages. If it fails
+                // (a seccomp filter), they stay cached, as they would.
+                do { try descriptor.dropCachedPages(offset: 0, length: previousFrameStart) } catch { dropsPages = false }
             }
         }
         previousFrameStart = compressedBytes
