@@ -15,6 +15,9 @@ final class Client {
     /// From SO_PEERCRED: the only identity traced trusts.
     let credentials: UnixSocket.Credentials
     var incoming = MessageBuffer()
+    /// Descriptors that came with the start of a message not yet complete
+    /// (a hello split across reads), kept for it; at most 2.
+    var heldDescriptors: [FileDescriptor] = []
     var outgoing: [UInt8] = []
     private(set) var name = ""
     private(set) var mapping: MemoryMapping?
@@ -127,6 +130,8 @@ final class Client {
 
     /// Releases the buffer and descriptors.
     func close() {
+        for descriptor in heldDescriptors { descriptor.close() }
+        heldDescriptors = []
         metadataAtClose = consumer?.metadata ?? metadataAtClose
         malformedAtClose = malformed
         wake?.close()

@@ -54,12 +54,18 @@ extension Daemon {
                 return
             }
             client.incoming.append(received.bytes)
-            var descriptors = received.descriptors
+            var descriptors = client.heldDescriptors + received.descriptors
+            client.heldDescriptors = []
             defer { for descriptor in descriptors { descriptor.close() } }
             while clients[client.id] != nil {
                 switch client.incoming.next(limit: Frame.producerLimit) {
                 case .incomplete:
-                    break
+                    // Descriptors arrive with the first byte of the message
+                    // they belong to: keep them for its end.
+                    if client.incoming.pendingBytes > 0 {
+                        client.heldDescriptors = Array(descriptors.prefix(2))
+                        descriptors.removeFirst(client.heldDescriptors.count)
+                    }
                 case .invalid(let length):
                     protocolViolation(client, "a message of \(length) bytes")
                     return

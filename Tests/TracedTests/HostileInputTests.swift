@@ -74,6 +74,17 @@ import TraceSystem
         #expect(daemon.log.contains("failed validation"))
     }
 
+    /// A stream socket may deliver a hello in pieces; its descriptors come
+    /// with the first one and wait for the rest.
+    @Test func aHelloInTwoPiecesIsWelcomed() throws {
+        let daemon = try TracedDaemon()
+        for split in [1, 5, 9] {
+            let client = try GarbageBuffer(producerSocket: daemon.runtime + "/producer.sock", splitAt: split)
+            let reply = try #require(try client.peer.reply(), "split at \(split): closed")
+            #expect(reply.type == .welcome, "split at \(split): \(reply.text)")
+        }
+    }
+
     @Test func silentConnectionsAreBoundedAndDoNotHoldTracedUp() throws {
         let daemon = try TracedDaemon()
         let producer = daemon.runtime + "/producer.sock"

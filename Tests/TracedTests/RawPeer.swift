@@ -75,7 +75,9 @@ final class GarbageBuffer {
     let wake: EventNotifier
     let geometry: BufferGeometry
 
-    init(producerSocket path: String, size: Int = 1 << 20) throws {
+    /// Registers a buffer of `size`; with `splitAt`, the hello goes in two
+    /// writes (the descriptors with the first) 50 ms apart.
+    init(producerSocket path: String, size: Int = 1 << 20, splitAt: Int? = nil) throws {
         geometry = BufferGeometry.layout(totalSize: size, chunkSize: 16 << 10)
         let memory = try SharedMemory.create(name: "garbage", size: geometry.totalSize)
         defer { memory.close() }
@@ -85,7 +87,13 @@ final class GarbageBuffer {
         peer = try RawPeer(path)
         let hello = Hello(abiMajor: UInt64(TC_ABI_MAJOR), abiMinor: UInt64(TC_ABI_MINOR), processName: "garbage",
                           bufferSize: UInt64(geometry.totalSize))
-        try peer.send(hello.encode(), descriptors: [memory, wake.descriptor])
+        let message = hello.encode()
+        let split = splitAt ?? message.count
+        try peer.send(Array(message[..<split]), descriptors: [memory, wake.descriptor])
+        if split < message.count {
+            usleep(50_000)
+            try peer.send(Array(message[split...]))
+        }
     }
 
     /// Fills everything past the header with bytes from `generator` and
