@@ -67,8 +67,7 @@ final class DaemonConnection: @unchecked Sendable {
     /// One connection, from hello to its end. Returns whether it was welcomed.
     private func serve() -> Bool {
         // Resolved at every attempt: the user's own traced may come or go.
-        let path = RuntimePaths.connecting(socket: \.producerSocket).producerSocket
-        guard let socket = try? UnixSocket.connect(path: path) else { return false }
+        guard let socket = try? RuntimePaths.connect(socket: \.producerSocket).descriptor else { return false }
         let channel = MessageChannel(socket: socket, limit: Frame.producerLimit)
         defer { channel.close() }
         guard state.withLock({ state -> Bool in

@@ -1,4 +1,4 @@
-import TraceSystem
+package import TraceSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,7 +11,9 @@ import Glibc
 /// (`listening`). A client or tracectl connects to the same place, except
 /// that an ordinary user with no traced of their own running (no socket in
 /// their directory) reaches the system's traced in `/run/traced`
-/// (`connecting`): services run as any user are traced system-wide.
+/// (`connecting`): services run as any user are traced system-wide. A
+/// socket of their own that refuses connections (left by a traced that was
+/// killed) also sends them to `/run/traced` (`connect`).
 package struct RuntimePaths: Equatable, Sendable {
     package var directory: String
 
@@ -44,6 +46,23 @@ package struct RuntimePaths: Equatable, Sendable {
         if let named = named(explicit) { return named }
         let own = listening()
         return own == system || access(own[keyPath: socket], F_OK) == 0 ? own : system
+    }
+
+    /// Connects to `socket` where `connecting` says. When that is the
+    /// user's own directory but nothing listens there (a traced that was
+    /// killed leaves its socket file behind), the system's traced is tried
+    /// instead. Returns the socket and the path it is connected to; throws
+    /// the error of the last path tried.
+    package static func connect(
+        explicit: String? = nil, socket: KeyPath<RuntimePaths, String>
+    ) throws(SystemError) -> (descriptor: FileDescriptor, path: String) {
+        let first = connecting(explicit: explicit, socket: socket)
+        do {
+            return (try UnixSocket.connect(path: first[keyPath: socket]), first[keyPath: socket])
+        } catch {
+            guard named(explicit) == nil, first != system, error.errno == .connectionRefused else { throw error }
+        }
+        return (try UnixSocket.connect(path: system[keyPath: socket]), system[keyPath: socket])
     }
 
     /// The directory given by a flag, else by `TRACED_RUNTIME_DIR`.

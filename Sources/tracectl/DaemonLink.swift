@@ -47,11 +47,12 @@ struct DaemonLink {
 
     /// Connects and says hello; failures say what to do.
     static func connect(_ options: DaemonOptions) -> DaemonLink {
-        let path = options.paths.controlSocket
+        let path: String
         let socket: FileDescriptor
         do {
-            socket = try UnixSocket.connect(path: path)
+            (socket, path) = try RuntimePaths.connect(explicit: options.runtimeDir, socket: \.controlSocket)
         } catch {
+            let path = error.subject ?? options.paths.controlSocket
             switch error.errno {
             case .notFound, .connectionRefused:
                 Failure("traced is not running: nothing listens on '\(path)' (start it with `systemctl start traced`, or run `traced` as yourself)",
