@@ -54,7 +54,8 @@ extension Daemon {
         let now = tc_monotonic_ns()
         session.beginStopping(deadline: now + UInt64(configuration.stopTimeoutMilliseconds) * 1_000_000)
         for member in session.members.values where member.connected {
-            if let sequence = updateControl(member.client) { session.pendingAcks[member.client.id] = sequence }
+            guard let client = member.client else { continue }
+            if let sequence = updateControl(client) { session.pendingAcks[member.id] = sequence }
         }
         checkStops(now: now)
     }
@@ -78,7 +79,7 @@ extension Daemon {
 
     private func finishStop(_ session: Session) {
         for member in session.members.values where member.connected {
-            if let client = clients[member.client.id] { drainCompletely(client) }
+            if let client = clients[member.id] { drainCompletely(client) }
         }
         session.finish()
         if let failure = session.failure { reportFailure(session, failure) }

@@ -60,10 +60,14 @@ final class FlightRecorder: SessionOutput {
         evict(now: now)
     }
 
+    /// When the oldest frame held began: the close of the last one dropped.
+    private(set) var heldSince: UInt64 = 0
+
     private func evict(now: UInt64) {
         while frameStart < frames.count,
               heldBytes > windowBytes
                 || (windowNanoseconds > 0 && now &- frames[frameStart].closed > windowNanoseconds) {
+            heldSince = frames[frameStart].closed
             heldBytes &-= UInt64(frames[frameStart].bytes.count)
             frames[frameStart].bytes = []
             frameStart += 1

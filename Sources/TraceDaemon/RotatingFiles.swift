@@ -154,6 +154,8 @@ final class RotatingFiles: SessionOutput {
         updateDisk()
     }
 
+    var heldSince: UInt64 { .max }
+
     func snapshot() -> TraceSnapshot {
         if let current {
             do {

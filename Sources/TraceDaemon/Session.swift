@@ -23,9 +23,17 @@ final class Session {
     private var filesOnDisk: [String] = []
     private var storedStatus: SessionStatus?
 
-    /// A client's part in the session.
+    /// A client's part in the session. `client` is kept while the session
+    /// may still write records that need it (the client is connected, or a
+    /// flight recorder's window still holds its events); after that only
+    /// what status shows is kept, so a long session with many short-lived
+    /// clients does not hold every one's metadata and buffer state.
     final class Member {
-        let client: Client
+        let id: UInt64
+        let pid: Int32
+        let name: String
+        let clockKind: UInt32
+        private(set) var client: Client?
         var events: UInt64 = 0
         var bytes: UInt64 = 0
         /// The client's drop counters when it joined.
@@ -33,15 +41,30 @@ final class Session {
         /// Its drops during the session, frozen when it left.
         var dropsAtEnd: [UInt32: UInt64]?
         var connected = true
+        /// When it left (CLOCK_MONOTONIC ns).
+        var left: UInt64 = 0
+        private var malformedAtRelease: UInt64 = 0
 
         init(client: Client, dropsAtJoin: [UInt32: UInt64]) {
+            self.id = client.id
+            self.pid = client.credentials.pid
+            self.name = client.name
+            self.clockKind = client.clockKind
             self.client = client
             self.dropsAtJoin = dropsAtJoin
         }
 
+        var malformed: UInt64 { client?.malformed ?? malformedAtRelease }
+
+        /// Keeps only what status shows.
+        func release() {
+            malformedAtRelease = malformed
+            client = nil
+        }
+
         func drops() -> [UInt32: UInt64] {
             if let dropsAtEnd { return dropsAtEnd }
-            guard let consumer = client.consumer else { return [:] }
+            guard let consumer = client?.consumer else { return [:] }
             var counts = consumer.dropCounters()
             for (reason, before) in dropsAtJoin { counts[reason, default: 0] &-= min(before, counts[reason, default: 0]) }
             return counts.filter { $0.value > 0 }
@@ -49,6 +72,9 @@ final class Session {
     }
 
     private(set) var members: [UInt64: Member] = [:]
+    /// Members that left but still hold their client (a flight recorder's
+    /// window has their events).
+    private var departedHolding: [UInt64] = []
     /// While stopping: clients whose confirmation (control ack) is awaited.
     var pendingAcks: [UInt64: UInt64] = [:]
     var stopDeadline: UInt64 = 0
@@ -98,14 +124,18 @@ final class Session {
     /// batches of members still connected; a flight recorder's window may
     /// hold batches of members gone since, so it names them all.
     private func writePreamble(into w: inout ByteWriter) {
-        for clock in Set(members.values.map { $0.client.clockKind }) {
+        let holding = members.values.filter { $0.client != nil }.sorted { $0.id < $1.id }
+        for clock in Set(holding.map(\.clockKind)) {
             ClockSampler.sample(clockKind: clock).encode(into: &w)
         }
+        // Streaming files need only the connected; a flight recorder's
+        // window may hold events of members that left since.
         let departedToo = config.mode == .flightRecorder
-        for member in members.values.sorted(by: { $0.client.id < $1.client.id }) where member.connected || departedToo {
-            member.client.processRecord.encode(into: &w)
-            for record in member.client.metadata {
-                record.encode(process: UInt32(truncatingIfNeeded: member.client.id), into: &w)
+        for member in holding where member.connected || departedToo {
+            guard let client = member.client else { continue }
+            client.processRecord.encode(into: &w)
+            for record in client.metadata {
+                record.encode(process: UInt32(truncatingIfNeeded: member.id), into: &w)
             }
         }
     }
@@ -134,6 +164,20 @@ final class Session {
             DropCounts(process: UInt32(truncatingIfNeeded: client.id), counts: drops).encode(into: &w)
             ProcessEnd(process: UInt32(truncatingIfNeeded: client.id), ticks: ClockSampler.sample(clockKind: client.clockKind).ticks,
                        reason: reason).encode(into: &w)
+        }
+        member.left = tc_monotonic_ns()
+        if output?.heldSince == .max { member.release() } else { departedHolding.append(member.id) }
+    }
+
+    /// Releases the members that left before everything the output still
+    /// holds began.
+    private func releaseDeparted() {
+        guard !departedHolding.isEmpty, let since = output?.heldSince else { return }
+        departedHolding.removeAll { id in
+            guard let member = members[id] else { return true }
+            guard member.left < since else { return false }
+            member.release()
+            return true
         }
     }
 
@@ -169,14 +213,15 @@ final class Session {
     func tick(now: UInt64) {
         guard let output else { return }
         output.append { w in
-            for clock in Set(members.values.filter(\.connected).map { $0.client.clockKind }) {
+            for clock in Set(members.values.filter(\.connected).map(\.clockKind)) {
                 ClockSampler.sample(clockKind: clock).encode(into: &w)
             }
             for member in members.values where member.connected {
-                DropCounts(process: UInt32(truncatingIfNeeded: member.client.id), counts: member.drops()).encode(into: &w)
+                DropCounts(process: UInt32(truncatingIfNeeded: member.id), counts: member.drops()).encode(into: &w)
             }
         }
         output.flush(now: now)
+        releaseDeparted()
     }
 
     // MARK: Stopping
@@ -189,13 +234,18 @@ final class Session {
 
     /// Everything is taken: members leave, the output is finished.
     func finish() {
-        for member in members.values where member.connected { leave(member.client, reason: .tracingStopped) }
+        for member in members.values where member.connected {
+            if let client = member.client { leave(client, reason: .tracingStopped) }
+        }
         output?.append { w in
-            for clock in Set(members.values.map { $0.client.clockKind }) {
+            for clock in Set(members.values.map(\.clockKind)) {
                 ClockSampler.sample(clockKind: clock).encode(into: &w)
             }
         }
         output?.finish()
+        // Written: nothing needs the clients any more.
+        for member in members.values { member.release() }
+        departedHolding = []
         state = .stopped
         stoppedRealtime = tc_realtime_ns()
     }
@@ -220,7 +270,7 @@ final class Session {
         var dropped: [String: UInt64] = [:]
         var clients: [SessionStatus.Client] = []
         var events: UInt64 = 0
-        for member in members.values.sorted(by: { $0.client.id < $1.client.id }) {
+        for member in members.values.sorted(by: { $0.id < $1.id }) {
             let drops = member.drops()
             var named: [String: UInt64] = [:]
             for (reason, count) in drops where count > 0 {
@@ -228,9 +278,9 @@ final class Session {
                 dropped[DropReason.name(reason), default: 0] += count
             }
             events &+= member.events
-            clients.append(SessionStatus.Client(pid: member.client.credentials.pid, name: member.client.name,
+            clients.append(SessionStatus.Client(pid: member.pid, name: member.name,
                                                 connected: member.connected, events: member.events, dropped: named,
-                                                bytes: member.bytes, malformed: member.client.malformed))
+                                                bytes: member.bytes, malformed: member.malformed))
         }
         return SessionStatus(name: name, state: state, mode: config.mode, owner: owner,
                              startedRealtimeNanoseconds: startedRealtime, stoppedRealtimeNanoseconds: stoppedRealtime,

@@ -17,6 +17,10 @@ protocol SessionOutput: AnyObject {
     func snapshot() -> TraceSnapshot
     var statistics: OutputStatistics { get }
     var failure: String? { get }
+    /// Records appended before this instant (CLOCK_MONOTONIC ns) are no
+    /// longer held, so no future file needs what they referred to. Rotating
+    /// files: every record is on disk at once (`UInt64.max`).
+    var heldSince: UInt64 { get }
 }
 
 struct OutputStatistics: Equatable, Sendable {

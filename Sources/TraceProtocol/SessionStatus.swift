@@ -115,7 +115,7 @@ package struct SessionStatus: Equatable, Sendable, Codable {
         filesDeleted = try r.varint("files deleted")
         diskBytes = try r.varint("disk bytes")
         let count = try r.varint("client count")
-        guard count <= 100_000 else { throw .invalid(field: "client count", value: count) }
+        guard count <= 4_000_000 else { throw .invalid(field: "client count", value: count) }
         clients = []
         for _ in 0..<count {
             let pid = Int32(bitPattern: try r.varint32("pid"))

@@ -112,6 +112,38 @@ extension SessionTests {
         #expect(try eventually { try FileManager.default.contentsOfDirectory(atPath: trash).isEmpty })
     }
 
+    /// A flight recorder keeps a client that left only while its window
+    /// holds the client's events; status keeps counting it.
+    @Test func aFlightRecorderForgetsClientsWhoseEventsLeftItsWindow() throws {
+        let daemon = try TracedDaemon()
+        #expect(try daemon.tracectl(["start", "recorder", "--flight-recorder", "--window", "256K"]).status == 0)
+        let fetched = daemon.directory.file("recorder.trace")
+        func window() throws -> Tally {
+            #expect(try daemon.tracectl(["fetch", "recorder", "-o", fetched]).status == 0)
+            return try Tally(path: fetched)
+        }
+        let early = try daemon.client(["threads": "1", "events": "1000"])
+        #expect(early.wait().status == 0)
+        let first = try window()
+        #expect(first.perProcess[early.pid] == 1000)
+        #expect(first.processRecords.contains(early.pid))
+
+        let late = try daemon.client(["threads": "1", "events": "1000000"])
+        #expect(late.wait().status == 0)
+        var last = try window()
+        #expect(try eventually {
+            last = try window()
+            return !last.processRecords.contains(early.pid)
+        }, "the window still names pid \(early.pid)")
+        #expect(last.perProcess[early.pid] == nil)
+        #expect(last.perProcess[late.pid] != nil)
+        #expect(last.diagnostics.isEmpty, "\(last.diagnostics)")
+
+        let stopped = try SessionFigures(try daemon.json(["stop", "recorder"]))
+        let counted = stopped.clients.first { ($0["pid"] as? NSNumber)?.int32Value == early.pid }
+        #expect((counted?["events"] as? NSNumber)?.uint64Value == 1000)
+    }
+
     @Test func aFlightRecorderHoldsOnlyItsLastWindow() throws {
         let daemon = try TracedDaemon()
         #expect(try daemon.tracectl(["start", "recorder", "--flight-recorder", "--window", "256K"]).status == 0)

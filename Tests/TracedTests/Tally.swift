@@ -14,6 +14,8 @@ struct Tally {
     var violations: [String] = []
     var diagnostics: [ReaderDiagnostic] = []
     var processEnds: [UInt32: ProcessEnd.Reason] = [:]
+    /// Pids of the process records, whether or not events follow.
+    var processRecords: Set<Int32> = []
 
     init(path: String) throws {
         let reader = TraceReader()
@@ -43,6 +45,7 @@ struct Tally {
             if let pid = reader.processes[key]?.pid { self.perProcess[pid, default: 0] += count }
         }
         processEnds = reader.processEnds.mapValues(\.reason)
+        processRecords = Set(reader.processes.values.map(\.pid))
     }
 }
 
