@@ -87,7 +87,9 @@ extension Daemon {
                 descriptors = []
                 register(client, hello, passed)
             case .controlAck where client.isRegistered:
-                client.acknowledged = max(client.acknowledged, try message.decode(ControlAck.self).sequence)
+                // An ack of a word never sent confirms nothing.
+                let sequence = try message.decode(ControlAck.self).sequence
+                if sequence <= client.controlSequence { client.acknowledged = max(client.acknowledged, sequence) }
             case .goodbye where client.isRegistered:
                 client.goodbye = try message.decode(Goodbye.self).reason
                 finish(client, reason: client.goodbye == .exiting ? .exited : .tracingStopped)
