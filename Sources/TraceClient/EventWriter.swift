@@ -18,10 +18,10 @@ enum EventWriter {
     static func regionBegin(_ type: StaticString) -> TraceRegion {
         let now = tc_now()
         let t = tc_thread_state_get().unsafelyUnwrapped
-        guard enter(t) else { return TraceRegion(thread: 0, sequence: 0) }
+        guard enter(t) else { return TraceRegion(droppedFor: UInt32(TC_DROP_REENTRANT)) }
         defer { leave(t) }
         guard var p = reserve(t, Int(TC_MAX_REGION_BEGIN + TC_MAX_CONTEXT), now) else {
-            return TraceRegion(thread: 0, sequence: 0)
+            return droppedBegin(t)
         }
         let typeID = intern(t, type)
         let stack = wantsStack() ? captureStack(t) : 0
@@ -35,6 +35,26 @@ enum EventWriter {
         let sequence = t.pointee.region_seq
         t.pointee.region_seq = sequence &+ 1
         return TraceRegion(thread: t.pointee.thread_index, sequence: sequence)
+    }
+
+    /// The handle of a region whose begin `reserve` just dropped: its end
+    /// is dropped and counted for the same reason, so that emitted =
+    /// recorded + dropped holds for regions too. A begin that was not
+    /// counted (tracing went off, the thread could not register) gives an
+    /// inactive handle.
+    private static func droppedBegin(_ t: ThreadState) -> TraceRegion {
+        switch Int(t.pointee.status) {
+        case TC_THREAD_EXITING: return TraceRegion(droppedFor: UInt32(TC_DROP_THREAD_EXITING))
+        case TC_THREAD_REGISTERED where t.pointee.dropped_pending > 0: return TraceRegion(droppedFor: UInt32(TC_DROP_BUFFER_FULL))
+        default: return TraceRegion(thread: 0, sequence: 0)
+        }
+    }
+
+    /// The end of a region whose begin was dropped for `reason`: counted.
+    @usableFromInline @inline(never)
+    static func regionEndDropped(reason: UInt32) {
+        guard let t = tc_thread_state_get() else { return }
+        countDropWithoutLocking(t, reason: reason)
     }
 
     @usableFromInline @inline(never)

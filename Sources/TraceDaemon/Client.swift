@@ -97,7 +97,14 @@ final class Client {
             self.mapping = mapping
             self.consumer = consumer
             self.clockKind = consumer.geometry.clockKind
-            self.nominalTicksPerSecond = consumer.geometry.nominalTicksPerSecond
+            // A client leaves the rate to the daemon (measuring it would
+            // cost the client's first annotation a millisecond). The TSC is
+            // one clock for the whole machine (the client uses it only when
+            // the kernel found it invariant and synchronized), so traced's
+            // own measurement serves every client.
+            var nominal = consumer.geometry.nominalTicksPerSecond
+            if nominal == 0 && clockKind == UInt32(TC_CLOCK_TSC) { nominal = Self.machineTSCRate }
+            self.nominalTicksPerSecond = nominal
         } catch {
             throw Refused(reason: "its buffer was refused: \(error)")
         }
@@ -140,6 +147,9 @@ final class Client {
         mapping = nil
         socket.close()
     }
+
+    /// TSC/64 ticks per second, measured once (over 1 ms) when first needed.
+    private static let machineTSCRate = ClockSampler.nominalRate(clockKind: UInt32(TC_CLOCK_TSC))
 
     private static func isEventfd(_ descriptor: FileDescriptor) -> Bool {
         var target = [CChar](repeating: 0, count: 64)

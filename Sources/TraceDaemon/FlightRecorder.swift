@@ -11,14 +11,19 @@ import Glibc
 /// Nothing is written until stop (or fetch): then a file is made of a
 /// fresh first frame — header, clock sync, process records and every
 /// metadata record, since the frames that defined them may be gone — then
-/// the frames still in the window, then the end record.
+/// the frames still in the window (each starting with clock syncs), then a
+/// last frame: clock syncs, drop counts, the ends of the processes that
+/// left, and the end record.
 final class FlightRecorder: SessionOutput {
     private let session: String
     private let windowBytes: UInt64
     private let windowNanoseconds: UInt64
-    private let preamble: Preamble
+    private let framing: Framing
     private let compressor: LZ4FrameCompressor
     private var pending = ByteWriter(capacity: 1 << 20)
+    /// The clock syncs a frame starts with: a frame of only these is not
+    /// worth closing.
+    private var openingBytes = 0
     private var frames: [(bytes: [UInt8], closed: UInt64)] = []
     private var frameStart = 0
     private var heldBytes: UInt64 = 0
@@ -28,12 +33,12 @@ final class FlightRecorder: SessionOutput {
     private var written: String?
 
     init(directory: String, session: String, windowBytes: UInt64, windowSeconds: UInt64,
-         preamble: @escaping Preamble) {
+         framing: Framing) {
         self.directory = directory
         self.session = session
         self.windowBytes = windowBytes
         self.windowNanoseconds = windowSeconds * 1_000_000_000
-        self.preamble = preamble
+        self.framing = framing
         self.compressor = LZ4FrameCompressor()
     }
 
@@ -52,11 +57,13 @@ final class FlightRecorder: SessionOutput {
     }
 
     private func closeFrame(now: UInt64) {
-        guard !pending.isEmpty else { return }
+        guard pending.count > openingBytes else { return }
         let frame = pending.bytes.withUnsafeBytes { Array(compressor.frame(of: $0)) }
         frames.append((frame, now))
         heldBytes &+= UInt64(frame.count)
         pending.removeAll()
+        framing.clockSyncs(&pending)
+        openingBytes = pending.count
         evict(now: now)
     }
 
@@ -89,8 +96,9 @@ final class FlightRecorder: SessionOutput {
         var first = ByteWriter(capacity: 64 << 10)
         FileHeader(createdRealtimeNanoseconds: tc_realtime_ns(), producer: "traced \(Version.current)", session: session,
                    fileIndex: 0).encode(into: &first)
-        preamble(&first)
-        var end = ByteWriter(capacity: 16)
+        framing.preamble(&first)
+        var end = ByteWriter(capacity: 4096)
+        framing.ending(&end)
         end.record(Int(TC_REC_FILE_END)) { $0.varint(UInt64(frames.count - frameStart + 2)) }
         var out = first.bytes.withUnsafeBytes { Array(compressor.frame(of: $0)) }
         for frame in frames[frameStart...] { out += frame.bytes }

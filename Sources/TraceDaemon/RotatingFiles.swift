@@ -17,7 +17,7 @@ final class RotatingFiles: SessionOutput {
     private let maxFileSize: UInt64
     private let maxFiles: Int
     private let maxAgeNanoseconds: UInt64
-    private let preamble: Preamble
+    private let framing: Framing
     private let trash: Trash
     private var index: UInt64 = 0
     private var current: (writer: TraceFileWriter, descriptor: FileDescriptor, path: String)?
@@ -32,14 +32,14 @@ final class RotatingFiles: SessionOutput {
     private(set) var failure: String?
 
     init(directory: String, session: String, maxFileSize: UInt64, maxFiles: Int, maxAgeSeconds: UInt64,
-         firstIndex: UInt64 = 0, trash: Trash, preamble: @escaping Preamble) {
+         firstIndex: UInt64 = 0, trash: Trash, framing: Framing) {
         self.directory = directory
         self.trash = trash
         self.session = session
         self.maxFileSize = maxFileSize
         self.maxFiles = maxFiles
         self.maxAgeNanoseconds = maxAgeSeconds * 1_000_000_000
-        self.preamble = preamble
+        self.framing = framing
         self.index = firstIndex
     }
 
@@ -61,7 +61,7 @@ final class RotatingFiles: SessionOutput {
                                              writingBack: true)
             current = (writer, descriptor, path)
             totals.files += 1
-            try writer.append(preamble)
+            try writer.append(framing.preamble)
         } catch {
             failure = "cannot write '\(path)': \(error)"
         }
@@ -106,6 +106,7 @@ final class RotatingFiles: SessionOutput {
         self.current = nil
         let final = directory + "/" + Self.name(index)
         do {
+            try current.writer.append(framing.ending)
             try current.writer.finish()
             try current.descriptor.sync()
             current.descriptor.close()

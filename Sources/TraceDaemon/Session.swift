@@ -43,6 +43,8 @@ final class Session {
         var connected = true
         /// When it left (CLOCK_MONOTONIC ns).
         var left: UInt64 = 0
+        /// Its end record's fields, once it left.
+        var end: (ticks: UInt64, reason: ProcessEnd.Reason)?
         private var malformedAtRelease: UInt64 = 0
 
         init(client: Client, dropsAtJoin: [UInt32: UInt64]) {
@@ -72,6 +74,9 @@ final class Session {
     }
 
     private(set) var members: [UInt64: Member] = [:]
+    /// Clock syncs taken in the last `syncHistory` (see `writeSyncHistory`).
+    private var recentSyncs: [ClockSync] = []
+    static let syncHistory: UInt64 = 2_000_000_000
     /// Members that left but still hold their client (a flight recorder's
     /// window has their events).
     private var departedHolding: [UInt64] = []
@@ -91,15 +96,18 @@ final class Session {
         self.state = .running
         self.startedRealtime = tc_realtime_ns()
         self.startedMonotonic = tc_monotonic_ns()
-        let preamble: Preamble = { [unowned self] w in self.writePreamble(into: &w) }
+        let framing = Framing(
+            preamble: { [unowned self] w in self.writePreamble(into: &w) },
+            ending: { [unowned self] w in self.writeEnding(into: &w) },
+            clockSyncs: { [unowned self] w in self.writeSyncHistory(into: &w) })
         switch config.mode {
         case .streaming:
             output = RotatingFiles(directory: directory, session: name, maxFileSize: config.maxFileSize,
                                    maxFiles: Int(config.maxFiles), maxAgeSeconds: config.maxFileAgeSeconds,
-                                   trash: trash, preamble: preamble)
+                                   trash: trash, framing: framing)
         case .flightRecorder:
             output = FlightRecorder(directory: directory, session: name, windowBytes: config.windowBytes,
-                                    windowSeconds: config.windowSeconds, preamble: preamble)
+                                    windowSeconds: config.windowSeconds, framing: framing)
         }
     }
 
@@ -123,11 +131,36 @@ final class Session {
     /// new file needs before any batch. A new streaming file only holds
     /// batches of members still connected; a flight recorder's window may
     /// hold batches of members gone since, so it names them all.
+    /// Members whose records a file may still need, in client order.
+    private var holding: [Member] { members.values.filter { $0.client != nil }.sorted { $0.id < $1.id } }
+
+    /// Samples the clocks of `kinds` now, keeping the samples of the last
+    /// `syncHistory` for the start of the next file or frame.
+    private func takeSyncs(_ kinds: some Sequence<UInt32>) -> [ClockSync] {
+        let syncs = Set(kinds).sorted().map { ClockSampler.sample(clockKind: $0) }
+        guard let newest = syncs.first?.monotonicNanoseconds else { return [] }
+        recentSyncs.removeAll { newest &- $0.monotonicNanoseconds > Self.syncHistory }
+        recentSyncs += syncs
+        return syncs
+    }
+
+    /// Clock syncs of the clocks in use, sampled now.
+    private func writeClockSyncs(into w: inout ByteWriter) {
+        for sync in takeSyncs(holding.map(\.clockKind)) { sync.encode(into: &w) }
+    }
+
+    /// The recent clock syncs, then fresh ones: what a new file or frame
+    /// starts with. The events it will take were written up to a scrape or
+    /// two before it began, so a sync taken at its start alone would come
+    /// after them; the recent ones come before.
+    private func writeSyncHistory(into w: inout ByteWriter) {
+        _ = takeSyncs(holding.map(\.clockKind))
+        for sync in recentSyncs { sync.encode(into: &w) }
+    }
+
     private func writePreamble(into w: inout ByteWriter) {
-        let holding = members.values.filter { $0.client != nil }.sorted { $0.id < $1.id }
-        for clock in Set(holding.map(\.clockKind)) {
-            ClockSampler.sample(clockKind: clock).encode(into: &w)
-        }
+        let holding = self.holding
+        writeSyncHistory(into: &w)
         // Streaming files need only the connected; a flight recorder's
         // window may hold events of members that left since.
         let departedToo = config.mode == .flightRecorder
@@ -140,13 +173,24 @@ final class Session {
         }
     }
 
+    private func writeEnding(into w: inout ByteWriter) {
+        writeClockSyncs(into: &w)
+        let departedToo = config.mode == .flightRecorder
+        for member in holding where member.connected || departedToo {
+            DropCounts(process: UInt32(truncatingIfNeeded: member.id), counts: member.drops()).encode(into: &w)
+            if let end = member.end {
+                ProcessEnd(process: UInt32(truncatingIfNeeded: member.id), ticks: end.ticks, reason: end.reason).encode(into: &w)
+            }
+        }
+    }
+
     // MARK: Members
 
     func join(_ client: Client) {
         guard members[client.id] == nil, let consumer = client.consumer else { return }
         members[client.id] = Member(client: client, dropsAtJoin: consumer.dropCounters())
         output?.append { w in
-            ClockSampler.sample(clockKind: client.clockKind).encode(into: &w)
+            for sync in takeSyncs([client.clockKind]) { sync.encode(into: &w) }
             client.processRecord.encode(into: &w)
             for record in client.metadata { record.encode(process: UInt32(truncatingIfNeeded: client.id), into: &w) }
         }
@@ -160,10 +204,11 @@ final class Session {
         let drops = member.drops()
         member.dropsAtEnd = drops
         member.connected = false
+        let end = (ticks: ClockSampler.sample(clockKind: client.clockKind).ticks, reason: reason)
+        member.end = end
         output?.append { w in
             DropCounts(process: UInt32(truncatingIfNeeded: client.id), counts: drops).encode(into: &w)
-            ProcessEnd(process: UInt32(truncatingIfNeeded: client.id), ticks: ClockSampler.sample(clockKind: client.clockKind).ticks,
-                       reason: reason).encode(into: &w)
+            ProcessEnd(process: UInt32(truncatingIfNeeded: client.id), ticks: end.ticks, reason: end.reason).encode(into: &w)
         }
         member.left = tc_monotonic_ns()
         if output?.heldSince == .max { member.release() } else { departedHolding.append(member.id) }
@@ -213,9 +258,7 @@ final class Session {
     func tick(now: UInt64) {
         guard let output else { return }
         output.append { w in
-            for clock in Set(members.values.filter(\.connected).map(\.clockKind)) {
-                ClockSampler.sample(clockKind: clock).encode(into: &w)
-            }
+            for sync in takeSyncs(members.values.filter(\.connected).map(\.clockKind)) { sync.encode(into: &w) }
             for member in members.values where member.connected {
                 DropCounts(process: UInt32(truncatingIfNeeded: member.id), counts: member.drops()).encode(into: &w)
             }
@@ -238,9 +281,7 @@ final class Session {
             if let client = member.client { leave(client, reason: .tracingStopped) }
         }
         output?.append { w in
-            for clock in Set(members.values.map(\.clockKind)) {
-                ClockSampler.sample(clockKind: clock).encode(into: &w)
-            }
+            for sync in takeSyncs(members.values.map(\.clockKind)) { sync.encode(into: &w) }
         }
         output?.finish()
         // Written: nothing needs the clients any more.

@@ -38,6 +38,17 @@ enum TraceSnapshot {
     case bytes([UInt8])
 }
 
-/// Writes the first records of every new file of a session: its clock
-/// sync, process records and all metadata, so each file decodes alone.
-typealias Preamble = (inout ByteWriter) -> Void
+/// The records a session writes around its stream of batches, so that every
+/// file decodes alone, with every timestamp between two clock syncs.
+struct Framing {
+    /// The first records of every new file (or flight recorder dump):
+    /// clock syncs, process records and all metadata.
+    let preamble: (inout ByteWriter) -> Void
+    /// The last records before a file's end record: clock syncs (its last
+    /// events are bracketed however short the file), drop counts, and for
+    /// a flight recorder the ends of departed processes it still holds.
+    let ending: (inout ByteWriter) -> Void
+    /// Clock syncs alone: a flight recorder starts every frame with them,
+    /// so the window it keeps has a sync before its first event.
+    let clockSyncs: (inout ByteWriter) -> Void
+}

@@ -23,12 +23,15 @@ import Testing
         #expect(tally.batches > 2 * 479)
     }
 
-    @Test func aFullBufferDropsAndCountsEveryLostEvent() throws {
+    /// Counters alone, and counters inside regions: a region whose begin
+    /// is dropped has its end dropped and counted too.
+    @Test(arguments: [false, true])
+    func aFullBufferDropsAndCountsEveryLostEvent(regions: Bool) throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("full.trace")
         let threads = 4, events = 300_000
         let result = try Processes.fixture(
-            "burst", ["out": path, "threads": "\(threads)", "events": "\(events)"],
+            "burst", ["out": path, "threads": "\(threads)", "events": "\(events)", "regions": regions ? "1" : "0"],
             environment: ["TRACED_BUFFER_SIZE": "64K", "TRACED_CHUNK_SIZE": "4K"])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(try Processes.lz4Test(path).status == 0)
@@ -37,6 +40,8 @@ import Testing
         #expect(tally.violations.isEmpty, "\(tally.violations.prefix(5))")
         #expect(tally.diagnostics.isEmpty, "\(tally.diagnostics)")
         #expect(tally.dropped > 0, "a 64 KiB buffer should overflow under four writing threads")
-        #expect(UInt64(tally.recorded) + tally.dropped == UInt64(threads * events))
+        let emitted = try #require(result.values["emitted"].flatMap(UInt64.init))
+        #expect(emitted == UInt64(threads * events * (regions ? 3 : 1)))
+        #expect(UInt64(tally.recorded) + tally.dropped == emitted)
     }
 }

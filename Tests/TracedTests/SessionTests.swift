@@ -43,6 +43,8 @@ import TraceFormat
             #expect(try Processes.lz4Test(directory + "/" + file).status == 0, "\(file)")
             let alone = try Tally(path: directory + "/" + file)
             #expect(alone.diagnostics.isEmpty, "\(file) does not decode alone: \(alone.diagnostics)")
+            let clocks = try clockProblems(in: directory + "/" + file)
+            #expect(clocks.isEmpty, "\(file): \(clocks)")
         }
     }
 }
@@ -159,6 +161,10 @@ extension SessionTests {
         #expect(try Processes.lz4Test(fetched).status == 0)
         let tally = try Tally(path: fetched)
         #expect(tally.diagnostics.isEmpty, "\(tally.diagnostics)")
+        // The window keeps a sync before its first event, the dump adds one after.
+        let clocks = try clockProblems(in: fetched)
+        #expect(clocks.isEmpty, "\(clocks)")
+        #expect(tally.processEnds.count == 1)
         let values = try #require(tally.seq.values.first)
         // The end of the run is there, its beginning is not: only the window.
         #expect(values.last == Int64(events - 1))

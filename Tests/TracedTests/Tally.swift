@@ -79,3 +79,31 @@ func eventually(_ seconds: Double = 20, _ body: () throws -> Bool) rethrows -> B
     }
     return false
 }
+
+/// Whether every event of `path` lies between two clock syncs of its
+/// process's clock, in that file alone, and every process states its clock's
+/// rate: what converting its timestamps needs (docs/format.md, "Clocks").
+func clockProblems(in path: String) throws -> [String] {
+    let reader = TraceReader()
+    var span: [UInt32: (first: UInt64, last: UInt64)] = [:]
+    try reader.read(path: path) { header, event in
+        let old = span[header.process] ?? (event.ticks, event.ticks)
+        span[header.process] = (min(old.first, event.ticks), max(old.last, event.ticks))
+    }
+    var problems: [String] = []
+    for (process, range) in span {
+        guard let record = reader.processes[process] else {
+            problems.append("process \(process) has events but no process record")
+            continue
+        }
+        if record.nominalTicksPerSecond == 0 { problems.append("process \(process): nominal ticks per second is 0") }
+        let syncs = reader.clockSyncs.filter { $0.clockKind == record.clockKind }.map(\.ticks)
+        guard let low = syncs.min(), let high = syncs.max() else {
+            problems.append("process \(process): no clock sync of kind \(record.clockKind)")
+            continue
+        }
+        if low > range.first { problems.append("process \(process): first event at \(range.first), first sync at \(low)") }
+        if high < range.last { problems.append("process \(process): last event at \(range.last), last sync at \(high)") }
+    }
+    return problems
+}

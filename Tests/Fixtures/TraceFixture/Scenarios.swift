@@ -15,15 +15,21 @@ enum Scenarios {
     static func burst(_ options: Fixture.Options) {
         let threads = options.number("threads", default: 4)
         let events = options.number("events", default: 1000)
+        // --regions 1: each counter inside a region of its own (3 events).
+        let regions = options.number("regions", default: 0) != 0
         Fixture.traced(options) {
             let workers = (0..<threads).map { _ in
                 try! SystemThread.spawn(name: "burst") {
-                    for value in 0..<events { Trace.counter("seq", value) }
+                    if regions {
+                        for value in 0..<events { Trace.withRegion("step") { Trace.counter("seq", value) } }
+                    } else {
+                        for value in 0..<events { Trace.counter("seq", value) }
+                    }
                 }
             }
             for worker in workers { worker.join() }
         }
-        print("emitted=\(threads * events)")
+        print("emitted=\(threads * events * (regions ? 3 : 1))")
     }
 
     /// Traced only through TRACED_FILE: no start or stop in code.
