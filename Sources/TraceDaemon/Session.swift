@@ -336,16 +336,3 @@ final class Session {
         (output as? RotatingFiles)?.evictOldest() ?? 0
     }
 }
-
-/// Names of the drop reasons (TC_DROP_*), as status and reports show them.
-enum DropReason {
-    static func name(_ reason: UInt32) -> String {
-        switch Int(reason) {
-        case TC_DROP_BUFFER_FULL: "buffer full"
-        case TC_DROP_REENTRANT: "reentrant"
-        case TC_DROP_THREAD_EXITING: "thread exiting"
-        case TC_LOST_METADATA: "metadata lost"
-        default: "reason \(reason)"
-        }
-    }
-}

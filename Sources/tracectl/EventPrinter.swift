@@ -70,9 +70,10 @@ struct EventPrinter {
         for (key, process) in reader.processes.sorted(by: { $0.key < $1.key }) {
             let threads = reader.threads.filter { $0.key.process == key }.count
             let drops = reader.drops[key]
-            let dropped = drops?.droppedEvents ?? 0
-            lines.append("process \(key): pid \(process.pid) \(process.name), \(threads) threads, dropped \(dropped)"
-                + (drops.map { " \($0.counts.sorted { $0.key < $1.key })" } ?? ""))
+            let reasons = (drops?.counts ?? [:]).sorted { $0.key < $1.key }
+                .map { "\(DropReason.name($0.key)) \($0.value)" }.joined(separator: ", ")
+            lines.append("process \(key): pid \(process.pid) \(process.name), \(threads) threads, "
+                + "dropped \(drops?.droppedEvents ?? 0)" + (reasons.isEmpty ? "" : " (\(reasons))"))
         }
         lines.append("events: \(reader.eventCount) in \(reader.batchCount) batches")
         for diagnostic in reader.diagnostics {

@@ -7,7 +7,7 @@ enum ReportPrinter {
     static func render(_ report: TraceReport, diagnostics: [ReaderDiagnostic]) -> String {
         var out: [String] = []
         out.append("\(report.events) events from \(report.processes) process(es), \(report.threads) thread(s), over \(duration(report.span))")
-        let dropLine = report.drops.sorted { $0.key < $1.key }.map { "\(reasonName($0.key)) \($0.value)" }.joined(separator: ", ")
+        let dropLine = report.drops.sorted { $0.key < $1.key }.map { "\(DropReason.name($0.key)) \($0.value)" }.joined(separator: ", ")
         out.append("dropped: \(report.droppedEvents) event(s)" + (dropLine.isEmpty ? "" : " (\(dropLine))"))
         if !report.tasks.isEmpty {
             out.append("")
@@ -76,15 +76,6 @@ enum ReportPrinter {
         value == value.rounded() && abs(value) < 1e15 ? "\(Int64(value))" : "\(value)"
     }
 
-    static func reasonName(_ reason: UInt32) -> String {
-        switch Int(reason) {
-        case TC_DROP_BUFFER_FULL: "buffer full"
-        case TC_DROP_REENTRANT: "reentrant"
-        case TC_DROP_THREAD_EXITING: "thread exiting"
-        case TC_LOST_METADATA: "metadata lost"
-        default: "reason \(reason)"
-        }
-    }
 
     private static func pad(_ text: String, _ width: Int) -> String {
         text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
