@@ -24,6 +24,16 @@ extension Daemon {
         } catch {
             return .error(error)
         }
+        if checked.mode == .flightRecorder {
+            let held = sessions.values.filter { $0.isRunning && $0.config.mode == .flightRecorder }
+                .reduce(0) { $0 + $1.config.windowBytes }
+            guard held + checked.windowBytes <= configuration.flightRecorderMemory else {
+                let limit = DaemonConfiguration.renderSize(configuration.flightRecorderMemory)
+                return .error(.limitReached("running flight recorders hold windows of \(DaemonConfiguration.renderSize(held)) "
+                    + "in traced's memory; a \(DaemonConfiguration.renderSize(checked.windowBytes)) window would pass "
+                    + "flight_recorder_memory (\(limit)): stop one, ask for a smaller --window, or raise the limit"))
+            }
+        }
         let session: Session
         do {
             let directory = try storage.create(session: name)

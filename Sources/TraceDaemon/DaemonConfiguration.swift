@@ -18,6 +18,8 @@ package struct DaemonConfiguration: Equatable, Sendable {
     package var maxSessions = 32
     /// All sessions' files together; oldest stopped sessions go first.
     package var diskQuota: UInt64 = 1 << 30
+    /// All running flight recorders' windows together (held in memory).
+    package var flightRecorderMemory: UInt64 = 1 << 30
     package var drainIntervalMilliseconds = 10
     package var scrapeIntervalMilliseconds = 100
     /// How long a stop waits for clients to confirm tracing is off.
@@ -116,6 +118,7 @@ package struct DaemonConfiguration: Equatable, Sendable {
         case "max_clients_per_user": maxClientsPerUser = try Self.count(key, value)
         case "max_sessions": maxSessions = try Self.count(key, value)
         case "disk_quota": diskQuota = UInt64(try Self.size(key, value))
+        case "flight_recorder_memory": flightRecorderMemory = UInt64(try Self.size(key, value))
         case "drain_interval": drainIntervalMilliseconds = try Self.milliseconds(key, value)
         case "scrape_interval": scrapeIntervalMilliseconds = try Self.milliseconds(key, value)
         case "stop_timeout": stopTimeoutMilliseconds = try Self.milliseconds(key, value)
@@ -153,7 +156,8 @@ package struct DaemonConfiguration: Equatable, Sendable {
         [("runtime_directory", runtimeDirectory), ("state_directory", stateDirectory), ("control_group", controlGroup),
          ("max_buffer_size", Self.renderSize(UInt64(maxBufferSize))), ("max_clients", "\(maxClients)"),
          ("max_clients_per_user", "\(maxClientsPerUser)"), ("max_sessions", "\(maxSessions)"),
-         ("disk_quota", Self.renderSize(diskQuota)), ("drain_interval", "\(drainIntervalMilliseconds)ms"),
+         ("disk_quota", Self.renderSize(diskQuota)),
+         ("flight_recorder_memory", Self.renderSize(flightRecorderMemory)), ("drain_interval", "\(drainIntervalMilliseconds)ms"),
          ("scrape_interval", "\(scrapeIntervalMilliseconds)ms"), ("stop_timeout", "\(stopTimeoutMilliseconds)ms"),
          ("log_level", logLevel)]
     }

@@ -29,6 +29,9 @@ struct Traced: ParsableCommand {
     @Option(help: "Largest client buffer accepted, like 64M.")
     var maxBufferSize: String?
 
+    @Option(help: "Memory all running flight recorders' windows may hold together, like 1G.")
+    var flightRecorderMemory: String?
+
     @Flag(help: "Check the configuration and exit.")
     var checkConfig = false
 
@@ -38,7 +41,8 @@ struct Traced: ParsableCommand {
     func run() throws {
         let file = config ?? DaemonConfiguration.defaultFile()
         let flags = [("runtime_directory", runtimeDir), ("state_directory", stateDir), ("log_level", logLevel),
-                     ("disk_quota", diskQuota), ("max_buffer_size", maxBufferSize)]
+                     ("disk_quota", diskQuota), ("max_buffer_size", maxBufferSize),
+                     ("flight_recorder_memory", flightRecorderMemory)]
             .compactMap { key, value in value.map { (key: key, value: $0) } }
         // A ConfigurationError names the file and line (or the flag); a
         // DaemonError says what to do. ArgumentParser prints either and

@@ -37,7 +37,7 @@ import Testing
         let directory = try TemporaryDirectory("config")
         try uncommented.write(toFile: directory.file("traced.conf"), atomically: true, encoding: .utf8)
         let keys = uncommented.split(separator: "\n").filter { !$0.hasPrefix("#") && $0.contains(" = ") }
-        #expect(keys.count == 10, "\(keys)")
+        #expect(keys.count == 11, "\(keys)")
         let checked = try Processes.run(Processes.executable("traced"), ["--config", directory.file("traced.conf"), "--check-config"])
         #expect(checked.status == 0, "\(checked.standardError)")
         // And the values are the built-in ones.

@@ -47,7 +47,7 @@ import TraceSystem
     }
 
     @Test func anUnknownSessionPointsAtTheList() throws {
-        let daemon = try TracedDaemon()
+        let daemon = try TracedDaemon(arguments: ["--flight-recorder-memory", "5G"])
         for arguments in [["stop", "nosuch"], ["status", "nosuch"], ["fetch", "nosuch", "-o", daemon.directory.file("x.trace")]] {
             let result = try daemon.tracectl(arguments)
             #expect(result.status == 3, "\(arguments): \(result.standardError)")
@@ -64,6 +64,15 @@ import TraceSystem
         #expect(huge.status == 4, "\(huge.standardError)")
         #expect(huge.standardError.contains("a flight recorder window must be at most 4G"), "\(huge.standardError)")
         #expect(try daemon.tracectl(["start", "huge", "--flight-recorder", "--window", "4G"]).status == 0)
+        // All windows together stay under flight_recorder_memory (5G here).
+        #expect(try daemon.tracectl(["start", "small", "--flight-recorder", "--window", "1G"]).status == 0)
+        let over = try daemon.tracectl(["start", "over", "--flight-recorder", "--window", "64K"])
+        #expect(over.status == 4, "\(over.standardError)")
+        #expect(over.standardError.contains("running flight recorders hold windows of 5G in traced's memory; a 64K window would pass flight_recorder_memory (5G)"), "\(over.standardError)")
+        // A streaming session holds no window; a stopped recorder frees its.
+        #expect(try daemon.tracectl(["start", "streaming"]).status == 0)
+        #expect(try daemon.tracectl(["stop", "small"]).status == 0)
+        #expect(try daemon.tracectl(["start", "over", "--flight-recorder", "--window", "64K"]).status == 0)
     }
 
     @Test func someoneOutsideTheTracingGroupIsToldToJoinIt() throws {
