@@ -74,9 +74,12 @@ final class Session {
     }
 
     private(set) var members: [UInt64: Member] = [:]
-    /// Clock syncs taken in the last `syncHistory` (see `writeSyncHistory`).
+    /// Clock syncs taken in the last `syncHistory` (see `writeSyncHistory`),
+    /// at least `syncSpacing` apart per clock but for the newest: at most
+    /// ~10 per clock, however often files and frames begin.
     private var recentSyncs: [ClockSync] = []
     static let syncHistory: UInt64 = 2_000_000_000
+    static let syncSpacing: UInt64 = 250_000_000
     /// Members that left but still hold their client (a flight recorder's
     /// window has their events).
     private var departedHolding: [UInt64] = []
@@ -140,7 +143,17 @@ final class Session {
         let syncs = Set(kinds).sorted().map { ClockSampler.sample(clockKind: $0) }
         guard let newest = syncs.first?.monotonicNanoseconds else { return [] }
         recentSyncs.removeAll { newest &- $0.monotonicNanoseconds > Self.syncHistory }
-        recentSyncs += syncs
+        for sync in syncs {
+            // The newest of this clock is replaced if it is too close to the
+            // one kept before it. (Each frame of a busy flight recorder
+            // starts with this history: unthinned, it filled half a window.)
+            let kept = recentSyncs.indices.filter { recentSyncs[$0].clockKind == sync.clockKind }.suffix(2)
+            if kept.count == 2, let last = kept.last, let before = kept.first,
+               recentSyncs[last].monotonicNanoseconds &- recentSyncs[before].monotonicNanoseconds < Self.syncSpacing {
+                recentSyncs.remove(at: last)
+            }
+            recentSyncs.append(sync)
+        }
         return syncs
     }
 

@@ -77,6 +77,9 @@ struct Storage {
                     rename(path + "/" + file, path + "/" + String(file.dropLast(4)))
                 }
                 status.state = .interrupted
+                // Counters stay as last saved (within a second of the
+                // kill); no client is connected to a session that ended.
+                for index in status.clients.indices { status.clients[index].connected = false }
                 log.warning("session '\(name)' was interrupted (traced stopped without finishing it); its files are kept")
             }
             let files = Self.entries(path).filter { $0.hasSuffix(".trace") }.sorted().map { path + "/" + $0 }

@@ -176,6 +176,24 @@ extension SessionTests {
         #expect(UInt64(gaps) <= stopped.dropped)
     }
 
+    /// Busy clients make a small window close many frames; each starts
+    /// with the session's recent clock syncs, which must stay few.
+    @Test func aBusyFlightRecorderHoldsEventsNotCopiesOfItsSyncs() throws {
+        let daemon = try TracedDaemon()
+        #expect(try daemon.tracectl(["start", "recorder", "--flight-recorder", "--window", "512K"]).status == 0)
+        let clients = try (0..<3).map { _ in try daemon.client(["threads": "2", "events": "500000"]) }
+        for client in clients { #expect(client.wait().status == 0) }
+        let stopped = try SessionFigures(try daemon.json(["stop", "recorder"]))
+        #expect(stopped.events + stopped.dropped == 3_000_000)
+        let fetched = daemon.directory.file("recorder.trace")
+        #expect(try daemon.tracectl(["fetch", "recorder", "-o", fetched]).status == 0)
+        let tally = try Tally(path: fetched)
+        #expect(tally.diagnostics.isEmpty, "\(tally.diagnostics)")
+        #expect(tally.events > 20_000)
+        let clocks = try clockProblems(in: fetched)
+        #expect(clocks.isEmpty, "\(clocks)")
+    }
+
     @Test func fetchWhileRunningGivesEverythingSoFar() throws {
         let daemon = try TracedDaemon()
         #expect(try daemon.tracectl(["start", "live", "--max-file-size", "256K", "--max-files", "10000"]).status == 0)

@@ -105,5 +105,12 @@ func clockProblems(in path: String) throws -> [String] {
         if low > range.first { problems.append("process \(process): first event at \(range.first), first sync at \(low)") }
         if high < range.last { problems.append("process \(process): last event at \(range.last), last sync at \(high)") }
     }
+    // Syncs are a small part of a file: ~25 bytes each against events of
+    // at least 2 bytes (a flight recorder once filled half its window with
+    // copies of its sync history).
+    let events = span.isEmpty ? 0 : reader.eventCount
+    if reader.clockSyncs.count > 64 + events / 100 {
+        problems.append("\(reader.clockSyncs.count) clock syncs for \(events) events")
+    }
     return problems
 }
