@@ -147,9 +147,9 @@ final class Session {
             // The newest of this clock is replaced if it is too close to the
             // one kept before it. (Each frame of a busy flight recorder
             // starts with this history: unthinned, it filled half a window.)
-            let kept = recentSyncs.indices.filter { recentSyncs[$0].clockKind == sync.clockKind }.suffix(2)
-            if kept.count == 2, let last = kept.last, let before = kept.first,
-               recentSyncs[last].monotonicNanoseconds &- recentSyncs[before].monotonicNanoseconds < Self.syncSpacing {
+            let kept = recentSyncs.indices.filter { recentSyncs[$0].clockKind == sync.clockKind }
+            if kept.count >= 2, let last = kept.last,
+               recentSyncs[last].monotonicNanoseconds &- recentSyncs[kept[kept.count - 2]].monotonicNanoseconds < Self.syncSpacing {
                 recentSyncs.remove(at: last)
             }
             recentSyncs.append(sync)

@@ -1,4 +1,3 @@
-import CTraceABI
 import TraceAnalysis
 import TraceFormat
 
@@ -75,7 +74,6 @@ enum ReportPrinter {
     private static func number(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? "\(Int64(value))" : "\(value)"
     }
-
 
     private static func pad(_ text: String, _ width: Int) -> String {
         text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)

@@ -108,9 +108,8 @@ func clockProblems(in path: String) throws -> [String] {
     // Syncs are a small part of a file: ~25 bytes each against events of
     // at least 2 bytes (a flight recorder once filled half its window with
     // copies of its sync history).
-    let events = span.isEmpty ? 0 : reader.eventCount
-    if reader.clockSyncs.count > 64 + events / 100 {
-        problems.append("\(reader.clockSyncs.count) clock syncs for \(events) events")
+    if reader.clockSyncs.count > 64 + reader.eventCount / 100 {
+        problems.append("\(reader.clockSyncs.count) clock syncs for \(reader.eventCount) events")
     }
     return problems
 }
