@@ -56,8 +56,8 @@ final class Client {
     /// Checks what a hello brought and maps the buffer. Every refusal is a
     /// sentence the client logs.
     func register(_ hello: Hello, descriptors: [FileDescriptor], maxBufferSize: Int) throws(Refused) {
-        guard hello.protocolVersion == ProtocolVersion.current else {
-            throw Refused(reason: "it speaks protocol \(hello.protocolVersion); this traced speaks \(ProtocolVersion.current) (update one of them)")
+        guard hello.protocolVersion == ProtocolVersion.producer else {
+            throw Refused(reason: "it speaks protocol \(hello.protocolVersion); this traced speaks \(ProtocolVersion.producer) (update one of them)")
         }
         guard hello.abiMajor == UInt64(TC_ABI_MAJOR) else {
             throw Refused(reason: "its buffer is ABI \(hello.abiMajor); this traced reads ABI \(TC_ABI_MAJOR) (update one of them)")
@@ -129,11 +129,26 @@ final class Client {
     /// Chunks and metadata records of its buffer that failed validation.
     var malformed: UInt64 {
         guard let statistics = consumer?.statistics else { return malformedAtClose }
-        return UInt64(statistics.malformedChunks + statistics.invalidChunkStates + statistics.malformedMetadata)
+        return UInt64(statistics.malformedChunks.saturatingAdd(statistics.invalidChunkStates)
+            .saturatingAdd(statistics.malformedMetadata))
     }
     private var malformedAtClose: UInt64 = 0
     /// What of `malformed` was already logged.
     var malformedReported: UInt64 = 0
+
+    /// Its buffer's drop counters (the last plausible reading once they
+    /// were caught lying), kept after close.
+    func dropCounters() -> [UInt32: UInt64] {
+        guard let consumer else { return dropsAtClose }
+        return consumer.dropCounters()
+    }
+    private var dropsAtClose: [UInt32: UInt64] = [:]
+
+    /// Why its counts cannot be believed, if they cannot (BufferConsumer.implausible).
+    var untrusted: String? { consumer == nil ? untrustedAtClose : consumer?.implausible }
+    private var untrustedAtClose: String?
+    /// Whether `untrusted` was logged.
+    var untrustedReported = false
 
     /// Releases the buffer and descriptors.
     func close() {
@@ -141,6 +156,8 @@ final class Client {
         heldDescriptors = []
         metadataAtClose = consumer?.metadata ?? metadataAtClose
         malformedAtClose = malformed
+        if consumer != nil { dropsAtClose = dropCounters() }
+        untrustedAtClose = untrusted
         wake?.close()
         wake = nil
         consumer = nil

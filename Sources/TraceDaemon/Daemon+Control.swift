@@ -65,11 +65,11 @@ extension Daemon {
                 reject(connection, .invalidRequest("a control connection starts with a hello"))
                 return
             }
-            guard hello.protocolVersion == ProtocolVersion.current else {
+            guard hello.protocolVersion == ProtocolVersion.control else {
                 // The reply carries traced's own version: the peer names both.
-                log.notice("control connection of uid \(connection.credentials.uid) refused: it speaks protocol \(hello.protocolVersion), traced \(ProtocolVersion.current)")
+                log.notice("control connection of uid \(connection.credentials.uid) refused: it speaks protocol \(hello.protocolVersion), traced \(ProtocolVersion.control)")
                 connection.answered = true
-                reply(connection, .error(.unsupportedVersion(ProtocolVersion.current)))
+                reply(connection, .error(.unsupportedVersion(ProtocolVersion.control)))
                 return
             }
             connection.greeted = true

@@ -223,6 +223,10 @@ extension Daemon {
     /// client: what failed is dropped and counted (status shows it), and
     /// logged when it first happens and each time the count doubles.
     private func reportMalformed(_ client: Client) {
+        if let untrusted = client.untrusted, !client.untrustedReported {
+            client.untrustedReported = true
+            log.warning("pid \(client.credentials.pid) (\(client.name)): its counts cannot be believed (\(untrusted)); status marks it untrusted and keeps its last plausible drop counts")
+        }
         let malformed = client.malformed
         guard malformed > 0, malformed >= client.malformedReported * 2 else { return }
         client.malformedReported = malformed

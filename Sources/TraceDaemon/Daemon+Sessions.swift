@@ -26,11 +26,11 @@ extension Daemon {
         }
         if checked.mode == .flightRecorder {
             let held = sessions.values.filter { $0.isRunning && $0.config.mode == .flightRecorder }
-                .reduce(0) { $0 + $1.config.windowBytes }
-            guard held + checked.windowBytes <= configuration.flightRecorderMemory else {
-                let limit = DaemonConfiguration.renderSize(configuration.flightRecorderMemory)
-                return .error(.limitReached("running flight recorders hold windows of \(DaemonConfiguration.renderSize(held)) "
-                    + "in traced's memory; a \(DaemonConfiguration.renderSize(checked.windowBytes)) window would pass "
+                .map(\.config.windowBytes).saturatingSum()
+            guard held.saturatingAdd(checked.windowBytes) <= configuration.flightRecorderMemory else {
+                let limit = Units.render(bytes: configuration.flightRecorderMemory)
+                return .error(.limitReached("running flight recorders hold windows of \(Units.render(bytes: held)) "
+                    + "in traced's memory; a \(Units.render(bytes: checked.windowBytes)) window would pass "
                     + "flight_recorder_memory (\(limit)): stop one, ask for a smaller --window, or raise the limit"))
             }
         }
@@ -62,7 +62,7 @@ extension Daemon {
     func beginStop(_ session: Session, waiter: UInt64?) {
         if let waiter { session.stopWaiters.append(waiter) }
         let now = tc_monotonic_ns()
-        session.beginStopping(deadline: now + UInt64(configuration.stopTimeoutMilliseconds) * 1_000_000)
+        session.beginStopping(deadline: now.saturatingAdd(UInt64(configuration.stopTimeoutMilliseconds) * 1_000_000))
         for member in session.members.values where member.connected {
             guard let client = member.client else { continue }
             if let sequence = updateControl(client) { session.pendingAcks[member.id] = sequence }
@@ -92,7 +92,7 @@ extension Daemon {
             if let client = clients[member.id] { drainCompletely(client) }
         }
         session.finish()
-        if let failure = session.failure { reportFailure(session, failure) }
+        reportFailure(session)
         persist(session)
         let status = session.status()
         log.info("session '\(session.name)' stopped: \(status.events) events, \(status.droppedTotal) dropped, \(status.files) file(s), \(status.diskBytes >> 10) KiB")
@@ -105,32 +105,49 @@ extension Daemon {
     func stopExpiredSessions(now: UInt64) {
         for name in sessionOrder {
             guard let session = sessions[name], session.isRunning, session.config.durationSeconds > 0,
-                  now &- session.startedMonotonic >= session.config.durationSeconds * 1_000_000_000 else { continue }
+                  now &- session.startedMonotonic >= session.config.durationSeconds.saturatingMultiply(1_000_000_000)
+            else { continue }
             log.info("session '\(name)' reached its duration of \(session.config.durationSeconds) s")
             beginStop(session, waiter: nil)
         }
     }
 
+    /// Saves `session.json`. A failure (a full disk) is logged when it
+    /// begins and when saving works again, not every second.
     func persist(_ session: Session, durable: Bool = true) {
         session.savedMonotonic = tc_monotonic_ns()
         do {
             try storage.persist(session, durable: durable)
+            if session.persistFailing {
+                session.persistFailing = false
+                log.notice("session '\(session.name)': its state is saved again")
+            }
         } catch {
-            log.warning("cannot save the state of session '\(session.name)': \(error), ignoring")
+            guard !session.persistFailing else { return }
+            session.persistFailing = true
+            log.warning("cannot save the state of session '\(session.name)': \(error); the last saved state stays, and saving is tried again every second while it runs")
         }
     }
 
-    func reportFailure(_ session: Session, _ failure: String) {
-        if session.failureReported { return }
-        session.failureReported = true
-        log.error("session '\(session.name)': \(failure); its clients keep running, events from now on are lost")
+    /// Logs a session's write failure when it begins (error) and when
+    /// writing resumes (notice): once each, however long it lasts.
+    func reportFailure(_ session: Session) {
+        guard let failure = session.failure, failure != session.reportedFailure else { return }
+        let previous = session.reportedFailure
+        session.reportedFailure = failure
+        if failure.resumed && previous?.realtimeNanoseconds == failure.realtimeNanoseconds {
+            log.notice("session '\(session.name)': writing resumed; events in between were dropped (write failed)")
+        } else {
+            log.error("session '\(session.name)': \(failure.message); its clients keep running, and the events traced cannot write are dropped (write failed)"
+                + (session.config.mode == .streaming ? " until writing works again (tried every second)" : ""))
+        }
+    }
+
+    func diskUsage() -> UInt64 {
+        sessions.values.map { $0.status().diskBytes }.saturatingSum()
     }
 
     // MARK: Disk quota
-
-    func diskUsage() -> UInt64 {
-        sessions.values.reduce(0) { $0 + $1.status().diskBytes }
-    }
 
     /// Keeps all sessions' files under `disk_quota`, like journald's
     /// SystemMaxUse: the oldest stopped sessions go first (each logged),

@@ -108,7 +108,7 @@ package final class Daemon {
         let paths = RuntimePaths(directory: configuration.runtimeDirectory)
         if activated.isEmpty {
             do {
-                try Storage.makeDirectory(paths.directory, mode: 0o755)
+                try FileSystem.makeDirectories(paths.directory, mode: 0o755)
             } catch {
                 throw DaemonError("cannot create the runtime directory '\(paths.directory)': \(error) (set runtime_directory, or --runtime-dir)")
             }
@@ -236,7 +236,7 @@ package final class Daemon {
             for name in sessionOrder {
                 guard let session = sessions[name], session.state == .running || session.state == .stopping else { continue }
                 session.tick(now: now)
-                if let failure = session.failure { reportFailure(session, failure) }
+                reportFailure(session)
                 if now &- session.savedMonotonic >= Self.statusSaveInterval { persist(session, durable: false) }
             }
             stopExpiredSessions(now: now)

@@ -1,4 +1,5 @@
 import TraceProtocol
+import TraceRing
 import TraceSystem
 #if canImport(Glibc)
 import Glibc
@@ -113,15 +114,16 @@ package struct DaemonConfiguration: Equatable, Sendable {
         case "runtime_directory": runtimeDirectory = try Self.path(key, value)
         case "state_directory": stateDirectory = try Self.path(key, value)
         case "control_group": controlGroup = value
-        case "max_buffer_size": maxBufferSize = try Self.size(key, value)
-        case "max_clients": maxClients = try Self.count(key, value)
-        case "max_clients_per_user": maxClientsPerUser = try Self.count(key, value)
-        case "max_sessions": maxSessions = try Self.count(key, value)
-        case "disk_quota": diskQuota = UInt64(try Self.size(key, value))
-        case "flight_recorder_memory": flightRecorderMemory = UInt64(try Self.size(key, value))
-        case "drain_interval": drainIntervalMilliseconds = try Self.milliseconds(key, value)
-        case "scrape_interval": scrapeIntervalMilliseconds = try Self.milliseconds(key, value)
-        case "stop_timeout": stopTimeoutMilliseconds = try Self.milliseconds(key, value)
+        case "max_buffer_size":
+            maxBufferSize = Int(try Self.size(key, value, limit: UInt64(BufferGeometry.maximumSize)))
+        case "max_clients": maxClients = try Self.count(key, value, limit: 1 << 20)
+        case "max_clients_per_user": maxClientsPerUser = try Self.count(key, value, limit: 1 << 20)
+        case "max_sessions": maxSessions = try Self.count(key, value, limit: 4096)
+        case "disk_quota": diskQuota = try Self.size(key, value)
+        case "flight_recorder_memory": flightRecorderMemory = try Self.size(key, value)
+        case "drain_interval": drainIntervalMilliseconds = try Self.milliseconds(key, value, limit: 1000)
+        case "scrape_interval": scrapeIntervalMilliseconds = try Self.milliseconds(key, value, limit: 60_000)
+        case "stop_timeout": stopTimeoutMilliseconds = try Self.milliseconds(key, value, limit: 600_000)
         case "log_level":
             guard Log.Level(name: value) != nil else {
                 throw .init("log_level must be error, warning, notice, info or debug, not '\(value)'")
@@ -137,16 +139,18 @@ package struct DaemonConfiguration: Equatable, Sendable {
         return value
     }
 
-    private static func count(_ key: String, _ value: String) throws(ConfigurationError.Problem) -> Int {
+    private static func count(_ key: String, _ value: String, limit: Int) throws(ConfigurationError.Problem) -> Int {
         guard let number = Int(value), number > 0 else { throw .init("\(key) must be a positive number, not '\(value)'") }
+        guard number <= limit else { throw .init("\(key) must be at most \(limit), not '\(value)'") }
         return number
     }
 
-    /// "64M", "1G", "4096"...
-    static func size(_ key: String, _ value: String) throws(ConfigurationError.Problem) -> Int {
-        guard let bytes = parseSize(value), bytes > 0 else {
+    /// "64M", "1G", "4096"... (Units.bytes), at most `limit`.
+    static func size(_ key: String, _ value: String, limit: UInt64 = Units.maximum) throws(ConfigurationError.Problem) -> UInt64 {
+        guard let bytes = Units.bytes(value), bytes > 0 else {
             throw .init("\(key) must be a size like 64K, 16M or 2G, not '\(value)'")
         }
+        guard bytes <= limit else { throw .init("\(key) must be at most \(Units.render(bytes: limit)), not '\(value)'") }
         return bytes
     }
 
@@ -154,10 +158,10 @@ package struct DaemonConfiguration: Equatable, Sendable {
     /// documents them: `set` reads each value back unchanged.
     var settings: [(key: String, value: String)] {
         [("runtime_directory", runtimeDirectory), ("state_directory", stateDirectory), ("control_group", controlGroup),
-         ("max_buffer_size", Self.renderSize(UInt64(maxBufferSize))), ("max_clients", "\(maxClients)"),
+         ("max_buffer_size", Units.render(bytes: UInt64(maxBufferSize))), ("max_clients", "\(maxClients)"),
          ("max_clients_per_user", "\(maxClientsPerUser)"), ("max_sessions", "\(maxSessions)"),
-         ("disk_quota", Self.renderSize(diskQuota)),
-         ("flight_recorder_memory", Self.renderSize(flightRecorderMemory)), ("drain_interval", "\(drainIntervalMilliseconds)ms"),
+         ("disk_quota", Units.render(bytes: diskQuota)),
+         ("flight_recorder_memory", Units.render(bytes: flightRecorderMemory)), ("drain_interval", "\(drainIntervalMilliseconds)ms"),
          ("scrape_interval", "\(scrapeIntervalMilliseconds)ms"), ("stop_timeout", "\(stopTimeoutMilliseconds)ms"),
          ("log_level", logLevel)]
     }
@@ -168,46 +172,16 @@ package struct DaemonConfiguration: Equatable, Sendable {
         settings.map { "\($0.key) = \($0.value)" }.joined(separator: "\n")
     }
 
-    /// The largest unit that states `bytes` exactly: 64M, 1G, 4097.
-    static func renderSize(_ bytes: UInt64) -> String {
-        for (suffix, shift) in [("T", 40), ("G", 30), ("M", 20), ("K", 10)] as [(String, UInt64)]
-        where bytes > 0 && bytes % (1 << shift) == 0 {
-            return "\(bytes >> shift)\(suffix)"
+    /// "10ms", "2s", "5m" (Units.nanoseconds; a bare number is
+    /// milliseconds), from 1 ms to `limit`.
+    static func milliseconds(_ key: String, _ value: String, limit: Int) throws(ConfigurationError.Problem) -> Int {
+        guard let nanoseconds = Units.nanoseconds(value, bare: .milliseconds), nanoseconds >= 1_000_000 else {
+            throw .init("\(key) must be a duration of at least 1ms, like 10ms, 2s or 5m, not '\(value)'")
         }
-        return "\(bytes)"
-    }
-
-    package static func parseSize(_ text: String) -> Int? {
-        var digits = text.uppercased()
-        var scale = 1
-        if digits.hasSuffix("B") { digits.removeLast() }
-        switch digits.last {
-        case "K": scale = 1 << 10
-        case "M": scale = 1 << 20
-        case "G": scale = 1 << 30
-        case "T": scale = 1 << 40
-        default: break
+        guard nanoseconds <= UInt64(limit) * 1_000_000 else {
+            throw .init("\(key) must be at most \(Units.render(seconds: UInt64(limit) / 1000)), not '\(value)'")
         }
-        if scale > 1 { digits.removeLast() }
-        guard let number = Int(digits), number >= 0, number <= Int.max / scale else { return nil }
-        return number * scale
-    }
-
-    /// "10ms", "2s", "5m", "1h" (a bare number is milliseconds).
-    static func milliseconds(_ key: String, _ value: String) throws(ConfigurationError.Problem) -> Int {
-        guard let seconds = parseDuration(value), seconds > 0 else {
-            throw .init("\(key) must be a duration like 10ms, 2s or 5m, not '\(value)'")
-        }
-        return Int((seconds * 1000).rounded())
-    }
-
-    /// Seconds in "10ms", "2s", "5m", "1h", "1d"; a bare number is milliseconds.
-    package static func parseDuration(_ text: String) -> Double? {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            return Double(text.dropLast(suffix.count)).map { $0 * scale }
-        }
-        return Double(text).map { $0 / 1000 }
+        return Int(nanoseconds / 1_000_000)
     }
 }
 

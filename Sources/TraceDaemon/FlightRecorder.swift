@@ -28,7 +28,7 @@ final class FlightRecorder: SessionOutput {
     private var frameStart = 0
     private var heldBytes: UInt64 = 0
     private var totals = OutputStatistics()
-    private(set) var failure: String?
+    private(set) var failure: SessionStatus.WriteFailure?
     private let directory: String
     private var written: String?
 
@@ -37,10 +37,12 @@ final class FlightRecorder: SessionOutput {
         self.directory = directory
         self.session = session
         self.windowBytes = windowBytes
-        self.windowNanoseconds = windowSeconds * 1_000_000_000
+        self.windowNanoseconds = windowSeconds.saturatingMultiply(1_000_000_000)
         self.framing = framing
         self.compressor = LZ4FrameCompressor()
     }
+
+    var position: WrittenPosition? { nil }
 
     var statistics: OutputStatistics {
         var now = totals
@@ -51,7 +53,7 @@ final class FlightRecorder: SessionOutput {
     func append(_ body: (inout ByteWriter) -> Void) {
         let before = pending.count
         body(&pending)
-        totals.bytesRaw &+= UInt64(pending.count - before)
+        totals.bytesRaw = totals.bytesRaw.saturatingAdd(UInt64(pending.count - before))
         // Frames of ~1/16 of the window keep eviction fine-grained.
         if pending.count >= Int(min(1 << 20, max(16 << 10, windowBytes / 16))) { closeFrame(now: tc_monotonic_ns()) }
     }
@@ -62,6 +64,8 @@ final class FlightRecorder: SessionOutput {
         frames.append((frame, now))
         heldBytes &+= UInt64(frame.count)
         pending.removeAll()
+        // In the window: written, as far as this session's counts go.
+        framing.settled(true)
         framing.clockSyncs(&pending)
         openingBytes = pending.count
         evict(now: now)
@@ -106,7 +110,9 @@ final class FlightRecorder: SessionOutput {
         return out
     }
 
-    /// Writes the window to `000000.trace` in the session's directory.
+    /// Writes the window to `000000.trace` in the session's directory. If
+    /// that fails (a full disk), the window is lost: the failure is in the
+    /// status and no partial file is left.
     func finish() {
         guard written == nil else { return }
         let bytes = dump()
@@ -116,13 +122,15 @@ final class FlightRecorder: SessionOutput {
             defer { descriptor.close() }
             try descriptor.writeAll(bytes)
             try descriptor.sync()
-            try Syscall.call("rename", subject: path) { rename(path + ".tmp", path) }
-            RotatingFiles.syncDirectory(directory)
+            try FileSystem.rename(path + ".tmp", to: path)
+            try FileSystem.syncDirectory(directory)
             written = path
             totals.files = 1
             totals.diskBytes = UInt64(bytes.count)
         } catch {
-            failure = "writing '\(path)' failed: \(error)"
+            try? FileSystem.unlink(path + ".tmp")
+            failure = SessionStatus.WriteFailure(message: "writing '\(path)' failed: \(error)",
+                                                 realtimeNanoseconds: tc_realtime_ns(), resumed: false)
         }
         frames = []
         frameStart = 0

@@ -11,6 +11,13 @@ import Glibc
 /// it reaches `maxFileSize` it gets its end record, is fsynced and renamed,
 /// so a rotated file is complete and self-contained before the next begins.
 /// Beyond `maxFiles` (and `maxAge`) the oldest complete files are deleted.
+///
+/// A failed write (a full disk) suspends writing: the file being written is
+/// cut back to its last whole frame and kept as a finished file without an
+/// end record; records appended meanwhile are lost (and counted by the
+/// session as "write failed"); every `retryInterval` a new file is tried,
+/// whose preamble repeats every process and metadata record, and writing
+/// resumes once one can be written.
 final class RotatingFiles: SessionOutput {
     private let directory: String
     private let session: String
@@ -24,13 +31,20 @@ final class RotatingFiles: SessionOutput {
     /// Complete files, oldest first, with the monotonic time they were closed.
     private var complete: [(path: String, bytes: UInt64, closed: UInt64)] = []
     private var totals = OutputStatistics()
+    private(set) var failure: SessionStatus.WriteFailure?
+    /// Writing is suspended after a failure until `retryAt` (CLOCK_MONOTONIC ns).
+    private var suspended = false
+    private var retryAt: UInt64 = 0
+    static let retryInterval: UInt64 = 1_000_000_000
+
     var statistics: OutputStatistics {
         var now = totals
-        now.bytesCompressed &+= UInt64(current?.writer.compressedBytes ?? 0)
+        now.bytesRaw = now.bytesRaw.saturatingAdd(UInt64(current?.writer.uncompressedBytes ?? 0))
+        now.bytesCompressed = now.bytesCompressed.saturatingAdd(UInt64(current?.writer.compressedBytes ?? 0))
         return now
     }
-    private(set) var failure: String?
 
+    /// `maxFiles` and `maxAgeSeconds` are within `SessionConfig.Limit`.
     init(directory: String, session: String, maxFileSize: UInt64, maxFiles: Int, maxAgeSeconds: UInt64,
          firstIndex: UInt64 = 0, trash: Trash, framing: Framing) {
         self.directory = directory
@@ -38,7 +52,7 @@ final class RotatingFiles: SessionOutput {
         self.session = session
         self.maxFileSize = maxFileSize
         self.maxFiles = maxFiles
-        self.maxAgeNanoseconds = maxAgeSeconds * 1_000_000_000
+        self.maxAgeNanoseconds = maxAgeSeconds.saturatingMultiply(1_000_000_000)
         self.framing = framing
         self.index = firstIndex
     }
@@ -49,46 +63,53 @@ final class RotatingFiles: SessionOutput {
     }
 
     private func open() {
-        guard current == nil, failure == nil else { return }
+        guard current == nil, !suspended else { return }
         let path = directory + "/" + Self.name(index) + ".tmp"
+        let descriptor: FileDescriptor
         do {
-            let descriptor = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_TRUNC, permissions: 0o640)
-            let header = FileHeader(createdRealtimeNanoseconds: tc_realtime_ns(), producer: "traced \(Version.current)",
-                                    session: session, fileIndex: index)
-            // Frames close well before the file's size limit, so rotation is prompt.
-            let writer = TraceFileWriter(descriptor: descriptor, header: header,
-                                             frameTarget: Int(min(1 << 20, max(16 << 10, maxFileSize / 4))),
-                                             writingBack: true)
-            current = (writer, descriptor, path)
-            totals.files += 1
-            try writer.append(framing.preamble)
+            descriptor = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_TRUNC, permissions: 0o640)
         } catch {
-            failure = "cannot write '\(path)': \(error)"
+            suspend("cannot create '\(path)': \(error)")
+            return
         }
+        let header = FileHeader(createdRealtimeNanoseconds: tc_realtime_ns(), producer: "traced \(Version.current)",
+                                session: session, fileIndex: index)
+        // Frames close well before the file's size limit, so rotation is prompt.
+        let writer = TraceFileWriter(descriptor: descriptor, header: header,
+                                     frameTarget: Int(min(1 << 20, max(16 << 10, maxFileSize / 4))), writingBack: true)
+        current = (writer, descriptor, path)
+        totals.files += 1
+        write { writer throws(TraceWriteError) in try writer.append(framing.preamble) }
     }
 
     func append(_ body: (inout ByteWriter) -> Void) {
         open()
-        guard let current, failure == nil else { return }
-        let before = current.writer.uncompressedBytes + current.writer.pendingBytes
-        do {
-            try current.writer.append(body)
-        } catch {
-            failure = "writing '\(current.path)' failed: \(error)"
+        guard current != nil else {
+            framing.settled(false)
+            return
         }
-        totals.bytesRaw &+= UInt64(max(0, current.writer.uncompressedBytes + current.writer.pendingBytes - before))
-        if UInt64(current.writer.compressedBytes) >= maxFileSize { rotate() }
+        write { writer throws(TraceWriteError) in try writer.append(body) }
+        if let current, UInt64(current.writer.compressedBytes) >= maxFileSize { rotate() }
+    }
+
+    /// Runs `body` on the current file's writer: settles what a frame it
+    /// wrote took, or suspends writing if it failed.
+    private func write(_ body: (TraceFileWriter) throws(TraceWriteError) -> Void) {
+        guard let current else { return }
+        let frames = current.writer.frames
+        do {
+            try body(current.writer)
+        } catch {
+            suspend("writing '\(current.path)' failed: \(error)")
+            return
+        }
+        if current.writer.frames != frames { framing.settled(true) }
     }
 
     func flush(now: UInt64) {
-        if let current, failure == nil {
-            do {
-                try current.writer.flushFrame()
-            } catch {
-                failure = "writing '\(current.path)' failed: \(error)"
-            }
-            if UInt64(current.writer.compressedBytes) >= maxFileSize { rotate() }
-        }
+        if suspended && now >= retryAt { resume() }
+        write { writer throws(TraceWriteError) in try writer.flushFrame() }
+        if let current, UInt64(current.writer.compressedBytes) >= maxFileSize { rotate() }
         retain(now: now)
         updateDisk()
     }
@@ -96,28 +117,84 @@ final class RotatingFiles: SessionOutput {
     /// Ends the current file and starts the next one (lazily, on the next append).
     private func rotate() {
         close()
-        index += 1
         open()
         retain(now: tc_monotonic_ns())
     }
 
     private func close() {
         guard let current else { return }
-        self.current = nil
-        let final = directory + "/" + Self.name(index)
+        let frames = current.writer.frames
         do {
             try current.writer.append(framing.ending)
             try current.writer.finish()
-            try current.descriptor.sync()
-            current.descriptor.close()
-            try Syscall.call("rename", subject: current.path) { rename(current.path, final) }
-            Self.syncDirectory(directory)
-            complete.append((final, UInt64(current.writer.compressedBytes), tc_monotonic_ns()))
         } catch {
-            current.descriptor.close()
-            failure = failure ?? "finishing '\(current.path)' failed: \(error)"
+            suspend("finishing '\(current.path)' failed: \(error)")
+            return
         }
-        totals.bytesCompressed &+= UInt64(current.writer.compressedBytes)
+        do {
+            try current.descriptor.sync()
+        } catch {
+            suspend("finishing '\(current.path)' failed: \(error)")
+            return
+        }
+        if current.writer.frames != frames { framing.settled(true) }
+        keep(current)
+    }
+
+    /// Closes the current file and keeps its whole frames as the next
+    /// complete file, renamed from `.tmp` (a file without a whole frame is
+    /// deleted).
+    private func keep(_ file: (writer: TraceFileWriter, descriptor: FileDescriptor, path: String)) {
+        current = nil
+        file.descriptor.close()
+        totals.bytesRaw = totals.bytesRaw.saturatingAdd(UInt64(file.writer.uncompressedBytes))
+        totals.bytesCompressed = totals.bytesCompressed.saturatingAdd(UInt64(file.writer.compressedBytes))
+        guard file.writer.compressedBytes > 0 else {
+            totals.files -= 1
+            do { try FileSystem.unlink(file.path) } catch where !suspended { note("deleting '\(file.path)' failed: \(error)") } catch {}
+            return
+        }
+        let final = directory + "/" + Self.name(index)
+        index += 1
+        do {
+            try FileSystem.rename(file.path, to: final)
+            try FileSystem.syncDirectory(directory)
+        } catch where !suspended {
+            note("keeping '\(file.path)' failed: \(error)")
+        } catch {
+            // The failure that suspended writing is the one shown.
+        }
+        complete.append((final, UInt64(file.writer.compressedBytes), tc_monotonic_ns()))
+    }
+
+    /// A write failed: what is pending is lost, the file being written is
+    /// cut back to its whole frames and kept, and nothing is written until
+    /// a retry succeeds.
+    private func suspend(_ message: String) {
+        suspended = true
+        note(message)
+        retryAt = tc_monotonic_ns().saturatingAdd(Self.retryInterval)
+        if let current {
+            current.writer.discardPending()
+            // A failed write may have left part of a frame.
+            try? current.descriptor.truncate(to: current.writer.compressedBytes)
+            keep(current)
+        }
+        framing.settled(false)
+    }
+
+    /// Remembers a failure for status; `resumed` while writing goes on.
+    private func note(_ message: String) {
+        failure = SessionStatus.WriteFailure(message: message, realtimeNanoseconds: tc_realtime_ns(), resumed: !suspended)
+    }
+
+    /// Tries a new file: its preamble written as a frame is the proof that
+    /// writing works again.
+    private func resume() {
+        suspended = false
+        open()
+        write { writer throws(TraceWriteError) in try writer.flushFrame() }
+        if !suspended { failure?.resumed = true }
     }
 
     /// Deletes complete files beyond the count and age limits.
@@ -147,7 +224,7 @@ final class RotatingFiles: SessionOutput {
     }
 
     private func updateDisk() {
-        totals.diskBytes = complete.reduce(0) { $0 + $1.bytes } + UInt64(current?.writer.compressedBytes ?? 0)
+        totals.diskBytes = complete.map(\.bytes).saturatingSum().saturatingAdd(UInt64(current?.writer.compressedBytes ?? 0))
     }
 
     func finish() {
@@ -157,22 +234,12 @@ final class RotatingFiles: SessionOutput {
 
     var heldSince: UInt64 { .max }
 
-    func snapshot() -> TraceSnapshot {
-        if let current {
-            do {
-                try current.writer.flushFrame()
-            } catch {
-                failure = failure ?? "writing '\(current.path)' failed: \(error)"
-            }
-        }
-        return .files(complete.map(\.path) + (current.map { [$0.path] } ?? []))
+    var position: WrittenPosition? {
+        WrittenPosition(file: index, offset: UInt64(current?.writer.compressedBytes ?? 0))
     }
 
-    /// `fsync(2)` on a directory, so a rename survives a crash.
-    static func syncDirectory(_ path: String) {
-        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        fsync(fd)
-        Glibc.close(fd)
+    func snapshot() -> TraceSnapshot {
+        write { writer throws(TraceWriteError) in try writer.flushFrame() }
+        return .files(complete.map(\.path) + (current.map { [$0.path] } ?? []))
     }
 }

@@ -34,11 +34,17 @@ final class Session {
         let name: String
         let clockKind: UInt32
         private(set) var client: Client?
+        /// Events (and their bytes) in frames written, or in the window.
         var events: UInt64 = 0
         var bytes: UInt64 = 0
+        /// Appended to the output, not yet in a frame (`Session.settle`).
+        var pendingEvents: UInt64 = 0
+        var pendingBytes: UInt64 = 0
+        /// Events lost because writing failed: dropped, "write failed".
+        var writeFailed: UInt64 = 0
         /// The client's drop counters when it joined.
         let dropsAtJoin: [UInt32: UInt64]
-        /// Its drops during the session, frozen when it left.
+        /// Its buffer's drops during the session, frozen when it left.
         var dropsAtEnd: [UInt32: UInt64]?
         var connected = true
         /// When it left (CLOCK_MONOTONIC ns).
@@ -46,6 +52,7 @@ final class Session {
         /// Its end record's fields, once it left.
         var end: (ticks: UInt64, reason: ProcessEnd.Reason)?
         private var malformedAtRelease: UInt64 = 0
+        private var untrustedAtRelease: String?
 
         init(client: Client, dropsAtJoin: [UInt32: UInt64]) {
             self.id = client.id
@@ -57,19 +64,29 @@ final class Session {
         }
 
         var malformed: UInt64 { client?.malformed ?? malformedAtRelease }
+        var untrusted: String? { client == nil ? untrustedAtRelease : client?.untrusted }
 
         /// Keeps only what status shows.
         func release() {
             malformedAtRelease = malformed
+            untrustedAtRelease = untrusted
             client = nil
         }
 
-        func drops() -> [UInt32: UInt64] {
+        /// What its buffer dropped while in the session.
+        func bufferDrops() -> [UInt32: UInt64] {
             if let dropsAtEnd { return dropsAtEnd }
-            guard let consumer = client?.consumer else { return [:] }
-            var counts = consumer.dropCounters()
+            guard let client else { return [:] }
+            var counts = client.dropCounters()
             for (reason, before) in dropsAtJoin { counts[reason, default: 0] &-= min(before, counts[reason, default: 0]) }
             return counts.filter { $0.value > 0 }
+        }
+
+        /// Every event of the client the session lost, by reason.
+        func drops() -> [UInt32: UInt64] {
+            var counts = bufferDrops()
+            if writeFailed > 0 { counts[UInt32(TC_DROP_WRITE_FAILED)] = writeFailed }
+            return counts
         }
     }
 
@@ -88,8 +105,12 @@ final class Session {
     var stopDeadline: UInt64 = 0
     /// Control connections waiting for the stop to finish.
     var stopWaiters: [UInt64] = []
-    /// A write failure was logged (once).
-    var failureReported = false
+    /// The write failure last logged (its time), and whether its end was.
+    var reportedFailure: SessionStatus.WriteFailure?
+    /// Saving `session.json` failed, and that was logged.
+    var persistFailing = false
+    /// Members with events appended to the output but not yet settled.
+    private var unsettled: [Member] = []
 
     init(name: String, config: SessionConfig, owner: UInt32, directory: String, trash: Trash) throws(ProtocolError) {
         self.name = name
@@ -102,11 +123,13 @@ final class Session {
         let framing = Framing(
             preamble: { [unowned self] w in self.writePreamble(into: &w) },
             ending: { [unowned self] w in self.writeEnding(into: &w) },
-            clockSyncs: { [unowned self] w in self.writeSyncHistory(into: &w) })
+            clockSyncs: { [unowned self] w in self.writeSyncHistory(into: &w) },
+            settled: { [unowned self] written in self.settle(written: written) })
         switch config.mode {
         case .streaming:
+            // `config` passed SessionConfig.validated(): maxFiles <= 100,000.
             output = RotatingFiles(directory: directory, session: name, maxFileSize: config.maxFileSize,
-                                   maxFiles: Int(config.maxFiles), maxAgeSeconds: config.maxFileAgeSeconds,
+                                   maxFiles: Int(clamping: config.maxFiles), maxAgeSeconds: config.maxFileAgeSeconds,
                                    trash: trash, framing: framing)
         case .flightRecorder:
             output = FlightRecorder(directory: directory, session: name, windowBytes: config.windowBytes,
@@ -200,8 +223,8 @@ final class Session {
     // MARK: Members
 
     func join(_ client: Client) {
-        guard members[client.id] == nil, let consumer = client.consumer else { return }
-        members[client.id] = Member(client: client, dropsAtJoin: consumer.dropCounters())
+        guard members[client.id] == nil, client.isRegistered else { return }
+        members[client.id] = Member(client: client, dropsAtJoin: client.dropCounters())
         output?.append { w in
             for sync in takeSyncs([client.clockKind]) { sync.encode(into: &w) }
             client.processRecord.encode(into: &w)
@@ -214,8 +237,8 @@ final class Session {
     /// A client leaves (it exited, disconnected, or the session stops).
     func leave(_ client: Client, reason: ProcessEnd.Reason) {
         guard let member = members[client.id], member.connected else { return }
+        member.dropsAtEnd = member.bufferDrops()
         let drops = member.drops()
-        member.dropsAtEnd = drops
         member.connected = false
         let end = (ticks: ClockSampler.sample(clockKind: client.clockKind).ticks, reason: reason)
         member.end = end
@@ -251,8 +274,7 @@ final class Session {
     func write(batch header: BatchHeader, events: UnsafeRawBufferPointer, count: Int, from client: Client) {
         guard let member = members[client.id], member.connected, let output else { return }
         if config.categories.isEmpty {
-            member.events &+= UInt64(count)
-            member.bytes &+= UInt64(events.count)
+            expect(UInt64(count), bytes: UInt64(events.count), from: member)
             output.append { header.encode(events: events, into: &$0) }
             return
         }
@@ -260,10 +282,33 @@ final class Session {
         let filtered = BatchFilter.logs(in: events, from: header.initialState) { id in
             client.strings[id].map(allowed.contains) ?? false
         }
-        member.events &+= UInt64(filtered.events)
-        member.bytes &+= UInt64(filtered.bytes.count)
         guard !filtered.bytes.isEmpty else { return }
+        expect(UInt64(filtered.events), bytes: UInt64(filtered.bytes.count), from: member)
         filtered.bytes.withUnsafeBytes { bytes in output.append { header.encode(events: bytes, into: &$0) } }
+    }
+
+    /// Notes events about to be appended: they count as recorded once a
+    /// frame holding them is written, as dropped if writing fails. (Counts
+    /// come from the consumer, which bounds them by the bytes it took.)
+    private func expect(_ events: UInt64, bytes: UInt64, from member: Member) {
+        if member.pendingEvents == 0 && member.pendingBytes == 0 { unsettled.append(member) }
+        member.pendingEvents = member.pendingEvents.saturatingAdd(events)
+        member.pendingBytes = member.pendingBytes.saturatingAdd(bytes)
+    }
+
+    /// The output wrote (or lost) everything appended so far.
+    private func settle(written: Bool) {
+        for member in unsettled {
+            if written {
+                member.events = member.events.saturatingAdd(member.pendingEvents)
+                member.bytes = member.bytes.saturatingAdd(member.pendingBytes)
+            } else {
+                member.writeFailed = member.writeFailed.saturatingAdd(member.pendingEvents)
+            }
+            member.pendingEvents = 0
+            member.pendingBytes = 0
+        }
+        unsettled.removeAll(keepingCapacity: true)
     }
 
     /// Every drain tick's scrape: clock syncs and drop counters, a frame
@@ -324,25 +369,31 @@ final class Session {
         var dropped: [String: UInt64] = [:]
         var clients: [SessionStatus.Client] = []
         var events: UInt64 = 0
+        // Drop counters come from clients' buffers: sums saturate (an
+        // untrusted client's are frozen at their last plausible reading).
         for member in members.values.sorted(by: { $0.id < $1.id }) {
-            let drops = member.drops()
             var named: [String: UInt64] = [:]
-            for (reason, count) in drops where count > 0 {
-                named[DropReason.name(reason), default: 0] += count
-                dropped[DropReason.name(reason), default: 0] += count
+            for (reason, count) in member.drops() where count > 0 {
+                let name = DropReason.name(reason)
+                named[name] = named[name, default: 0].saturatingAdd(count)
+                dropped[name] = dropped[name, default: 0].saturatingAdd(count)
             }
-            events &+= member.events
+            events = events.saturatingAdd(member.events)
             clients.append(SessionStatus.Client(pid: member.pid, name: member.name,
                                                 connected: member.connected, events: member.events, dropped: named,
-                                                bytes: member.bytes, malformed: member.malformed))
+                                                bytes: member.bytes, malformed: member.malformed, untrusted: member.untrusted))
         }
         return SessionStatus(name: name, state: state, mode: config.mode, owner: owner,
                              startedRealtimeNanoseconds: startedRealtime, stoppedRealtimeNanoseconds: stoppedRealtime,
                              events: events, dropped: dropped, bytesRaw: stats.bytesRaw, bytesCompressed: stats.bytesCompressed,
-                             files: stats.files, filesDeleted: stats.filesDeleted, diskBytes: stats.diskBytes, clients: clients)
+                             files: stats.files, filesDeleted: stats.filesDeleted, diskBytes: stats.diskBytes,
+                             writeFailure: output?.failure, clients: clients)
     }
 
-    var failure: String? { output?.failure }
+    var failure: SessionStatus.WriteFailure? { output?.failure }
+
+    /// Where the frames counted in `status()` end.
+    var writtenPosition: WrittenPosition? { output?.position }
 
     /// Frees disk for the quota: drops this session's oldest complete file.
     func evictOldestFile() -> UInt64 {

@@ -1,12 +1,15 @@
 import TraceFormat
+import TraceProtocol
 import TraceSystem
 
 /// Where a session's records go: rotating files (streaming) or a window
 /// in memory (flight recorder).
 protocol SessionOutput: AnyObject {
-    /// Appends records. A write failure is remembered, not thrown: the
-    /// session keeps draining its clients (they must never block), counts
-    /// what it could not write, and reports the failure in its status.
+    /// Appends records. Every record appended is, sooner or later, either
+    /// written or lost, and `Framing.settled` says which. A write failure
+    /// is remembered, not thrown: the session keeps draining its clients
+    /// (they must never block), counts what was lost as dropped ("write
+    /// failed"), and shows the failure in its status.
     func append(_ body: (inout ByteWriter) -> Void)
     /// Closes the current frame (so readers and a crash see everything up
     /// to now) and applies size and age limits.
@@ -16,7 +19,10 @@ protocol SessionOutput: AnyObject {
     /// The complete trace so far, as paths to concatenate, or as bytes.
     func snapshot() -> TraceSnapshot
     var statistics: OutputStatistics { get }
-    var failure: String? { get }
+    /// Where the records written so far end (streaming files only).
+    var position: WrittenPosition? { get }
+    /// The last write failure, and whether writing has resumed since.
+    var failure: SessionStatus.WriteFailure? { get }
     /// Records appended before this instant (CLOCK_MONOTONIC ns) are no
     /// longer held, so no future file needs what they referred to. Rotating
     /// files: every record is on disk at once (`UInt64.max`).
@@ -51,4 +57,8 @@ struct Framing {
     /// Clock syncs alone: a flight recorder starts every frame with them,
     /// so the window it keeps has a sync before its first event.
     let clockSyncs: (inout ByteWriter) -> Void
+    /// Everything appended since the last call was written (true: it is in
+    /// a frame on disk, or in the flight recorder's window) or lost (false:
+    /// a write failed, or writing is suspended after one).
+    let settled: (_ written: Bool) -> Void
 }

@@ -16,46 +16,46 @@ struct Storage {
 
     init(stateDirectory: String) throws(SystemError) {
         sessionsDirectory = stateDirectory + "/sessions"
-        try Self.makeDirectory(stateDirectory, mode: 0o750)
-        try Self.makeDirectory(sessionsDirectory, mode: 0o750)
+        try FileSystem.makeDirectories(stateDirectory, mode: 0o750)
+        try FileSystem.makeDirectories(sessionsDirectory, mode: 0o750)
         trash = try Trash(directory: stateDirectory + "/trash")
-    }
-
-    static func makeDirectory(_ path: String, mode: mode_t) throws(SystemError) {
-        var partial = ""
-        for component in path.split(separator: "/") {
-            partial += "/" + component
-            if mkdir(partial, 0o755) != 0 && errno != EEXIST { throw SystemError("mkdir", subject: partial) }
-        }
-        _ = chmod(path, mode)
     }
 
     func directory(for session: String) -> String { sessionsDirectory + "/" + session }
 
     func create(session: String) throws(SystemError) -> String {
         let path = directory(for: session)
-        guard mkdir(path, 0o750) == 0 else { throw SystemError("mkdir", subject: path) }
+        try FileSystem.makeDirectory(path, mode: 0o750)
         return path
     }
 
     private struct Record: Codable {
         var config: SessionConfig
         var status: SessionStatus
+        /// A streaming session's writing position at this status (nil in
+        /// files of earlier versions, and for flight recorders).
+        var position: WrittenPosition?
     }
 
     /// Writes `session.json` (temporary name, then rename); `durable`
     /// fsyncs it first, so it survives the machine crashing too (the
     /// periodic saves of a running session skip that: they only have to
-    /// survive traced).
+    /// survive traced). If writing fails (a full disk), the temporary file
+    /// is removed and the previous `session.json` stays.
     func persist(_ session: Session, durable: Bool = true) throws(SystemError) {
-        let record = Record(config: session.config, status: session.status())
+        let record = Record(config: session.config, status: session.status(), position: session.writtenPosition)
         let path = directory(for: session.name) + "/session.json"
         guard let data = try? JSONEncoder().encode(record) else { return }
         let descriptor = try FileDescriptor.open(path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC, permissions: 0o640)
-        defer { descriptor.close() }
-        try descriptor.writeAll(Array(data))
-        if durable { try descriptor.sync() }
-        try Syscall.call("rename", subject: path) { rename(path + ".tmp", path) }
+        do {
+            defer { descriptor.close() }
+            try descriptor.writeAll(Array(data))
+            if durable { try descriptor.sync() }
+            try FileSystem.rename(path + ".tmp", to: path)
+        } catch {
+            try? FileSystem.unlink(path + ".tmp")
+            throw error
+        }
     }
 
     /// Sessions left by an earlier traced. Those it did not finish are
@@ -63,7 +63,7 @@ struct Storage {
     /// to their last complete frame.
     func recover(log: Log) -> [Session] {
         var sessions: [Session] = []
-        for name in Self.entries(sessionsDirectory) {
+        for name in FileSystem.entries(sessionsDirectory) {
             let path = directory(for: name)
             guard let data = try? Self.read(path + "/session.json"),
                   let record = try? JSONDecoder().decode(Record.self, from: Data(data)) else {
@@ -71,23 +71,36 @@ struct Storage {
                 continue
             }
             var status = record.status
-            if status.state == .running || status.state == .stopping {
-                for file in Self.entries(path) where file.hasSuffix(".trace.tmp") {
+            let interrupted = status.state == .running || status.state == .stopping
+            if interrupted {
+                for file in FileSystem.entries(path) where file.hasSuffix(".trace.tmp") {
                     Self.salvage(path + "/" + file, log: log)
-                    rename(path + "/" + file, path + "/" + String(file.dropLast(4)))
+                    do {
+                        try FileSystem.rename(path + "/" + file, to: path + "/" + String(file.dropLast(4)))
+                    } catch {
+                        log.warning("cannot keep '\(path)/\(file)': \(error), ignoring it")
+                    }
                 }
                 status.state = .interrupted
-                // Counters stay as last saved (within a second of the
-                // kill); no client is connected to a session that ended.
+                // No client is connected to a session that ended.
                 for index in status.clients.indices { status.clients[index].connected = false }
                 log.warning("session '\(name)' was interrupted (traced stopped without finishing it); its files are kept")
             }
-            let files = Self.entries(path).filter { $0.hasSuffix(".trace") }.sorted().map { path + "/" + $0 }
+            let files = FileSystem.entries(path).filter { $0.hasSuffix(".trace") }.map { path + "/" + $0 }
             status.files = UInt64(files.count)
-            status.diskBytes = Self.size(of: files)
+            status.diskBytes = files.compactMap(FileSystem.size(of:)).saturatingSum()
+            // Counters were saved up to a second before the kill; the
+            // files hold what was written until it.
+            if interrupted, let position = record.position {
+                SessionCount(files: files, after: position).apply(to: &status)
+            }
             let session = Session(stored: status, config: record.config, directory: path, files: files)
             sessions.append(session)
-            try? persist(session)
+            do {
+                try persist(session)
+            } catch {
+                log.warning("cannot save the state of session '\(name)': \(error), ignoring")
+            }
         }
         return sessions.sorted { $0.startedRealtime < $1.startedRealtime }
     }
@@ -115,26 +128,6 @@ struct Storage {
 
     func remove(_ session: Session) {
         trash.discard(session.directory)
-    }
-
-    static func size(of paths: [String]) -> UInt64 {
-        paths.reduce(0) { total, path in
-            var info = stat()
-            return total + (stat(path, &info) == 0 ? UInt64(info.st_size) : 0)
-        }
-    }
-
-    static func entries(_ directory: String) -> [String] {
-        guard let handle = opendir(directory) else { return [] }
-        defer { closedir(handle) }
-        var names: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
     }
 
     private static func read(_ path: String) throws(SystemError) -> [UInt8] {

@@ -22,7 +22,7 @@ final class Trash: Sendable {
     /// (first of what an earlier traced left there).
     init(directory: String) throws(SystemError) {
         self.directory = directory
-        try Storage.makeDirectory(directory, mode: 0o750)
+        try FileSystem.makeDirectories(directory, mode: 0o750)
         let wakeup = try EventNotifier.create()
         self.wakeup = wakeup
         _ = try SystemThread.spawn(name: "traced-trash") {
@@ -41,23 +41,23 @@ final class Trash: Sendable {
         let number = sequence.add(1, ordering: .relaxed).newValue
         let base = path.split(separator: "/").last.map(String.init) ?? "entry"
         let target = "\(directory)/\(getpid())-\(number)-\(base)"
-        if rename(path, target) == 0 {
+        do throws(SystemError) {
+            try FileSystem.rename(path, to: target)
             wakeup.signal()
             return true
+        } catch where error.errno == .notFound {
+            return false
+        } catch {
+            return Self.delete(path)
         }
-        if errno == ENOENT { return false }
-        return Self.delete(path)
     }
 
     private static func empty(_ directory: String) {
-        for entry in Storage.entries(directory) { _ = delete(directory + "/" + entry) }
+        for entry in FileSystem.entries(directory) { _ = delete(directory + "/" + entry) }
     }
 
     /// Deletes a file, or a directory and the files in it.
     private static func delete(_ path: String) -> Bool {
-        if unlink(path) == 0 { return true }
-        guard errno == EISDIR else { return false }
-        for entry in Storage.entries(path) { unlink(path + "/" + entry) }
-        return rmdir(path) == 0
+        (try? FileSystem.removeTree(path)) != nil
     }
 }

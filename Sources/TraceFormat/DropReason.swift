@@ -10,6 +10,7 @@ package enum DropReason {
         case TC_DROP_REENTRANT: "reentrant"
         case TC_DROP_THREAD_EXITING: "thread exiting"
         case TC_LOST_METADATA: "metadata lost"
+        case TC_DROP_WRITE_FAILED: "write failed"
         default: "reason \(reason)"
         }
     }

@@ -56,6 +56,13 @@ package final class TraceFileWriter {
     /// Uncompressed bytes waiting for the next frame.
     package var pendingBytes: Int { pending.count }
 
+    /// Forgets what is pending (after a failed write: the caller counts
+    /// what it held as lost). The file stays `compressedBytes` of whole
+    /// frames once the caller truncates what a failed write left.
+    package func discardPending() {
+        pending.removeAll()
+    }
+
     /// Compresses what is pending into one frame and writes it.
     package func flushFrame() throws(TraceWriteError) {
         guard !pending.isEmpty else { return }

@@ -49,7 +49,7 @@ package enum ControlRequest: Equatable, Sendable {
 
 /// The first message of a control connection.
 package struct ControlHello: Equatable, Sendable {
-    package var protocolVersion: UInt64 = ProtocolVersion.current
+    package var protocolVersion: UInt64 = ProtocolVersion.control
 
     package init() {}
 

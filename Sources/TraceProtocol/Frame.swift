@@ -82,7 +82,12 @@ package enum MessageType: UInt8, Sendable {
 
 /// The protocol version both sockets speak (docs/protocol.md, "Versions").
 package enum ProtocolVersion {
-    package static let current: UInt64 = 1
+    /// The producer socket's (Hello): what services linked with TraceClient
+    /// speak, so it changes only when they must be rebuilt.
+    package static let producer: UInt64 = 1
+    /// The control socket's (ControlHello): tracectl and traced ship together.
+    /// 2: SessionStatus carries a write failure and untrusted clients.
+    package static let control: UInt64 = 2
 }
 
 /// The release of traced, tracectl and TraceClient.

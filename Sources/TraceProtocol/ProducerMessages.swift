@@ -5,7 +5,7 @@ package import TraceFormat
 /// Client -> daemon, first message, with the buffer's memfd and eventfd
 /// attached (SCM_RIGHTS). The daemon learns pid and uid from the socket.
 package struct Hello: Equatable, Sendable {
-    package var protocolVersion: UInt64 = ProtocolVersion.current
+    package var protocolVersion: UInt64 = ProtocolVersion.producer
     package var abiMajor: UInt64
     package var abiMinor: UInt64
     package var processName: String

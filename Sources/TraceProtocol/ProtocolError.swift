@@ -50,7 +50,7 @@ package enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible 
         case .sessionExists(let name): "a session '\(name)' already exists (pick another name, or stop it first)"
         case .permissionDenied(let text): "permission denied: \(text)"
         case .limitReached(let text): text
-        case .unsupportedVersion(let version): "traced speaks protocol \(version), this program \(ProtocolVersion.current): update tracectl or traced so they match"
+        case .unsupportedVersion(let version): "traced speaks protocol \(version), this program \(ProtocolVersion.control): update tracectl or traced so they match"
         case .failed(let text): text
         }
     }

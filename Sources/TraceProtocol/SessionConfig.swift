@@ -33,23 +33,49 @@ package struct SessionConfig: Equatable, Sendable, Codable {
 
     package init() {}
 
-    /// The largest flight recorder window.
-    package static let maximumWindow: UInt64 = 4 << 30
+    /// The limits of every option (docs/design.md, "Limits"). A request past
+    /// one is refused (tracectl exits 4) with a message naming it.
+    package enum Limit {
+        /// Filters.
+        package static let pids = 1024, processPatterns = 64, categories = 256
+        /// `--window`: held in traced's memory (compressed).
+        package static let minimumWindow: UInt64 = 64 << 10
+        package static let maximumWindow: UInt64 = 4 << 30
+        /// `--max-file-size`.
+        package static let minimumFileSize: UInt64 = 64 << 10
+        package static let maximumFileSize: UInt64 = 1 << 40
+        /// `--max-files` (the disk quota bounds what they hold).
+        package static let maximumFiles: UInt64 = 100_000
+        /// `--duration`, `--max-age`, `--window-time`: a year.
+        package static let maximumSeconds: UInt64 = 365 * 86400
+    }
 
-    /// Limits the daemon enforces on any session.
+    /// Limits the daemon enforces on any session (and tracectl before it
+    /// asks): a value past one is refused, never converted or multiplied.
     package func validated() throws(ProtocolError) -> SessionConfig {
-        guard pids.count <= 1024, processNames.count <= 64, categories.count <= 256 else {
-            throw .invalidRequest("too many process or category filters")
+        guard pids.count <= Limit.pids, processNames.count <= Limit.processPatterns,
+              categories.count <= Limit.categories else {
+            throw .invalidRequest("at most \(Limit.pids) --pid, \(Limit.processPatterns) --process and \(Limit.categories) --category filters")
         }
-        guard mode == .streaming || windowBytes >= 64 << 10 else {
-            throw .invalidRequest("a flight recorder window must be at least 64K")
+        if let pid = pids.first(where: { $0 <= 0 }) { throw .invalidRequest("--pid \(pid): a process id is positive") }
+        if mode == .flightRecorder {
+            guard windowBytes >= Limit.minimumWindow else {
+                throw .invalidRequest("--window must be at least \(Units.render(bytes: Limit.minimumWindow))")
+            }
+            guard windowBytes <= Limit.maximumWindow else {
+                throw .invalidRequest("--window must be at most \(Units.render(bytes: Limit.maximumWindow)) (it is held in traced's memory); use a streaming session for more")
+            }
         }
-        // The window is held in traced's memory (compressed).
-        guard mode == .streaming || windowBytes <= Self.maximumWindow else {
-            throw .invalidRequest("a flight recorder window must be at most 4G (it is held in traced's memory); use a streaming session for more")
+        guard maxFileSize >= Limit.minimumFileSize, maxFileSize <= Limit.maximumFileSize else {
+            throw .invalidRequest("--max-file-size must be from \(Units.render(bytes: Limit.minimumFileSize)) to \(Units.render(bytes: Limit.maximumFileSize))")
         }
-        guard maxFileSize >= 64 << 10 else { throw .invalidRequest("--max-file-size must be at least 64K") }
-        guard maxFiles >= 1 else { throw .invalidRequest("--max-files must be at least 1") }
+        guard maxFiles >= 1, maxFiles <= Limit.maximumFiles else {
+            throw .invalidRequest("--max-files must be from 1 to \(Limit.maximumFiles), not \(maxFiles)")
+        }
+        for (option, seconds) in [("--duration", durationSeconds), ("--max-age", maxFileAgeSeconds), ("--window-time", windowSeconds)]
+        where seconds > Limit.maximumSeconds {
+            throw .invalidRequest("\(option) must be at most \(Units.render(seconds: Limit.maximumSeconds)), not \(seconds) s")
+        }
         return self
     }
 

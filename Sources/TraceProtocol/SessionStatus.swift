@@ -23,9 +23,13 @@ package struct SessionStatus: Equatable, Sendable, Codable {
         /// Chunks (and metadata records) of its buffer that failed
         /// validation and were dropped, over the client's registration.
         package var malformed: UInt64
+        /// Why its counters cannot be believed (a drop counter went
+        /// backwards, a chunk claimed more events than its bytes hold), or
+        /// nil. An untrusted client's drops are not shown or summed.
+        package var untrusted: String?
 
         package init(pid: Int32, name: String, connected: Bool, events: UInt64, dropped: [String: UInt64], bytes: UInt64,
-                     malformed: UInt64 = 0) {
+                     malformed: UInt64 = 0, untrusted: String? = nil) {
             self.pid = pid
             self.name = name
             self.connected = connected
@@ -33,6 +37,21 @@ package struct SessionStatus: Equatable, Sendable, Codable {
             self.dropped = dropped
             self.bytes = bytes
             self.malformed = malformed
+            self.untrusted = untrusted
+        }
+    }
+
+    /// The last time writing the session's trace failed (a full disk).
+    package struct WriteFailure: Equatable, Sendable, Codable {
+        package var message: String
+        package var realtimeNanoseconds: UInt64
+        /// Whether writing works again (on the next file).
+        package var resumed: Bool
+
+        package init(message: String, realtimeNanoseconds: UInt64, resumed: Bool) {
+            self.message = message
+            self.realtimeNanoseconds = realtimeNanoseconds
+            self.resumed = resumed
         }
     }
 
@@ -51,11 +70,13 @@ package struct SessionStatus: Equatable, Sendable, Codable {
     package var files: UInt64
     package var filesDeleted: UInt64
     package var diskBytes: UInt64
+    package var writeFailure: WriteFailure?
     package var clients: [Client]
 
     package init(name: String, state: State, mode: SessionConfig.Mode, owner: UInt32, startedRealtimeNanoseconds: UInt64,
                  stoppedRealtimeNanoseconds: UInt64, events: UInt64, dropped: [String: UInt64], bytesRaw: UInt64,
-                 bytesCompressed: UInt64, files: UInt64, filesDeleted: UInt64, diskBytes: UInt64, clients: [Client]) {
+                 bytesCompressed: UInt64, files: UInt64, filesDeleted: UInt64, diskBytes: UInt64,
+                 writeFailure: WriteFailure? = nil, clients: [Client]) {
         self.name = name
         self.state = state
         self.mode = mode
@@ -69,10 +90,13 @@ package struct SessionStatus: Equatable, Sendable, Codable {
         self.files = files
         self.filesDeleted = filesDeleted
         self.diskBytes = diskBytes
+        self.writeFailure = writeFailure
         self.clients = clients
     }
 
-    package var droppedTotal: UInt64 { dropped.filter { $0.key != "metadata lost" }.values.reduce(0, +) }
+    /// Events dropped, lost metadata aside. Counts come from clients'
+    /// buffers: their sum sticks at 2^64 - 1 rather than trapping.
+    package var droppedTotal: UInt64 { dropped.filter { $0.key != "metadata lost" }.values.saturatingSum() }
 
     package func encode(into w: inout ByteWriter) {
         w.string(name)
@@ -88,6 +112,12 @@ package struct SessionStatus: Equatable, Sendable, Codable {
         w.varint(files)
         w.varint(filesDeleted)
         w.varint(diskBytes)
+        w.byte(writeFailure == nil ? 0 : 1)
+        if let writeFailure {
+            w.string(writeFailure.message)
+            w.varint(writeFailure.realtimeNanoseconds)
+            w.byte(writeFailure.resumed ? 1 : 0)
+        }
         w.varint(clients.count)
         for client in clients {
             w.varint(UInt32(bitPattern: client.pid))
@@ -97,6 +127,7 @@ package struct SessionStatus: Equatable, Sendable, Codable {
             Self.encode(client.dropped, into: &w)
             w.varint(client.bytes)
             w.varint(client.malformed)
+            w.string(client.untrusted ?? "")
         }
     }
 
@@ -114,6 +145,11 @@ package struct SessionStatus: Equatable, Sendable, Codable {
         files = try r.varint("files")
         filesDeleted = try r.varint("files deleted")
         diskBytes = try r.varint("disk bytes")
+        if try r.byte("write failure") != 0 {
+            writeFailure = WriteFailure(message: try r.string("write failure", limit: 4096),
+                                        realtimeNanoseconds: try r.varint("write failure time"),
+                                        resumed: try r.byte("resumed") != 0)
+        }
         let count = try r.varint("client count")
         guard count <= 4_000_000 else { throw .invalid(field: "client count", value: count) }
         clients = []
@@ -125,8 +161,9 @@ package struct SessionStatus: Equatable, Sendable, Codable {
             let dropped = try Self.decodeCounts(&r)
             let bytes = try r.varint("bytes")
             let malformed = try r.varint("malformed")
+            let untrusted = try r.string("untrusted", limit: 4096)
             clients.append(Client(pid: pid, name: name, connected: connected, events: events, dropped: dropped, bytes: bytes,
-                                  malformed: malformed))
+                                  malformed: malformed, untrusted: untrusted.isEmpty ? nil : untrusted))
         }
     }
 

@@ -48,6 +48,22 @@ package final class BufferConsumer {
 
     package private(set) var statistics = Statistics()
 
+    /// Why this buffer's counts cannot be believed, once it showed one
+    /// that cannot be true (nil until then): a chunk claiming more events
+    /// than its bytes can hold, a drop counter going backwards or rising
+    /// faster than any process drops. From then on every chunk is scanned,
+    /// and drop counters stay at their last plausible reading.
+    package private(set) var implausible: String?
+    private var lastDrops: (counts: [UInt32: UInt64], at: UInt64)?
+    /// Every counted event takes at least a kind byte and a time delta.
+    package static let minimumEventBytes = 2
+    /// More than any process can drop: 16 events per nanosecond, plus
+    /// slack for two readings taken close together.
+    package static let maximumDropsPerNanosecond: UInt64 = 16
+    package static let dropSlack: UInt64 = 1 << 20
+    /// A first reading above this (2^53, ~104 days of 1 drop per ns) is a lie.
+    package static let maximumFirstDrops: UInt64 = 1 << 53
+
     package struct Statistics: Equatable, Sendable {
         /// Events taken (validated) from the buffer.
         package var events = 0
@@ -289,12 +305,17 @@ package final class BufferConsumer {
             task: track.state.task, lastTask: track.state.lastTask,
             droppedBefore: track.taken == 0 ? chunk.pointee.dropped_before : 0)
         let scan: EventScanner.Scan
+        // The header's count is the producer's claim: taken on trust only
+        // when the bytes could hold that many events.
+        let claimed = max(0, Int(chunk.pointee.event_count) - track.eventsTaken)
+        let bytes = committed - track.taken
+        if finishing && claimed > bytes / Self.minimumEventBytes {
+            distrust("a chunk claimed \(claimed) events in \(bytes) bytes")
+        }
         if finishing && !mustScan() {
             // The rest of a complete chunk: its state at the end is never
             // needed, and its event count is in the header.
-            let total = Int(chunk.pointee.event_count)
-            scan = EventScanner.Scan(validBytes: committed - track.taken, events: max(0, total - track.eventsTaken),
-                                     malformed: false)
+            scan = EventScanner.Scan(validBytes: bytes, events: claimed, malformed: false)
         } else {
             scan = passBytes.withUnsafeBytes { bytes in
                 EventScanner.scan(UnsafeRawBufferPointer(rebasing: bytes[start...]), &track.state)
@@ -315,6 +336,11 @@ package final class BufferConsumer {
             statistics.eventBytes += scan.validBytes
             statistics.batches += 1
         }
+    }
+
+    private func distrust(_ reason: String) {
+        if implausible == nil { implausible = reason }
+        verifyingEverything = true
     }
 
     /// Whether the complete chunk being taken must be scanned.
@@ -338,16 +364,43 @@ package final class BufferConsumer {
 
     // MARK: Drops and waking
 
-    /// The buffer's cumulative drop counters, summed over stripes, by reason.
+    /// The buffer's cumulative drop counters, summed over stripes, by
+    /// reason; the last plausible reading once they were caught lying
+    /// (see `implausible`).
     package func dropCounters() -> [UInt32: UInt64] {
+        if implausible != nil { return lastDrops?.counts ?? [:] }
         var totals: [UInt32: UInt64] = [:]
         for stripe in 0..<TC_DROP_STRIPES {
             for reason in 0..<TC_DROP_REASONS {
                 let value = tc_load_relaxed_u64(tc_drop_counter(header, stripe, reason))
-                if value > 0 { totals[reason, default: 0] &+= value }
+                if value > 0 { totals[reason] = totals[reason, default: 0].saturatingAdd(value) }
             }
         }
+        let now = tc_monotonic_ns()
+        if let reason = Self.implausibility(of: totals, after: lastDrops, now: now) {
+            distrust(reason)
+            return lastDrops?.counts ?? [:]
+        }
+        lastDrops = (totals, now)
         return totals
+    }
+
+    /// Why `counts` cannot follow `last`, or nil if they can.
+    private static func implausibility(of counts: [UInt32: UInt64], after last: (counts: [UInt32: UInt64], at: UInt64)?,
+                                       now: UInt64) -> String? {
+        guard let last else {
+            guard let (reason, count) = counts.sorted(by: { $0.key < $1.key }).first(where: { $0.value > maximumFirstDrops })
+            else { return nil }
+            return "its drop counter for '\(DropReason.name(reason))' started at \(count)"
+        }
+        let allowed = (now &- last.at).saturatingMultiply(maximumDropsPerNanosecond).saturatingAdd(dropSlack)
+        for (reason, before) in last.counts.sorted(by: { $0.key < $1.key }) where counts[reason, default: 0] < before {
+            return "its drop counter for '\(DropReason.name(reason))' went back from \(before) to \(counts[reason, default: 0])"
+        }
+        for (reason, count) in counts.sorted(by: { $0.key < $1.key }) where count - last.counts[reason, default: 0] > allowed {
+            return "its drop counter for '\(DropReason.name(reason))' rose from \(last.counts[reason, default: 0]) to \(count) in \((now &- last.at) / 1_000_000) ms"
+        }
+        return nil
     }
 
     /// Announces that the consumer is about to sleep, then looks once more

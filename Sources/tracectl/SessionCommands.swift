@@ -33,22 +33,22 @@ struct Start: ParsableCommand {
     @Flag(help: "Flight recorder: keep the last window in memory, write it on stop or fetch.")
     var flightRecorder = false
 
-    @Option(help: "Flight recorder window size.")
+    @Option(help: "Flight recorder window size, 64K to 4G (held in traced's memory).")
     var window = "64M"
 
-    @Option(help: "Flight recorder window age (like 30s); default: size only.")
+    @Option(help: "Flight recorder window age (like 30s), at most 365d; default: size only.")
     var windowTime: String?
 
-    @Option(help: "Streaming: start a new file past this size.")
+    @Option(help: "Streaming: start a new file past this size, 64K to 1T.")
     var maxFileSize = "64M"
 
-    @Option(help: "Streaming: keep at most this many files (older ones are deleted).")
+    @Option(help: "Streaming: keep at most this many files, 1 to 100000 (older ones are deleted).")
     var maxFiles: UInt64 = 8
 
-    @Option(help: "Streaming: delete files older than this (like 1h).")
+    @Option(help: "Streaming: delete files older than this (like 1h), at most 365d.")
     var maxAge: String?
 
-    @Option(help: "Stop by itself after this long (like 60s).")
+    @Option(help: "Stop by itself after this long (like 60s), at most 365d.")
     var duration: String?
 
     @Flag(help: "Print the result as JSON.")
@@ -69,6 +69,12 @@ struct Start: ParsableCommand {
         config.maxFiles = maxFiles
         config.maxFileAgeSeconds = try seconds("--max-age", maxAge)
         config.durationSeconds = try seconds("--duration", duration)
+        // traced checks again; checking here names the limit without a daemon.
+        do {
+            config = try config.validated()
+        } catch {
+            DaemonLink.fail(error)
+        }
         guard case .started(let started) = DaemonLink.request(.start(name: name ?? "", config: config), daemon) else {
             Failure("traced answered start with something else").exit()
         }
@@ -80,16 +86,24 @@ struct Start: ParsableCommand {
     }
 
     private func size(_ option: String, _ text: String) throws -> UInt64 {
-        guard let bytes = Units.size(text) else { throw ValidationError("\(option): expected a size like 64K, 16M or 2G, not '\(text)'") }
-        return UInt64(bytes)
+        guard let bytes = Units.bytes(text), bytes > 0 else {
+            throw ValidationError("\(option): expected a size like 64K, 16M or 2G, not '\(text)'")
+        }
+        return bytes
     }
 
+    /// Whole seconds (rounded up) of a duration; past the limit of every
+    /// duration option, refused here with the limit named.
     private func seconds(_ option: String, _ text: String?) throws -> UInt64 {
         guard let text else { return 0 }
-        guard let seconds = Units.seconds(text), seconds > 0 else {
+        guard let nanoseconds = Units.nanoseconds(text, bare: .seconds), nanoseconds > 0 else {
             throw ValidationError("\(option): expected a duration like 30s, 5m or 1h, not '\(text)'")
         }
-        return UInt64(seconds.rounded(.up))
+        let limit = SessionConfig.Limit.maximumSeconds
+        guard nanoseconds <= limit * 1_000_000_000 else {
+            Failure("\(option) \(text) is past its limit of \(Units.render(seconds: limit))", status: Exit.refused).exit()
+        }
+        return (nanoseconds + 999_999_999) / 1_000_000_000
     }
 }
 
@@ -170,31 +184,5 @@ enum JSONOutput {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-}
-
-/// Sizes and durations on the command line, as in traced.conf.
-enum Units {
-    static func size(_ text: String) -> Int? {
-        var digits = text.uppercased()
-        var scale = 1
-        if digits.hasSuffix("B") { digits.removeLast() }
-        switch digits.last {
-        case "K": scale = 1 << 10
-        case "M": scale = 1 << 20
-        case "G": scale = 1 << 30
-        default: break
-        }
-        if scale > 1 { digits.removeLast() }
-        guard let number = Int(digits), number > 0, number <= Int.max / scale else { return nil }
-        return number * scale
-    }
-
-    static func seconds(_ text: String) -> Double? {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            return Double(text.dropLast(suffix.count)).map { $0 * scale }
-        }
-        return Double(text)
     }
 }

@@ -1,4 +1,7 @@
 import TraceProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `tracectl list` and `status` as text.
 enum StatusPrinter {
@@ -25,6 +28,16 @@ enum StatusPrinter {
         return shown.isEmpty ? "none" : shown.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
     }
 
+    /// CLOCK_REALTIME nanoseconds as "2026-11-30 23:31:09 UTC".
+    static func time(_ nanoseconds: UInt64) -> String {
+        var seconds = time_t(clamping: nanoseconds / 1_000_000_000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) UTC"
+    }
+
     static func list(_ sessions: [SessionStatus]) -> String {
         guard !sessions.isEmpty else { return "no sessions (start one with `tracectl start`)" }
         var lines = ["NAME".padding(24) + "STATE".padding(13) + "MODE".padding(16) + "EVENTS".leftPadding(12)
@@ -43,8 +56,15 @@ enum StatusPrinter {
         lines.append("  events \(s.events), dropped \(drops(s.dropped))")
         lines.append("  bytes \(bytes(s.bytesRaw)) raw, \(bytes(s.bytesCompressed)) compressed; \(s.files) file(s)"
                      + (s.filesDeleted > 0 ? " (\(s.filesDeleted) deleted by retention)" : "") + ", \(bytes(s.diskBytes)) on disk")
+        if let failure = s.writeFailure {
+            lines.append("  write failed at \(time(failure.realtimeNanoseconds)): \(failure.message)"
+                         + (failure.resumed ? " (writing resumed since)"
+                            : s.state == .running ? " (writing suspended: traced tries again every second; free disk space)" : ""))
+        }
         for c in s.clients {
-            lines.append("  pid \(c.pid) \(c.name)\(c.connected ? "" : " (gone)"): events \(c.events), dropped \(drops(c.dropped)), \(bytes(c.bytes)) raw"
+            // An untrusted client's drop counts are not what it dropped.
+            let dropped = c.untrusted.map { "untrusted (\($0))" } ?? drops(c.dropped)
+            lines.append("  pid \(c.pid) \(c.name)\(c.connected ? "" : " (gone)"): events \(c.events), dropped \(dropped), \(bytes(c.bytes)) raw"
                          + (c.malformed > 0 ? ", \(c.malformed) malformed chunk(s) rejected" : ""))
         }
         return lines.joined(separator: "\n")

@@ -151,7 +151,7 @@ import TraceSystem
         func buffer(_ size: Int) throws -> FileDescriptor { try SharedMemory.create(name: "hostile", size: size) }
         let plainFile = try FileDescriptor.open("/proc/self/exe", O_RDONLY)
         let megabyte = 1 << 20
-        func hello(abi: UInt64 = UInt64(TC_ABI_MAJOR), size: Int = megabyte, protocolVersion: UInt64 = ProtocolVersion.current) -> [UInt8] {
+        func hello(abi: UInt64 = UInt64(TC_ABI_MAJOR), size: Int = megabyte, protocolVersion: UInt64 = ProtocolVersion.producer) -> [UInt8] {
             var message = Hello(abiMajor: abi, abiMinor: 0, processName: "hostile", bufferSize: UInt64(size))
             message.protocolVersion = protocolVersion
             return message.encode()

@@ -107,4 +107,28 @@ final class GarbageBuffer {
         }
         wake.signal()
     }
+
+    /// Sets one of the buffer's drop counters, as a producer never would.
+    func setDropCounter(stripe: UInt32 = 0, reason: UInt32, to value: UInt64) {
+        let header = geometry.header(in: mapping.base)
+        tc_store_relaxed_u64(tc_drop_counter(header, stripe, reason), value)
+    }
+
+    /// Publishes chunk `index` as COMPLETE holding `events` (encoded bytes)
+    /// and claiming `claimedEvents` in its header, then flags it and wakes
+    /// the daemon: a well-formed chunk but for what the count says.
+    func complete(chunk index: Int, thread: UInt32 = 1, sequence: UInt32 = 0, events: [UInt8], claimedEvents: UInt32) {
+        let chunk = geometry.chunk(index, in: mapping.base)
+        chunk.pointee.thread_index = thread
+        chunk.pointee.sequence = sequence
+        chunk.pointee.base_ticks = tc_monotonic_ns()
+        chunk.pointee.region_seq_base = 0
+        chunk.pointee.dropped_before = 0
+        chunk.pointee.event_count = claimedEvents
+        events.withUnsafeBytes { UnsafeMutableRawPointer(chunk).advanced(by: Int(TC_CHUNK_HEADER_SIZE)).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        tc_chunk_committed_store_release(chunk, UInt32(events.count))
+        tc_chunk_state_store_release(chunk, UInt32(TC_CHUNK_COMPLETE))
+        tc_mark_completed(geometry.header(in: mapping.base), geometry.bitmap(in: mapping.base), UInt32(index))
+        wake.signal()
+    }
 }

@@ -137,6 +137,11 @@ enum {
     /* Not an event drop: a string or stack could not be added because the
      * metadata area is full; the event was recorded with id 0 instead. */
     TC_LOST_METADATA = 3,
+    /* Never counted in a buffer: the consumer (traced) took these events
+     * but could not write them (a full disk). It appears only in drops
+     * records, so that emitted = recorded + dropped holds for a session
+     * whose files could not hold everything. */
+    TC_DROP_WRITE_FAILED = 4,
 };
 
 /* Bits of the process-wide control word (tc_control, not in the mapping). */

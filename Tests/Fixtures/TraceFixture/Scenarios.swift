@@ -235,14 +235,17 @@ enum Scenarios {
     /// categories "keep" and "drop"); prints `emitted=`. With --forever the
     /// threads go on until the process is killed (sleeping --pause µs per
     /// 1000 events), printing `progress=N worst=NS` (the slowest annotation
-    /// of the last second) every second.
+    /// of the last second) every second. Without it, --pause paces the
+    /// threads the same way.
     static func load(_ options: Fixture.Options) {
         if let name = options.optionalString("name") { _ = tc_set_thread_name(name) }
         let threads = options.number("threads", default: 4)
         let events = options.number("events", default: 1000)
         let mixed = options.number("mixed", default: 0) != 0
         let forever = options.number("forever", default: 0) != 0
-        // With --forever: microseconds each thread sleeps per 1000 events.
+        // Microseconds each thread sleeps per 1000 events (with --forever,
+        // 1000 unless given).
+        let pacing = forever || options.optionalString("pause") != nil
         let pause = UInt32(options.number("pause", default: 1000))
         // The first annotation starts the connection; tracing is off until
         // the daemon's welcome (or control) turns it on.
@@ -275,7 +278,7 @@ enum Scenarios {
                     let took = Int(tc_monotonic_ns() - before)
                     if took > meter.worst.load(ordering: .relaxed) { meter.worst.store(took, ordering: .relaxed) }
                     value += 1
-                    if forever && value % 1000 == 0 {
+                    if pacing && value % 1000 == 0 {
                         meter.progress.wrappingAdd(1000, ordering: .relaxed)
                         usleep(pause)
                     }

@@ -1,0 +1,84 @@
+#if canImport(Glibc)
+package import Glibc
+#endif
+
+/// Calls on paths rather than descriptors, each wrapped once: the daemon's
+/// state directory, session files and trash go through these.
+package enum FileSystem {
+    /// `rename(2)`.
+    package static func rename(_ from: String, to: String) throws(SystemError) {
+        try Syscall.call("rename", subject: from) { Glibc.rename(from, to) }
+    }
+
+    /// `unlink(2)`; a file that is already gone is not an error.
+    package static func unlink(_ path: String) throws(SystemError) {
+        do {
+            try Syscall.call("unlink", subject: path) { Glibc.unlink(path) }
+        } catch where error.errno == .notFound {
+            return
+        }
+    }
+
+    /// `unlink(2)` of a file, or of every file in a directory and then the
+    /// directory (`rmdir(2)`): one level, what session directories hold.
+    package static func removeTree(_ path: String) throws(SystemError) {
+        do {
+            try Syscall.call("unlink", subject: path) { Glibc.unlink(path) }
+            return
+        } catch where error.errno == Errno(rawValue: EISDIR) {
+            for entry in entries(path) { try unlink(path + "/" + entry) }
+            try Syscall.call("rmdir", subject: path) { Glibc.rmdir(path) }
+        } catch where error.errno == .notFound {
+            return
+        }
+    }
+
+    /// `mkdir(2)` of one directory; an existing one is an error (`exists`).
+    package static func makeDirectory(_ path: String, mode: mode_t) throws(SystemError) {
+        try Syscall.call("mkdir", subject: path) { Glibc.mkdir(path, mode) }
+    }
+
+    /// `mkdir -p`: every missing component with mode 0755, then `mode` on
+    /// the last one.
+    package static func makeDirectories(_ path: String, mode: mode_t) throws(SystemError) {
+        var partial = ""
+        for component in path.split(separator: "/") {
+            partial += "/" + component
+            do {
+                try makeDirectory(partial, mode: 0o755)
+            } catch where error.errno == .exists {
+                continue
+            }
+        }
+        try Syscall.call("chmod", subject: path) { Glibc.chmod(path, mode) }
+    }
+
+    /// `fsync(2)` of a directory, so that a rename in it survives a crash.
+    package static func syncDirectory(_ path: String) throws(SystemError) {
+        let directory = try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY)
+        defer { directory.close() }
+        try directory.sync()
+    }
+
+    /// The names in a directory, sorted, without "." and ".."; none if it
+    /// cannot be read.
+    package static func entries(_ directory: String) -> [String] {
+        guard let handle = opendir(directory) else { return [] }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// The size `stat(2)` gives, or nil if there is no such file.
+    package static func size(of path: String) -> UInt64? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return UInt64(clamping: info.st_size)
+    }
+}

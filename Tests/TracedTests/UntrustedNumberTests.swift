@@ -1,0 +1,180 @@
+import CTraceABI
+import Foundation
+import TestSupport
+import Testing
+import TraceFormat
+import TraceProtocol
+import TraceSystem
+
+/// Numbers from places traced does not control — tracectl options, raw
+/// control requests, a client's shared memory — past every sane range:
+/// each is refused or marked, and traced keeps serving (issue 8's audit
+/// crashed it with each of these).
+@Suite(.serialized) struct UntrustedNumberTests {
+    @Test func startOptionsPastTheirLimitsAreRefusedNamingTheLimit() throws {
+        let daemon = try TracedDaemon()
+        let refused: [([String], String)] = [
+            (["--duration", "300000d"], "--duration 300000d is past its limit of 365d"),
+            (["--max-age", "300000d"], "--max-age 300000d is past its limit of 365d"),
+            (["--max-files", "9223372036854775808"], "--max-files must be from 1 to 100000"),
+            (["--flight-recorder", "--window-time", "18446744074s"], "--window-time 18446744074s is past its limit of 365d"),
+            (["--duration", "1e300s"], "expected a duration"),
+            (["--max-file-size", "2T"], "--max-file-size must be from 64K to 1T"),
+            (["--max-file-size", "99999999999999999999T"], "--max-file-size must be from 64K to 1T"),
+            (["--flight-recorder", "--window", "5G"], "--window must be at most 4G"),
+            (["--pid=-1"], "a process id is positive"),
+        ]
+        for (options, message) in refused {
+            let result = try daemon.tracectl(["start", "refused"] + options)
+            let usage = message.hasPrefix("expected")
+            #expect(result.status == (usage ? 64 : 4), "\(options): \(result.status) \(result.standardError)")
+            #expect(result.standardError.contains(message), "\(options): \(result.standardError)")
+        }
+        // At the limits, accepted.
+        #expect(try daemon.tracectl(["start", "longest", "--duration", "365d", "--max-age", "365d", "--max-files", "100000",
+                                     "--max-file-size", "1T"]).status == 0)
+        #expect(try daemon.tracectl(["start", "oldest", "--flight-recorder", "--window-time", "365d"]).status == 0)
+        // A raw request does not pass through tracectl's checks: traced
+        // refuses each (code 1, invalid request) and keeps serving.
+        var fields: [(String, (inout SessionConfig) -> Void)] = [
+            ("maxFiles", { $0.maxFiles = .max }),
+            ("durationSeconds", { $0.durationSeconds = .max }),
+            ("maxFileAgeSeconds", { $0.maxFileAgeSeconds = .max }),
+            ("maxFileSize", { $0.maxFileSize = .max }),
+        ]
+        fields.append(("windowSeconds", { config in
+            config.mode = .flightRecorder
+            config.windowSeconds = .max
+        }))
+        fields.append(("windowBytes", { config in
+            config.mode = .flightRecorder
+            config.windowBytes = .max
+        }))
+        for (field, change) in fields {
+            var config = SessionConfig()
+            change(&config)
+            let peer = try RawPeer(daemon.runtime + "/control.sock")
+            try peer.send(ControlHello().encode() + ControlRequest.start(name: "raw", config: config).encode())
+            let reply = try #require(try peer.reply(), "\(field): closed without a reply")
+            #expect(reply.type == .error, "\(field)")
+            let error = try Self.error(reply.payload)
+            #expect(error.code == ProtocolError.invalidRequest("").code, "\(field): \(error)")
+        }
+        // Past a tick and a periodic save, traced still serves.
+        usleep(1_200_000)
+        #expect(daemon.process.isRunning, "\(daemon.log)")
+        let names = try #require(try daemon.json(["list"]) as? [[String: Any]]).compactMap { $0["name"] as? String }
+        #expect(names == ["longest", "oldest"])
+    }
+
+    /// Drop counters no process could reach (summing past 2^64 across
+    /// clients, and across reasons of one client) and a chunk claiming
+    /// more events than its bytes hold: the clients are marked untrusted,
+    /// their counts never become arithmetic that traps, and a well-behaved
+    /// client beside them is recorded exactly.
+    @Test func impossibleCountersMarkAClientUntrustedAndCrashNothing() throws {
+        let daemon = try TracedDaemon()
+        let producer = daemon.runtime + "/producer.sock"
+        #expect(try daemon.tracectl(["start", "good", "--process", "load-good"]).status == 0)
+        let good = try daemon.client(["threads": "2", "events": "50000", "name": "load-good"])
+        // Counters set before the session begins are its first reading.
+        let early = try GarbageBuffer(producerSocket: producer)
+        early.setDropCounter(reason: UInt32(TC_DROP_BUFFER_FULL), to: 1 << 63)
+        early.setDropCounter(reason: UInt32(TC_DROP_REENTRANT), to: 1 << 63)
+        let rising = try GarbageBuffer(producerSocket: producer)
+        let claiming = try GarbageBuffer(producerSocket: producer)
+        for peer in [early, rising, claiming] { #expect(try peer.peer.reply()?.type == .welcome) }
+        #expect(try daemon.tracectl(["start", "everything"]).status == 0)
+        // Counters that rise past 2^64 together once the session runs.
+        rising.setDropCounter(stripe: 0, reason: UInt32(TC_DROP_BUFFER_FULL), to: (1 << 63) + 1)
+        rising.setDropCounter(stripe: 1, reason: UInt32(TC_DROP_BUFFER_FULL), to: (1 << 63) + 1)
+        var events = EventEncoding()
+        for value in 0..<3 { events.counter(dt: 1, name: 0, value: Int64(value)) }
+        claiming.complete(chunk: 0, events: events.writer.bytes, claimedEvents: 4_000_000_000)
+
+        try daemon.waitUntil("three clients marked untrusted") {
+            try daemon.session("everything").clients.filter { $0["untrusted"] != nil }.count == 3
+        }
+        // A periodic save and a few scrapes go by.
+        usleep(1_200_000)
+        #expect(daemon.process.isRunning, "\(daemon.log)")
+        let clients = try daemon.session("everything").clients
+        let reasons = clients.compactMap { $0["untrusted"] as? String }.sorted()
+        #expect(reasons.count == 3, "\(clients)")
+        #expect(reasons.contains("a chunk claimed 4000000000 events in \(events.writer.bytes.count) bytes"), "\(reasons)")
+        #expect(reasons.contains { $0.hasPrefix("its drop counter for 'buffer full' started at 9223372036854775808") }, "\(reasons)")
+        #expect(reasons.contains { $0.hasPrefix("its drop counter for 'buffer full' rose from 0 to 18446744073709551615") }, "\(reasons)")
+        // The liar's events are those its bytes hold.
+        let claimed = try #require(clients.first { ($0["untrusted"] as? String)?.contains("claimed") == true })
+        #expect((claimed["events"] as? NSNumber)?.uint64Value == 3)
+        let text = try daemon.tracectl(["status", "everything"])
+        #expect(text.status == 0)
+        #expect(text.standardOutput.components(separatedBy: "dropped untrusted (").count == 4, "\(text.standardOutput)")
+        #expect(try daemon.tracectl(["list"]).status == 0)
+
+        let result = good.wait()
+        #expect(result.status == 0, "\(result.standardError)")
+        let emitted = try #require(result.values["emitted"].flatMap(UInt64.init))
+        let stopped = try SessionFigures(try daemon.json(["stop", "good"]))
+        #expect(stopped.events + stopped.dropped == emitted)
+        _ = try daemon.json(["stop", "everything"])
+        let everything = daemon.directory.file("everything.trace")
+        #expect(try daemon.tracectl(["fetch", "everything", "-o", everything]).status == 0)
+        #expect(try Processes.lz4Test(everything).status == 0)
+        #expect(try daemon.tracectl(["report", everything]).status == 0)
+        #expect(daemon.process.isRunning)
+        #expect(daemon.log.contains("its counts cannot be believed"))
+    }
+
+    @Test func dropTotalsSumWithoutOverflow() {
+        let status = SessionStatus(name: "s", state: .running, mode: .streaming, owner: 0, startedRealtimeNanoseconds: 0,
+                                   stoppedRealtimeNanoseconds: 0, events: 0,
+                                   dropped: ["buffer full": .max, "reentrant": 5, "metadata lost": .max], bytesRaw: 0,
+                                   bytesCompressed: 0, files: 0, filesDeleted: 0, diskBytes: 0, clients: [])
+        #expect(status.droppedTotal == .max)
+        #expect([UInt64.max, 1].saturatingSum() == .max)
+        #expect(Int64(saturating: 1e300) == .max)
+        #expect(Int64(saturating: -1e300) == .min)
+        #expect(Int64(saturating: .nan) == 0)
+        #expect(UInt64(saturating: 18446744073709551616.0) == .max)
+        #expect(UInt64(saturating: -1) == 0)
+        #expect(Int64(9_223_372_036_854_775_000).saturatingAdd(1000) == .max)
+        #expect(UInt64(3).saturatingSubtract(5) == 0)
+        #expect(Int64.min.saturatingSubtract(1) == .min)
+        #expect(UInt64(1 << 40).saturatingMultiply(1 << 40) == .max)
+        #expect(Int64(-(1 << 40)).saturatingMultiply(1 << 40) == .min)
+    }
+
+    @Test func sizesAndDurationsParseOneWayAndNeverTrap() {
+        #expect(Units.bytes("64K") == 64 << 10)
+        #expect(Units.bytes("64MB") == 64 << 20)
+        #expect(Units.bytes("64MiB") == 64 << 20)
+        #expect(Units.bytes("2g") == 2 << 30)
+        #expect(Units.bytes("1T") == 1 << 40)
+        #expect(Units.bytes("4096") == 4096)
+        #expect(Units.bytes("99999999999999999999T") == Units.maximum)
+        #expect(Units.bytes("9223372036854775808") == Units.maximum)
+        for bad in ["", "M", "-1K", "1.5M", "64X", "6 4K", "iB", "٣K", "64KiBB"] { #expect(Units.bytes(bad) == nil, "\(bad)") }
+        #expect(Units.nanoseconds("250ms", bare: .seconds) == 250_000_000)
+        #expect(Units.nanoseconds("1.5s", bare: .seconds) == 1_500_000_000)
+        #expect(Units.nanoseconds("2", bare: .seconds) == 2_000_000_000)
+        #expect(Units.nanoseconds("2", bare: .milliseconds) == 2_000_000)
+        #expect(Units.nanoseconds("7d", bare: .seconds) == 7 * 86400 * 1_000_000_000)
+        #expect(Units.nanoseconds("300000d", bare: .seconds) == Units.maximum)
+        #expect(Units.nanoseconds("18446744074s", bare: .seconds) == Units.maximum)
+        for bad in ["", "s", "-1s", "1e30s", "inf", "nan", "0x10s", "1.2.3s", "5 s", "5w"] {
+            #expect(Units.nanoseconds(bad, bare: .seconds) == nil, "\(bad)")
+        }
+        #expect(Units.render(bytes: 64 << 20) == "64M")
+        #expect(Units.render(seconds: 365 * 86400) == "365d")
+        #expect(Units.render(seconds: 90) == "90s")
+    }
+
+    private static func error(_ payload: [UInt8]) throws -> ProtocolError {
+        try payload.withUnsafeBytes { bytes in
+            var reader = ByteReader(bytes)
+            let code = try reader.varint("code")
+            return ProtocolError(code: code, message: try reader.string("message", limit: 4096))
+        }
+    }
+}
