@@ -45,7 +45,8 @@ final class InProcessSession: @unchecked Sendable {
         switch output {
         case .path(let path):
             do {
-                descriptor = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_TRUNC, permissions: 0o644)
+                // Private, as perf's files are: a trace holds log messages.
+                descriptor = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_TRUNC, permissions: 0o600)
             } catch {
                 throw .output("\(error)")
             }

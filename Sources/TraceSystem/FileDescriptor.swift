@@ -15,7 +15,7 @@ package struct FileDescriptor: RawRepresentable, Hashable, Sendable {
 
     /// `open(2)` with `O_CLOEXEC` added.
     package static func open(
-        _ path: String, _ flags: CInt, permissions: mode_t = 0o644
+        _ path: String, _ flags: CInt, permissions: mode_t = 0o600
     ) throws(SystemError) -> FileDescriptor {
         let fd = try Syscall.call("open", subject: path) {
             Glibc.open(path, flags | O_CLOEXEC, permissions)

@@ -25,7 +25,10 @@ struct Fetch: ParsableCommand {
             destination = .standardOutput
         } else {
             do {
-                destination = try FileDescriptor.open(output + ".partial", O_WRONLY | O_CREAT | O_TRUNC, permissions: 0o644)
+                // Created afresh, private (a trace holds log messages); the
+                // rename gives FILE that mode whatever it had.
+                try FileSystem.unlink(output + ".partial")
+                destination = try FileDescriptor.open(output + ".partial", O_WRONLY | O_CREAT | O_EXCL, permissions: 0o600)
             } catch {
                 Failure("cannot write '\(output)': \(error)").exit()
             }
@@ -42,7 +45,7 @@ struct Fetch: ParsableCommand {
                 do {
                     try destination.writeAll(bytes)
                 } catch {
-                    Failure("writing '\(output)' failed: \(error)").exit()
+                    discardPartial("writing '\(output)' failed: \(error)")
                 }
                 received += UInt64(bytes.count)
                 if progress && received - lastShown >= 1 << 20 {
@@ -52,15 +55,15 @@ struct Fetch: ParsableCommand {
             case .fetchEnd(let bytes, let files):
                 if progress { show("") }
                 guard bytes == received else {
-                    Failure("traced announced \(bytes) bytes but sent \(received); '\(output)' is incomplete").exit()
+                    discardPartial("traced announced \(bytes) bytes but sent \(received); nothing was written to '\(output)'")
                 }
                 if !toStandardOutput {
                     do {
                         try destination.sync()
                         destination.close()
-                        try Syscall.call("rename", subject: output) { rename(output + ".partial", output) }
+                        try FileSystem.rename(output + ".partial", to: output)
                     } catch {
-                        Failure("finishing '\(output)' failed: \(error)").exit()
+                        discardPartial("finishing '\(output)' failed: \(error)")
                     }
                     print("fetched session '\(name)': \(received) bytes from \(files) file(s) into \(output)")
                 }
@@ -69,6 +72,12 @@ struct Fetch: ParsableCommand {
                 Failure("traced sent something other than trace data").exit()
             }
         }
+    }
+
+    /// Fails without leaving `FILE.partial` behind (standard output has none).
+    private func discardPartial(_ message: String) -> Never {
+        if output != "-" { try? FileSystem.unlink(output + ".partial") }
+        Failure(message).exit()
     }
 
     /// A one-line progress display on the terminal (stdout).
