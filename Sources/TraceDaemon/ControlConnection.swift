@@ -1,3 +1,4 @@
+import CTraceABI
 import TraceProtocol
 import TraceSystem
 #if canImport(Glibc)
@@ -16,11 +17,18 @@ final class ControlConnection {
     var greeted = false
     var answered = false
     var fetch: FetchStream?
+    /// When it connected, and when it last took reply bytes (CLOCK_MONOTONIC
+    /// ns): how long it may idle is bounded (`Daemon.requestDeadline`,
+    /// `Daemon.replyStallLimit`).
+    let acceptedAt: UInt64
+    private(set) var lastProgress: UInt64
 
-    init(id: UInt64, socket: FileDescriptor, credentials: UnixSocket.Credentials) {
+    init(id: UInt64, socket: FileDescriptor, credentials: UnixSocket.Credentials, now: UInt64) {
         self.id = id
         self.socket = socket
         self.credentials = credentials
+        self.acceptedAt = now
+        self.lastProgress = now
     }
 
     var hasPendingOutput: Bool { sent < outgoing.count || fetch != nil }
@@ -49,15 +57,17 @@ final class ControlConnection {
                 }
             }
             guard sent < outgoing.count else { return true }
-            let n = outgoing.withUnsafeBytes { bytes in
-                send(socket.rawValue, bytes.baseAddress! + sent, bytes.count - sent, CInt(MSG_NOSIGNAL))
+            let n: Int?
+            do {
+                n = try outgoing.withUnsafeBytes { (bytes) throws(SystemError) in
+                    try UnixSocket.sendSome(UnsafeRawBufferPointer(rebasing: bytes[sent...]), on: socket)
+                }
+            } catch {
+                return false
             }
-            if n > 0 {
-                sent += n
-                continue
-            }
-            if n < 0 && (errno == EAGAIN || errno == EINTR) { return true }
-            return false
+            guard let n else { return true }
+            sent += n
+            lastProgress = tc_monotonic_ns()
         }
     }
 

@@ -15,8 +15,23 @@ extension Daemon {
                 socket.close()
                 continue
             }
+            // One user's idle connections cannot use up traced's descriptors.
+            let now = tc_monotonic_ns()
+            let mine = controls.values.filter { $0.credentials.uid == credentials.uid }.count
+            guard mine < Self.controlConnectionsPerUser, controls.count < Self.controlConnectionsInAll else {
+                limited.write(.controlConnections, .notice,
+                              "uid \(credentials.uid) has \(mine) control connections open, traced \(controls.count) in all (limits \(Self.controlConnectionsPerUser) and \(Self.controlConnectionsInAll)); closing pid \(credentials.pid)'s",
+                              now: now)
+                // Said before closing, so tracectl can say it (exit 4); a
+                // full socket buffer just closes.
+                let refusal = ControlReply.error(.limitReached(
+                    "uid \(credentials.uid) has \(mine) connections to traced open, the limit (traced \(controls.count) in all, of \(Self.controlConnectionsInAll)); close some and try again"))
+                _ = refusal.encode().withUnsafeBytes { try? UnixSocket.sendSome($0, on: socket) }
+                socket.close()
+                continue
+            }
             let id = nextIdentifier()
-            let connection = ControlConnection(id: id, socket: socket, credentials: credentials)
+            let connection = ControlConnection(id: id, socket: socket, credentials: credentials, now: now)
             do {
                 try epoll.add(socket, [.readable, .hangUp], token: Self.controlSocket | id)
             } catch {
@@ -27,13 +42,35 @@ extension Daemon {
         }
     }
 
+    /// Closes control connections that sent no request in time, and those
+    /// whose peer stopped taking its reply. A connection waiting for a stop
+    /// is not idle: the stop ends within stop_timeout.
+    func closeIdleControls(now: UInt64) {
+        for connection in Array(controls.values) where !isWaitingForStop(connection) {
+            let silent = !connection.answered && now &- connection.acceptedAt > Self.requestDeadline
+            let stalled = connection.answered && connection.hasPendingOutput
+                && now &- connection.lastProgress > Self.replyStallLimit
+            guard silent || stalled else { continue }
+            limited.write(.controlConnections, .notice,
+                          silent ? "a control connection of uid \(connection.credentials.uid) sent no request within \(Self.requestDeadline / 1_000_000_000) s; closing it"
+                                 : "a control connection of uid \(connection.credentials.uid) took none of its reply for \(Self.replyStallLimit / 1_000_000_000) s; closing it",
+                          now: now)
+            closeControl(connection)
+        }
+    }
+
     func readControl(_ connection: ControlConnection) {
-        var buffer = [UInt8](repeating: 0, count: 16 << 10)
         while controls[connection.id] != nil {
-            let n = buffer.withUnsafeMutableBytes { recv(connection.socket.rawValue, $0.baseAddress, $0.count, 0) }
-            if n < 0 && errno == EAGAIN { break }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 {
+            let received: UnixSocket.Received
+            do {
+                received = try UnixSocket.receive(on: connection.socket, capacity: 16 << 10, maxDescriptors: 0)
+            } catch where error.errno == .wouldBlock {
+                return
+            } catch {
+                closeControl(connection)
+                return
+            }
+            if received.bytes.isEmpty {
                 // The peer left: a stop it waited for still completes.
                 closeControl(connection)
                 return
@@ -41,7 +78,7 @@ extension Daemon {
             // One request per connection: what a peer sends after it is
             // read (to see the peer leave) and dropped, never buffered.
             guard !connection.answered else { continue }
-            connection.incoming.append(Array(buffer[0..<n]))
+            connection.incoming.append(received.bytes)
             while controls[connection.id] != nil, !connection.answered {
                 switch connection.incoming.next(limit: Frame.controlLimit) {
                 case .incomplete:
@@ -67,7 +104,9 @@ extension Daemon {
             }
             guard hello.protocolVersion == ProtocolVersion.control else {
                 // The reply carries traced's own version: the peer names both.
-                log.notice("control connection of uid \(connection.credentials.uid) refused: it speaks protocol \(hello.protocolVersion), traced \(ProtocolVersion.control)")
+                limited.write(.controlConnections, .notice,
+                              "control connection of uid \(connection.credentials.uid) refused: it speaks protocol \(hello.protocolVersion), traced \(ProtocolVersion.control)",
+                              now: tc_monotonic_ns())
                 connection.answered = true
                 reply(connection, .error(.unsupportedVersion(ProtocolVersion.control)))
                 return
@@ -165,7 +204,8 @@ extension Daemon {
     }
 
     private func reject(_ connection: ControlConnection, _ error: ProtocolError) {
-        log.notice("control request from uid \(connection.credentials.uid) refused: \(error)")
+        limited.write(.controlConnections, .notice, "control request from uid \(connection.credentials.uid) refused: \(error)",
+                      now: tc_monotonic_ns())
         connection.answered = true
         reply(connection, .error(error))
     }

@@ -20,7 +20,9 @@ extension Daemon {
             // user's idle connections cannot use up traced's descriptors.
             let waiting = clients.values.filter { !$0.isRegistered && $0.credentials.uid == credentials.uid }.count
             guard waiting < Self.helloBacklogPerUser else {
-                log.notice("uid \(credentials.uid) has \(waiting) producer connections without a hello; closing pid \(credentials.pid)'s")
+                limited.write(.producerConnections, .notice,
+                              "uid \(credentials.uid) has \(waiting) producer connections without a hello; closing pid \(credentials.pid)'s",
+                              now: tc_monotonic_ns())
                 socket.close()
                 continue
             }
@@ -114,7 +116,8 @@ extension Daemon {
             try client.register(hello, descriptors: descriptors, maxBufferSize: configuration.maxBufferSize)
         } catch {
             for descriptor in descriptors { descriptor.close() }
-            log.notice("refused pid \(client.credentials.pid) (\(hello.processName)): \(error.reason)")
+            limited.write(.producerRefused, .notice, "refused pid \(client.credentials.pid) (\(hello.processName)): \(error.reason)",
+                          now: tc_monotonic_ns())
             send(error.encode(), to: client)
             finish(client, reason: .disconnected, quietly: true)
             return
@@ -136,20 +139,25 @@ extension Daemon {
         client.control = word
         client.controlSequence += 1
         send(Welcome(clientID: client.id, control: word, sequence: client.controlSequence).encode(), to: client)
-        log.info("registered pid \(client.credentials.pid) (\(client.name), uid \(client.credentials.uid)), buffer of \((client.consumer?.geometry.totalSize ?? 0) >> 10) KiB")
+        limited.write(.clients, .info,
+                      "registered pid \(client.credentials.pid) (\(client.name), uid \(client.credentials.uid)), buffer of \((client.consumer?.geometry.totalSize ?? 0) >> 10) KiB",
+                      now: tc_monotonic_ns())
         updateStatus()
     }
 
     /// Closes producer connections that did not say hello in time.
     func closeSilentProducers(now: UInt64) {
         for client in clients.values where !client.isRegistered && now &- client.acceptedAt > Self.helloDeadline {
-            log.notice("pid \(client.credentials.pid) connected to the producer socket but sent no hello within \(Self.helloDeadline / 1_000_000_000) s; closing its connection")
+            limited.write(.producerConnections, .notice,
+                          "pid \(client.credentials.pid) connected to the producer socket but sent no hello within \(Self.helloDeadline / 1_000_000_000) s; closing its connection",
+                          now: now)
             finish(client, reason: .disconnected, quietly: true)
         }
     }
 
     private func protocolViolation(_ client: Client, _ what: String) {
-        log.warning("pid \(client.credentials.pid) sent \(what) on the producer socket; closing its connection")
+        limited.write(.producerViolation, .warning, "pid \(client.credentials.pid) sent \(what) on the producer socket; closing its connection",
+                      now: tc_monotonic_ns())
         finish(client, reason: .disconnected)
     }
 
@@ -161,12 +169,12 @@ extension Daemon {
 
     func writeProducer(_ client: Client) {
         while !client.outgoing.isEmpty {
-            let n = client.outgoing.withUnsafeBytes { Glibc.send(client.socket.rawValue, $0.baseAddress, $0.count, CInt(MSG_NOSIGNAL)) }
-            if n > 0 {
-                client.outgoing.removeFirst(n)
-            } else {
-                break
+            // A peer that is gone is seen by the read side (closed, hang-up).
+            let sent = try? client.outgoing.withUnsafeBytes { (bytes) throws(SystemError) in
+                try UnixSocket.sendSome(bytes, on: client.socket)
             }
+            guard let n = sent ?? nil, n > 0 else { break }
+            client.outgoing.removeFirst(n)
         }
         let interest: Epoll.Interest = client.outgoing.isEmpty ? [.readable, .hangUp] : [.readable, .hangUp, .writable]
         try? epoll.modify(client.socket, interest, token: Self.clientSocket | client.id)
@@ -225,12 +233,16 @@ extension Daemon {
     private func reportMalformed(_ client: Client) {
         if let untrusted = client.untrusted, !client.untrustedReported {
             client.untrustedReported = true
-            log.warning("pid \(client.credentials.pid) (\(client.name)): its counts cannot be believed (\(untrusted)); status marks it untrusted and keeps its last plausible drop counts")
+            limited.write(.producerViolation, .warning,
+                          "pid \(client.credentials.pid) (\(client.name)): its counts cannot be believed (\(untrusted)); status marks it untrusted and keeps its last plausible drop counts",
+                          now: tc_monotonic_ns())
         }
         let malformed = client.malformed
         guard malformed > 0, malformed >= client.malformedReported * 2 else { return }
         client.malformedReported = malformed
-        log.warning("pid \(client.credentials.pid) (\(client.name)): \(malformed) chunk(s) or metadata record(s) of its buffer failed validation and were dropped; the process is writing outside the trace ABI")
+        limited.write(.producerViolation, .warning,
+                      "pid \(client.credentials.pid) (\(client.name)): \(malformed) chunk(s) or metadata record(s) of its buffer failed validation and were dropped; the process is writing outside the trace ABI",
+                      now: tc_monotonic_ns())
     }
 
     /// Everything left of `client` goes to its sessions: events committed
@@ -257,7 +269,7 @@ extension Daemon {
             }
             if !quietly {
                 let how = reason == .disconnected ? "disconnected" : (reason == .exited ? "exited" : "left to trace itself")
-                log.info("pid \(client.credentials.pid) (\(client.name)) \(how)")
+                limited.write(.clients, .info, "pid \(client.credentials.pid) (\(client.name)) \(how)", now: tc_monotonic_ns())
             }
         }
         if !client.outgoing.isEmpty { writeProducer(client) }

@@ -20,6 +20,8 @@ package final class Daemon {
     /// Command-line settings: they override the file, also on reload.
     let flags: [(key: String, value: String)]
     let log: Log
+    /// What peers can make traced log at will goes through this.
+    let limited: LogLimiter
     let epoll: Epoll
     let storage: Storage
     var producerListener: FileDescriptor?
@@ -55,6 +57,13 @@ package final class Daemon {
     static let helloDeadline: UInt64 = 5_000_000_000
     /// Producer connections without a hello yet, per uid.
     static let helloBacklogPerUser = 16
+    /// Control connections open at once, per uid and in all.
+    static let controlConnectionsPerUser = 16
+    static let controlConnectionsInAll = 256
+    /// A control connection's request is due this long after it connects,
+    /// and a reply (a fetch) that makes no progress this long is abandoned.
+    static let requestDeadline: UInt64 = 5_000_000_000
+    static let replyStallLimit: UInt64 = 60_000_000_000
     /// How often a running session's `session.json` is saved: what a
     /// killed traced leaves for recovery is at most this old.
     static let statusSaveInterval: UInt64 = 1_000_000_000
@@ -69,6 +78,7 @@ package final class Daemon {
         self.configurationFile = configurationFile
         self.flags = flags
         log = Log(level: Log.Level(name: configuration.logLevel) ?? .info)
+        limited = LogLimiter(log: log)
         signal(SIGPIPE, SIG_IGN)
         do {
             epoll = try Epoll()
@@ -241,6 +251,8 @@ package final class Daemon {
             }
             stopExpiredSessions(now: now)
             closeSilentProducers(now: now)
+            closeIdleControls(now: now)
+            limited.flush(now: now)
             enforceQuota()
         }
         if tick { checkStops(now: now) }

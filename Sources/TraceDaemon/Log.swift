@@ -56,7 +56,7 @@ final class Log: Sendable {
     func info(_ message: String) { write(.info, message) }
     func debug(_ message: String) { write(.debug, message) }
 
-    private func write(_ level: Level, _ message: String) {
+    func write(_ level: Level, _ message: String) {
         guard level.rawValue <= threshold.load(ordering: .relaxed) else { return }
         let line = toJournal ? "<\(level.rawValue)>\(message)\n" : "traced: \(level.name): \(message)\n"
         try? FileDescriptor.standardError.writeAll(Array(line.utf8))

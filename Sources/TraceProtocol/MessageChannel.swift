@@ -18,7 +18,7 @@ package final class MessageChannel {
 
     package func send(_ bytes: [UInt8], descriptors: [FileDescriptor] = []) throws(SystemError) {
         if descriptors.isEmpty {
-            try socket.writeAll(bytes)
+            try UnixSocket.sendAll(bytes, on: socket)
         } else {
             try UnixSocket.send(bytes, descriptors: descriptors, on: socket)
         }

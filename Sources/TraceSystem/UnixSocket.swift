@@ -29,7 +29,32 @@ package enum UnixSocket {
         }
         if sent < bytes.count {
             // Descriptors go with the first byte; the rest is plain data.
-            try socket.writeAll(Array(bytes[sent...]))
+            try sendAll(Array(bytes[sent...]), on: socket)
+        }
+    }
+
+    /// Sends all of `bytes` on a blocking socket with `MSG_NOSIGNAL`: a peer
+    /// that is gone throws (`EPIPE`) instead of raising SIGPIPE, which would
+    /// kill a traced service (or tracectl) that did not ignore it.
+    package static func sendAll(_ bytes: [UInt8], on socket: FileDescriptor) throws(SystemError) {
+        var offset = 0
+        while offset < bytes.count {
+            let start = offset
+            let sent = try bytes.withUnsafeBufferPointer { (raw) throws(SystemError) -> Int in
+                try Syscall.call("send") {
+                    Glibc.send(socket.rawValue, raw.baseAddress! + start, raw.count - start, CInt(MSG_NOSIGNAL))
+                }
+            }
+            offset += sent
+        }
+    }
+
+    /// `send(2)` with `MSG_NOSIGNAL` on a non-blocking socket: the bytes the
+    /// kernel took, or nil if it took none (`EAGAIN`); a peer that is gone
+    /// throws (`EPIPE`), it never raises SIGPIPE.
+    package static func sendSome(_ bytes: UnsafeRawBufferPointer, on socket: FileDescriptor) throws(SystemError) -> Int? {
+        try Syscall.callUnlessWouldBlock("send") {
+            Glibc.send(socket.rawValue, bytes.baseAddress, bytes.count, CInt(MSG_NOSIGNAL))
         }
     }
 

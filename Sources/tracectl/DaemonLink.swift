@@ -73,6 +73,10 @@ struct DaemonLink {
         do {
             try channel.send(bytes)
         } catch {
+            // traced may have said why before it closed (a limit reached).
+            if let message = try? channel.receive(), message.type == MessageType.error.rawValue {
+                _ = reply(to: message)
+            }
             Failure("traced at '\(path)' closed the connection: \(error)").exit()
         }
     }
@@ -86,6 +90,11 @@ struct DaemonLink {
             Failure("talking to traced at '\(path)' failed: \(error)").exit()
         }
         guard let message else { Failure("traced at '\(path)' closed the connection without replying").exit() }
+        return reply(to: message)
+    }
+
+    /// The reply `message` holds; an error reply exits with its status.
+    private func reply(to message: MessageBuffer.Message) -> ControlReply {
         let reply: ControlReply
         do {
             reply = try message.withReader { (reader) throws(ProtocolError) in
