@@ -1,3 +1,4 @@
+import TraceProtocol
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -5,7 +6,7 @@ import Glibc
 /// What the environment asks of this process's tracing (docs/design.md,
 /// "Environment"). Read when the buffer is created and at autostart.
 struct ProcessEnvironment {
-    /// TRACED_BUFFER_SIZE: bytes, with an optional K, M or G suffix.
+    /// TRACED_BUFFER_SIZE: bytes, with an optional K, M, G or T suffix.
     var bufferSize: Int?
     /// TRACED_CHUNK_SIZE: chunk bytes (a power of two from 4K to 1M); for
     /// tests and tuning.
@@ -28,19 +29,11 @@ struct ProcessEnvironment {
         getenv(name).map { String(cString: $0) }
     }
 
-    /// "64K", "4M", "1G" or plain bytes; nil if absent or malformed.
+    /// "64K", "4M", "1G", "64MB" or plain bytes (Units.bytes); nil if
+    /// absent or malformed. The buffer's own limits apply afterwards.
     static func size(_ name: String) -> Int? {
-        guard var text = value(name)?.uppercased(), !text.isEmpty else { return nil }
-        var scale = 1
-        switch text.last {
-        case "K": scale = 1 << 10
-        case "M": scale = 1 << 20
-        case "G": scale = 1 << 30
-        default: break
-        }
-        if scale > 1 { text.removeLast() }
-        guard let value = Int(text), value > 0, value <= Int.max / scale else { return nil }
-        return value * scale
+        guard let text = value(name), let bytes = Units.bytes(text), bytes > 0 else { return nil }
+        return Int(clamping: bytes)
     }
 
     /// The program's name as `ps` shows it (/proc/self/comm).

@@ -238,7 +238,7 @@ extension Daemon {
                           now: tc_monotonic_ns())
         }
         let malformed = client.malformed
-        guard malformed > 0, malformed >= client.malformedReported * 2 else { return }
+        guard malformed > 0, malformed >= client.malformedReported.saturatingMultiply(2) else { return }
         client.malformedReported = malformed
         limited.write(.producerViolation, .warning,
                       "pid \(client.credentials.pid) (\(client.name)): \(malformed) chunk(s) or metadata record(s) of its buffer failed validation and were dropped; the process is writing outside the trace ABI",

@@ -1,4 +1,5 @@
 import CTraceABI
+import TraceFormat
 import TraceProtocol
 import TraceSystem
 #if canImport(Glibc)
@@ -92,7 +93,8 @@ package final class Daemon {
         } catch {
             throw DaemonError("cannot use the state directory '\(configuration.stateDirectory)': \(error) (set state_directory, or --state-dir)")
         }
-        watchdogInterval = Systemd.watchdogMicroseconds().map { $0 * 1000 / 2 }
+        // WATCHDOG_USEC comes from the environment: saturated, not trusted.
+        watchdogInterval = Systemd.watchdogMicroseconds().map { $0.saturatingMultiply(1000) / 2 }
         try openSockets()
         do {
             try epoll.add(signals.descriptor, .readable, token: Self.signalToken)
@@ -258,7 +260,7 @@ package final class Daemon {
         if tick { checkStops(now: now) }
         if let interval = watchdogInterval, now >= nextWatchdog {
             Systemd.notify("WATCHDOG=1")
-            nextWatchdog = now + interval
+            nextWatchdog = now.saturatingAdd(interval)
         }
     }
 
