@@ -145,8 +145,9 @@ package struct DaemonConfiguration: Equatable, Sendable {
         return number
     }
 
-    /// "64M", "1G", "4096"... (Units.bytes), at most `limit`.
-    static func size(_ key: String, _ value: String, limit: UInt64 = Units.maximum) throws(ConfigurationError.Problem) -> UInt64 {
+    /// "64M", "1G", "4096"... (Units.bytes), at most `limit` (by default
+    /// 2^60, 1048576T: far past any disk, and short of where Units saturates).
+    static func size(_ key: String, _ value: String, limit: UInt64 = 1 << 60) throws(ConfigurationError.Problem) -> UInt64 {
         guard let bytes = Units.bytes(value), bytes > 0 else {
             throw .init("\(key) must be a size like 64K, 16M or 2G, not '\(value)'")
         }

@@ -55,6 +55,14 @@ import Testing
             ("\n\nmax_buffer_size\n", ":3: expected `key = value`, found 'max_buffer_size'"),
             ("stop_timout = 1s\n", ":1: unknown key 'stop_timout'"),
             ("state_directory = relative/path\n", ":1: state_directory must be an absolute path"),
+            // Out of range: refused naming the limit, never converted.
+            ("drain_interval = 300000d\n", ":1: drain_interval must be at most 1s, not '300000d'"),
+            ("stop_timeout = 99999999999999999999999h\n", ":1: stop_timeout must be at most 10m, not '99999999999999999999999h'"),
+            ("max_buffer_size = 2G\n", ":1: max_buffer_size must be at most 1G, not '2G'"),
+            ("disk_quota = 99999999999T\n", ":1: disk_quota must be at most 1048576T, not '99999999999T'"),
+            ("max_clients = 99999999999999999999\n", ":1: max_clients must be a positive number"),
+            ("max_sessions = 100000\n", ":1: max_sessions must be at most 4096, not '100000'"),
+            ("scrape_interval = 0.1ms\n", ":1: scrape_interval must be a duration of at least 1ms"),
         ]
         for (text, expected) in cases {
             let path = directory.file("traced.conf")
