@@ -15,6 +15,14 @@ package struct TraceModel: Sendable {
         /// Swift task id the event ran on (0: none).
         package var swiftTask: UInt64
         package var kind: Kind
+
+        package init(process: UInt32, thread: UInt32, time: Int64, swiftTask: UInt64, kind: Kind) {
+            self.process = process
+            self.thread = thread
+            self.time = time
+            self.swiftTask = swiftTask
+            self.kind = kind
+        }
     }
 
     package enum Kind: Equatable, Sendable {
@@ -119,7 +127,7 @@ package struct TraceModel: Sendable {
     }
 
     /// Events dropped by all processes (not counting lost metadata).
-    package var droppedEvents: UInt64 { drops.values.map(\.droppedEvents).reduce(0, +) }
+    package var droppedEvents: UInt64 { drops.values.map(\.droppedEvents).saturatingSum() }
 
     /// The kernel thread id and name of a trace thread.
     package func thread(_ process: UInt32, _ index: UInt32) -> ThreadRecord? {
