@@ -69,6 +69,12 @@ let package = Package(
             dependencies: ["CTraceABI", "TraceFormat", "TraceSystem"],
             swiftSettings: strict
         ),
+        // Traces as text: dump lines (two passes, names first), summaries, report tables.
+        .target(
+            name: "TraceText",
+            dependencies: ["CTraceABI", "TraceFormat", "TraceAnalysis", "TraceSystem"],
+            swiftSettings: strict
+        ),
         // The daemon: sockets, registration, sessions, draining into rotating files.
         .target(
             name: "TraceDaemon",
@@ -96,6 +102,7 @@ let package = Package(
                 "TraceAnalysis",
                 "TraceProtocol",
                 "TraceSystem",
+                "TraceText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -1,4 +1,5 @@
 import TraceProtocol
+import TraceText
 
 /// `tracectl list` and `status` as text.
 enum StatusPrinter {
