@@ -122,6 +122,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Fuzz targets for every decoder of untrusted bytes (docs/fuzzing.md):
+        // built with libFuzzer by scripts/fuzz, and as an ordinary program that
+        // replays the seed corpus and saved crash inputs (FuzzReplayTests).
+        .executableTarget(
+            name: "traced-fuzz",
+            dependencies: ["CTraceABI", "TraceSystem", "TraceFormat", "TraceProtocol", "TraceRing", "TraceAnalysis", "TraceText"],
+            swiftSettings: strict
+        ),
         // A traced process for tests that need one: emits scripted workloads.
         .executableTarget(
             name: "TraceFixture",
@@ -159,6 +167,12 @@ let package = Package(
                 "TraceFormat", "TraceRing", "TraceAnalysis", "TraceSystem", "TraceProtocol", "CTraceABI", "TestSupport",
                 "TraceFixture", "traced", "tracectl",
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "FuzzReplayTests",
+            dependencies: ["TestSupport", "traced-fuzz"],
+            path: "Tests/FuzzReplayTests",
             swiftSettings: strict
         ),
     ]

@@ -62,10 +62,15 @@ package struct TraceModel: Sendable {
     }
 
     /// Loads one trace from bytes.
-    package static func load(bytes: [UInt8]) -> TraceModel {
+    package static func load(bytes: [UInt8]) -> TraceModel { load(files: [bytes]) }
+
+    /// Loads one trace from the bytes of its files, in order.
+    package static func load(files: [[UInt8]]) -> TraceModel {
         let reader = TraceReader()
         var pending: [(BatchHeader, PendingEvent)] = []
-        reader.read(bytes: bytes) { header, event in pending.append((header, PendingEvent(event))) }
+        for bytes in files {
+            reader.read(bytes: bytes) { header, event in pending.append((header, PendingEvent(event))) }
+        }
         return build(reader, pending)
     }
 
