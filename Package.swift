@@ -69,6 +69,12 @@ let package = Package(
             dependencies: ["CTraceABI", "TraceFormat", "TraceSystem"],
             swiftSettings: strict
         ),
+        // Traces as text: dump lines (two passes, names first), summaries, report tables.
+        .target(
+            name: "TraceText",
+            dependencies: ["CTraceABI", "TraceFormat", "TraceAnalysis", "TraceSystem"],
+            swiftSettings: strict
+        ),
         // The daemon: sockets, registration, sessions, draining into rotating files.
         .target(
             name: "TraceDaemon",
@@ -96,6 +102,7 @@ let package = Package(
                 "TraceAnalysis",
                 "TraceProtocol",
                 "TraceSystem",
+                "TraceText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -113,6 +120,14 @@ let package = Package(
                 "TraceClient", "TraceSystem", "CTraceABI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strict
+        ),
+        // Fuzz targets for every decoder of untrusted bytes (docs/fuzzing.md):
+        // built with libFuzzer by scripts/fuzz, and as an ordinary program that
+        // replays the seed corpus and saved crash inputs (FuzzReplayTests).
+        .executableTarget(
+            name: "traced-fuzz",
+            dependencies: ["CTraceABI", "TraceSystem", "TraceFormat", "TraceProtocol", "TraceRing", "TraceAnalysis", "TraceText"],
             swiftSettings: strict
         ),
         // A traced process for tests that need one: emits scripted workloads.
@@ -152,6 +167,12 @@ let package = Package(
                 "TraceFormat", "TraceRing", "TraceAnalysis", "TraceSystem", "TraceProtocol", "CTraceABI", "TestSupport",
                 "TraceFixture", "traced", "tracectl",
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "FuzzReplayTests",
+            dependencies: ["TestSupport", "traced-fuzz"],
+            path: "Tests/FuzzReplayTests",
             swiftSettings: strict
         ),
     ]

@@ -50,7 +50,9 @@ package final class StackSymbolizer {
                 continue
             }
             // A return address follows its call: look up the call itself.
-            let offset = address - image.bias
+            // `contains` wraps (bias and text bounds come from the file), so
+            // the address may lie below the bias: wrap here too.
+            let offset = address &- image.bias
             frames[address] = Frame(address: address, image: image.path, offset: offset, function: nil, location: nil)
             byImage[image.path, default: []].append((address, offset))
         }

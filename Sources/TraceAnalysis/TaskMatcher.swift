@@ -1,3 +1,5 @@
+import TraceFormat
+
 /// Pairs task creations with their ends. Only the first end counts for the
 /// task's latency; later ends are counted and otherwise ignored.
 package enum TaskMatcher {
@@ -13,7 +15,8 @@ package enum TaskMatcher {
         /// Creation to first end, when both are in the trace.
         package var latency: Int64? {
             guard let begin, let end else { return nil }
-            return end - begin
+            // Both times come from the file: the difference may pass Int64.
+            return end.saturatingSubtract(begin)
         }
     }
 

@@ -15,6 +15,14 @@ package struct TraceModel: Sendable {
         /// Swift task id the event ran on (0: none).
         package var swiftTask: UInt64
         package var kind: Kind
+
+        package init(process: UInt32, thread: UInt32, time: Int64, swiftTask: UInt64, kind: Kind) {
+            self.process = process
+            self.thread = thread
+            self.time = time
+            self.swiftTask = swiftTask
+            self.kind = kind
+        }
     }
 
     package enum Kind: Equatable, Sendable {
@@ -54,10 +62,15 @@ package struct TraceModel: Sendable {
     }
 
     /// Loads one trace from bytes.
-    package static func load(bytes: [UInt8]) -> TraceModel {
+    package static func load(bytes: [UInt8]) -> TraceModel { load(files: [bytes]) }
+
+    /// Loads one trace from the bytes of its files, in order.
+    package static func load(files: [[UInt8]]) -> TraceModel {
         let reader = TraceReader()
         var pending: [(BatchHeader, PendingEvent)] = []
-        reader.read(bytes: bytes) { header, event in pending.append((header, PendingEvent(event))) }
+        for bytes in files {
+            reader.read(bytes: bytes) { header, event in pending.append((header, PendingEvent(event))) }
+        }
         return build(reader, pending)
     }
 
@@ -119,7 +132,7 @@ package struct TraceModel: Sendable {
     }
 
     /// Events dropped by all processes (not counting lost metadata).
-    package var droppedEvents: UInt64 { drops.values.map(\.droppedEvents).reduce(0, +) }
+    package var droppedEvents: UInt64 { drops.values.map(\.droppedEvents).saturatingSum() }
 
     /// The kernel thread id and name of a trace thread.
     package func thread(_ process: UInt32, _ index: UInt32) -> ThreadRecord? {

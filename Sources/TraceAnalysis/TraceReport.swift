@@ -1,3 +1,5 @@
+import TraceFormat
+
 /// What a person reads first about a trace: per task type latency
 /// distributions (creation to first end), per region type durations, logs
 /// by category, counters, misuse and losses.
@@ -19,7 +21,8 @@ package struct TraceReport: Sendable {
                 sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
             }
             count = sorted.count
-            total = sorted.reduce(0, +)
+            // Durations come from file timestamps: their sum may pass Int64.
+            total = sorted.saturatingSum()
             minimum = sorted[0]
             p50 = percentile(0.50)
             p90 = percentile(0.90)
@@ -55,7 +58,9 @@ package struct TraceReport: Sendable {
         events = model.events.count
         processes = model.processes.count
         threads = model.threads.count
-        span = (model.events.last?.time ?? 0) - (model.events.first?.time ?? 0)
+        // Times come from the file (a scribbled timestamp can lie anywhere in
+        // Int64): differences saturate rather than trap, here and below.
+        span = (model.events.last?.time ?? 0).saturatingSubtract(model.events.first?.time ?? 0)
         var latencies: [String: [Int64]] = [:]
         for task in TaskMatcher.match(model) where task.begin != nil {
             if let latency = task.latency {
@@ -68,7 +73,7 @@ package struct TraceReport: Sendable {
         let matched = RegionMatcher.match(model)
         var durations: [String: [Int64]] = [:]
         for span in matched.spans {
-            if let end = span.end { durations[span.type, default: []].append(end - span.begin) }
+            if let end = span.end { durations[span.type, default: []].append(end.saturatingSubtract(span.begin)) }
             for misuse in span.misuse { self.misuse[misuse, default: 0] += 1 }
         }
         regions = durations.compactMapValues(Distribution.init)
@@ -97,7 +102,7 @@ package struct TraceReport: Sendable {
         }
         droppedEvents = model.droppedEvents
         for counts in model.drops.values {
-            for (reason, count) in counts.counts { drops[reason, default: 0] += count }
+            for (reason, count) in counts.counts { drops[reason, default: 0] = drops[reason, default: 0].saturatingAdd(count) }
         }
     }
 }

@@ -29,6 +29,11 @@ package struct ClockConverter: Sendable {
 
     /// CLOCK_MONOTONIC nanoseconds of `ticks` of `clockKind`, or nil if
     /// nothing in the file says how to convert them.
+    ///
+    /// Ticks, syncs and the nominal rate come from the file: a scribbled
+    /// value can put a timestamp centuries away or past Int64's range, so
+    /// the result saturates at Int64's bounds (an implausible time the
+    /// report shows as such) instead of trapping.
     package func monotonicNanoseconds(ticks: UInt64, clockKind: UInt32) -> Int64? {
         if clockKind == UInt32(TC_CLOCK_MONOTONIC_NS) { return Int64(bitPattern: ticks) }
         guard clockKind == UInt32(TC_CLOCK_TSC) else { return nil }
@@ -39,20 +44,20 @@ package struct ClockConverter: Sendable {
             guard nominalTicksPerSecond > 0 else { return nil }
             let sync = tscSyncs[0]
             let ns = Double(Int64(bitPattern: ticks &- sync.ticks)) * 1e9 / Double(nominalTicksPerSecond)
-            return Int64(sync.monotonicNanoseconds) + Int64(ns.rounded())
+            return Int64(clamping: sync.monotonicNanoseconds).saturatingAdd(Int64(saturating: ns.rounded()))
         default:
             let index = segmentIndex(for: ticks)
             let a = tscSyncs[index], b = tscSyncs[index + 1]
             let slope = Double(b.monotonicNanoseconds - a.monotonicNanoseconds) / Double(b.ticks - a.ticks)
             let delta = Double(Int64(bitPattern: ticks &- a.ticks)) * slope
-            return Int64(a.monotonicNanoseconds) + Int64(delta.rounded())
+            return Int64(clamping: a.monotonicNanoseconds).saturatingAdd(Int64(saturating: delta.rounded()))
         }
     }
 
     /// CLOCK_REALTIME minus CLOCK_MONOTONIC at the first sync, for wall-clock display.
     package func realtimeOffset(from syncs: [ClockSync]) -> Int64? {
         guard let sync = syncs.first else { return nil }
-        return Int64(sync.realtimeNanoseconds) - Int64(sync.monotonicNanoseconds)
+        return Int64(clamping: sync.realtimeNanoseconds).saturatingSubtract(Int64(clamping: sync.monotonicNanoseconds))
     }
 
     /// The interval [i, i+1] to use for `ticks`: the one containing it, or the

@@ -130,8 +130,10 @@ package struct DropCounts: Equatable, Sendable {
     }
 
     /// Events lost, not counting TC_LOST_METADATA (which is not an event).
+    /// The counts are read from a file (or a client's buffer): their sum
+    /// saturates.
     package var droppedEvents: UInt64 {
-        counts.filter { $0.key != UInt32(TC_LOST_METADATA) }.values.reduce(0, +)
+        counts.filter { $0.key != UInt32(TC_LOST_METADATA) }.values.saturatingSum()
     }
 
     package func encode(into writer: inout ByteWriter) {

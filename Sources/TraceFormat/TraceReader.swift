@@ -70,11 +70,31 @@ package final class TraceReader {
     /// Reads one file's bytes, calling `visit` for every event in file order
     /// (context events are folded into the events' `swiftTask` and `task`).
     package func read(bytes: [UInt8], visit: (BatchHeader, RawEvent) -> Void) {
-        bytes.withUnsafeBytes { read(file: $0, visit: visit) }
+        bytes.withUnsafeBytes { read(file: $0, events: true, visit: visit) }
         flushAggregates()
     }
 
-    private func read(file: UnsafeRawBufferPointer, visit: (BatchHeader, RawEvent) -> Void) {
+    /// Reads the file at `path` for its metadata only (strings, threads,
+    /// stacks, images, processes, syncs, drops), skipping batch records
+    /// undecoded: a first pass for a reader that streams events but must
+    /// name them: a file promises its metadata, not that each record comes
+    /// before the first event that uses it (a consumer may take a chunk
+    /// before the metadata its producer appended with it). Memory grows
+    /// with the metadata, not with the events.
+    package func readMetadata(path: String) throws(SystemError) {
+        let descriptor = try FileDescriptor.open(path, O_RDONLY)
+        defer { descriptor.close() }
+        readMetadata(bytes: try descriptor.readToEnd())
+    }
+
+    /// `readMetadata(path:)` on one file's bytes.
+    package func readMetadata(bytes: [UInt8]) {
+        bytes.withUnsafeBytes { read(file: $0, events: false) { _, _ in } }
+        flushAggregates()
+    }
+
+    /// `events` false: batch records are skipped (`readMetadata`).
+    private func read(file: UnsafeRawBufferPointer, events: Bool, visit: (BatchHeader, RawEvent) -> Void) {
         var offset = 0
         if !LZ4FrameDecompressor.startsFrame(file, at: 0) {
             guard let next = nextFrame(in: file, after: 0) else {
@@ -91,7 +111,7 @@ package final class TraceReader {
             switch decompressor.decodeFrame(rest, maximumContent: Self.maximumFrameContent) {
             case .frame(let consumed, let content):
                 let outcome = content.withUnsafeBytes {
-                    records(in: $0, fileOffset: offset, expectHeader: first, visit: visit)
+                    records(in: $0, fileOffset: offset, expectHeader: first, events: events, visit: visit)
                 }
                 first = false
                 if outcome == .stop { return }
@@ -138,7 +158,7 @@ package final class TraceReader {
     private enum FrameOutcome { case ok, sawEnd, stop }
 
     private func records(
-        in content: UnsafeRawBufferPointer, fileOffset: Int, expectHeader: Bool,
+        in content: UnsafeRawBufferPointer, fileOffset: Int, expectHeader: Bool, events: Bool,
         visit: (BatchHeader, RawEvent) -> Void
     ) -> FrameOutcome {
         var r = ByteReader(content)
@@ -184,7 +204,7 @@ package final class TraceReader {
                 case TC_REC_CLOCK_SYNC:
                     clockSyncs.append(try ClockSync(decoding: &body))
                 case TC_REC_BATCH:
-                    try batch(&body, fileOffset: fileOffset, visit: visit)
+                    if events { try batch(&body, fileOffset: fileOffset, visit: visit) }
                 case TC_REC_DROPS:
                     let counts = try DropCounts(decoding: &body)
                     drops[counts.process] = counts

@@ -1,6 +1,5 @@
 import ArgumentParser
-import CTraceABI
-import TraceFormat
+import TraceText
 
 /// `tracectl dump`: every record of one or more trace files, as text.
 struct Dump: ParsableCommand {
@@ -20,29 +19,18 @@ struct Dump: ParsableCommand {
     var batches = false
 
     func run() throws {
-        let reader = TraceReader()
-        let printer = EventPrinter(reader: reader)
-        var kinds: [UInt8: (count: Int, bytes: Int)] = [:]
-        for file in files {
-            do {
-                var lastBatch: BatchHeader?
-                try reader.read(path: file) { header, event in
-                    if sizes {
-                        kinds[event.kind, default: (0, 0)].count += 1
-                        kinds[event.kind, default: (0, 0)].bytes += event.encodedSize
-                    } else if batches {
-                        if header != lastBatch { print(printer.batchLine(header)) }
-                        lastBatch = header
-                    } else if !summary {
-                        print(printer.line(header, event))
-                    }
-                }
-            } catch {
-                throw ValidationError("cannot read '\(file)': \(error)")
+        let content: TraceDump.Content = sizes ? .sizes : batches ? .batches : summary ? .summary : .events
+        let dump = TraceDump(content: content) { print($0) }
+        // Two passes: names first (metadata only), then the events.
+        if dump.needsNames {
+            for file in files {
+                do { try dump.collectNames(path: file) } catch { throw ValidationError("cannot read '\(file)': \(error)") }
             }
         }
-        if sizes { print(printer.sizes(kinds)) }
-        print(printer.summary())
-        if reader.diagnostics.contains(where: \.isFatal) { throw ExitCode(1) }
+        for file in files {
+            do { try dump.dump(path: file) } catch { throw ValidationError("cannot read '\(file)': \(error)") }
+        }
+        dump.finish()
+        if dump.sawFatalProblem { throw ExitCode(1) }
     }
 }

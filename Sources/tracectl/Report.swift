@@ -1,6 +1,7 @@
 import ArgumentParser
 import TraceAnalysis
 import TraceFormat
+import TraceText
 
 /// `tracectl report`: latency distributions per task type and what else a
 /// person reads first about a trace.

@@ -1,4 +1,5 @@
 import TraceProtocol
+import TraceText
 #if canImport(Glibc)
 import Glibc
 #endif

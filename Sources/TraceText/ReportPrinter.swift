@@ -1,9 +1,9 @@
-import TraceAnalysis
-import TraceFormat
+package import TraceAnalysis
+package import TraceFormat
 
 /// Renders a TraceReport as aligned text.
-enum ReportPrinter {
-    static func render(_ report: TraceReport, diagnostics: [ReaderDiagnostic]) -> String {
+package enum ReportPrinter {
+    package static func render(_ report: TraceReport, diagnostics: [ReaderDiagnostic]) -> String {
         var out: [String] = []
         out.append("\(report.events) events from \(report.processes) process(es), \(report.threads) thread(s), over \(duration(report.span))")
         let dropLine = report.drops.sorted { $0.key < $1.key }.map { "\(DropReason.name($0.key)) \($0.value)" }.joined(separator: ", ")
@@ -56,7 +56,7 @@ enum ReportPrinter {
         return lines
     }
 
-    static func duration(_ nanoseconds: Int64) -> String {
+    package static func duration(_ nanoseconds: Int64) -> String {
         let value = Double(nanoseconds)
         switch abs(value) {
         case ..<1_000: return "\(nanoseconds)ns"

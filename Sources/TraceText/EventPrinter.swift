@@ -1,13 +1,23 @@
 import CTraceABI
-import TraceFormat
+package import TraceFormat
 
 /// Renders decoded events and a file summary as text.
-struct EventPrinter {
-    let reader: TraceReader
+package struct EventPrinter {
+    /// The reader whose tables and diagnostics the summary shows.
+    package let reader: TraceReader
+    /// Where names come from: a reader that has read the files' metadata
+    /// first, since a string record may follow the events that use it.
+    package let names: TraceReader
 
-    func line(_ header: BatchHeader, _ event: RawEvent) -> String {
+    package init(reader: TraceReader, names: TraceReader? = nil) {
+        self.reader = reader
+        self.names = names ?? reader
+    }
+
+    package func line(_ header: BatchHeader, _ event: RawEvent) -> String {
         let p = header.process
-        func name(_ id: UInt32) -> String { reader.string(p, id) ?? "#\(id)" }
+        // "#id" only for an id no string record of the files defines.
+        func name(_ id: UInt32) -> String { names.string(p, id) ?? "#\(id)" }
         let prefix = "\(event.ticks) p\(p) t\(header.thread)" + (event.swiftTask != 0 ? " st\(event.swiftTask)" : "")
         let body: String
         switch Int(event.kind) {
@@ -32,13 +42,13 @@ struct EventPrinter {
         return prefix + " " + body + (event.stack != 0 ? " stack=\(event.stack)" : "")
     }
 
-    func batchLine(_ header: BatchHeader) -> String {
+    package func batchLine(_ header: BatchHeader) -> String {
         "batch p\(header.process) t\(header.thread) chunk #\(header.chunkSequence) at +\(header.segmentOffset)"
             + " base \(header.baseTicks) regions \(header.regionSequence)"
             + (header.droppedBefore > 0 ? " after \(header.droppedBefore) dropped" : "")
     }
 
-    func sizes(_ kinds: [UInt8: (count: Int, bytes: Int)]) -> String {
+    package func sizes(_ kinds: [UInt8: (count: Int, bytes: Int)]) -> String {
         let names: [Int: String] = [
             TC_EV_REGION_BEGIN: "region begin", TC_EV_REGION_END: "region end", TC_EV_REGION_END_FOREIGN: "region end (foreign)",
             TC_EV_TASK_BEGIN: "task begin", TC_EV_TASK_END: "task end", TC_EV_LOG: "log",
@@ -61,7 +71,7 @@ struct EventPrinter {
         return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
     }
 
-    func summary() -> String {
+    package func summary() -> String {
         var lines: [String] = []
         for header in reader.headers {
             lines.append("file: format \(header.major).\(header.minor), written by \(header.producer)"
@@ -81,9 +91,4 @@ struct EventPrinter {
         }
         return lines.joined(separator: "\n")
     }
-}
-
-extension String {
-    func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
-    func leftPadding(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }

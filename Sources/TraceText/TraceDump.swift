@@ -1,0 +1,94 @@
+import TraceFormat
+package import TraceSystem
+
+/// What `tracectl dump` prints of the files of one trace, line by line.
+///
+/// Events are streamed: a file is decoded, printed and let go before the
+/// next. Names need a first pass: a file promises the string records its
+/// events use, not that each comes before its first use, so printing names
+/// as they are met would leave some as `#id` that `report` (which holds the
+/// whole trace) resolves. The first pass (`collectNames`) reads only the
+/// metadata records, skipping batches undecoded; memory grows with the
+/// metadata (names, threads, stacks), never with the events.
+///
+/// Use: `collectNames` on every file when `needsNames`, then `dump` on every
+/// file in order, then `finish`.
+package final class TraceDump {
+    package enum Content: Sendable {
+        /// One line per event.
+        case events
+        /// One line per batch.
+        case batches
+        /// Events and bytes per event kind.
+        case sizes
+        /// Only the summary.
+        case summary
+    }
+
+    private let content: Content
+    private let output: (String) -> Void
+    /// First pass: metadata only.
+    private let names = TraceReader()
+    /// Second pass: everything; its tables and diagnostics make the summary.
+    private let reader = TraceReader()
+    private var kinds: [UInt8: (count: Int, bytes: Int)] = [:]
+
+    package init(content: Content, output: @escaping (String) -> Void) {
+        self.content = content
+        self.output = output
+    }
+
+    /// Whether `collectNames` must see every file before `dump`: only event
+    /// lines show names.
+    package var needsNames: Bool { content == .events }
+
+    /// First pass over one file.
+    package func collectNames(path: String) throws(SystemError) {
+        try names.readMetadata(path: path)
+    }
+
+    /// First pass over one file's bytes.
+    package func collectNames(bytes: [UInt8]) {
+        names.readMetadata(bytes: bytes)
+    }
+
+    /// Second pass over one file: prints its events (or batches), or counts them.
+    package func dump(path: String) throws(SystemError) {
+        var lastBatch: BatchHeader?
+        try reader.read(path: path) { header, event in take(header, event, &lastBatch) }
+    }
+
+    /// Second pass over one file's bytes.
+    package func dump(bytes: [UInt8]) {
+        var lastBatch: BatchHeader?
+        reader.read(bytes: bytes) { header, event in take(header, event, &lastBatch) }
+    }
+
+    private var printer: EventPrinter { EventPrinter(reader: reader, names: names) }
+
+    private func take(_ header: BatchHeader, _ event: RawEvent, _ lastBatch: inout BatchHeader?) {
+        switch content {
+        case .events:
+            output(printer.line(header, event))
+        case .batches:
+            if header != lastBatch { output(printer.batchLine(header)) }
+            lastBatch = header
+        case .sizes:
+            // Sizes are of bytes in memory: they cannot overflow an Int.
+            kinds[event.kind, default: (0, 0)].count += 1
+            kinds[event.kind, default: (0, 0)].bytes += event.encodedSize
+        case .summary:
+            break
+        }
+    }
+
+    /// Prints the size table (for `.sizes`) and the summary: files,
+    /// processes, counts, drops and every diagnostic of the second pass.
+    package func finish() {
+        if content == .sizes { output(printer.sizes(kinds)) }
+        output(printer.summary())
+    }
+
+    /// Whether a file could not be read at all (not a trace, unsupported version).
+    package var sawFatalProblem: Bool { reader.diagnostics.contains(where: \.isFatal) }
+}

@@ -1,0 +1,154 @@
+import CTraceABI
+import Foundation
+import TraceFormat
+import TraceProtocol
+import TraceRing
+
+/// The seed corpus: well-formed inputs of each target built with the real
+/// encoders, so fuzzing starts from what peers and files really hold.
+/// `traced-fuzz seeds DIR` writes them into DIR/TARGET/NAME.
+enum Seeds {
+    static func write(into directory: String) throws -> Int {
+        var written = 0
+        for (target, seeds) in [(FuzzTarget.producerMessages, producer()), (.controlMessages, control()),
+                                (.bufferConsumer, buffer()), (.traceFile, traceFile())] {
+            let folder = directory + "/" + target.rawValue
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for (name, bytes) in seeds {
+                try Data(bytes).write(to: URL(fileURLWithPath: folder + "/seed-" + name))
+                written += 1
+            }
+        }
+        return written
+    }
+
+    /// A FuzzInput run: a 16-bit length, then the bytes.
+    static func run(_ bytes: [UInt8]) -> [UInt8] {
+        [UInt8(truncatingIfNeeded: bytes.count), UInt8(truncatingIfNeeded: bytes.count >> 8)] + bytes
+    }
+
+    static func producer() -> [(String, [UInt8])] {
+        let hello = Hello(abiMajor: UInt64(TC_ABI_MAJOR), abiMinor: UInt64(TC_ABI_MINOR), processName: "cafe", bufferSize: 4 << 20)
+        let fromClient = hello.encode() + ControlAck(sequence: 3).encode() + Goodbye(reason: .tracingInProcess).encode()
+        let fromDaemon = Welcome(clientID: 7, control: ControlWord(enabled: true, stacks: false), sequence: 1).encode()
+            + Control(sequence: 2, control: ControlWord(enabled: true, stacks: true)).encode()
+            + Refused(reason: "buffer of 1 bytes is smaller than its header").encode()
+        return [("client", [0] + run(fromClient)), ("daemon", [0] + run(fromDaemon)),
+                ("split-hello", [0] + run(Array(hello.encode().prefix(7))) + run(Array(hello.encode().dropFirst(7))))]
+    }
+
+    static func control() -> [(String, [UInt8])] {
+        var config = SessionConfig()
+        config.pids = [42, 7]
+        config.processNames = ["cafe*", "?rew"]
+        config.categories = ["orders"]
+        config.stacks = true
+        config.mode = .flightRecorder
+        config.windowBytes = 1 << 20
+        config.windowSeconds = 30
+        let requests = ControlHello().encode() + ControlRequest.start(name: "s", config: config).encode()
+            + ControlRequest.stop(name: "s").encode() + ControlRequest.list.encode() + ControlRequest.status(name: "s").encode()
+            + ControlRequest.fetch(name: "s").encode()
+        let client = SessionStatus.Client(pid: 42, name: "cafe", connected: true, events: 1000,
+                                          dropped: ["buffer full": 3], bytes: 20_000, malformed: 1)
+        let status = SessionStatus(name: "s", state: .running, mode: .streaming, owner: 0, startedRealtimeNanoseconds: 1,
+                                   stoppedRealtimeNanoseconds: 0, events: 1000, dropped: ["buffer full": 3, "metadata lost": 1],
+                                   bytesRaw: 20_000, bytesCompressed: 5000, files: 1, filesDeleted: 0, diskBytes: 5000,
+                                   clients: [client])
+        let daemon = DaemonStatus(version: "0.1.0", pid: 1, uptimeSeconds: 5, clients: 1, runtimeDirectory: "/run/traced",
+                                  stateDirectory: "/var/lib/traced", diskBytes: 5000, diskQuota: 1 << 30)
+        let replies = ControlReply.started(name: "s").encode() + ControlReply.stopped(status).encode()
+            + ControlReply.sessions([status, status]).encode() + ControlReply.status(daemon, [status]).encode()
+            + ControlReply.fetchData([1, 2, 3]).encode() + ControlReply.fetchEnd(bytes: 3, files: 1).encode()
+            + ControlReply.error(.limitReached("too many sessions")).encode()
+            + ControlReply.error(.unsupportedVersion(2)).encode()
+        return [("requests", [0] + run(requests)), ("replies", [1] + run(replies))]
+    }
+
+    /// Buffer programs: op codes as `BufferConsumerTarget.Program.step` reads them.
+    static func buffer() -> [(String, [UInt8])] {
+        var counters = ByteWriter()
+        for value in 0..<20 {
+            counters.byte(UInt8(TC_EV_COUNTER_INT))
+            counters.varint(UInt64(1))
+            counters.varint(UInt64(1))
+            counters.zigzag(Int64(value))
+        }
+        var regions = ByteWriter()
+        regions.byte(UInt8(TC_EV_REGION_BEGIN)); regions.varint(UInt64(5)); regions.varint(UInt64(2))
+        regions.byte(UInt8(TC_EV_CONTEXT)); regions.zigzag(Int64(9)); regions.zigzag(Int64(4))
+        regions.byte(UInt8(TC_EV_LOG)); regions.varint(UInt64(1)); regions.varint(UInt64(3)); regions.varint(UInt64(4 << 1))
+        regions.raw(Array("brew".utf8))
+        regions.byte(UInt8(TC_EV_REGION_END)); regions.varint(UInt64(5)); regions.varint(UInt64(0))
+        var metadata = ByteWriter()
+        MetadataRecord.string(StringRecord(id: 1, value: "queue depth")).encodeForBuffer(into: &metadata)
+        MetadataRecord.thread(ThreadRecord(index: 1, tid: 100, name: "main")).encodeForBuffer(into: &metadata)
+        MetadataRecord.stack(StackRecord(id: 1, frames: [0x1000, 0x2000])).encodeForBuffer(into: &metadata)
+        func header(chunk: UInt8, thread: UInt8, sequence: UInt8) -> [UInt8] {
+            // op 2: thread, (no wide thread), sequence (+2 bias), base ticks, regions, dropped, count.
+            [2, chunk, thread, 0, sequence &+ 2] + [UInt8](repeating: 0, count: 8) + [0] + [UInt8](repeating: 0, count: 8)
+                + [20, 0, 0, 0]
+        }
+        let writeAndComplete: [UInt8] =
+            [1, 0, 1] + header(chunk: 0, thread: 1, sequence: 0) + [3, 0] + run(counters.bytes) // WRITING, fields, events
+            + [10]                                                         // scrape
+            + [7] + run(metadata.bytes) + [0] + [11]                       // metadata, take it
+            + [1, 0, 2, 5, 0, 9]                                           // COMPLETE, mark, drain
+            + [8, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 12]                        // a drop counter, read them
+        let twoThreads: [UInt8] =
+            [1, 1, 1] + header(chunk: 1, thread: 2, sequence: 1) + [3, 1] + run(regions.bytes) + [1, 1, 2, 5, 1, 9]
+            + [1, 0, 1] + header(chunk: 0, thread: 2, sequence: 0) + [3, 0] + run(counters.bytes) + [1, 0, 2, 5, 0, 9]
+            + [13, 14, 15, 10]
+        return [("complete-chunk", [1] + writeAndComplete), ("out-of-order", [1] + twoThreads),
+                ("scribbled-header", [5, 2, 10, 0, 0, 0] + run([0xFF, 0xFF]) + [100, 0, 0, 0] + run([9]) + writeAndComplete)]
+    }
+
+    static func traceFile() -> [(String, [UInt8])] {
+        var w = ByteWriter()
+        FileHeader(createdRealtimeNanoseconds: 1, producer: "traced-fuzz", session: "s", fileIndex: 0).encode(into: &w)
+        ProcessRecord(process: 1, pid: 42, uid: 0, name: "cafe", clockKind: UInt32(TC_CLOCK_TSC),
+                      nominalTicksPerSecond: 2_000_000_000).encode(into: &w)
+        ClockSync(clockKind: UInt32(TC_CLOCK_TSC), ticks: 1000, monotonicNanoseconds: 500, realtimeNanoseconds: 9000).encode(into: &w)
+        MetadataRecord.thread(ThreadRecord(index: 1, tid: 100, name: "main")).encode(process: 1, into: &w)
+        MetadataRecord.stack(StackRecord(id: 1, frames: [0x1000, 0x2000])).encode(process: 1, into: &w)
+        MetadataRecord.image(ImageRecord(bias: 0x1000, textLow: 0, textHigh: 0x5000, buildID: [1, 2], path: "/bin/cafe"))
+            .encode(process: 1, into: &w)
+        var events = ByteWriter()
+        events.byte(UInt8(TC_EV_TASK_BEGIN) | UInt8(TC_EV_HAS_STACK)); events.varint(UInt64(1)); events.zigzag(Int64(1))
+        events.varint(UInt64(2)); events.varint(UInt64(1))
+        events.byte(UInt8(TC_EV_CONTEXT)); events.zigzag(Int64(9)); events.zigzag(Int64(1))
+        events.byte(UInt8(TC_EV_REGION_BEGIN)); events.varint(UInt64(5)); events.varint(UInt64(3))
+        events.byte(UInt8(TC_EV_LOG)); events.varint(UInt64(1)); events.varint(UInt64(4)); events.varint(UInt64(4 << 1 | 1))
+        events.raw(Array("brew".utf8))
+        events.byte(UInt8(TC_EV_COUNTER_DOUBLE)); events.varint(UInt64(1)); events.varint(UInt64(5)); events.double(2.5)
+        events.byte(UInt8(TC_EV_REGION_END)); events.varint(UInt64(5)); events.varint(UInt64(0))
+        events.byte(UInt8(TC_EV_REGION_END_FOREIGN)); events.varint(UInt64(5)); events.varint(UInt64(2)); events.varint(UInt64(0))
+        events.byte(UInt8(TC_EV_TASK_END)); events.varint(UInt64(7)); events.zigzag(Int64(0))
+        events.byte(UInt8(TC_EV_FIRST_EXTENSION)); events.varint(UInt64(1)); events.varint(UInt64(2)); events.raw([7, 7])
+        events.bytes.withUnsafeBytes {
+            BatchHeader(process: 1, thread: 1, chunkSequence: 0, segmentOffset: 0, baseTicks: 1000, regionSequence: 0,
+                        droppedBefore: 2).encode(events: $0, into: &w)
+        }
+        // Names after the events that use them, as a consumer may write them.
+        for (id, name) in [(2, "order"), (3, "brew"), (4, "orders"), (5, "queue depth")] {
+            MetadataRecord.string(StringRecord(id: UInt32(id), value: name)).encode(process: 1, into: &w)
+        }
+        ClockSync(clockKind: UInt32(TC_CLOCK_TSC), ticks: 90_000, monotonicNanoseconds: 45_000, realtimeNanoseconds: 53_500).encode(into: &w)
+        DropCounts(process: 1, counts: [UInt32(TC_DROP_BUFFER_FULL): 2, UInt32(TC_LOST_METADATA): 1]).encode(into: &w)
+        ProcessEnd(process: 1, ticks: 90_000, reason: .exited).encode(into: &w)
+        let records = w.bytes
+        var end = ByteWriter()
+        end.record(TC_REC_FILE_END) { _ in }
+        let whole = records + end.bytes
+        let compressor = LZ4FrameCompressor()
+        let file = records.withUnsafeBytes { Array(compressor.frame(of: $0)) } + end.bytes.withUnsafeBytes { Array(compressor.frame(of: $0)) }
+        let cut = UInt16(records.count / 2)
+        return [
+            ("records", [0, 0] + [UInt8(truncatingIfNeeded: whole.count), UInt8(truncatingIfNeeded: whole.count >> 8)] + whole),
+            ("records-two-files", [2 | 4, 1, UInt8(truncatingIfNeeded: cut), UInt8(truncatingIfNeeded: cut >> 8)]
+                + [0xFF, 0xFF] + whole),
+            ("raw-file", [1] + file),
+            ("raw-damaged", [1 | 8] + Array(file.prefix(20)) + [0x55] + Array(file.dropFirst(21)) + Array(file.prefix(30))),
+        ]
+    }
+}
