@@ -10,21 +10,7 @@ import TraceProtocol
 enum ControlMessagesTarget {
     static func run(_ data: UnsafeRawBufferPointer) {
         var input = FuzzInput(data)
-        var buffer = MessageBuffer()
-        let limit = input.byte() & 1 == 0 ? Frame.controlLimit : Frame.controlReplyLimit
-        while !input.isAtEnd {
-            buffer.append(input.run(limit: 70_000))
-            drain(&buffer, limit: limit)
-        }
-    }
-
-    private static func drain(_ buffer: inout MessageBuffer, limit: Int) {
-        while true {
-            switch buffer.next(limit: limit) {
-            case .incomplete, .invalid: return
-            case .message(let message): decode(message)
-            }
-        }
+        input.messages(limits: (Frame.controlLimit, Frame.controlReplyLimit), piece: 70_000, decode)
     }
 
     static func decode(_ message: MessageBuffer.Message) {

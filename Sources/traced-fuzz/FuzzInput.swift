@@ -39,3 +39,20 @@ struct FuzzInput {
     /// Everything left.
     mutating func rest() -> UnsafeRawBufferPointer { take(remaining) }
 }
+
+import TraceProtocol
+
+extension FuzzInput {
+    /// Feeds the rest of the input to a `MessageBuffer` in pieces of up to
+    /// `piece` bytes whose sizes the input picks, framing at `limits.0` or
+    /// `limits.1` (the input's first byte picks), and hands every message to
+    /// `decode`: how a socket's reader sees what a peer sent.
+    mutating func messages(limits: (Int, Int), piece: Int, _ decode: (MessageBuffer.Message) -> Void) {
+        var buffer = MessageBuffer()
+        let limit = byte() & 1 == 0 ? limits.0 : limits.1
+        while !isAtEnd {
+            buffer.append(run(limit: piece))
+            while case .message(let message) = buffer.next(limit: limit) { decode(message) }
+        }
+    }
+}

@@ -9,21 +9,7 @@ import TraceProtocol
 enum ProducerMessagesTarget {
     static func run(_ data: UnsafeRawBufferPointer) {
         var input = FuzzInput(data)
-        var buffer = MessageBuffer()
-        let limit = input.byte() & 1 == 0 ? Frame.producerLimit : Frame.controlLimit
-        while !input.isAtEnd {
-            buffer.append(input.run(limit: 6000))
-            drain(&buffer, limit: limit)
-        }
-    }
-
-    private static func drain(_ buffer: inout MessageBuffer, limit: Int) {
-        while true {
-            switch buffer.next(limit: limit) {
-            case .incomplete, .invalid: return
-            case .message(let message): decode(message)
-            }
-        }
+        input.messages(limits: (Frame.producerLimit, Frame.controlLimit), piece: 6000, decode)
     }
 
     static func decode(_ message: MessageBuffer.Message) {
