@@ -128,7 +128,7 @@ final class DaemonConnection: @unchecked Sendable {
         tc_control_store(0)
         ClientRuntime.shared.waitForEventsInFlight()
         closed.drain()
-        try? socket.writeAll(Goodbye(reason: .tracingInProcess).encode())
+        try? UnixSocket.sendAll(Goodbye(reason: .tracingInProcess).encode(), on: socket)
         _ = try? closed.wait(timeoutMilliseconds: 2000)
     }
 
@@ -143,6 +143,6 @@ final class DaemonConnection: @unchecked Sendable {
         guard let socket = state.withLock({ $0.socket }) else { return }
         tc_control_store(0)
         ClientRuntime.shared.waitForEventsInFlight()
-        try? socket.writeAll(Goodbye(reason: .exiting).encode())
+        try? UnixSocket.sendAll(Goodbye(reason: .exiting).encode(), on: socket)
     }
 }
