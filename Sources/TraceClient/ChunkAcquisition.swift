@@ -59,7 +59,6 @@ extension EventWriter {
         t.pointee.limit = (UnsafeMutableRawPointer(chunk) + buffer.geometry.chunkSize).assumingMemoryBound(to: UInt8.self)
         t.pointee.last_ticks = now
         // A chunk starts from an empty context, as its decoder does.
-        t.pointee.swift_task = 0
         t.pointee.swift_task_id = 0
         t.pointee.context_task = 0
         t.pointee.last_task = 0

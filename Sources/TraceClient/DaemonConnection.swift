@@ -11,13 +11,18 @@ import TraceSystem
 /// the thread tries again with backoff (0.1 s doubling to 30 s), then
 /// registers the same buffer again: no restart of the service, no growth of
 /// its memory. While the process traces itself into a file (`Trace.start`),
-/// the connection is suspended.
+/// the connection is suspended; once it said goodbye at exit, it is over.
 final class DaemonConnection: @unchecked Sendable {
     // Sendable: `state` is a Mutex; the other stored properties are immutable.
     private struct State {
         var suspended = false
         var socket: FileDescriptor?
         var refusalReported = false
+        /// The process is exiting and said goodbye: never connect again (a
+        /// connection made while atexit handlers and other threads still
+        /// run would register the process a second time, and end as
+        /// "disconnected" when it dies).
+        var leaving = false
     }
 
     private let state = Mutex(State())
@@ -45,6 +50,12 @@ final class DaemonConnection: @unchecked Sendable {
     private func run() {
         var backoff: Int32 = 100
         while true {
+            if state.withLock({ $0.leaving }) {
+                // The process is exiting: nothing is left to do. Parked, not
+                // returned, since nobody joins this thread.
+                _ = try? wake.wait(timeoutMilliseconds: -1)
+                continue
+            }
             if state.withLock({ $0.suspended }) {
                 _ = try? wake.wait(timeoutMilliseconds: 1000)
                 continue
@@ -71,7 +82,7 @@ final class DaemonConnection: @unchecked Sendable {
         let channel = MessageChannel(socket: socket, limit: Frame.producerLimit)
         defer { channel.close() }
         guard state.withLock({ state -> Bool in
-            guard !state.suspended else { return false }
+            guard !state.suspended && !state.leaving else { return false }
             state.socket = socket
             return true
         }) else { return false }
@@ -138,9 +149,14 @@ final class DaemonConnection: @unchecked Sendable {
         wake.signal()
     }
 
-    /// At exit: tell the daemon, so it records a clean end.
+    /// At exit: tell the daemon, so it records a clean end, and connect no
+    /// more.
     func farewell() {
-        guard let socket = state.withLock({ $0.socket }) else { return }
+        let socket = state.withLock { state -> FileDescriptor? in
+            state.leaving = true
+            return state.socket
+        }
+        guard let socket else { return }
         tc_control_store(0)
         ClientRuntime.shared.waitForEventsInFlight()
         try? UnixSocket.sendAll(Goodbye(reason: .exiting).encode(), on: socket)

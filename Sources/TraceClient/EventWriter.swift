@@ -290,16 +290,18 @@ enum EventWriter {
     /// Writes a context event when the Swift task running this thread, or
     /// the current trace task, differs from what the chunk last recorded.
     /// Both are deltas: consecutive Swift tasks and trace tasks have nearby ids.
+    /// Swift tasks are told apart by the runtime's id, not their address: a
+    /// task that ended leaves its address to the next one allocated, which
+    /// may run on this thread.
     @inline(__always)
     static func noteContext(_ t: ThreadState, _ p: inout UnsafeMutablePointer<UInt8>, task: UInt64) {
         let swiftTask = tc_swift_current_task()
-        guard swiftTask != t.pointee.swift_task || task != t.pointee.context_task else { return }
-        let swiftID = swiftTask == t.pointee.swift_task ? t.pointee.swift_task_id : tc_swift_task_id(swiftTask)
+        let swiftID = swiftTask == 0 ? 0 : tc_swift_task_id(swiftTask)
+        guard swiftID != t.pointee.swift_task_id || task != t.pointee.context_task else { return }
         p.pointee = UInt8(TC_EV_CONTEXT)
         p += 1
         putSigned(&p, Int64(bitPattern: swiftID &- t.pointee.swift_task_id))
         putSigned(&p, Int64(bitPattern: task &- t.pointee.context_task))
-        t.pointee.swift_task = swiftTask
         t.pointee.swift_task_id = swiftID
         t.pointee.context_task = task
     }

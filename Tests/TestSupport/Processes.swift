@@ -40,16 +40,13 @@ package enum Processes {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        // Read both pipes to their end before waiting, so a chatty child never blocks.
-        nonisolated(unsafe) var errorData = Data()
-        let errorReader = Thread { errorData = err.fileHandleForReading.readDataToEndOfFile() }
-        errorReader.start()
-        let outputData = out.fileHandleForReading.readDataToEndOfFile()
+        // Both pipes are read to their end before waiting, so a chatty child
+        // never blocks; on this thread, so what was read is simply there.
+        let collected = ChildOutput()
+        collected.read(output: out.fileHandleForReading, error: err.fileHandleForReading)
         process.waitUntilExit()
-        while errorReader.isExecuting || !errorReader.isFinished { usleep(1000) }
         return ProcessResult(status: process.terminationStatus,
-                             standardOutput: String(decoding: outputData, as: UTF8.self),
-                             standardError: String(decoding: errorData, as: UTF8.self))
+                             standardOutput: collected.standardOutput, standardError: collected.standardError)
     }
 
     /// The test's environment with `extra` added, for a child process. It

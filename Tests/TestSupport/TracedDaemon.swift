@@ -21,16 +21,16 @@ package final class TracedDaemon {
                        ["--runtime-dir", base + "/run", "--state-dir", base + "/state", "--log-level", "debug"] + arguments)
     }
 
-    /// Waits until `tracectl list` answers.
+    /// Waits until traced says it listens (it has bound both sockets and
+    /// watches them), then checks that `tracectl list` answers.
     package func waitUntilServing(seconds: Double = 20) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if FileManager.default.fileExists(atPath: runtime + "/control.sock"),
-               (try? tracectl(["list"]).status) == 0 { return }
-            guard process.isRunning else { throw DaemonFailure(log: process.standardError) }
-            usleep(20_000)
+        guard process.waitForError(containing: "listening on ", seconds: seconds) else {
+            throw DaemonFailure(log: (process.isRunning ? "traced did not listen within \(seconds) s: " : "") + process.standardError)
         }
-        throw DaemonFailure(log: "traced did not answer within \(seconds) s: " + process.standardError)
+        let list = try tracectl(["list"])
+        guard list.status == 0 else {
+            throw DaemonFailure(log: "traced listens, but `tracectl list` failed: \(list.standardError)\n" + process.standardError)
+        }
     }
 
     /// The environment a client of this daemon needs.

@@ -57,9 +57,8 @@ typedef struct tc_thread_state {
     uint64_t region_seq;
     /* The event context as last written in this chunk (a context event is
      * written when it changes; all 0 at a chunk's start, as the decoder
-     * assumes): the Swift task (runtime pointer, and its job id) and the
+     * assumes): the Swift task (the runtime's id, 0 outside a task) and the
      * current trace task. */
-    uintptr_t swift_task;
     uint64_t swift_task_id;
     uint64_t context_task;
     /* The last task this thread began in this chunk (task ids are written
