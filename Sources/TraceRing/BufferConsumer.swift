@@ -305,11 +305,12 @@ package final class BufferConsumer {
             task: track.state.task, lastTask: track.state.lastTask,
             droppedBefore: track.taken == 0 ? chunk.pointee.dropped_before : 0)
         let scan: EventScanner.Scan
-        // The header's count is the producer's claim: taken on trust only
-        // when the bytes could hold that many events.
-        let claimed = max(0, Int(chunk.pointee.event_count) - track.eventsTaken)
         let bytes = committed - track.taken
-        if finishing && claimed > bytes / Self.minimumEventBytes {
+        // The header's count is the producer's claim, written before it
+        // stored COMPLETE (so read only once that was seen): taken on trust
+        // only when the bytes could hold that many events.
+        let claimed = finishing ? max(0, Int(chunk.pointee.event_count) - track.eventsTaken) : 0
+        if claimed > bytes / Self.minimumEventBytes {
             distrust("a chunk claimed \(claimed) events in \(bytes) bytes")
         }
         if finishing && !mustScan() {
