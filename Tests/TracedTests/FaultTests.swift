@@ -32,7 +32,13 @@ import TraceFormat
             gaps += last + 1 - Int64(values.count)
             covered += UInt64(last + 1)
         }
-        #expect(UInt64(gaps) <= stopped.dropped)
+        // (Once seen under the full AddressSanitizer run, not since: 775
+        // values missing and 0 dropped. Say where, if it comes back.)
+        let missing = tally.seq.mapValues { values in
+            zip(values, values.dropFirst()).filter { $1 != $0 + 1 }.prefix(5).map { "\($0)->\($1)" }
+                + (values.first.map { $0 == 0 ? [] : ["starts at \($0)"] } ?? [])
+        }
+        #expect(UInt64(gaps) <= stopped.dropped, "gaps \(missing); clients \(stopped.clients)")
         #expect(covered >= UInt64(seen))
     }
 
