@@ -216,7 +216,9 @@ extension Daemon {
         let metadata = client.takeMetadata()
         for session in into { session.write(metadata: metadata, from: client) }
         let freed = consumer.drain(process: UInt32(truncatingIfNeeded: client.id), scrape: scrape) { header, events, count in
-            for session in into { session.write(batch: header, events: events, count: count, from: client) }
+            for session in into {
+                session.write(batch: header, events: events, count: count, from: client) { category($0, of: client, into: into) }
+            }
         }
         reportMalformed(client)
         let now = tc_monotonic_ns()
@@ -253,8 +255,23 @@ extension Daemon {
         guard let consumer = client.consumer else { return }
         let into = sessionOrder.compactMap { sessions[$0] }.filter { $0.state != .stopped && $0.includes(client) }
         consumer.flushHeld { header, events, count in
-            for session in into { session.write(batch: header, events: events, count: count, from: client) }
+            for session in into {
+                session.write(batch: header, events: events, count: count, from: client) { category($0, of: client, into: into) }
+            }
         }
+    }
+
+    /// The category string `id` of `client`, for a session's filter. A
+    /// string record is committed before the first log that uses it, so one
+    /// traced has not taken yet (the client interned it after this drain
+    /// took the metadata) is in the metadata area now: taken, and written to
+    /// the client's sessions, before the batch that uses it. (Left unknown,
+    /// the log was filtered out as if of another category, and not counted.)
+    private func category(_ id: UInt32, of client: Client, into sessions: [Session]) -> String? {
+        if let known = client.strings[id] { return known }
+        let metadata = client.takeMetadata()
+        for session in sessions { session.write(metadata: metadata, from: client) }
+        return client.strings[id]
     }
 
     /// A client leaves: its committed events are taken, its sessions note
