@@ -127,11 +127,6 @@ final class RotatingFiles: SessionOutput {
         do {
             try current.writer.append(framing.ending)
             try current.writer.finish()
-        } catch {
-            suspend("finishing '\(current.path)' failed: \(error)")
-            return
-        }
-        do {
             try current.descriptor.sync()
         } catch {
             suspend("finishing '\(current.path)' failed: \(error)")
@@ -151,7 +146,12 @@ final class RotatingFiles: SessionOutput {
         totals.bytesCompressed = totals.bytesCompressed.saturatingAdd(UInt64(file.writer.compressedBytes))
         guard file.writer.compressedBytes > 0 else {
             totals.files -= 1
-            do { try FileSystem.unlink(file.path) } catch where !suspended { note("deleting '\(file.path)' failed: \(error)") } catch {}
+            do {
+                try FileSystem.unlink(file.path)
+            } catch {
+                // While suspended, the failure that suspended writing is the one shown.
+                if !suspended { note("deleting '\(file.path)' failed: \(error)") }
+            }
             return
         }
         let final = directory + "/" + Self.name(index)
@@ -159,10 +159,8 @@ final class RotatingFiles: SessionOutput {
         do {
             try FileSystem.rename(file.path, to: final)
             try FileSystem.syncDirectory(directory)
-        } catch where !suspended {
-            note("keeping '\(file.path)' failed: \(error)")
         } catch {
-            // The failure that suspended writing is the one shown.
+            if !suspended { note("keeping '\(file.path)' failed: \(error)") }
         }
         complete.append((final, UInt64(file.writer.compressedBytes), tc_monotonic_ns()))
     }

@@ -302,26 +302,17 @@ final class Session {
             return status
         }
         let stats = output?.statistics ?? OutputStatistics()
-        var dropped: [String: UInt64] = [:]
-        var clients: [SessionStatus.Client] = []
-        var events: UInt64 = 0
         // Drop counters come from clients' buffers: sums saturate (an
         // untrusted client's are frozen at their last plausible reading).
-        for member in members.values.sorted(by: { $0.id < $1.id }) {
-            var named: [String: UInt64] = [:]
-            for (reason, count) in member.drops() where count > 0 {
-                let name = DropReason.name(reason)
-                named[name] = named[name, default: 0].saturatingAdd(count)
-                dropped[name] = dropped[name, default: 0].saturatingAdd(count)
-            }
-            events = events.saturatingAdd(member.events)
-            clients.append(SessionStatus.Client(pid: member.pid, name: member.name,
-                                                connected: member.connected, events: member.events, dropped: named,
-                                                bytes: member.bytes, malformed: member.malformed, untrusted: member.untrusted))
+        let clients = members.values.sorted(by: { $0.id < $1.id }).map { member in
+            SessionStatus.Client(pid: member.pid, name: member.name, connected: member.connected, events: member.events,
+                                 dropped: DropReason.named(member.drops()), bytes: member.bytes, malformed: member.malformed,
+                                 untrusted: member.untrusted)
         }
         return SessionStatus(name: name, state: state, mode: config.mode, owner: owner,
                              startedRealtimeNanoseconds: startedRealtime, stoppedRealtimeNanoseconds: stoppedRealtime,
-                             events: events, dropped: dropped, bytesRaw: stats.bytesRaw, bytesCompressed: stats.bytesCompressed,
+                             events: clients.map(\.events).saturatingSum(),
+                             dropped: SessionStatus.droppedByReason(of: clients), bytesRaw: stats.bytesRaw, bytesCompressed: stats.bytesCompressed,
                              files: stats.files, filesDeleted: stats.filesDeleted, diskBytes: stats.diskBytes,
                              writeFailure: output?.failure, clients: clients)
     }

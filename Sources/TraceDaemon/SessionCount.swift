@@ -62,25 +62,13 @@ struct SessionCount {
         for index in status.clients.indices {
             guard let counts = remaining.removeValue(forKey: status.clients[index].pid) else { continue }
             status.clients[index].events = status.clients[index].events.saturatingAdd(counts.events)
-            if let drops = counts.drops { status.clients[index].dropped = Self.named(drops) }
+            if let drops = counts.drops { status.clients[index].dropped = DropReason.named(drops) }
         }
         for (pid, counts) in remaining.sorted(by: { $0.key < $1.key }) {
             status.clients.append(SessionStatus.Client(pid: pid, name: counts.name, connected: false, events: counts.events,
-                                                       dropped: Self.named(counts.drops ?? [:]), bytes: 0))
+                                                       dropped: DropReason.named(counts.drops ?? [:]), bytes: 0))
         }
         status.events = status.clients.map(\.events).saturatingSum()
-        var dropped: [String: UInt64] = [:]
-        for client in status.clients {
-            for (reason, count) in client.dropped { dropped[reason] = dropped[reason, default: 0].saturatingAdd(count) }
-        }
-        status.dropped = dropped
-    }
-
-    private static func named(_ counts: [UInt32: UInt64]) -> [String: UInt64] {
-        var named: [String: UInt64] = [:]
-        for (reason, count) in counts where count > 0 {
-            named[DropReason.name(reason)] = named[DropReason.name(reason), default: 0].saturatingAdd(count)
-        }
-        return named
+        status.dropped = SessionStatus.droppedByReason(of: status.clients)
     }
 }

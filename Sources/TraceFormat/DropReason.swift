@@ -14,4 +14,14 @@ package enum DropReason {
         default: "reason \(reason)"
         }
     }
+
+    /// `counts` keyed by name, zeros left out; reasons sharing a name
+    /// ("reason N" never does) add up without overflowing.
+    package static func named(_ counts: [UInt32: UInt64]) -> [String: UInt64] {
+        var named: [String: UInt64] = [:]
+        for (reason, count) in counts where count > 0 {
+            named[name(reason), default: 0] = named[name(reason), default: 0].saturatingAdd(count)
+        }
+        return named
+    }
 }

@@ -94,6 +94,15 @@ package struct SessionStatus: Equatable, Sendable, Codable {
         self.clients = clients
     }
 
+    /// The clients' drops summed by reason (saturating): a session's `dropped`.
+    package static func droppedByReason(of clients: [Client]) -> [String: UInt64] {
+        var dropped: [String: UInt64] = [:]
+        for client in clients {
+            for (reason, count) in client.dropped { dropped[reason] = dropped[reason, default: 0].saturatingAdd(count) }
+        }
+        return dropped
+    }
+
     /// Events dropped, lost metadata aside. Counts come from clients'
     /// buffers: their sum sticks at 2^64 - 1 rather than trapping.
     package var droppedTotal: UInt64 { dropped.filter { $0.key != "metadata lost" }.values.saturatingSum() }
