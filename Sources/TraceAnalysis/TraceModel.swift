@@ -80,7 +80,7 @@ package struct TraceModel: Sendable {
         var message: String
         init(_ raw: RawEvent) {
             self.raw = raw
-            self.message = raw.kind == UInt8(TC_EV_LOG) ? String(decoding: raw.message, as: UTF8.self) : ""
+            self.message = raw.kind == .log ? String(decoding: raw.message, as: UTF8.self) : ""
             self.raw.message = UnsafeRawBufferPointer(start: nil, count: 0)
         }
     }
@@ -102,22 +102,22 @@ package struct TraceModel: Sendable {
             func name(_ id: UInt32) -> String { reader.string(p, id) ?? "<string \(id)>" }
             let raw = event.raw
             let kind: Kind
-            switch Int(raw.kind) {
-            case TC_EV_REGION_BEGIN:
+            switch raw.kind {
+            case .regionBegin:
                 kind = .regionBegin(type: name(raw.name), sequence: raw.regionSequence, task: raw.task, stack: raw.stack)
-            case TC_EV_REGION_END, TC_EV_REGION_END_FOREIGN:
+            case .regionEnd, .regionEndForeign:
                 kind = .regionEnd(beginThread: raw.regionThread, beginSequence: raw.regionSequence)
-            case TC_EV_TASK_BEGIN:
+            case .taskBegin:
                 kind = .taskBegin(id: raw.task, parent: raw.parentTask, type: name(raw.name), stack: raw.stack)
-            case TC_EV_TASK_END:
+            case .taskEnd:
                 kind = .taskEnd(id: raw.task)
-            case TC_EV_LOG:
+            case .log:
                 kind = .log(task: raw.task, category: name(raw.name), message: event.message, truncated: raw.truncated, stack: raw.stack)
-            case TC_EV_COUNTER_INT:
+            case .counterInteger:
                 kind = .counter(name: name(raw.name), value: .integer(raw.integerValue))
-            case TC_EV_COUNTER_DOUBLE:
+            case .counterDouble:
                 kind = .counter(name: name(raw.name), value: .double(raw.doubleValue))
-            default:
+            case .context, .extension:
                 continue
             }
             let clockKind = reader.processes[p]?.clockKind ?? UInt32(TC_CLOCK_MONOTONIC_NS)

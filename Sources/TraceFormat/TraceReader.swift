@@ -252,11 +252,11 @@ package final class TraceReader {
                 return
             }
             event.encodedSize = body.offset - eventStart
-            switch Int(event.kind) {
-            case TC_EV_CONTEXT:
+            switch event.kind {
+            case .context:
                 continue
-            case TC_EV_FIRST_EXTENSION...TC_EV_LAST_EXTENSION:
-                unknownEvents[event.kind, default: 0] += 1
+            case .extension(let tag):
+                unknownEvents[tag, default: 0] += 1
                 eventStart = body.offset
             default:
                 kept += 1

@@ -31,7 +31,7 @@ package final class TraceDump {
     private let names = TraceReader()
     /// Second pass: everything; its tables and diagnostics make the summary.
     private let reader = TraceReader()
-    private var kinds: [UInt8: (count: Int, bytes: Int)] = [:]
+    private var kinds: [TraceEventKind: (count: Int, bytes: Int)] = [:]
 
     package init(content: Content, output: @escaping (String) -> Void) {
         self.content = content
