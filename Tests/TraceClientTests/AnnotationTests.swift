@@ -107,6 +107,41 @@ import TraceFormat
         #expect(task.extraEnds == 1 && task.latency != nil)
     }
 
+    /// Issue 9: a Swift task allocated where an ended one was must not be
+    /// taken for it (a per-thread cache keyed by the task's address once
+    /// did), or a region it begins and ends is flagged endedOnAnotherTask.
+    @Test func aSwiftTaskAtAFreedTasksAddressIsRecordedAsItself() throws {
+        let directory = try TemporaryDirectory()
+        let (result, model, _) = try traceScenario("shortLivedTasks", in: directory)
+        let ids = try #require(result.values["ids"]).split(separator: ",").compactMap { UInt64($0) }
+        let main = try #require(result.values["main"].flatMap(UInt64.init))
+        #expect(ids.count == 1000 && Set(ids).count == 1000 && !ids.contains(0))
+        // Otherwise the scenario did not test the case at all.
+        #expect((Int(result.values["reused"] ?? "") ?? 0) > 0, "no task got the address of the one before")
+
+        let regions = RegionMatcher.match(model)
+        let misused = regions.spans.filter { !$0.misuse.isEmpty }
+        #expect(misused.isEmpty, "\(misused.count) regions misused, first: \(misused.prefix(1))")
+        // The tasks ran one after another: the i-th region is the i-th
+        // task's, at its begin and at its end.
+        #expect(regions.spans.count == ids.count)
+        var endedBy: [Int: UInt64] = [:]
+        let spanIndex = Dictionary(uniqueKeysWithValues: regions.spans.enumerated().map {
+            (RegionKey(thread: $1.beginThread, sequence: $1.sequence), $0)
+        })
+        for event in model.events {
+            guard case .regionEnd(let thread, let sequence) = event.kind,
+                  let i = spanIndex[RegionKey(thread: thread, sequence: sequence)] else { continue }
+            endedBy[i] = event.swiftTask
+        }
+        let wrong = zip(regions.spans, ids).enumerated().filter { i, pair in
+            pair.0.swiftTask != pair.1 || endedBy[i] != pair.1
+        }.map { i, pair in "task \(pair.1): begun as \(pair.0.swiftTask), ended as \(endedBy[i] ?? 0)" }
+        #expect(wrong.isEmpty, "\(wrong.count) regions on the wrong Swift task, first: \(wrong.prefix(3))")
+        let logs = model.events.filter { if case .log = $0.kind { true } else { false } }
+        #expect(logs.count == 1000 && logs.allSatisfy { $0.swiftTask == main })
+    }
+
     @Test func stacksAreCapturedDeduplicatedAndSymbolized() throws {
         let directory = try TemporaryDirectory()
         let (_, model, _) = try traceScenario("stacks", in: directory)
@@ -204,4 +239,9 @@ import TraceFormat
         #expect(complaints.count == 1)
         #expect(complaints.first?.contains("cannot trace this process into '/nonexistent-directory/auto.trace' (TRACED_FILE)") == true)
     }
+}
+
+private struct RegionKey: Hashable {
+    var thread: UInt32
+    var sequence: UInt64
 }
