@@ -119,14 +119,14 @@ import TraceFormat
         // Otherwise the scenario did not test the case at all.
         #expect((Int(result.values["reused"] ?? "") ?? 0) > 0, "no task got the address of the one before")
 
-        let regions = RegionMatcher.match(model)
-        let misused = regions.spans.filter { !$0.misuse.isEmpty }
+        let regions = model.regions
+        let misused = regions.filter { !$0.misuse.isEmpty }
         #expect(misused.isEmpty, "\(misused.count) regions misused, first: \(misused.prefix(1))")
         // The tasks ran one after another: the i-th region is the i-th
         // task's, at its begin and at its end.
-        #expect(regions.spans.count == ids.count)
+        #expect(regions.count == ids.count)
         var endedBy: [Int: UInt64] = [:]
-        let spanIndex = Dictionary(uniqueKeysWithValues: regions.spans.enumerated().map {
+        let spanIndex = Dictionary(uniqueKeysWithValues: regions.enumerated().map {
             (RegionKey(thread: $1.beginThread, sequence: $1.sequence), $0)
         })
         for event in model.events {
@@ -134,7 +134,7 @@ import TraceFormat
                   let i = spanIndex[RegionKey(thread: thread, sequence: sequence)] else { continue }
             endedBy[i] = event.swiftTask
         }
-        let wrong = zip(regions.spans, ids).enumerated().filter { i, pair in
+        let wrong = zip(regions, ids).enumerated().filter { i, pair in
             pair.0.swiftTask != pair.1 || endedBy[i] != pair.1
         }.map { i, pair in "task \(pair.1): begun as \(pair.0.swiftTask), ended as \(endedBy[i] ?? 0)" }
         #expect(wrong.isEmpty, "\(wrong.count) regions on the wrong Swift task, first: \(wrong.prefix(3))")
