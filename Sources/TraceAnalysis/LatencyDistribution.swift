@@ -12,6 +12,8 @@ package struct LatencyDistribution: Sendable {
     package private(set) var total: Int64 = 0
     package private(set) var minimum: Int64 = .max
     package private(set) var maximum: Int64 = .min
+    /// Exact counts per `LogBuckets` index.
+    private var bucketCounts: [Int] = []
 
     package init() {
         histogram.autoResize = true
@@ -26,6 +28,9 @@ package struct LatencyDistribution: Sendable {
         total = total.saturatingAdd(value)
         minimum = min(minimum, value)
         maximum = max(maximum, value)
+        let bucket = LogBuckets.index(of: value)
+        if bucket >= bucketCounts.count { bucketCounts.append(contentsOf: repeatElement(0, count: bucket + 1 - bucketCounts.count)) }
+        bucketCounts[bucket] += 1
     }
 
     /// The value at `percentile` (0...100), within the stated precision;
@@ -39,22 +44,9 @@ package struct LatencyDistribution: Sendable {
 
     package var mean: Int64 { count == 0 ? 0 : total / Int64(count) }
 
-    /// Counts per log-scale bucket (`LogBuckets`), non-empty buckets only.
+    /// Exact counts per log-scale bucket (`LogBuckets`), non-empty buckets only.
     package var buckets: [(bucket: LogBuckets.Bucket, count: Int)] {
-        guard count > 0 else { return [] }
-        var result: [(LogBuckets.Bucket, Int)] = []
-        var index = LogBuckets.index(of: minimum)
-        let last = LogBuckets.index(of: maximum)
-        while index <= last {
-            let bucket = LogBuckets.bucket(index)
-            // The histogram's buckets are finer than these (3 digits), so a
-            // count within a range is exact up to the histogram's rounding
-            // at the range's edges.
-            let n = Int(histogram.count(within: UInt64(bucket.low)...UInt64(max(bucket.low, bucket.high - 1))))
-            if n > 0 { result.append((bucket, n)) }
-            index += 1
-        }
-        return result
+        bucketCounts.enumerated().filter { $0.element > 0 }.map { (LogBuckets.bucket($0.offset), $0.element) }
     }
 }
 

@@ -33,7 +33,6 @@ package enum TaskTreePrinter {
                 logs.removeFirst()
                 out.append(indent + "    " + "+\(d(log.time.saturatingSubtract(begin)))".padding(11)
                            + String(repeating: "│ ", count: depth) + "log [\(log.category)] \(log.message)\(log.truncated ? "…" : "")")
-                for frame in log.stack.prefix(4) { out.append(indent + "    " + String(repeating: " ", count: 11 + 2 * depth) + "  at \(frame)") }
             }
         }
         func emit(_ region: TaskTree.Region, depth: Int) {

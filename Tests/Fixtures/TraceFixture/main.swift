@@ -24,5 +24,6 @@ case "lifecycle": Scenarios.lifecycle(options)
 case "fork": Scenarios.fork(options)
 case "producer": Scenarios.producer(options)
 case "load": Scenarios.load(options)
+case "latencies": Scenarios.latencies(options)
 default: Fixture.fail("unknown scenario '\(scenario)'")
 }
