@@ -55,7 +55,7 @@ package struct ReaderDiagnostic: Equatable, Sendable, CustomStringConvertible {
         case .malformedRecord(let kind, let reason): return "malformed record of kind 0x\(String(kind, radix: 16)) \(at) skipped: \(reason)"
         case .malformedEvents(let reason, let kept, let lost): return "events of a batch \(at) stop decoding (\(reason)): kept \(kept), skipped \(lost) bytes"
         case .unknownEvent(let kind, let count): return "\(count) event(s) of unknown extension kind 0x\(String(kind, radix: 16)) skipped"
-        case .missingFileEnd: return "file has no end record: its writer did not finish it"
+        case .missingFileEnd: return "\(file.isEmpty ? "file" : file) has no end record: its writer did not finish it"
         }
     }
 

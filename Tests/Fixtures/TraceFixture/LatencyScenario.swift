@@ -7,13 +7,14 @@ extension Scenarios {
     /// Tasks of known latencies with regions nested in a known way, for
     /// checking the report's figures: --tasks "request" tasks one after
     /// another, task i sleeping --base-us × (1, 2, 3, 5)[i % 4] in region
-    /// "work" and 200 µs in "reply", both inside "handle", with a log
+    /// "work" and --reply-us (200) in "reply", both inside "handle", with a log
     /// before "reply". Prints, per task, clock_gettime(CLOCK_MONOTONIC)
     /// brackets around its creation and end and around "work"'s begin and
     /// end: the traced times lie inside them.
     static func latencies(_ options: Fixture.Options) {
         let tasks = options.number("tasks", default: 200)
         let base = options.number("base-us", default: 1300)
+        let reply = options.number("reply-us", default: 200)
         let factors = [1, 2, 3, 5]
         var lines: [String] = []
         Fixture.traced(options) {
@@ -32,7 +33,7 @@ extension Scenarios {
                         }
                         work.3 = monotonicNow()
                         Trace.log("step", "replying \(i)")
-                        Trace.withRegion("reply") { sleepMicroseconds(200) }
+                        Trace.withRegion("reply") { sleepMicroseconds(reply) }
                     }
                 }
                 let e0 = monotonicNow()
@@ -53,6 +54,7 @@ extension Scenarios {
     }
 
     private static func sleepMicroseconds(_ microseconds: Int) {
+        guard microseconds > 0 else { return }
         var request = timespec(tv_sec: microseconds / 1_000_000, tv_nsec: (microseconds % 1_000_000) * 1000)
         var remaining = timespec()
         while nanosleep(&request, &remaining) != 0 { request = remaining }
