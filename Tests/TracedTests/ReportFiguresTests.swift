@@ -154,4 +154,39 @@ import TraceText
         #expect(byID.lines.contains { $0.contains("log [step] replying") })
         #expect(byID.lines.contains { $0.contains("(in no region)") })
     }
+
+    @Test func filtersKeepWhatTheySayAndRefuseWhatMatchesNothing() throws {
+        let directory = try TemporaryDirectory()
+        let workload = try Self.record(directory, tasks: 40)
+        func report(_ options: [String]) throws -> ReportDocument {
+            let result = try Processes.run(Processes.executable("tracectl"), ["report", "--json"] + options + [workload.path])
+            #expect(result.status == 0, "\(options): \(result.standardError)")
+            return try JSONDecoder().decode(ReportDocument.self, from: Data(result.standardOutput.utf8))
+        }
+        let all = try report([])
+        let start = all.trace.start
+        // A window counts the tasks created in it: each task on one side of a cut.
+        let cut = Int64(40_000_000)
+        let early = try report(["--until", "40ms"])
+        let created = try report(["--since", "0"]).tasks.first?.count
+        #expect(created == 40)
+        let earlyCount = early.tasks.first { $0.type == "request" }?.count ?? 0
+        #expect(earlyCount > 0 && earlyCount < 40, "\(earlyCount) tasks created in the first 40 ms")
+        let late = try report(["--since", "40ms"]).tasks.first { $0.type == "request" }?.count ?? 0
+        #expect(earlyCount + late == 40, "a task is created before or after the cut, not both: \(earlyCount) + \(late)")
+        #expect(early.filters.until == cut && early.trace.start >= start)
+        // By process name and by pid; by task type.
+        let pid = try #require(all.trace.processes.first?.pid)
+        #expect(try report(["--process", "TraceFixture"]).trace.events == all.trace.events)
+        #expect(try report(["--process", "\(pid)"]).trace.events == all.trace.events)
+        let typed = try report(["--task-type", "request"])
+        #expect(typed.tasks.map(\.type) == ["request"] && typed.regions.allSatisfy { $0.count == 40 })
+        let none = try report(["--task-type", "nothing"])
+        #expect(none.tasks.isEmpty && none.regions.isEmpty && none.logs.isEmpty)
+        let missing = try Processes.run(Processes.executable("tracectl"), ["report", "--process", "nginx", workload.path])
+        #expect(missing.status == 4)
+        #expect(missing.standardError.hasPrefix("tracectl: no process 'nginx' in the trace (it holds: \(pid) TraceFixture)"))
+        let bad = try Processes.run(Processes.executable("tracectl"), ["report", "--since", "soon", workload.path])
+        #expect(bad.status == 64 && bad.standardError.contains("--since 'soon' is not a duration"))
+    }
 }
