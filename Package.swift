@@ -183,6 +183,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "TraceExportTests",
+            dependencies: ["TraceExport", "TraceSystem", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "FuzzReplayTests",
             dependencies: ["TestSupport", "traced-fuzz"],
             path: "Tests/FuzzReplayTests",

@@ -33,6 +33,7 @@ package final class PerfettoPacketWriter {
     }
 
     private enum Pending {
+        case category(UInt64, String)
         case eventName(UInt64, String)
         case annotationName(UInt64, String)
         case annotationString(UInt64, String)
@@ -40,6 +41,7 @@ package final class PerfettoPacketWriter {
 
     package let output: ProtobufWriter
     private let sequence: UInt64 = 1
+    private var categoriesSent: [Bool] = []
     private var eventNamesSent: [Bool] = []
     private var annotationNamesSent: [Bool] = []
     private var stringsSent: [Bool] = []
@@ -144,8 +146,12 @@ package final class PerfettoPacketWriter {
     /// Opens a track event packet. `name` is an interned event name id
     /// (0: none), `nameText` its text, asked for only the first time.
     @inline(__always)
-    package func beginEvent(time: Int64, track: UInt64, type: EventType, name: UInt64,
-                            nameText: () -> String) -> Event {
+    package func beginEvent(time: Int64, track: UInt64, type: EventType, category: EventCategory? = nil,
+                            name: UInt64, nameText: () -> String) -> Event {
+        if let category, !Self.isSent(UInt64(category.rawValue), in: categoriesSent) {
+            Self.markSent(UInt64(category.rawValue), in: &categoriesSent)
+            pending.append(.category(UInt64(category.rawValue), category.text))
+        }
         if name != 0, !Self.isSent(name, in: eventNamesSent) {
             Self.markSent(name, in: &eventNamesSent)
             pending.append(.eventName(name, nameText()))
@@ -158,6 +164,7 @@ package final class PerfettoPacketWriter {
         output.varint(F.TrackEvent.type, type.value)
         output.varint(F.TrackEvent.trackUUID, track)
         if name != 0 { output.varint(F.TrackEvent.nameIID, name) }
+        if let category { output.varint(F.TrackEvent.categoryIIDs, UInt64(category.rawValue)) }
         return Event(packet: packet, trackEvent: event)
     }
 
@@ -243,6 +250,7 @@ package final class PerfettoPacketWriter {
         for entry in pending {
             let field: UInt32, iid: UInt64, text: String
             switch entry {
+            case .category(let i, let t): (field, iid, text) = (F.InternedData.eventCategories, i, t)
             case .eventName(let i, let t): (field, iid, text) = (F.InternedData.eventNames, i, t)
             case .annotationName(let i, let t): (field, iid, text) = (F.InternedData.debugAnnotationNames, i, t)
             case .annotationString(let i, let t): (field, iid, text) = (F.InternedData.debugAnnotationStringValues, i, t)
@@ -267,6 +275,22 @@ package final class PerfettoPacketWriter {
         let index = Int(clamping: iid)
         if index >= sent.count { sent.append(contentsOf: repeatElement(false, count: index + 1 - sent.count)) }
         sent[index] = true
+    }
+}
+
+/// The categories of the export's events, with their interned ids: tasks,
+/// regions and logs can be told apart (and counted) by category.
+package enum EventCategory: UInt8, Sendable {
+    case task = 1
+    case region
+    case log
+
+    var text: String {
+        switch self {
+        case .task: "task"
+        case .region: "region"
+        case .log: "log"
+        }
     }
 }
 

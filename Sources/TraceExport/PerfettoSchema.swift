@@ -85,6 +85,7 @@ enum PerfettoSchema {
 
     /// trace/track_event/track_event.proto: `message TrackEvent`.
     enum TrackEvent {
+        static let categoryIIDs: UInt32 = 3
         static let debugAnnotations: UInt32 = 4
         static let type: UInt32 = 9
         static let nameIID: UInt32 = 10
@@ -113,12 +114,13 @@ enum PerfettoSchema {
 
     /// trace/interned_data/interned_data.proto: `message InternedData`.
     enum InternedData {
+        static let eventCategories: UInt32 = 1
         static let eventNames: UInt32 = 2
         static let debugAnnotationNames: UInt32 = 3
         static let debugAnnotationStringValues: UInt32 = 29
     }
 
-    /// `EventName` (track_event.proto) and `DebugAnnotationName`
+    /// `EventCategory`, `EventName` (track_event.proto) and `DebugAnnotationName`
     /// (debug_annotation.proto): `iid = 1`, `name = 2`; `InternedString`
     /// (profiling/profile_common.proto): `iid = 1`, `str = 2`.
     enum Interned {

@@ -89,6 +89,15 @@ package final class ProtobufWriter {
         value.withUnsafeBytes { bytes(field, $0) }
     }
 
+    /// Bytes as they are (the JSON export writes its text through this buffer too).
+    package func raw(_ value: UnsafeRawBufferPointer) {
+        reserve(value.count)
+        if let base = value.baseAddress, value.count > 0 {
+            (storage + count).update(from: base.assumingMemoryBound(to: UInt8.self), count: value.count)
+        }
+        count += value.count
+    }
+
     /// Opens a nested message in `field`; close it with `end`.
     @inline(__always)
     package func begin(_ field: UInt32) -> Mark {

@@ -83,7 +83,7 @@ package final class SliceLayout<Sink: TimelineSink> {
         var lastEnd: Int64
     }
 
-    package private(set) var sink: Sink
+    package let sink: Sink
     private let threadLaneID: (UInt32, UInt32) -> UInt64
     private let holdLimit: Int
     private var slices: [TimelineSlice] = []
@@ -134,6 +134,24 @@ package final class SliceLayout<Sink: TimelineSink> {
         let key = TaskKey(process: slices[Int(handle)].process, task: slices[Int(handle)].task)
         groups[key]?.ended = true
         groups[key]?.slice = -1
+        try close(handle, regionMovesAside: false)
+        try releaseGroupIfDone(key)
+    }
+
+    /// A task whose end is in the trace but not its begin (`begin` is the
+    /// trace's first timestamp): on its lane, or, if regions are open or held
+    /// there, on an overflow lane (it would not nest around them).
+    package func taskWithoutBegin(_ slice: TimelineSlice) throws {
+        let key = TaskKey(process: slice.process, task: slice.task)
+        let handle = allocate(slice)
+        if let group = groups[key],
+           group.lanes.contains(where: { !lanes[Int($0)].stack.isEmpty || !lanes[Int($0)].held.isEmpty }) {
+            try drawOnOverflow(handle)
+            return
+        }
+        let lane = try group(for: key, name: slice.name)
+        groups[key]?.ended = true
+        try push(handle, on: lane)
         try close(handle, regionMovesAside: false)
         try releaseGroupIfDone(key)
     }
@@ -217,6 +235,7 @@ package final class SliceLayout<Sink: TimelineSink> {
     private func threadLane(_ key: ThreadKey) throws -> Int32 {
         if let lane = threadLanes[key] { return lane }
         let info = TimelineLane(id: threadLaneID(key.process, key.thread), process: key.process, kind: .thread(key.thread))
+        try sink.laneCreated(info)
         let lane = allocateLane(info)
         threadLanes[key] = lane
         return lane

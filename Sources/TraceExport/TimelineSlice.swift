@@ -94,8 +94,8 @@ package struct TimelineLane: Sendable {
 /// Receives the layout's output, in an order that is valid on each lane:
 /// a lane before its slices, a slice's begin before those of the slices
 /// nested in it, and the ends of nested slices before their parent's.
-package protocol TimelineSink {
-    mutating func laneCreated(_ lane: TimelineLane) throws
-    mutating func sliceBegan(_ slice: TimelineSlice, on lane: TimelineLane) throws
-    mutating func sliceEnded(_ slice: TimelineSlice, on lane: TimelineLane) throws
+package protocol TimelineSink: AnyObject {
+    func laneCreated(_ lane: TimelineLane) throws
+    func sliceBegan(_ slice: TimelineSlice, on lane: TimelineLane) throws
+    func sliceEnded(_ slice: TimelineSlice, on lane: TimelineLane) throws
 }

@@ -1,0 +1,131 @@
+/// What every export format shares: the trace's tasks and regions, as the
+/// analysis pass matches them, go through `SliceLayout` to lanes; logs,
+/// counters and drops go to the format as they come. Events arrive once, in
+/// time order, so memory holds only what is open (and what the layout holds
+/// back), never the trace.
+package final class TimelineExport<Format: ExportFormat> {
+    package struct RegionKey: Hashable {
+        var process: UInt32
+        var thread: UInt32
+        var sequence: UInt64
+        package init(process: UInt32, thread: UInt32, sequence: UInt64) {
+            self.process = process
+            self.thread = thread
+            self.sequence = sequence
+        }
+    }
+
+    package let format: Format
+    package let layout: SliceLayout<Format>
+    private var regions: [RegionKey: Int32] = [:]
+    private var tasks: [SliceLayout<Format>.TaskKey: Int32] = [:]
+    private var dropTotals: [UInt32: UInt64] = [:]
+    private let firstTime: Int64
+    /// Slices written: tasks and regions (each once, whatever happened to it).
+    package private(set) var taskSlices = 0
+    package private(set) var regionSlices = 0
+    package private(set) var logs = 0
+    package private(set) var counters = 0
+
+    /// `firstTime` is the trace's first timestamp (where tasks begun before
+    /// the trace start).
+    package init(format: Format, firstTime: Int64, holdLimit: Int = 1 << 18) {
+        self.format = format
+        self.firstTime = firstTime
+        layout = SliceLayout(sink: format, holdLimit: holdLimit) { threadLaneID(process: $0, thread: $1) }
+    }
+
+    // MARK: Tasks
+
+    package func taskBegan(process: UInt32, id: UInt64, parent: UInt64, type: UInt32, time: Int64,
+                           thread: UInt32, swiftTask: UInt64, stack: UInt32) throws {
+        var slice = TimelineSlice(kind: .task, process: process, name: type, begin: time, task: id, beginThread: thread)
+        slice.parentTask = parent
+        slice.swiftTask = swiftTask
+        slice.stack = stack
+        let key = SliceLayout<Format>.TaskKey(process: process, task: id)
+        // A second begin of one id (ids are unique per process): the first wins.
+        guard tasks[key] == nil else { return }
+        tasks[key] = try layout.taskBegan(slice)
+        taskSlices += 1
+    }
+
+    /// A task's first end; `end == nil` at the end of the trace for a task
+    /// never ended (it is closed by `finish`). `type` and `parent` serve a
+    /// task whose begin is not in the trace.
+    package func taskEnded(process: UInt32, id: UInt64, type: UInt32, parent: UInt64, end: Int64?, thread: UInt32) throws {
+        guard let end else { return }
+        let key = SliceLayout<Format>.TaskKey(process: process, task: id)
+        if let handle = tasks.removeValue(forKey: key) {
+            try layout.taskEnded(handle, end: end, flags: [])
+            return
+        }
+        var slice = TimelineSlice(kind: .task, process: process, name: type, begin: min(firstTime, end), task: id,
+                                  beginThread: thread)
+        slice.parentTask = parent
+        slice.end = end
+        slice.flags = .beganBeforeTrace
+        try layout.taskWithoutBegin(slice)
+        taskSlices += 1
+    }
+
+    // MARK: Regions
+
+    package func regionBegan(process: UInt32, thread: UInt32, sequence: UInt64, type: UInt32, task: UInt64,
+                             swiftTask: UInt64, time: Int64, stack: UInt32) throws {
+        var slice = TimelineSlice(kind: .region, process: process, name: type, begin: time, task: task, beginThread: thread)
+        slice.swiftTask = swiftTask
+        slice.stack = stack
+        let handle = try layout.regionBegan(slice, owner: .init(swiftTask: swiftTask, thread: thread))
+        regions[RegionKey(process: process, thread: thread, sequence: sequence)] = handle
+        regionSlices += 1
+    }
+
+    /// A region's first end; `end == nil` at the end of the trace for one
+    /// never ended (closed by `finish`, innermost first).
+    package func regionEnded(process: UInt32, beginThread: UInt32, sequence: UInt64, end: Int64?, endThread: UInt32,
+                             flags: TimelineSlice.Flags) throws {
+        guard let end else { return }
+        guard let handle = regions.removeValue(forKey: RegionKey(process: process, thread: beginThread, sequence: sequence))
+        else { return }
+        try layout.regionEnded(handle, end: end, endThread: endThread, flags: flags)
+    }
+
+    // MARK: The rest
+
+    package func log(_ log: ExportLog) throws {
+        logs += 1
+        try format.log(log)
+    }
+
+    package func counter(_ counter: ExportCounter) throws {
+        counters += 1
+        try format.counter(counter)
+    }
+
+    package func dropped(process: UInt32, thread: UInt32, time: Int64, count: UInt64) throws {
+        guard count > 0 else { return }
+        let total = dropTotals[process, default: 0].saturatingAdd(count)
+        dropTotals[process] = total
+        try format.dropped(process: process, thread: thread, time: time, count: count, total: total)
+    }
+
+    /// Ends what is still open at `lastTime`, and raises each process's
+    /// drop count to `recordedDrops` (its drops records' total) there.
+    package func finish(lastTime: Int64, recordedDrops: [UInt32: UInt64]) throws {
+        try layout.finish(at: lastTime)
+        for (process, total) in recordedDrops.sorted(by: { $0.key < $1.key }) where total > dropTotals[process, default: 0] {
+            try format.dropped(process: process, thread: 0, time: lastTime, count: total - dropTotals[process, default: 0],
+                               total: total)
+            dropTotals[process] = total
+        }
+        try format.finish()
+    }
+}
+
+extension UInt64 {
+    fileprivate func saturatingAdd(_ other: UInt64) -> UInt64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? .max : sum
+    }
+}
