@@ -178,7 +178,7 @@ let package = Package(
             name: "TracedTests",
             dependencies: [
                 "TraceFormat", "TraceRing", "TraceAnalysis", "TraceSystem", "TraceProtocol", "TraceText", "CTraceABI",
-                "TestSupport", "TraceFixture", "traced", "tracectl",
+                "TestSupport", "TraceFixture", "traced", "tracectl", "cafe",
             ],
             swiftSettings: strict
         ),
