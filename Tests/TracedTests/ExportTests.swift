@@ -73,6 +73,30 @@ struct ExportTests {
         #expect(annotations.contains("endedOnAnotherThread debug.end_thread"))
     }
 
+    @Test func logsExportWithTheirMessagesExactly() throws {
+        let (_, perfetto, json, directory) = try exports(of: "logs")
+        for read in [perfetto, json] { expectClean(read, tasks: 0, regions: 0, logs: 6, flows: 0) }
+        for (format, prefix) in [("perfetto", "debug"), ("chrome-json", "args")] {
+            let read = try export(directory.file("logs.trace"), format, directory, queries: [
+                "SELECT s.name, a.key, a.display_value AS value FROM slice s JOIN args a USING (arg_set_id) "
+                    + "WHERE a.key IN ('\(prefix).message', '\(prefix).truncated')",
+            ])
+            var messages: [String: String] = [:], truncated: Set<String> = []
+            for row in read.rows(0) {
+                let name = row["name"] as? String ?? ""
+                if row["key"] as? String == "\(prefix).message" { messages[name] = row["value"] as? String ?? "" }
+                if row["key"] as? String == "\(prefix).truncated", row["value"] as? String == "true" { truncated.insert(name) }
+            }
+            #expect(messages["short"] == "hello", "\(format)")
+            #expect(messages["empty"] == "", "\(format)")
+            #expect(messages["unicode"] == "café ☕️", "\(format)")
+            #expect(messages["long"] == String(repeating: "x", count: 1024), "\(format)")
+            #expect(messages["longUnicode"] == String(repeating: "é", count: 512), "\(format)")
+            #expect(messages["lazy"] == "built", "\(format)")
+            #expect(truncated == ["long", "longUnicode"], "\(format)")
+        }
+    }
+
     @Test func stacksExportAsSymbolizedFrames() throws {
         let (_, perfetto, json, directory) = try exports(of: "stacks")
         for read in [perfetto, json] { expectClean(read, tasks: 1, regions: 3, logs: 3, flows: 0) }
