@@ -18,7 +18,13 @@ package final class ChromeJSONExporter: ExportFormat {
     private let names: (UInt32) -> String
     private let stackText: (UInt32, UInt32) -> String?
     private var pids: [UInt32: Int32] = [:]
-    private var tids: [UInt64: Int32] = [:]
+    private var tids: [ThreadKey: Int32] = [:]
+    private var nextLane: UInt64 = 1
+
+    private struct ThreadKey: Hashable {
+        var process: UInt32
+        var index: UInt32
+    }
     private var first = true
     /// Lanes that are not threads get tids above any Linux tid (at most 2^22).
     private static let laneTIDBase: Int64 = 1 << 22
@@ -44,9 +50,9 @@ package final class ChromeJSONExporter: ExportFormat {
     }
 
     package func thread(_ process: UInt32, index: UInt32, tid: Int32, name: String) throws {
-        let lane = threadLaneID(process: process, thread: index)
-        guard tids[lane] == nil else { return }
-        tids[lane] = tid
+        let key = ThreadKey(process: process, index: index)
+        guard tids[key] == nil else { return }
+        tids[key] = tid
         try threadName(process, tid: Int64(tid), name)
     }
 
@@ -59,18 +65,28 @@ package final class ChromeJSONExporter: ExportFormat {
     }
 
     private func tid(_ lane: TimelineLane) -> Int64 {
-        if case .thread = lane.kind { return Int64(tids[lane.id] ?? 0) }
+        if case .thread(let index) = lane.kind { return Int64(tids[ThreadKey(process: lane.process, index: index)] ?? 0) }
         return Self.laneTIDBase + Int64(lane.id)
+    }
+
+    /// A thread the catalog did not name (its record lost).
+    private func ensureThread(_ process: UInt32, _ index: UInt32) throws -> Int32 {
+        if let tid = tids[ThreadKey(process: process, index: index)] { return tid }
+        try thread(process, index: index, tid: 0, name: "thread \(index)")
+        return 0
     }
 
     // MARK: Slices
 
-    package func laneCreated(_ lane: TimelineLane) throws {
+    package func laneCreated(_ lane: TimelineLane) throws -> UInt64 {
+        var lane = lane
+        lane.id = nextLane
+        nextLane += 1
         let name: String
         switch lane.kind {
         case .thread(let index):
-            if tids[lane.id] == nil { try thread(lane.process, index: index, tid: 0, name: "thread \(index)") }
-            return
+            _ = try ensureThread(lane.process, index)
+            return lane.id
         case .task(let id, let index):
             let type = lane.taskName == 0 ? "task" : names(lane.taskName)
             name = index == 0 ? "\(type) #\(id)" : "\(type) #\(id) (\(index + 1))"
@@ -80,6 +96,7 @@ package final class ChromeJSONExporter: ExportFormat {
             name = index == 0 ? "misnested regions" : "misnested regions (\(index + 1))"
         }
         try threadName(lane.process, tid: tid(lane), name)
+        return lane.id
     }
 
     package func sliceBegan(_ slice: TimelineSlice, on lane: TimelineLane) throws {
@@ -98,7 +115,6 @@ package final class ChromeJSONExporter: ExportFormat {
                 arg("task") { text("\(slice.task)") }
                 if slice.parentTask != 0 { arg("parent_task") { text("\(slice.parentTask)") } }
             }
-            if slice.flags.contains(.beganBeforeTrace) { arg("began_before_trace") { text("true") } }
             if slice.stack != 0 { arg("stack") { quoted(stackText(slice.process, slice.stack) ?? "unknown stack \(slice.stack)") } }
             text("}}")
         }
@@ -126,8 +142,8 @@ package final class ChromeJSONExporter: ExportFormat {
             if flags.contains(.endedOnAnotherTask) { parts.append("\"ended_on_another_task\":true") }
             if flags.contains(.cutShort) { parts.append("\"cut_short\":true") }
             if slice.kind == .region, slice.endThread != 0, slice.endThread != slice.beginThread {
-                let begin = tids[threadLaneID(process: slice.process, thread: slice.beginThread)] ?? 0
-                let end = tids[threadLaneID(process: slice.process, thread: slice.endThread)] ?? 0
+                let begin = tids[ThreadKey(process: slice.process, index: slice.beginThread)] ?? 0
+                let end = tids[ThreadKey(process: slice.process, index: slice.endThread)] ?? 0
                 parts.append("\"begin_thread\":\(begin),\"end_thread\":\(end)")
             }
             text(parts.joined(separator: ","))
@@ -138,13 +154,12 @@ package final class ChromeJSONExporter: ExportFormat {
     // MARK: Logs, counters, drops
 
     package func log(_ log: ExportLog) throws {
-        let lane = threadLaneID(process: log.process, thread: log.thread)
-        if tids[lane] == nil { try thread(log.process, index: log.thread, tid: 0, name: "thread \(log.thread)") }
+        let tid = try ensureThread(log.process, log.thread)
         let category = names(log.category)
         try event {
             text("{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"log\",\"name\":"); quoted(category)
             text(",\"ts\":"); time(log.time)
-            text(",\"pid\":\(pids[log.process] ?? 0),\"tid\":\(tids[lane] ?? 0),\"args\":{\"category\":"); quoted(category)
+            text(",\"pid\":\(pids[log.process] ?? 0),\"tid\":\(tid),\"args\":{\"category\":"); quoted(category)
             text(",\"message\":"); quoted(log.message)
             if log.task != 0 { text(",\"task\":\(log.task)") }
             if log.truncated { text(",\"truncated\":true") }

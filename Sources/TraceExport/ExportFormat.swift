@@ -15,15 +15,6 @@ package protocol ExportFormat: TimelineSink {
     func finish() throws
 }
 
-/// The id of a thread's own lane (track): the same for every format, so that
-/// the layout and the format agree without a table.
-package func threadLaneID(process: UInt32, thread: UInt32) -> UInt64 {
-    1 << 62 | UInt64(process) << 32 | UInt64(thread)
-}
-
-/// The id of a process's track.
-package func processTrackID(_ process: UInt32) -> UInt64 { 1 << 63 | UInt64(process) }
-
 /// A log as the formats write it.
 package struct ExportLog {
     package var time: Int64

@@ -27,12 +27,18 @@ package final class PerfettoExporter: ExportFormat {
     private let packets: PerfettoPacketWriter
     private let names: (UInt32) -> String
     private let stackText: (UInt32, UInt32) -> String?
-    private var threads: [UInt64: (tid: Int32, name: String)] = [:]
-    private var declaredProcesses: Set<UInt32> = []
+    private var processes: [UInt32: (track: UInt64, pid: Int32)] = [:]
+    private var threads: [ThreadKey: (track: UInt64, tid: Int32, name: String)] = [:]
     private var counterTracks: [CounterKey: UInt64] = [:]
     private var dropTracks: [UInt32: UInt64] = [:]
     private var stackIIDs: [StackKey: UInt64] = [:]
-    private var nextTrack: UInt64 = 1 << 61
+    /// Track ids are numbered from 1, so that most take a byte or two.
+    private var nextTrack: UInt64 = 1
+
+    private struct ThreadKey: Hashable {
+        var process: UInt32
+        var index: UInt32
+    }
 
     private struct CounterKey: Hashable {
         var process: UInt32
@@ -60,47 +66,58 @@ package final class PerfettoExporter: ExportFormat {
         try packets.start(monotonic: UInt64(clamping: monotonic), realtime: realtime.map { UInt64(clamping: $0) })
     }
 
+    private func newTrack() -> UInt64 {
+        defer { nextTrack += 1 }
+        return nextTrack
+    }
+
     package func process(_ process: UInt32, pid: Int32, name: String) throws {
-        guard declaredProcesses.insert(process).inserted else { return }
-        pids[process] = pid
-        try packets.processTrack(uuid: processTrackID(process), pid: pid, name: name)
+        guard processes[process] == nil else { return }
+        let track = newTrack()
+        processes[process] = (track, pid)
+        try packets.processTrack(uuid: track, pid: pid, name: name)
     }
 
     package func thread(_ process: UInt32, index: UInt32, tid: Int32, name: String) throws {
-        let uuid = threadLaneID(process: process, thread: index)
-        guard threads[uuid] == nil else { return }
-        threads[uuid] = (tid, name)
-        try packets.threadTrack(uuid: uuid, pid: pid(process), tid: tid, name: name)
+        let key = ThreadKey(process: process, index: index)
+        guard threads[key] == nil else { return }
+        let track = newTrack()
+        threads[key] = (track, tid, name)
+        try packets.threadTrack(uuid: track, pid: try processTrack(process).pid, tid: tid, name: name)
     }
 
-    private var pids: [UInt32: Int32] = [:]
+    /// A process's track; one the catalog did not name is declared unnamed.
+    private func processTrack(_ process: UInt32) throws -> (track: UInt64, pid: Int32) {
+        if let known = processes[process] { return known }
+        try self.process(process, pid: 0, name: "process \(process)")
+        return processes[process] ?? (0, 0)
+    }
 
-    private func pid(_ process: UInt32) -> Int32 { pids[process] ?? 0 }
-
-    /// Declares a thread the catalog did not name (a thread record lost).
-    private func ensureThread(_ process: UInt32, _ index: UInt32) throws {
-        if threads[threadLaneID(process: process, thread: index)] == nil {
-            try thread(process, index: index, tid: 0, name: "thread \(index)")
-        }
+    /// A thread's track; one the catalog did not name (its record lost) is declared.
+    private func threadTrack(_ process: UInt32, _ index: UInt32) throws -> UInt64 {
+        if let known = threads[ThreadKey(process: process, index: index)] { return known.track }
+        try thread(process, index: index, tid: 0, name: "thread \(index)")
+        return threads[ThreadKey(process: process, index: index)]?.track ?? 0
     }
 
     // MARK: Slices
 
-    package func laneCreated(_ lane: TimelineLane) throws {
-        let parent = processTrackID(lane.process)
+    package func laneCreated(_ lane: TimelineLane) throws -> UInt64 {
+        let name: String
         switch lane.kind {
         case .thread(let index):
-            try ensureThread(lane.process, index)
+            return try threadTrack(lane.process, index)
         case .task(let id, let index):
             let type = lane.taskName == 0 ? "task" : names(lane.taskName)
-            let name = index == 0 ? "\(type) #\(id)" : "\(type) #\(id) (\(index + 1))"
-            try packets.sliceTrack(uuid: lane.id, parent: parent, name: name)
+            name = index == 0 ? "\(type) #\(id)" : "\(type) #\(id) (\(index + 1))"
         case .swiftTask(let id):
-            try packets.sliceTrack(uuid: lane.id, parent: parent, name: "Swift task \(id)")
+            name = "Swift task \(id)"
         case .overflow(let index):
-            try packets.sliceTrack(uuid: lane.id, parent: parent,
-                                   name: index == 0 ? "misnested regions" : "misnested regions (\(index + 1))")
+            name = index == 0 ? "misnested regions" : "misnested regions (\(index + 1))"
         }
+        let track = newTrack()
+        try packets.sliceTrack(uuid: track, parent: try processTrack(lane.process).track, name: name)
+        return track
     }
 
     package func sliceBegan(_ slice: TimelineSlice, on lane: TimelineLane) throws {
@@ -114,7 +131,6 @@ package final class PerfettoExporter: ExportFormat {
         } else if case .overflow = lane.kind, slice.task != 0 {
             packets.annotate(.task, slice.task)
         }
-        if slice.flags.contains(.beganBeforeTrace) { packets.annotate(.beganBeforeTrace, true) }
         if slice.stack != 0 { annotateStack(process: slice.process, stack: slice.stack) }
         try packets.endEvent(event)
     }
@@ -138,7 +154,7 @@ package final class PerfettoExporter: ExportFormat {
     }
 
     private func threadText(_ process: UInt32, _ index: UInt32) -> String {
-        guard let thread = threads[threadLaneID(process: process, thread: index)] else { return "thread \(index)" }
+        guard let thread = threads[ThreadKey(process: process, index: index)] else { return "thread \(index)" }
         return "\(thread.name) (\(thread.tid))"
     }
 
@@ -157,8 +173,8 @@ package final class PerfettoExporter: ExportFormat {
     // MARK: Logs, counters, drops
 
     package func log(_ log: ExportLog) throws {
-        try ensureThread(log.process, log.thread)
-        let event = packets.beginEvent(time: log.time, track: threadLaneID(process: log.process, thread: log.thread),
+        let track = try threadTrack(log.process, log.thread)
+        let event = packets.beginEvent(time: log.time, track: track,
                                        type: .instant, category: .log,
                                        name: UInt64(log.category) + 1, nameText: { names(log.category) })
         packets.annotate(.category, names(log.category))
@@ -175,10 +191,9 @@ package final class PerfettoExporter: ExportFormat {
         if let known = counterTracks[key] {
             track = known
         } else {
-            track = nextTrack
-            nextTrack += 1
+            track = newTrack()
             counterTracks[key] = track
-            try packets.counterTrack(uuid: track, parent: processTrackID(counter.process), name: names(counter.name))
+            try packets.counterTrack(uuid: track, parent: try processTrack(counter.process).track, name: names(counter.name))
         }
         let event = packets.beginEvent(time: counter.time, track: track, type: .counter, name: 0, nameText: { "" })
         switch counter.value {
@@ -193,10 +208,9 @@ package final class PerfettoExporter: ExportFormat {
         if let known = dropTracks[process] {
             track = known
         } else {
-            track = nextTrack
-            nextTrack += 1
+            track = newTrack()
             dropTracks[process] = track
-            try packets.counterTrack(uuid: track, parent: processTrackID(process), name: "dropped events")
+            try packets.counterTrack(uuid: track, parent: try processTrack(process).track, name: "dropped events")
         }
         let event = packets.beginEvent(time: time, track: track, type: .counter, name: 0, nameText: { "" })
         packets.counterValue(Int64(clamping: total))

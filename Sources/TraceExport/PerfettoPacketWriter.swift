@@ -303,7 +303,6 @@ package enum AnnotationName: UInt8, CaseIterable, Sendable {
     case parentTask
     case swiftTask
     case neverEnded
-    case beganBeforeTrace
     case misnested
     case endedTwice
     case endedOnAnotherTask
@@ -321,7 +320,6 @@ package enum AnnotationName: UInt8, CaseIterable, Sendable {
         case .parentTask: "parent_task"
         case .swiftTask: "swift_task"
         case .neverEnded: "never_ended"
-        case .beganBeforeTrace: "began_before_trace"
         case .misnested: "ended_out_of_order"
         case .endedTwice: "ended_twice"
         case .endedOnAnotherTask: "ended_on_another_task"

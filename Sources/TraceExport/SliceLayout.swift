@@ -84,7 +84,6 @@ package final class SliceLayout<Sink: TimelineSink> {
     }
 
     package let sink: Sink
-    private let threadLaneID: (UInt32, UInt32) -> UInt64
     private let holdLimit: Int
     private var slices: [TimelineSlice] = []
     private var freeSlices: [Int32] = []
@@ -94,18 +93,14 @@ package final class SliceLayout<Sink: TimelineSink> {
     private var swiftLanes: [SwiftKey: Int32] = [:]
     private var groups: [TaskKey: TaskGroup] = [:]
     private var overflow: [UInt32: [OverflowLane]] = [:]
-    private var nextLaneID: UInt64 = 1
     private var nextFlowID: UInt64 = 1
     private var heldEntries = 0
     /// Slices committed because of `holdLimit` (0 below it).
     package private(set) var forcedCommits = 0
 
-    /// `threadLaneID` gives the id of a thread's lane (the exporter declares
-    /// thread tracks itself, with their names).
-    package init(sink: Sink, holdLimit: Int = 1 << 18, threadLaneID: @escaping (UInt32, UInt32) -> UInt64) {
+    package init(sink: Sink, holdLimit: Int = 1 << 18) {
         self.sink = sink
         self.holdLimit = holdLimit
-        self.threadLaneID = threadLaneID
     }
 
     // MARK: Input
@@ -134,24 +129,6 @@ package final class SliceLayout<Sink: TimelineSink> {
         let key = TaskKey(process: slices[Int(handle)].process, task: slices[Int(handle)].task)
         groups[key]?.ended = true
         groups[key]?.slice = -1
-        try close(handle, regionMovesAside: false)
-        try releaseGroupIfDone(key)
-    }
-
-    /// A task whose end is in the trace but not its begin (`begin` is the
-    /// trace's first timestamp): on its lane, or, if regions are open or held
-    /// there, on an overflow lane (it would not nest around them).
-    package func taskWithoutBegin(_ slice: TimelineSlice) throws {
-        let key = TaskKey(process: slice.process, task: slice.task)
-        let handle = allocate(slice)
-        if let group = groups[key],
-           group.lanes.contains(where: { !lanes[Int($0)].stack.isEmpty || !lanes[Int($0)].held.isEmpty }) {
-            try drawOnOverflow(handle)
-            return
-        }
-        let lane = try group(for: key, name: slice.name)
-        groups[key]?.ended = true
-        try push(handle, on: lane)
         try close(handle, regionMovesAside: false)
         try releaseGroupIfDone(key)
     }
@@ -234,18 +211,14 @@ package final class SliceLayout<Sink: TimelineSink> {
 
     private func threadLane(_ key: ThreadKey) throws -> Int32 {
         if let lane = threadLanes[key] { return lane }
-        let info = TimelineLane(id: threadLaneID(key.process, key.thread), process: key.process, kind: .thread(key.thread))
-        try sink.laneCreated(info)
-        let lane = allocateLane(info)
+        let lane = try newLane(TimelineLane(id: 0, process: key.process, kind: .thread(key.thread)))
         threadLanes[key] = lane
         return lane
     }
 
     private func newLane(_ info: TimelineLane) throws -> Int32 {
         var info = info
-        info.id = nextLaneID
-        nextLaneID += 1
-        try sink.laneCreated(info)
+        info.id = try sink.laneCreated(info)
         return allocateLane(info)
     }
 

@@ -4,35 +4,21 @@
 /// time order, so memory holds only what is open (and what the layout holds
 /// back), never the trace.
 package final class TimelineExport<Format: ExportFormat> {
-    package struct RegionKey: Hashable {
-        var process: UInt32
-        var thread: UInt32
-        var sequence: UInt64
-        package init(process: UInt32, thread: UInt32, sequence: UInt64) {
-            self.process = process
-            self.thread = thread
-            self.sequence = sequence
-        }
-    }
-
     package let format: Format
     package let layout: SliceLayout<Format>
-    private var regions: [RegionKey: Int32] = [:]
+    /// Open regions by the walk's serial number.
+    private var regions: [UInt64: Int32] = [:]
     private var tasks: [SliceLayout<Format>.TaskKey: Int32] = [:]
     private var dropTotals: [UInt32: UInt64] = [:]
-    private let firstTime: Int64
     /// Slices written: tasks and regions (each once, whatever happened to it).
     package private(set) var taskSlices = 0
     package private(set) var regionSlices = 0
     package private(set) var logs = 0
     package private(set) var counters = 0
 
-    /// `firstTime` is the trace's first timestamp (where tasks begun before
-    /// the trace start).
-    package init(format: Format, firstTime: Int64, holdLimit: Int = 1 << 18) {
+    package init(format: Format, holdLimit: Int = 1 << 18) {
         self.format = format
-        self.firstTime = firstTime
-        layout = SliceLayout(sink: format, holdLimit: holdLimit) { threadLaneID(process: $0, thread: $1) }
+        layout = SliceLayout(sink: format, holdLimit: holdLimit)
     }
 
     // MARK: Tasks
@@ -51,43 +37,32 @@ package final class TimelineExport<Format: ExportFormat> {
     }
 
     /// A task's first end; `end == nil` at the end of the trace for a task
-    /// never ended (it is closed by `finish`). `type` and `parent` serve a
-    /// task whose begin is not in the trace.
-    package func taskEnded(process: UInt32, id: UInt64, type: UInt32, parent: UInt64, end: Int64?, thread: UInt32) throws {
+    /// never ended (`finish` closes it). An end whose creation is not in the
+    /// trace draws nothing: the walk cannot tell a task created before the
+    /// trace from a second end of one, and neither has a slice to close.
+    package func taskEnded(process: UInt32, id: UInt64, end: Int64?) throws {
         guard let end else { return }
-        let key = SliceLayout<Format>.TaskKey(process: process, task: id)
-        if let handle = tasks.removeValue(forKey: key) {
-            try layout.taskEnded(handle, end: end, flags: [])
-            return
-        }
-        var slice = TimelineSlice(kind: .task, process: process, name: type, begin: min(firstTime, end), task: id,
-                                  beginThread: thread)
-        slice.parentTask = parent
-        slice.end = end
-        slice.flags = .beganBeforeTrace
-        try layout.taskWithoutBegin(slice)
-        taskSlices += 1
+        guard let handle = tasks.removeValue(forKey: SliceLayout<Format>.TaskKey(process: process, task: id)) else { return }
+        try layout.taskEnded(handle, end: end, flags: [])
     }
 
     // MARK: Regions
 
-    package func regionBegan(process: UInt32, thread: UInt32, sequence: UInt64, type: UInt32, task: UInt64,
+    package func regionBegan(process: UInt32, serial: UInt64, thread: UInt32, type: UInt32, task: UInt64,
                              swiftTask: UInt64, time: Int64, stack: UInt32) throws {
         var slice = TimelineSlice(kind: .region, process: process, name: type, begin: time, task: task, beginThread: thread)
         slice.swiftTask = swiftTask
         slice.stack = stack
         let handle = try layout.regionBegan(slice, owner: .init(swiftTask: swiftTask, thread: thread))
-        regions[RegionKey(process: process, thread: thread, sequence: sequence)] = handle
+        regions[serial] = handle
         regionSlices += 1
     }
 
     /// A region's first end; `end == nil` at the end of the trace for one
     /// never ended (closed by `finish`, innermost first).
-    package func regionEnded(process: UInt32, beginThread: UInt32, sequence: UInt64, end: Int64?, endThread: UInt32,
-                             flags: TimelineSlice.Flags) throws {
+    package func regionEnded(serial: UInt64, end: Int64?, endThread: UInt32, flags: TimelineSlice.Flags) throws {
         guard let end else { return }
-        guard let handle = regions.removeValue(forKey: RegionKey(process: process, thread: beginThread, sequence: sequence))
-        else { return }
+        guard let handle = regions.removeValue(forKey: serial) else { return }
         try layout.regionEnded(handle, end: end, endThread: endThread, flags: flags)
     }
 

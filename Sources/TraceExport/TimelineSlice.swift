@@ -20,8 +20,6 @@ package struct TimelineSlice {
         package init(rawValue: UInt16) { self.rawValue = rawValue }
         /// Never ended: its end is the trace's last timestamp.
         package static let neverEnded = Flags(rawValue: 1 << 0)
-        /// Its begin is not in the trace: its begin is the trace's first timestamp.
-        package static let beganBeforeTrace = Flags(rawValue: 1 << 1)
         /// Ended while a region begun after it on its lane was open: drawn on
         /// an overflow lane.
         package static let misnested = Flags(rawValue: 1 << 2)
@@ -83,7 +81,7 @@ package struct TimelineLane: Sendable {
         case overflow(Int)
     }
 
-    /// Unique in the export, from 1.
+    /// Unique in the export (the sink gives it).
     package var id: UInt64
     package var process: UInt32
     package var kind: Kind
@@ -95,7 +93,8 @@ package struct TimelineLane: Sendable {
 /// a lane before its slices, a slice's begin before those of the slices
 /// nested in it, and the ends of nested slices before their parent's.
 package protocol TimelineSink: AnyObject {
-    func laneCreated(_ lane: TimelineLane) throws
+    /// Declares a lane; returns its id (its track's), unique in the export.
+    func laneCreated(_ lane: TimelineLane) throws -> UInt64
     func sliceBegan(_ slice: TimelineSlice, on lane: TimelineLane) throws
     func sliceEnded(_ slice: TimelineSlice, on lane: TimelineLane) throws
 }

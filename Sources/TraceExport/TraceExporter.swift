@@ -2,7 +2,8 @@ import TraceAnalysis
 package import TraceFormat
 package import TraceSystem
 
-/// Runs an export: reads trace files, feeds a format, says what it wrote.
+/// Runs an export: one streaming pass over trace files (`TraceWalk`) feeds
+/// a format, and says what it wrote.
 package enum TraceExporter {
     package enum Format: String, CaseIterable, Sendable {
         case perfetto
@@ -22,112 +23,117 @@ package enum TraceExporter {
 
     /// Exports the trace in `paths` (one trace's files, in order) to `output`.
     package static func export(paths: [String], format: Format, to output: FileDescriptor) throws -> Summary {
-        let model = try TraceModel.load(paths: paths)
-        let names = NameTable()
-        let stacks = StackText(model)
+        let walk = try TraceWalk(paths: paths)
+        let catalog = walk.catalog
+        let names: (UInt32) -> String = { catalog.string(TraceName(index: $0)) }
+        let resolver = StackResolver(catalog: catalog)
+        let stacks: (UInt32, UInt32) -> String? = { process, id in
+            catalog.stack(process, id) == nil ? nil : resolver.lines(process, id).joined(separator: "\n")
+        }
         switch format {
         case .perfetto:
-            let exporter = PerfettoExporter(output: output, names: { names.text($0) }, stackText: stacks.text)
-            var summary = try run(model, exporter, names)
+            let exporter = PerfettoExporter(output: output, names: names, stackText: stacks)
+            var summary = try run(walk, exporter)
             summary.bytes = exporter.writer.totalBytes
             return summary
         case .chromeJSON:
-            let exporter = ChromeJSONExporter(output: output, names: { names.text($0) }, stackText: stacks.text)
-            var summary = try run(model, exporter, names)
+            let exporter = ChromeJSONExporter(output: output, names: names, stackText: stacks)
+            var summary = try run(walk, exporter)
             summary.bytes = exporter.writer.totalBytes
             return summary
         }
     }
 
-    private static func run<F: ExportFormat>(_ model: TraceModel, _ format: F, _ names: NameTable) throws -> Summary {
-        let first = model.events.first?.time ?? 0
-        let last = model.events.last?.time ?? first
-        let export = TimelineExport(format: format, firstTime: first)
-        try format.start(monotonic: first, realtime: nil)
-        for (key, process) in model.processes.sorted(by: { $0.key < $1.key }) {
+    private static func run<F: ExportFormat>(_ walk: TraceWalk, _ format: F) throws -> Summary {
+        let catalog = walk.catalog
+        let first = walk.startTime ?? 0
+        let sync = catalog.clockSyncs.min { $0.monotonicNanoseconds < $1.monotonicNanoseconds }
+        try format.start(monotonic: sync.map { Int64(clamping: $0.monotonicNanoseconds) } ?? first,
+                         realtime: sync.map { Int64(clamping: $0.realtimeNanoseconds) })
+        for (key, process) in catalog.processes.sorted(by: { $0.key < $1.key }) {
             try format.process(key, pid: process.pid, name: process.name)
         }
-        for (key, thread) in model.threads.sorted(by: { ($0.key.process, $0.key.id) < ($1.key.process, $1.key.id) }) {
+        for (key, thread) in catalog.threads.sorted(by: { ($0.key.process, $0.key.id) < ($1.key.process, $1.key.id) }) {
             try format.thread(key.process, index: UInt32(truncatingIfNeeded: key.id), tid: thread.tid, name: thread.name)
         }
-        var taskInfo: [TaskKey: (type: UInt32, parent: UInt64)] = [:]
-        var ended: Set<TaskKey> = []
-        for event in model.events {
-            let p = event.process
-            switch event.kind {
-            case .regionBegin(let type, let sequence, let task, let stack):
-                try export.regionBegan(process: p, thread: event.thread, sequence: sequence, type: names.id(type), task: task,
-                                       swiftTask: event.swiftTask, time: event.time, stack: stack)
-            case .regionEnd(let beginThread, let beginSequence):
-                try export.regionEnded(process: p, beginThread: beginThread, sequence: beginSequence, end: event.time,
-                                       endThread: event.thread, flags: [])
-            case .taskBegin(let id, let parent, let type, let stack):
-                let typeID = names.id(type)
-                taskInfo[TaskKey(process: p, id: id)] = (typeID, parent)
-                try export.taskBegan(process: p, id: id, parent: parent, type: typeID, time: event.time,
-                                     thread: event.thread, swiftTask: event.swiftTask, stack: stack)
-            case .taskEnd(let id):
-                // Only the first end counts (later ones are misuse the report counts).
-                guard ended.insert(TaskKey(process: p, id: id)).inserted else { continue }
-                let info = taskInfo[TaskKey(process: p, id: id)]
-                try export.taskEnded(process: p, id: id, type: info?.type ?? 0, parent: info?.parent ?? 0, end: event.time,
-                                     thread: event.thread)
-            case .log(let task, let category, let message, let truncated, let stack):
-                try export.log(ExportLog(time: event.time, process: p, thread: event.thread, task: task,
-                                         swiftTask: event.swiftTask, category: names.id(category), message: message,
-                                         truncated: truncated, stack: stack))
-            case .counter(let name, let value):
-                let exported: ExportCounter.Value = switch value {
-                case .integer(let integer): .integer(integer)
-                case .double(let double): .double(double)
-                }
-                try export.counter(ExportCounter(time: event.time, process: p, name: names.id(name), value: exported))
-            }
-        }
-        try export.finish(lastTime: last, recordedDrops: model.drops.mapValues(\.droppedEvents))
+        var visitor = ExportVisitor(export: TimelineExport(format: format),
+                                    recordedDrops: catalog.drops.mapValues(\.droppedEvents))
+        walk.run(&visitor)
+        if let error = visitor.error { throw error }
+        let export = visitor.export
         return Summary(tasks: export.taskSlices, regions: export.regionSlices, logs: export.logs, counters: export.counters,
-                       forcedCommits: export.layout.forcedCommits, diagnostics: model.diagnostics)
-    }
-
-    private struct TaskKey: Hashable {
-        var process: UInt32
-        var id: UInt64
+                       forcedCommits: export.layout.forcedCommits, diagnostics: catalog.diagnostics)
     }
 }
 
-/// Names as dense ids from 1 (the formats intern them by id).
-final class NameTable {
-    private var ids: [String: UInt32] = [:]
-    private var texts: [String] = [""]
+/// The walk's callbacks, handed to `TimelineExport`. The walk does not
+/// expect a visitor to fail: the first write error is kept, everything after
+/// it ignored, and `export` throws it when the walk returns.
+struct ExportVisitor<Format: ExportFormat>: TraceVisitor {
+    let export: TimelineExport<Format>
+    let recordedDrops: [UInt32: UInt64]
+    var error: (any Error)?
 
-    func id(_ text: String) -> UInt32 {
-        if let id = ids[text] { return id }
-        let id = UInt32(texts.count)
-        texts.append(text)
-        ids[text] = id
-        return id
+    private mutating func attempt(_ body: (TimelineExport<Format>) throws -> Void) {
+        guard error == nil else { return }
+        do { try body(export) } catch { self.error = error }
     }
 
-    func text(_ id: UInt32) -> String { id < texts.count ? texts[Int(id)] : "" }
-}
-
-/// Each recorded stack as text: its frames symbolized (function and
-/// file:line, or image+offset), innermost first, one per line.
-final class StackText {
-    private var texts: [TraceReader.ProcessScoped: String] = [:]
-
-    init(_ model: TraceModel) {
-        guard !model.stacks.isEmpty else { return }
-        let symbolizer = StackSymbolizer()
-        var byProcess: [UInt32: Set<UInt64>] = [:]
-        for (key, frames) in model.stacks { byProcess[key.process, default: []].formUnion(frames) }
-        for (process, addresses) in byProcess {
-            let frames = symbolizer.symbolize(addresses, images: model.images[process] ?? [])
-            for (key, stack) in model.stacks where key.process == process {
-                texts[key] = stack.map { frames[$0]?.description ?? "0x\(String($0, radix: 16))" }.joined(separator: "\n")
-            }
+    mutating func taskBegan(_ task: TaskSpan) {
+        guard let begin = task.begin else { return }
+        attempt {
+            try $0.taskBegan(process: task.process, id: task.id, parent: task.parent, type: task.type.index, time: begin,
+                                 thread: task.thread, swiftTask: task.swiftTask, stack: task.stack)
         }
     }
 
-    func text(_ process: UInt32, _ stack: UInt32) -> String? { texts[TraceReader.ProcessScoped(process, UInt64(stack))] }
+    mutating func taskEnded(_ task: TaskSpan) {
+        attempt {
+            try $0.taskEnded(process: task.process, id: task.id, end: task.end)
+        }
+    }
+
+    mutating func regionBegan(_ region: RegionSpan) {
+        attempt {
+            try $0.regionBegan(process: region.process, serial: region.serial, thread: region.beginThread,
+                                   type: region.type.index, task: region.task, swiftTask: region.swiftTask,
+                                   time: region.begin, stack: region.stack)
+        }
+    }
+
+    mutating func regionEnded(_ region: RegionSpan) {
+        var flags: TimelineSlice.Flags = []
+        if region.misuse.contains(.endedOutOfOrder) { flags.insert(.misnested) }
+        if region.misuse.contains(.endedOnAnotherTask) { flags.insert(.endedOnAnotherTask) }
+        attempt {
+            try $0.regionEnded(serial: region.serial, end: region.end, endThread: region.endThread ?? 0, flags: flags)
+        }
+    }
+
+    mutating func log(_ log: LogRecord) {
+        attempt {
+            try $0.log(ExportLog(time: log.time, process: log.process, thread: log.thread, task: log.task,
+                                     swiftTask: log.swiftTask, category: log.category.index, message: log.text,
+                                     truncated: log.truncated, stack: log.stack))
+        }
+    }
+
+    mutating func counter(_ counter: CounterRecord) {
+        let value: ExportCounter.Value = switch counter.value {
+        case .integer(let integer): .integer(integer)
+        case .double(let double): .double(double)
+        }
+        attempt {
+            try $0.counter(ExportCounter(time: counter.time, process: counter.process, name: counter.name.index, value: value))
+        }
+    }
+
+    mutating func dropped(process: UInt32, thread: UInt32, time: Int64, count: UInt64) {
+        attempt { try $0.dropped(process: process, thread: thread, time: time, count: count) }
+    }
+
+    mutating func finish(last: Int64?) {
+        let drops = recordedDrops
+        attempt { try $0.finish(lastTime: last ?? 0, recordedDrops: drops) }
+    }
 }
