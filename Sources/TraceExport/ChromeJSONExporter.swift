@@ -99,7 +99,7 @@ package final class ChromeJSONExporter: ExportFormat {
         return lane.id
     }
 
-    package func sliceBegan(_ slice: TimelineSlice, on lane: TimelineLane) throws {
+    package func sliceBegan(_ slice: TimelineSlice, on lane: TimelineLane, flows: [UInt64]) throws {
         let where_ = "\"pid\":\(pids[slice.process] ?? 0),\"tid\":\(tid(lane))"
         try event {
             text("{\"ph\":\"B\",\"cat\":\"\(slice.kind == .task ? "task" : "region")\",\"name\":")
@@ -118,7 +118,7 @@ package final class ChromeJSONExporter: ExportFormat {
             if slice.stack != 0 { arg("stack") { quoted(stackText(slice.process, slice.stack) ?? "unknown stack \(slice.stack)") } }
             text("}}")
         }
-        for flow in slice.flowsOut {
+        for flow in flows {
             try event { text("{\"ph\":\"s\",\"cat\":\"task\",\"name\":\"child task\",\"id\":\(flow),\"ts\":"); time(slice.begin); text(",\(where_)}") }
         }
     }

@@ -120,11 +120,11 @@ package final class PerfettoExporter: ExportFormat {
         return track
     }
 
-    package func sliceBegan(_ slice: TimelineSlice, on lane: TimelineLane) throws {
+    package func sliceBegan(_ slice: TimelineSlice, on lane: TimelineLane, flows: [UInt64]) throws {
         let event = packets.beginEvent(time: slice.begin, track: lane.id, type: .sliceBegin,
                                        category: slice.kind == .task ? .task : .region,
                                        name: UInt64(slice.name) + 1, nameText: { names(slice.name) })
-        for flow in slice.flowsOut { packets.flow(flow) }
+        for flow in flows { packets.flow(flow) }
         if slice.kind == .task {
             packets.annotate(.task, slice.task)
             if slice.parentTask != 0 { packets.annotate(.parentTask, slice.parentTask) }

@@ -26,22 +26,13 @@
 /// committed slices above it end there (flagged `cutShort`) and the held-back
 /// ones move to overflow lanes; a child task created after its parent's
 /// begin was committed gets no flow from it. Neither happens below the limit.
-package final class SliceLayout<Sink: TimelineSink> {
+package final class SliceLayout {
     package struct Owner: Hashable {
         var swiftTask: UInt64
         var thread: UInt32
         package init(swiftTask: UInt64, thread: UInt32) {
             self.swiftTask = swiftTask
             self.thread = swiftTask == 0 ? thread : 0
-        }
-    }
-
-    package struct TaskKey: Hashable {
-        var process: UInt32
-        var task: UInt64
-        package init(process: UInt32, task: UInt64) {
-            self.process = process
-            self.task = task
         }
     }
 
@@ -69,75 +60,101 @@ package final class SliceLayout<Sink: TimelineSink> {
         var committed = 0
         var regions = 0
         var owner: Owner?
-        var group: TaskKey?
+        /// The task group it belongs to (-1: none).
+        var group: Int32 = -1
     }
 
+    /// A trace task's lanes: its own (`first`) and the siblings.
     private struct TaskGroup {
-        var lanes: [Int32]
+        var process: UInt32
+        var task: UInt64
+        var first: Int32
+        var siblings: [Int32] = []
+        /// Its task's slice while open (-1: none).
         var slice: Int32 = -1
         var ended = false
     }
+
+    /// Task groups of one process by task id.
+    private struct ProcessGroups {
+        var process: UInt32
+        var table = SerialTable()
+    }
+
+    package let sink: any TimelineSink
+    private let holdLimit: Int
+    // The layout's tables are read and written several times per event;
+    // dynamic exclusivity checks on them cost a fifth of an export. Only
+    // this class's methods touch them, and the sink it calls never calls
+    // back into it.
+    @exclusivity(unchecked) private var slices: [TimelineSlice] = []
+    @exclusivity(unchecked) private var freeSlices: [Int32] = []
+    @exclusivity(unchecked) private var lanes: [Lane] = []
+    @exclusivity(unchecked) private var freeLanes: [Int32] = []
+    @exclusivity(unchecked) private var groups: [TaskGroup] = []
+    @exclusivity(unchecked) private var freeGroups: [Int32] = []
+    @exclusivity(unchecked) private var groupIndex: [ProcessGroups] = []
+    @exclusivity(unchecked) private var threadLanes: [ThreadKey: Int32] = [:]
+    @exclusivity(unchecked) private var swiftLanes: [SwiftKey: Int32] = [:]
+    @exclusivity(unchecked) private var overflow: [UInt32: [OverflowLane]] = [:]
+    /// Flows out of the task slices that have children, by slice handle.
+    @exclusivity(unchecked) private var flows: [Int32: [UInt64]] = [:]
+    @exclusivity(unchecked) private var nextFlowID: UInt64 = 1
+    @exclusivity(unchecked) private var heldEntries = 0
+    /// Slices committed because of `holdLimit` (0 below it).
+    package private(set) var forcedCommits = 0
+    private static let noFlows: [UInt64] = []
 
     private struct OverflowLane {
         var lane: Int32
         var lastEnd: Int64
     }
 
-    package let sink: Sink
-    private let holdLimit: Int
-    private var slices: [TimelineSlice] = []
-    private var freeSlices: [Int32] = []
-    private var lanes: [Lane] = []
-    private var freeLanes: [Int32] = []
-    private var threadLanes: [ThreadKey: Int32] = [:]
-    private var swiftLanes: [SwiftKey: Int32] = [:]
-    private var groups: [TaskKey: TaskGroup] = [:]
-    private var overflow: [UInt32: [OverflowLane]] = [:]
-    private var nextFlowID: UInt64 = 1
-    private var heldEntries = 0
-    /// Slices committed because of `holdLimit` (0 below it).
-    package private(set) var forcedCommits = 0
-
-    package init(sink: Sink, holdLimit: Int = 1 << 18) {
+    package init(sink: any TimelineSink, holdLimit: Int = 1 << 18) {
         self.sink = sink
         self.holdLimit = holdLimit
     }
 
     // MARK: Input
 
-    /// A task's creation. Returns its slice's handle.
-    package func taskBegan(_ slice: TimelineSlice) throws -> Int32 {
-        let key = TaskKey(process: slice.process, task: slice.task)
-        let lane = try group(for: key, name: slice.name)
+    /// A task's creation.
+    package func taskBegan(_ slice: TimelineSlice) throws {
+        let group = try group(process: slice.process, task: slice.task, name: slice.name)
+        // A second creation of one id (ids are unique per process): the first counts.
+        guard groups[Int(group)].slice < 0, !groups[Int(group)].ended else { return }
         var slice = slice
-        if slice.parentTask != 0, let parent = groups[TaskKey(process: slice.process, task: slice.parentTask)]?.slice,
-           parent >= 0, slices[Int(parent)].state == .pending {
-            slice.flowIn = nextFlowID
-            slices[Int(parent)].flowsOut.append(nextFlowID)
-            nextFlowID += 1
+        if slice.parentTask != 0, let parentGroup = findGroup(process: slice.process, task: slice.parentTask) {
+            let parent = groups[Int(parentGroup)].slice
+            if parent >= 0, slices[Int(parent)].state == .pending {
+                slice.flowIn = nextFlowID
+                flows[parent, default: []].append(nextFlowID)
+                slices[Int(parent)].hasFlowsOut = true
+                nextFlowID += 1
+            }
         }
         let handle = allocate(slice)
-        groups[key]?.slice = handle
-        try push(handle, on: lane)
-        return handle
+        groups[Int(group)].slice = handle
+        try push(handle, on: groups[Int(group)].first)
     }
 
-    /// A task's first end (`end` set on `slice`, flags too).
-    package func taskEnded(_ handle: Int32, end: Int64, flags: TimelineSlice.Flags) throws {
+    /// A task's first end. False if its creation was not seen.
+    @discardableResult
+    package func taskEnded(process: UInt32, task: UInt64, end: Int64) throws -> Bool {
+        guard let group = findGroup(process: process, task: task), groups[Int(group)].slice >= 0 else { return false }
+        let handle = groups[Int(group)].slice
         slices[Int(handle)].end = end
-        slices[Int(handle)].flags.formUnion(flags)
-        let key = TaskKey(process: slices[Int(handle)].process, task: slices[Int(handle)].task)
-        groups[key]?.ended = true
-        groups[key]?.slice = -1
+        groups[Int(group)].ended = true
+        groups[Int(group)].slice = -1
         try close(handle, regionMovesAside: false)
-        try releaseGroupIfDone(key)
+        try releaseGroupIfDone(group)
+        return true
     }
 
     /// A region's begin; `owner` is who runs it. Returns its slice's handle.
     package func regionBegan(_ slice: TimelineSlice, owner: Owner) throws -> Int32 {
         let lane: Int32
         if slice.task != 0 {
-            lane = try taskLane(TaskKey(process: slice.process, task: slice.task), owner: owner)
+            lane = try taskLane(process: slice.process, task: slice.task, owner: owner)
         } else if owner.swiftTask != 0 {
             lane = try swiftLane(SwiftKey(process: slice.process, swiftTask: owner.swiftTask))
         } else {
@@ -149,7 +166,7 @@ package final class SliceLayout<Sink: TimelineSink> {
         return handle
     }
 
-    /// A region's end (first end; later ones only flag it).
+    /// A region's end (first end).
     package func regionEnded(_ handle: Int32, end: Int64, endThread: UInt32, flags: TimelineSlice.Flags) throws {
         slices[Int(handle)].end = end
         slices[Int(handle)].endThread = endThread
@@ -176,29 +193,53 @@ package final class SliceLayout<Sink: TimelineSink> {
 
     // MARK: Lanes
 
-    private func group(for key: TaskKey, name: UInt32) throws -> Int32 {
-        if let group = groups[key] { return group.lanes[0] }
-        let lane = try newLane(TimelineLane(id: 0, process: key.process, kind: .task(id: key.task, index: 0), taskName: name))
-        lanes[Int(lane)].group = key
-        groups[key] = TaskGroup(lanes: [lane])
-        return lane
+    private func findGroup(process: UInt32, task: UInt64) -> Int32? {
+        for entry in groupIndex where entry.process == process { return entry.table[task] }
+        return nil
     }
 
-    private func taskLane(_ key: TaskKey, owner: Owner) throws -> Int32 {
-        if groups[key] == nil { _ = try group(for: key, name: 0) }
-        let group = groups[key]!
-        for lane in group.lanes where lanes[Int(lane)].owner == owner { return lane }
-        for lane in group.lanes where lanes[Int(lane)].regions == 0 {
+    private func group(process: UInt32, task: UInt64, name: UInt32) throws -> Int32 {
+        if let found = findGroup(process: process, task: task) { return found }
+        let lane = try newLane(TimelineLane(id: 0, process: process, kind: .task(id: task, index: 0), taskName: name))
+        let group = TaskGroup(process: process, task: task, first: lane)
+        let index: Int32
+        if let free = freeGroups.popLast() {
+            groups[Int(free)] = group
+            index = free
+        } else {
+            groups.append(group)
+            index = Int32(groups.count - 1)
+        }
+        lanes[Int(lane)].group = index
+        if let position = groupIndex.firstIndex(where: { $0.process == process }) {
+            groupIndex[position].table.insert(task, index)
+        } else {
+            var entry = ProcessGroups(process: process)
+            entry.table.insert(task, index)
+            groupIndex.append(entry)
+        }
+        return index
+    }
+
+    private func taskLane(process: UInt32, task: UInt64, owner: Owner) throws -> Int32 {
+        let group = try group(process: process, task: task, name: 0)
+        let first = groups[Int(group)].first
+        if lanes[Int(first)].owner == owner { return first }
+        for lane in groups[Int(group)].siblings where lanes[Int(lane)].owner == owner { return lane }
+        if lanes[Int(first)].regions == 0 {
+            lanes[Int(first)].owner = owner
+            return first
+        }
+        for lane in groups[Int(group)].siblings where lanes[Int(lane)].regions == 0 {
             lanes[Int(lane)].owner = owner
             return lane
         }
-        let first = lanes[Int(group.lanes[0])].info
-        var info = TimelineLane(id: 0, process: key.process, kind: .task(id: key.task, index: group.lanes.count))
-        info.taskName = first.taskName
+        var info = TimelineLane(id: 0, process: process, kind: .task(id: task, index: groups[Int(group)].siblings.count + 1))
+        info.taskName = lanes[Int(first)].info.taskName
         let lane = try newLane(info)
         lanes[Int(lane)].owner = owner
-        lanes[Int(lane)].group = key
-        groups[key]?.lanes.append(lane)
+        lanes[Int(lane)].group = group
+        groups[Int(group)].siblings.append(lane)
         return lane
     }
 
@@ -219,12 +260,15 @@ package final class SliceLayout<Sink: TimelineSink> {
     private func newLane(_ info: TimelineLane) throws -> Int32 {
         var info = info
         info.id = try sink.laneCreated(info)
-        return allocateLane(info)
-    }
-
-    private func allocateLane(_ info: TimelineLane) -> Int32 {
         if let index = freeLanes.popLast() {
-            lanes[Int(index)] = Lane(info: info)
+            // A freed lane keeps its arrays' storage.
+            lanes[Int(index)].info = info
+            lanes[Int(index)].stack.removeAll(keepingCapacity: true)
+            lanes[Int(index)].held.removeAll(keepingCapacity: true)
+            lanes[Int(index)].committed = 0
+            lanes[Int(index)].regions = 0
+            lanes[Int(index)].owner = nil
+            lanes[Int(index)].group = -1
             return index
         }
         lanes.append(Lane(info: info))
@@ -232,11 +276,19 @@ package final class SliceLayout<Sink: TimelineSink> {
     }
 
     /// Forgets an ended task's lanes once nothing is open or held on them.
-    private func releaseGroupIfDone(_ key: TaskKey) throws {
-        guard let group = groups[key], group.ended else { return }
-        for lane in group.lanes where !lanes[Int(lane)].stack.isEmpty || !lanes[Int(lane)].held.isEmpty { return }
-        groups[key] = nil
-        freeLanes.append(contentsOf: group.lanes)
+    private func releaseGroupIfDone(_ group: Int32) throws {
+        let entry = groups[Int(group)]
+        guard entry.ended else { return }
+        func idle(_ lane: Int32) -> Bool { lanes[Int(lane)].stack.isEmpty && lanes[Int(lane)].held.isEmpty }
+        guard idle(entry.first), entry.siblings.allSatisfy(idle) else { return }
+        if let position = groupIndex.firstIndex(where: { $0.process == entry.process }) {
+            _ = groupIndex[position].table.removeValue(forKey: entry.task)
+        }
+        freeLanes.append(entry.first)
+        freeLanes.append(contentsOf: entry.siblings)
+        groups[Int(group)].siblings = []
+        groups[Int(group)].ended = false
+        freeGroups.append(group)
     }
 
     // MARK: Nesting
@@ -324,7 +376,7 @@ package final class SliceLayout<Sink: TimelineSink> {
     private func leaveLane(_ handle: Int32, _ laneIndex: Int) {
         guard slices[Int(handle)].kind == .region else { return }
         lanes[laneIndex].regions -= 1
-        if lanes[laneIndex].regions == 0, lanes[laneIndex].group != nil { lanes[laneIndex].owner = nil }
+        if lanes[laneIndex].regions == 0, lanes[laneIndex].group >= 0 { lanes[laneIndex].owner = nil }
     }
 
     /// Writes the lane's held entries up to the first held-back begin.
@@ -342,7 +394,7 @@ package final class SliceLayout<Sink: TimelineSink> {
                 try sink.sliceEnded(slices[handle], on: info)
                 if !slices[handle].flags.contains(.cutShort) { release(entry.slice) }
             } else {
-                try sink.sliceBegan(slices[handle], on: info)
+                try sink.sliceBegan(slices[handle], on: info, flows: slices[handle].hasFlowsOut ? flows[entry.slice] ?? Self.noFlows : Self.noFlows)
                 slices[handle].state = .committed
             }
         }
@@ -353,11 +405,11 @@ package final class SliceLayout<Sink: TimelineSink> {
             lanes[laneIndex].held.removeFirst(limit)
             for handle in stack[committed...] { slices[Int(handle)].entry -= limit }
         }
-        if let key = lanes[laneIndex].group, stack.isEmpty { try releaseGroupIfDone(key) }
+        if lanes[laneIndex].group >= 0, stack.isEmpty { try releaseGroupIfDone(lanes[laneIndex].group) }
     }
 
     private func release(_ handle: Int32) {
-        slices[Int(handle)].flowsOut = []
+        if slices[Int(handle)].hasFlowsOut { flows[handle] = nil }
         slices[Int(handle)].state = .done
         freeSlices.append(handle)
     }
@@ -391,7 +443,7 @@ package final class SliceLayout<Sink: TimelineSink> {
         overflow[process] = spare
         let info = lanes[Int(lane)].info
         slices[Int(handle)].lane = lane
-        try sink.sliceBegan(slices[Int(handle)], on: info)
+        try sink.sliceBegan(slices[Int(handle)], on: info, flows: Self.noFlows)
         try sink.sliceEnded(slices[Int(handle)], on: info)
         release(handle)
     }

@@ -3,12 +3,11 @@
 /// counters and drops go to the format as they come. Events arrive once, in
 /// time order, so memory holds only what is open (and what the layout holds
 /// back), never the trace.
-package final class TimelineExport<Format: ExportFormat> {
-    package let format: Format
-    package let layout: SliceLayout<Format>
+package final class TimelineExport {
+    package let format: any ExportFormat
+    package let layout: SliceLayout
     /// Open regions by the walk's serial number.
-    private var regions: [UInt64: Int32] = [:]
-    private var tasks: [SliceLayout<Format>.TaskKey: Int32] = [:]
+    @exclusivity(unchecked) private var regions = SerialTable()
     private var dropTotals: [UInt32: UInt64] = [:]
     /// Slices written: tasks and regions (each once, whatever happened to it).
     package private(set) var taskSlices = 0
@@ -16,7 +15,7 @@ package final class TimelineExport<Format: ExportFormat> {
     package private(set) var logs = 0
     package private(set) var counters = 0
 
-    package init(format: Format, holdLimit: Int = 1 << 18) {
+    package init(format: any ExportFormat, holdLimit: Int = 1 << 18) {
         self.format = format
         layout = SliceLayout(sink: format, holdLimit: holdLimit)
     }
@@ -29,10 +28,7 @@ package final class TimelineExport<Format: ExportFormat> {
         slice.parentTask = parent
         slice.swiftTask = swiftTask
         slice.stack = stack
-        let key = SliceLayout<Format>.TaskKey(process: process, task: id)
-        // A second begin of one id (ids are unique per process): the first wins.
-        guard tasks[key] == nil else { return }
-        tasks[key] = try layout.taskBegan(slice)
+        try layout.taskBegan(slice)
         taskSlices += 1
     }
 
@@ -42,8 +38,7 @@ package final class TimelineExport<Format: ExportFormat> {
     /// trace from a second end of one, and neither has a slice to close.
     package func taskEnded(process: UInt32, id: UInt64, end: Int64?) throws {
         guard let end else { return }
-        guard let handle = tasks.removeValue(forKey: SliceLayout<Format>.TaskKey(process: process, task: id)) else { return }
-        try layout.taskEnded(handle, end: end, flags: [])
+        try layout.taskEnded(process: process, task: id, end: end)
     }
 
     // MARK: Regions
@@ -54,7 +49,7 @@ package final class TimelineExport<Format: ExportFormat> {
         slice.swiftTask = swiftTask
         slice.stack = stack
         let handle = try layout.regionBegan(slice, owner: .init(swiftTask: swiftTask, thread: thread))
-        regions[serial] = handle
+        regions.insert(serial, handle)
         regionSlices += 1
     }
 

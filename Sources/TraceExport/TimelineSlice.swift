@@ -47,8 +47,8 @@ package struct TimelineSlice {
     package var endThread: UInt32 = 0
     /// Stack id (0: none).
     package var stack: UInt32 = 0
-    /// Flows to the slices of child tasks (on a task's slice, while its begin was held back).
-    package var flowsOut: [UInt64] = []
+    /// Whether flows go from it to child tasks' slices (the layout keeps their ids).
+    var hasFlowsOut = false
     /// The flow from the parent task's slice (0: none).
     package var flowIn: UInt64 = 0
     var state: State = .pending
@@ -95,6 +95,7 @@ package struct TimelineLane: Sendable {
 package protocol TimelineSink: AnyObject {
     /// Declares a lane; returns its id (its track's), unique in the export.
     func laneCreated(_ lane: TimelineLane) throws -> UInt64
-    func sliceBegan(_ slice: TimelineSlice, on lane: TimelineLane) throws
+    /// `flows`: ids of the flows that start at this slice (to child tasks).
+    func sliceBegan(_ slice: TimelineSlice, on lane: TimelineLane, flows: [UInt64]) throws
     func sliceEnded(_ slice: TimelineSlice, on lane: TimelineLane) throws
 }

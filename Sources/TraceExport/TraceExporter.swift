@@ -44,7 +44,7 @@ package enum TraceExporter {
         }
     }
 
-    private static func run<F: ExportFormat>(_ walk: TraceWalk, _ format: F) throws -> Summary {
+    private static func run(_ walk: TraceWalk, _ format: any ExportFormat) throws -> Summary {
         let catalog = walk.catalog
         let first = walk.startTime ?? 0
         let sync = catalog.clockSyncs.min { $0.monotonicNanoseconds < $1.monotonicNanoseconds }
@@ -69,12 +69,12 @@ package enum TraceExporter {
 /// The walk's callbacks, handed to `TimelineExport`. The walk does not
 /// expect a visitor to fail: the first write error is kept, everything after
 /// it ignored, and `export` throws it when the walk returns.
-struct ExportVisitor<Format: ExportFormat>: TraceVisitor {
-    let export: TimelineExport<Format>
+struct ExportVisitor: TraceVisitor {
+    let export: TimelineExport
     let recordedDrops: [UInt32: UInt64]
     var error: (any Error)?
 
-    private mutating func attempt(_ body: (TimelineExport<Format>) throws -> Void) {
+    private mutating func attempt(_ body: (TimelineExport) throws -> Void) {
         guard error == nil else { return }
         do { try body(export) } catch { self.error = error }
     }

@@ -19,7 +19,7 @@ struct LayoutExportTests {
     /// A cappuccino: a task with regions in two Swift tasks at once, a child
     /// task, a log, counters; then regions ended out of order, one never
     /// ended, and drops.
-    static func cappuccino<Format: ExportFormat>(_ format: Format) throws -> TimelineExport<Format> {
+    static func cappuccino(_ format: any ExportFormat) throws -> TimelineExport {
         let export = TimelineExport(format: format)
         try format.start(monotonic: 1000, realtime: 1_700_000_000_000_000_000)
         try format.process(1, pid: 100, name: "cafe")
