@@ -32,6 +32,8 @@ package final class PerfettoExporter: ExportFormat {
     private var counterTracks: [CounterKey: UInt64] = [:]
     private var dropTracks: [UInt32: UInt64] = [:]
     private var stackIIDs: [StackKey: UInt64] = [:]
+    private var scratch: [UInt8] = []
+    private var typeNames: [[UInt8]?] = []
     /// Track ids are numbered from 1, so that most take a byte or two.
     private var nextTrack: UInt64 = 1
 
@@ -108,8 +110,10 @@ package final class PerfettoExporter: ExportFormat {
         case .thread(let index):
             return try threadTrack(lane.process, index)
         case .task(let id, let index):
-            let type = lane.taskName == 0 ? "task" : names(lane.taskName)
-            name = index == 0 ? "\(type) #\(id)" : "\(type) #\(id) (\(index + 1))"
+            let track = newTrack()
+            let parent = try processTrack(lane.process).track
+            try taskTrackName(type: lane.taskName, id: id, index: index) { try packets.sliceTrack(uuid: track, parent: parent, name: $0) }
+            return track
         case .swiftTask(let id):
             name = "Swift task \(id)"
         case .overflow(let index):
@@ -118,6 +122,43 @@ package final class PerfettoExporter: ExportFormat {
         let track = newTrack()
         try packets.sliceTrack(uuid: track, parent: try processTrack(lane.process).track, name: name)
         return track
+    }
+
+    /// "TYPE #ID", or "TYPE #ID (N)" for a sibling lane, built in a reused buffer.
+    private func taskTrackName(type: UInt32, id: UInt64, index: Int,
+                               _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        scratch.removeAll(keepingCapacity: true)
+        if type == 0 {
+            scratch.append(contentsOf: "task".utf8)
+        } else {
+            if Int(type) >= typeNames.count { typeNames.append(contentsOf: repeatElement(nil, count: Int(type) + 1 - typeNames.count)) }
+            if typeNames[Int(type)] == nil { typeNames[Int(type)] = Array(names(type).utf8) }
+            scratch.append(contentsOf: typeNames[Int(type)] ?? [])
+        }
+        scratch.append(contentsOf: " #".utf8)
+        appendDecimal(id)
+        if index > 0 {
+            scratch.append(contentsOf: " (".utf8)
+            appendDecimal(UInt64(index + 1))
+            scratch.append(UInt8(ascii: ")"))
+        }
+        try scratch.withUnsafeBytes { try body($0) }
+    }
+
+    private func appendDecimal(_ value: UInt64) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0
+            for index in stride(from: count - 1, through: 0, by: -1) { scratch.append(buffer[index]) }
+        }
     }
 
     package func sliceBegan(_ slice: TimelineSlice, on lane: TimelineLane, flows: [UInt64]) throws {

@@ -108,11 +108,17 @@ package final class PerfettoPacketWriter {
     }
 
     /// A named track of slices under `parent`, never merged with a sibling.
-    package func sliceTrack(uuid: UInt64, parent: UInt64, name: String, rank: Int64? = nil) throws(SystemError) {
+    package func sliceTrack(uuid: UInt64, parent: UInt64, name: String) throws {
+        var name = name
+        try name.withUTF8 { try sliceTrack(uuid: uuid, parent: parent, name: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The same with the name as UTF-8 bytes (a task's track name is built
+    /// without a String: one per task).
+    package func sliceTrack(uuid: UInt64, parent: UInt64, name: UnsafeRawBufferPointer) throws(SystemError) {
         let packet = beginDescriptor(uuid: uuid)
         output.varint(F.TrackDescriptor.parentUUID, parent)
-        output.string(F.TrackDescriptor.name, name)
-        if let rank { output.int64(F.TrackDescriptor.siblingOrderRank, rank) }
+        output.bytes(F.TrackDescriptor.name, name)
         output.varint(F.TrackDescriptor.siblingMergeBehavior, F.TrackDescriptor.siblingMergeNone)
         try endDescriptor(packet)
     }

@@ -54,16 +54,12 @@ enum PerfettoSchema {
         static let thread: UInt32 = 4
         static let parentUUID: UInt32 = 5
         static let counter: UInt32 = 8
-        static let childOrdering: UInt32 = 11
-        static let siblingOrderRank: UInt32 = 12
         static let siblingMergeBehavior: UInt32 = 15
 
         /// `enum SiblingMergeBehavior`: never merge a track with a sibling of
         /// the same name (trace_processor v52 merges by name by default, which
         /// would put overlapping slices of two lanes on one track).
         static let siblingMergeNone: UInt64 = 2
-        /// `enum ChildTracksOrdering`: children by their `sibling_order_rank`.
-        static let childOrderingExplicit: UInt64 = 3
     }
 
     /// trace/track_event/process_descriptor.proto: `message ProcessDescriptor`.
