@@ -103,4 +103,51 @@ struct LayoutExportTests {
         #expect(read.threadNames[101] == "main")
         #expect(read.processNames[100] == "cafe")
     }
+
+    /// A task ended inside its own region, and, past a hold limit of 4, a
+    /// committed region ended out of order: every slice still ends once, on
+    /// a track where it nests.
+    @Test func regionsOutlivingTheirTaskAndCommittedMisnestingStayNested() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/held.pftrace"
+        let fd = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_TRUNC)
+        defer { fd.close() }
+        let format = PerfettoExporter(output: fd, names: Self.name, stackText: { _, _ in nil })
+        let export = TimelineExport(format: format, holdLimit: 4)
+        try format.start(monotonic: 0, realtime: nil)
+        try format.process(1, pid: 100, name: "cafe")
+        try format.thread(1, index: 1, tid: 101, name: "main")
+        // order #1: its region "outer" is still open when the task ends.
+        try export.taskBegan(process: 1, id: 1, parent: 0, type: 12, time: 100, thread: 1, swiftTask: 5, stack: 0)
+        try export.regionBegan(process: 1, serial: 1, thread: 1, type: 9, task: 1, swiftTask: 5, time: 200, stack: 0)
+        try export.taskEnded(process: 1, id: 1, end: 300)
+        try export.regionEnded(serial: 1, end: 400, endThread: 1, flags: [])
+        // On the thread: outer > mixMilkCoffee > 8 inner regions, past the limit (both
+        // begins committed), then outer ends while mixMilkCoffee is open: it is cut short.
+        try export.regionBegan(process: 1, serial: 2, thread: 1, type: 9, task: 0, swiftTask: 0, time: 1000, stack: 0)
+        try export.regionBegan(process: 1, serial: 3, thread: 1, type: 4, task: 0, swiftTask: 0, time: 1050, stack: 0)
+        for i in 0..<8 {
+            let time = Int64(1100 + i * 100)
+            try export.regionBegan(process: 1, serial: UInt64(10 + i), thread: 1, type: 10, task: 0, swiftTask: 0, time: time, stack: 0)
+            try export.regionEnded(serial: UInt64(10 + i), end: time + 50, endThread: 1, flags: [])
+        }
+        try export.regionEnded(serial: 2, end: 2000, endThread: 1, flags: [.misnested])
+        try export.regionEnded(serial: 3, end: 2100, endThread: 1, flags: [])
+        try export.finish(lastTime: 3000, recordedDrops: [:])
+        #expect(export.layout.forcedCommits > 0)
+        let read = try TraceReaders.check(path, queries: [
+            "SELECT s.name, t.name AS track, s.dur FROM slice s JOIN track t ON s.track_id = t.id ORDER BY s.ts",
+            "SELECT s.name, a.key FROM slice s JOIN args a USING (arg_set_id) WHERE a.key LIKE 'debug.%'",
+        ])
+        #expect(read.stats.isEmpty, "\(read.stats)")
+        #expect(read.unfinished == 0)
+        #expect(read.category("task").count == 1 && read.category("region").count == 11)
+        let rows = read.rows(0)
+        #expect(rows.first { $0["name"] as? String == "outer" }?["track"] as? String == "misnested regions",
+                "the region that outlived its task left the task's track: \(rows)")
+        #expect(rows.first { $0["name"] as? String == "order" }?["dur"] as? Int == 200)
+        let annotations = read.rows(1).map { "\($0["name"] as? String ?? "") \($0["key"] as? String ?? "")" }
+        #expect(annotations.contains("mixMilkCoffee debug.cut_short"), "\(annotations)")
+        #expect(rows.first { $0["name"] as? String == "mixMilkCoffee" }?["dur"] as? Int == 950, "ended with outer")
+    }
 }

@@ -10,11 +10,12 @@ import TestSupport
 struct ExportTests {
     /// Runs TraceFixture `scenario` into a trace, exports it in both formats
     /// and reads each back.
-    private func exports(of scenario: String) throws -> (fixture: ProcessResult, perfetto: TraceReaders, json: TraceReaders,
-                                                          directory: TemporaryDirectory) {
+    private func exports(of scenario: String, _ options: [String] = [], environment: [String: String] = [:]) throws
+        -> (fixture: ProcessResult, perfetto: TraceReaders, json: TraceReaders, directory: TemporaryDirectory) {
         let directory = try TemporaryDirectory()
         let trace = directory.file("\(scenario).trace")
-        let fixture = try Processes.run(Processes.executable("TraceFixture"), [scenario, "--out", trace])
+        let fixture = try Processes.run(Processes.executable("TraceFixture"), [scenario, "--out", trace] + options,
+                                        environment: environment)
         #expect(fixture.status == 0, "\(fixture.standardError)")
         return (fixture, try export(trace, "perfetto", directory), try export(trace, "chrome-json", directory), directory)
     }
@@ -106,6 +107,21 @@ struct ExportTests {
         let stacks = detail.rows(0).compactMap { $0["stack"] as? String }
         #expect(stacks.count == 7)
         #expect(stacks.filter { $0.contains("stackMarkerFunction") }.count == 6, "\(stacks)")
+    }
+
+    @Test func dropsExportAsACounterThatReachesEveryLostEvent() throws {
+        // A 64 KiB buffer cannot hold four threads' bursts: most counters are lost.
+        let (fixture, perfetto, json, _) = try exports(of: "burst", ["--threads", "4", "--events", "200000"],
+                                                       environment: ["TRACED_BUFFER_SIZE": "64K"])
+        let emitted = Int(fixture.values["emitted"] ?? "") ?? -1
+        for (read, suffix) in [(perfetto, ""), (json, " value")] {
+            #expect(read.stats.isEmpty, "\(read.stats)")
+            let recorded = read.counter("seq" + suffix)?.count ?? -1
+            let dropped = read.counter("dropped events" + suffix)
+            #expect(recorded > 0 && recorded < emitted)
+            #expect(dropped.map { Int($0.max) } == emitted - recorded, "emitted = recorded + dropped")
+            #expect((dropped?.count ?? 0) > 1, "drops marked where they happened, not only at the end")
+        }
     }
 
     @Test func theCafeExportsEveryOrderLogAndCounter() throws {
