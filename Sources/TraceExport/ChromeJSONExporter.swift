@@ -26,6 +26,7 @@ package final class ChromeJSONExporter: ExportFormat {
         var index: UInt32
     }
     private var first = true
+    private var quotedNames: [[UInt8]?] = []
     /// Lanes that are not threads get tids above any Linux tid (at most 2^22).
     private static let laneTIDBase: Int64 = 1 << 22
 
@@ -100,68 +101,84 @@ package final class ChromeJSONExporter: ExportFormat {
     }
 
     package func sliceBegan(_ slice: TimelineSlice, on lane: TimelineLane, flows: [UInt64]) throws {
-        let where_ = "\"pid\":\(pids[slice.process] ?? 0),\"tid\":\(tid(lane))"
+        let pid = Int64(pids[slice.process] ?? 0), tid = tid(lane)
         try event {
-            text("{\"ph\":\"B\",\"cat\":\"\(slice.kind == .task ? "task" : "region")\",\"name\":")
-            quoted(names(slice.name))
-            text(",\"ts\":"); time(slice.begin); text(",\(where_),\"args\":{")
-            var comma = false
-            func arg(_ name: String, _ value: () -> Void) {
-                text(comma ? ",\"\(name)\":" : "\"\(name)\":")
-                value()
-                comma = true
-            }
+            text(slice.kind == .task ? "{\"ph\":\"B\",\"cat\":\"task\",\"name\":" : "{\"ph\":\"B\",\"cat\":\"region\",\"name\":")
+            name(slice.name)
+            text(",\"ts\":"); time(slice.begin)
+            place(pid, tid)
+            text(",\"args\":{")
             if slice.kind == .task {
-                arg("task") { text("\(slice.task)") }
-                if slice.parentTask != 0 { arg("parent_task") { text("\(slice.parentTask)") } }
+                text("\"task\":"); number(slice.task)
+                if slice.parentTask != 0 { text(",\"parent_task\":"); number(slice.parentTask) }
+                if slice.stack != 0 { text(",") }
             }
-            if slice.stack != 0 { arg("stack") { quoted(stackText(slice.process, slice.stack) ?? "unknown stack \(slice.stack)") } }
+            if slice.stack != 0 { text("\"stack\":"); quoted(stackText(slice.process, slice.stack) ?? "unknown stack \(slice.stack)") }
             text("}}")
         }
         for flow in flows {
-            try event { text("{\"ph\":\"s\",\"cat\":\"task\",\"name\":\"child task\",\"id\":\(flow),\"ts\":"); time(slice.begin); text(",\(where_)}") }
+            try event {
+                text("{\"ph\":\"s\",\"cat\":\"task\",\"name\":\"child task\",\"id\":"); number(flow)
+                text(",\"ts\":"); time(slice.begin)
+                place(pid, tid)
+                text("}")
+            }
         }
     }
 
     package func sliceEnded(_ slice: TimelineSlice, on lane: TimelineLane) throws {
-        let where_ = "\"pid\":\(pids[slice.process] ?? 0),\"tid\":\(tid(lane))"
+        let pid = Int64(pids[slice.process] ?? 0), tid = tid(lane)
         if slice.flowIn != 0 {
             try event {
-                text("{\"ph\":\"f\",\"bp\":\"e\",\"cat\":\"task\",\"name\":\"child task\",\"id\":\(slice.flowIn),\"ts\":")
-                time(slice.end)
-                text(",\(where_)}")
+                text("{\"ph\":\"f\",\"bp\":\"e\",\"cat\":\"task\",\"name\":\"child task\",\"id\":"); number(slice.flowIn)
+                text(",\"ts\":"); time(slice.end)
+                place(pid, tid)
+                text("}")
             }
         }
         try event {
-            text("{\"ph\":\"E\",\"ts\":"); time(slice.end); text(",\(where_),\"args\":{")
-            var parts: [String] = []
+            text("{\"ph\":\"E\",\"ts\":"); time(slice.end)
+            place(pid, tid)
             let flags = slice.flags
+            let crossed = slice.kind == .region && slice.endThread != 0 && slice.endThread != slice.beginThread
+            guard !flags.isEmpty || crossed else {
+                text("}")
+                return
+            }
+            var parts: [String] = []
             if flags.contains(.neverEnded) { parts.append("\"never_ended\":true") }
             if flags.contains(.misnested) { parts.append("\"ended_out_of_order\":true") }
             if flags.contains(.endedTwice) { parts.append("\"ended_twice\":true") }
             if flags.contains(.endedOnAnotherTask) { parts.append("\"ended_on_another_task\":true") }
             if flags.contains(.cutShort) { parts.append("\"cut_short\":true") }
-            if slice.kind == .region, slice.endThread != 0, slice.endThread != slice.beginThread {
+            if crossed {
                 let begin = tids[ThreadKey(process: slice.process, index: slice.beginThread)] ?? 0
                 let end = tids[ThreadKey(process: slice.process, index: slice.endThread)] ?? 0
                 parts.append("\"begin_thread\":\(begin),\"end_thread\":\(end)")
             }
+            text(",\"args\":{")
             text(parts.joined(separator: ","))
             text("}}")
         }
+    }
+
+    /// `,"pid":P,"tid":T`
+    private func place(_ pid: Int64, _ tid: Int64) {
+        text(",\"pid\":"); number(pid)
+        text(",\"tid\":"); number(tid)
     }
 
     // MARK: Logs, counters, drops
 
     package func log(_ log: ExportLog) throws {
         let tid = try ensureThread(log.process, log.thread)
-        let category = names(log.category)
         try event {
-            text("{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"log\",\"name\":"); quoted(category)
+            text("{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"log\",\"name\":"); name(log.category)
             text(",\"ts\":"); time(log.time)
-            text(",\"pid\":\(pids[log.process] ?? 0),\"tid\":\(tid),\"args\":{\"category\":"); quoted(category)
+            place(Int64(pids[log.process] ?? 0), Int64(tid))
+            text(",\"args\":{\"category\":"); name(log.category)
             text(",\"message\":"); quoted(log.message)
-            if log.task != 0 { text(",\"task\":\(log.task)") }
+            if log.task != 0 { text(",\"task\":"); number(log.task) }
             if log.truncated { text(",\"truncated\":true") }
             if log.stack != 0 { text(",\"stack\":"); quoted(stackText(log.process, log.stack) ?? "unknown stack \(log.stack)") }
             text("}}")
@@ -170,11 +187,12 @@ package final class ChromeJSONExporter: ExportFormat {
 
     package func counter(_ counter: ExportCounter) throws {
         try event {
-            text("{\"ph\":\"C\",\"name\":"); quoted(names(counter.name))
+            text("{\"ph\":\"C\",\"name\":"); name(counter.name)
             text(",\"ts\":"); time(counter.time)
-            text(",\"pid\":\(pids[counter.process] ?? 0),\"args\":{\"value\":")
+            text(",\"pid\":"); number(Int64(pids[counter.process] ?? 0))
+            text(",\"args\":{\"value\":")
             switch counter.value {
-            case .integer(let value): text("\(value)")
+            case .integer(let value): number(value)
             case .double(let value): text(value.isFinite ? "\(value)" : "null")
             }
             text("}}")
@@ -201,21 +219,55 @@ package final class ChromeJSONExporter: ExportFormat {
         try output.boundary()
     }
 
+    private func text(_ string: StaticString) {
+        output.raw(UnsafeRawBufferPointer(start: string.utf8Start, count: string.utf8CodeUnitCount))
+    }
+
     private func text(_ string: String) {
         var string = string
         string.withUTF8 { output.raw(UnsafeRawBufferPointer($0)) }
     }
 
+    private func number(_ value: UInt64) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var rest = value, at = buffer.count
+            repeat {
+                at -= 1
+                buffer[at] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            output.raw(UnsafeRawBufferPointer(rebasing: buffer[at...]))
+        }
+    }
+
+    private func number(_ value: Int64) {
+        if value < 0 { text("-") }
+        number(value.magnitude)
+    }
+
     /// Microseconds with three decimals, from nanoseconds.
     private func time(_ nanoseconds: Int64) {
-        let ns = max(0, nanoseconds)
+        let ns = UInt64(max(0, nanoseconds))
+        number(ns / 1000)
         let fraction = ns % 1000
-        text("\(ns / 1000).\(fraction < 10 ? "00" : fraction < 100 ? "0" : "")\(fraction)")
+        text(fraction < 10 ? ".00" : fraction < 100 ? ".0" : ".")
+        number(fraction)
+    }
+
+    /// A name, quoted: escaped once per name id.
+    private func name(_ id: UInt32) {
+        let index = Int(id)
+        if index >= quotedNames.count { quotedNames.append(contentsOf: repeatElement(nil, count: index + 1 - quotedNames.count)) }
+        if quotedNames[index] == nil { quotedNames[index] = Array(escape(names(id)).utf8) }
+        quotedNames[index]?.withUnsafeBytes { output.raw($0) }
     }
 
     /// A JSON string: quotes, backslashes and control characters escaped;
     /// the rest is UTF-8 as it is.
-    private func quoted(_ string: String) {
+    private func quoted(_ string: String) { text(escape(string)) }
+
+    private func escape(_ string: String) -> String {
         var escaped = "\""
         for scalar in string.unicodeScalars {
             switch scalar {
@@ -231,6 +283,6 @@ package final class ChromeJSONExporter: ExportFormat {
             }
         }
         escaped += "\""
-        text(escaped)
+        return escaped
     }
 }
