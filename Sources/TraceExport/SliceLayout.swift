@@ -1,3 +1,5 @@
+import TraceAnalysis
+
 /// Puts tasks and regions on lanes (tracks) so that the slices of every
 /// lane nest strictly, which is all a timeline viewer can draw on one track
 /// (Perfetto: a slice end closes the innermost open slice of its track).

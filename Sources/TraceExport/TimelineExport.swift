@@ -1,3 +1,5 @@
+import TraceAnalysis
+
 /// What every export format shares: the trace's tasks and regions, as the
 /// analysis pass matches them, go through `SliceLayout` to lanes; logs,
 /// counters and drops go to the format as they come. Events arrive once, in

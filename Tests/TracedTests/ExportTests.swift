@@ -42,6 +42,29 @@ struct ExportTests {
         #expect(read.flows == flows, sourceLocation: sourceLocation)
     }
 
+    /// The same trace gives the same bytes: names are numbered in the
+    /// order the files define them, not in a Dictionary's (random) order.
+    @Test func anExportAndAReportAreTheSameBytesEveryTime() throws {
+        let directory = try TemporaryDirectory()
+        let trace = directory.file("async.trace")
+        let fixture = try Processes.run(Processes.executable("TraceFixture"), ["async", "--out", trace])
+        #expect(fixture.status == 0, "\(fixture.standardError)")
+        for format in ["perfetto", "chrome-json"] {
+            var outputs: [Data] = []
+            for run in 0..<2 {
+                let output = directory.file("\(run).\(format)")
+                let result = try Processes.run(Processes.executable("tracectl"), ["export", "--format", format, trace, "-o", output])
+                #expect(result.status == 0, "\(result.standardError)")
+                outputs.append(try Data(contentsOf: URL(fileURLWithPath: output)))
+            }
+            #expect(outputs[0] == outputs[1], "\(format) export differs between runs")
+        }
+        let reports = try (0..<2).map { _ in
+            try Processes.run(Processes.executable("tracectl"), ["report", "--json", trace]).standardOutput
+        }
+        #expect(reports[0] == reports[1])
+    }
+
     @Test func tasksAcrossChildTasksAndThreadsExportWithFlowsToTheirChildren() throws {
         let (_, perfetto, json, _) = try exports(of: "async")
         // order, its three subs, shared; child x3, onWorker, hop, asyncRegion; one log;

@@ -1,17 +1,18 @@
-/// A map from 64-bit keys (the walk's region serials, task ids) to slice
-/// handles: open addressing with linear probing and Fibonacci hashing,
-/// deletion by shifting back (no tombstones). Swift's `Dictionary` hashes
-/// with SipHash, a sixth of an export's time when it was used here; these
-/// keys come from the walk, not from an adversary, so a multiplicative hash
-/// is enough. Grows at half full; holds what is open, not the trace.
-struct SerialTable {
+/// A map from 64-bit keys (region serials, task ids, Swift task ids) to
+/// 32-bit handles: open addressing with linear probing and Fibonacci
+/// hashing, deletion by shifting back (no tombstones). Swift's `Dictionary`
+/// hashes with SipHash, a sixth of an export's time when it was used there.
+/// Keys from a hostile file can collide on purpose; that costs probing time
+/// over what is open, never memory or a trap. Grows at half full; holds
+/// what is open, not the trace.
+package struct SerialTable {
     private var keys: [UInt64]
     private var values: [Int32]
     private var used: [Bool]
     private var shift: UInt64
-    private(set) var count = 0
+    package private(set) var count = 0
 
-    init() {
+    package init() {
         keys = Array(repeating: 0, count: 64)
         values = Array(repeating: 0, count: 64)
         used = Array(repeating: false, count: 64)
@@ -21,7 +22,7 @@ struct SerialTable {
     @inline(__always)
     private func slot(_ key: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift) }
 
-    subscript(key: UInt64) -> Int32? {
+    package subscript(key: UInt64) -> Int32? {
         var index = slot(key)
         let mask = keys.count - 1
         while used[index] {
@@ -31,7 +32,7 @@ struct SerialTable {
         return nil
     }
 
-    mutating func insert(_ key: UInt64, _ value: Int32) {
+    package mutating func insert(_ key: UInt64, _ value: Int32) {
         if (count + 1) * 2 > keys.count { grow() }
         var index = slot(key)
         let mask = keys.count - 1
@@ -48,7 +49,7 @@ struct SerialTable {
         count += 1
     }
 
-    mutating func removeValue(forKey key: UInt64) -> Int32? {
+    package mutating func removeValue(forKey key: UInt64) -> Int32? {
         let mask = keys.count - 1
         var index = slot(key)
         while used[index] {
