@@ -140,7 +140,9 @@ let package = Package(
         // replays the seed corpus and saved crash inputs (FuzzReplayTests).
         .executableTarget(
             name: "traced-fuzz",
-            dependencies: ["CTraceABI", "TraceSystem", "TraceFormat", "TraceProtocol", "TraceRing", "TraceAnalysis", "TraceText"],
+            dependencies: [
+                "CTraceABI", "TraceSystem", "TraceFormat", "TraceProtocol", "TraceRing", "TraceAnalysis", "TraceText", "TraceExport",
+            ],
             swiftSettings: strict
         ),
         // A traced process for tests that need one: emits scripted workloads.

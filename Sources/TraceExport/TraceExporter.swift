@@ -1,4 +1,4 @@
-import TraceAnalysis
+package import TraceAnalysis
 package import TraceFormat
 package import TraceSystem
 
@@ -23,10 +23,16 @@ package enum TraceExporter {
 
     /// Exports the trace in `paths` (one trace's files, in order) to `output`.
     package static func export(paths: [String], format: Format, to output: FileDescriptor) throws -> Summary {
-        let walk = try TraceWalk(paths: paths)
+        try export(TraceWalk(paths: paths), format: format, to: output)
+    }
+
+    /// Exports the trace `walk` reads (the fuzz target gives it bytes, and
+    /// `symbolize` false: stacks as addresses, no tool run).
+    package static func export(_ walk: TraceWalk, format: Format, to output: FileDescriptor,
+                               symbolize: Bool = true) throws -> Summary {
         let catalog = walk.catalog
         let names: (UInt32) -> String = { catalog.string(TraceName(index: $0)) }
-        let resolver = StackResolver(catalog: catalog)
+        let resolver = StackResolver(catalog: catalog, symbolize: symbolize)
         let stacks: (UInt32, UInt32) -> String? = { process, id in
             catalog.stack(process, id) == nil ? nil : resolver.lines(process, id).joined(separator: "\n")
         }

@@ -1,12 +1,17 @@
 import TraceAnalysis
 import TraceFormat
+import TraceExport
+import TraceSystem
 import TraceText
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Trace files as `tracectl report`, `tasks` and `dump` read them: the
 /// streaming walk (index, merge, matching) into TraceSummary, the report
 /// document and its printer, and a task drilldown; and TraceDump in each of
 /// its modes (events with names collected first, batches, sizes, summary),
-/// on one or two files.
+/// and the Perfetto or Chrome JSON export, on one or two files.
 ///
 /// Frames carry checksums a mutation almost never keeps right, so by
 /// default the input is the *content* of frames (the record stream) and the
@@ -14,6 +19,12 @@ import TraceText
 /// first byte can instead hand the bytes over as a file unchanged, to
 /// reach the framing, resynchronization and skipping paths.
 enum TraceFileTarget {
+    /// Where exports go: written for real, kept nowhere.
+    static let null: FileDescriptor = {
+        guard let null = try? FileDescriptor.open("/dev/null", O_WRONLY) else { fatalError("cannot open /dev/null") }
+        return null
+    }()
+
     static func run(_ data: UnsafeRawBufferPointer) {
         var input = FuzzInput(data)
         let flags = input.byte()
@@ -53,6 +64,9 @@ enum TraceFileTarget {
         var drilldown = TaskDrilldown(roots: roots, catalog: walk.catalog, stacks: stacks)
         walk.run(&drilldown)
         for tree in drilldown.trees() { _ = TaskTreePrinter.render(tree, traceStart: walk.startTime ?? 0) }
+        // tracectl export, in the format the input picks, to /dev/null.
+        let format: TraceExporter.Format = flags & 0x40 != 0 ? .chromeJSON : .perfetto
+        _ = try? TraceExporter.export(walk, format: format, to: Self.null, symbolize: false)
         // tracectl dump, in the mode the input picks.
         let contents: [TraceDump.Content] = [.events, .batches, .sizes, .summary]
         let dump = TraceDump(content: contents[Int(flags >> 2) % contents.count]) { _ in }
