@@ -164,8 +164,8 @@ let package = Package(
         .testTarget(
             name: "TracedTests",
             dependencies: [
-                "TraceFormat", "TraceRing", "TraceAnalysis", "TraceSystem", "TraceProtocol", "CTraceABI", "TestSupport",
-                "TraceFixture", "traced", "tracectl",
+                "TraceFormat", "TraceRing", "TraceAnalysis", "TraceSystem", "TraceProtocol", "TraceText", "CTraceABI",
+                "TestSupport", "TraceFixture", "traced", "tracectl",
             ],
             swiftSettings: strict
         ),
