@@ -71,6 +71,8 @@ section.block { margin: 14px 0 26px; }
 .pmark.flip span { left: auto; right: 3px; }
 .pmark span { position: absolute; z-index: 1; left: 3px; font-size: 11px; color: var(--muted); white-space: nowrap; background: rgba(255, 255, 255, .85); }
 .xtick { position: absolute; bottom: -18px; font-size: 11px; color: var(--muted); transform: translateX(-50%); white-space: nowrap; }
+.xtick.end { transform: translateX(-100%); }
+.xtick.end::before { left: 100%; }
 .xtick::before { content: ""; position: absolute; left: 50%; top: -4px; height: 4px; border-left: 1px solid #b9c1cc; }
 .ylabel { position: absolute; left: -34px; width: 30px; text-align: right; font-size: 11px; color: var(--muted); }
 details.slowest { margin-top: 22px; font-size: 12.5px; }

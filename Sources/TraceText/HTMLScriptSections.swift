@@ -82,7 +82,7 @@ function counterCard(c) {
       s('path', { d: area, fill: 'rgba(91, 141, 239, .15)', stroke: 'none' }),
       s('path', { d, fill: 'none', stroke: '#2f6fde', 'stroke-width': '1.5', 'vector-effect': 'non-scaling-stroke' })),
     h('div', { class: 'ylabel', style: { top: '-7px' } }, value(high)), h('div', { class: 'ylabel', style: { bottom: '-7px' } }, value(low)),
-    [0, 0.25, 0.5, 0.75, 1].map((f) => h('div', { class: 'xtick', style: { left: f * 100 + '%' } }, f === 0 ? '0' : '+' + dur((end - start) * f))),
+    [0, 0.25, 0.5, 0.75, 1].map((f) => h('div', { class: 'xtick' + (f === 1 ? ' end' : ''), style: { left: f * 100 + '%' } }, f === 0 ? '0' : '+' + dur((end - start) * f))),
     cursor);
   chart.addEventListener('mousemove', (event) => {
     const box = chart.getBoundingClientRect();

@@ -52,7 +52,7 @@ function histogram(buckets, options) {
     [['p50', 0], ['p90', 1], ['p99', 2]].forEach(([p, row]) => {
       const v = num((opts.latency || {})[p]);
       if (v !== null && v > 0) plot.append(h('div', { class: 'pmark' + (x(v) > 75 ? ' flip' : ''), style: { left: x(v) + '%' } },
-        h('span', { style: { top: row * 10 + 'px' } }, p + ' ' + dur(v))));
+        h('span', { style: { top: row * 10 + 'px' }, title: p + ' ' + dur(v) }, p)));
     });
     for (const t of logTicks(lo, hi)) plot.append(h('div', { class: 'xtick', style: { left: x(t) + '%' } }, dur(t)));
     plot.append(h('div', { class: 'ylabel', style: { top: '-6px' } }, count(most)), h('div', { class: 'ylabel', style: { bottom: '-6px' } }, '0'));
@@ -132,15 +132,21 @@ function renderBucket(sample, bucket) {
   state.page = Math.min(state.page, pages - 1);
   const first = state.page * PAGE_SIZE, shown = state.tasks.slice(first, first + PAGE_SIZE);
   const redraw = (page) => { state.page = page; renderBucket(sample, bucket); };
+  // The process column only when the bucket's tasks come from several.
+  const processes = new Set(state.tasks.map((t) => t.process));
+  const several = processes.size > 1;
   clear(pane,
     h('h3', null, String(state.type.type) + ': ' + dur(bucket.low) + ' – ' + dur(bucket.high)),
+    several || !state.tasks.length ? null : h('p', { class: 'muted' }, 'In ' + processLabel(state.tasks[0].process, state.tasks[0].pid) + '.'),
     h('p', { class: 'muted' }, plural(total, 'task') + ' in this bucket' + (!state.tasks.length ? '.'
       : (state.tasks.length < total ? ', ' + count(state.tasks.length) + ' of them sampled in the report' : '') + '; slowest first.')),
     state.tasks.length ? h('div', { class: 'scroll' }, h('table', { id: 'bucket-tasks' },
-      h('thead', null, h('tr', null, ['task', 'process', 'begins', 'latency', 'regions', 'children'].map((c, i) => h('th', { class: i > 1 ? 'num' : null }, c)))),
+      h('thead', null, h('tr', null, h('th', null, 'task'), several ? h('th', null, 'process') : null,
+        ['begins', 'latency', 'regions', 'children'].map((c) => h('th', { class: 'num' }, c)))),
       h('tbody', null, shown.map((t) => {
         const row = h('tr', { class: 'pick task-row' + (t === state.selected ? ' selected' : ''), data: { task: t.process + ':' + t.id } },
-          h('td', null, '#' + t.id), h('td', { title: processLabel(t.process, t.pid) }, processName(t.process)), h('td', { class: 'num' }, offset(t.begin)),
+          h('td', null, '#' + t.id), several ? h('td', { title: processLabel(t.process, t.pid) }, processName(t.process)) : null,
+          h('td', { class: 'num' }, offset(t.begin)),
           h('td', { class: 'num' }, t.end === null || t.end === undefined ? 'not ended' : dur(t.latency)),
           h('td', { class: 'num' }, count(countRegions(arr(t.regions)))), h('td', { class: 'num' }, count(arr(t.children).length)));
         row.addEventListener('click', () => { state.selected = t; renderBucket(sample, bucket); showTask(t, []); });

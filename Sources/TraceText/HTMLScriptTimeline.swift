@@ -39,7 +39,7 @@ function showTask(tree, trail) {
       add(h('div', { class: 'track' + (first ? ' first' : '') }, gridLines.map((g) => h('div', { class: 'grid', style: { left: x(g) + '%' } }))), bars));
   };
   grid.append(h('div', { class: 'lab' }, ''),
-    h('div', { class: 'track axis' }, gridLines.map((g) => h('div', { class: 'xtick', style: { left: x(g) + '%' } }, g === base ? '0' : rel(g)))));
+    h('div', { class: 'track axis' }, gridLines.map((g) => h('div', { class: 'xtick' + (x(g) > 94 ? ' end' : ''), style: { left: x(g) + '%' } }, g === base ? '0' : rel(g)))));
 
   // Lanes: regions of one Swift task nest, so rows by depth never overlap
   // within a lane; packing still splits a row where misuse made them.
