@@ -11,6 +11,10 @@ const TRACE = R.trace || {};
 const SIG = Math.min(6, Math.max(1, Math.round(num((R.precision || {}).significantDigits) || 3)));
 const T0 = num(TRACE.start);
 
+// Minimum and maximum without spreading a list into arguments (a task
+// can have more regions than a call takes arguments).
+function minOf(list) { let m = Infinity; for (const v of list) if (v < m) m = v; return m; }
+function maxOf(list) { let m = -Infinity; for (const v of list) if (v > m) m = v; return m; }
 function num(x) { return typeof x === 'number' && Number.isFinite(x) ? x : null; }
 function arr(x) { return Array.isArray(x) ? x : []; }
 function byId(id) { return document.getElementById(id); }
@@ -77,9 +81,9 @@ function plural(n, one, many) { return count(n) + ' ' + (n === 1 ? one : many ||
 
 // Processes by the trace's process number.
 const PROCESSES = new Map(arr(TRACE.processes).map((p) => [p.process, p]));
-function processLabel(p, pid) {
+function processLabel(p, pid, fallbackName) {
   const known = PROCESSES.get(p);
-  const name = known && known.name ? known.name : 'process ' + p;
+  const name = known && known.name ? known.name : fallbackName ? String(fallbackName) : 'process ' + p;
   const id = pid !== undefined && pid !== null ? pid : known ? known.pid : null;
   return id === null || id === undefined ? name : name + ' (pid ' + id + ')';
 }
@@ -134,6 +138,10 @@ function summary() {
         misuse ? h('span', { class: 'chip bad' }, plural(misuse, 'region misuse', 'region misuses')) : null,
         diags ? h('span', { class: 'chip bad' }, plural(diags, 'reader diagnostic')) : null)),
     perfettoBox());
+  if (R.format !== 'traced-report' || num(R.version) !== 1) {
+    header.append(h('p', { class: 'chip bad' }, 'This page reads reports of format traced-report version 1, not ' +
+      String(R.format) + ' version ' + String(R.version) + ': what it shows may be incomplete.'));
+  }
   document.body.prepend(header,
     h('nav', { class: 'sections' },
       [['tasks', 'Tasks'], ['regions', 'Regions'], ['counters', 'Counters'], ['logs', 'Logs'], ['losses', 'Losses & diagnostics']]

@@ -43,7 +43,7 @@ function regionSection() {
 }
 function spark(buckets) {
   const list = arr(buckets);
-  const most = Math.max(1, ...list.map((b) => num(b.count) || 0));
+  const most = Math.max(1, maxOf(list.map((b) => num(b.count) || 0)));
   return h('div', { class: 'spark', title: list.map((b) => dur(b.low) + '–' + dur(b.high) + ': ' + count(b.count)).join('\n') },
     list.map((b) => h('div', { style: { height: ((num(b.count) || 0) / most * 100) + '%' } })));
 }
@@ -65,7 +65,7 @@ function counterCard(c) {
   if (!points.length) return add(card, h('p', { class: 'empty' }, 'No samples embedded.'));
   const start = T0 !== null ? T0 : points[0][0];
   const end = num(TRACE.end) !== null && TRACE.end > start ? TRACE.end : Math.max(start + 1, points[points.length - 1][0]);
-  let low = Math.min(...points.map((p) => p[1])), high = Math.max(...points.map((p) => p[1]));
+  let low = minOf(points.map((p) => p[1])), high = maxOf(points.map((p) => p[1]));
   if (num(c.min) !== null) low = Math.min(low, c.min);
   if (num(c.max) !== null) high = Math.max(high, c.max);
   if (high === low) { high += 1; low -= low === 0 ? 0 : 1; }
@@ -158,7 +158,7 @@ function lossSection() {
     h('div', null, h('h3', null, 'Dropped events'),
       drops.length ? h('div', { class: 'tablebox' }, h('table', { id: 'drop-table' },
         h('thead', null, h('tr', null, h('th', null, 'process'), h('th', null, 'reason'), h('th', { class: 'num' }, 'events'))),
-        h('tbody', null, drops.map((d) => h('tr', null, h('td', null, processLabel(d.process, d.pid)), h('td', null, String(d.reason)),
+        h('tbody', null, drops.map((d) => h('tr', null, h('td', null, processLabel(d.process, d.pid, d.name)), h('td', null, String(d.reason)),
           h('td', { class: 'num' }, count(d.count)))),
         h('tr', null, h('td', null, h('b', null, 'total')), h('td'), h('td', { class: 'num' }, h('b', null, count(dropTotal)))))))
         : h('p', { class: 'empty' }, 'No event was dropped.')),

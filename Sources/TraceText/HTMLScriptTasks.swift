@@ -29,13 +29,13 @@ function histogram(buckets, options) {
   const valid = arr(buckets).filter((b) => num(b.high) !== null && num(b.low) !== null && b.high > 0);
   const box = h('div', { class: 'hist' + (opts.compact ? ' compact' : '') });
   if (!valid.length) return add(box, h('div', { class: 'empty' }, 'no durations'));
-  let lo = Math.max(1, Math.min(...valid.map((b) => b.low > 0 ? b.low : b.high / 2)));
-  let hi = Math.max(...valid.map((b) => b.high));
+  let lo = Math.max(1, minOf(valid.map((b) => b.low > 0 ? b.low : b.high / 2)));
+  let hi = maxOf(valid.map((b) => b.high));
   // At least a decade across, so that one or two buckets do not fill it.
   if (!opts.compact && hi / lo < 10) { const pad = Math.sqrt(10 / (hi / lo)); lo = Math.max(1, lo / pad); hi = lo * 10; }
   const L = Math.log(lo), span = Math.log(hi) - L || 1;
   const x = (v) => Math.min(100, Math.max(0, (Math.log(Math.max(v, lo)) - L) / span * 100));
-  const most = Math.max(1, ...valid.map((b) => num(b.count) || 0));
+  const most = Math.max(1, maxOf(valid.map((b) => num(b.count) || 0)));
   const plot = h('div', { class: 'plot' });
   arr(buckets).forEach((b, i) => {
     if (!valid.includes(b)) return;
@@ -78,7 +78,7 @@ function taskSection() {
     const lat = t.latency || {};
     const card = h('div', { class: 'card', data: { taskType: String(t.type) } },
       h('h3', null, String(t.type)),
-      h('div', { class: 'stats' }, h('b', null, count(t.count)), ' tasks',
+      h('div', { class: 'stats' }, h('b', null, count(t.count)), t.count === 1 ? ' task' : ' tasks',
         num(t.unfinished) ? ' · ' + count(t.unfinished) + ' not ended' : '',
         ' · mean ', h('b', null, dur(lat.mean)), ' · p50 ', h('b', null, dur(lat.p50)), ' · p90 ', h('b', null, dur(lat.p90)),
         ' · p99 ', h('b', null, dur(lat.p99)), ' · max ', h('b', null, dur(lat.max))),

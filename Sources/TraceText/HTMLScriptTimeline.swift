@@ -20,8 +20,9 @@ function showTask(tree, trail) {
   for (const l of logs) times.push(num(l.time));
   for (const c of children) times.push(num(c.begin), num(c.end));
   const known = times.filter((t) => t !== null);
-  const t0 = num(tree.begin) !== null ? Math.min(tree.begin, ...known) : Math.min(...known);
-  let t1 = Math.max(...known);
+  if (!known.length) known.push(0);
+  const t0 = minOf(known);
+  let t1 = maxOf(known);
   if (!(t1 > t0)) t1 = t0 + 1;
   const x = (t) => (t - t0) / (t1 - t0) * 100;
   const base = num(tree.begin) !== null ? tree.begin : t0;
@@ -124,7 +125,7 @@ function showTask(tree, trail) {
     h('p', { class: 'muted' }, processLabel(tree.process, tree.pid), ' · begins at ', offset(tree.begin), ' · ',
       end === null ? 'not ended' : h('b', { style: { color: 'var(--ink)' } }, dur(tree.latency)),
       num(tree.parent) ? ' · child of #' + tree.parent : '',
-      ' · ', plural(arr(tree.threads).length, 'thread'), ': ', arr(tree.threads).map((t) => threadName(t.tid)).join(', '),
+      arr(tree.threads).length ? ' · ' + plural(arr(tree.threads).length, 'thread') + ': ' + arr(tree.threads).map((t) => threadName(t.tid)).join(', ') : '',
       arr(tree.swiftTasks).length ? ' · ' + plural(arr(tree.swiftTasks).length, 'Swift task') : ''),
     grid, info, whereTimeWent(tree), taskLogs(tree, rel, threadName));
 }
