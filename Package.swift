@@ -20,6 +20,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Latency distributions of the trace tool (docs/design.md, "Reading traces").
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // The shared-memory ABI header and the GNU-only calls Swift's Glibc cannot see.
@@ -66,7 +68,10 @@ let package = Package(
         // What a trace means: a resolved in-memory model, region and task matching.
         .target(
             name: "TraceAnalysis",
-            dependencies: ["CTraceABI", "TraceFormat", "TraceSystem"],
+            dependencies: [
+                "CTraceABI", "TraceFormat", "TraceSystem",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
             swiftSettings: strict
         ),
         // Traces as text: dump lines (two passes, names first), summaries, report tables.
@@ -139,7 +144,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["CTraceABI", "TraceFormat"],
+            dependencies: ["CTraceABI", "TraceFormat", "TraceAnalysis", "TraceSystem"],
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),

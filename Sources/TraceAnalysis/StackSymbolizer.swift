@@ -40,6 +40,19 @@ package final class StackSymbolizer {
         }
     }
 
+    /// Frames with image and offset only, no tool run.
+    package static func unresolved(_ addresses: Set<UInt64>, images: [ImageRecord]) -> [UInt64: Frame] {
+        var frames: [UInt64: Frame] = [:]
+        for address in addresses {
+            if let image = images.first(where: { $0.contains(address) }) {
+                frames[address] = Frame(address: address, image: image.path, offset: address &- image.bias, function: nil, location: nil)
+            } else {
+                frames[address] = Frame(address: address, image: nil, offset: address, function: nil, location: nil)
+            }
+        }
+        return frames
+    }
+
     /// Symbolizes `addresses` (return addresses of one process) against `images`.
     package func symbolize(_ addresses: Set<UInt64>, images: [ImageRecord]) -> [UInt64: Frame] {
         var frames: [UInt64: Frame] = [:]

@@ -1,5 +1,3 @@
-import CTraceABI
-
 /// Removes logs of unwanted categories from a run of events, re-encoding
 /// what follows so the stream stays valid: the time delta of a removed log
 /// is added to the next event's. Other event kinds are always kept (the
@@ -27,12 +25,12 @@ package enum BatchFilter {
                 return Result(bytes: out, events: kept)
             }
             let whole = UnsafeRawBufferPointer(rebasing: events[start..<reader.offset])
-            if event.kind == UInt8(TC_EV_CONTEXT) {
+            if event.kind == .context {
                 out.append(contentsOf: whole)
                 continue
             }
             let dt = event.ticks &- before
-            if event.kind == UInt8(TC_EV_LOG) && !keep(event.name) {
+            if event.kind == .log && !keep(event.name) {
                 carried &+= dt
                 continue
             }

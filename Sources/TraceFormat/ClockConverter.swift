@@ -35,7 +35,14 @@ package struct ClockConverter: Sendable {
     /// the result saturates at Int64's bounds (an implausible time the
     /// report shows as such) instead of trapping.
     package func monotonicNanoseconds(ticks: UInt64, clockKind: UInt32) -> Int64? {
-        if clockKind == UInt32(TC_CLOCK_MONOTONIC_NS) { return Int64(bitPattern: ticks) }
+        segment(ticks: ticks, clockKind: clockKind)?.nanoseconds(ticks)
+    }
+
+    /// The linear piece that converts `ticks` and its neighbours, for a
+    /// reader converting a run of timestamps: `Segment.covers` tells when
+    /// a later timestamp needs another piece. Nil as `monotonicNanoseconds`.
+    package func segment(ticks: UInt64, clockKind: UInt32) -> Segment? {
+        if clockKind == UInt32(TC_CLOCK_MONOTONIC_NS) { return .identity }
         guard clockKind == UInt32(TC_CLOCK_TSC) else { return nil }
         switch tscSyncs.count {
         case 0:
@@ -43,14 +50,53 @@ package struct ClockConverter: Sendable {
         case 1:
             guard nominalTicksPerSecond > 0 else { return nil }
             let sync = tscSyncs[0]
-            let ns = Double(Int64(bitPattern: ticks &- sync.ticks)) * 1e9 / Double(nominalTicksPerSecond)
-            return Int64(clamping: sync.monotonicNanoseconds).saturatingAdd(Int64(saturating: ns.rounded()))
+            return Segment(ticks: sync.ticks, nanoseconds: sync.monotonicNanoseconds, slope: 1e9,
+                           divisor: Double(nominalTicksPerSecond), range: 0...UInt64.max)
         default:
             let index = segmentIndex(for: ticks)
             let a = tscSyncs[index], b = tscSyncs[index + 1]
             let slope = Double(b.monotonicNanoseconds - a.monotonicNanoseconds) / Double(b.ticks - a.ticks)
-            let delta = Double(Int64(bitPattern: ticks &- a.ticks)) * slope
-            return Int64(clamping: a.monotonicNanoseconds).saturatingAdd(Int64(saturating: delta.rounded()))
+            // The first and last pieces extend past the syncs at their ends.
+            let low = index == 0 ? 0 : a.ticks
+            let high = index + 2 == tscSyncs.count ? UInt64.max : b.ticks - 1
+            return Segment(ticks: a.ticks, nanoseconds: a.monotonicNanoseconds, slope: slope, range: low...high)
+        }
+    }
+
+    /// One linear piece of the conversion.
+    package struct Segment: Sendable {
+        package static let identity = Segment(ticks: 0, nanoseconds: 0, slope: 0, range: 0...UInt64.max, identity: true)
+
+        private let ticks: UInt64
+        private let base: Int64
+        private let slope: Double
+        private let divisor: Double
+        private let identity: Bool
+        /// The ticks this piece converts.
+        package let range: ClosedRange<UInt64>
+
+        init(ticks: UInt64, nanoseconds: UInt64, slope: Double, divisor: Double = 1, range: ClosedRange<UInt64>,
+             identity: Bool = false) {
+            self.ticks = ticks
+            self.base = Int64(clamping: nanoseconds)
+            self.slope = slope
+            self.divisor = divisor
+            self.range = range
+            self.identity = identity
+        }
+
+        @inline(__always)
+        package func covers(_ ticks: UInt64) -> Bool { range.contains(ticks) }
+
+        /// Ticks, syncs and the nominal rate come from the file: a scribbled
+        /// value can put a timestamp centuries away or past Int64's range,
+        /// so the result saturates at Int64's bounds (an implausible time
+        /// the report shows as such) instead of trapping.
+        @inline(__always)
+        package func nanoseconds(_ ticks: UInt64) -> Int64 {
+            if identity { return Int64(bitPattern: ticks) }
+            let delta = Double(Int64(bitPattern: ticks &- self.ticks)) * slope / divisor
+            return base.saturatingAdd(Int64(saturating: delta.rounded()))
         }
     }
 

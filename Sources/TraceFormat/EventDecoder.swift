@@ -28,8 +28,7 @@ package struct EventState: Equatable, Sendable {
 /// One event as decoded, with ids unresolved. `message` points into the
 /// decoded bytes and is valid only while they are.
 package struct RawEvent {
-    /// TC_EV_* without the stack bit.
-    package var kind: UInt8 = 0
+    package var kind: TraceEventKind = .context
     package var ticks: UInt64 = 0
     package var swiftTask: UInt64 = 0
     /// Region begin: its sequence. Region end: the begun region's sequence.
@@ -62,11 +61,13 @@ package enum EventDecoder {
     @inline(__always)
     package static func next(_ r: inout ByteReader, _ state: inout EventState) throws(DecodeError) -> RawEvent {
         let tag = try r.byte("event kind")
-        let kind = tag & 0x7f
-        let hasStack = tag & UInt8(TC_EV_HAS_STACK) != 0
+        let hasStack = tag & TraceEventKind.stackBit != 0
+        guard let kind = TraceEventKind(tag: tag & ~TraceEventKind.stackBit) else {
+            throw .invalid(field: "event kind", value: UInt64(tag))
+        }
         var event = RawEvent()
         event.kind = kind
-        if kind == UInt8(TC_EV_CONTEXT) {
+        if kind == .context {
             guard !hasStack else { throw .invalid(field: "event kind", value: UInt64(tag)) }
             state.swiftTask &+= UInt64(bitPattern: try r.zigzag("swift task delta"))
             state.task &+= UInt64(bitPattern: try r.zigzag("task delta"))
@@ -75,37 +76,33 @@ package enum EventDecoder {
             event.task = state.task
             return event
         }
-        guard (Int(kind) >= TC_EV_REGION_BEGIN && Int(kind) <= TC_EV_COUNTER_DOUBLE)
-                || (Int(kind) >= TC_EV_FIRST_EXTENSION && Int(kind) <= TC_EV_LAST_EXTENSION) else {
-            throw .invalid(field: "event kind", value: UInt64(tag))
-        }
         let dt = try r.varint("timestamp delta")
         state.ticks &+= dt
         event.ticks = state.ticks
         event.swiftTask = state.swiftTask
-        switch Int(kind) {
-        case TC_EV_REGION_BEGIN:
+        switch kind {
+        case .regionBegin:
             event.name = try r.varint32("region type")
             event.task = state.task
             event.regionSequence = state.regionSequence
             event.regionThread = state.thread
             state.regionSequence &+= 1
-        case TC_EV_REGION_END:
+        case .regionEnd:
             let back = try r.varint("region back-reference")
             guard back < state.regionSequence else { throw .invalid(field: "region back-reference", value: back) }
             event.regionSequence = state.regionSequence - 1 - back
             event.regionThread = state.thread
-        case TC_EV_REGION_END_FOREIGN:
+        case .regionEndForeign:
             event.regionThread = try r.varint32("region thread")
             event.regionSequence = try r.varint("region sequence")
-        case TC_EV_TASK_BEGIN:
+        case .taskBegin:
             state.lastTask &+= UInt64(bitPattern: try r.zigzag("task id delta"))
             event.task = state.lastTask
             event.parentTask = state.task
             event.name = try r.varint32("task type")
-        case TC_EV_TASK_END:
+        case .taskEnd:
             event.task = state.lastTask &+ UInt64(bitPattern: try r.zigzag("task id delta"))
-        case TC_EV_LOG:
+        case .log:
             event.task = state.task
             event.name = try r.varint32("log category")
             let lengthAndFlag = try r.varint("log length")
@@ -113,14 +110,14 @@ package enum EventDecoder {
             guard length <= UInt64(TC_MAX_LOG_MESSAGE) else { throw .invalid(field: "log length", value: length) }
             event.truncated = lengthAndFlag & 1 != 0
             event.message = try r.bytes(Int(length), "log message")
-        case TC_EV_COUNTER_INT:
+        case .counterInteger:
             event.name = try r.varint32("counter name")
             event.integerValue = try r.zigzag("counter value")
-        case TC_EV_COUNTER_DOUBLE:
+        case .counterDouble:
             event.name = try r.varint32("counter name")
             event.doubleValue = try r.double("counter value")
-        default:
-            // An extension kind (checked above): skippable by its length.
+        case .context, .extension:
+            // An extension kind: skippable by its length.
             guard !hasStack else { throw .invalid(field: "event kind", value: UInt64(tag)) }
             let length = try r.varint("extension length")
             guard length <= UInt64(r.remaining) else { throw .truncated(field: "extension payload") }
@@ -128,7 +125,7 @@ package enum EventDecoder {
             return event
         }
         if hasStack {
-            guard kind == UInt8(TC_EV_REGION_BEGIN) || kind == UInt8(TC_EV_TASK_BEGIN) || kind == UInt8(TC_EV_LOG) else {
+            guard kind.mayCarryStack else {
                 throw .invalid(field: "event kind", value: UInt64(tag))
             }
             event.stack = try r.varint32("stack id")

@@ -152,7 +152,8 @@ package final class LZ4FrameDecompressor {
             consumed += sourceSize
             produced += destinationSize
             if hint == 0 {
-                return .frame(consumed: consumed, content: Array(buffer[0..<produced]))
+                buffer.removeLast(buffer.count - produced)
+                return .frame(consumed: consumed, content: buffer)
             }
             if consumed == input.count { return .truncated }
             if sourceSize == 0 && destinationSize == 0 && produced < capacity {

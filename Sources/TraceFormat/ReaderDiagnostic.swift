@@ -29,17 +29,20 @@ package struct ReaderDiagnostic: Equatable, Sendable, CustomStringConvertible {
         case missingFileEnd
     }
 
+    /// The file's path (empty when the reader was given bytes).
+    package var file: String
     /// Offset in the file of the frame where the problem was found.
     package var fileOffset: Int
     package var problem: Problem
 
-    package init(fileOffset: Int, problem: Problem) {
+    package init(file: String = "", fileOffset: Int, problem: Problem) {
+        self.file = file
         self.fileOffset = fileOffset
         self.problem = problem
     }
 
     package var description: String {
-        let at = "at byte \(fileOffset)"
+        let at = file.isEmpty ? "at byte \(fileOffset)" : "at byte \(fileOffset) of \(file)"
         switch problem {
         case .notATraceFile: return "not a trace file: no LZ4 frame \(at)"
         case .corruptFrame(let reason): return "corrupt frame \(at) skipped: \(reason)"
@@ -52,7 +55,7 @@ package struct ReaderDiagnostic: Equatable, Sendable, CustomStringConvertible {
         case .malformedRecord(let kind, let reason): return "malformed record of kind 0x\(String(kind, radix: 16)) \(at) skipped: \(reason)"
         case .malformedEvents(let reason, let kept, let lost): return "events of a batch \(at) stop decoding (\(reason)): kept \(kept), skipped \(lost) bytes"
         case .unknownEvent(let kind, let count): return "\(count) event(s) of unknown extension kind 0x\(String(kind, radix: 16)) skipped"
-        case .missingFileEnd: return "file has no end record: its writer did not finish it"
+        case .missingFileEnd: return "\(file.isEmpty ? "file" : file) has no end record: its writer did not finish it"
         }
     }
 

@@ -35,6 +35,8 @@ package final class TraceReader {
     private var unknownRecords: [UInt8: Int] = [:]
     private var unknownEvents: [UInt8: Int] = [:]
     private var reportedNewerMinor = false
+    /// The path being read, named in diagnostics.
+    private var currentFile = ""
 
     package init() {
         // Creating a context only fails when liblz4 cannot allocate it.
@@ -59,18 +61,46 @@ package final class TraceReader {
         id == 0 ? "" : strings[ProcessScoped(process, UInt64(id))]
     }
 
+    /// Where a batch record lies, for a reader that decodes batches later and
+    /// in another order (TraceAnalysis merges them into one timeline).
+    package struct BatchLocation: Sendable {
+        /// Index of the file among those indexed.
+        package var file: Int
+        /// The frame holding the batch: its offset in the file and length.
+        package var frameOffset: Int
+        package var frameLength: Int
+        /// The record's body (batch header and events) in the frame's content.
+        package var body: Range<Int>
+        package var process: UInt32
+        package var thread: UInt32
+        /// The ticks the batch's first event is a delta from: no event of
+        /// the batch is earlier.
+        package var baseTicks: UInt64
+    }
+
+    /// Batches found by `index(path:file:)`, in file order.
+    package private(set) var batchIndex: [BatchLocation] = []
+
+    /// What `records` does with a batch record.
+    private enum BatchMode {
+        case decode
+        case skip
+        case index(file: Int)
+    }
+
     /// Reads the file at `path`.
     package func read(path: String, visit: (BatchHeader, RawEvent) -> Void) throws(SystemError) {
-        let descriptor = try FileDescriptor.open(path, O_RDONLY)
-        defer { descriptor.close() }
-        let bytes = try descriptor.readToEnd()
-        read(bytes: bytes, visit: visit)
+        currentFile = path
+        defer { currentFile = "" }
+        let mapping = try FileMapping(path: path)
+        read(file: mapping.bytes, mode: .decode, release: mapping.release(below:), visit: visit)
+        flushAggregates()
     }
 
     /// Reads one file's bytes, calling `visit` for every event in file order
     /// (context events are folded into the events' `swiftTask` and `task`).
     package func read(bytes: [UInt8], visit: (BatchHeader, RawEvent) -> Void) {
-        bytes.withUnsafeBytes { read(file: $0, events: true, visit: visit) }
+        bytes.withUnsafeBytes { read(file: $0, mode: .decode, visit: visit) }
         flushAggregates()
     }
 
@@ -82,19 +112,34 @@ package final class TraceReader {
     /// before the metadata its producer appended with it). Memory grows
     /// with the metadata, not with the events.
     package func readMetadata(path: String) throws(SystemError) {
-        let descriptor = try FileDescriptor.open(path, O_RDONLY)
-        defer { descriptor.close() }
-        readMetadata(bytes: try descriptor.readToEnd())
+        currentFile = path
+        defer { currentFile = "" }
+        let mapping = try FileMapping(path: path)
+        read(file: mapping.bytes, mode: .skip, release: mapping.release(below:)) { _, _ in }
+        flushAggregates()
     }
 
     /// `readMetadata(path:)` on one file's bytes.
     package func readMetadata(bytes: [UInt8]) {
-        bytes.withUnsafeBytes { read(file: $0, events: false) { _, _ in } }
+        bytes.withUnsafeBytes { read(file: $0, mode: .skip) { _, _ in } }
         flushAggregates()
     }
 
-    /// `events` false: batch records are skipped (`readMetadata`).
-    private func read(file: UnsafeRawBufferPointer, events: Bool, visit: (BatchHeader, RawEvent) -> Void) {
+    /// `readMetadata` that also records where each batch lies
+    /// (`batchIndex`), as file number `number`: the first pass of a reader
+    /// that merges batches into time order. `name` is the file's name in
+    /// diagnostics; `release(offset)` is told when the bytes below `offset`
+    /// are no longer needed.
+    package func index(_ bytes: UnsafeRawBufferPointer, number: Int, name: String, release: (Int) -> Void) {
+        currentFile = name
+        defer { currentFile = "" }
+        read(file: bytes, mode: .index(file: number), release: release) { _, _ in }
+        flushAggregates()
+    }
+
+    /// `release(offset)` is told when the bytes below `offset` are no longer needed.
+    private func read(file: UnsafeRawBufferPointer, mode: BatchMode, release: (Int) -> Void = { _ in },
+                      visit: (BatchHeader, RawEvent) -> Void) {
         var offset = 0
         if !LZ4FrameDecompressor.startsFrame(file, at: 0) {
             guard let next = nextFrame(in: file, after: 0) else {
@@ -111,12 +156,13 @@ package final class TraceReader {
             switch decompressor.decodeFrame(rest, maximumContent: Self.maximumFrameContent) {
             case .frame(let consumed, let content):
                 let outcome = content.withUnsafeBytes {
-                    records(in: $0, fileOffset: offset, expectHeader: first, events: events, visit: visit)
+                    records(in: $0, frame: offset..<offset + consumed, expectHeader: first, mode: mode, visit: visit)
                 }
                 first = false
                 if outcome == .stop { return }
                 if outcome == .sawEnd { sawEnd = true }
                 offset += consumed
+                release(offset)
             case .truncated:
                 report(offset, .truncatedFrame(bytes: file.count - offset))
                 offset = file.count
@@ -158,9 +204,10 @@ package final class TraceReader {
     private enum FrameOutcome { case ok, sawEnd, stop }
 
     private func records(
-        in content: UnsafeRawBufferPointer, fileOffset: Int, expectHeader: Bool, events: Bool,
+        in content: UnsafeRawBufferPointer, frame: Range<Int>, expectHeader: Bool, mode: BatchMode,
         visit: (BatchHeader, RawEvent) -> Void
     ) -> FrameOutcome {
+        let fileOffset = frame.lowerBound
         var r = ByteReader(content)
         var outcome = FrameOutcome.ok
         var isFirst = expectHeader
@@ -204,7 +251,20 @@ package final class TraceReader {
                 case TC_REC_CLOCK_SYNC:
                     clockSyncs.append(try ClockSync(decoding: &body))
                 case TC_REC_BATCH:
-                    if events { try batch(&body, fileOffset: fileOffset, visit: visit) }
+                    switch mode {
+                    case .decode:
+                        try batch(&body, fileOffset: fileOffset, visit: visit)
+                    case .skip:
+                        break
+                    case .index(let file):
+                        let header = try BatchHeader(decoding: &body)
+                        let start = r.offset - payload.count
+                        batchCount += 1
+                        batchIndex.append(BatchLocation(
+                            file: file, frameOffset: frame.lowerBound, frameLength: frame.count,
+                            body: start..<r.offset, process: header.process, thread: header.thread,
+                            baseTicks: header.baseTicks))
+                    }
                 case TC_REC_DROPS:
                     let counts = try DropCounts(decoding: &body)
                     drops[counts.process] = counts
@@ -252,11 +312,11 @@ package final class TraceReader {
                 return
             }
             event.encodedSize = body.offset - eventStart
-            switch Int(event.kind) {
-            case TC_EV_CONTEXT:
+            switch event.kind {
+            case .context:
                 continue
-            case TC_EV_FIRST_EXTENSION...TC_EV_LAST_EXTENSION:
-                unknownEvents[event.kind, default: 0] += 1
+            case .extension(let tag):
+                unknownEvents[tag, default: 0] += 1
                 eventStart = body.offset
             default:
                 kept += 1
@@ -268,7 +328,7 @@ package final class TraceReader {
     }
 
     private func report(_ offset: Int, _ problem: ReaderDiagnostic.Problem) {
-        diagnostics.append(ReaderDiagnostic(fileOffset: offset, problem: problem))
+        diagnostics.append(ReaderDiagnostic(file: currentFile, fileOffset: offset, problem: problem))
     }
 
     private func flushAggregates() {

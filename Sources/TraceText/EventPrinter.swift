@@ -1,4 +1,3 @@
-import CTraceABI
 package import TraceFormat
 
 /// Renders decoded events and a file summary as text.
@@ -20,24 +19,24 @@ package struct EventPrinter {
         func name(_ id: UInt32) -> String { names.string(p, id) ?? "#\(id)" }
         let prefix = "\(event.ticks) p\(p) t\(header.thread)" + (event.swiftTask != 0 ? " st\(event.swiftTask)" : "")
         let body: String
-        switch Int(event.kind) {
-        case TC_EV_REGION_BEGIN:
+        switch event.kind {
+        case .regionBegin:
             body = "region-begin \(name(event.name)) #\(event.regionSequence) task=\(event.task)"
-        case TC_EV_REGION_END, TC_EV_REGION_END_FOREIGN:
+        case .regionEnd, .regionEndForeign:
             body = "region-end t\(event.regionThread)#\(event.regionSequence)"
-        case TC_EV_TASK_BEGIN:
+        case .taskBegin:
             body = "task-begin \(name(event.name)) id=\(event.task) parent=\(event.parentTask)"
-        case TC_EV_TASK_END:
+        case .taskEnd:
             body = "task-end id=\(event.task)"
-        case TC_EV_LOG:
+        case .log:
             let message = String(decoding: event.message, as: UTF8.self)
             body = "log [\(name(event.name))] \(message)\(event.truncated ? "…" : "") task=\(event.task)"
-        case TC_EV_COUNTER_INT:
+        case .counterInteger:
             body = "counter \(name(event.name))=\(event.integerValue)"
-        case TC_EV_COUNTER_DOUBLE:
+        case .counterDouble:
             body = "counter \(name(event.name))=\(event.doubleValue)"
-        default:
-            body = "event kind 0x\(String(event.kind, radix: 16))"
+        case .context, .extension:
+            body = "event \(event.kind.name)"
         }
         return prefix + " " + body + (event.stack != 0 ? " stack=\(event.stack)" : "")
     }
@@ -48,17 +47,11 @@ package struct EventPrinter {
             + (header.droppedBefore > 0 ? " after \(header.droppedBefore) dropped" : "")
     }
 
-    package func sizes(_ kinds: [UInt8: (count: Int, bytes: Int)]) -> String {
-        let names: [Int: String] = [
-            TC_EV_REGION_BEGIN: "region begin", TC_EV_REGION_END: "region end", TC_EV_REGION_END_FOREIGN: "region end (foreign)",
-            TC_EV_TASK_BEGIN: "task begin", TC_EV_TASK_END: "task end", TC_EV_LOG: "log",
-            TC_EV_COUNTER_INT: "counter", TC_EV_COUNTER_DOUBLE: "counter (double)",
-        ]
+    package func sizes(_ kinds: [TraceEventKind: (count: Int, bytes: Int)]) -> String {
         let total = kinds.values.reduce((0, 0)) { ($0.0 + $1.count, $0.1 + $1.bytes) }
         var lines = ["kind                      events     bytes  bytes/event"]
         for (kind, entry) in kinds.sorted(by: { $0.value.bytes > $1.value.bytes }) {
-            let name = names[Int(kind)] ?? "kind 0x\(String(kind, radix: 16))"
-            lines.append(name.padding(26) + "\(entry.count)".leftPadding(10) + "\(entry.bytes)".leftPadding(10)
+            lines.append(kind.name.padding(26) + "\(entry.count)".leftPadding(10) + "\(entry.bytes)".leftPadding(10)
                          + String(format2(Double(entry.bytes) / Double(max(entry.count, 1)))).leftPadding(13))
         }
         lines.append("all".padding(26) + "\(total.0)".leftPadding(10) + "\(total.1)".leftPadding(10)

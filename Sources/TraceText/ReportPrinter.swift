@@ -1,59 +1,142 @@
-package import TraceAnalysis
-package import TraceFormat
+import TraceAnalysis
 
-/// Renders a TraceReport as aligned text.
+/// Renders a report as aligned text, with a log-scale histogram per task and
+/// region type drawn in the terminal.
 package enum ReportPrinter {
-    package static func render(_ report: TraceReport, diagnostics: [ReaderDiagnostic]) -> String {
+    package static func render(_ report: ReportDocument) -> String {
         var out: [String] = []
-        out.append("\(report.events) events from \(report.processes) process(es), \(report.threads) thread(s), over \(duration(report.span))")
-        let dropLine = report.drops.sorted { $0.key < $1.key }.map { "\(DropReason.name($0.key)) \($0.value)" }.joined(separator: ", ")
-        out.append("dropped: \(report.droppedEvents) event(s)" + (dropLine.isEmpty ? "" : " (\(dropLine))"))
+        let threads = report.trace.processes.map(\.threads).reduce(0, +)
+        out.append("\(report.trace.events) events from \(report.trace.processes.count) process(es), \(threads) thread(s), "
+                   + "over \(duration(report.trace.duration))")
+        if let filters = filterLine(report.filters) { out.append("filtered: \(filters)") }
+        for process in report.trace.processes {
+            out.append("  process \(process.process): pid \(process.pid) \(process.name), \(process.threads) thread(s), \(process.events) event(s)")
+        }
+        let byReason = Dictionary(report.drops.map { ($0.reason, $0.count) }, uniquingKeysWith: { $0.saturatingAdd($1) })
+        let reasons = byReason.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        out.append("dropped: \(report.droppedEvents) event(s)" + (reasons.isEmpty ? "" : " (\(reasons))"))
+        if report.drops.count > 1 || report.trace.processes.count > 1 {
+            for drop in report.drops {
+                out.append("  pid \(drop.pid) \(drop.name): \(drop.reason) \(drop.count)")
+            }
+        }
         if !report.tasks.isEmpty {
             out.append("")
-            out.append("tasks (latency from creation to first end)")
+            out.append("tasks (latency from creation to first end; percentiles to \(report.precision.significantDigits) significant digits)")
             out.append(contentsOf: table(report.tasks))
-            for (type, count) in report.unfinishedTasks.sorted(by: { $0.key < $1.key }) {
-                out.append("  \(type): \(count) not ended in the trace")
+            for row in report.tasks where row.unfinished > 0 {
+                out.append("  \(row.type): \(row.unfinished) not ended in the trace")
+            }
+            for row in report.tasks where row.count > 0 {
+                out.append("")
+                out.append("  \(row.type): \(row.count) task(s)")
+                out.append(contentsOf: histogram(row.histogram))
+                if let slowest = row.slowest, !slowest.isEmpty {
+                    let ids = slowest.prefix(5).map { "\($0.id) (\(duration($0.latency)))" }.joined(separator: ", ")
+                    out.append("    slowest: \(ids)")
+                }
+            }
+            if let example = report.tasks.first(where: { $0.count > 0 }) {
+                out.append("")
+                out.append("  open one: tracectl tasks FILE --type \(quoted(example.type)) --slowest 1")
             }
         }
         if !report.regions.isEmpty {
             out.append("")
             out.append("regions (duration)")
             out.append(contentsOf: table(report.regions))
+            for row in report.regions where row.count > 0 {
+                out.append("")
+                out.append("  \(row.type): \(row.count) region(s)")
+                out.append(contentsOf: histogram(row.histogram))
+            }
         }
         if !report.logs.isEmpty {
             out.append("")
             out.append("logs")
-            for (category, count) in report.logs.sorted(by: { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }) {
-                out.append("  \(pad(category, 24)) \(count)")
+            for row in report.logs {
+                out.append("  " + row.category.padding(24) + " \(row.count)")
+                for example in row.examples.prefix(3) {
+                    out.append("      e.g. +\(duration(example.time.saturatingSubtract(report.trace.start))) "
+                               + "\(example.message)\(example.truncated ? "…" : "")")
+                }
             }
         }
         if !report.counters.isEmpty {
             out.append("")
             out.append("counters" + String(repeating: " ", count: 19) + "samples        min        max       last")
-            for (name, c) in report.counters.sorted(by: { $0.key < $1.key }) {
-                out.append("  \(pad(name, 24)) \(lpad("\(c.samples)", 8)) \(lpad(number(c.minimum), 10)) \(lpad(number(c.maximum), 10)) \(lpad(number(c.last), 10))")
+            for c in report.counters {
+                let name = report.trace.processes.count > 1 ? "\(c.name) (p\(c.process))" : c.name
+                out.append("  \(name.padding(24)) " + "\(c.samples)".leftPadding(8) + number(c.min).leftPadding(11)
+                           + number(c.max).leftPadding(11) + number(c.last).leftPadding(11))
             }
         }
-        let misuse = report.misuse.sorted { "\($0.key)" < "\($1.key)" }.map { "\($0.key): \($0.value)" }
-        if !misuse.isEmpty || report.orphanEnds > 0 {
+        let misuse = report.misuse.map { "\($0.kind): \($0.count)" }
+            + (report.orphanEnds > 0 ? ["ends without a begin: \(report.orphanEnds)"] : [])
+        if !misuse.isEmpty {
             out.append("")
-            out.append("region misuse: " + (misuse + (report.orphanEnds > 0 ? ["ends without a begin: \(report.orphanEnds)"] : [])).joined(separator: ", "))
+            out.append("region misuse: " + misuse.joined(separator: ", "))
+            for row in report.misuse {
+                for example in row.examples.prefix(3) {
+                    out.append("  \(row.kind): \(example.type) begun +\(duration(example.begin.saturatingSubtract(report.trace.start))) "
+                               + "on thread \(example.thread)" + (example.task != 0 ? " in task \(example.task)" : ""))
+                    for frame in example.stack.prefix(8) { out.append("      at \(frame)") }
+                }
+            }
         }
-        if !diagnostics.isEmpty {
+        if report.taskEndsWithoutBegin > 0 {
+            out.append("task ends without a creation in the trace: \(report.taskEndsWithoutBegin)")
+        }
+        if !report.diagnostics.isEmpty {
             out.append("")
-            out.append(contentsOf: diagnostics.map { "warning: \($0)" })
+            out.append(contentsOf: report.diagnostics.map { "warning: \($0.problem)" })
         }
         return out.joined(separator: "\n")
     }
 
-    private static func table(_ rows: [String: TraceReport.Distribution]) -> [String] {
-        var lines = ["  " + pad("type", 24) + lpad("count", 8) + lpad("p50", 11) + lpad("p90", 11) + lpad("p99", 11) + lpad("max", 11)]
-        for (type, d) in rows.sorted(by: { $0.value.total > $1.value.total }) {
-            lines.append("  " + pad(type, 24) + lpad("\(d.count)", 8) + lpad(duration(d.p50), 11) + lpad(duration(d.p90), 11)
-                         + lpad(duration(d.p99), 11) + lpad(duration(d.maximum), 11))
+    private static func table(_ rows: [ReportDocument.TypeRow]) -> [String] {
+        var lines = ["  " + "type".padding(24) + "count".leftPadding(9) + "p50".leftPadding(11) + "p90".leftPadding(11)
+                     + "p99".leftPadding(11) + "max".leftPadding(11) + "total".leftPadding(11)]
+        for row in rows {
+            guard let l = row.latency else { continue }
+            lines.append("  " + row.type.padding(24) + "\(row.count)".leftPadding(9) + duration(l.p50).leftPadding(11)
+                         + duration(l.p90).leftPadding(11) + duration(l.p99).leftPadding(11) + duration(l.max).leftPadding(11)
+                         + duration(l.total).leftPadding(11))
         }
         return lines
+    }
+
+    /// One row per bucket from the first to the last non-empty one.
+    package static func histogram(_ buckets: [ReportDocument.Bucket], width: Int = 40) -> [String] {
+        guard let first = buckets.first, let last = buckets.last else { return [] }
+        let counts = Dictionary(buckets.map { ($0.low, $0.count) }, uniquingKeysWith: +)
+        let peak = buckets.map(\.count).max() ?? 1
+        var lines: [String] = []
+        var index = LogBuckets.index(of: first.low)
+        let lastIndex = LogBuckets.index(of: last.low)
+        while index <= lastIndex {
+            let bucket = LogBuckets.bucket(index)
+            let count = counts[bucket.low] ?? 0
+            let cells = count == 0 ? 0 : max(1, count * width / peak)
+            let bar = String(repeating: "█", count: cells)
+            lines.append("    " + "\(duration(bucket.low))–\(duration(bucket.high))".leftPadding(15) + " │" + bar.padding(width)
+                         + " \(count)")
+            index += 1
+        }
+        return lines
+    }
+
+    private static func filterLine(_ filters: ReportDocument.Filters) -> String? {
+        var parts: [String] = []
+        if let processes = filters.processes { parts.append("process \(processes.joined(separator: ","))") }
+        if let types = filters.taskTypes { parts.append("task type \(types.joined(separator: ","))") }
+        if let since = filters.since { parts.append("since +\(duration(since))") }
+        if let until = filters.until { parts.append("until +\(duration(until))") }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
+    }
+
+    private static func quoted(_ text: String) -> String {
+        text.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." } ? text : "'\(text)'"
     }
 
     package static func duration(_ nanoseconds: Int64) -> String {
@@ -68,18 +151,10 @@ package enum ReportPrinter {
 
     private static func fixed(_ value: Double) -> String {
         let scaled = (value * 10).rounded() / 10
-        return scaled == scaled.rounded() ? "\(Int(scaled))" : "\(scaled)"
+        return scaled == scaled.rounded() && abs(scaled) < 1e15 ? "\(Int64(scaled))" : "\(scaled)"
     }
 
     private static func number(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? "\(Int64(value))" : "\(value)"
-    }
-
-    private static func pad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
-    }
-
-    private static func lpad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? " " + text : String(repeating: " ", count: width - text.count) + text
     }
 }

@@ -1,3 +1,4 @@
+import TraceAnalysis
 import TraceFormat
 package import TraceSystem
 
@@ -31,7 +32,12 @@ package final class TraceDump {
     private let names = TraceReader()
     /// Second pass: everything; its tables and diagnostics make the summary.
     private let reader = TraceReader()
-    private var kinds: [UInt8: (count: Int, bytes: Int)] = [:]
+    private var kinds: [TraceEventKind: (count: Int, bytes: Int)] = [:]
+    /// Symbolized frames per process, made on the first stack met.
+    private var frames: [UInt32: [UInt64: StackSymbolizer.Frame]] = [:]
+    private var shownStacks: Set<TraceReader.ProcessScoped> = []
+    private lazy var symbolizer = StackSymbolizer()
+    private var saidUnavailable = false
 
     package init(content: Content, output: @escaping (String) -> Void) {
         self.content = content
@@ -70,6 +76,7 @@ package final class TraceDump {
         switch content {
         case .events:
             output(printer.line(header, event))
+            if event.stack != 0 { stackLines(header.process, event.stack) }
         case .batches:
             if header != lastBatch { output(printer.batchLine(header)) }
             lastBatch = header
@@ -79,6 +86,26 @@ package final class TraceDump {
             kinds[event.kind, default: (0, 0)].bytes += event.encodedSize
         case .summary:
             break
+        }
+    }
+
+    /// A stack's frames under the first event that uses it (later events
+    /// show only `stack=N`); addresses and images when symbols are missing,
+    /// which is said once.
+    private func stackLines(_ process: UInt32, _ id: UInt32) {
+        let key = TraceReader.ProcessScoped(process, UInt64(id))
+        guard !shownStacks.contains(key), let addresses = names.stacks[key] ?? reader.stacks[key] else { return }
+        shownStacks.insert(key)
+        if frames[process] == nil {
+            let all = Set(names.stacks.filter { $0.key.process == process }.values.joined())
+            frames[process] = symbolizer.symbolize(all, images: names.images[process] ?? reader.images[process] ?? [])
+            if let reason = symbolizer.unavailableReason, !saidUnavailable {
+                saidUnavailable = true
+                output("note: stacks shown as addresses and images: \(reason)")
+            }
+        }
+        for address in addresses {
+            output("      at " + (frames[process]?[address]?.description ?? "0x\(String(address, radix: 16))"))
         }
     }
 

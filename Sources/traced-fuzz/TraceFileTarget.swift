@@ -2,10 +2,11 @@ import TraceAnalysis
 import TraceFormat
 import TraceText
 
-/// Trace files as `tracectl report` and `tracectl dump` read them:
-/// TraceReader, then TraceModel, TraceReport and its printer, and TraceDump
-/// in each of its modes (events with names collected first, batches, sizes,
-/// summary), on one or two files.
+/// Trace files as `tracectl report`, `tasks` and `dump` read them: the
+/// streaming walk (index, merge, matching) into TraceSummary, the report
+/// document and its printer, and a task drilldown; and TraceDump in each of
+/// its modes (events with names collected first, batches, sizes, summary),
+/// on one or two files.
 ///
 /// Frames carry checksums a mutation almost never keeps right, so by
 /// default the input is the *content* of frames (the record stream) and the
@@ -41,9 +42,17 @@ enum TraceFileTarget {
                 files = [frames.flatMap { $0 }]
             }
         }
-        // tracectl report.
-        let model = TraceModel.load(files: files)
-        _ = ReportPrinter.render(TraceReport(model), diagnostics: model.diagnostics)
+        // tracectl report, then tasks on the slowest tasks of each type.
+        let walk = TraceWalk(sources: files.map { TraceSource(bytes: $0) })
+        var summary = TraceSummary(catalog: walk.catalog)
+        walk.run(&summary)
+        let stacks = StackResolver(catalog: walk.catalog, symbolize: false)
+        let document = ReportDocument(summary: summary, catalog: walk.catalog, stacks: stacks, filters: .init())
+        _ = ReportPrinter.render(document)
+        let roots = Set(summary.tasks.values.flatMap(\.slowest).map { TaskDrilldown.TaskKey(process: $0.process, id: $0.id) })
+        var drilldown = TaskDrilldown(roots: roots, catalog: walk.catalog, stacks: stacks)
+        walk.run(&drilldown)
+        for tree in drilldown.trees() { _ = TaskTreePrinter.render(tree, traceStart: walk.startTime ?? 0) }
         // tracectl dump, in the mode the input picks.
         let contents: [TraceDump.Content] = [.events, .batches, .sizes, .summary]
         let dump = TraceDump(content: contents[Int(flags >> 2) % contents.count]) { _ in }

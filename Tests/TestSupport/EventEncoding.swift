@@ -8,20 +8,20 @@ package struct EventEncoding {
     package var writer = ByteWriter()
 
     package mutating func regionBegin(dt: UInt64, type: UInt32, stack: UInt32? = nil) {
-        writer.byte(UInt8(TC_EV_REGION_BEGIN) | (stack != nil ? UInt8(TC_EV_HAS_STACK) : 0))
+        writer.byte(TraceEventKind.regionBegin.tag | (stack != nil ? TraceEventKind.stackBit : 0))
         writer.varint(dt)
         writer.varint(type)
         if let stack { writer.varint(stack) }
     }
 
     package mutating func regionEnd(dt: UInt64, back: UInt64) {
-        writer.byte(UInt8(TC_EV_REGION_END))
+        writer.byte(TraceEventKind.regionEnd.tag)
         writer.varint(dt)
         writer.varint(back)
     }
 
     package mutating func regionEndForeign(dt: UInt64, thread: UInt32, sequence: UInt64) {
-        writer.byte(UInt8(TC_EV_REGION_END_FOREIGN))
+        writer.byte(TraceEventKind.regionEndForeign.tag)
         writer.varint(dt)
         writer.varint(thread)
         writer.varint(sequence)
@@ -29,7 +29,7 @@ package struct EventEncoding {
 
     /// `idDelta`: the id minus the last task begun in the batch.
     package mutating func taskBegin(dt: UInt64, idDelta: Int64, type: UInt32, stack: UInt32? = nil) {
-        writer.byte(UInt8(TC_EV_TASK_BEGIN) | (stack != nil ? UInt8(TC_EV_HAS_STACK) : 0))
+        writer.byte(TraceEventKind.taskBegin.tag | (stack != nil ? TraceEventKind.stackBit : 0))
         writer.varint(dt)
         writer.zigzag(idDelta)
         writer.varint(type)
@@ -37,13 +37,13 @@ package struct EventEncoding {
     }
 
     package mutating func taskEnd(dt: UInt64, idDelta: Int64) {
-        writer.byte(UInt8(TC_EV_TASK_END))
+        writer.byte(TraceEventKind.taskEnd.tag)
         writer.varint(dt)
         writer.zigzag(idDelta)
     }
 
     package mutating func log(dt: UInt64, category: UInt32, message: String, truncated: Bool = false) {
-        writer.byte(UInt8(TC_EV_LOG))
+        writer.byte(TraceEventKind.log.tag)
         writer.varint(dt)
         writer.varint(category)
         let bytes = Array(message.utf8)
@@ -52,14 +52,14 @@ package struct EventEncoding {
     }
 
     package mutating func counter(dt: UInt64, name: UInt32, value: Int64) {
-        writer.byte(UInt8(TC_EV_COUNTER_INT))
+        writer.byte(TraceEventKind.counterInteger.tag)
         writer.varint(dt)
         writer.varint(name)
         writer.zigzag(value)
     }
 
     package mutating func doubleCounter(dt: UInt64, name: UInt32, value: Double) {
-        writer.byte(UInt8(TC_EV_COUNTER_DOUBLE))
+        writer.byte(TraceEventKind.counterDouble.tag)
         writer.varint(dt)
         writer.varint(name)
         writer.double(value)
@@ -67,7 +67,7 @@ package struct EventEncoding {
 
     /// Changes the context by these deltas (Swift task id, trace task).
     package mutating func context(swiftDelta: Int64, taskDelta: Int64) {
-        writer.byte(UInt8(TC_EV_CONTEXT))
+        writer.byte(TraceEventKind.context.tag)
         writer.zigzag(swiftDelta)
         writer.zigzag(taskDelta)
     }

@@ -26,12 +26,11 @@ import TraceFormat
             "task-end id=\(grind)",
             "task-end id=\(order)",
         ])
-        let regions = RegionMatcher.match(model)
-        #expect(regions.spans.map(\.type) == ["makeCappuccino", "steamMilk", "extractCoffee", "mixMilkCoffee"])
-        #expect(regions.spans.map(\.depth) == [0, 1, 1, 1])
-        #expect(regions.spans.allSatisfy { $0.misuse.isEmpty && $0.end != nil })
-        #expect(regions.orphanEnds.isEmpty)
-        let tasks = TaskMatcher.match(model)
+        #expect(model.regions.map(\.type) == ["makeCappuccino", "steamMilk", "extractCoffee", "mixMilkCoffee"])
+        #expect(model.regions.map(\.depth) == [0, 1, 1, 1])
+        #expect(model.regions.allSatisfy { $0.misuse.isEmpty && $0.end != nil })
+        #expect(model.orphanEnds.isEmpty)
+        let tasks = model.tasks
         #expect(tasks.map(\.type) == ["makeCappuccino", "grindBeans"])
         #expect(tasks.allSatisfy { ($0.latency ?? -1) >= 0 && $0.extraEnds == 0 })
         // One timeline: every event between the process's own clock readings.
@@ -63,31 +62,30 @@ import TraceFormat
         let (result, model, _) = try traceScenario("async", in: directory)
         let order = try #require(result.values["order"].flatMap(UInt64.init))
         let shared = try #require(result.values["shared"].flatMap(UInt64.init))
-        let regions = RegionMatcher.match(model)
-        #expect(regions.spans.allSatisfy { $0.misuse.isEmpty }, "\(regions.spans.filter { !$0.misuse.isEmpty })")
+        #expect(model.regions.allSatisfy { $0.misuse.isEmpty }, "\(model.regions.filter { !$0.misuse.isEmpty })")
 
         // Child tasks of a task group inherit the current task: each child's
         // region belongs to it, each child ran as its own Swift task.
-        let children = regions.spans.filter { $0.type == "child" }
+        let children = model.regions.filter { $0.type == "child" }
         #expect(children.count == 3)
         #expect(children.allSatisfy { $0.task == order })
         #expect(Set(children.map(\.swiftTask)).count == 3)
-        let subtasks = TaskMatcher.match(model).filter { $0.type == "sub" }
+        let subtasks = model.tasks.filter { $0.type == "sub" }
         #expect(subtasks.count == 3 && subtasks.allSatisfy { $0.parent == order && $0.latency != nil })
 
         // A task made current on one thread and ended on another.
-        let onWorker = try #require(regions.spans.first { $0.type == "onWorker" })
+        let onWorker = try #require(model.regions.first { $0.type == "onWorker" })
         #expect(onWorker.task == shared)
         #expect(model.thread(onWorker.process, onWorker.beginThread)?.name == "worker-1")
-        let sharedTask = try #require(TaskMatcher.match(model).first { $0.id == shared })
+        let sharedTask = try #require(model.tasks.first { $0.id == shared })
         #expect(sharedTask.latency != nil)
 
         // A region begun on exec-a and ended on exec-b by the same Swift task.
-        let hop = try #require(regions.spans.first { $0.type == "hop" })
+        let hop = try #require(model.regions.first { $0.type == "hop" })
         #expect(model.thread(hop.process, hop.beginThread)?.name == "exec-a")
         #expect(hop.endThread.flatMap { model.thread(hop.process, $0)?.name } == "exec-b")
         #expect(hop.swiftTask != 0)
-        let asyncRegion = try #require(regions.spans.first { $0.type == "asyncRegion" })
+        let asyncRegion = try #require(model.regions.first { $0.type == "asyncRegion" })
         let log = try #require(model.events.first {
             if case .log(_, "where", _, _, _) = $0.kind { true } else { false }
         })
@@ -98,15 +96,50 @@ import TraceFormat
     @Test func misuseIsRecordedForAnalysisAndNeverCrashes() throws {
         let directory = try TemporaryDirectory()
         let (_, model, _) = try traceScenario("misuse", in: directory)
-        let spans = Dictionary(uniqueKeysWithValues: RegionMatcher.match(model).spans.map { ($0.type, $0.misuse) })
+        let spans = Dictionary(uniqueKeysWithValues: model.regions.map { ($0.type, $0.misuse) })
         #expect(spans["endedTwice"] == [.endedTwice])
         #expect(spans["outer"] == [.endedOutOfOrder])
         #expect(spans["inner"] == [])
         #expect(spans["endedOnAnotherThread"] == [.endedOnAnotherTask])
         #expect(spans["endedOnAnotherTask"] == [.endedOnAnotherTask])
         #expect(spans["neverEnded"] == [.neverEnded])
-        let task = try #require(TaskMatcher.match(model).first { $0.type == "endedTwiceTask" })
+        let task = try #require(model.tasks.first { $0.type == "endedTwiceTask" })
         #expect(task.extraEnds == 1 && task.latency != nil)
+    }
+
+    /// Issue 9: a Swift task allocated where an ended one was must not be
+    /// taken for it (a per-thread cache keyed by the task's address once
+    /// did), or a region it begins and ends is flagged endedOnAnotherTask.
+    @Test func aSwiftTaskAtAFreedTasksAddressIsRecordedAsItself() throws {
+        let directory = try TemporaryDirectory()
+        let (result, model, _) = try traceScenario("shortLivedTasks", in: directory)
+        let ids = try #require(result.values["ids"]).split(separator: ",").compactMap { UInt64($0) }
+        let main = try #require(result.values["main"].flatMap(UInt64.init))
+        #expect(ids.count == 1000 && Set(ids).count == 1000 && !ids.contains(0))
+        // Otherwise the scenario did not test the case at all.
+        #expect((Int(result.values["reused"] ?? "") ?? 0) > 0, "no task got the address of the one before")
+
+        let regions = model.regions
+        let misused = regions.filter { !$0.misuse.isEmpty }
+        #expect(misused.isEmpty, "\(misused.count) regions misused, first: \(misused.prefix(1))")
+        // The tasks ran one after another: the i-th region is the i-th
+        // task's, at its begin and at its end.
+        #expect(regions.count == ids.count)
+        var endedBy: [Int: UInt64] = [:]
+        let spanIndex = Dictionary(uniqueKeysWithValues: regions.enumerated().map {
+            (RegionKey(thread: $1.beginThread, sequence: $1.sequence), $0)
+        })
+        for event in model.events {
+            guard case .regionEnd(let thread, let sequence) = event.kind,
+                  let i = spanIndex[RegionKey(thread: thread, sequence: sequence)] else { continue }
+            endedBy[i] = event.swiftTask
+        }
+        let wrong = zip(regions, ids).enumerated().filter { i, pair in
+            pair.0.swiftTask != pair.1 || endedBy[i] != pair.1
+        }.map { i, pair in "task \(pair.1): begun as \(pair.0.swiftTask), ended as \(endedBy[i] ?? 0)" }
+        #expect(wrong.isEmpty, "\(wrong.count) regions on the wrong Swift task, first: \(wrong.prefix(3))")
+        let logs = model.events.filter { if case .log = $0.kind { true } else { false } }
+        #expect(logs.count == 1000 && logs.allSatisfy { $0.swiftTask == main })
     }
 
     @Test func stacksAreCapturedDeduplicatedAndSymbolized() throws {
@@ -190,8 +223,7 @@ import TraceFormat
         let model = try TraceModel.load(paths: [path])
         #expect(model.diagnostics.isEmpty)
         #expect(model.events.count == Int(result.values["emitted"] ?? "") )
-        let regions = RegionMatcher.match(model)
-        #expect(regions.spans.count == 50 && regions.spans.allSatisfy { $0.misuse.isEmpty && $0.task != 0 })
+        #expect(model.regions.count == 50 && model.regions.allSatisfy { $0.misuse.isEmpty && $0.task != 0 })
         // The first event starts the trace (and picks the clock): it is on
         // the same timeline as the rest.
         let span = (model.events.last?.time ?? 0) - (model.events.first?.time ?? 0)
@@ -207,4 +239,9 @@ import TraceFormat
         #expect(complaints.count == 1)
         #expect(complaints.first?.contains("cannot trace this process into '/nonexistent-directory/auto.trace' (TRACED_FILE)") == true)
     }
+}
+
+private struct RegionKey: Hashable {
+    var thread: UInt32
+    var sequence: UInt64
 }

@@ -34,7 +34,7 @@ import Glibc
             var state = header.initialState
             while !reader.isAtEnd {
                 guard let event = try? EventDecoder.next(&reader, &state) else { undecodable += 1; return }
-                if event.kind == UInt8(TC_EV_COUNTER_INT) { values[header.thread, default: []].append(event.integerValue) }
+                if event.kind == .counterInteger { values[header.thread, default: []].append(event.integerValue) }
             }
         }
         // Drain while it writes at full speed, then kill it mid-burst.

@@ -20,12 +20,12 @@ struct BurstTally {
         var last: [UInt32: Int64] = [:]
         var recorded = 0, perThread: [UInt32: Int] = [:], violations: [String] = []
         try reader.read(path: path) { header, event in
-            if event.kind == UInt8(TC_EV_REGION_BEGIN) || event.kind == UInt8(TC_EV_REGION_END) {
+            if event.kind == .regionBegin || event.kind == .regionEnd {
                 recorded += 1
                 perThread[header.thread, default: 0] += 1
                 return
             }
-            guard event.kind == UInt8(TC_EV_COUNTER_INT) else {
+            guard event.kind == .counterInteger else {
                 violations.append("unexpected event kind \(event.kind)")
                 return
             }

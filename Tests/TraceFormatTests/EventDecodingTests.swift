@@ -32,14 +32,14 @@ import TraceFormat
         try decode(bytes) { reader in
             while !reader.isAtEnd {
                 var event = try EventDecoder.next(&reader, &state)
-                if event.kind != UInt8(TC_EV_CONTEXT) {
+                if event.kind != .context {
                     messages.append(String(decoding: event.message, as: UTF8.self))
                     event.message = UnsafeRawBufferPointer(start: nil, count: 0)
                     events.append(event)
                 }
             }
         }
-        #expect(events.map(\.kind) == [4, 1, 1, 6, 2, 7, 8, 2, 3, 5].map(UInt8.init))
+        #expect(events.map(\.kind.tag) == [4, 1, 1, 6, 2, 7, 8, 2, 3, 5])
         #expect(events.map(\.ticks) == [1005, 1015, 1016, 1216, 1219, 1219, 1220, 1222, 1226, 2226])
         #expect(events.map(\.swiftTask) == [77, 77, 77, 77, 77, 77, 77, 0, 0, 0])
         #expect(events[0].task == 300 && events[0].parentTask == 0 && events[0].name == 1 && events[0].stack == 9)
@@ -87,9 +87,9 @@ import TraceFormat
 
     @Test(arguments: [
         [UInt8(0x3F), 0, 0],                                  // unknown kind
-        [UInt8(TC_EV_COUNTER_INT) | 0x80, 0, 1, 2, 3],        // stack bit on a kind without stacks
-        [UInt8(TC_EV_CONTEXT) | 0x80, 1, 1],
-        [UInt8(TC_EV_LOG), 0, 1, 0xFF, 0x7F],                 // log longer than the maximum
+        [TraceEventKind.counterInteger.tag | 0x80, 0, 1, 2, 3],        // stack bit on a kind without stacks
+        [TraceEventKind.context.tag | 0x80, 1, 1],
+        [TraceEventKind.log.tag, 0, 1, 0xFF, 0x7F],                 // log longer than the maximum
     ])
     func malformedEventsAreErrorsNotTraps(_ bytes: [UInt8]) {
         var state = EventState(thread: 1, ticks: 0, regionSequence: 5, swiftTask: 0)
@@ -119,10 +119,10 @@ import TraceFormat
             let unknown = try EventDecoder.next(&reader, &decoderState)
             let payload = unknown.message.count
             let counter = try EventDecoder.next(&reader, &decoderState)
-            return ((unknown.kind, payload, unknown.ticks), (counter.kind, counter.ticks, counter.integerValue))
+            return ((unknown.kind.tag, payload, unknown.ticks), (counter.kind.tag, counter.ticks, counter.integerValue))
         }
         #expect(unknown == (0x41, 4, 7))
-        #expect(counter == (UInt8(TC_EV_COUNTER_INT), 8, 3))
+        #expect(counter == (TraceEventKind.counterInteger.tag, 8, 3))
     }
 
     @Test func randomBytesNeverTrapTheDecoders() {

@@ -29,34 +29,29 @@ import TraceFormat
     @Test func dropCountsThatSumPastUInt64StickAtItsMaximum() {
         let counts = DropCounts(process: 1, counts: [0: .max / 2 + 1, 1: .max / 2 + 1, UInt32(TC_LOST_METADATA): 5])
         #expect(counts.droppedEvents == UInt64.max)
-        var model = TraceModel()
-        model.drops = [1: counts, 2: DropCounts(process: 2, counts: [0: .max])]
-        #expect(model.droppedEvents == UInt64.max)
-        let report = TraceReport(model)
-        #expect(report.droppedEvents == UInt64.max)
-        #expect(report.drops == [0: UInt64.max, 1: UInt64.max / 2 + 1, UInt32(TC_LOST_METADATA): 5])
+        #expect([counts, DropCounts(process: 2, counts: [0: .max])].map(\.droppedEvents).saturatingSum() == UInt64.max)
     }
 
-    @Test func aReportOverTimesAtBothEndsOfInt64SaturatesInsteadOfTrapping() {
-        var model = TraceModel()
-        func event(_ time: Int64, _ kind: TraceModel.Kind) -> TraceModel.Event {
-            TraceModel.Event(process: 1, thread: 1, time: time, swiftTask: 0, kind: kind)
+    @Test func aSummaryOverTimesAtBothEndsOfInt64SaturatesInsteadOfTrapping() {
+        let walk = TraceWalk(sources: [])
+        var summary = TraceSummary(catalog: walk.catalog)
+        let order = TraceName(index: 1), brew = TraceName(index: 2)
+        summary.taskEnded(TaskSpan(process: 1, id: 1, parent: 0, type: order, begin: .min, end: .max, thread: 1,
+                                   swiftTask: 0, stack: 0))
+        func region(_ begin: Int64, _ end: Int64, serial: UInt64) -> RegionSpan {
+            RegionSpan(process: 1, type: brew, task: 0, serial: serial, parent: 0, depth: 0, beginThread: 1, swiftTask: 0,
+                       sequence: serial, begin: begin, end: end, endThread: 1, stack: 0, misuse: [])
         }
-        model.events = [
-            event(.min, .taskBegin(id: 1, parent: 0, type: "order", stack: 0)),
-            event(0, .regionBegin(type: "brew", sequence: 0, task: 0, stack: 0)),
-            event(1, .regionBegin(type: "brew", sequence: 1, task: 0, stack: 0)),
-            event(.max - 1, .regionEnd(beginThread: 1, beginSequence: 1)),
-            event(.max, .regionEnd(beginThread: 1, beginSequence: 0)),
-            event(.max, .taskEnd(id: 1)),
-        ]
-        let report = TraceReport(model)
-        #expect(report.span == Int64.max)
-        #expect(report.tasks["order"] == TraceReport.Distribution([Int64.max]))
-        #expect(report.tasks["order"]?.maximum == Int64.max)
+        summary.regionEnded(region(1, .max - 1, serial: 1))
+        summary.regionEnded(region(0, .max, serial: 2))
+        let task = summary.tasks[order]?.distribution
+        #expect(task?.count == 1)
+        #expect(task?.maximum == Int64.max && task?.total == Int64.max)
+        #expect(task?.percentile(50) == Int64.max)
         // Durations of Int64.max - 2 and Int64.max: their total sticks.
-        #expect(report.regions["brew"]?.count == 2)
-        #expect(report.regions["brew"]?.minimum == Int64.max - 2)
-        #expect(report.regions["brew"]?.total == Int64.max)
+        let regions = summary.regions[brew]?.distribution
+        #expect(regions?.count == 2)
+        #expect(regions?.minimum == Int64.max - 2)
+        #expect(regions?.total == Int64.max)
     }
 }

@@ -14,9 +14,10 @@ import TestSupport
     /// fields, timestamps across the whole of UInt64, drop counts of 10^13.
     static let scribbled = traces + "/hostile-client-counters.trace"
 
-    /// The first warning line of the scribbled trace, as both commands print it.
-    static let firstWarning =
-        "warning: events of a batch at byte 7732 stop decoding (counter name has invalid value 12424619269): kept 0, skipped 266 bytes"
+    /// The first warning line of the scribbled trace, as both commands print
+    /// it: what was skipped, where (file, offset) and why.
+    static let firstWarning = "warning: events of a batch at byte 7732 of \(scribbled) stop decoding "
+        + "(counter name has invalid value 12424619269): kept 0, skipped 266 bytes"
 
     @Test func reportOnAScribbledTraceGivesDiagnosticsNotACrash() throws {
         let result = try Processes.run(Processes.executable("tracectl"), ["report", Self.scribbled])
@@ -28,6 +29,8 @@ import TestSupport
         #expect(lines.first == "3328 events from 1 process(es), 0 thread(s), over 9223372036.9s")
         #expect(lines.filter { $0.hasPrefix("warning: ") }.count == 907)
         #expect(lines.contains(Self.firstWarning))
+        // Drops past what a counter can mean are still shown, by reason.
+        #expect(lines.contains { $0.hasPrefix("dropped: 58111900019640 event(s) (buffer full 10305791395708,") })
     }
 
     @Test func dumpOfAScribbledTraceGivesDiagnosticsNotACrash() throws {

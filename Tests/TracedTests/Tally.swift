@@ -26,7 +26,7 @@ struct Tally {
             events += 1
             perProcess[header.process, default: 0] += 1
             let name = reader.string(header.process, event.name) ?? "?"
-            if event.kind == UInt8(TC_EV_COUNTER_INT) && name == "seq" {
+            if event.kind == .counterInteger && name == "seq" {
                 let key = "\(header.process)/\(header.thread)"
                 if let previous = last[key], event.integerValue <= previous {
                     violations.append("\(key): \(event.integerValue) after \(previous)")
@@ -34,7 +34,7 @@ struct Tally {
                 last[key] = event.integerValue
                 seq[key, default: []].append(event.integerValue)
             }
-            if event.kind == UInt8(TC_EV_LOG) { categories[name, default: 0] += 1 }
+            if event.kind == .log { categories[name, default: 0] += 1 }
         }
         self.events = events
         self.seq = seq

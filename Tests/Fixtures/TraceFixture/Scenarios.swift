@@ -104,6 +104,38 @@ enum Scenarios {
         print("shared=\(ids.shared)")
     }
 
+    /// --tasks short-lived Swift tasks, one after another, each beginning a
+    /// region on exec-a and ending it on exec-b; between two of them this
+    /// (long-lived) task logs on exec-b. A task ends before the next is
+    /// created, so the allocator may give the next the same address: then
+    /// exec-a sees the same task pointer as before, exec-b a different one.
+    /// Prints each task's runtime id (`ids=`, in order), this task's
+    /// (`main=`) and how many tasks got the address of the one before
+    /// (`reused=`: the case this scenario is about).
+    static func shortLivedTasks(_ options: Fixture.Options) async {
+        let a = ThreadExecutor(name: "exec-a"), b = ThreadExecutor(name: "exec-b")
+        let count = options.number("tasks", default: 1000)
+        var ids: [UInt64] = [], reused = 0, previous: UInt = 0
+        let main = tc_swift_task_id(tc_swift_current_task())
+        await Fixture.traced(options) {
+            for _ in 0..<count {
+                let (id, address) = await Task(executorPreference: a) {
+                    let address = tc_swift_current_task()
+                    let region = Trace.startRegion("shortLived")
+                    await withTaskExecutorPreference(b) { region.end() }
+                    return (tc_swift_task_id(address), address)
+                }.value
+                ids.append(id)
+                if address == previous { reused += 1 }
+                previous = address
+                await withTaskExecutorPreference(b) { Trace.log("between", "") }
+            }
+        }
+        print("ids=\(ids.map(String.init).joined(separator: ","))")
+        print("main=\(main)")
+        print("reused=\(reused)")
+    }
+
     /// Counters bracketed by CLOCK_MONOTONIC readings, spread over ~300 ms
     /// so the trace holds several clock syncs: prints `i=before,after`.
     static func clock(_ options: Fixture.Options) {

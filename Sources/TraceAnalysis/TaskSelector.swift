@@ -1,0 +1,40 @@
+/// Picks tasks of one type by latency in one walk: the slowest N, or those
+/// whose latency falls in a range (the first `limit` of them, all counted).
+package struct TaskSelector: TraceVisitor {
+    package enum Rule: Sendable {
+        case slowest(Int)
+        case latency(ClosedRange<Int64>, limit: Int)
+    }
+
+    private let type: TraceName?
+    private let rule: Rule
+    /// Chosen tasks, slowest first for `.slowest`, in end order otherwise.
+    package private(set) var chosen: [TaskSpan] = []
+    /// Tasks of the type that matched the rule (more than `chosen` when a limit cut).
+    package private(set) var matched = 0
+    /// Tasks of the type with a latency.
+    package private(set) var seen = 0
+
+    package init(type: String, rule: Rule, catalog: TraceCatalog) {
+        self.type = catalog.lookup(type)
+        self.rule = rule
+    }
+
+    package mutating func taskEnded(_ task: TaskSpan) {
+        guard task.type == type, let latency = task.latency else { return }
+        seen += 1
+        switch rule {
+        case .slowest(let n):
+            matched = min(seen, n)
+            guard n > 0 else { return }
+            if chosen.count == n, let last = chosen.last?.latency, latency <= last { return }
+            let position = chosen.firstIndex { ($0.latency ?? 0) < latency } ?? chosen.count
+            chosen.insert(task, at: position)
+            if chosen.count > n { chosen.removeLast() }
+        case .latency(let range, let limit):
+            guard range.contains(latency) else { return }
+            matched += 1
+            if chosen.count < limit { chosen.append(task) }
+        }
+    }
+}

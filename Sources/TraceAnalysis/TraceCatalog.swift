@@ -1,0 +1,126 @@
+import CTraceABI
+package import TraceFormat
+
+/// An interned name (task or region type, log category, counter name):
+/// equal strings get the same id across processes, so a task type is one
+/// row of a report however many processes recorded it.
+package struct TraceName: Hashable, Comparable, Sendable {
+    package var index: UInt32
+    package init(index: UInt32) { self.index = index }
+    package static func < (a: TraceName, b: TraceName) -> Bool { a.index < b.index }
+}
+
+/// The tables of a trace, read in a first pass over its files before any
+/// event: processes, threads, names, stacks, images, drop counts, clock
+/// syncs. A file promises its metadata, not that it comes before the events
+/// that use it, so a streaming reader needs all of it first. Memory grows
+/// with the metadata (bounded per process by the client's metadata area),
+/// not with the events.
+package final class TraceCatalog {
+    package let paths: [String]
+    package let headers: [FileHeader]
+    package let processes: [UInt32: ProcessRecord]
+    package let threads: [TraceReader.ProcessScoped: ThreadRecord]
+    package let stacks: [TraceReader.ProcessScoped: [UInt64]]
+    package let images: [UInt32: [ImageRecord]]
+    /// The latest cumulative drop counts of each process.
+    package let drops: [UInt32: DropCounts]
+    package let processEnds: [UInt32: ProcessEnd]
+    package let clock: ClockConverter
+    package let clockSyncs: [ClockSync]
+    /// What the first pass skipped; the walk adds what the second finds.
+    package internal(set) var diagnostics: [ReaderDiagnostic]
+    /// Files that ended with an end record.
+    package let finishedFiles: Int
+
+    /// Every name, by `TraceName.index`.
+    package private(set) var names: [String] = []
+    private var byValue: [String: TraceName] = [:]
+    /// Per process, `TraceName` by string id, dense for the ids a process
+    /// defined (a hostile id far past them falls back to `sparse`).
+    private var dense: [UInt32: [TraceName?]] = [:]
+    private var sparse: [TraceReader.ProcessScoped: TraceName] = [:]
+
+    init(paths: [String], reader: TraceReader) {
+        self.paths = paths
+        headers = reader.headers
+        processes = reader.processes
+        threads = reader.threads
+        stacks = reader.stacks
+        images = reader.images
+        drops = reader.drops
+        processEnds = reader.processEnds
+        clockSyncs = reader.clockSyncs
+        diagnostics = reader.diagnostics
+        finishedFiles = reader.finishedFiles
+        let nominal = reader.processes.values.map(\.nominalTicksPerSecond).max() ?? 0
+        clock = ClockConverter(syncs: reader.clockSyncs, nominalTicksPerSecond: nominal)
+        _ = intern("")
+        var counts: [UInt32: Int] = [:]
+        for key in reader.strings.keys { counts[key.process, default: 0] += 1 }
+        for (key, value) in reader.strings {
+            let name = intern(value)
+            let limit = 4 * (counts[key.process] ?? 0) + 1024
+            if key.id < UInt64(limit) {
+                let id = Int(key.id)
+                if dense[key.process] == nil { dense[key.process] = [] }
+                if dense[key.process]!.count <= id {
+                    dense[key.process]!.append(contentsOf: repeatElement(nil, count: id + 1 - dense[key.process]!.count))
+                }
+                dense[key.process]![id] = name
+            } else {
+                sparse[key] = name
+            }
+        }
+    }
+
+    /// The name of string `id` of `process`; an id no string record defines
+    /// becomes "#id" (id 0 is the empty name).
+    package func name(_ process: UInt32, _ id: UInt32) -> TraceName {
+        if id == 0 { return TraceName(index: 0) }
+        if let table = dense[process], Int(id) < table.count, let name = table[Int(id)] { return name }
+        if let name = sparse[TraceReader.ProcessScoped(process, UInt64(id))] { return name }
+        let name = intern("#\(id)")
+        sparse[TraceReader.ProcessScoped(process, UInt64(id))] = name
+        return name
+    }
+
+    /// `process`'s names by string id, for a caller resolving many ids of
+    /// one process (an id past the table goes through `name`).
+    func nameTable(_ process: UInt32) -> [TraceName?] { dense[process] ?? [] }
+
+    package func string(_ name: TraceName) -> String {
+        Int(name.index) < names.count ? names[Int(name.index)] : ""
+    }
+
+    /// The id of `value` if some event used it as a name (for filters).
+    package func lookup(_ value: String) -> TraceName? { byValue[value] }
+
+    package func thread(_ process: UInt32, _ index: UInt32) -> ThreadRecord? {
+        threads[TraceReader.ProcessScoped(process, UInt64(index))]
+    }
+
+    /// The return addresses of stack `id` of `process`, innermost first.
+    package func stack(_ process: UInt32, _ id: UInt32) -> [UInt64]? {
+        id == 0 ? nil : stacks[TraceReader.ProcessScoped(process, UInt64(id))]
+    }
+
+    /// Events dropped by all processes (not counting lost metadata).
+    package var droppedEvents: UInt64 { drops.values.map(\.droppedEvents).saturatingSum() }
+
+    /// CLOCK_MONOTONIC nanoseconds of `ticks` recorded by `process`.
+    package func time(_ process: UInt32, ticks: UInt64) -> Int64 {
+        let kind = processes[process]?.clockKind ?? UInt32(TC_CLOCK_MONOTONIC_NS)
+        return clock.monotonicNanoseconds(ticks: ticks, clockKind: kind) ?? Int64(bitPattern: ticks)
+    }
+
+    private func intern(_ value: String) -> TraceName {
+        if let name = byValue[value] { return name }
+        let name = TraceName(index: UInt32(names.count))
+        names.append(value)
+        byValue[value] = name
+        return name
+    }
+
+    func add(_ diagnostic: ReaderDiagnostic) { diagnostics.append(diagnostic) }
+}

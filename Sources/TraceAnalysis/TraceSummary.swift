@@ -1,0 +1,231 @@
+import TraceFormat
+
+/// What a person reads first about a trace, gathered in one streaming pass
+/// (a `TraceVisitor`): per task type latency distributions (creation to
+/// first end) with the slowest tasks, per region type durations, logs by
+/// category with examples, counters with a downsampled series, drops,
+/// misuse with examples. Memory is bounded by the number of types,
+/// categories and counters, not by the number of events.
+package struct TraceSummary: TraceVisitor {
+    /// What to count: filters, and how much of each kind to keep.
+    package struct Options: Sendable {
+        /// Only tasks of these types, and regions and logs inside them.
+        package var taskTypes: Set<String>?
+        /// Only spans that begin, and logs and counters that happen, in
+        /// this window (CLOCK_MONOTONIC ns).
+        package var window: ClosedRange<Int64>?
+        package var slowest = 10
+        package var logExamples = 5
+        package var misuseExamples = 5
+        package var counterPoints = 1000
+
+        package init() {}
+    }
+
+    package struct TypeStatistics: Sendable {
+        package var distribution = LatencyDistribution()
+        /// Created in the trace but never ended.
+        package var unfinished = 0
+        /// The slowest, slowest first.
+        package var slowest: [TaskSpan] = []
+    }
+
+    package struct LogStatistics: Sendable {
+        package var count = 0
+        package var examples: [Example] = []
+
+        package struct Example: Sendable {
+            package var process: UInt32
+            package var thread: UInt32
+            package var time: Int64
+            package var task: UInt64
+            package var message: String
+            package var truncated: Bool
+            package var stack: UInt32
+        }
+    }
+
+    package struct CounterStatistics: Sendable {
+        package var samples = 0
+        package var minimum = Double.infinity
+        package var maximum = -Double.infinity
+        package var last = 0.0
+        /// Every `stride`-th sample, at most `counterPoints`: when full, every
+        /// other point is dropped and the stride doubles.
+        package var series: [(time: Int64, value: Double)] = []
+        package var stride = 1
+    }
+
+    package struct CounterKey: Hashable, Sendable {
+        package var process: UInt32
+        package var name: TraceName
+    }
+
+    package struct MisuseExample: Sendable {
+        package var region: RegionSpan
+    }
+
+    package let options: Options
+    package private(set) var events = 0
+    package private(set) var eventsByProcess: [UInt32: Int] = [:]
+    package private(set) var first: Int64?
+    package private(set) var last: Int64?
+    package private(set) var tasks: [TraceName: TypeStatistics] = [:]
+    package private(set) var regions: [TraceName: TypeStatistics] = [:]
+    package private(set) var logs: [TraceName: LogStatistics] = [:]
+    package private(set) var counters: [CounterKey: CounterStatistics] = [:]
+    package private(set) var misuse: [UInt8: (count: Int, examples: [RegionSpan])] = [:]
+    package private(set) var orphanEnds = 0
+    package private(set) var taskEndsWithoutBegin = 0
+    /// Losses seen in batches, by process (the totals by reason are in the catalog).
+    package private(set) var dropsSeen: [UInt32: UInt64] = [:]
+    private let wantedTypes: Set<TraceName>?
+    /// Open tasks of wanted types (with a task-type filter), so regions and
+    /// logs inside them can be told apart.
+    private var openWanted: [TaskKey: TraceName] = [:]
+
+    private struct TaskKey: Hashable {
+        var process: UInt32
+        var id: UInt64
+    }
+
+    package init(options: Options = Options(), catalog: TraceCatalog) {
+        self.options = options
+        wantedTypes = options.taskTypes.map { Set($0.compactMap { catalog.lookup($0) }) }
+    }
+
+    private func inWindow(_ time: Int64) -> Bool { options.window?.contains(time) ?? true }
+
+    private func wanted(process: UInt32, task: UInt64) -> Bool {
+        wantedTypes == nil || openWanted[TaskKey(process: process, id: task)] != nil
+    }
+
+    package mutating func event(_ event: TraceEvent, catalog: TraceCatalog) {
+        guard inWindow(event.time) else { return }
+        events += 1
+        // Counted per run of one process: no hashing per event.
+        if event.process != runProcess {
+            flushRun()
+            runProcess = event.process
+        }
+        runCount += 1
+        if first == nil { first = event.time }
+        last = event.time
+    }
+
+    private var runProcess: UInt32 = 0
+    private var runCount = 0
+
+    private mutating func flushRun() {
+        if runCount > 0 { eventsByProcess[runProcess, default: 0] += runCount }
+        runCount = 0
+    }
+
+    package mutating func finish(last: Int64?) { flushRun() }
+
+    package mutating func taskBegan(_ task: TaskSpan) {
+        if let wantedTypes, wantedTypes.contains(task.type) {
+            openWanted[TaskKey(process: task.process, id: task.id)] = task.type
+        }
+    }
+
+    package mutating func taskEnded(_ task: TaskSpan) {
+        openWanted[TaskKey(process: task.process, id: task.id)] = nil
+        guard let begin = task.begin, inWindow(begin), wantedTypes?.contains(task.type) ?? true else { return }
+        guard let latency = task.latency else {
+            tasks[task.type, default: TypeStatistics()].unfinished += 1
+            return
+        }
+        // In place: a copy would copy the histogram's counts.
+        tasks[task.type, default: TypeStatistics()].distribution.record(latency)
+        Self.keep(task, latency: latency, in: &tasks[task.type, default: TypeStatistics()].slowest, limit: options.slowest)
+    }
+
+    /// Inserts `task` into `slowest` (slowest first) if it is among the `limit` slowest.
+    private static func keep(_ task: TaskSpan, latency: Int64, in slowest: inout [TaskSpan], limit: Int) {
+        guard limit > 0 else { return }
+        if slowest.count == limit, let last = slowest.last?.latency, latency <= last { return }
+        let position = slowest.firstIndex { ($0.latency ?? 0) < latency } ?? slowest.count
+        slowest.insert(task, at: position)
+        if slowest.count > limit { slowest.removeLast() }
+    }
+
+    package mutating func taskEndWithoutBegin(process: UInt32, id: UInt64, time: Int64) {
+        if inWindow(time) && wantedTypes == nil { taskEndsWithoutBegin += 1 }
+    }
+
+    package mutating func regionEnded(_ region: RegionSpan) {
+        guard inWindow(region.begin), wanted(process: region.process, task: region.task) else { return }
+        if let duration = region.duration {
+            regions[region.type, default: TypeStatistics()].distribution.record(duration)
+        } else {
+            regions[region.type, default: TypeStatistics()].unfinished += 1
+        }
+        note(region)
+    }
+
+    package mutating func regionEndedAgain(_ region: RegionSpan, time: Int64, thread: UInt32) {
+        guard inWindow(region.begin), wanted(process: region.process, task: region.task) else { return }
+        note(RegionSpan(process: region.process, type: region.type, task: region.task, serial: region.serial,
+                        parent: region.parent, depth: region.depth, beginThread: region.beginThread,
+                        swiftTask: region.swiftTask, sequence: region.sequence, begin: region.begin, end: time,
+                        endThread: thread, stack: region.stack, misuse: .endedTwice))
+    }
+
+    private mutating func note(_ region: RegionSpan) {
+        for (flag, _) in RegionSpan.Misuse.all where region.misuse.contains(flag) {
+            var entry = misuse[flag.rawValue] ?? (0, [])
+            entry.count += 1
+            if entry.examples.count < options.misuseExamples { entry.examples.append(region) }
+            misuse[flag.rawValue] = entry
+        }
+    }
+
+    package mutating func orphanEnd(_ end: OrphanEnd) {
+        if inWindow(end.time) && wantedTypes == nil { orphanEnds += 1 }
+    }
+
+    package mutating func log(_ log: LogRecord) {
+        guard inWindow(log.time), wanted(process: log.process, task: log.task) else { return }
+        logs[log.category, default: LogStatistics()].count += 1
+        if logs[log.category, default: LogStatistics()].examples.count < options.logExamples {
+            logs[log.category, default: LogStatistics()].examples.append(LogStatistics.Example(
+                process: log.process, thread: log.thread, time: log.time, task: log.task, message: log.text,
+                truncated: log.truncated, stack: log.stack))
+        }
+    }
+
+    package mutating func counter(_ counter: CounterRecord) {
+        guard inWindow(counter.time) else { return }
+        let key = CounterKey(process: counter.process, name: counter.name)
+        // In place: a copy would copy the series.
+        Self.add(counter.time, counter.value.number, to: &counters[key, default: CounterStatistics()],
+                 points: options.counterPoints)
+    }
+
+    private static func add(_ time: Int64, _ value: Double, to statistics: inout CounterStatistics, points: Int) {
+        if statistics.samples % statistics.stride == 0 {
+            // Point k is sample k × stride, so halving keeps a regular stride.
+            statistics.series.append((time, value))
+            if statistics.series.count > max(2, points) {
+                statistics.series = statistics.series.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+                statistics.stride *= 2
+            }
+        }
+        statistics.samples += 1
+        statistics.minimum = min(statistics.minimum, value)
+        statistics.maximum = max(statistics.maximum, value)
+        statistics.last = value
+    }
+
+    package mutating func dropped(process: UInt32, thread: UInt32, time: Int64, count: UInt64) {
+        dropsSeen[process, default: 0] = dropsSeen[process, default: 0].saturatingAdd(count)
+    }
+
+    /// Misuse counts by name ("endedTwice", ...).
+    package var misuseCounts: [(name: String, count: Int, examples: [RegionSpan])] {
+        RegionSpan.Misuse.all.compactMap { flag, name in
+            misuse[flag.rawValue].map { (name, $0.count, $0.examples) }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import TraceFormat
+package import TraceSystem
+
+/// One streaming pass over a trace: every event once, in CLOCK_MONOTONIC
+/// time order across threads and processes, with tasks and regions matched
+/// on the way (docs/design.md, "Reading traces").
+///
+/// `init` reads the files' metadata and indexes their batches (the first
+/// pass); `run` merges the batches into one timeline (the second) and calls
+/// a `TraceVisitor`. Memory is bounded by what is open at a moment (tasks,
+/// regions, the batches overlapping in time, a few decompressed frames) and
+/// by what the visitor keeps, not by the number of events.
+package final class TraceWalk {
+    package let catalog: TraceCatalog
+    private let sources: [TraceSource]
+    private let batches: [TraceReader.BatchLocation]
+
+    /// Reads the metadata of the files at `paths` (the files of one session,
+    /// in order). Throws only when a file cannot be opened or mapped;
+    /// damage inside a file becomes a diagnostic.
+    package convenience init(paths: [String]) throws(SystemError) {
+        var sources: [TraceSource] = []
+        for path in paths { sources.append(try TraceSource(path: path)) }
+        self.init(sources: sources)
+    }
+
+    package init(sources: [TraceSource]) {
+        let reader = TraceReader()
+        for (number, source) in sources.enumerated() {
+            reader.index(source.bytes, number: number, name: source.name, release: source.release(below:))
+        }
+        self.sources = sources
+        batches = reader.batchIndex
+        let catalog = TraceCatalog(paths: sources.map(\.name), reader: reader)
+        self.catalog = catalog
+        startTime = reader.batchIndex.lazy.map { catalog.time($0.process, ticks: $0.baseTicks) }.min()
+    }
+
+    /// When the trace starts: the earliest batch's base time (its first
+    /// event's time or a little before). Windows (`--since`) count from it.
+    package let startTime: Int64?
+
+    /// Batches in the trace.
+    package var batchCount: Int { batches.count }
+
+    /// Streams the trace to `visitor`. `processes` limits the walk to those
+    /// trace processes (ProcessRecord.process); `progress` is called now
+    /// and then with the fraction of batches read.
+    package func run<Visitor: TraceVisitor>(
+        _ visitor: inout Visitor, processes: Set<UInt32>? = nil, progress: ((Double) -> Void)? = nil
+    ) {
+        let selected = processes.map { wanted in batches.filter { wanted.contains($0.process) } } ?? batches
+        var merge = BatchMerge(catalog: catalog, files: sources, batches: selected)
+        var matcher = SpanMatcher()
+        var last: Int64?
+        var count = 0
+        while let top = merge.top() {
+            if !merge.drops.isEmpty {
+                for drop in merge.drops {
+                    visitor.dropped(process: drop.process, thread: drop.thread, time: drop.time, count: drop.count)
+                }
+                merge.drops.removeAll(keepingCapacity: true)
+            }
+            let event: TraceEvent
+            let slot: Int
+            do {
+                let cursor = merge.cursors[top]
+                let process = cursor.header.process
+                let id = Int(cursor.event.name)
+                let name = id < cursor.names.count ? cursor.names[id] ?? catalog.name(process, cursor.event.name)
+                    : catalog.name(process, cursor.event.name)
+                event = TraceEvent(process: process, thread: cursor.header.thread, time: cursor.time, name: name,
+                                   raw: cursor.event)
+                slot = cursor.slot
+            }
+            matcher.handle(event, slot: slot, slotOf: { merge.slot(process: $0, thread: $1) }, &visitor, catalog: catalog)
+            last = event.time
+            merge.pop()
+            count += 1
+            if count & 0xFFFF == 0, let progress { progress(merge.progress) }
+        }
+        merge.finish()
+        matcher.finish(&visitor)
+        visitor.finish(last: last)
+        progress?(1)
+    }
+}

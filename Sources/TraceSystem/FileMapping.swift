@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A read-only `MAP_PRIVATE` mapping of a whole file, for readers of trace
+/// files: the file's bytes are read in place instead of copied into memory,
+/// and `release(below:)` gives back the pages a sequential reader is done
+/// with, so resident memory stays bounded by what is being read, not by the
+/// file's size. Unmapped on deinit.
+package final class FileMapping {
+    private let base: UnsafeRawPointer?
+    package let size: Int
+    private var released = 0
+
+    /// Opens and maps `path` (`open(2)`, `fstat(2)`, `mmap(2)`); an empty
+    /// file maps to no bytes.
+    package init(path: String) throws(SystemError) {
+        let descriptor = try FileDescriptor.open(path, O_RDONLY)
+        defer { descriptor.close() }
+        size = try descriptor.size()
+        guard size > 0 else {
+            base = nil
+            return
+        }
+        let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor.rawValue, 0)
+        guard let address, address != MAP_FAILED else { throw SystemError("mmap", subject: path) }
+        base = UnsafeRawPointer(address)
+    }
+
+    deinit {
+        if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+    }
+
+    /// The file's bytes, valid while this mapping lives.
+    package var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
+
+    /// `madvise(MADV_DONTNEED)` on the whole pages below `offset`: they drop
+    /// out of this process's resident set and are read again from the page
+    /// cache if touched. Advice only: a failure changes nothing but memory.
+    package func release(below offset: Int) {
+        guard let base else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let end = min(offset, size) / page * page
+        guard end > released else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base) + released, end - released, MADV_DONTNEED)
+        released = end
+    }
+
+    /// `madvise(MADV_DONTNEED)` on the pages `range` touches, for a reader
+    /// that reads out of order: releasing a page something reads again only
+    /// costs reading it again from the page cache.
+    package func release(_ range: Range<Int>) {
+        guard let base, !range.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = max(0, range.lowerBound) / page * page
+        let end = min(size, (range.upperBound + page - 1) / page * page)
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base) + start, end - start, MADV_DONTNEED)
+    }
+}
