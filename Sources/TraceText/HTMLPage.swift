@@ -137,6 +137,8 @@ pre.frames { margin: 2px 0; white-space: pre-wrap; color: var(--muted); }
 .cats { display: flex; flex-wrap: wrap; gap: 6px; margin: 4px 0; }
 .cats button { border: 1px solid var(--line); background: var(--panel); border-radius: 12px; padding: 1px 10px; cursor: pointer; font-size: 12.5px; }
 .cats button.on { background: var(--accent-soft); border-color: var(--accent); }
+details.created { font-size: 12.5px; margin: 2px 0; }
+details.created summary { cursor: pointer; color: var(--accent); }
 </style>
 </head>
 <body>

@@ -122,7 +122,14 @@ function niceStep(span, ticks) {
 
 function summary() {
   const files = arr(TRACE.files);
-  const drops = arr(R.drops).reduce((a, d) => a + (num(d.count) || 0), 0);
+  const drops = num(R.droppedEvents) !== null ? R.droppedEvents : arr(R.drops).reduce((a, d) => a + (num(d.count) || 0), 0);
+  const f = R.filters || {};
+  const filters = [
+    arr(f.processes).length ? 'process ' + arr(f.processes).join(', ') : null,
+    arr(f.taskTypes).length ? 'task type ' + arr(f.taskTypes).join(', ') : null,
+    num(f.since) !== null ? 'since +' + dur(f.since) : null,
+    num(f.until) !== null ? 'until +' + dur(f.until) : null,
+  ].filter((x) => x);
   const misuse = arr(R.misuse).reduce((a, m) => a + (num(m.count) || 0), 0);
   const diags = arr(R.diagnostics).length;
   const header = h('header', { class: 'top' },
@@ -136,7 +143,8 @@ function summary() {
           processLabel(p.process, p.pid) + ', ' + plural(num(p.threads) || 0, 'thread'))),
         h('span', { class: 'chip' + (drops ? ' bad' : '') }, plural(drops, 'event') + ' dropped'),
         misuse ? h('span', { class: 'chip bad' }, plural(misuse, 'region misuse', 'region misuses')) : null,
-        diags ? h('span', { class: 'chip bad' }, plural(diags, 'reader diagnostic')) : null)),
+        diags ? h('span', { class: 'chip bad' }, plural(diags, 'reader diagnostic')) : null,
+        filters.length ? h('span', { class: 'chip', id: 'filters' }, 'only ' + filters.join(' · ')) : null)),
     perfettoBox());
   if (R.format !== 'traced-report' || num(R.version) !== 1) {
     header.append(h('p', { class: 'chip bad' }, 'This page reads reports of format traced-report version 1, not ' +

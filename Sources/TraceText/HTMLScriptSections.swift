@@ -132,7 +132,8 @@ function logSection() {
     clear(body, hits.slice(0, LOG_LIMIT).map((e) => h('tr', null,
       h('td', { class: 'num' }, offset(e.time)), h('td', null, mark(e.category, needle)),
       h('td', { class: 'muted' }, processLabel(e.process) + ' · thread ' + (e.thread === undefined ? '?' : e.thread)),
-      h('td', { class: 'num' }, num(e.task) ? '#' + e.task : ''), h('td', null, mark(String(e.message), needle)))));
+      h('td', { class: 'num' }, num(e.task) ? '#' + e.task : ''),
+      h('td', null, mark(String(e.message), needle), e.truncated ? h('span', { class: 'faint' }, ' (truncated)') : ''))));
     for (const b of chips.children) b.classList.toggle('on', b.dataset.category === only);
     if (!hits.length) body.append(h('tr', null, h('td', { colspan: '5', class: 'empty' }, 'No example matches.')));
   };
@@ -168,8 +169,18 @@ function lossSection() {
         h('tbody', null, misuse.map((m) => h('tr', null, h('td', null, String(m.kind)), h('td', { class: 'num' }, count(m.count)),
           h('td', null, arr(m.examples).map((e) => h('details', null,
             h('summary', null, String(e.type) + ' in ' + processLabel(e.process) + ' at ' + offset(e.begin)),
+            h('div', { class: 'muted' }, [
+              num(e.task) ? 'in task #' + e.task : 'in no task',
+              num(e.thread) !== null ? 'begun on thread ' + e.thread : null,
+              num(e.end) !== null ? 'ended at ' + offset(e.end) + (num(e.endThread) !== null ? ' on thread ' + e.endThread : '') : 'not ended',
+            ].filter((x) => x).join(', ')),
             arr(e.stack).length ? h('pre', { class: 'frames' }, arr(e.stack).join('\n')) : h('span', { class: 'faint' }, 'no stack recorded')))))))))
         : h('p', { class: 'empty' }, 'No region was misused.'))));
+  const orphans = num(R.orphanEnds) || 0, taskOrphans = num(R.taskEndsWithoutBegin) || 0;
+  if (orphans || taskOrphans) {
+    add(section, h('p', { id: 'orphan-ends', class: 'muted', style: { marginTop: '10px' } }, 'Ends whose begin is not in the trace (begun before tracing started, or the begin was dropped): ' +
+      [orphans ? plural(orphans, 'region end') : null, taskOrphans ? plural(taskOrphans, 'task end') : null].filter((x) => x).join(', ') + '.'));
+  }
   add(section, h('h3', { style: { marginTop: '14px' } }, 'Reader diagnostics'),
     diags.length ? h('div', { class: 'tablebox' }, h('table', { id: 'diagnostic-table' },
       h('thead', null, h('tr', null, h('th', null, 'file'), h('th', { class: 'num' }, 'offset'), h('th', null, 'problem'))),

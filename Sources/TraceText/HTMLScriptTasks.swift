@@ -54,7 +54,7 @@ function histogram(buckets, options) {
       if (v !== null && v > 0) plot.append(h('div', { class: 'pmark' + (x(v) > 75 ? ' flip' : ''), style: { left: x(v) + '%' } },
         h('span', { style: { top: row * 10 + 'px' }, title: p + ' ' + dur(v) }, p)));
     });
-    for (const t of logTicks(lo, hi)) plot.append(h('div', { class: 'xtick', style: { left: x(t) + '%' } }, dur(t)));
+    for (const t of logTicks(lo, hi)) plot.append(h('div', { class: 'xtick' + (x(t) > 94 ? ' end' : ''), style: { left: x(t) + '%' } }, dur(t)));
     plot.append(h('div', { class: 'ylabel', style: { top: '-6px' } }, count(most)), h('div', { class: 'ylabel', style: { bottom: '-6px' } }, '0'));
   }
   return add(box, plot);

@@ -96,7 +96,9 @@ function showTask(tree, trail) {
         class: 'logmark' + (/warn|error|fail/i.test(String(l.category)) ? ' warn' : ''),
         style: { left: x(num(l.time) === null ? t0 : l.time) + '%' }, title: rel(l.time) + ' ' + l.category + ': ' + l.message,
       });
-      mark.addEventListener('click', () => clear(info, h('b', null, String(l.category)), ' at ', rel(l.time), ' on ', threadName(l.thread), ': ', String(l.message)));
+      mark.addEventListener('click', () => clear(info, h('b', null, String(l.category)), ' at ', rel(l.time), ' on ', threadName(l.thread), ': ',
+        String(l.message), l.truncated ? h('span', { class: 'faint' }, ' (truncated)') : '',
+        arr(l.stack).length ? h('pre', { class: 'frames' }, arr(l.stack).join('\n')) : ''));
       return mark;
     }));
   }
@@ -127,6 +129,10 @@ function showTask(tree, trail) {
       num(tree.parent) ? ' · child of #' + tree.parent : '',
       arr(tree.threads).length ? ' · ' + plural(arr(tree.threads).length, 'thread') + ': ' + arr(tree.threads).map((t) => threadName(t.tid)).join(', ') : '',
       arr(tree.swiftTasks).length ? ' · ' + plural(arr(tree.swiftTasks).length, 'Swift task') : ''),
+    arr(tree.stack).length ? h('details', { class: 'created' }, h('summary', null, 'created at'), h('pre', { class: 'frames' }, arr(tree.stack).join('\n'))) : null,
+    num(tree.omittedRegions) || num(tree.omittedLogs) ? h('p', { class: 'muted' }, 'Beyond the limits of a task, not shown: ' +
+      [num(tree.omittedRegions) ? plural(tree.omittedRegions, 'region') : null, num(tree.omittedLogs) ? plural(tree.omittedLogs, 'log') : null]
+        .filter((x) => x).join(' and ') + '.') : null,
     grid, info, whereTimeWent(tree), taskLogs(tree, rel, threadName));
 }
 
@@ -157,7 +163,8 @@ function taskLogs(tree, rel, threadName) {
   if (!logs.length) return null;
   return h('div', null, h('h3', { style: { marginTop: '10px' } }, 'Logs'),
     h('table', null, h('tbody', null, logs.map((l) => h('tr', null,
-      h('td', { class: 'num' }, rel(l.time)), h('td', null, String(l.category)), h('td', { class: 'muted' }, threadName(l.thread)), h('td', null, String(l.message)))))));
+      h('td', { class: 'num' }, rel(l.time)), h('td', null, String(l.category)), h('td', { class: 'muted' }, threadName(l.thread)),
+      h('td', null, String(l.message), l.truncated ? h('span', { class: 'faint' }, ' (truncated)') : ''))))));
 }
 """# + "\n"
 }
