@@ -49,11 +49,16 @@ function histogram(buckets, options) {
     plot.append(bar);
   });
   if (!opts.compact) {
-    [['p50', 0], ['p90', 1], ['p99', 2]].forEach(([p, row]) => {
+    // One dashed line per distinct value, its percentiles named together.
+    const marks = [];
+    for (const p of ['p50', 'p90', 'p99']) {
       const v = num((opts.latency || {})[p]);
-      if (v !== null && v > 0) plot.append(h('div', { class: 'pmark' + (x(v) > 75 ? ' flip' : ''), style: { left: x(v) + '%' } },
-        h('span', { style: { top: row * 10 + 'px' }, title: p + ' ' + dur(v) }, p)));
-    });
+      if (v === null || v <= 0) continue;
+      const same = marks.find((m) => m.v === v);
+      if (same) same.names.push(p); else marks.push({ v, names: [p] });
+    }
+    marks.forEach(({ v, names }, row) => plot.append(h('div', { class: 'pmark' + (x(v) > 75 ? ' flip' : ''), style: { left: x(v) + '%' } },
+      h('span', { style: { top: row * 10 + 'px' }, title: names.join(', ') + ': ' + dur(v) }, names.join(' ')))));
     for (const t of logTicks(lo, hi)) plot.append(h('div', { class: 'xtick' + (x(t) > 94 ? ' end' : ''), style: { left: x(t) + '%' } }, dur(t)));
     plot.append(h('div', { class: 'ylabel', style: { top: '-6px' } }, count(most)), h('div', { class: 'ylabel', style: { bottom: '-6px' } }, '0'));
   }

@@ -222,3 +222,35 @@ import TraceText
 
     static func text(_ page: [UInt8]) -> String { String(decoding: page, as: UTF8.self) }
 }
+
+extension HTMLReportPageTests {
+    /// The page drawn from what `tracectl report --json` prints for a real
+    /// trace (TraceFixture's async scenario: tasks in a task group, a task
+    /// ended on another thread, regions hopping executors, logs).
+    @Test func aRealTracesReportDrawsWithoutErrors() throws {
+        let directory = try TemporaryDirectory("report-html")
+        let trace = directory.file("async.trace")
+        let recorded = try Processes.fixture("async", ["out": trace])
+        #expect(recorded.status == 0, "\(recorded.standardError)")
+        let printed = try Processes.run(Processes.executable("tracectl"), ["report", "--json", trace])
+        #expect(printed.status == 0, "\(printed.standardError)")
+        let json = Array(printed.standardOutput.utf8)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
+        let page = directory.file("report.html")
+        try Data(HTMLReport.page(reportJSON: json, perfettoExport: nil)).write(to: URL(fileURLWithPath: page))
+        let check = try Self.check(page, [
+            "--eval", "document.querySelector('#tasks .bucket').click()",
+            "--eval", "document.getElementById('bucket-pane').textContent",
+            "--eval", Self.facts,
+        ])
+        #expect(check.status == 0, "\(check.output)")
+        let tasks = try #require(report["tasks"] as? [Any])
+        #expect(!tasks.isEmpty)
+        let facts = try Self.facts(check.values.last)
+        #expect(facts["cards"] as? Int == tasks.count)
+        #expect(facts["regionRows"] as? Int == (report["regions"] as? [Any])?.count)
+        #expect(facts["perfetto"] as? String == "omitted")
+        // report --json has no task samples: the bucket says so.
+        #expect((check.values[1] as? String)?.contains("The report holds no sampled tasks for this bucket.") == true)
+    }
+}
