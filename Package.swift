@@ -80,6 +80,13 @@ let package = Package(
             dependencies: ["CTraceABI", "TraceFormat", "TraceAnalysis", "TraceSystem"],
             swiftSettings: strict
         ),
+        // Traces for other viewers: Perfetto's protobuf format and Chrome's JSON
+        // trace events, written as the analysis pass streams the trace.
+        .target(
+            name: "TraceExport",
+            dependencies: ["TraceAnalysis", "TraceFormat", "TraceSystem"],
+            swiftSettings: strict
+        ),
         // The daemon: sockets, registration, sessions, draining into rotating files.
         .target(
             name: "TraceDaemon",
@@ -105,6 +112,7 @@ let package = Package(
             dependencies: [
                 "TraceFormat",
                 "TraceAnalysis",
+                "TraceExport",
                 "TraceProtocol",
                 "TraceSystem",
                 "TraceText",
@@ -170,8 +178,13 @@ let package = Package(
             name: "TracedTests",
             dependencies: [
                 "TraceFormat", "TraceRing", "TraceAnalysis", "TraceSystem", "TraceProtocol", "TraceText", "CTraceABI",
-                "TestSupport", "TraceFixture", "traced", "tracectl",
+                "TestSupport", "TraceFixture", "traced", "tracectl", "cafe",
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TraceExportTests",
+            dependencies: ["TraceExport", "TraceSystem", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

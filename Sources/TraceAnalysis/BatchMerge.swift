@@ -24,8 +24,9 @@ struct BatchMerge {
         /// Activation order, which breaks ties between equal times.
         var order: Int
         var clockKind: UInt32
-        /// The walk's dense number for the batch's (process, thread).
+        /// The walk's dense numbers for the batch's (process, thread) and process.
         var slot: Int
+        var processSlot: Int
         /// The batch's process's names by string id (`TraceCatalog.nameTable`).
         var names: [TraceName?]
         /// The batch's bytes (owned: freed when the cursor ends).
@@ -67,8 +68,9 @@ struct BatchMerge {
         var thread: UInt32
     }
 
-    /// Dense numbers for (process, thread) pairs, in order of first batch.
+    /// Dense numbers for (process, thread) pairs and for processes, in order of first batch.
     private var slots: [ThreadKey: Int] = [:]
+    private var processSlots: [UInt32: Int] = [:]
 
     private struct FrameKey: Equatable {
         var file: Int
@@ -155,12 +157,15 @@ struct BatchMerge {
         let key = ThreadKey(process: location.process, thread: location.thread)
         let slot = slots[key] ?? slots.count
         slots[key] = slot
+        let processSlot = processSlots[location.process] ?? processSlots.count
+        processSlots[location.process] = processSlot
         if header.droppedBefore > 0 {
             drops.append((header.process, header.thread, catalog.time(header.process, ticks: header.baseTicks), header.droppedBefore))
         }
         let cursor = Cursor(
             header: header, location: location, order: activated,
             clockKind: catalog.processes[location.process]?.clockKind ?? UInt32(TC_CLOCK_MONOTONIC_NS), slot: slot,
+            processSlot: processSlot,
             names: catalog.nameTable(location.process), storage: storage, reader: reader, state: header.initialState)
         activated += 1
         let index: Int

@@ -10,15 +10,11 @@ import TraceFormat
 /// sequence: the common lookup is the newest open region of the ending
 /// thread, with no hashing.
 struct SpanMatcher {
-    private struct TaskKey: Hashable {
-        var process: UInt32
-        var id: UInt64
-    }
-
-    /// A Swift task that owns regions.
-    private struct SwiftOwner: Hashable {
-        var process: UInt32
-        var swiftTask: UInt64
+    /// Per process (by the walk's dense process slot): open tasks by id and
+    /// Swift tasks' region stacks by Swift task id, as indices into pools.
+    private struct ProcessState {
+        var tasks = SerialTable()
+        var owners = SerialTable()
     }
 
     /// An open region on an owner's stack.
@@ -40,15 +36,24 @@ struct SpanMatcher {
 
     static let recentCapacity = 64
 
-    private var tasks: [TaskKey: TaskSpan] = [:]
+    private var processes: [ProcessState] = []
+    /// Open tasks (`nil`: a free place), and free places.
+    private var taskPool: [TaskSpan?] = []
+    private var freeTasks: [Int32] = []
+    /// Region stacks of Swift tasks that have regions open, and free places.
+    private var ownerStacks: [[Entry]] = []
+    private var freeStacks: [Int32] = []
     private var threads: [ThreadState] = []
-    private var swiftStacks: [SwiftOwner: [Entry]] = [:]
     private var serial: UInt64 = 0
 
     mutating func handle<Visitor: TraceVisitor>(
-        _ event: TraceEvent, slot: Int, slotOf: (UInt32, UInt32) -> Int?, _ visitor: inout Visitor, catalog: TraceCatalog
+        _ event: TraceEvent, slot: Int, processSlot: Int, slotOf: (UInt32, UInt32) -> Int?, _ visitor: inout Visitor,
+        catalog: TraceCatalog
     ) {
         visitor.event(event, catalog: catalog)
+        if processSlot >= processes.count {
+            processes.append(contentsOf: repeatElement(ProcessState(), count: processSlot + 1 - processes.count))
+        }
         let raw = event.raw
         switch raw.kind {
         case .regionBegin:
@@ -61,13 +66,16 @@ struct SpanMatcher {
                 parent = threads[slot].stack.last?.serial ?? 0
                 threads[slot].stack.append(entry)
             } else {
-                let owner = SwiftOwner(process: event.process, swiftTask: raw.swiftTask)
-                var found = (0, UInt64(0))
-                modify(&swiftStacks[owner, default: []]) { stack in
-                    found = (stack.count, stack.last?.serial ?? 0)
-                    stack.append(entry)
+                let index: Int
+                if let existing = processes[processSlot].owners[raw.swiftTask] {
+                    index = Int(existing)
+                } else {
+                    index = Self.take(&ownerStacks, &freeStacks, [])
+                    processes[processSlot].owners.insert(raw.swiftTask, Int32(index))
                 }
-                (depth, parent) = found
+                depth = ownerStacks[index].count
+                parent = ownerStacks[index].last?.serial ?? 0
+                ownerStacks[index].append(entry)
             }
             serial += 1
             let region = RegionSpan(
@@ -97,22 +105,29 @@ struct SpanMatcher {
                 ? raw.swiftTask == 0 && event.thread == region.beginThread
                 : raw.swiftTask == region.swiftTask
             if !sameOwner { region.misuse.insert(.endedOnAnotherTask) }
-            if !pop(region, slot: beginSlot) { region.misuse.insert(.endedOutOfOrder) }
+            if !pop(region, slot: beginSlot, processSlot: processSlot) { region.misuse.insert(.endedOutOfOrder) }
             remember(region, slot: beginSlot)
             visitor.regionEnded(region)
         case .taskBegin:
-            let key = TaskKey(process: event.process, id: raw.task)
             let task = TaskSpan(process: event.process, id: raw.task, parent: raw.parentTask, type: event.name,
                                 begin: event.time, end: nil, thread: event.thread, swiftTask: raw.swiftTask, stack: raw.stack)
-            // The same id twice: only a damaged file does this; the first stays unfinished.
-            if let replaced = tasks.updateValue(task, forKey: key) { visitor.taskEnded(replaced) }
+            if let existing = processes[processSlot].tasks[raw.task] {
+                // The same id twice: only a damaged file does this; the first stays unfinished.
+                if let replaced = taskPool[Int(existing)] { visitor.taskEnded(replaced) }
+                taskPool[Int(existing)] = task
+            } else {
+                let index = Self.take(&taskPool, &freeTasks, task)
+                processes[processSlot].tasks.insert(raw.task, Int32(index))
+            }
             visitor.taskBegan(task)
         case .taskEnd:
-            let key = TaskKey(process: event.process, id: raw.task)
-            guard var task = tasks.removeValue(forKey: key) else {
+            guard let index = processes[processSlot].tasks.removeValue(forKey: raw.task).map(Int.init),
+                  var task = taskPool[index] else {
                 visitor.taskEndWithoutBegin(process: event.process, id: raw.task, time: event.time)
                 return
             }
+            taskPool[index] = nil
+            freeTasks.append(Int32(index))
             task.end = event.time
             visitor.taskEnded(task)
         case .log:
@@ -140,10 +155,21 @@ struct SpanMatcher {
             visitor.regionEnded(region)
         }
         threads = []
-        swiftStacks = [:]
-        let unfinished = tasks.values.sorted { ($0.begin ?? .min, $0.id) < ($1.begin ?? .min, $1.id) }
+        ownerStacks = []
+        let unfinished = taskPool.compactMap { $0 }.sorted { ($0.begin ?? .min, $0.id) < ($1.begin ?? .min, $1.id) }
         for task in unfinished { visitor.taskEnded(task) }
-        tasks = [:]
+        taskPool = []
+        processes = []
+    }
+
+    /// A place in `pool` for `value`: a free one, or a new one.
+    private static func take<T>(_ pool: inout [T], _ free: inout [Int32], _ value: T) -> Int {
+        if let index = free.popLast() {
+            pool[Int(index)] = value
+            return Int(index)
+        }
+        pool.append(value)
+        return pool.count - 1
     }
 
     private mutating func ensure(_ slot: Int) {
@@ -151,18 +177,19 @@ struct SpanMatcher {
     }
 
     /// Takes `region` off its owner's stack; false if it was not on top.
-    private mutating func pop(_ region: RegionSpan, slot: Int) -> Bool {
+    private mutating func pop(_ region: RegionSpan, slot: Int, processSlot: Int) -> Bool {
         func take(_ stack: inout [Entry]) -> Bool {
             guard let position = stack.lastIndex(where: { $0.serial == region.serial }) else { return true }
             stack.remove(at: position)
             return position == stack.count
         }
         if region.swiftTask == 0 { return take(&threads[slot].stack) }
-        // Moved out and back, so the array is not copied.
-        let owner = SwiftOwner(process: region.process, swiftTask: region.swiftTask)
-        guard var stack = swiftStacks.removeValue(forKey: owner) else { return true }
-        let onTop = take(&stack)
-        if !stack.isEmpty { swiftStacks[owner] = stack }
+        guard let index = processes[processSlot].owners[region.swiftTask].map(Int.init) else { return true }
+        let onTop = take(&ownerStacks[index])
+        if ownerStacks[index].isEmpty {
+            _ = processes[processSlot].owners.removeValue(forKey: region.swiftTask)
+            freeStacks.append(Int32(index))
+        }
         return onTop
     }
 
@@ -174,6 +201,4 @@ struct SpanMatcher {
             threads[slot].recentNext = (threads[slot].recentNext + 1) % Self.recentCapacity
         }
     }
-
-    private func modify<T>(_ value: inout T, _ body: (inout T) -> Void) { body(&value) }
 }

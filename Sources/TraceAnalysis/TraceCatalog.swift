@@ -1,4 +1,5 @@
 import CTraceABI
+import Synchronization
 package import TraceFormat
 
 /// An interned name (task or region type, log category, counter name):
@@ -16,7 +17,12 @@ package struct TraceName: Hashable, Comparable, Sendable {
 /// that use it, so a streaming reader needs all of it first. Memory grows
 /// with the metadata (bounded per process by the client's metadata area),
 /// not with the events.
-package final class TraceCatalog {
+///
+/// Sendable: everything is immutable after `init` except the names interned
+/// later (ids no string record defines) and the diagnostics the second pass
+/// adds, both behind `state`'s mutex, so a walk on one thread and a visitor
+/// on another (`TraceWalk.runPipelined`) can share it.
+package final class TraceCatalog: @unchecked Sendable {
     package let paths: [String]
     package let headers: [FileHeader]
     package let processes: [UInt32: ProcessRecord]
@@ -29,17 +35,32 @@ package final class TraceCatalog {
     package let clock: ClockConverter
     package let clockSyncs: [ClockSync]
     /// What the first pass skipped; the walk adds what the second finds.
-    package internal(set) var diagnostics: [ReaderDiagnostic]
+    package var diagnostics: [ReaderDiagnostic] { state.withLock { $0.diagnostics } }
     /// Files that ended with an end record.
     package let finishedFiles: Int
 
-    /// Every name, by `TraceName.index`.
-    package private(set) var names: [String] = []
-    private var byValue: [String: TraceName] = [:]
+    /// What may change after `init`.
+    private struct State {
+        /// Every name, by `TraceName.index`.
+        var names: [String] = []
+        var byValue: [String: TraceName] = [:]
+        /// `TraceName` of ids outside `dense`.
+        var sparse: [TraceReader.ProcessScoped: TraceName] = [:]
+        var diagnostics: [ReaderDiagnostic] = []
+
+        mutating func intern(_ value: String) -> TraceName {
+            if let name = byValue[value] { return name }
+            let name = TraceName(index: UInt32(names.count))
+            names.append(value)
+            byValue[value] = name
+            return name
+        }
+    }
+
+    private let state: Mutex<State>
     /// Per process, `TraceName` by string id, dense for the ids a process
-    /// defined (a hostile id far past them falls back to `sparse`).
-    private var dense: [UInt32: [TraceName?]] = [:]
-    private var sparse: [TraceReader.ProcessScoped: TraceName] = [:]
+    /// defined (a hostile id far past them falls back to `State.sparse`).
+    private let dense: [UInt32: [TraceName?]]
 
     init(paths: [String], reader: TraceReader) {
         self.paths = paths
@@ -51,27 +72,32 @@ package final class TraceCatalog {
         drops = reader.drops
         processEnds = reader.processEnds
         clockSyncs = reader.clockSyncs
-        diagnostics = reader.diagnostics
         finishedFiles = reader.finishedFiles
         let nominal = reader.processes.values.map(\.nominalTicksPerSecond).max() ?? 0
         clock = ClockConverter(syncs: reader.clockSyncs, nominalTicksPerSecond: nominal)
-        _ = intern("")
+        var state = State()
+        state.diagnostics = reader.diagnostics
+        _ = state.intern("")
+        var dense: [UInt32: [TraceName?]] = [:]
         var counts: [UInt32: Int] = [:]
         for key in reader.strings.keys { counts[key.process, default: 0] += 1 }
-        for (key, value) in reader.strings {
-            let name = intern(value)
+        // In id order, so names (and what is numbered after them) are the
+        // same from run to run: a Dictionary's order is not.
+        for (key, value) in reader.strings.sorted(by: { ($0.key.process, $0.key.id) < ($1.key.process, $1.key.id) }) {
+            let name = state.intern(value)
             let limit = 4 * (counts[key.process] ?? 0) + 1024
             if key.id < UInt64(limit) {
                 let id = Int(key.id)
-                if dense[key.process] == nil { dense[key.process] = [] }
-                if dense[key.process]!.count <= id {
-                    dense[key.process]!.append(contentsOf: repeatElement(nil, count: id + 1 - dense[key.process]!.count))
-                }
-                dense[key.process]![id] = name
+                var table = dense[key.process] ?? []
+                if table.count <= id { table.append(contentsOf: repeatElement(nil, count: id + 1 - table.count)) }
+                table[id] = name
+                dense[key.process] = table
             } else {
-                sparse[key] = name
+                state.sparse[key] = name
             }
         }
+        self.dense = dense
+        self.state = Mutex(state)
     }
 
     /// The name of string `id` of `process`; an id no string record defines
@@ -79,10 +105,13 @@ package final class TraceCatalog {
     package func name(_ process: UInt32, _ id: UInt32) -> TraceName {
         if id == 0 { return TraceName(index: 0) }
         if let table = dense[process], Int(id) < table.count, let name = table[Int(id)] { return name }
-        if let name = sparse[TraceReader.ProcessScoped(process, UInt64(id))] { return name }
-        let name = intern("#\(id)")
-        sparse[TraceReader.ProcessScoped(process, UInt64(id))] = name
-        return name
+        let key = TraceReader.ProcessScoped(process, UInt64(id))
+        return state.withLock { state in
+            if let name = state.sparse[key] { return name }
+            let name = state.intern("#\(id)")
+            state.sparse[key] = name
+            return name
+        }
     }
 
     /// `process`'s names by string id, for a caller resolving many ids of
@@ -90,11 +119,14 @@ package final class TraceCatalog {
     func nameTable(_ process: UInt32) -> [TraceName?] { dense[process] ?? [] }
 
     package func string(_ name: TraceName) -> String {
-        Int(name.index) < names.count ? names[Int(name.index)] : ""
+        state.withLock { Int(name.index) < $0.names.count ? $0.names[Int(name.index)] : "" }
     }
 
+    /// Every name so far, by `TraceName.index`.
+    package var names: [String] { state.withLock { $0.names } }
+
     /// The id of `value` if some event used it as a name (for filters).
-    package func lookup(_ value: String) -> TraceName? { byValue[value] }
+    package func lookup(_ value: String) -> TraceName? { state.withLock { $0.byValue[value] } }
 
     package func thread(_ process: UInt32, _ index: UInt32) -> ThreadRecord? {
         threads[TraceReader.ProcessScoped(process, UInt64(index))]
@@ -114,13 +146,5 @@ package final class TraceCatalog {
         return clock.monotonicNanoseconds(ticks: ticks, clockKind: kind) ?? Int64(bitPattern: ticks)
     }
 
-    private func intern(_ value: String) -> TraceName {
-        if let name = byValue[value] { return name }
-        let name = TraceName(index: UInt32(names.count))
-        names.append(value)
-        byValue[value] = name
-        return name
-    }
-
-    func add(_ diagnostic: ReaderDiagnostic) { diagnostics.append(diagnostic) }
+    func add(_ diagnostic: ReaderDiagnostic) { state.withLock { $0.diagnostics.append(diagnostic) } }
 }

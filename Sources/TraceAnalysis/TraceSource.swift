@@ -2,7 +2,11 @@ package import TraceSystem
 
 /// The bytes of one trace file for a walk: mapped from disk, or given in
 /// memory (tests, fuzzing). Stable for the source's life.
-package final class TraceSource {
+///
+/// Sendable: the bytes never change. `release(below:)`, which keeps a mark,
+/// is called only by a walk's first pass, before the source is shared;
+/// `release(_:)` only advises the kernel.
+package final class TraceSource: @unchecked Sendable {
     private let mapping: FileMapping?
     private let owned: UnsafeMutableRawBufferPointer?
     package let name: String

@@ -10,7 +10,7 @@ package import TraceSystem
 /// a `TraceVisitor`. Memory is bounded by what is open at a moment (tasks,
 /// regions, the batches overlapping in time, a few decompressed frames) and
 /// by what the visitor keeps, not by the number of events.
-package final class TraceWalk {
+package final class TraceWalk: Sendable {
     package let catalog: TraceCatalog
     private let sources: [TraceSource]
     private let batches: [TraceReader.BatchLocation]
@@ -61,19 +61,15 @@ package final class TraceWalk {
                 }
                 merge.drops.removeAll(keepingCapacity: true)
             }
-            let event: TraceEvent
-            let slot: Int
-            do {
-                let cursor = merge.cursors[top]
-                let process = cursor.header.process
-                let id = Int(cursor.event.name)
-                let name = id < cursor.names.count ? cursor.names[id] ?? catalog.name(process, cursor.event.name)
-                    : catalog.name(process, cursor.event.name)
-                event = TraceEvent(process: process, thread: cursor.header.thread, time: cursor.time, name: name,
-                                   raw: cursor.event)
-                slot = cursor.slot
-            }
-            matcher.handle(event, slot: slot, slotOf: { merge.slot(process: $0, thread: $1) }, &visitor, catalog: catalog)
+            // Fields read in place: copying the cursor would retain its tables.
+            let process = merge.cursors[top].header.process
+            let id = Int(merge.cursors[top].event.name)
+            let resolved = id < merge.cursors[top].names.count ? merge.cursors[top].names[id] : nil
+            let name = resolved ?? catalog.name(process, merge.cursors[top].event.name)
+            let event = TraceEvent(process: process, thread: merge.cursors[top].header.thread, time: merge.cursors[top].time,
+                                   name: name, raw: merge.cursors[top].event)
+            matcher.handle(event, slot: merge.cursors[top].slot, processSlot: merge.cursors[top].processSlot,
+                           slotOf: { merge.slot(process: $0, thread: $1) }, &visitor, catalog: catalog)
             last = event.time
             merge.pop()
             count += 1

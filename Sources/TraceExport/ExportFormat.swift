@@ -1,0 +1,60 @@
+/// An output format of `tracectl export`: it draws the slices `SliceLayout`
+/// places, and writes processes, threads, logs, counters and drops itself.
+package protocol ExportFormat: TimelineSink {
+    /// Before anything else: the trace's first clock sync (CLOCK_MONOTONIC
+    /// and CLOCK_REALTIME nanoseconds at one instant), if it has one.
+    func start(monotonic: Int64, realtime: Int64?) throws
+    func process(_ process: UInt32, pid: Int32, name: String) throws
+    func thread(_ process: UInt32, index: UInt32, tid: Int32, name: String) throws
+    func log(_ log: ExportLog) throws
+    func counter(_ counter: ExportCounter) throws
+    /// `total` events of `process` dropped so far, the last `count` of them
+    /// just before `time` (on `thread`, 0 when unknown).
+    func dropped(process: UInt32, thread: UInt32, time: Int64, count: UInt64, total: UInt64) throws
+    /// Everything is written: flush and end the output.
+    func finish() throws
+}
+
+/// A log as the formats write it.
+package struct ExportLog {
+    package var time: Int64
+    package var process: UInt32
+    package var thread: UInt32
+    package var task: UInt64
+    package var swiftTask: UInt64
+    /// The category's name id.
+    package var category: UInt32
+    package var message: String
+    package var truncated: Bool
+    package var stack: UInt32
+
+    package init(time: Int64, process: UInt32, thread: UInt32, task: UInt64, swiftTask: UInt64, category: UInt32,
+                 message: String, truncated: Bool, stack: UInt32) {
+        self.time = time
+        self.process = process
+        self.thread = thread
+        self.task = task
+        self.swiftTask = swiftTask
+        self.category = category
+        self.message = message
+        self.truncated = truncated
+        self.stack = stack
+    }
+}
+
+/// A counter sample as the formats write it.
+package struct ExportCounter {
+    package enum Value { case integer(Int64), double(Double) }
+    package var time: Int64
+    package var process: UInt32
+    /// The counter's name id.
+    package var name: UInt32
+    package var value: Value
+
+    package init(time: Int64, process: UInt32, name: UInt32, value: Value) {
+        self.time = time
+        self.process = process
+        self.name = name
+        self.value = value
+    }
+}

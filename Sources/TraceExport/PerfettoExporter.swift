@@ -1,0 +1,264 @@
+package import TraceSystem
+
+/// `tracectl export --format perfetto`: Perfetto's TrackEvent protobuf
+/// format (the `.pftrace` the Perfetto UI and trace_processor open).
+///
+/// - A track per process (`ProcessDescriptor`: pid, name) and per thread
+///   (`ThreadDescriptor`: pid, tid, name).
+/// - A track per trace task, under its process, named "TYPE #ID", holding the
+///   task's slice (category `task`) with its regions (category `region`)
+///   nested on it, and sibling tracks for regions of other Swift tasks;
+///   tracks for Swift tasks outside trace tasks; regions outside both on
+///   their thread's track; overflow tracks for misnested regions
+///   (`SliceLayout`).
+/// - A flow from a task's slice to each child task's slice.
+/// - Logs: instants (category `log`, named after the log's category) on the
+///   thread's track, with `category`, `message` (and `task`, `truncated`,
+///   `stack`) annotations.
+/// - Counters: a counter track per process and name, integer or double.
+/// - Drops: a counter track "dropped events" per process: the process's
+///   dropped events so far, stepping up where a thread's chunk said events
+///   were lost just before it, and to the total of the process's drops
+///   records at the end (drops whose place is unknown).
+/// - Stacks: a `stack` annotation with the symbolized frames, innermost first.
+///   (trace_processor reads TrackEvent callstacks only from v53; v52, the
+///   one our tests load, does not.)
+package final class PerfettoExporter: ExportFormat {
+    private let packets: PerfettoPacketWriter
+    private let names: (UInt32) -> String
+    private let stackText: (UInt32, UInt32) -> String?
+    private var processes: [UInt32: (track: UInt64, pid: Int32)] = [:]
+    private var threads: [ThreadKey: (track: UInt64, tid: Int32, name: String)] = [:]
+    private var counterTracks: [CounterKey: UInt64] = [:]
+    private var dropTracks: [UInt32: UInt64] = [:]
+    private var stackIIDs: [StackKey: UInt64] = [:]
+    private var scratch: [UInt8] = []
+    private var typeNames: [[UInt8]?] = []
+    /// Track ids are numbered from 1, so that most take a byte or two.
+    private var nextTrack: UInt64 = 1
+
+    private struct ThreadKey: Hashable {
+        var process: UInt32
+        var index: UInt32
+    }
+
+    private struct CounterKey: Hashable {
+        var process: UInt32
+        var name: UInt32
+    }
+
+    private struct StackKey: Hashable {
+        var process: UInt32
+        var stack: UInt32
+    }
+
+    /// `names` resolves a name id; `stackText` gives a process's stack as
+    /// text (nil: unknown stack).
+    package init(output: FileDescriptor?, names: @escaping (UInt32) -> String,
+                 stackText: @escaping (UInt32, UInt32) -> String?) {
+        packets = PerfettoPacketWriter(output: ProtobufWriter(output: output))
+        self.names = names
+        self.stackText = stackText
+    }
+
+    /// The bytes written so far (all of them when there is no output).
+    package var writer: ProtobufWriter { packets.output }
+
+    package func start(monotonic: Int64, realtime: Int64?) throws {
+        try packets.start(monotonic: UInt64(clamping: monotonic), realtime: realtime.map { UInt64(clamping: $0) })
+    }
+
+    private func newTrack() -> UInt64 {
+        defer { nextTrack += 1 }
+        return nextTrack
+    }
+
+    package func process(_ process: UInt32, pid: Int32, name: String) throws {
+        guard processes[process] == nil else { return }
+        let track = newTrack()
+        processes[process] = (track, pid)
+        try packets.processTrack(uuid: track, pid: pid, name: name)
+    }
+
+    package func thread(_ process: UInt32, index: UInt32, tid: Int32, name: String) throws {
+        let key = ThreadKey(process: process, index: index)
+        guard threads[key] == nil else { return }
+        let track = newTrack()
+        threads[key] = (track, tid, name)
+        try packets.threadTrack(uuid: track, pid: try processTrack(process).pid, tid: tid, name: name)
+    }
+
+    /// A process's track; one the catalog did not name is declared unnamed.
+    private func processTrack(_ process: UInt32) throws -> (track: UInt64, pid: Int32) {
+        if let known = processes[process] { return known }
+        try self.process(process, pid: 0, name: "process \(process)")
+        return processes[process] ?? (0, 0)
+    }
+
+    /// A thread's track; one the catalog did not name (its record lost) is declared.
+    private func threadTrack(_ process: UInt32, _ index: UInt32) throws -> UInt64 {
+        if let known = threads[ThreadKey(process: process, index: index)] { return known.track }
+        try thread(process, index: index, tid: 0, name: "thread \(index)")
+        return threads[ThreadKey(process: process, index: index)]?.track ?? 0
+    }
+
+    // MARK: Slices
+
+    package func laneCreated(_ lane: TimelineLane) throws -> UInt64 {
+        let name: String
+        switch lane.kind {
+        case .thread(let index):
+            return try threadTrack(lane.process, index)
+        case .task(let id, let index):
+            let track = newTrack()
+            let parent = try processTrack(lane.process).track
+            try taskTrackName(type: lane.taskName, id: id, index: index) { try packets.sliceTrack(uuid: track, parent: parent, name: $0) }
+            return track
+        case .swiftTask(let id):
+            name = "Swift task \(id)"
+        case .overflow(let index):
+            name = index == 0 ? "misnested regions" : "misnested regions (\(index + 1))"
+        }
+        let track = newTrack()
+        try packets.sliceTrack(uuid: track, parent: try processTrack(lane.process).track, name: name)
+        return track
+    }
+
+    /// "TYPE #ID", or "TYPE #ID (N)" for a sibling lane, built in a reused buffer.
+    private func taskTrackName(type: UInt32, id: UInt64, index: Int,
+                               _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        scratch.removeAll(keepingCapacity: true)
+        if type == 0 {
+            scratch.append(contentsOf: "task".utf8)
+        } else {
+            if Int(type) >= typeNames.count { typeNames.append(contentsOf: repeatElement(nil, count: Int(type) + 1 - typeNames.count)) }
+            if typeNames[Int(type)] == nil { typeNames[Int(type)] = Array(names(type).utf8) }
+            scratch.append(contentsOf: typeNames[Int(type)] ?? [])
+        }
+        scratch.append(contentsOf: " #".utf8)
+        appendDecimal(id)
+        if index > 0 {
+            scratch.append(contentsOf: " (".utf8)
+            appendDecimal(UInt64(index + 1))
+            scratch.append(UInt8(ascii: ")"))
+        }
+        try scratch.withUnsafeBytes { try body($0) }
+    }
+
+    private func appendDecimal(_ value: UInt64) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0
+            for index in stride(from: count - 1, through: 0, by: -1) { scratch.append(buffer[index]) }
+        }
+    }
+
+    package func sliceBegan(_ slice: TimelineSlice, on lane: TimelineLane, flows: [UInt64]) throws {
+        let event = packets.beginEvent(time: slice.begin, track: lane.id, type: .sliceBegin,
+                                       category: slice.kind == .task ? .task : .region,
+                                       name: UInt64(slice.name) + 1, nameText: { names(slice.name) })
+        for flow in flows { packets.flow(flow) }
+        if slice.kind == .task {
+            packets.annotate(.task, slice.task)
+            if slice.parentTask != 0 { packets.annotate(.parentTask, slice.parentTask) }
+        } else if case .overflow = lane.kind, slice.task != 0 {
+            packets.annotate(.task, slice.task)
+        }
+        if slice.stack != 0 { annotateStack(process: slice.process, stack: slice.stack) }
+        try packets.endEvent(event)
+    }
+
+    package func sliceEnded(_ slice: TimelineSlice, on lane: TimelineLane) throws {
+        let event = packets.beginEvent(time: slice.end, track: lane.id, type: .sliceEnd, name: 0, nameText: { "" })
+        if slice.flowIn != 0 { packets.terminatingFlow(slice.flowIn) }
+        let flags = slice.flags
+        if !flags.isEmpty {
+            if flags.contains(.neverEnded) { packets.annotate(.neverEnded, true) }
+            if flags.contains(.misnested) { packets.annotate(.misnested, true) }
+            if flags.contains(.endedTwice) { packets.annotate(.endedTwice, true) }
+            if flags.contains(.endedOnAnotherTask) { packets.annotate(.endedOnAnotherTask, true) }
+            if flags.contains(.cutShort) { packets.annotate(.cutShort, true) }
+        }
+        if slice.kind == .region, slice.endThread != 0, slice.endThread != slice.beginThread {
+            packets.annotate(.beginThread, threadText(slice.process, slice.beginThread))
+            packets.annotate(.endThread, threadText(slice.process, slice.endThread))
+        }
+        try packets.endEvent(event)
+    }
+
+    private func threadText(_ process: UInt32, _ index: UInt32) -> String {
+        guard let thread = threads[ThreadKey(process: process, index: index)] else { return "thread \(index)" }
+        return "\(thread.name) (\(thread.tid))"
+    }
+
+    private func annotateStack(process: UInt32, stack: UInt32) {
+        let key = StackKey(process: process, stack: stack)
+        let iid: UInt64
+        if let known = stackIIDs[key] {
+            iid = known
+        } else {
+            iid = UInt64(stackIIDs.count) + 1
+            stackIIDs[key] = iid
+        }
+        packets.annotate(.stack, interned: iid) { stackText(process, stack) ?? "unknown stack \(stack)" }
+    }
+
+    // MARK: Logs, counters, drops
+
+    package func log(_ log: ExportLog) throws {
+        let track = try threadTrack(log.process, log.thread)
+        let event = packets.beginEvent(time: log.time, track: track,
+                                       type: .instant, category: .log,
+                                       name: UInt64(log.category) + 1, nameText: { names(log.category) })
+        packets.annotate(.category, names(log.category))
+        packets.annotate(.message, log.message)
+        if log.task != 0 { packets.annotate(.task, log.task) }
+        if log.truncated { packets.annotate(.truncated, true) }
+        if log.stack != 0 { annotateStack(process: log.process, stack: log.stack) }
+        try packets.endEvent(event)
+    }
+
+    package func counter(_ counter: ExportCounter) throws {
+        let key = CounterKey(process: counter.process, name: counter.name)
+        let track: UInt64
+        if let known = counterTracks[key] {
+            track = known
+        } else {
+            track = newTrack()
+            counterTracks[key] = track
+            try packets.counterTrack(uuid: track, parent: try processTrack(counter.process).track, name: names(counter.name))
+        }
+        let event = packets.beginEvent(time: counter.time, track: track, type: .counter, name: 0, nameText: { "" })
+        switch counter.value {
+        case .integer(let value): packets.counterValue(value)
+        case .double(let value): packets.counterValue(value)
+        }
+        try packets.endEvent(event)
+    }
+
+    package func dropped(process: UInt32, thread: UInt32, time: Int64, count: UInt64, total: UInt64) throws {
+        let track: UInt64
+        if let known = dropTracks[process] {
+            track = known
+        } else {
+            track = newTrack()
+            dropTracks[process] = track
+            try packets.counterTrack(uuid: track, parent: try processTrack(process).track, name: "dropped events")
+        }
+        let event = packets.beginEvent(time: time, track: track, type: .counter, name: 0, nameText: { "" })
+        packets.counterValue(Int64(clamping: total))
+        try packets.endEvent(event)
+    }
+
+    package func finish() throws {
+        try packets.output.flush()
+    }
+}

@@ -1,0 +1,141 @@
+import TraceAnalysis
+package import TraceFormat
+package import TraceSystem
+
+/// Runs an export: one streaming pass over trace files (`TraceWalk`) feeds
+/// a format, and says what it wrote.
+package enum TraceExporter {
+    package enum Format: String, CaseIterable, Sendable {
+        case perfetto
+        case chromeJSON = "chrome-json"
+    }
+
+    package struct Summary: Sendable {
+        package var tasks = 0
+        package var regions = 0
+        package var logs = 0
+        package var counters = 0
+        package var bytes: UInt64 = 0
+        /// Held-back begins written early because of the layout's bound.
+        package var forcedCommits = 0
+        package var diagnostics: [ReaderDiagnostic] = []
+    }
+
+    /// Exports the trace in `paths` (one trace's files, in order) to `output`.
+    package static func export(paths: [String], format: Format, to output: FileDescriptor) throws -> Summary {
+        let walk = try TraceWalk(paths: paths)
+        let catalog = walk.catalog
+        let names: (UInt32) -> String = { catalog.string(TraceName(index: $0)) }
+        let resolver = StackResolver(catalog: catalog)
+        let stacks: (UInt32, UInt32) -> String? = { process, id in
+            catalog.stack(process, id) == nil ? nil : resolver.lines(process, id).joined(separator: "\n")
+        }
+        switch format {
+        case .perfetto:
+            let exporter = PerfettoExporter(output: output, names: names, stackText: stacks)
+            var summary = try run(walk, exporter)
+            summary.bytes = exporter.writer.totalBytes
+            return summary
+        case .chromeJSON:
+            let exporter = ChromeJSONExporter(output: output, names: names, stackText: stacks)
+            var summary = try run(walk, exporter)
+            summary.bytes = exporter.writer.totalBytes
+            return summary
+        }
+    }
+
+    private static func run(_ walk: TraceWalk, _ format: any ExportFormat) throws -> Summary {
+        let catalog = walk.catalog
+        let first = walk.startTime ?? 0
+        let sync = catalog.clockSyncs.min { $0.monotonicNanoseconds < $1.monotonicNanoseconds }
+        try format.start(monotonic: sync.map { Int64(clamping: $0.monotonicNanoseconds) } ?? first,
+                         realtime: sync.map { Int64(clamping: $0.realtimeNanoseconds) })
+        for (key, process) in catalog.processes.sorted(by: { $0.key < $1.key }) {
+            try format.process(key, pid: process.pid, name: process.name)
+        }
+        for (key, thread) in catalog.threads.sorted(by: { ($0.key.process, $0.key.id) < ($1.key.process, $1.key.id) }) {
+            try format.thread(key.process, index: UInt32(truncatingIfNeeded: key.id), tid: thread.tid, name: thread.name)
+        }
+        var visitor = ExportVisitor(export: TimelineExport(format: format),
+                                    recordedDrops: catalog.drops.mapValues(\.droppedEvents))
+        // The walk on its own thread, the layout and the writing on this
+        // one: each takes about half of an export's time.
+        walk.runPipelined(&visitor)
+        if let error = visitor.error { throw error }
+        let export = visitor.export
+        return Summary(tasks: export.taskSlices, regions: export.regionSlices, logs: export.logs, counters: export.counters,
+                       forcedCommits: export.layout.forcedCommits, diagnostics: catalog.diagnostics)
+    }
+}
+
+/// The walk's callbacks, handed to `TimelineExport`. The walk does not
+/// expect a visitor to fail: the first write error is kept, everything after
+/// it ignored, and `export` throws it when the walk returns.
+struct ExportVisitor: TraceVisitor {
+    let export: TimelineExport
+    let recordedDrops: [UInt32: UInt64]
+    var error: (any Error)?
+
+    private mutating func attempt(_ body: (TimelineExport) throws -> Void) {
+        guard error == nil else { return }
+        do { try body(export) } catch { self.error = error }
+    }
+
+    mutating func taskBegan(_ task: TaskSpan) {
+        guard let begin = task.begin else { return }
+        attempt {
+            try $0.taskBegan(process: task.process, id: task.id, parent: task.parent, type: task.type.index, time: begin,
+                                 thread: task.thread, swiftTask: task.swiftTask, stack: task.stack)
+        }
+    }
+
+    mutating func taskEnded(_ task: TaskSpan) {
+        attempt {
+            try $0.taskEnded(process: task.process, id: task.id, end: task.end)
+        }
+    }
+
+    mutating func regionBegan(_ region: RegionSpan) {
+        attempt {
+            try $0.regionBegan(process: region.process, serial: region.serial, thread: region.beginThread,
+                                   type: region.type.index, task: region.task, swiftTask: region.swiftTask,
+                                   time: region.begin, stack: region.stack)
+        }
+    }
+
+    mutating func regionEnded(_ region: RegionSpan) {
+        var flags: TimelineSlice.Flags = []
+        if region.misuse.contains(.endedOutOfOrder) { flags.insert(.misnested) }
+        if region.misuse.contains(.endedOnAnotherTask) { flags.insert(.endedOnAnotherTask) }
+        attempt {
+            try $0.regionEnded(serial: region.serial, end: region.end, endThread: region.endThread ?? 0, flags: flags)
+        }
+    }
+
+    mutating func log(_ log: LogRecord) {
+        attempt {
+            try $0.log(ExportLog(time: log.time, process: log.process, thread: log.thread, task: log.task,
+                                     swiftTask: log.swiftTask, category: log.category.index, message: log.text,
+                                     truncated: log.truncated, stack: log.stack))
+        }
+    }
+
+    mutating func counter(_ counter: CounterRecord) {
+        let value: ExportCounter.Value = switch counter.value {
+        case .integer(let integer): .integer(integer)
+        case .double(let double): .double(double)
+        }
+        attempt {
+            try $0.counter(ExportCounter(time: counter.time, process: counter.process, name: counter.name.index, value: value))
+        }
+    }
+
+    mutating func dropped(process: UInt32, thread: UInt32, time: Int64, count: UInt64) {
+        attempt { try $0.dropped(process: process, thread: thread, time: time, count: count) }
+    }
+
+    mutating func finish(last: Int64?) {
+        let drops = recordedDrops
+        attempt { try $0.finish(lastTime: last ?? 0, recordedDrops: drops) }
+    }
+}
