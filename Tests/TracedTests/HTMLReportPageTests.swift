@@ -226,8 +226,9 @@ import TraceText
 extension HTMLReportPageTests {
     /// The page drawn from what `tracectl report --json` prints for a real
     /// trace (TraceFixture's async scenario: tasks in a task group, a task
-    /// ended on another thread, regions hopping executors, logs).
-    @Test func aRealTracesReportDrawsWithoutErrors() throws {
+    /// ended on another thread, regions hopping executors, logs), with the
+    /// trace's Perfetto export from `tracectl export` embedded.
+    @Test func aRealTracesReportAndExportDrawWithoutErrors() throws {
         let directory = try TemporaryDirectory("report-html")
         let trace = directory.file("async.trace")
         let recorded = try Processes.fixture("async", ["out": trace])
@@ -236,11 +237,16 @@ extension HTMLReportPageTests {
         #expect(printed.status == 0, "\(printed.standardError)")
         let json = Array(printed.standardOutput.utf8)
         let report = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
+        let pftrace = directory.file("async.pftrace")
+        let exported = try Processes.run(Processes.executable("tracectl"), ["export", "--format", "perfetto", trace, "-o", pftrace])
+        #expect(exported.status == 0, "\(exported.standardError)")
+        let export = try [UInt8](Data(contentsOf: URL(fileURLWithPath: pftrace)))
         let page = directory.file("report.html")
-        try Data(HTMLReport.page(reportJSON: json, perfettoExport: nil)).write(to: URL(fileURLWithPath: page))
+        try Data(HTMLReport.page(reportJSON: json, perfettoExport: export)).write(to: URL(fileURLWithPath: page))
         let check = try Self.check(page, [
             "--eval", "document.querySelector('#tasks .bucket').click()",
             "--eval", "document.getElementById('bucket-pane').textContent",
+            "--eval", "atob(document.getElementById('perfetto').textContent).length",
             "--eval", Self.facts,
         ])
         #expect(check.status == 0, "\(check.output)")
@@ -249,7 +255,8 @@ extension HTMLReportPageTests {
         let facts = try Self.facts(check.values.last)
         #expect(facts["cards"] as? Int == tasks.count)
         #expect(facts["regionRows"] as? Int == (report["regions"] as? [Any])?.count)
-        #expect(facts["perfetto"] as? String == "omitted")
+        #expect(facts["perfetto"] as? String == "embedded")
+        #expect(check.values[2] as? Int == export.count)
         // report --json has no task samples: the bucket says so.
         #expect((check.values[1] as? String)?.contains("The report holds no sampled tasks for this bucket.") == true)
     }
