@@ -228,36 +228,46 @@ extension HTMLReportPageTests {
     /// trace (TraceFixture's async scenario: tasks in a task group, a task
     /// ended on another thread, regions hopping executors, logs), with the
     /// trace's Perfetto export from `tracectl export` embedded.
-    @Test func aRealTracesReportAndExportDrawWithoutErrors() throws {
+    /// `tracectl report --html` end to end: the page of a real trace draws,
+    /// a bucket lists its sampled tasks, a task opens its timeline, and the
+    /// embedded export is `tracectl export`'s, byte for byte.
+    @Test func reportHTMLOfARealTraceDrawsItsBucketsTasksAndExport() throws {
         let directory = try TemporaryDirectory("report-html")
         let trace = directory.file("async.trace")
         let recorded = try Processes.fixture("async", ["out": trace])
         #expect(recorded.status == 0, "\(recorded.standardError)")
+        let page = directory.file("report.html")
+        let written = try Processes.run(Processes.executable("tracectl"), ["report", trace, "--html", page])
+        #expect(written.status == 0, "\(written.standardError)")
+        #expect(written.lines.last == "wrote \(page)")
+        let mode = (try FileManager.default.attributesOfItem(atPath: page)[.posixPermissions] as? Int) ?? -1
+        #expect(mode == 0o600, "the page holds log messages: private like the trace")
+        #expect(!FileManager.default.fileExists(atPath: page + ".partial") && !FileManager.default.fileExists(atPath: page + ".pftrace"))
         let printed = try Processes.run(Processes.executable("tracectl"), ["report", "--json", trace])
-        #expect(printed.status == 0, "\(printed.standardError)")
-        let json = Array(printed.standardOutput.utf8)
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(printed.standardOutput.utf8)) as? [String: Any])
         let pftrace = directory.file("async.pftrace")
         let exported = try Processes.run(Processes.executable("tracectl"), ["export", "--format", "perfetto", trace, "-o", pftrace])
         #expect(exported.status == 0, "\(exported.standardError)")
         let export = try [UInt8](Data(contentsOf: URL(fileURLWithPath: pftrace)))
-        let page = directory.file("report.html")
-        try Data(HTMLReport.page(reportJSON: json, perfettoExport: export)).write(to: URL(fileURLWithPath: page))
         let check = try Self.check(page, [
             "--eval", "document.querySelector('#tasks .bucket').click()",
-            "--eval", "document.getElementById('bucket-pane').textContent",
+            "--eval", "document.querySelectorAll('#bucket-tasks .task-row').length",
+            "--eval", "document.querySelector('#bucket-tasks .task-row').click()",
+            "--eval", "document.querySelectorAll('#timeline .bar').length",
+            "--eval", "atob(document.getElementById('perfetto').textContent) === String.fromCharCode(...[\(export.prefix(64).map(String.init).joined(separator: ","))]) + atob(document.getElementById('perfetto').textContent).slice(64)",
             "--eval", "atob(document.getElementById('perfetto').textContent).length",
             "--eval", Self.facts,
         ])
         #expect(check.status == 0, "\(check.output)")
         let tasks = try #require(report["tasks"] as? [Any])
         #expect(!tasks.isEmpty)
+        #expect((check.values[1] as? Int ?? 0) > 0, "the bucket lists no task")
+        #expect((check.values[3] as? Int ?? 0) > 0, "the task's timeline has no bar")
+        #expect(check.values[4] as? Bool == true)
+        #expect(check.values[5] as? Int == export.count)
         let facts = try Self.facts(check.values.last)
         #expect(facts["cards"] as? Int == tasks.count)
         #expect(facts["regionRows"] as? Int == (report["regions"] as? [Any])?.count)
         #expect(facts["perfetto"] as? String == "embedded")
-        #expect(check.values[2] as? Int == export.count)
-        // report --json has no task samples: the bucket says so.
-        #expect((check.values[1] as? String)?.contains("The report holds no sampled tasks for this bucket.") == true)
     }
 }
