@@ -41,11 +41,14 @@ package final class PerfettoPacketWriter {
 
     package let output: ProtobufWriter
     private let sequence: UInt64 = 1
-    private var categoriesSent: [Bool] = []
-    private var eventNamesSent: [Bool] = []
-    private var annotationNamesSent: [Bool] = []
-    private var stringsSent: [Bool] = []
-    private var pending: [Pending] = []
+    // Read on every event: without `unchecked` each access pays a dynamic
+    // exclusivity check. Only this class's methods touch them, and none
+    // calls back into it while it accesses one.
+    @exclusivity(unchecked) private var categoriesSent: [Bool] = []
+    @exclusivity(unchecked) private var eventNamesSent: [Bool] = []
+    @exclusivity(unchecked) private var annotationNamesSent: [Bool] = []
+    @exclusivity(unchecked) private var stringsSent: [Bool] = []
+    @exclusivity(unchecked) private var pending: [Pending] = []
 
     package init(output: ProtobufWriter) {
         self.output = output
@@ -108,17 +111,32 @@ package final class PerfettoPacketWriter {
     }
 
     /// A named track of slices under `parent`, never merged with a sibling.
-    package func sliceTrack(uuid: UInt64, parent: UInt64, name: String) throws {
-        var name = name
-        try name.withUTF8 { try sliceTrack(uuid: uuid, parent: parent, name: UnsafeRawBufferPointer($0)) }
-    }
-
-    /// The same with the name as UTF-8 bytes (a task's track name is built
-    /// without a String: one per task).
-    package func sliceTrack(uuid: UInt64, parent: UInt64, name: UnsafeRawBufferPointer) throws(SystemError) {
+    package func sliceTrack(uuid: UInt64, parent: UInt64, name: String) throws(SystemError) {
         let packet = beginDescriptor(uuid: uuid)
         output.varint(F.TrackDescriptor.parentUUID, parent)
-        output.bytes(F.TrackDescriptor.name, name)
+        output.string(F.TrackDescriptor.name, name)
+        output.varint(F.TrackDescriptor.siblingMergeBehavior, F.TrackDescriptor.siblingMergeNone)
+        try endDescriptor(packet)
+    }
+
+    /// A trace task's track under `parent`, never merged with a sibling:
+    /// named "TYPE #ID", or "TYPE #ID (N)" for the task's lane `index` N - 1
+    /// > 0. The name is written into the packet piece by piece: there is a
+    /// track per task, and building its name first cost more than the rest.
+    package func taskTrack(uuid: UInt64, parent: UInt64, type: UnsafeRawBufferPointer, id: UInt64,
+                           index: Int) throws(SystemError) {
+        let packet = beginDescriptor(uuid: uuid)
+        output.varint(F.TrackDescriptor.parentUUID, parent)
+        let name = output.begin(F.TrackDescriptor.name)
+        output.raw(type)
+        output.raw(" #")
+        output.decimal(id)
+        if index > 0 {
+            output.raw(" (")
+            output.decimal(UInt64(index) + 1)
+            output.raw(")")
+        }
+        output.end(name)
         output.varint(F.TrackDescriptor.siblingMergeBehavior, F.TrackDescriptor.siblingMergeNone)
         try endDescriptor(packet)
     }

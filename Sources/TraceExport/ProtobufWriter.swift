@@ -50,8 +50,7 @@ package final class ProtobufWriter {
     @inline(__always)
     package func varint(_ field: UInt32, _ value: UInt64) {
         reserve(20)
-        put(UInt64(field) << 3)
-        put(value)
+        count = Self.put(value, at: Self.put(UInt64(field) << 3, at: count, in: storage), in: storage)
     }
 
     /// An int64 field: negative values take ten bytes, as the format says.
@@ -64,9 +63,9 @@ package final class ProtobufWriter {
     /// A fixed64 field (wire type 1).
     package func fixed64(_ field: UInt32, _ value: UInt64) {
         reserve(18)
-        put(UInt64(field) << 3 | 1)
-        UnsafeMutableRawPointer(storage + count).storeBytes(of: value.littleEndian, as: UInt64.self)
-        count += 8
+        let at = Self.put(UInt64(field) << 3 | 1, at: count, in: storage)
+        UnsafeMutableRawPointer(storage + at).storeBytes(of: value.littleEndian, as: UInt64.self)
+        count = at + 8
     }
 
     /// A double field (wire type 1).
@@ -75,12 +74,11 @@ package final class ProtobufWriter {
     /// A bytes or string field (wire type 2).
     package func bytes(_ field: UInt32, _ value: UnsafeRawBufferPointer) {
         reserve(20 + value.count)
-        put(UInt64(field) << 3 | 2)
-        put(UInt64(value.count))
+        let at = Self.put(UInt64(value.count), at: Self.put(UInt64(field) << 3 | 2, at: count, in: storage), in: storage)
         if let base = value.baseAddress, value.count > 0 {
-            (storage + count).update(from: base.assumingMemoryBound(to: UInt8.self), count: value.count)
+            (storage + at).update(from: base.assumingMemoryBound(to: UInt8.self), count: value.count)
         }
-        count += value.count
+        count = at + value.count
     }
 
     package func string(_ field: UInt32, _ value: String) {
@@ -92,6 +90,12 @@ package final class ProtobufWriter {
         value.withUnsafeBytes { bytes(field, $0) }
     }
 
+    /// Text as it is.
+    @inline(__always)
+    package func raw(_ text: StaticString) {
+        raw(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
     /// Bytes as they are (the JSON export writes its text through this buffer too).
     package func raw(_ value: UnsafeRawBufferPointer) {
         reserve(value.count)
@@ -101,15 +105,35 @@ package final class ProtobufWriter {
         count += value.count
     }
 
-    /// Opens a nested message in `field`; close it with `end`.
+    /// `value` in decimal ASCII digits, as they are (names that hold
+    /// numbers, the JSON export's numbers).
+    package func decimal(_ value: UInt64) {
+        reserve(20)
+        var digits = 1
+        var rest = value
+        while rest >= 10 {
+            digits += 1
+            rest /= 10
+        }
+        rest = value
+        var at = count + digits
+        count = at
+        repeat {
+            at -= 1
+            storage[at] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        } while rest > 0
+    }
+
+    /// Opens a nested message (or a bytes field written piecewise) in
+    /// `field`; close it with `end`.
     @inline(__always)
     package func begin(_ field: UInt32) -> Mark {
         reserve(12)
-        put(UInt64(field) << 3 | 2)
-        let mark = Mark(offset: count)
-        storage[count] = 0
-        count += 1
-        return mark
+        let at = Self.put(UInt64(field) << 3 | 2, at: count, in: storage)
+        storage[at] = 0
+        count = at + 1
+        return Mark(offset: at)
     }
 
     /// Closes the nested message `mark` opened: writes its length.
@@ -171,16 +195,20 @@ package final class ProtobufWriter {
         capacity = newCapacity
     }
 
-    /// A raw varint; room was reserved by the caller.
+    /// A raw varint at `at`; returns where it ends. Room was reserved by
+    /// the caller. Static, on locals: as a method updating `count` byte by
+    /// byte, every byte reloaded `storage` and `count` from the object
+    /// (the stores could alias them, as far as the compiler knows).
     @inline(__always)
-    private func put(_ value: UInt64) {
+    private static func put(_ value: UInt64, at start: Int, in storage: UnsafeMutablePointer<UInt8>) -> Int {
         var v = value
+        var at = start
         while v >= 0x80 {
-            storage[count] = UInt8(truncatingIfNeeded: v) | 0x80
-            count += 1
+            storage[at] = UInt8(truncatingIfNeeded: v) | 0x80
+            at &+= 1
             v >>= 7
         }
-        storage[count] = UInt8(v)
-        count += 1
+        storage[at] = UInt8(truncatingIfNeeded: v)
+        return at &+ 1
     }
 }
