@@ -68,7 +68,15 @@ package final class ChromeJSONExporter: ExportFormat {
         guard pidIndex.find(UInt64(process)) == nil else { return }
         pidIndex.insert(UInt64(process), Int32(pidList.count))
         pidList.append(pid)
-        try event { text("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":\(pid),\"tid\":\(pid),\"args\":{\"name\":"); quoted(name); text("}}") }
+        try event {
+            text("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":")
+            number(Int64(pid))
+            text(",\"tid\":")
+            number(Int64(pid))
+            text(",\"args\":{\"name\":")
+            quoted(name)
+            text("}}")
+        }
     }
 
     package func thread(_ process: UInt32, index: UInt32, tid: Int32, name: String) throws {
@@ -142,7 +150,7 @@ package final class ChromeJSONExporter: ExportFormat {
     package func sliceBegan(_ slice: TimelineSlice, on lane: TimelineLane, flows: [UInt64]) throws {
         let pid = Int64(pid(slice.process)), tid = tid(lane)
         try event {
-            text(slice.kind == .task ? "{\"ph\":\"B\",\"cat\":\"task\",\"name\":" : "{\"ph\":\"B\",\"cat\":\"region\",\"name\":")
+            if slice.kind == .task { text("{\"ph\":\"B\",\"cat\":\"task\",\"name\":") } else { text("{\"ph\":\"B\",\"cat\":\"region\",\"name\":") }
             name(slice.name)
             text(",\"ts\":"); time(slice.begin)
             place(pid, tid)
@@ -196,7 +204,7 @@ package final class ChromeJSONExporter: ExportFormat {
                 parts.append("\"begin_thread\":\(begin),\"end_thread\":\(end)")
             }
             text(",\"args\":{")
-            text(parts.joined(separator: ","))
+            text(string: parts.joined(separator: ","))
             text("}}")
         }
     }
@@ -232,7 +240,7 @@ package final class ChromeJSONExporter: ExportFormat {
             text(",\"args\":{\"value\":")
             switch counter.value {
             case .integer(let value): number(value)
-            case .double(let value): text(value.isFinite ? "\(value)" : "null")
+            case .double(let value): text(string: value.isFinite ? "\(value)" : "null")
             }
             text("}}")
         }
@@ -241,7 +249,11 @@ package final class ChromeJSONExporter: ExportFormat {
     package func dropped(process: UInt32, thread: UInt32, time t: Int64, count: UInt64, total: UInt64) throws {
         try event {
             text("{\"ph\":\"C\",\"name\":\"dropped events\",\"ts\":"); time(t)
-            text(",\"pid\":\(pid(process)),\"args\":{\"value\":\(total)}}")
+            text(",\"pid\":")
+            number(Int64(pid(process)))
+            text(",\"args\":{\"value\":")
+            number(total)
+            text("}}")
         }
     }
 
@@ -264,7 +276,10 @@ package final class ChromeJSONExporter: ExportFormat {
         output.raw(string)
     }
 
-    private func text(_ string: String) {
+    /// Text that is not a literal. (Not an overload of `text(_:)`: a
+    /// literal argument would pick the String one, and every piece of
+    /// syntax would be a String.)
+    private func text(string: String) {
         var string = string
         string.withUTF8 { output.raw(UnsafeRawBufferPointer($0)) }
     }
@@ -283,9 +298,8 @@ package final class ChromeJSONExporter: ExportFormat {
     private func time(_ nanoseconds: Int64) {
         let ns = UInt64(max(0, nanoseconds))
         output.decimal(ns / 1000)
-        let fraction = ns % 1000
-        text(fraction < 10 ? ".00" : fraction < 100 ? ".0" : ".")
-        output.decimal(fraction)
+        text(".")
+        output.threeDigits(ns % 1000)
     }
 
     /// A name, quoted.
@@ -305,7 +319,10 @@ package final class ChromeJSONExporter: ExportFormat {
             name.withUTF8 { Self.escape(UnsafeRawBufferPointer($0)) { escaped.append(contentsOf: $0) } }
             escapedNames[index] = escaped
         }
-        escapedNames[index].unsafelyUnwrapped.withUnsafeBytes { output.raw($0) }
+        // Through `inout`, in place: a read would retain and release the
+        // array around the call (the compiler cannot tell that `output`
+        // leaves this class alone).
+        escapedNames[index]?.withUnsafeMutableBytes { output.raw(UnsafeRawBufferPointer($0)) }
     }
 
     /// A JSON string.

@@ -116,11 +116,14 @@ package final class PerfettoExporter: ExportFormat {
     }
 
     /// Name `id` as UTF-8, resolved the first time.
-    private func withNameBytes<Result>(_ id: UInt32, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+    private func withNameBytes(_ id: UInt32, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
         let index = Int(id)
         if index >= nameBytes.count { nameBytes.append(contentsOf: repeatElement(nil, count: index + 1 - nameBytes.count)) }
         if nameBytes[index] == nil { nameBytes[index] = Array(names(id).utf8) }
-        return try nameBytes[index].unsafelyUnwrapped.withUnsafeBytes(body)
+        // Through `inout`, in place: a read would retain and release the
+        // array around `body` (which, as far as the compiler knows, could
+        // change this class).
+        try nameBytes[index]?.withUnsafeMutableBytes { try body(UnsafeRawBufferPointer($0)) }
     }
 
     // MARK: Slices
