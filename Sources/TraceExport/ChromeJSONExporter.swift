@@ -31,8 +31,8 @@ package final class ChromeJSONExporter: ExportFormat {
     @exclusivity(unchecked) private var nextLane: UInt64 = 1
     @exclusivity(unchecked) private var first = true
     /// Names by id, escaped for a JSON string (without the quotes), each
-    /// resolved and escaped once (nil: not yet).
-    @exclusivity(unchecked) private var escapedNames: [[UInt8]?] = []
+    /// resolved and escaped once.
+    @exclusivity(unchecked) private var escapedNames = NameBytes()
     /// Lanes that are not threads get tids above any Linux tid (at most 2^22).
     private static let laneTIDBase: Int64 = 1 << 22
 
@@ -311,18 +311,10 @@ package final class ChromeJSONExporter: ExportFormat {
 
     /// A name escaped (without quotes): escaped once per name id.
     private func escapedName(_ id: UInt32) {
-        let index = Int(id)
-        if index >= escapedNames.count { escapedNames.append(contentsOf: repeatElement(nil, count: index + 1 - escapedNames.count)) }
-        if escapedNames[index] == nil {
-            var escaped: [UInt8] = []
+        escapedNames.with(id, make: { id, bytes in
             var name = names(id)
-            name.withUTF8 { Self.escape(UnsafeRawBufferPointer($0)) { escaped.append(contentsOf: $0) } }
-            escapedNames[index] = escaped
-        }
-        // Through `inout`, in place: a read would retain and release the
-        // array around the call (the compiler cannot tell that `output`
-        // leaves this class alone).
-        escapedNames[index]?.withUnsafeMutableBytes { output.raw(UnsafeRawBufferPointer($0)) }
+            name.withUTF8 { Self.escape(UnsafeRawBufferPointer($0)) { bytes.append(contentsOf: $0) } }
+        }) { output.raw($0) }
     }
 
     /// A JSON string.

@@ -42,8 +42,8 @@ package final class PerfettoExporter: ExportFormat {
     private var dropTracks: [UInt32: UInt64] = [:]
     /// Interned stack ids (1, 2, ... in order of first use) by `key(process, stack)`.
     @exclusivity(unchecked) private var stackIIDs = SerialTable()
-    /// Names as UTF-8 by id, each resolved once (nil: not yet).
-    @exclusivity(unchecked) private var nameBytes: [[UInt8]?] = []
+    /// Names as UTF-8 by id, each resolved once.
+    @exclusivity(unchecked) private var nameBytes = NameBytes()
     /// Track ids are numbered from 1, so that most take a byte or two.
     @exclusivity(unchecked) private var nextTrack: UInt64 = 1
 
@@ -56,6 +56,8 @@ package final class PerfettoExporter: ExportFormat {
         var track: UInt64
         var tid: Int32
         var name: String
+        /// "NAME (TID)" as UTF-8, made the first time a region crosses threads.
+        var text: [UInt8]?
     }
 
     /// A table key for something numbered per process (a thread, a counter
@@ -117,13 +119,7 @@ package final class PerfettoExporter: ExportFormat {
 
     /// Name `id` as UTF-8, resolved the first time.
     private func withNameBytes(_ id: UInt32, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
-        let index = Int(id)
-        if index >= nameBytes.count { nameBytes.append(contentsOf: repeatElement(nil, count: index + 1 - nameBytes.count)) }
-        if nameBytes[index] == nil { nameBytes[index] = Array(names(id).utf8) }
-        // Through `inout`, in place: a read would retain and release the
-        // array around `body` (which, as far as the compiler knows, could
-        // change this class).
-        try nameBytes[index]?.withUnsafeMutableBytes { try body(UnsafeRawBufferPointer($0)) }
+        try nameBytes.with(id, make: { id, bytes in bytes.append(contentsOf: names(id).utf8) }, body)
     }
 
     // MARK: Slices
@@ -184,16 +180,24 @@ package final class PerfettoExporter: ExportFormat {
             if flags.contains(.cutShort) { packets.annotate(.cutShort, true) }
         }
         if slice.kind == .region, slice.endThread != 0, slice.endThread != slice.beginThread {
-            packets.annotate(.beginThread, threadText(slice.process, slice.beginThread))
-            packets.annotate(.endThread, threadText(slice.process, slice.endThread))
+            annotateThread(.beginThread, slice.process, slice.beginThread)
+            annotateThread(.endThread, slice.process, slice.endThread)
         }
         try packets.endEvent(event)
     }
 
-    private func threadText(_ process: UInt32, _ index: UInt32) -> String {
-        guard let known = threadIndex.find(Self.key(process, index)) else { return "thread \(index)" }
-        let thread = threadTracks[Int(known)]
-        return "\(thread.name) (\(thread.tid))"
+    /// A thread as an annotation: "NAME (TID)", built once per thread
+    /// (regions that cross threads are common in async code).
+    private func annotateThread(_ name: AnnotationName, _ process: UInt32, _ index: UInt32) {
+        guard let known = threadIndex.find(Self.key(process, index)).map(Int.init) else {
+            packets.annotate(name, "thread \(index)")
+            return
+        }
+        if threadTracks[known].text == nil {
+            threadTracks[known].text = Array("\(threadTracks[known].name) (\(threadTracks[known].tid))".utf8)
+        }
+        // Through `inout`, in place (a read would retain the array around the call).
+        threadTracks[known].text?.withUnsafeMutableBytes { packets.annotate(name, UnsafeRawBufferPointer($0)) }
     }
 
     private func annotateStack(process: UInt32, stack: UInt32) {

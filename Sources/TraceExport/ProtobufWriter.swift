@@ -9,11 +9,68 @@ package import TraceSystem
 /// `begin(_:)` and closed with `end(_:)`: its length is written in one byte
 /// and, when the message turned out longer than 127 bytes, the body is moved
 /// to make room for a longer varint, so lengths are always minimal.
+///
+/// Fields of a small message written on every event go through a `Cursor`
+/// instead (`withRoom`): room for all of them is reserved once, and the
+/// cursor writes with no capacity check per field.
 /// Wire format: https://protobuf.dev/programming-guides/encoding/
 package final class ProtobufWriter {
     /// Where a nested message's length byte is.
     package struct Mark {
         fileprivate let offset: Int
+    }
+
+    /// Writes fields into room reserved by `withRoom`. Its methods say the
+    /// most each writes, so that a caller can add up what it reserves.
+    package struct Cursor {
+        fileprivate let storage: UnsafeMutablePointer<UInt8>
+        fileprivate var at: Int
+
+        /// A varint field: at most 11 bytes for a field number below 16
+        /// (a one-byte key), 12 below 2048.
+        @inline(__always)
+        package mutating func varint(_ field: UInt32, _ value: UInt64) {
+            at = ProtobufWriter.put(value, at: ProtobufWriter.put(UInt64(field) << 3, at: at, in: storage), in: storage)
+        }
+
+        /// A fixed64 field: 9 bytes below field 16, 10 below 2048.
+        @inline(__always)
+        package mutating func fixed64(_ field: UInt32, _ value: UInt64) {
+            at = ProtobufWriter.put(UInt64(field) << 3 | 1, at: at, in: storage)
+            UnsafeMutableRawPointer(storage + at).storeBytes(of: value.littleEndian, as: UInt64.self)
+            at += 8
+        }
+
+        /// Opens a nested message: 2 bytes below field 16.
+        @inline(__always)
+        package mutating func begin(_ field: UInt32) -> Mark {
+            at = ProtobufWriter.put(UInt64(field) << 3 | 2, at: at, in: storage)
+            storage[at] = 0
+            at += 1
+            return Mark(offset: at - 1)
+        }
+
+        /// Closes a nested message whose body is known to be shorter than
+        /// 128 bytes (its length fits the byte `begin` left).
+        @inline(__always)
+        package mutating func endShort(_ mark: Mark) {
+            let length = at - mark.offset - 1
+            precondition(length < 0x80, "a short protobuf message is 128 bytes or longer")
+            storage[mark.offset] = UInt8(truncatingIfNeeded: length)
+        }
+    }
+
+    /// Reserves `room` bytes and lets `body` write at most that much
+    /// through a cursor (checked after it, as a write past the room would
+    /// have been past the buffer).
+    @inline(__always)
+    package func withRoom<Result>(_ room: Int, _ body: (inout Cursor) -> Result) -> Result {
+        reserve(room)
+        var cursor = Cursor(storage: storage, at: count)
+        let result = body(&cursor)
+        precondition(cursor.at - count <= room, "protobuf fields overran the room reserved for them")
+        count = cursor.at
+        return result
     }
 
     // Written for every byte: without `unchecked`, each access pays a dynamic
@@ -113,36 +170,63 @@ package final class ProtobufWriter {
     }
 
     /// `value` in decimal ASCII digits, as they are (names that hold
-    /// numbers, the JSON export's numbers).
+    /// numbers, the JSON export's numbers: about five per event there).
+    /// The digits are counted first, then written from the last, two at a
+    /// time from a table of pairs.
     package func decimal(_ value: UInt64) {
         reserve(20)
-        // The digits are counted first (comparisons), then written from the
-        // last, two per 64-bit division: a JSON export writes about six
-        // numbers per event.
-        var digits = 1
-        var bound: UInt64 = 10
-        while value >= bound {
-            digits += 1
-            if digits == 20 { break }
-            bound &*= 10
-        }
-        var at = count + digits
+        var at = count + Self.decimalDigits(value)
         count = at
+        let pairs: StaticString = """
+            00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+            40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+            8081828384858687888990919293949596979899
+            """
+        let table = UnsafeRawPointer(pairs.utf8Start)
         var rest = value
         while rest >= 100 {
-            let pair = UInt8(truncatingIfNeeded: rest % 100)
+            let pair = Int(truncatingIfNeeded: rest % 100)
             rest /= 100
-            at -= 2
-            storage[at] = UInt8(ascii: "0") + pair / 10
-            storage[at + 1] = UInt8(ascii: "0") + pair % 10
+            at &-= 2
+            UnsafeMutableRawPointer(storage + at).storeBytes(of: table.loadUnaligned(fromByteOffset: 2 &* pair, as: UInt16.self),
+                                                             as: UInt16.self)
         }
-        let last = UInt8(truncatingIfNeeded: rest)
-        if last >= 10 {
-            storage[at - 2] = UInt8(ascii: "0") + last / 10
-            storage[at - 1] = UInt8(ascii: "0") + last % 10
+        if rest >= 10 {
+            UnsafeMutableRawPointer(storage + (at &- 2)).storeBytes(
+                of: table.loadUnaligned(fromByteOffset: 2 &* Int(truncatingIfNeeded: rest), as: UInt16.self), as: UInt16.self)
         } else {
-            storage[at - 1] = UInt8(ascii: "0") + last
+            storage[at &- 1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest)
         }
+    }
+
+    /// The number of decimal digits of `value` (1 for 0): from its bit
+    /// length (log10(2) ≈ 1233 / 4096), corrected by one comparison.
+    @inline(__always)
+    private static func decimalDigits(_ value: UInt64) -> Int {
+        let estimate = ((64 &- (value | 1).leadingZeroBitCount) &* 1233) &>> 12
+        let power: UInt64 = switch estimate {
+        case 0: 1
+        case 1: 10
+        case 2: 100
+        case 3: 1_000
+        case 4: 10_000
+        case 5: 100_000
+        case 6: 1_000_000
+        case 7: 10_000_000
+        case 8: 100_000_000
+        case 9: 1_000_000_000
+        case 10: 10_000_000_000
+        case 11: 100_000_000_000
+        case 12: 1_000_000_000_000
+        case 13: 10_000_000_000_000
+        case 14: 100_000_000_000_000
+        case 15: 1_000_000_000_000_000
+        case 16: 10_000_000_000_000_000
+        case 17: 100_000_000_000_000_000
+        case 18: 1_000_000_000_000_000_000
+        default: 10_000_000_000_000_000_000
+        }
+        return max(1, estimate &+ (value >= power ? 1 : 0))
     }
 
     /// `value` < 1000 as exactly three decimal digits (leading zeros kept).
@@ -227,11 +311,35 @@ package final class ProtobufWriter {
     }
 
     /// A raw varint at `at`; returns where it ends. Room was reserved by
-    /// the caller. Static, on locals: as a method updating `count` byte by
-    /// byte, every byte reloaded `storage` and `count` from the object
-    /// (the stores could alias them, as far as the compiler knows).
+    /// the caller: 10 bytes, and at least 8 (see below). Static, on locals:
+    /// as a method updating `count` byte by byte, every byte reloaded
+    /// `storage` and `count` from the object (the stores could alias them,
+    /// as far as the compiler knows).
     @inline(__always)
-    private static func put(_ value: UInt64, at start: Int, in storage: UnsafeMutablePointer<UInt8>) -> Int {
+    fileprivate static func put(_ value: UInt64, at start: Int, in storage: UnsafeMutablePointer<UInt8>) -> Int {
+        if value < 0x80 {
+            storage[start] = UInt8(truncatingIfNeeded: value)
+            return start &+ 1
+        }
+        if value < 1 << 56 {
+            // Two to eight bytes (timestamps take seven): each 7-bit group
+            // moved to its byte at once, the continuation bits set on all
+            // but the last, and one 8-byte store, instead of a loop whose
+            // every step waits for the one before. The bytes past the
+            // varint's end are garbage within the room, overwritten next.
+            let length = (70 &- value.leadingZeroBitCount) / 7
+            var spread = value & 0x7F
+            spread |= (value &<< 1) & 0x7F00
+            spread |= (value &<< 2) & 0x7F_0000
+            spread |= (value &<< 3) & 0x7F00_0000
+            spread |= (value &<< 4) & 0x7F_0000_0000
+            spread |= (value &<< 5) & 0x7F00_0000_0000
+            spread |= (value &<< 6) & 0x7F_0000_0000_0000
+            spread |= (value &<< 7) & 0x7F00_0000_0000_0000
+            spread |= 0x8080_8080_8080_8080 &>> (72 &- 8 &* length)
+            UnsafeMutableRawPointer(storage + start).storeBytes(of: spread.littleEndian, as: UInt64.self)
+            return start &+ length
+        }
         var v = value
         var at = start
         while v >= 0x80 {

@@ -337,7 +337,9 @@ package final class SliceLayout {
     // MARK: Nesting
 
     private func allocate(_ slice: TimelineSlice) -> Int32 {
-        if let index = freeSlices.popLast() {
+        // Not `popLast()`: it is not inlined, and this runs for every slice.
+        if !freeSlices.isEmpty {
+            let index = freeSlices.removeLast()
             slices[Int(index)] = slice
             return index
         }
