@@ -183,19 +183,33 @@ package final class ProtobufWriter {
             8081828384858687888990919293949596979899
             """
         let table = UnsafeRawPointer(pairs.utf8Start)
-        var rest = value
-        while rest >= 100 {
-            let pair = Int(truncatingIfNeeded: rest % 100)
-            rest /= 100
-            at &-= 2
-            UnsafeMutableRawPointer(storage + at).storeBytes(of: table.loadUnaligned(fromByteOffset: 2 &* pair, as: UInt16.self),
-                                                             as: UInt16.self)
+        @inline(__always) func pair(_ twoDigits: UInt32, at offset: Int) {
+            UnsafeMutableRawPointer(storage + offset).storeBytes(
+                of: table.loadUnaligned(fromByteOffset: 2 &* Int(truncatingIfNeeded: twoDigits), as: UInt16.self), as: UInt16.self)
         }
-        if rest >= 10 {
-            UnsafeMutableRawPointer(storage + (at &- 2)).storeBytes(
-                of: table.loadUnaligned(fromByteOffset: 2 &* Int(truncatingIfNeeded: rest), as: UInt16.self), as: UInt16.self)
+        // Eight digits at a time off a 64-bit value, then 32-bit arithmetic
+        // (cheaper divisions) for the rest: most numbers fit 32 bits, and a
+        // timestamp's microseconds are eight digits more.
+        var rest = value
+        while rest >= 100_000_000 {
+            var low = UInt32(truncatingIfNeeded: rest % 100_000_000)
+            rest /= 100_000_000
+            for _ in 0..<4 {
+                at &-= 2
+                pair(low % 100, at: at)
+                low /= 100
+            }
+        }
+        var small = UInt32(truncatingIfNeeded: rest)
+        while small >= 100 {
+            at &-= 2
+            pair(small % 100, at: at)
+            small /= 100
+        }
+        if small >= 10 {
+            pair(small, at: at &- 2)
         } else {
-            storage[at &- 1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest)
+            storage[at &- 1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: small)
         }
     }
 
