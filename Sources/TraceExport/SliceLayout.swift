@@ -67,6 +67,34 @@ package final class SliceLayout {
         /// The group's next sibling lane (-1: none): a group's lanes are a
         /// list from its own lane, in the order they were made.
         var nextSibling: Int32 = -1
+
+        // What happens to a lane on every begin and end, in one access to
+        // it each: every access to `lanes[i]` checks that the array is not
+        // shared (copy-on-write), and so does every change of its arrays.
+
+        /// Opens `handle` on the lane, its begin held back; returns the
+        /// index of its begin's entry.
+        mutating func open(_ handle: Int32) -> Int {
+            held.append(Entry(slice: handle, isEnd: false))
+            stack.append(handle)
+            return held.count - 1
+        }
+
+        /// Closes the innermost open slice, `handle`, and holds back its end.
+        mutating func closeTop(_ handle: Int32, isRegion: Bool) {
+            stack.removeLast()
+            if committed > stack.count { committed -= 1 }
+            leave(isRegion: isRegion)
+            held.append(Entry(slice: handle, isEnd: true))
+        }
+
+        /// A slice left the lane: a lane of a task group without regions
+        /// is free for any owner.
+        mutating func leave(isRegion: Bool) {
+            guard isRegion else { return }
+            regions -= 1
+            if regions == 0, group >= 0 { owner = nil }
+        }
     }
 
     /// A trace task's lanes: its own (`first`) and the siblings linked from
@@ -348,11 +376,10 @@ package final class SliceLayout {
     }
 
     private func push(_ handle: Int32, on lane: Int32) throws {
+        let entry = lanes[Int(lane)].open(handle)
         slices[Int(handle)].lane = lane
         slices[Int(handle)].state = .pending
-        slices[Int(handle)].entry = lanes[Int(lane)].held.count
-        lanes[Int(lane)].held.append(Entry(slice: handle, isEnd: false))
-        lanes[Int(lane)].stack.append(handle)
+        slices[Int(handle)].entry = entry
         heldEntries += 1
         if heldEntries > holdLimit { try commitOldest() }
     }
@@ -388,10 +415,7 @@ package final class SliceLayout {
             }
             try clearAbove(position, laneIndex)
         }
-        lanes[laneIndex].stack.removeLast()
-        if lanes[laneIndex].committed > lanes[laneIndex].stack.count { lanes[laneIndex].committed -= 1 }
-        leaveLane(handle, laneIndex)
-        lanes[laneIndex].held.append(Entry(slice: handle, isEnd: true))
+        lanes[laneIndex].closeTop(handle, isRegion: slice.kind == .region)
         heldEntries += 1
         try flush(laneIndex)
     }
@@ -419,9 +443,7 @@ package final class SliceLayout {
     }
 
     private func leaveLane(_ handle: Int32, _ laneIndex: Int) {
-        guard slices[Int(handle)].kind == .region else { return }
-        lanes[laneIndex].regions -= 1
-        if lanes[laneIndex].regions == 0, lanes[laneIndex].group >= 0 { lanes[laneIndex].owner = nil }
+        lanes[laneIndex].leave(isRegion: slices[Int(handle)].kind == .region)
     }
 
     /// Writes the lane's held entries up to the first held-back begin.
