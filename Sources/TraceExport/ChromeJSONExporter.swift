@@ -29,6 +29,9 @@ package final class ChromeJSONExporter: ExportFormat {
     @exclusivity(unchecked) private var tidIndex = SerialTable()
     @exclusivity(unchecked) private var tidList: [Int32] = []
     @exclusivity(unchecked) private var nextLane: UInt64 = 1
+    /// The pid and tid `place` wrote last, and its text (`lastPlaceText`).
+    @exclusivity(unchecked) private var lastPlace: (pid: Int64, tid: Int64) = (.min, .min)
+    @exclusivity(unchecked) private var lastPlaceText: [UInt8] = []
     @exclusivity(unchecked) private var first = true
     /// Names by id, escaped for a JSON string (without the quotes), each
     /// resolved and escaped once.
@@ -209,10 +212,19 @@ package final class ChromeJSONExporter: ExportFormat {
         }
     }
 
-    /// `,"pid":P,"tid":T`
+    /// `,"pid":P,"tid":T`. The last one is kept as text: a task's slices
+    /// are written together, on its lane, so it mostly comes again.
     private func place(_ pid: Int64, _ tid: Int64) {
+        if pid == lastPlace.pid, tid == lastPlace.tid {
+            // Through `inout`, in place: a read would retain the array around the call.
+            lastPlaceText.withUnsafeMutableBytes { output.raw(UnsafeRawBufferPointer($0)) }
+            return
+        }
+        let start = output.position
         text(",\"pid\":"); number(pid)
         text(",\"tid\":"); number(tid)
+        output.copy(since: start, into: &lastPlaceText)
+        lastPlace = (pid, tid)
     }
 
     // MARK: Logs, counters, drops

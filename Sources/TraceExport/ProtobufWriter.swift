@@ -101,6 +101,17 @@ package final class ProtobufWriter {
 
     package var totalBytes: UInt64 { flushedBytes + UInt64(count) }
 
+    /// Where the next byte goes, for `copy(since:into:)`. Valid until the
+    /// next `boundary()` (which may flush the buffer).
+    package var position: Int { count }
+
+    /// Replaces `bytes` with what was written since `start` (a `position`
+    /// of the same top-level message): text made once and written again.
+    package func copy(since start: Int, into bytes: inout [UInt8]) {
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(contentsOf: UnsafeBufferPointer(start: storage + start, count: count - start))
+    }
+
     // MARK: Fields
 
     /// A varint field (int32, int64, uint32, uint64, bool, enum).
