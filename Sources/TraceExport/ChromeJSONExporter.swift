@@ -1,3 +1,4 @@
+import TraceAnalysis
 package import TraceSystem
 
 /// `tracectl export --format chrome-json`: Chrome's JSON trace-event format
@@ -17,16 +18,24 @@ package final class ChromeJSONExporter: ExportFormat {
     private let output: ProtobufWriter
     private let names: (UInt32) -> String
     private let stackText: (UInt32, UInt32) -> String?
-    private var pids: [UInt32: Int32] = [:]
-    private var tids: [ThreadKey: Int32] = [:]
-    private var nextLane: UInt64 = 1
-
-    private struct ThreadKey: Hashable {
-        var process: UInt32
-        var index: UInt32
-    }
-    private var first = true
-    private var quotedNames: [[UInt8]?] = []
+    // Looked up on every event: open-addressing tables giving an index into
+    // the array beside them, not SipHash dictionaries. `unchecked`: read or
+    // written on every event, only by this class's methods, which nothing
+    // they call calls back into.
+    /// Processes' pids: `pidIndex` by process gives the index in `pidList`.
+    @exclusivity(unchecked) private var pidIndex = SerialTable()
+    @exclusivity(unchecked) private var pidList: [Int32] = []
+    /// Threads' tids: `tidIndex` by `key(process, index)` gives the index in `tidList`.
+    @exclusivity(unchecked) private var tidIndex = SerialTable()
+    @exclusivity(unchecked) private var tidList: [Int32] = []
+    @exclusivity(unchecked) private var nextLane: UInt64 = 1
+    /// The pid and tid `place` wrote last, and its text (`lastPlaceText`).
+    @exclusivity(unchecked) private var lastPlace: (pid: Int64, tid: Int64) = (.min, .min)
+    @exclusivity(unchecked) private var lastPlaceText: [UInt8] = []
+    @exclusivity(unchecked) private var first = true
+    /// Names by id, escaped for a JSON string (without the quotes), each
+    /// resolved and escaped once.
+    @exclusivity(unchecked) private var escapedNames = NameBytes()
     /// Lanes that are not threads get tids above any Linux tid (at most 2^22).
     private static let laneTIDBase: Int64 = 1 << 22
 
@@ -44,35 +53,64 @@ package final class ChromeJSONExporter: ExportFormat {
         text("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[")
     }
 
+    /// A table key for a thread (its process and index).
+    @inline(__always)
+    private static func key(_ process: UInt32, _ index: UInt32) -> UInt64 { UInt64(process) << 32 | UInt64(index) }
+
+    /// `process`'s pid (0: not declared).
+    private func pid(_ process: UInt32) -> Int32 {
+        pidIndex.find(UInt64(process)).map { pidList[Int($0)] } ?? 0
+    }
+
+    /// The tid of thread `index` of `process` (nil: not declared).
+    private func knownTID(_ process: UInt32, _ index: UInt32) -> Int32? {
+        tidIndex.find(Self.key(process, index)).map { tidList[Int($0)] }
+    }
+
     package func process(_ process: UInt32, pid: Int32, name: String) throws {
-        guard pids[process] == nil else { return }
-        pids[process] = pid
-        try event { text("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":\(pid),\"tid\":\(pid),\"args\":{\"name\":"); quoted(name); text("}}") }
-    }
-
-    package func thread(_ process: UInt32, index: UInt32, tid: Int32, name: String) throws {
-        let key = ThreadKey(process: process, index: index)
-        guard tids[key] == nil else { return }
-        tids[key] = tid
-        try threadName(process, tid: Int64(tid), name)
-    }
-
-    private func threadName(_ process: UInt32, tid: Int64, _ name: String) throws {
+        guard pidIndex.find(UInt64(process)) == nil else { return }
+        pidIndex.insert(UInt64(process), Int32(pidList.count))
+        pidList.append(pid)
         try event {
-            text("{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":\(pids[process] ?? 0),\"tid\":\(tid),\"args\":{\"name\":")
+            text("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":")
+            number(Int64(pid))
+            text(",\"tid\":")
+            number(Int64(pid))
+            text(",\"args\":{\"name\":")
             quoted(name)
             text("}}")
         }
     }
 
+    package func thread(_ process: UInt32, index: UInt32, tid: Int32, name: String) throws {
+        let key = Self.key(process, index)
+        guard tidIndex.find(key) == nil else { return }
+        tidIndex.insert(key, Int32(tidList.count))
+        tidList.append(tid)
+        try threadName(process, tid: Int64(tid)) { quoted(name) }
+    }
+
+    /// A `thread_name` metadata event; `name` writes the quoted name.
+    private func threadName(_ process: UInt32, tid: Int64, name: () -> Void) throws {
+        try event {
+            text("{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":")
+            number(Int64(pid(process)))
+            text(",\"tid\":")
+            number(tid)
+            text(",\"args\":{\"name\":")
+            name()
+            text("}}")
+        }
+    }
+
     private func tid(_ lane: TimelineLane) -> Int64 {
-        if case .thread(let index) = lane.kind { return Int64(tids[ThreadKey(process: lane.process, index: index)] ?? 0) }
+        if case .thread(let index) = lane.kind { return Int64(knownTID(lane.process, index) ?? 0) }
         return Self.laneTIDBase + Int64(lane.id)
     }
 
     /// A thread the catalog did not name (its record lost).
     private func ensureThread(_ process: UInt32, _ index: UInt32) throws -> Int32 {
-        if let tid = tids[ThreadKey(process: process, index: index)] { return tid }
+        if let tid = knownTID(process, index) { return tid }
         try thread(process, index: index, tid: 0, name: "thread \(index)")
         return 0
     }
@@ -89,21 +127,33 @@ package final class ChromeJSONExporter: ExportFormat {
             _ = try ensureThread(lane.process, index)
             return lane.id
         case .task(let id, let index):
-            let type = lane.taskName == 0 ? "task" : names(lane.taskName)
-            name = index == 0 ? "\(type) #\(id)" : "\(type) #\(id) (\(index + 1))"
+            // "TYPE #ID" or "TYPE #ID (N)", written as bytes: there is a lane per task.
+            try threadName(lane.process, tid: tid(lane)) {
+                text("\"")
+                if lane.taskName == 0 { text("task") } else { escapedName(lane.taskName) }
+                text(" #")
+                output.decimal(id)
+                if index > 0 {
+                    text(" (")
+                    output.decimal(UInt64(index) + 1)
+                    text(")")
+                }
+                text("\"")
+            }
+            return lane.id
         case .swiftTask(let id):
             name = "Swift task \(id)"
         case .overflow(let index):
             name = index == 0 ? "misnested regions" : "misnested regions (\(index + 1))"
         }
-        try threadName(lane.process, tid: tid(lane), name)
+        try threadName(lane.process, tid: tid(lane)) { quoted(name) }
         return lane.id
     }
 
     package func sliceBegan(_ slice: TimelineSlice, on lane: TimelineLane, flows: [UInt64]) throws {
-        let pid = Int64(pids[slice.process] ?? 0), tid = tid(lane)
+        let pid = Int64(pid(slice.process)), tid = tid(lane)
         try event {
-            text(slice.kind == .task ? "{\"ph\":\"B\",\"cat\":\"task\",\"name\":" : "{\"ph\":\"B\",\"cat\":\"region\",\"name\":")
+            if slice.kind == .task { text("{\"ph\":\"B\",\"cat\":\"task\",\"name\":") } else { text("{\"ph\":\"B\",\"cat\":\"region\",\"name\":") }
             name(slice.name)
             text(",\"ts\":"); time(slice.begin)
             place(pid, tid)
@@ -127,7 +177,7 @@ package final class ChromeJSONExporter: ExportFormat {
     }
 
     package func sliceEnded(_ slice: TimelineSlice, on lane: TimelineLane) throws {
-        let pid = Int64(pids[slice.process] ?? 0), tid = tid(lane)
+        let pid = Int64(pid(slice.process)), tid = tid(lane)
         if slice.flowIn != 0 {
             try event {
                 text("{\"ph\":\"f\",\"bp\":\"e\",\"cat\":\"task\",\"name\":\"child task\",\"id\":"); number(slice.flowIn)
@@ -152,20 +202,29 @@ package final class ChromeJSONExporter: ExportFormat {
             if flags.contains(.endedOnAnotherTask) { parts.append("\"ended_on_another_task\":true") }
             if flags.contains(.cutShort) { parts.append("\"cut_short\":true") }
             if crossed {
-                let begin = tids[ThreadKey(process: slice.process, index: slice.beginThread)] ?? 0
-                let end = tids[ThreadKey(process: slice.process, index: slice.endThread)] ?? 0
+                let begin = knownTID(slice.process, slice.beginThread) ?? 0
+                let end = knownTID(slice.process, slice.endThread) ?? 0
                 parts.append("\"begin_thread\":\(begin),\"end_thread\":\(end)")
             }
             text(",\"args\":{")
-            text(parts.joined(separator: ","))
+            text(string: parts.joined(separator: ","))
             text("}}")
         }
     }
 
-    /// `,"pid":P,"tid":T`
+    /// `,"pid":P,"tid":T`. The last one is kept as text: a task's slices
+    /// are written together, on its lane, so it mostly comes again.
     private func place(_ pid: Int64, _ tid: Int64) {
+        if pid == lastPlace.pid, tid == lastPlace.tid {
+            // Through `inout`, in place: a read would retain the array around the call.
+            lastPlaceText.withUnsafeMutableBytes { output.raw(UnsafeRawBufferPointer($0)) }
+            return
+        }
+        let start = output.position
         text(",\"pid\":"); number(pid)
         text(",\"tid\":"); number(tid)
+        output.copy(since: start, into: &lastPlaceText)
+        lastPlace = (pid, tid)
     }
 
     // MARK: Logs, counters, drops
@@ -175,9 +234,9 @@ package final class ChromeJSONExporter: ExportFormat {
         try event {
             text("{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"log\",\"name\":"); name(log.category)
             text(",\"ts\":"); time(log.time)
-            place(Int64(pids[log.process] ?? 0), Int64(tid))
+            place(Int64(pid(log.process)), Int64(tid))
             text(",\"args\":{\"category\":"); name(log.category)
-            text(",\"message\":"); quoted(log.message)
+            text(",\"message\":"); log.withMessageUTF8 { quoted($0) }
             if log.task != 0 { text(",\"task\":"); number(log.task) }
             if log.truncated { text(",\"truncated\":true") }
             if log.stack != 0 { text(",\"stack\":"); quoted(stackText(log.process, log.stack) ?? "unknown stack \(log.stack)") }
@@ -189,11 +248,11 @@ package final class ChromeJSONExporter: ExportFormat {
         try event {
             text("{\"ph\":\"C\",\"name\":"); name(counter.name)
             text(",\"ts\":"); time(counter.time)
-            text(",\"pid\":"); number(Int64(pids[counter.process] ?? 0))
+            text(",\"pid\":"); number(Int64(pid(counter.process)))
             text(",\"args\":{\"value\":")
             switch counter.value {
             case .integer(let value): number(value)
-            case .double(let value): text(value.isFinite ? "\(value)" : "null")
+            case .double(let value): text(string: value.isFinite ? "\(value)" : "null")
             }
             text("}}")
         }
@@ -202,7 +261,11 @@ package final class ChromeJSONExporter: ExportFormat {
     package func dropped(process: UInt32, thread: UInt32, time t: Int64, count: UInt64, total: UInt64) throws {
         try event {
             text("{\"ph\":\"C\",\"name\":\"dropped events\",\"ts\":"); time(t)
-            text(",\"pid\":\(pids[process] ?? 0),\"args\":{\"value\":\(total)}}")
+            text(",\"pid\":")
+            number(Int64(pid(process)))
+            text(",\"args\":{\"value\":")
+            number(total)
+            text("}}")
         }
     }
 
@@ -213,76 +276,100 @@ package final class ChromeJSONExporter: ExportFormat {
 
     // MARK: Text
 
+    @inline(__always)
     private func event(_ body: () -> Void) throws {
         if first { first = false } else { text(",\n") }
         body()
         try output.boundary()
     }
 
+    @inline(__always)
     private func text(_ string: StaticString) {
-        output.raw(UnsafeRawBufferPointer(start: string.utf8Start, count: string.utf8CodeUnitCount))
+        output.raw(string)
     }
 
-    private func text(_ string: String) {
+    /// Text that is not a literal. (Not an overload of `text(_:)`: a
+    /// literal argument would pick the String one, and every piece of
+    /// syntax would be a String.)
+    private func text(string: String) {
         var string = string
         string.withUTF8 { output.raw(UnsafeRawBufferPointer($0)) }
     }
 
+    @inline(__always)
     private func number(_ value: UInt64) {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var rest = value, at = buffer.count
-            repeat {
-                at -= 1
-                buffer[at] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            } while rest > 0
-            output.raw(UnsafeRawBufferPointer(rebasing: buffer[at...]))
-        }
+        output.decimal(value)
     }
 
     private func number(_ value: Int64) {
         if value < 0 { text("-") }
-        number(value.magnitude)
+        output.decimal(value.magnitude)
     }
 
     /// Microseconds with three decimals, from nanoseconds.
     private func time(_ nanoseconds: Int64) {
         let ns = UInt64(max(0, nanoseconds))
-        number(ns / 1000)
-        let fraction = ns % 1000
-        text(fraction < 10 ? ".00" : fraction < 100 ? ".0" : ".")
-        number(fraction)
+        output.decimal(ns / 1000)
+        text(".")
+        output.threeDigits(ns % 1000)
     }
 
-    /// A name, quoted: escaped once per name id.
+    /// A name, quoted.
     private func name(_ id: UInt32) {
-        let index = Int(id)
-        if index >= quotedNames.count { quotedNames.append(contentsOf: repeatElement(nil, count: index + 1 - quotedNames.count)) }
-        if quotedNames[index] == nil { quotedNames[index] = Array(escape(names(id)).utf8) }
-        quotedNames[index]?.withUnsafeBytes { output.raw($0) }
+        text("\"")
+        escapedName(id)
+        text("\"")
     }
 
-    /// A JSON string: quotes, backslashes and control characters escaped;
-    /// the rest is UTF-8 as it is.
-    private func quoted(_ string: String) { text(escape(string)) }
+    /// A name escaped (without quotes): escaped once per name id.
+    private func escapedName(_ id: UInt32) {
+        escapedNames.with(id, make: { id, bytes in
+            var name = names(id)
+            name.withUTF8 { Self.escape(UnsafeRawBufferPointer($0)) { bytes.append(contentsOf: $0) } }
+        }) { output.raw($0) }
+    }
 
-    private func escape(_ string: String) -> String {
-        var escaped = "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\t": escaped += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                escaped += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: escaped.unicodeScalars.append(scalar)
+    /// A JSON string.
+    private func quoted(_ string: String) {
+        var string = string
+        string.withUTF8 { quoted(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// A JSON string of well-formed UTF-8.
+    private func quoted(_ utf8: UnsafeRawBufferPointer) {
+        text("\"")
+        Self.escape(utf8) { output.raw($0) }
+        text("\"")
+    }
+
+    /// Passes well-formed UTF-8 to `emit` escaped for a JSON string: quotes,
+    /// backslashes and control characters escaped, the rest as it is, in
+    /// runs. Byte by byte is character by character here: every byte of a
+    /// character beyond ASCII is 0x80 or more, and those are not escaped.
+    private static func escape(_ utf8: UnsafeRawBufferPointer, _ emit: (UnsafeRawBufferPointer) -> Void) {
+        var run = 0
+        for index in utf8.indices {
+            let byte = utf8[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            if run < index { emit(UnsafeRawBufferPointer(rebasing: utf8[run..<index])) }
+            run = index + 1
+            let escaped: StaticString
+            switch byte {
+            case UInt8(ascii: "\""): escaped = "\\\""
+            case UInt8(ascii: "\\"): escaped = "\\\\"
+            case UInt8(ascii: "\n"): escaped = "\\n"
+            case UInt8(ascii: "\r"): escaped = "\\r"
+            case UInt8(ascii: "\t"): escaped = "\\t"
+            default:
+                // \u00XX, lowercase hex.
+                let hex: StaticString = "0123456789abcdef"
+                let code = (UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                            hex.utf8Start[Int(byte >> 4)], hex.utf8Start[Int(byte & 0xF)])
+                withUnsafeBytes(of: code) { emit($0) }
+                continue
             }
+            emit(UnsafeRawBufferPointer(start: escaped.utf8Start, count: escaped.utf8CodeUnitCount))
         }
-        escaped += "\""
-        return escaped
+        if run < utf8.count { emit(UnsafeRawBufferPointer(rebasing: utf8[run...])) }
     }
 }

@@ -17,6 +17,15 @@ package protocol ExportFormat: TimelineSink {
 
 /// A log as the formats write it.
 package struct ExportLog {
+    /// A log's message: a String, or the bytes of the walk's log record.
+    package enum Message {
+        case text(String)
+        /// UTF-8 as the client wrote it (it may be ill-formed), valid only
+        /// during the call that is given the log: the walk's own buffer,
+        /// not copied into a String for every log.
+        case bytes(UnsafeRawBufferPointer)
+    }
+
     package var time: Int64
     package var process: UInt32
     package var thread: UInt32
@@ -24,12 +33,12 @@ package struct ExportLog {
     package var swiftTask: UInt64
     /// The category's name id.
     package var category: UInt32
-    package var message: String
+    package var message: Message
     package var truncated: Bool
     package var stack: UInt32
 
     package init(time: Int64, process: UInt32, thread: UInt32, task: UInt64, swiftTask: UInt64, category: UInt32,
-                 message: String, truncated: Bool, stack: UInt32) {
+                 message: Message, truncated: Bool, stack: UInt32) {
         self.time = time
         self.process = process
         self.thread = thread
@@ -39,6 +48,32 @@ package struct ExportLog {
         self.message = message
         self.truncated = truncated
         self.stack = stack
+    }
+
+    package init(time: Int64, process: UInt32, thread: UInt32, task: UInt64, swiftTask: UInt64, category: UInt32,
+                 message: String, truncated: Bool, stack: UInt32) {
+        self.init(time: time, process: process, thread: thread, task: task, swiftTask: swiftTask, category: category,
+                  message: .text(message), truncated: truncated, stack: stack)
+    }
+
+    /// The message as well-formed UTF-8: what `String(decoding:as:)` makes
+    /// of the bytes (ill-formed sequences become U+FFFD), without making a
+    /// String when they are ASCII, which is what logs mostly are.
+    package func withMessageUTF8<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        switch message {
+        case .text(var text):
+            return try text.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
+        case .bytes(let bytes):
+            if Self.isASCII(bytes) { return try body(bytes) }
+            var text = String(decoding: bytes, as: UTF8.self)
+            return try text.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
+        }
+    }
+
+    private static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var high: UInt8 = 0
+        for byte in bytes { high |= byte }
+        return high < 0x80
     }
 }
 

@@ -1,3 +1,4 @@
+import TraceAnalysis
 package import TraceSystem
 
 /// `tracectl export --format perfetto`: Perfetto's TrackEvent protobuf
@@ -27,30 +28,42 @@ package final class PerfettoExporter: ExportFormat {
     private let packets: PerfettoPacketWriter
     private let names: (UInt32) -> String
     private let stackText: (UInt32, UInt32) -> String?
-    private var processes: [UInt32: (track: UInt64, pid: Int32)] = [:]
-    private var threads: [ThreadKey: (track: UInt64, tid: Int32, name: String)] = [:]
-    private var counterTracks: [CounterKey: UInt64] = [:]
+    // Looked up on every event. The tables are keyed by `key(_:_:)` and
+    // give an index into the array beside them: SipHash dictionaries here
+    // took a tenth of an export. `unchecked`: read or written on every
+    // event, only by this class's methods, which nothing they call calls
+    // back into.
+    @exclusivity(unchecked) private var processIndex = SerialTable()
+    @exclusivity(unchecked) private var processTracks: [ProcessTrack] = []
+    @exclusivity(unchecked) private var threadIndex = SerialTable()
+    @exclusivity(unchecked) private var threadTracks: [ThreadTrack] = []
+    @exclusivity(unchecked) private var counterIndex = SerialTable()
+    @exclusivity(unchecked) private var counterTracks: [UInt64] = []
     private var dropTracks: [UInt32: UInt64] = [:]
-    private var stackIIDs: [StackKey: UInt64] = [:]
-    private var scratch: [UInt8] = []
-    private var typeNames: [[UInt8]?] = []
+    /// Interned stack ids (1, 2, ... in order of first use) by `key(process, stack)`.
+    @exclusivity(unchecked) private var stackIIDs = SerialTable()
+    /// Names as UTF-8 by id, each resolved once.
+    @exclusivity(unchecked) private var nameBytes = NameBytes()
     /// Track ids are numbered from 1, so that most take a byte or two.
-    private var nextTrack: UInt64 = 1
+    @exclusivity(unchecked) private var nextTrack: UInt64 = 1
 
-    private struct ThreadKey: Hashable {
-        var process: UInt32
-        var index: UInt32
+    private struct ProcessTrack {
+        var track: UInt64
+        var pid: Int32
     }
 
-    private struct CounterKey: Hashable {
-        var process: UInt32
-        var name: UInt32
+    private struct ThreadTrack {
+        var track: UInt64
+        var tid: Int32
+        var name: String
+        /// "NAME (TID)" as UTF-8, made the first time a region crosses threads.
+        var text: [UInt8]?
     }
 
-    private struct StackKey: Hashable {
-        var process: UInt32
-        var stack: UInt32
-    }
+    /// A table key for something numbered per process (a thread, a counter
+    /// name, a stack).
+    @inline(__always)
+    private static func key(_ process: UInt32, _ index: UInt32) -> UInt64 { UInt64(process) << 32 | UInt64(index) }
 
     /// `names` resolves a name id; `stackText` gives a process's stack as
     /// text (nil: unknown stack).
@@ -74,32 +87,39 @@ package final class PerfettoExporter: ExportFormat {
     }
 
     package func process(_ process: UInt32, pid: Int32, name: String) throws {
-        guard processes[process] == nil else { return }
+        guard processIndex.find(UInt64(process)) == nil else { return }
         let track = newTrack()
-        processes[process] = (track, pid)
+        processIndex.insert(UInt64(process), Int32(processTracks.count))
+        processTracks.append(ProcessTrack(track: track, pid: pid))
         try packets.processTrack(uuid: track, pid: pid, name: name)
     }
 
     package func thread(_ process: UInt32, index: UInt32, tid: Int32, name: String) throws {
-        let key = ThreadKey(process: process, index: index)
-        guard threads[key] == nil else { return }
+        let key = Self.key(process, index)
+        guard threadIndex.find(key) == nil else { return }
         let track = newTrack()
-        threads[key] = (track, tid, name)
+        threadIndex.insert(key, Int32(threadTracks.count))
+        threadTracks.append(ThreadTrack(track: track, tid: tid, name: name))
         try packets.threadTrack(uuid: track, pid: try processTrack(process).pid, tid: tid, name: name)
     }
 
     /// A process's track; one the catalog did not name is declared unnamed.
-    private func processTrack(_ process: UInt32) throws -> (track: UInt64, pid: Int32) {
-        if let known = processes[process] { return known }
+    private func processTrack(_ process: UInt32) throws -> ProcessTrack {
+        if let known = processIndex.find(UInt64(process)) { return processTracks[Int(known)] }
         try self.process(process, pid: 0, name: "process \(process)")
-        return processes[process] ?? (0, 0)
+        return processIndex.find(UInt64(process)).map { processTracks[Int($0)] } ?? ProcessTrack(track: 0, pid: 0)
     }
 
     /// A thread's track; one the catalog did not name (its record lost) is declared.
     private func threadTrack(_ process: UInt32, _ index: UInt32) throws -> UInt64 {
-        if let known = threads[ThreadKey(process: process, index: index)] { return known.track }
+        if let known = threadIndex.find(Self.key(process, index)) { return threadTracks[Int(known)].track }
         try thread(process, index: index, tid: 0, name: "thread \(index)")
-        return threads[ThreadKey(process: process, index: index)]?.track ?? 0
+        return threadIndex.find(Self.key(process, index)).map { threadTracks[Int($0)].track } ?? 0
+    }
+
+    /// Name `id` as UTF-8, resolved the first time.
+    private func withNameBytes(_ id: UInt32, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        try nameBytes.with(id, make: { id, bytes in bytes.append(contentsOf: names(id).utf8) }, body)
     }
 
     // MARK: Slices
@@ -112,7 +132,16 @@ package final class PerfettoExporter: ExportFormat {
         case .task(let id, let index):
             let track = newTrack()
             let parent = try processTrack(lane.process).track
-            try taskTrackName(type: lane.taskName, id: id, index: index) { try packets.sliceTrack(uuid: track, parent: parent, name: $0) }
+            if lane.taskName == 0 {
+                let unknown: StaticString = "task"
+                try packets.taskTrack(uuid: track, parent: parent,
+                                      type: UnsafeRawBufferPointer(start: unknown.utf8Start, count: unknown.utf8CodeUnitCount),
+                                      id: id, index: index)
+            } else {
+                try withNameBytes(lane.taskName) {
+                    try packets.taskTrack(uuid: track, parent: parent, type: $0, id: id, index: index)
+                }
+            }
             return track
         case .swiftTask(let id):
             name = "Swift task \(id)"
@@ -122,43 +151,6 @@ package final class PerfettoExporter: ExportFormat {
         let track = newTrack()
         try packets.sliceTrack(uuid: track, parent: try processTrack(lane.process).track, name: name)
         return track
-    }
-
-    /// "TYPE #ID", or "TYPE #ID (N)" for a sibling lane, built in a reused buffer.
-    private func taskTrackName(type: UInt32, id: UInt64, index: Int,
-                               _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        scratch.removeAll(keepingCapacity: true)
-        if type == 0 {
-            scratch.append(contentsOf: "task".utf8)
-        } else {
-            if Int(type) >= typeNames.count { typeNames.append(contentsOf: repeatElement(nil, count: Int(type) + 1 - typeNames.count)) }
-            if typeNames[Int(type)] == nil { typeNames[Int(type)] = Array(names(type).utf8) }
-            scratch.append(contentsOf: typeNames[Int(type)] ?? [])
-        }
-        scratch.append(contentsOf: " #".utf8)
-        appendDecimal(id)
-        if index > 0 {
-            scratch.append(contentsOf: " (".utf8)
-            appendDecimal(UInt64(index + 1))
-            scratch.append(UInt8(ascii: ")"))
-        }
-        try scratch.withUnsafeBytes { try body($0) }
-    }
-
-    private func appendDecimal(_ value: UInt64) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        var rest = value
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                buffer[count] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-                count += 1
-            } while rest > 0
-            for index in stride(from: count - 1, through: 0, by: -1) { scratch.append(buffer[index]) }
-        }
     }
 
     package func sliceBegan(_ slice: TimelineSlice, on lane: TimelineLane, flows: [UInt64]) throws {
@@ -188,25 +180,34 @@ package final class PerfettoExporter: ExportFormat {
             if flags.contains(.cutShort) { packets.annotate(.cutShort, true) }
         }
         if slice.kind == .region, slice.endThread != 0, slice.endThread != slice.beginThread {
-            packets.annotate(.beginThread, threadText(slice.process, slice.beginThread))
-            packets.annotate(.endThread, threadText(slice.process, slice.endThread))
+            annotateThread(.beginThread, slice.process, slice.beginThread)
+            annotateThread(.endThread, slice.process, slice.endThread)
         }
         try packets.endEvent(event)
     }
 
-    private func threadText(_ process: UInt32, _ index: UInt32) -> String {
-        guard let thread = threads[ThreadKey(process: process, index: index)] else { return "thread \(index)" }
-        return "\(thread.name) (\(thread.tid))"
+    /// A thread as an annotation: "NAME (TID)", built once per thread
+    /// (regions that cross threads are common in async code).
+    private func annotateThread(_ name: AnnotationName, _ process: UInt32, _ index: UInt32) {
+        guard let known = threadIndex.find(Self.key(process, index)).map(Int.init) else {
+            packets.annotate(name, "thread \(index)")
+            return
+        }
+        if threadTracks[known].text == nil {
+            threadTracks[known].text = Array("\(threadTracks[known].name) (\(threadTracks[known].tid))".utf8)
+        }
+        // Through `inout`, in place (a read would retain the array around the call).
+        threadTracks[known].text?.withUnsafeMutableBytes { packets.annotate(name, UnsafeRawBufferPointer($0)) }
     }
 
     private func annotateStack(process: UInt32, stack: UInt32) {
-        let key = StackKey(process: process, stack: stack)
+        let key = Self.key(process, stack)
         let iid: UInt64
-        if let known = stackIIDs[key] {
-            iid = known
+        if let known = stackIIDs.find(key) {
+            iid = UInt64(known)
         } else {
             iid = UInt64(stackIIDs.count) + 1
-            stackIIDs[key] = iid
+            stackIIDs.insert(key, Int32(iid))
         }
         packets.annotate(.stack, interned: iid) { stackText(process, stack) ?? "unknown stack \(stack)" }
     }
@@ -218,8 +219,8 @@ package final class PerfettoExporter: ExportFormat {
         let event = packets.beginEvent(time: log.time, track: track,
                                        type: .instant, category: .log,
                                        name: UInt64(log.category) + 1, nameText: { names(log.category) })
-        packets.annotate(.category, names(log.category))
-        packets.annotate(.message, log.message)
+        withNameBytes(log.category) { packets.annotate(.category, $0) }
+        log.withMessageUTF8 { packets.annotate(.message, $0) }
         if log.task != 0 { packets.annotate(.task, log.task) }
         if log.truncated { packets.annotate(.truncated, true) }
         if log.stack != 0 { annotateStack(process: log.process, stack: log.stack) }
@@ -227,13 +228,14 @@ package final class PerfettoExporter: ExportFormat {
     }
 
     package func counter(_ counter: ExportCounter) throws {
-        let key = CounterKey(process: counter.process, name: counter.name)
+        let key = Self.key(counter.process, counter.name)
         let track: UInt64
-        if let known = counterTracks[key] {
-            track = known
+        if let known = counterIndex.find(key) {
+            track = counterTracks[Int(known)]
         } else {
             track = newTrack()
-            counterTracks[key] = track
+            counterIndex.insert(key, Int32(counterTracks.count))
+            counterTracks.append(track)
             try packets.counterTrack(uuid: track, parent: try processTrack(counter.process).track, name: names(counter.name))
         }
         let event = packets.beginEvent(time: counter.time, track: track, type: .counter, name: 0, nameText: { "" })

@@ -41,11 +41,14 @@ package final class PerfettoPacketWriter {
 
     package let output: ProtobufWriter
     private let sequence: UInt64 = 1
-    private var categoriesSent: [Bool] = []
-    private var eventNamesSent: [Bool] = []
-    private var annotationNamesSent: [Bool] = []
-    private var stringsSent: [Bool] = []
-    private var pending: [Pending] = []
+    // Read on every event: without `unchecked` each access pays a dynamic
+    // exclusivity check. Only this class's methods touch them, and none
+    // calls back into it while it accesses one.
+    @exclusivity(unchecked) private var categoriesSent: [Bool] = []
+    @exclusivity(unchecked) private var eventNamesSent: [Bool] = []
+    @exclusivity(unchecked) private var annotationNamesSent: [Bool] = []
+    @exclusivity(unchecked) private var stringsSent: [Bool] = []
+    @exclusivity(unchecked) private var pending: [Pending] = []
 
     package init(output: ProtobufWriter) {
         self.output = output
@@ -108,17 +111,32 @@ package final class PerfettoPacketWriter {
     }
 
     /// A named track of slices under `parent`, never merged with a sibling.
-    package func sliceTrack(uuid: UInt64, parent: UInt64, name: String) throws {
-        var name = name
-        try name.withUTF8 { try sliceTrack(uuid: uuid, parent: parent, name: UnsafeRawBufferPointer($0)) }
-    }
-
-    /// The same with the name as UTF-8 bytes (a task's track name is built
-    /// without a String: one per task).
-    package func sliceTrack(uuid: UInt64, parent: UInt64, name: UnsafeRawBufferPointer) throws(SystemError) {
+    package func sliceTrack(uuid: UInt64, parent: UInt64, name: String) throws(SystemError) {
         let packet = beginDescriptor(uuid: uuid)
         output.varint(F.TrackDescriptor.parentUUID, parent)
-        output.bytes(F.TrackDescriptor.name, name)
+        output.string(F.TrackDescriptor.name, name)
+        output.varint(F.TrackDescriptor.siblingMergeBehavior, F.TrackDescriptor.siblingMergeNone)
+        try endDescriptor(packet)
+    }
+
+    /// A trace task's track under `parent`, never merged with a sibling:
+    /// named "TYPE #ID", or "TYPE #ID (N)" for the task's lane `index` N - 1
+    /// > 0. The name is written into the packet piece by piece: there is a
+    /// track per task, and building its name first cost more than the rest.
+    package func taskTrack(uuid: UInt64, parent: UInt64, type: UnsafeRawBufferPointer, id: UInt64,
+                           index: Int) throws(SystemError) {
+        let packet = beginDescriptor(uuid: uuid)
+        output.varint(F.TrackDescriptor.parentUUID, parent)
+        let name = output.begin(F.TrackDescriptor.name)
+        output.raw(type)
+        output.raw(" #")
+        output.decimal(id)
+        if index > 0 {
+            output.raw(" (")
+            output.decimal(UInt64(index) + 1)
+            output.raw(")")
+        }
+        output.end(name)
         output.varint(F.TrackDescriptor.siblingMergeBehavior, F.TrackDescriptor.siblingMergeNone)
         try endDescriptor(packet)
     }
@@ -162,16 +180,20 @@ package final class PerfettoPacketWriter {
             Self.markSent(name, in: &eventNamesSent)
             pending.append(.eventName(name, nameText()))
         }
-        let packet = output.begin(F.Trace.packet)
-        output.varint(F.TracePacket.timestamp, UInt64(clamping: time))
-        output.varint(F.TracePacket.trustedPacketSequenceID, sequence)
-        output.varint(F.TracePacket.sequenceFlags, F.TracePacket.sequenceNeedsIncrementalState)
-        let event = output.begin(F.TracePacket.trackEvent)
-        output.varint(F.TrackEvent.type, type.value)
-        output.varint(F.TrackEvent.trackUUID, track)
-        if name != 0 { output.varint(F.TrackEvent.nameIID, name) }
-        if let category { output.varint(F.TrackEvent.categoryIIDs, UInt64(category.rawValue)) }
-        return Event(packet: packet, trackEvent: event)
+        // Every field number here is below 16: 2 bytes per `begin`, at
+        // most 11 per varint.
+        return output.withRoom(2 + 11 + 11 + 11 + 2 + 11 + 11 + 11 + 11) { fields in
+            let packet = fields.begin(F.Trace.packet)
+            fields.varint(F.TracePacket.timestamp, UInt64(clamping: time))
+            fields.varint(F.TracePacket.trustedPacketSequenceID, sequence)
+            fields.varint(F.TracePacket.sequenceFlags, F.TracePacket.sequenceNeedsIncrementalState)
+            let event = fields.begin(F.TracePacket.trackEvent)
+            fields.varint(F.TrackEvent.type, type.value)
+            fields.varint(F.TrackEvent.trackUUID, track)
+            if name != 0 { fields.varint(F.TrackEvent.nameIID, name) }
+            if let category { fields.varint(F.TrackEvent.categoryIIDs, UInt64(category.rawValue)) }
+            return Event(packet: packet, trackEvent: event)
+        }
     }
 
     /// Closes the event and its packet, with the interned data it introduced.
@@ -209,21 +231,28 @@ package final class PerfettoPacketWriter {
     }
 
     package func annotate(_ name: AnnotationName, _ value: UInt64) {
-        let mark = beginAnnotation(name)
-        output.varint(F.DebugAnnotation.uintValue, value)
-        output.end(mark)
+        annotate(name, varint: F.DebugAnnotation.uintValue, value)
     }
 
     package func annotate(_ name: AnnotationName, _ value: Int64) {
-        let mark = beginAnnotation(name)
-        output.int64(F.DebugAnnotation.intValue, value)
-        output.end(mark)
+        annotate(name, varint: F.DebugAnnotation.intValue, UInt64(bitPattern: value))
     }
 
     package func annotate(_ name: AnnotationName, _ value: Bool) {
-        let mark = beginAnnotation(name)
-        output.bool(F.DebugAnnotation.boolValue, value)
-        output.end(mark)
+        annotate(name, varint: F.DebugAnnotation.boolValue, value ? 1 : 0)
+    }
+
+    /// An annotation whose value is a varint field: the name's id and the
+    /// value, in one reservation (field numbers below 16).
+    @inline(__always)
+    private func annotate(_ name: AnnotationName, varint field: UInt32, _ value: UInt64) {
+        internAnnotationName(name)
+        output.withRoom(2 + 11 + 11) { fields in
+            let mark = fields.begin(F.TrackEvent.debugAnnotations)
+            fields.varint(F.DebugAnnotation.nameIID, UInt64(name.rawValue))
+            fields.varint(field, value)
+            fields.endShort(mark)
+        }
     }
 
     /// A string annotation whose value is interned as `iid` (long values
@@ -239,14 +268,19 @@ package final class PerfettoPacketWriter {
     }
 
     private func beginAnnotation(_ name: AnnotationName) -> ProtobufWriter.Mark {
+        internAnnotationName(name)
+        let mark = output.begin(F.TrackEvent.debugAnnotations)
+        output.varint(F.DebugAnnotation.nameIID, UInt64(name.rawValue))
+        return mark
+    }
+
+    @inline(__always)
+    private func internAnnotationName(_ name: AnnotationName) {
         let iid = UInt64(name.rawValue)
         if !Self.isSent(iid, in: annotationNamesSent) {
             Self.markSent(iid, in: &annotationNamesSent)
             pending.append(.annotationName(iid, name.text))
         }
-        let mark = output.begin(F.TrackEvent.debugAnnotations)
-        output.varint(F.DebugAnnotation.nameIID, iid)
-        return mark
     }
 
     // MARK: Interning

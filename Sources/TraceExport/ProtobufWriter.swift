@@ -9,11 +9,68 @@ package import TraceSystem
 /// `begin(_:)` and closed with `end(_:)`: its length is written in one byte
 /// and, when the message turned out longer than 127 bytes, the body is moved
 /// to make room for a longer varint, so lengths are always minimal.
+///
+/// Fields of a small message written on every event go through a `Cursor`
+/// instead (`withRoom`): room for all of them is reserved once, and the
+/// cursor writes with no capacity check per field.
 /// Wire format: https://protobuf.dev/programming-guides/encoding/
 package final class ProtobufWriter {
     /// Where a nested message's length byte is.
     package struct Mark {
         fileprivate let offset: Int
+    }
+
+    /// Writes fields into room reserved by `withRoom`. Its methods say the
+    /// most each writes, so that a caller can add up what it reserves.
+    package struct Cursor {
+        fileprivate let storage: UnsafeMutablePointer<UInt8>
+        fileprivate var at: Int
+
+        /// A varint field: at most 11 bytes for a field number below 16
+        /// (a one-byte key), 12 below 2048.
+        @inline(__always)
+        package mutating func varint(_ field: UInt32, _ value: UInt64) {
+            at = ProtobufWriter.put(value, at: ProtobufWriter.put(UInt64(field) << 3, at: at, in: storage), in: storage)
+        }
+
+        /// A fixed64 field: 9 bytes below field 16, 10 below 2048.
+        @inline(__always)
+        package mutating func fixed64(_ field: UInt32, _ value: UInt64) {
+            at = ProtobufWriter.put(UInt64(field) << 3 | 1, at: at, in: storage)
+            UnsafeMutableRawPointer(storage + at).storeBytes(of: value.littleEndian, as: UInt64.self)
+            at += 8
+        }
+
+        /// Opens a nested message: 2 bytes below field 16.
+        @inline(__always)
+        package mutating func begin(_ field: UInt32) -> Mark {
+            at = ProtobufWriter.put(UInt64(field) << 3 | 2, at: at, in: storage)
+            storage[at] = 0
+            at += 1
+            return Mark(offset: at - 1)
+        }
+
+        /// Closes a nested message whose body is known to be shorter than
+        /// 128 bytes (its length fits the byte `begin` left).
+        @inline(__always)
+        package mutating func endShort(_ mark: Mark) {
+            let length = at - mark.offset - 1
+            precondition(length < 0x80, "a short protobuf message is 128 bytes or longer")
+            storage[mark.offset] = UInt8(truncatingIfNeeded: length)
+        }
+    }
+
+    /// Reserves `room` bytes and lets `body` write at most that much
+    /// through a cursor (checked after it, as a write past the room would
+    /// have been past the buffer).
+    @inline(__always)
+    package func withRoom<Result>(_ room: Int, _ body: (inout Cursor) -> Result) -> Result {
+        reserve(room)
+        var cursor = Cursor(storage: storage, at: count)
+        let result = body(&cursor)
+        precondition(cursor.at - count <= room, "protobuf fields overran the room reserved for them")
+        count = cursor.at
+        return result
     }
 
     // Written for every byte: without `unchecked`, each access pays a dynamic
@@ -44,14 +101,24 @@ package final class ProtobufWriter {
 
     package var totalBytes: UInt64 { flushedBytes + UInt64(count) }
 
+    /// Where the next byte goes, for `copy(since:into:)`. Valid until the
+    /// next `boundary()` (which may flush the buffer).
+    package var position: Int { count }
+
+    /// Replaces `bytes` with what was written since `start` (a `position`
+    /// of the same top-level message): text made once and written again.
+    package func copy(since start: Int, into bytes: inout [UInt8]) {
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(contentsOf: UnsafeBufferPointer(start: storage + start, count: count - start))
+    }
+
     // MARK: Fields
 
     /// A varint field (int32, int64, uint32, uint64, bool, enum).
     @inline(__always)
     package func varint(_ field: UInt32, _ value: UInt64) {
         reserve(20)
-        put(UInt64(field) << 3)
-        put(value)
+        count = Self.put(value, at: Self.put(UInt64(field) << 3, at: count, in: storage), in: storage)
     }
 
     /// An int64 field: negative values take ten bytes, as the format says.
@@ -64,9 +131,9 @@ package final class ProtobufWriter {
     /// A fixed64 field (wire type 1).
     package func fixed64(_ field: UInt32, _ value: UInt64) {
         reserve(18)
-        put(UInt64(field) << 3 | 1)
-        UnsafeMutableRawPointer(storage + count).storeBytes(of: value.littleEndian, as: UInt64.self)
-        count += 8
+        let at = Self.put(UInt64(field) << 3 | 1, at: count, in: storage)
+        UnsafeMutableRawPointer(storage + at).storeBytes(of: value.littleEndian, as: UInt64.self)
+        count = at + 8
     }
 
     /// A double field (wire type 1).
@@ -75,12 +142,11 @@ package final class ProtobufWriter {
     /// A bytes or string field (wire type 2).
     package func bytes(_ field: UInt32, _ value: UnsafeRawBufferPointer) {
         reserve(20 + value.count)
-        put(UInt64(field) << 3 | 2)
-        put(UInt64(value.count))
+        let at = Self.put(UInt64(value.count), at: Self.put(UInt64(field) << 3 | 2, at: count, in: storage), in: storage)
         if let base = value.baseAddress, value.count > 0 {
-            (storage + count).update(from: base.assumingMemoryBound(to: UInt8.self), count: value.count)
+            (storage + at).update(from: base.assumingMemoryBound(to: UInt8.self), count: value.count)
         }
-        count += value.count
+        count = at + value.count
     }
 
     package func string(_ field: UInt32, _ value: String) {
@@ -92,6 +158,19 @@ package final class ProtobufWriter {
         value.withUnsafeBytes { bytes(field, $0) }
     }
 
+    /// Text as it is. Copied byte by byte: inlined, the length is a
+    /// constant and the copy a few stores, where `memmove` was a call for
+    /// every piece of JSON syntax.
+    @inline(__always)
+    package func raw(_ text: StaticString) {
+        let length = text.utf8CodeUnitCount
+        reserve(length)
+        let source = text.utf8Start
+        let target = storage + count
+        for index in 0..<length { target[index] = source[index] }
+        count += length
+    }
+
     /// Bytes as they are (the JSON export writes its text through this buffer too).
     package func raw(_ value: UnsafeRawBufferPointer) {
         reserve(value.count)
@@ -101,15 +180,100 @@ package final class ProtobufWriter {
         count += value.count
     }
 
-    /// Opens a nested message in `field`; close it with `end`.
+    /// `value` in decimal ASCII digits, as they are (names that hold
+    /// numbers, the JSON export's numbers: about five per event there).
+    /// The digits are counted first, then written from the last, two at a
+    /// time from a table of pairs.
+    package func decimal(_ value: UInt64) {
+        reserve(20)
+        var at = count + Self.decimalDigits(value)
+        count = at
+        let pairs: StaticString = """
+            00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+            40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+            8081828384858687888990919293949596979899
+            """
+        let table = UnsafeRawPointer(pairs.utf8Start)
+        @inline(__always) func pair(_ twoDigits: UInt32, at offset: Int) {
+            UnsafeMutableRawPointer(storage + offset).storeBytes(
+                of: table.loadUnaligned(fromByteOffset: 2 &* Int(truncatingIfNeeded: twoDigits), as: UInt16.self), as: UInt16.self)
+        }
+        // Eight digits at a time off a 64-bit value, then 32-bit arithmetic
+        // (cheaper divisions) for the rest: most numbers fit 32 bits, and a
+        // timestamp's microseconds are eight digits more.
+        var rest = value
+        while rest >= 100_000_000 {
+            var low = UInt32(truncatingIfNeeded: rest % 100_000_000)
+            rest /= 100_000_000
+            for _ in 0..<4 {
+                at &-= 2
+                pair(low % 100, at: at)
+                low /= 100
+            }
+        }
+        var small = UInt32(truncatingIfNeeded: rest)
+        while small >= 100 {
+            at &-= 2
+            pair(small % 100, at: at)
+            small /= 100
+        }
+        if small >= 10 {
+            pair(small, at: at &- 2)
+        } else {
+            storage[at &- 1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: small)
+        }
+    }
+
+    /// The number of decimal digits of `value` (1 for 0): from its bit
+    /// length (log10(2) ≈ 1233 / 4096), corrected by one comparison.
+    @inline(__always)
+    private static func decimalDigits(_ value: UInt64) -> Int {
+        let estimate = ((64 &- (value | 1).leadingZeroBitCount) &* 1233) &>> 12
+        let power: UInt64 = switch estimate {
+        case 0: 1
+        case 1: 10
+        case 2: 100
+        case 3: 1_000
+        case 4: 10_000
+        case 5: 100_000
+        case 6: 1_000_000
+        case 7: 10_000_000
+        case 8: 100_000_000
+        case 9: 1_000_000_000
+        case 10: 10_000_000_000
+        case 11: 100_000_000_000
+        case 12: 1_000_000_000_000
+        case 13: 10_000_000_000_000
+        case 14: 100_000_000_000_000
+        case 15: 1_000_000_000_000_000
+        case 16: 10_000_000_000_000_000
+        case 17: 100_000_000_000_000_000
+        case 18: 1_000_000_000_000_000_000
+        default: 10_000_000_000_000_000_000
+        }
+        return max(1, estimate &+ (value >= power ? 1 : 0))
+    }
+
+    /// `value` < 1000 as exactly three decimal digits (leading zeros kept).
+    @inline(__always)
+    package func threeDigits(_ value: UInt64) {
+        reserve(3)
+        let value = UInt16(truncatingIfNeeded: value)
+        storage[count] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value / 100)
+        storage[count + 1] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value / 10 % 10)
+        storage[count + 2] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value % 10)
+        count += 3
+    }
+
+    /// Opens a nested message (or a bytes field written piecewise) in
+    /// `field`; close it with `end`.
     @inline(__always)
     package func begin(_ field: UInt32) -> Mark {
         reserve(12)
-        put(UInt64(field) << 3 | 2)
-        let mark = Mark(offset: count)
-        storage[count] = 0
-        count += 1
-        return mark
+        let at = Self.put(UInt64(field) << 3 | 2, at: count, in: storage)
+        storage[at] = 0
+        count = at + 1
+        return Mark(offset: at)
     }
 
     /// Closes the nested message `mark` opened: writes its length.
@@ -171,16 +335,44 @@ package final class ProtobufWriter {
         capacity = newCapacity
     }
 
-    /// A raw varint; room was reserved by the caller.
+    /// A raw varint at `at`; returns where it ends. Room was reserved by
+    /// the caller: 10 bytes, and at least 8 (see below). Static, on locals:
+    /// as a method updating `count` byte by byte, every byte reloaded
+    /// `storage` and `count` from the object (the stores could alias them,
+    /// as far as the compiler knows).
     @inline(__always)
-    private func put(_ value: UInt64) {
+    fileprivate static func put(_ value: UInt64, at start: Int, in storage: UnsafeMutablePointer<UInt8>) -> Int {
+        if value < 0x80 {
+            storage[start] = UInt8(truncatingIfNeeded: value)
+            return start &+ 1
+        }
+        if value < 1 << 56 {
+            // Two to eight bytes (timestamps take seven): each 7-bit group
+            // moved to its byte at once, the continuation bits set on all
+            // but the last, and one 8-byte store, instead of a loop whose
+            // every step waits for the one before. The bytes past the
+            // varint's end are garbage within the room, overwritten next.
+            let length = (70 &- value.leadingZeroBitCount) / 7
+            var spread = value & 0x7F
+            spread |= (value &<< 1) & 0x7F00
+            spread |= (value &<< 2) & 0x7F_0000
+            spread |= (value &<< 3) & 0x7F00_0000
+            spread |= (value &<< 4) & 0x7F_0000_0000
+            spread |= (value &<< 5) & 0x7F00_0000_0000
+            spread |= (value &<< 6) & 0x7F_0000_0000_0000
+            spread |= (value &<< 7) & 0x7F00_0000_0000_0000
+            spread |= 0x8080_8080_8080_8080 &>> (72 &- 8 &* length)
+            UnsafeMutableRawPointer(storage + start).storeBytes(of: spread.littleEndian, as: UInt64.self)
+            return start &+ length
+        }
         var v = value
+        var at = start
         while v >= 0x80 {
-            storage[count] = UInt8(truncatingIfNeeded: v) | 0x80
-            count += 1
+            storage[at] = UInt8(truncatingIfNeeded: v) | 0x80
+            at &+= 1
             v >>= 7
         }
-        storage[count] = UInt8(v)
-        count += 1
+        storage[at] = UInt8(truncatingIfNeeded: v)
+        return at &+ 1
     }
 }

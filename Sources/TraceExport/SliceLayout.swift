@@ -64,23 +64,55 @@ package final class SliceLayout {
         var owner: Owner?
         /// The task group it belongs to (-1: none).
         var group: Int32 = -1
+        /// The group's next sibling lane (-1: none): a group's lanes are a
+        /// list from its own lane, in the order they were made.
+        var nextSibling: Int32 = -1
+
+        // What happens to a lane on every begin and end, in one access to
+        // it each: every access to `lanes[i]` checks that the array is not
+        // shared (copy-on-write), and so does every change of its arrays.
+
+        /// Opens `handle` on the lane, its begin held back; returns the
+        /// index of its begin's entry.
+        mutating func open(_ handle: Int32) -> Int {
+            held.append(Entry(slice: handle, isEnd: false))
+            stack.append(handle)
+            return held.count - 1
+        }
+
+        /// Closes the innermost open slice, `handle`, and holds back its end.
+        mutating func closeTop(_ handle: Int32, isRegion: Bool) {
+            stack.removeLast()
+            if committed > stack.count { committed -= 1 }
+            leave(isRegion: isRegion)
+            held.append(Entry(slice: handle, isEnd: true))
+        }
+
+        /// A slice left the lane: a lane of a task group without regions
+        /// is free for any owner.
+        mutating func leave(isRegion: Bool) {
+            guard isRegion else { return }
+            regions -= 1
+            if regions == 0, group >= 0 { owner = nil }
+        }
     }
 
-    /// A trace task's lanes: its own (`first`) and the siblings.
+    /// A trace task's lanes: its own (`first`) and the siblings linked from
+    /// it (`Lane.nextSibling`). Plain values only: groups are read on every
+    /// region's begin, and copying one that held an array cost a retain and
+    /// a release each time.
     private struct TaskGroup {
         var process: UInt32
         var task: UInt64
         var first: Int32
-        var siblings: [Int32] = []
+        /// The last sibling lane (-1: none), where the next one is linked.
+        var lastSibling: Int32 = -1
+        var siblingCount = 0
         /// Its task's slice while open (-1: none).
         var slice: Int32 = -1
         var ended = false
-    }
-
-    /// Task groups of one process by task id.
-    private struct ProcessGroups {
-        var process: UInt32
-        var table = SerialTable()
+        /// The next group whose task has the same id in another process (-1: none).
+        var nextSameID: Int32 = -1
     }
 
     package let sink: any TimelineSink
@@ -95,7 +127,11 @@ package final class SliceLayout {
     @exclusivity(unchecked) private var freeLanes: [Int32] = []
     @exclusivity(unchecked) private var groups: [TaskGroup] = []
     @exclusivity(unchecked) private var freeGroups: [Int32] = []
-    @exclusivity(unchecked) private var groupIndex: [ProcessGroups] = []
+    /// Groups by task id. Ids are unique per process only: the groups of
+    /// one id in several processes are chained (`TaskGroup.nextSameID`).
+    /// One table, not one per process: a table inside an array element is
+    /// copied (its arrays retained and released) to be read.
+    @exclusivity(unchecked) private var groupsByTask = SerialTable()
     @exclusivity(unchecked) private var threadLanes: [ThreadKey: Int32] = [:]
     @exclusivity(unchecked) private var swiftLanes: [SwiftKey: Int32] = [:]
     @exclusivity(unchecked) private var overflow: [UInt32: [OverflowLane]] = [:]
@@ -196,7 +232,11 @@ package final class SliceLayout {
     // MARK: Lanes
 
     private func findGroup(process: UInt32, task: UInt64) -> Int32? {
-        for entry in groupIndex where entry.process == process { return entry.table[task] }
+        var group = groupsByTask.find(task) ?? -1
+        while group >= 0 {
+            if groups[Int(group)].process == process { return group }
+            group = groups[Int(group)].nextSameID
+        }
         return nil
     }
 
@@ -213,35 +253,38 @@ package final class SliceLayout {
             index = Int32(groups.count - 1)
         }
         lanes[Int(lane)].group = index
-        if let position = groupIndex.firstIndex(where: { $0.process == process }) {
-            groupIndex[position].table.insert(task, index)
-        } else {
-            var entry = ProcessGroups(process: process)
-            entry.table.insert(task, index)
-            groupIndex.append(entry)
-        }
+        groups[Int(index)].nextSameID = groupsByTask.find(task) ?? -1
+        groupsByTask.insert(task, index)
         return index
     }
 
+    /// The lane of `task`'s group that `owner` runs on: the one it has, else
+    /// the first without regions, else a new sibling.
     private func taskLane(process: UInt32, task: UInt64, owner: Owner) throws -> Int32 {
         let group = try group(process: process, task: task, name: 0)
         let first = groups[Int(group)].first
-        if lanes[Int(first)].owner == owner { return first }
-        for lane in groups[Int(group)].siblings where lanes[Int(lane)].owner == owner { return lane }
-        if lanes[Int(first)].regions == 0 {
-            lanes[Int(first)].owner = owner
-            return first
+        var lane = first
+        while lane >= 0 {
+            if lanes[Int(lane)].owner == owner { return lane }
+            lane = lanes[Int(lane)].nextSibling
         }
-        for lane in groups[Int(group)].siblings where lanes[Int(lane)].regions == 0 {
-            lanes[Int(lane)].owner = owner
-            return lane
+        lane = first
+        while lane >= 0 {
+            if lanes[Int(lane)].regions == 0 {
+                lanes[Int(lane)].owner = owner
+                return lane
+            }
+            lane = lanes[Int(lane)].nextSibling
         }
-        var info = TimelineLane(id: 0, process: process, kind: .task(id: task, index: groups[Int(group)].siblings.count + 1))
+        var info = TimelineLane(id: 0, process: process, kind: .task(id: task, index: groups[Int(group)].siblingCount + 1))
         info.taskName = lanes[Int(first)].info.taskName
-        let lane = try newLane(info)
+        lane = try newLane(info)
         lanes[Int(lane)].owner = owner
         lanes[Int(lane)].group = group
-        groups[Int(group)].siblings.append(lane)
+        let last = groups[Int(group)].lastSibling
+        lanes[Int(last >= 0 ? last : first)].nextSibling = lane
+        groups[Int(group)].lastSibling = lane
+        groups[Int(group)].siblingCount += 1
         return lane
     }
 
@@ -271,6 +314,7 @@ package final class SliceLayout {
             lanes[Int(index)].regions = 0
             lanes[Int(index)].owner = nil
             lanes[Int(index)].group = -1
+            lanes[Int(index)].nextSibling = -1
             return index
         }
         lanes.append(Lane(info: info))
@@ -281,22 +325,49 @@ package final class SliceLayout {
     private func releaseGroupIfDone(_ group: Int32) throws {
         let entry = groups[Int(group)]
         guard entry.ended else { return }
-        func idle(_ lane: Int32) -> Bool { lanes[Int(lane)].stack.isEmpty && lanes[Int(lane)].held.isEmpty }
-        guard idle(entry.first), entry.siblings.allSatisfy(idle) else { return }
-        if let position = groupIndex.firstIndex(where: { $0.process == entry.process }) {
-            _ = groupIndex[position].table.removeValue(forKey: entry.task)
+        var lane = entry.first
+        while lane >= 0 {
+            guard lanes[Int(lane)].stack.isEmpty, lanes[Int(lane)].held.isEmpty else { return }
+            lane = lanes[Int(lane)].nextSibling
         }
-        freeLanes.append(entry.first)
-        freeLanes.append(contentsOf: entry.siblings)
-        groups[Int(group)].siblings = []
+        unlink(group, task: entry.task)
+        // Freed in the group's order (own lane, then siblings), so that lanes
+        // are reused, and `finish` visits them, in the same order as ever.
+        lane = entry.first
+        while lane >= 0 {
+            freeLanes.append(lane)
+            lane = lanes[Int(lane)].nextSibling
+        }
+        groups[Int(group)].lastSibling = -1
+        groups[Int(group)].siblingCount = 0
         groups[Int(group)].ended = false
         freeGroups.append(group)
+    }
+
+    /// Takes `group` out of its id's chain in `groupsByTask`.
+    private func unlink(_ group: Int32, task: UInt64) {
+        let next = groups[Int(group)].nextSameID
+        groups[Int(group)].nextSameID = -1
+        var previous = groupsByTask.find(task) ?? -1
+        if previous == group {
+            if next >= 0 { groupsByTask.insert(task, next) } else { _ = groupsByTask.removeValue(forKey: task) }
+            return
+        }
+        while previous >= 0 {
+            if groups[Int(previous)].nextSameID == group {
+                groups[Int(previous)].nextSameID = next
+                return
+            }
+            previous = groups[Int(previous)].nextSameID
+        }
     }
 
     // MARK: Nesting
 
     private func allocate(_ slice: TimelineSlice) -> Int32 {
-        if let index = freeSlices.popLast() {
+        // Not `popLast()`: it is not inlined, and this runs for every slice.
+        if !freeSlices.isEmpty {
+            let index = freeSlices.removeLast()
             slices[Int(index)] = slice
             return index
         }
@@ -305,11 +376,10 @@ package final class SliceLayout {
     }
 
     private func push(_ handle: Int32, on lane: Int32) throws {
+        let entry = lanes[Int(lane)].open(handle)
         slices[Int(handle)].lane = lane
         slices[Int(handle)].state = .pending
-        slices[Int(handle)].entry = lanes[Int(lane)].held.count
-        lanes[Int(lane)].held.append(Entry(slice: handle, isEnd: false))
-        lanes[Int(lane)].stack.append(handle)
+        slices[Int(handle)].entry = entry
         heldEntries += 1
         if heldEntries > holdLimit { try commitOldest() }
     }
@@ -345,10 +415,7 @@ package final class SliceLayout {
             }
             try clearAbove(position, laneIndex)
         }
-        lanes[laneIndex].stack.removeLast()
-        if lanes[laneIndex].committed > lanes[laneIndex].stack.count { lanes[laneIndex].committed -= 1 }
-        leaveLane(handle, laneIndex)
-        lanes[laneIndex].held.append(Entry(slice: handle, isEnd: true))
+        lanes[laneIndex].closeTop(handle, isRegion: slice.kind == .region)
         heldEntries += 1
         try flush(laneIndex)
     }
@@ -376,16 +443,16 @@ package final class SliceLayout {
     }
 
     private func leaveLane(_ handle: Int32, _ laneIndex: Int) {
-        guard slices[Int(handle)].kind == .region else { return }
-        lanes[laneIndex].regions -= 1
-        if lanes[laneIndex].regions == 0, lanes[laneIndex].group >= 0 { lanes[laneIndex].owner = nil }
+        lanes[laneIndex].leave(isRegion: slices[Int(handle)].kind == .region)
     }
 
     /// Writes the lane's held entries up to the first held-back begin.
     private func flush(_ laneIndex: Int) throws {
+        // The stack is read in place (a copy would retain and release it);
+        // the sink does not call back, so it does not change meanwhile.
         let committed = lanes[laneIndex].committed
-        let stack = lanes[laneIndex].stack
-        let limit = committed < stack.count ? slices[Int(stack[committed])].entry : lanes[laneIndex].held.count
+        let stackCount = lanes[laneIndex].stack.count
+        let limit = committed < stackCount ? slices[Int(lanes[laneIndex].stack[committed])].entry : lanes[laneIndex].held.count
         guard limit > 0 else { return }
         let info = lanes[laneIndex].info
         for index in 0..<limit {
@@ -405,9 +472,9 @@ package final class SliceLayout {
             lanes[laneIndex].held.removeAll(keepingCapacity: true)
         } else {
             lanes[laneIndex].held.removeFirst(limit)
-            for handle in stack[committed...] { slices[Int(handle)].entry -= limit }
+            for position in committed..<stackCount { slices[Int(lanes[laneIndex].stack[position])].entry -= limit }
         }
-        if lanes[laneIndex].group >= 0, stack.isEmpty { try releaseGroupIfDone(lanes[laneIndex].group) }
+        if lanes[laneIndex].group >= 0, stackCount == 0 { try releaseGroupIfDone(lanes[laneIndex].group) }
     }
 
     private func release(_ handle: Int32) {

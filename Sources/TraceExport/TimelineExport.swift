@@ -8,14 +8,17 @@ import TraceAnalysis
 package final class TimelineExport {
     package let format: any ExportFormat
     package let layout: SliceLayout
+    // Read or written on every event: without `unchecked` each access pays
+    // a dynamic exclusivity check. Only this class's methods write them, and
+    // what they call (the layout, the format) never calls back into it.
     /// Open regions by the walk's serial number.
     @exclusivity(unchecked) private var regions = SerialTable()
     private var dropTotals: [UInt32: UInt64] = [:]
     /// Slices written: tasks and regions (each once, whatever happened to it).
-    package private(set) var taskSlices = 0
-    package private(set) var regionSlices = 0
-    package private(set) var logs = 0
-    package private(set) var counters = 0
+    @exclusivity(unchecked) package private(set) var taskSlices = 0
+    @exclusivity(unchecked) package private(set) var regionSlices = 0
+    @exclusivity(unchecked) package private(set) var logs = 0
+    @exclusivity(unchecked) package private(set) var counters = 0
 
     package init(format: any ExportFormat, holdLimit: Int = 1 << 18) {
         self.format = format

@@ -121,7 +121,7 @@ struct ExportVisitor: TraceVisitor {
     mutating func log(_ log: LogRecord) {
         attempt {
             try $0.log(ExportLog(time: log.time, process: log.process, thread: log.thread, task: log.task,
-                                     swiftTask: log.swiftTask, category: log.category.index, message: log.text,
+                                     swiftTask: log.swiftTask, category: log.category.index, message: .bytes(log.message),
                                      truncated: log.truncated, stack: log.stack))
         }
     }
