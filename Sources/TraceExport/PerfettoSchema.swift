@@ -90,12 +90,23 @@ enum PerfettoSchema {
         static let doubleCounterValue: UInt32 = 44
         static let flowIDs: UInt32 = 47
         static let terminatingFlowIDs: UInt32 = 48
+        /// `InlineCallstack callstack = 55` (read by trace_processor from v53).
+        static let callstack: UInt32 = 55
 
         /// `enum Type`.
         static let typeSliceBegin: UInt64 = 1
         static let typeSliceEnd: UInt64 = 2
         static let typeInstant: UInt64 = 3
         static let typeCounter: UInt64 = 4
+    }
+
+    /// trace/track_event/track_event.proto: `message TrackEvent.InlineCallstack`
+    /// (`repeated Frame frames = 1`) and its `message Frame`.
+    enum InlineCallstack {
+        static let frames: UInt32 = 1
+        static let functionName: UInt32 = 1
+        static let sourceFile: UInt32 = 2
+        static let lineNumber: UInt32 = 3
     }
 
     /// trace/track_event/debug_annotation.proto: `message DebugAnnotation`.

@@ -22,14 +22,18 @@ package enum TraceExporter {
     }
 
     /// Exports the trace in `paths` (one trace's files, in order) to `output`.
-    package static func export(paths: [String], format: Format, to output: FileDescriptor) throws -> Summary {
-        try export(TraceWalk(paths: paths), format: format, to: output)
+    /// `callstacks` false: stacks only as `stack` annotations, not also as
+    /// TrackEvent callstacks (which trace_processor before v53 counts as
+    /// unknown fields, an error in its stats).
+    package static func export(paths: [String], format: Format, to output: FileDescriptor,
+                               callstacks: Bool = true) throws -> Summary {
+        try export(TraceWalk(paths: paths), format: format, to: output, callstacks: callstacks)
     }
 
     /// Exports the trace `walk` reads (the fuzz target gives it bytes, and
     /// `symbolize` false: stacks as addresses, no tool run).
     package static func export(_ walk: TraceWalk, format: Format, to output: FileDescriptor,
-                               symbolize: Bool = true) throws -> Summary {
+                               symbolize: Bool = true, callstacks: Bool = true) throws -> Summary {
         let catalog = walk.catalog
         let names: (UInt32) -> String = { catalog.string(TraceName(index: $0)) }
         let resolver = StackResolver(catalog: catalog, symbolize: symbolize)
@@ -38,7 +42,10 @@ package enum TraceExporter {
         }
         switch format {
         case .perfetto:
-            let exporter = PerfettoExporter(output: output, names: names, stackText: stacks)
+            let frames: (UInt32, UInt32) -> [(function: String, file: String?, line: UInt32?)]? = { process, id in
+                !callstacks || catalog.stack(process, id) == nil ? nil : resolver.frames(process, id).map(Self.frame)
+            }
+            let exporter = PerfettoExporter(output: output, names: names, stackText: stacks, stackFrames: frames)
             var summary = try run(walk, exporter)
             summary.bytes = exporter.writer.totalBytes
             return summary
@@ -48,6 +55,15 @@ package enum TraceExporter {
             summary.bytes = exporter.writer.totalBytes
             return summary
         }
+    }
+
+    /// A frame for an inline callstack: the function (or image+offset), and
+    /// the file and line of "file:line".
+    private static func frame(_ frame: StackSymbolizer.Frame) -> (function: String, file: String?, line: UInt32?) {
+        guard let function = frame.function else { return (frame.description, nil, nil) }
+        guard let location = frame.location, let colon = location.lastIndex(of: ":"),
+              let line = UInt32(location[location.index(after: colon)...]) else { return (function, frame.location, nil) }
+        return (function, String(location[..<colon]), line)
     }
 
     private static func run(_ walk: TraceWalk, _ format: any ExportFormat) throws -> Summary {

@@ -23,9 +23,13 @@ struct Export: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output file.")
     var output: String
 
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp(
+        "Write recorded stacks also as Perfetto callstacks (shown by current Perfetto UIs; trace_processor before v53 counts them as unknown fields). Stacks are always in a 'stack' annotation too."))
+    var callstacks = true
+
     func run() throws {
         let summary = PrivateOutput.write(output, what: "exporting \(files.joined(separator: ", "))") {
-            try TraceExporter.export(paths: files, format: format, to: $0)
+            try TraceExporter.export(paths: files, format: format, to: $0, callstacks: callstacks)
         }
         for diagnostic in summary.diagnostics {
             try? FileDescriptor.standardError.writeAll(Array("tracectl: \(diagnostic)\n".utf8))
