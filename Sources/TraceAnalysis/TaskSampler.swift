@@ -6,6 +6,11 @@ package struct TaskSampler: TraceVisitor {
     package struct Key: Hashable, Sendable {
         package var type: TraceName
         package var bucket: Int
+
+        package init(type: TraceName, bucket: Int) {
+            self.type = type
+            self.bucket = bucket
+        }
     }
 
     package let perBucket: Int
@@ -14,15 +19,20 @@ package struct TaskSampler: TraceVisitor {
     package private(set) var chosen: [Key: [TaskSpan]] = [:]
     private var total = 0
     private let types: Set<TraceName>?
+    private let window: ClosedRange<Int64>?
 
-    package init(perBucket: Int = 20, limit: Int = 2000, types: Set<TraceName>? = nil) {
+    /// `types` and `window` as `TraceSummary.Options` (the page samples what
+    /// the report counts).
+    package init(perBucket: Int = 50, limit: Int = 2000, types: Set<TraceName>? = nil, window: ClosedRange<Int64>? = nil) {
         self.perBucket = perBucket
         self.limit = limit
         self.types = types
+        self.window = window
     }
 
     package mutating func taskEnded(_ task: TaskSpan) {
-        guard let latency = task.latency, total < limit, types?.contains(task.type) ?? true else { return }
+        guard let latency = task.latency, let begin = task.begin, total < limit, types?.contains(task.type) ?? true,
+              window?.contains(begin) ?? true else { return }
         let key = Key(type: task.type, bucket: LogBuckets.index(of: latency))
         guard chosen[key, default: []].count < perBucket else { return }
         chosen[key, default: []].append(task)

@@ -37,6 +37,10 @@ package final class FileMapping {
     /// `madvise(MADV_DONTNEED)` on the whole pages below `offset`: they drop
     /// out of this process's resident set and are read again from the page
     /// cache if touched. Advice only: a failure changes nothing but memory.
+    /// How far around a faulting page the kernel maps cached pages
+    /// (fault_around_bytes, 64 KiB by default), twice for margin.
+    private static let faultAround = 128 << 10
+
     package func release(below offset: Int) {
         guard let base else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
@@ -52,7 +56,11 @@ package final class FileMapping {
     package func release(_ range: Range<Int>) {
         guard let base, !range.isEmpty else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = max(0, range.lowerBound) / page * page
+        // A page fault maps the cached pages around it too (the kernel's
+        // fault-around, 64 KiB): pages before `range`, released with an
+        // earlier range, come back that way. Release them again, or a
+        // reader's resident memory grows with the file.
+        let start = max(0, range.lowerBound - Self.faultAround) / page * page
         let end = min(size, (range.upperBound + page - 1) / page * page)
         guard end > start else { return }
         _ = madvise(UnsafeMutableRawPointer(mutating: base) + start, end - start, MADV_DONTNEED)

@@ -154,6 +154,13 @@ package struct ReportDocument: Codable, Sendable {
         package var high: Int64
         package var total: Int
         package var tasks: [TaskTree]
+
+        package init(low: Int64, high: Int64, total: Int, tasks: [TaskTree]) {
+            self.low = low
+            self.high = high
+            self.total = total
+            self.tasks = tasks
+        }
     }
 
     /// Builds the document from a finished summary.

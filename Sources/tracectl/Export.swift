@@ -2,9 +2,6 @@ import ArgumentParser
 import TraceExport
 import TraceFormat
 import TraceSystem
-#if canImport(Glibc)
-import Glibc
-#endif
 
 extension TraceExporter.Format: ExpressibleByArgument {}
 
@@ -27,30 +24,16 @@ struct Export: ParsableCommand {
     var output: String
 
     func run() throws {
-        let partial = output + ".partial"
-        let destination: FileDescriptor
-        do {
-            // Created afresh and private; the rename gives OUT that mode.
-            try FileSystem.unlink(partial)
-            destination = try FileDescriptor.open(partial, O_WRONLY | O_CREAT | O_EXCL, permissions: 0o600)
-        } catch {
-            Failure("cannot write '\(output)': \(error)").exit()
-        }
-        let summary: TraceExporter.Summary
-        do {
-            summary = try TraceExporter.export(paths: files, format: format, to: destination)
-            try destination.sync()
-            destination.close()
-            try FileSystem.rename(partial, to: output)
-        } catch {
-            destination.close()
-            try? FileSystem.unlink(partial)
-            Failure("exporting \(files.joined(separator: ", ")) failed: \(error) (nothing was written to '\(output)')").exit()
+        let summary = PrivateOutput.write(output, what: "exporting \(files.joined(separator: ", "))") {
+            try TraceExporter.export(paths: files, format: format, to: $0)
         }
         for diagnostic in summary.diagnostics {
             try? FileDescriptor.standardError.writeAll(Array("tracectl: \(diagnostic)\n".utf8))
         }
         print("exported \(summary.tasks) tasks, \(summary.regions) regions, \(summary.logs) logs and \(summary.counters) counter samples to \(output) (\(summary.bytes) bytes)")
-        if summary.diagnostics.contains(where: { $0.isFatal }) { throw ExitCode(1) }
+        // Non-zero only when nothing decoded, as report and tasks.
+        if summary.diagnostics.contains(where: { $0.isFatal }) && summary.tasks + summary.regions + summary.logs + summary.counters == 0 {
+            throw ExitCode(1)
+        }
     }
 }

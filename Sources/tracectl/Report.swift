@@ -1,8 +1,13 @@
 import ArgumentParser
 import Foundation
 import TraceAnalysis
+import TraceExport
+import TraceFormat
 import TraceSystem
 import TraceText
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `tracectl report`: latency distributions per task type and what else a
 /// person reads first about a trace, from one streaming pass.
@@ -25,6 +30,11 @@ struct Report: ParsableCommand {
     @Option(help: "How many of the slowest tasks to list per type.")
     var slowest = 10
 
+    @Option(help: ArgumentHelp(
+        "Also write the report as one self-contained HTML page (histograms, tasks per bucket, timelines, counters, logs, the Perfetto export).",
+        valueName: "OUT.html"))
+    var html: String?
+
     func validate() throws {
         guard (0...10_000).contains(slowest) else { throw ValidationError("--slowest must be 0...10000") }
     }
@@ -35,23 +45,95 @@ struct Report: ParsableCommand {
         options.taskTypes = taskTypes.isEmpty ? nil : Set(taskTypes)
         options.window = input.window(walk)
         options.slowest = slowest
-        var summary = TraceSummary(options: options, catalog: walk.catalog)
-        input.run(walk, &summary)
+        let wanted = options.taskTypes.map { Set($0.compactMap { walk.catalog.lookup($0) }) }
+        // The page also needs some tasks of every bucket: sampled in the same walk.
+        var pass = VisitorPair(TraceSummary(options: options, catalog: walk.catalog),
+                               TaskSampler(types: wanted, window: options.window))
+        input.run(walk, &pass)
+        let summary = pass.first
         input.finish(walk, events: summary.events)
         let stacks = StackResolver(catalog: walk.catalog)
         var filters = input.filters
         filters.taskTypes = taskTypes.isEmpty ? nil : taskTypes
-        let document = ReportDocument(summary: summary, catalog: walk.catalog, stacks: stacks, filters: filters)
+        var document = ReportDocument(summary: summary, catalog: walk.catalog, stacks: stacks, filters: filters)
         if let reason = stacks.unavailableReason, !document.misuse.isEmpty {
             try? FileDescriptor.standardError.writeAll(Array("tracectl: stacks shown as addresses: \(reason)\n".utf8))
         }
+        if let html {
+            document.taskSamples = samples(walk, summary: summary, sampler: pass.second, stacks: stacks)
+            writePage(html, document: document, walk: walk, events: summary.events)
+        }
         if json {
+            document.taskSamples = nil
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             let data = try encoder.encode(document)
             try FileDescriptor.standardOutput.writeAll(Array(data) + [0x0A])
         } else {
             print(ReportPrinter.render(document))
+            if let html { print("\nwrote \(html)") }
         }
+    }
+
+    /// The sampled tasks (and the slowest), opened up, by type and bucket.
+    private func samples(_ walk: TraceWalk, summary: TraceSummary, sampler: TaskSampler,
+                         stacks: StackResolver) -> [String: [ReportDocument.BucketSample]] {
+        var roots = sampler.roots
+        for statistics in summary.tasks.values {
+            for task in statistics.slowest { roots.insert(TaskDrilldown.TaskKey(process: task.process, id: task.id)) }
+        }
+        var drilldown = TaskDrilldown(roots: roots, catalog: walk.catalog, stacks: stacks)
+        input.run(walk, &drilldown, label: "collecting samples")
+        var trees: [TaskDrilldown.TaskKey: TaskTree] = [:]
+        for tree in drilldown.trees() { trees[TaskDrilldown.TaskKey(process: tree.process, id: tree.id)] = tree }
+        var result: [String: [ReportDocument.BucketSample]] = [:]
+        for (type, statistics) in summary.tasks {
+            var byBucket: [Int: [TaskSpan]] = [:]
+            for bucket in statistics.distribution.buckets.map(\.bucket.index) {
+                byBucket[bucket] = sampler.chosen[TaskSampler.Key(type: type, bucket: bucket)] ?? []
+            }
+            // The slowest too, so the page can open every task it lists.
+            for task in statistics.slowest {
+                guard let latency = task.latency else { continue }
+                let bucket = LogBuckets.index(of: latency)
+                if !(byBucket[bucket] ?? []).contains(where: { $0.process == task.process && $0.id == task.id }) {
+                    byBucket[bucket, default: []].append(task)
+                }
+            }
+            result[walk.catalog.string(type)] = statistics.distribution.buckets.map { bucket, count in
+                let tasks = (byBucket[bucket.index] ?? []).compactMap { trees[TaskDrilldown.TaskKey(process: $0.process, id: $0.id)] }
+                return ReportDocument.BucketSample(low: bucket.low, high: bucket.high, total: count, tasks: tasks)
+            }
+        }
+        return result
+    }
+
+    /// Writes the page, with the Perfetto export embedded when it fits.
+    private func writePage(_ output: String, document: ReportDocument, walk: TraceWalk, events: Int) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let json = try? encoder.encode(document) else { Failure("cannot encode the report").exit() }
+        // An export takes about 32 bytes per event: past twice the limit, do
+        // not make one only to leave it out.
+        let estimate = events.saturatingMultiply(32)
+        var export: [UInt8]?
+        var omitted: Int?
+        if estimate > 2 * HTMLReport.embeddedExportLimit {
+            omitted = estimate
+        } else {
+            // Made beside the page, private like it, read back, removed.
+            let path = output + ".pftrace"
+            _ = PrivateOutput.write(path, what: "exporting for the page") {
+                try TraceExporter.export(walk, format: .perfetto, to: $0)
+            }
+            if let descriptor = try? FileDescriptor.open(path, O_RDONLY) {
+                export = try? descriptor.readToEnd()
+                descriptor.close()
+            }
+            try? FileSystem.unlink(path)
+        }
+        let page = export.map { HTMLReport.page(reportJSON: Array(json), perfettoExport: $0) }
+            ?? HTMLReport.render(reportJSON: Array(json), perfetto: nil, omittedBytes: omitted)
+        PrivateOutput.write(output, what: "writing the page") { try $0.writeAll(page) }
     }
 }
