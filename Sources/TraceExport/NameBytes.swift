@@ -4,10 +4,13 @@
 /// or a retain and a release per write.)
 struct NameBytes {
     private var bytes: [UInt8] = []
-    /// Per id: where its bytes start, and how many (`start << 32 | count`);
-    /// `unmade` until made.
-    private var spans: [UInt64] = []
-    private static let unmade = UInt64.max
+    /// Per id: where its bytes are in `bytes` (nil: not made yet).
+    private var spans: [Span?] = []
+
+    private struct Span {
+        var start: Int
+        var end: Int
+    }
 
     /// Passes name `id`'s bytes to `body`, made by `make` (which appends
     /// them) the first time.
@@ -15,16 +18,18 @@ struct NameBytes {
     mutating func with(_ id: UInt32, make: (UInt32, inout [UInt8]) -> Void, _ body: (UnsafeRawBufferPointer) throws -> Void)
         rethrows {
         let index = Int(id)
-        if index >= spans.count { spans.append(contentsOf: repeatElement(Self.unmade, count: index + 1 - spans.count)) }
-        if spans[index] == Self.unmade {
+        if index >= spans.count { spans.append(contentsOf: repeatElement(nil, count: index + 1 - spans.count)) }
+        let span: Span
+        if let made = spans[index] {
+            span = made
+        } else {
             let start = bytes.count
             make(id, &bytes)
-            spans[index] = UInt64(start) << 32 | UInt64(bytes.count - start)
+            span = Span(start: start, end: bytes.count)
+            spans[index] = span
         }
-        let span = spans[index]
-        let start = Int(span >> 32), count = Int(span & 0xFFFF_FFFF)
         // Through `inout`, in place: a read of the array would retain and
         // release it around `body`.
-        try bytes.withUnsafeMutableBytes { try body(UnsafeRawBufferPointer(rebasing: $0[start..<start + count])) }
+        try bytes.withUnsafeMutableBytes { try body(UnsafeRawBufferPointer(rebasing: $0[span.start..<span.end])) }
     }
 }

@@ -336,35 +336,11 @@ package final class ProtobufWriter {
     }
 
     /// A raw varint at `at`; returns where it ends. Room was reserved by
-    /// the caller: 10 bytes, and at least 8 (see below). Static, on locals:
-    /// as a method updating `count` byte by byte, every byte reloaded
-    /// `storage` and `count` from the object (the stores could alias them,
-    /// as far as the compiler knows).
+    /// the caller. Static, on locals: as a method updating `count` byte by
+    /// byte, every byte reloaded `storage` and `count` from the object
+    /// (the stores could alias them, as far as the compiler knows).
     @inline(__always)
     fileprivate static func put(_ value: UInt64, at start: Int, in storage: UnsafeMutablePointer<UInt8>) -> Int {
-        if value < 0x80 {
-            storage[start] = UInt8(truncatingIfNeeded: value)
-            return start &+ 1
-        }
-        if value < 1 << 56 {
-            // Two to eight bytes (timestamps take seven): each 7-bit group
-            // moved to its byte at once, the continuation bits set on all
-            // but the last, and one 8-byte store, instead of a loop whose
-            // every step waits for the one before. The bytes past the
-            // varint's end are garbage within the room, overwritten next.
-            let length = (70 &- value.leadingZeroBitCount) / 7
-            var spread = value & 0x7F
-            spread |= (value &<< 1) & 0x7F00
-            spread |= (value &<< 2) & 0x7F_0000
-            spread |= (value &<< 3) & 0x7F00_0000
-            spread |= (value &<< 4) & 0x7F_0000_0000
-            spread |= (value &<< 5) & 0x7F00_0000_0000
-            spread |= (value &<< 6) & 0x7F_0000_0000_0000
-            spread |= (value &<< 7) & 0x7F00_0000_0000_0000
-            spread |= 0x8080_8080_8080_8080 &>> (72 &- 8 &* length)
-            UnsafeMutableRawPointer(storage + start).storeBytes(of: spread.littleEndian, as: UInt64.self)
-            return start &+ length
-        }
         var v = value
         var at = start
         while v >= 0x80 {
