@@ -120,9 +120,10 @@ package final class PerfettoPacketWriter {
     }
 
     /// A trace task's track under `parent`, never merged with a sibling:
-    /// named "TYPE #ID", or "TYPE #ID (N)" for the task's lane `index` N - 1
-    /// > 0. The name is written into the packet piece by piece: there is a
-    /// track per task, and building its name first cost more than the rest.
+    /// named "TYPE #ID" (its own lane, `index` 0), or "TYPE #ID (N)" for a
+    /// sibling lane (`index` N - 1). The name is written into the packet
+    /// piece by piece: there is a track per task, and building its name
+    /// first cost more than the rest.
     package func taskTrack(uuid: UInt64, parent: UInt64, type: UnsafeRawBufferPointer, id: UInt64,
                            index: Int) throws(SystemError) {
         let packet = beginDescriptor(uuid: uuid)
