@@ -64,7 +64,7 @@ final class ClientRuntime: Sendable {
 
     private func ensureBuffer(_ state: inout State) throws(TraceError) -> ProcessBuffer {
         if let buffer = state.buffer { return buffer }
-        let environment = ProcessEnvironment()
+        let environment = ProcessEnvironment.current
         let clock = ClockSelection.choose(environment: environment)
         tc_clock_kind_store(clock)
         let buffer: ProcessBuffer
@@ -251,7 +251,7 @@ final class ClientRuntime: Sendable {
         _ = lifecycle.withLockIfAvailable { session in
             let armed = tc_control_fetch_and(~UInt32(TC_CONTROL_AUTOSTART)) & UInt32(TC_CONTROL_AUTOSTART) != 0
             guard armed, session == nil, let path = tc_autostart_path().map({ String(cString: $0) }) else { return }
-            let environment = ProcessEnvironment()
+            let environment = ProcessEnvironment.current
             do {
                 try startLocked(&session, .path(path), TraceOptions(stacks: environment.stacks))
                 _ = tc_atexit {

@@ -60,7 +60,7 @@ final class InProcessSession: @unchecked Sendable {
         writer = TraceFileWriter(descriptor: descriptor, header: header)
         dropsAtStart = consumer.dropCounters()
         let clock = buffer.geometry.clockKind
-        let environment = ProcessEnvironment()
+        let environment = ProcessEnvironment.current
         write { w in
             ClockSampler.sample(clockKind: clock).encode(into: &w)
             ProcessRecord(process: process, pid: getpid(), uid: getuid(), name: environment.processName,

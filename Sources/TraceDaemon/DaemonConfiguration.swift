@@ -173,10 +173,10 @@ package struct DaemonConfiguration: Equatable, Sendable {
         settings.map { "\($0.key) = \($0.value)" }.joined(separator: "\n")
     }
 
-    /// "10ms", "2s", "5m" (Units.nanoseconds; a bare number is
-    /// milliseconds), from 1 ms to `limit`.
+    /// "10ms", "2s", "5m" (Units.nanoseconds; a bare number is seconds),
+    /// from 1 ms to `limit` milliseconds.
     static func milliseconds(_ key: String, _ value: String, limit: Int) throws(ConfigurationError.Problem) -> Int {
-        guard let nanoseconds = Units.nanoseconds(value, bare: .milliseconds), nanoseconds >= 1_000_000 else {
+        guard let nanoseconds = Units.nanoseconds(value), nanoseconds >= 1_000_000 else {
             throw .init("\(key) must be a duration of at least 1ms, like 10ms, 2s or 5m, not '\(value)'")
         }
         guard nanoseconds <= UInt64(limit) * 1_000_000 else {

@@ -9,14 +9,6 @@ import TraceFormat
 /// most 4G, ...) are checked by whoever applies it, against the text's
 /// value, so its message can name the limit.
 package enum Units {
-    /// What a number without a unit means, where a duration is expected.
-    package enum BareNumber: Sendable {
-        /// traced.conf and traced's flags (`drain_interval = 10`).
-        case milliseconds
-        /// tracectl's flags (`--duration 60`).
-        case seconds
-    }
-
     /// The largest size or duration any of them takes: 2^63 - 1.
     package static let maximum = UInt64(Int64.max)
 
@@ -47,14 +39,16 @@ package enum Units {
     }
 
     /// Nanoseconds in "250ms", "30s", "5m", "1h", "7d" (fractions allowed:
-    /// "1.5s"); a bare number as `bare` says. Nil if it is not such a
-    /// duration; `maximum` nanoseconds (~292 years) past it.
-    package static func nanoseconds(_ text: String, bare: BareNumber) -> UInt64? {
+    /// "1.5s"); a bare number is seconds everywhere (traced.conf, traced's
+    /// and tracectl's flags, the environment), as in systemd's time spans.
+    /// Nil if it is not such a duration; `maximum` nanoseconds (~292 years)
+    /// past it.
+    package static func nanoseconds(_ text: String) -> UInt64? {
         let units: [(suffix: String, nanoseconds: Double)] = [
             ("ms", 1e6), ("us", 1e3), ("ns", 1), ("s", 1e9), ("m", 60e9), ("h", 3600e9), ("d", 86400e9),
         ]
         var number = Substring(text)
-        var scale = bare == .milliseconds ? 1e6 : 1e9
+        var scale = 1e9
         if let unit = units.first(where: { text.hasSuffix($0.suffix) }) {
             number = number.dropLast(unit.suffix.count)
             scale = unit.nanoseconds

@@ -96,7 +96,7 @@ struct Start: ParsableCommand {
     /// duration option, refused here with the limit named.
     private func seconds(_ option: String, _ text: String?) throws -> UInt64 {
         guard let text else { return 0 }
-        guard let nanoseconds = Units.nanoseconds(text, bare: .seconds), nanoseconds > 0 else {
+        guard let nanoseconds = Units.nanoseconds(text), nanoseconds > 0 else {
             throw ValidationError("\(option): expected a duration like 30s, 5m or 1h, not '\(text)'")
         }
         let limit = SessionConfig.Limit.maximumSeconds

@@ -48,8 +48,8 @@ struct Tasks: ParsableCommand {
     private func latencyRange(_ text: String) -> ClosedRange<Int64>? {
         let parts = text.components(separatedBy: "..")
         guard parts.count == 2,
-              let low = parts[0].isEmpty ? 0 : Units.nanoseconds(parts[0], bare: .seconds),
-              let high = parts[1].isEmpty ? Units.maximum : Units.nanoseconds(parts[1], bare: .seconds),
+              let low = parts[0].isEmpty ? 0 : Units.nanoseconds(parts[0]),
+              let high = parts[1].isEmpty ? Units.maximum : Units.nanoseconds(parts[1]),
               low <= high else { return nil }
         return Int64(clamping: low)...Int64(clamping: high)
     }

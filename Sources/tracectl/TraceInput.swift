@@ -27,7 +27,7 @@ struct TraceInput: ParsableArguments {
 
     func validate() throws {
         for (name, value) in [("--since", since), ("--until", until)] {
-            if let value, Units.nanoseconds(value, bare: .seconds) == nil {
+            if let value, Units.nanoseconds(value) == nil {
                 throw ValidationError("\(name) '\(value)' is not a duration (e.g. 1.5s, 200ms, 2m)")
             }
         }
@@ -61,8 +61,8 @@ struct TraceInput: ParsableArguments {
     func window(_ walk: TraceWalk) -> ClosedRange<Int64>? {
         guard since != nil || until != nil else { return nil }
         let start = walk.startTime ?? 0
-        let low = since.flatMap { Units.nanoseconds($0, bare: .seconds) }.map { start.saturatingAdd(Int64(clamping: $0)) } ?? .min
-        let high = until.flatMap { Units.nanoseconds($0, bare: .seconds) }.map { start.saturatingAdd(Int64(clamping: $0)) } ?? .max
+        let low = since.flatMap { Units.nanoseconds($0) }.map { start.saturatingAdd(Int64(clamping: $0)) } ?? .min
+        let high = until.flatMap { Units.nanoseconds($0) }.map { start.saturatingAdd(Int64(clamping: $0)) } ?? .max
         guard low <= high else { Failure("--since is after --until: nothing to show", status: Exit.refused).exit() }
         return low...high
     }
@@ -70,8 +70,8 @@ struct TraceInput: ParsableArguments {
     var filters: ReportDocument.Filters {
         ReportDocument.Filters(
             processes: processes.isEmpty ? nil : processes, taskTypes: nil,
-            since: since.flatMap { Units.nanoseconds($0, bare: .seconds) }.map { Int64(clamping: $0) },
-            until: until.flatMap { Units.nanoseconds($0, bare: .seconds) }.map { Int64(clamping: $0) })
+            since: since.flatMap { Units.nanoseconds($0) }.map { Int64(clamping: $0) },
+            until: until.flatMap { Units.nanoseconds($0) }.map { Int64(clamping: $0) })
     }
 
     /// Streams the trace to `visitor`, with a progress line on a terminal.

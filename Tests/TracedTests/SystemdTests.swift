@@ -63,6 +63,8 @@ import Testing
             ("max_clients = 99999999999999999999\n", ":1: max_clients must be a positive number"),
             ("max_sessions = 100000\n", ":1: max_sessions must be at most 4096, not '100000'"),
             ("scrape_interval = 0.1ms\n", ":1: scrape_interval must be a duration of at least 1ms"),
+            // A bare duration is seconds here too, as in tracectl and systemd.
+            ("drain_interval = 2\n", ":1: drain_interval must be at most 1s, not '2'"),
         ]
         for (text, expected) in cases {
             let path = directory.file("traced.conf")
