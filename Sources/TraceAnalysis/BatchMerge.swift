@@ -81,8 +81,12 @@ struct BatchMerge {
     /// neighbouring frames.
     private static let cachedFrames = 8
 
-    init(catalog: TraceCatalog, files: [TraceSource], batches: [TraceReader.BatchLocation]) {
+    /// Whether what the merge finds goes into the catalog's diagnostics.
+    private let recordsDiagnostics: Bool
+
+    init(catalog: TraceCatalog, files: [TraceSource], batches: [TraceReader.BatchLocation], recordsDiagnostics: Bool) {
         self.catalog = catalog
+        self.recordsDiagnostics = recordsDiagnostics
         self.files = files
         var order = Array(batches.indices)
         let times = batches.map { catalog.time($0.process, ticks: $0.baseTicks) }
@@ -132,7 +136,7 @@ struct BatchMerge {
     mutating func finish() {
         for index in heap { retire(index) }
         heap = []
-        for (kind, count) in unknownEvents.sorted(by: { $0.key < $1.key }) {
+        for (kind, count) in unknownEvents.sorted(by: { $0.key < $1.key }) where recordsDiagnostics {
             catalog.add(ReaderDiagnostic(fileOffset: 0, problem: .unknownEvent(kind: kind, count: count)))
         }
         unknownEvents = [:]
@@ -197,6 +201,7 @@ struct BatchMerge {
         case .end:
             return false
         case .malformed(let error, let lost):
+            guard recordsDiagnostics else { return false }
             let cursor = cursors[index]
             catalog.add(ReaderDiagnostic(
                 file: catalog.paths[cursor.location.file], fileOffset: cursor.location.frameOffset,

@@ -65,27 +65,34 @@ package struct TaskDrilldown: TraceVisitor {
 
     package mutating func regionEnded(_ region: RegionSpan) {
         let key = TaskKey(process: region.process, id: region.task)
-        guard region.task != 0, var entry = collected[key] else { return }
-        entry.threads.insert(region.beginThread)
-        if let end = region.endThread { entry.threads.insert(end) }
-        if region.swiftTask != 0 { entry.swiftTasks.insert(region.swiftTask) }
-        if entry.regions.count < regionLimit { entry.regions.append(region) } else { entry.omittedRegions += 1 }
-        collected[key] = entry
+        // In place: a copy out of the dictionary would copy the task's regions.
+        guard region.task != 0, let index = collected.index(forKey: key) else { return }
+        let limit = regionLimit
+        Self.update(&collected.values[index]) { entry in
+            entry.threads.insert(region.beginThread)
+            if let end = region.endThread { entry.threads.insert(end) }
+            if region.swiftTask != 0 { entry.swiftTasks.insert(region.swiftTask) }
+            if entry.regions.count < limit { entry.regions.append(region) } else { entry.omittedRegions += 1 }
+        }
     }
+
+    private static func update(_ entry: inout Collected, _ body: (inout Collected) -> Void) { body(&entry) }
 
     package mutating func log(_ log: LogRecord) {
         let key = TaskKey(process: log.process, id: log.task)
-        guard log.task != 0, var entry = collected[key] else { return }
-        entry.threads.insert(log.thread)
-        if entry.logs.count < logLimit {
-            entry.logs.append(TaskTree.Log(
-                time: log.time, category: catalog.string(log.category), message: log.text, truncated: log.truncated,
-                thread: catalog.thread(log.process, log.thread)?.tid ?? 0, stack: []))
-            entry.logs[entry.logs.count - 1].stack = log.stack == 0 ? [] : stacks.lines(log.process, log.stack)
-        } else {
-            entry.omittedLogs += 1
+        guard log.task != 0, let index = collected.index(forKey: key) else { return }
+        guard collected.values[index].logs.count < logLimit else {
+            collected.values[index].omittedLogs += 1
+            return
         }
-        collected[key] = entry
+        let entry = TaskTree.Log(
+            time: log.time, category: catalog.string(log.category), message: log.text, truncated: log.truncated,
+            thread: catalog.thread(log.process, log.thread)?.tid ?? 0,
+            stack: log.stack == 0 ? [] : stacks.lines(log.process, log.stack))
+        Self.update(&collected.values[index]) {
+            $0.threads.insert(log.thread)
+            $0.logs.append(entry)
+        }
     }
 
     /// The chosen tasks' trees, in creation order.

@@ -88,10 +88,14 @@ package final class TraceCatalog: @unchecked Sendable {
             let limit = 4 * (counts[key.process] ?? 0) + 1024
             if key.id < UInt64(limit) {
                 let id = Int(key.id)
-                var table = dense[key.process] ?? []
-                if table.count <= id { table.append(contentsOf: repeatElement(nil, count: id + 1 - table.count)) }
-                table[id] = name
-                dense[key.process] = table
+                // In place: a copy out of the dictionary per string would
+                // make a process with many strings quadratic.
+                if dense[key.process] == nil { dense[key.process] = [] }
+                guard let index = dense.index(forKey: key.process) else { continue }
+                if dense.values[index].count <= id {
+                    dense.values[index].append(contentsOf: repeatElement(nil, count: id + 1 - dense.values[index].count))
+                }
+                dense.values[index][id] = name
             } else {
                 state.sparse[key] = name
             }

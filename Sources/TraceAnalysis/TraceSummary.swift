@@ -61,10 +61,6 @@ package struct TraceSummary: TraceVisitor {
         package var name: TraceName
     }
 
-    package struct MisuseExample: Sendable {
-        package var region: RegionSpan
-    }
-
     package let options: Options
     package private(set) var events = 0
     package private(set) var eventsByProcess: [UInt32: Int] = [:]
@@ -166,10 +162,11 @@ package struct TraceSummary: TraceVisitor {
 
     package mutating func regionEndedAgain(_ region: RegionSpan, time: Int64, thread: UInt32) {
         guard inWindow(region.begin), wanted(process: region.process, task: region.task) else { return }
-        note(RegionSpan(process: region.process, type: region.type, task: region.task, serial: region.serial,
-                        parent: region.parent, depth: region.depth, beginThread: region.beginThread,
-                        swiftTask: region.swiftTask, sequence: region.sequence, begin: region.begin, end: time,
-                        endThread: thread, stack: region.stack, misuse: .endedTwice))
+        var again = region
+        again.end = time
+        again.endThread = thread
+        again.misuse = .endedTwice
+        note(again)
     }
 
     private mutating func note(_ region: RegionSpan) {

@@ -1,4 +1,5 @@
 import TraceFormat
+import Synchronization
 package import TraceSystem
 
 /// One streaming pass over a trace: every event once, in CLOCK_MONOTONIC
@@ -43,6 +44,16 @@ package final class TraceWalk: Sendable {
     /// Batches in the trace.
     package var batchCount: Int { batches.count }
 
+    /// Runs so far: only the first adds what it finds to the catalog's
+    /// diagnostics (`tasks` walks twice, and would say everything twice).
+    private let runs = Mutex(0)
+
+    /// Bytes of encoded events (after decompression) of `processes` (nil:
+    /// all): what an estimate of an export's size starts from.
+    package func eventBytes(processes: Set<UInt32>? = nil) -> Int {
+        batches.lazy.filter { processes?.contains($0.process) ?? true }.map(\.body.count).reduce(0, +)
+    }
+
     /// Streams the trace to `visitor`. `processes` limits the walk to those
     /// trace processes (ProcessRecord.process); `progress` is called now
     /// and then with the fraction of batches read.
@@ -50,7 +61,11 @@ package final class TraceWalk: Sendable {
         _ visitor: inout Visitor, processes: Set<UInt32>? = nil, progress: ((Double) -> Void)? = nil
     ) {
         let selected = processes.map { wanted in batches.filter { wanted.contains($0.process) } } ?? batches
-        var merge = BatchMerge(catalog: catalog, files: sources, batches: selected)
+        let first = runs.withLock { runs in
+            runs += 1
+            return runs == 1
+        }
+        var merge = BatchMerge(catalog: catalog, files: sources, batches: selected, recordsDiagnostics: first)
         var matcher = SpanMatcher()
         var last: Int64?
         var count = 0

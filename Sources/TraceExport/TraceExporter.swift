@@ -19,6 +19,8 @@ package enum TraceExporter {
         /// Held-back begins written early because of the layout's bound.
         package var forcedCommits = 0
         package var diagnostics: [ReaderDiagnostic] = []
+        /// The export itself, when it was made without an output file.
+        package var output: [UInt8] = []
     }
 
     /// Exports the trace in `paths` (one trace's files, in order) to `output`.
@@ -30,10 +32,20 @@ package enum TraceExporter {
         try export(TraceWalk(paths: paths), format: format, to: output, callstacks: callstacks)
     }
 
+    /// The Perfetto export of what `walk` reads from `processes` (nil: all),
+    /// in memory (the HTML page embeds it).
+    package static func perfettoBytes(_ walk: TraceWalk, processes: Set<UInt32>?) throws -> [UInt8] {
+        let summary = try export(walk, format: .perfetto, to: nil, processes: processes)
+        return summary.output
+    }
+
     /// Exports the trace `walk` reads (the fuzz target gives it bytes, and
-    /// `symbolize` false: stacks as addresses, no tool run).
-    package static func export(_ walk: TraceWalk, format: Format, to output: FileDescriptor,
-                               symbolize: Bool = true, callstacks: Bool = true) throws -> Summary {
+    /// `symbolize` false: stacks as addresses, no tool run) from
+    /// `processes` (nil: all) to `output`, or with no output into
+    /// `Summary.output`.
+    package static func export(_ walk: TraceWalk, format: Format, to output: FileDescriptor?,
+                               symbolize: Bool = true, callstacks: Bool = true,
+                               processes: Set<UInt32>? = nil) throws -> Summary {
         let catalog = walk.catalog
         let names: (UInt32) -> String = { catalog.string(TraceName(index: $0)) }
         let resolver = StackResolver(catalog: catalog, symbolize: symbolize)
@@ -46,13 +58,15 @@ package enum TraceExporter {
                 !callstacks || catalog.stack(process, id) == nil ? nil : resolver.frames(process, id).map(Self.frame)
             }
             let exporter = PerfettoExporter(output: output, names: names, stackText: stacks, stackFrames: frames)
-            var summary = try run(walk, exporter)
+            var summary = try run(walk, exporter, processes: processes)
             summary.bytes = exporter.writer.totalBytes
+            if output == nil { summary.output = exporter.writer.bytes }
             return summary
         case .chromeJSON:
             let exporter = ChromeJSONExporter(output: output, names: names, stackText: stacks)
-            var summary = try run(walk, exporter)
+            var summary = try run(walk, exporter, processes: processes)
             summary.bytes = exporter.writer.totalBytes
+            if output == nil { summary.output = exporter.writer.bytes }
             return summary
         }
     }
@@ -66,7 +80,7 @@ package enum TraceExporter {
         return (function, String(location[..<colon]), line)
     }
 
-    private static func run(_ walk: TraceWalk, _ format: any ExportFormat) throws -> Summary {
+    private static func run(_ walk: TraceWalk, _ format: any ExportFormat, processes: Set<UInt32>?) throws -> Summary {
         let catalog = walk.catalog
         let first = walk.startTime ?? 0
         let sync = catalog.clockSyncs.min { $0.monotonicNanoseconds < $1.monotonicNanoseconds }
@@ -82,7 +96,7 @@ package enum TraceExporter {
                                     recordedDrops: catalog.drops.mapValues(\.droppedEvents))
         // The walk on its own thread, the layout and the writing on this
         // one: each takes about half of an export's time.
-        walk.runPipelined(&visitor)
+        walk.runPipelined(&visitor, processes: processes)
         if let error = visitor.error { throw error }
         let export = visitor.export
         return Summary(tasks: export.taskSlices, regions: export.regionSlices, logs: export.logs, counters: export.counters,

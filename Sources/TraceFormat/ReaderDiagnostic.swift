@@ -1,7 +1,7 @@
 /// Something a reader skipped, and why. Readers never stop at the first
 /// problem: they report it and go on with what they can still decode.
-package struct ReaderDiagnostic: Equatable, Sendable, CustomStringConvertible {
-    package enum Problem: Equatable, Sendable {
+package struct ReaderDiagnostic: Hashable, Sendable, CustomStringConvertible {
+    package enum Problem: Hashable, Sendable {
         /// The bytes do not start with an LZ4 frame: not a trace file.
         case notATraceFile
         /// A frame failed to decode (bad header, block or checksum); the

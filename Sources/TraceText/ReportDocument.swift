@@ -48,7 +48,7 @@ package struct ReportDocument: Codable, Sendable {
     package struct Filters: Codable, Sendable {
         package var processes: [String]?
         package var taskTypes: [String]?
-        /// Relative to the trace's first event, nanoseconds.
+        /// Nanoseconds from the trace's start (its earliest batch's base time).
         package var since: Int64?
         package var until: Int64?
 

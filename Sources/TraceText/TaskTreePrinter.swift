@@ -1,4 +1,5 @@
 package import TraceAnalysis
+import TraceFormat
 
 /// Renders task trees as text: where the time went, then a timeline of
 /// regions (nested) and logs (in place), then child tasks, indented.
@@ -63,8 +64,10 @@ package enum TaskTreePrinter {
         return out
     }
 
+    /// One decimal. The value comes from file times (a hostile region can
+    /// last 2^63 ns in a task of 1 µs): the conversion saturates.
     private static func format(_ value: Double) -> String {
-        let tenths = Int((value * 10).rounded())
+        let tenths = Int(saturating: (value * 10).rounded())
         return "\(tenths / 10).\(abs(tenths % 10))"
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TraceAnalysis
 import TraceExport
 import TraceFormat
 import TraceSystem
@@ -28,16 +29,18 @@ struct Export: ParsableCommand {
     var callstacks = true
 
     func run() throws {
+        let walk: TraceWalk
+        do {
+            walk = try TraceWalk(paths: files)
+        } catch {
+            Failure("cannot read trace: \(error)").exit()
+        }
+        // The rule report and tasks follow: non-zero only when nothing decodes.
+        TraceInput.requireSomethingDecodes(walk, files: files)
         let summary = PrivateOutput.write(output, what: "exporting \(files.joined(separator: ", "))") {
-            try TraceExporter.export(paths: files, format: format, to: $0, callstacks: callstacks)
+            try TraceExporter.export(walk, format: format, to: $0, callstacks: callstacks)
         }
-        for diagnostic in summary.diagnostics {
-            try? FileDescriptor.standardError.writeAll(Array("tracectl: \(diagnostic)\n".utf8))
-        }
+        TraceInput.warn(summary.diagnostics)
         print("exported \(summary.tasks) tasks, \(summary.regions) regions, \(summary.logs) logs and \(summary.counters) counter samples to \(output) (\(summary.bytes) bytes)")
-        // Non-zero only when nothing decoded, as report and tasks.
-        if summary.diagnostics.contains(where: { $0.isFatal }) && summary.tasks + summary.regions + summary.logs + summary.counters == 0 {
-            throw ExitCode(1)
-        }
     }
 }

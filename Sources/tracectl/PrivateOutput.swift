@@ -18,14 +18,16 @@ enum PrivateOutput {
         } catch {
             Failure("cannot write '\(output)': \(error)").exit()
         }
+        var open = true
         do {
             let result = try body(destination)
             try destination.sync()
             destination.close()
+            open = false
             try FileSystem.rename(partial, to: output)
             return result
         } catch {
-            destination.close()
+            if open { destination.close() }
             try? FileSystem.unlink(partial)
             Failure("\(what) failed: \(error) (nothing was written to '\(output)')").exit()
         }

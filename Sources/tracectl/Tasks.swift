@@ -56,6 +56,7 @@ struct Tasks: ParsableCommand {
 
     func run() throws {
         let walk = input.open()
+        input.requireSomethingDecodes(walk)
         let catalog = walk.catalog
         var roots = Set<TaskDrilldown.TaskKey>()
         var ids = Set<UInt64>()
@@ -83,16 +84,16 @@ struct Tasks: ParsableCommand {
         var trees = drilldown.trees()
         if slowest != nil { trees.sort { ($0.latency ?? 0) > ($1.latency ?? 0) } }
         if trees.isEmpty {
-            input.finish(walk, events: 0)
             Failure("no task with id \(id ?? 0) in the trace", status: Exit.failure).exit()
         }
-        if let reason = stacks.unavailableReason {
+        if let reason = stacks.unavailableReason, trees.contains(where: { !$0.stack.isEmpty || !$0.regions.isEmpty && !catalog.stacks.isEmpty }) {
             try? FileDescriptor.standardError.writeAll(Array("tracectl: stacks shown as addresses: \(reason)\n".utf8))
         }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             try FileDescriptor.standardOutput.writeAll(Array(try encoder.encode(trees)) + [0x0A])
+            TraceInput.warn(catalog.diagnostics)
             return
         }
         let start = walk.startTime ?? 0

@@ -91,13 +91,22 @@ struct TraceInput: ParsableArguments {
         try? FileDescriptor.standardError.writeAll(Array("\r\u{1B}[K".utf8))
     }
 
-    /// Prints what the reader skipped, once each, on stderr; exits 1 when
-    /// nothing in the files decoded.
-    func finish(_ walk: TraceWalk, events: Int) {
-        if walk.catalog.headers.isEmpty && events == 0 {
-            let reasons = walk.catalog.diagnostics.map(\.description)
-            Failure("nothing in \(files.joined(separator: ", ")) decodes as a trace"
-                    + (reasons.isEmpty ? "" : ": " + reasons.joined(separator: "; "))).exit()
+    /// Exits 1 with a sentence when nothing in the files decodes (no file
+    /// header, no batch), the rule `report`, `tasks` and `export` share.
+    func requireSomethingDecodes(_ walk: TraceWalk) { Self.requireSomethingDecodes(walk, files: files) }
+
+    static func requireSomethingDecodes(_ walk: TraceWalk, files: [String]) {
+        guard walk.catalog.headers.isEmpty && walk.batchCount == 0 else { return }
+        let reasons = walk.catalog.diagnostics.map(\.description)
+        Failure("nothing in \(files.joined(separator: ", ")) decodes as a trace"
+                + (reasons.isEmpty ? "" : ": " + reasons.joined(separator: "; "))).exit()
+    }
+
+    /// What the reader skipped, a line each, on stderr (for output that
+    /// has no place for them: JSON).
+    static func warn(_ diagnostics: [ReaderDiagnostic]) {
+        for diagnostic in diagnostics {
+            try? FileDescriptor.standardError.writeAll(Array("tracectl: warning: \(diagnostic)\n".utf8))
         }
     }
 }

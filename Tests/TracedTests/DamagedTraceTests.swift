@@ -78,6 +78,9 @@ import Testing
             #expect(result.status == 0, "\(damage): \(result.standardError)")
             #expect(result.lines.filter { $0.hasPrefix("task request #") }.count == 2)
             #expect(result.lines.contains { $0.hasPrefix("warning: ") && $0.contains(" of \(path)") })
+            // tasks reads twice but says each problem once, as report does.
+            let report = try Processes.run(Processes.executable("tracectl"), ["report", path])
+            #expect(result.lines.filter { $0.hasPrefix("warning: ") } == report.lines.filter { $0.hasPrefix("warning: ") })
         } else {
             #expect(result.status == 1 || result.status == 4, "\(damage): status \(result.status)")
             #expect(result.standardError.hasPrefix("tracectl: "), "\(result.standardError)")
