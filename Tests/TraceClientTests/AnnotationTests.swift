@@ -116,8 +116,12 @@ import TraceFormat
         let ids = try #require(result.values["ids"]).split(separator: ",").compactMap { UInt64($0) }
         let main = try #require(result.values["main"].flatMap(UInt64.init))
         #expect(ids.count == 1000 && Set(ids).count == 1000 && !ids.contains(0))
-        // Otherwise the scenario did not test the case at all.
-        #expect((Int(result.values["reused"] ?? "") ?? 0) > 0, "no task got the address of the one before")
+        // Otherwise the scenario did not test the case at all. Under
+        // ThreadSanitizer (scripts/test runs this suite there too) freed
+        // memory is held back, so the case cannot arise: the rest still holds.
+        if result.values["threadSanitizer"] != "1" {
+            #expect((Int(result.values["reused"] ?? "") ?? 0) > 0, "no task got the address of the one before")
+        }
 
         let regions = model.regions
         let misused = regions.filter { !$0.misuse.isEmpty }
