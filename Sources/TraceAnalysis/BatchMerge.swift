@@ -84,15 +84,14 @@ struct BatchMerge {
     /// Whether what the merge finds goes into the catalog's diagnostics.
     private let recordsDiagnostics: Bool
 
-    init(catalog: TraceCatalog, files: [TraceSource], batches: [TraceReader.BatchLocation], recordsDiagnostics: Bool) {
+    /// `batches` sorted by base time, `starts` their base times.
+    init(catalog: TraceCatalog, files: [TraceSource], batches: [TraceReader.BatchLocation], starts: [Int64],
+         recordsDiagnostics: Bool) {
         self.catalog = catalog
         self.recordsDiagnostics = recordsDiagnostics
         self.files = files
-        var order = Array(batches.indices)
-        let times = batches.map { catalog.time($0.process, ticks: $0.baseTicks) }
-        order.sort { (times[$0], $0) < (times[$1], $1) }
-        self.batches = order.map { batches[$0] }
-        starts = order.map { times[$0] }
+        self.batches = batches
+        self.starts = starts
         guard let decompressor = try? LZ4FrameDecompressor() else {
             fatalError("liblz4 could not allocate a decompression context")
         }

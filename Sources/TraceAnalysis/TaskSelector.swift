@@ -26,11 +26,7 @@ package struct TaskSelector: TraceVisitor {
         switch rule {
         case .slowest(let n):
             matched = min(seen, n)
-            guard n > 0 else { return }
-            if chosen.count == n, let last = chosen.last?.latency, latency <= last { return }
-            let position = chosen.firstIndex { ($0.latency ?? 0) < latency } ?? chosen.count
-            chosen.insert(task, at: position)
-            if chosen.count > n { chosen.removeLast() }
+            chosen.keepIfSlowest(task, latency: latency, limit: n)
         case .latency(let range, let limit):
             guard range.contains(latency) else { return }
             matched += 1

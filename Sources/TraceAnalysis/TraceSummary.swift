@@ -134,16 +134,7 @@ package struct TraceSummary: TraceVisitor {
         }
         // In place: a copy would copy the histogram's counts.
         tasks[task.type, default: TypeStatistics()].distribution.record(latency)
-        Self.keep(task, latency: latency, in: &tasks[task.type, default: TypeStatistics()].slowest, limit: options.slowest)
-    }
-
-    /// Inserts `task` into `slowest` (slowest first) if it is among the `limit` slowest.
-    private static func keep(_ task: TaskSpan, latency: Int64, in slowest: inout [TaskSpan], limit: Int) {
-        guard limit > 0 else { return }
-        if slowest.count == limit, let last = slowest.last?.latency, latency <= last { return }
-        let position = slowest.firstIndex { ($0.latency ?? 0) < latency } ?? slowest.count
-        slowest.insert(task, at: position)
-        if slowest.count > limit { slowest.removeLast() }
+        tasks[task.type, default: TypeStatistics()].slowest.keepIfSlowest(task, latency: latency, limit: options.slowest)
     }
 
     package mutating func taskEndWithoutBegin(process: UInt32, id: UInt64, time: Int64) {
@@ -224,5 +215,17 @@ package struct TraceSummary: TraceVisitor {
         RegionSpan.Misuse.all.compactMap { flag, name in
             misuse[flag.rawValue].map { (name, $0.count, $0.examples) }
         }
+    }
+}
+
+extension Array where Element == TaskSpan {
+    /// Inserts `task` (of `latency`) if it is among the `limit` slowest;
+    /// the array stays slowest first, at most `limit` long.
+    mutating func keepIfSlowest(_ task: TaskSpan, latency: Int64, limit: Int) {
+        guard limit > 0 else { return }
+        if count == limit, let last = last?.latency, latency <= last { return }
+        let position = firstIndex { ($0.latency ?? 0) < latency } ?? count
+        insert(task, at: position)
+        if count > limit { removeLast() }
     }
 }

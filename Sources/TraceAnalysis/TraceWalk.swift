@@ -14,6 +14,7 @@ package import TraceSystem
 package final class TraceWalk: Sendable {
     package let catalog: TraceCatalog
     private let sources: [TraceSource]
+    /// Every batch, sorted by base time.
     private let batches: [TraceReader.BatchLocation]
 
     /// Reads the metadata of the files at `paths` (the files of one session,
@@ -31,11 +32,19 @@ package final class TraceWalk: Sendable {
             reader.index(source.bytes, number: number, name: source.name, release: source.release(below:))
         }
         self.sources = sources
-        batches = reader.batchIndex
         let catalog = TraceCatalog(paths: sources.map(\.name), reader: reader)
         self.catalog = catalog
-        startTime = reader.batchIndex.lazy.map { catalog.time($0.process, ticks: $0.baseTicks) }.min()
+        // Sorted by base time once, for every run (file order breaks ties).
+        let index = reader.batchIndex
+        let times = index.map { catalog.time($0.process, ticks: $0.baseTicks) }
+        let order = index.indices.sorted { (times[$0], $0) < (times[$1], $1) }
+        batches = order.map { index[$0] }
+        starts = order.map { times[$0] }
+        startTime = starts.first
     }
+
+    /// Each batch's base time, CLOCK_MONOTONIC, in `batches`' order.
+    private let starts: [Int64]
 
     /// When the trace starts: the earliest batch's base time (its first
     /// event's time or a little before). Windows (`--since`) count from it.
@@ -60,12 +69,18 @@ package final class TraceWalk: Sendable {
     package func run<Visitor: TraceVisitor>(
         _ visitor: inout Visitor, processes: Set<UInt32>? = nil, progress: ((Double) -> Void)? = nil
     ) {
-        let selected = processes.map { wanted in batches.filter { wanted.contains($0.process) } } ?? batches
+        var selected = batches, selectedStarts = starts
+        if let processes {
+            let kept = batches.indices.filter { processes.contains(batches[$0].process) }
+            selected = kept.map { batches[$0] }
+            selectedStarts = kept.map { starts[$0] }
+        }
         let first = runs.withLock { runs in
             runs += 1
             return runs == 1
         }
-        var merge = BatchMerge(catalog: catalog, files: sources, batches: selected, recordsDiagnostics: first)
+        var merge = BatchMerge(catalog: catalog, files: sources, batches: selected, starts: selectedStarts,
+                               recordsDiagnostics: first)
         var matcher = SpanMatcher()
         var last: Int64?
         var count = 0
