@@ -40,7 +40,9 @@ package final class StackSymbolizer {
         }
     }
 
-    /// Frames with image and offset only, no tool run.
+    /// Frames with image and offset only, no tool run. The offset wraps:
+    /// `contains` does (bias and text bounds come from the file), so an
+    /// address may lie below the bias.
     package static func unresolved(_ addresses: Set<UInt64>, images: [ImageRecord]) -> [UInt64: Frame] {
         var frames: [UInt64: Frame] = [:]
         for address in addresses {
@@ -55,19 +57,10 @@ package final class StackSymbolizer {
 
     /// Symbolizes `addresses` (return addresses of one process) against `images`.
     package func symbolize(_ addresses: Set<UInt64>, images: [ImageRecord]) -> [UInt64: Frame] {
-        var frames: [UInt64: Frame] = [:]
+        var frames = Self.unresolved(addresses, images: images)
         var byImage: [String: [(address: UInt64, offset: UInt64)]] = [:]
-        for address in addresses {
-            guard let image = images.first(where: { $0.contains(address) }) else {
-                frames[address] = Frame(address: address, image: nil, offset: address, function: nil, location: nil)
-                continue
-            }
-            // A return address follows its call: look up the call itself.
-            // `contains` wraps (bias and text bounds come from the file), so
-            // the address may lie below the bias: wrap here too.
-            let offset = address &- image.bias
-            frames[address] = Frame(address: address, image: image.path, offset: offset, function: nil, location: nil)
-            byImage[image.path, default: []].append((address, offset))
+        for frame in frames.values {
+            if let image = frame.image { byImage[image, default: []].append((frame.address, frame.offset)) }
         }
         guard let symbolizer else { return frames }
         var mangled: Set<String> = []

@@ -31,13 +31,10 @@ package final class TraceCatalog: @unchecked Sendable {
     package let images: [UInt32: [ImageRecord]]
     /// The latest cumulative drop counts of each process.
     package let drops: [UInt32: DropCounts]
-    package let processEnds: [UInt32: ProcessEnd]
     package let clock: ClockConverter
     package let clockSyncs: [ClockSync]
     /// What the first pass skipped; the walk adds what the second finds.
     package var diagnostics: [ReaderDiagnostic] { state.withLock { $0.diagnostics } }
-    /// Files that ended with an end record.
-    package let finishedFiles: Int
 
     /// What may change after `init`.
     private struct State {
@@ -70,9 +67,7 @@ package final class TraceCatalog: @unchecked Sendable {
         stacks = reader.stacks
         images = reader.images
         drops = reader.drops
-        processEnds = reader.processEnds
         clockSyncs = reader.clockSyncs
-        finishedFiles = reader.finishedFiles
         let nominal = reader.processes.values.map(\.nominalTicksPerSecond).max() ?? 0
         clock = ClockConverter(syncs: reader.clockSyncs, nominalTicksPerSecond: nominal)
         var state = State()

@@ -41,7 +41,6 @@ package struct TraceSummary: TraceVisitor {
             package var task: UInt64
             package var message: String
             package var truncated: Bool
-            package var stack: UInt32
         }
     }
 
@@ -179,7 +178,7 @@ package struct TraceSummary: TraceVisitor {
         if logs[log.category, default: LogStatistics()].examples.count < options.logExamples {
             logs[log.category, default: LogStatistics()].examples.append(LogStatistics.Example(
                 process: log.process, thread: log.thread, time: log.time, task: log.task, message: log.text,
-                truncated: log.truncated, stack: log.stack))
+                truncated: log.truncated))
         }
     }
 
