@@ -165,6 +165,9 @@ final class Client {
         socket.close()
     }
 
+    /// The journal fields of messages about this client.
+    var logFields: [Log.Field] { Log.client(credentials, name: name.isEmpty ? nil : name) }
+
     /// TSC/64 ticks per second, measured once (over 1 ms) when first needed.
     private static let machineTSCRate = ClockSampler.nominalRate(clockKind: UInt32(TC_CLOCK_TSC))
 

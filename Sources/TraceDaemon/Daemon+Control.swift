@@ -21,7 +21,7 @@ extension Daemon {
             guard mine < Self.controlConnectionsPerUser, controls.count < Self.controlConnectionsInAll else {
                 limited.write(.controlConnections, .notice,
                               "uid \(credentials.uid) has \(mine) control connections open, traced \(controls.count) in all (limits \(Self.controlConnectionsPerUser) and \(Self.controlConnectionsInAll)); closing pid \(credentials.pid)'s",
-                              now: now)
+                              fields: Log.requester(credentials), now: now)
                 // Said before closing, so tracectl can say it (exit 4); a
                 // full socket buffer just closes.
                 let refusal = ControlReply.error(.limitReached(
@@ -54,7 +54,7 @@ extension Daemon {
             limited.write(.controlConnections, .notice,
                           silent ? "a control connection of uid \(connection.credentials.uid) sent no request within \(Self.requestDeadline / 1_000_000_000) s; closing it"
                                  : "a control connection of uid \(connection.credentials.uid) took none of its reply for \(Self.replyStallLimit / 1_000_000_000) s; closing it",
-                          now: now)
+                          fields: Log.requester(connection.credentials), now: now)
             closeControl(connection)
         }
     }
@@ -106,7 +106,7 @@ extension Daemon {
                 // The reply carries traced's own version: the peer names both.
                 limited.write(.controlConnections, .notice,
                               "control connection of uid \(connection.credentials.uid) refused: it speaks protocol \(hello.protocolVersion), traced \(ProtocolVersion.control)",
-                              now: tc_monotonic_ns())
+                              fields: Log.requester(connection.credentials), now: tc_monotonic_ns())
                 connection.answered = true
                 reply(connection, .error(.unsupportedVersion(ProtocolVersion.control)))
                 return
@@ -205,7 +205,7 @@ extension Daemon {
 
     private func reject(_ connection: ControlConnection, _ error: ProtocolError) {
         limited.write(.controlConnections, .notice, "control request from uid \(connection.credentials.uid) refused: \(error)",
-                      now: tc_monotonic_ns())
+                      fields: Log.requester(connection.credentials), now: tc_monotonic_ns())
         connection.answered = true
         reply(connection, .error(error))
     }

@@ -22,7 +22,7 @@ extension Daemon {
             guard waiting < Self.helloBacklogPerUser else {
                 limited.write(.producerConnections, .notice,
                               "uid \(credentials.uid) has \(waiting) producer connections without a hello; closing pid \(credentials.pid)'s",
-                              now: tc_monotonic_ns())
+                              fields: Log.client(credentials), now: tc_monotonic_ns())
                 socket.close()
                 continue
             }
@@ -117,7 +117,7 @@ extension Daemon {
         } catch {
             for descriptor in descriptors { descriptor.close() }
             limited.write(.producerRefused, .notice, "refused pid \(client.credentials.pid) (\(hello.processName)): \(error.reason)",
-                          now: tc_monotonic_ns())
+                          fields: Log.client(client.credentials, name: hello.processName), now: tc_monotonic_ns())
             send(error.encode(), to: client)
             finish(client, reason: .disconnected, quietly: true)
             return
@@ -141,7 +141,7 @@ extension Daemon {
         send(Welcome(clientID: client.id, control: word, sequence: client.controlSequence).encode(), to: client)
         limited.write(.clients, .info,
                       "registered pid \(client.credentials.pid) (\(client.name), uid \(client.credentials.uid)), buffer of \((client.consumer?.geometry.totalSize ?? 0) >> 10) KiB",
-                      now: tc_monotonic_ns())
+                      fields: client.logFields, now: tc_monotonic_ns())
         updateStatus()
     }
 
@@ -150,14 +150,14 @@ extension Daemon {
         for client in clients.values where !client.isRegistered && now &- client.acceptedAt > Self.helloDeadline {
             limited.write(.producerConnections, .notice,
                           "pid \(client.credentials.pid) connected to the producer socket but sent no hello within \(Self.helloDeadline / 1_000_000_000) s; closing its connection",
-                          now: now)
+                          fields: client.logFields, now: now)
             finish(client, reason: .disconnected, quietly: true)
         }
     }
 
     private func protocolViolation(_ client: Client, _ what: String) {
         limited.write(.producerViolation, .warning, "pid \(client.credentials.pid) sent \(what) on the producer socket; closing its connection",
-                      now: tc_monotonic_ns())
+                      fields: client.logFields, now: tc_monotonic_ns())
         finish(client, reason: .disconnected)
     }
 
@@ -237,14 +237,14 @@ extension Daemon {
             client.untrustedReported = true
             limited.write(.producerViolation, .warning,
                           "pid \(client.credentials.pid) (\(client.name)): its counts cannot be believed (\(untrusted)); status marks it untrusted and keeps its last plausible drop counts",
-                          now: tc_monotonic_ns())
+                          fields: client.logFields, now: tc_monotonic_ns())
         }
         let malformed = client.malformed
         guard malformed > 0, malformed >= client.malformedReported.saturatingMultiply(2) else { return }
         client.malformedReported = malformed
         limited.write(.producerViolation, .warning,
                       "pid \(client.credentials.pid) (\(client.name)): \(malformed) chunk(s) or metadata record(s) of its buffer failed validation and were dropped; the process is writing outside the trace ABI",
-                      now: tc_monotonic_ns())
+                      fields: client.logFields, now: tc_monotonic_ns())
     }
 
     /// Everything left of `client` goes to its sessions: events committed
@@ -286,7 +286,7 @@ extension Daemon {
             }
             if !quietly {
                 let how = reason == .disconnected ? "disconnected" : (reason == .exited ? "exited" : "left to trace itself")
-                limited.write(.clients, .info, "pid \(client.credentials.pid) (\(client.name)) \(how)", now: tc_monotonic_ns())
+                limited.write(.clients, .info, "pid \(client.credentials.pid) (\(client.name)) \(how)", fields: client.logFields, now: tc_monotonic_ns())
             }
         }
         if !client.outgoing.isEmpty { writeProducer(client) }

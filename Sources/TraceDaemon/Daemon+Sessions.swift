@@ -51,7 +51,7 @@ extension Daemon {
             updateControl(client)
         }
         persist(session)
-        log.info("session '\(name)' started by uid \(credentials.uid) (\(checked.mode == .streaming ? "streaming" : "flight recorder"), \(session.members.count) client(s))")
+        log.info("session '\(name)' started by uid \(credentials.uid) (\(checked.mode == .streaming ? "streaming" : "flight recorder"), \(session.members.count) client(s))", fields: Log.session(name))
         updateStatus()
         return .started(name: name)
     }
@@ -80,7 +80,7 @@ extension Daemon {
             }
             if session.pendingAcks.isEmpty || now >= session.stopDeadline {
                 if !session.pendingAcks.isEmpty {
-                    log.notice("session '\(name)': \(session.pendingAcks.count) client(s) did not confirm within \(configuration.stopTimeoutMilliseconds) ms; taking what they committed")
+                    log.notice("session '\(name)': \(session.pendingAcks.count) client(s) did not confirm within \(configuration.stopTimeoutMilliseconds) ms; taking what they committed", fields: Log.session(name))
                 }
                 finishStop(session)
             }
@@ -95,7 +95,7 @@ extension Daemon {
         reportFailure(session)
         persist(session)
         let status = session.status()
-        log.info("session '\(session.name)' stopped: \(status.events) events, \(status.droppedTotal) dropped, \(status.files) file(s), \(status.diskBytes >> 10) KiB")
+        log.info("session '\(session.name)' stopped: \(status.events) events, \(status.droppedTotal) dropped, \(status.files) file(s), \(status.diskBytes >> 10) KiB", fields: Log.session(session.name))
         for waiter in session.stopWaiters { reply(to: waiter, .stopped(status)) }
         session.stopWaiters = []
         updateStatus()
@@ -107,7 +107,7 @@ extension Daemon {
             guard let session = sessions[name], session.isRunning, session.config.durationSeconds > 0,
                   now &- session.startedMonotonic >= session.config.durationSeconds.saturatingMultiply(1_000_000_000)
             else { continue }
-            log.info("session '\(name)' reached its duration of \(session.config.durationSeconds) s")
+            log.info("session '\(name)' reached its duration of \(session.config.durationSeconds) s", fields: Log.session(name))
             beginStop(session, waiter: nil)
         }
     }
@@ -120,12 +120,12 @@ extension Daemon {
             try storage.persist(session, durable: durable)
             if session.persistFailing {
                 session.persistFailing = false
-                log.notice("session '\(session.name)': its state is saved again")
+                log.notice("session '\(session.name)': its state is saved again", fields: Log.session(session.name))
             }
         } catch {
             guard !session.persistFailing else { return }
             session.persistFailing = true
-            log.warning("cannot save the state of session '\(session.name)': \(error); the last saved state stays, and saving is tried again every second while it runs")
+            log.warning("cannot save the state of session '\(session.name)': \(error); the last saved state stays, and saving is tried again every second while it runs", fields: Log.session(session.name))
         }
     }
 
@@ -136,10 +136,10 @@ extension Daemon {
         let previous = session.reportedFailure
         session.reportedFailure = failure
         if failure.resumed && previous?.realtimeNanoseconds == failure.realtimeNanoseconds {
-            log.notice("session '\(session.name)': writing resumed; events in between were dropped (write failed)")
+            log.notice("session '\(session.name)': writing resumed; events in between were dropped (write failed)", fields: Log.session(session.name))
         } else {
             log.error("session '\(session.name)': \(failure.message); its clients keep running, and the events traced cannot write are dropped (write failed)"
-                + (session.config.mode == .streaming ? " until writing works again (tried every second)" : ""))
+                + (session.config.mode == .streaming ? " until writing works again (tried every second)" : ""), fields: Log.session(session.name))
         }
     }
 
@@ -164,7 +164,7 @@ extension Daemon {
             sessions[session.name] = nil
             sessionOrder.removeAll { $0 == session.name }
             used -= min(used, freed)
-            log.warning("deleted stopped session '\(session.name)' (\(freed >> 10) KiB) to stay under the disk quota of \(configuration.diskQuota >> 20) MiB")
+            log.warning("deleted stopped session '\(session.name)' (\(freed >> 10) KiB) to stay under the disk quota of \(configuration.diskQuota >> 20) MiB", fields: Log.session(session.name))
         }
         for name in sessionOrder where used > configuration.diskQuota {
             guard let session = sessions[name], session.isRunning else { continue }
@@ -172,7 +172,7 @@ extension Daemon {
                 let freed = session.evictOldestFile()
                 if freed == 0 { break }
                 used -= min(used, freed)
-                log.warning("deleted the oldest file of running session '\(name)' (\(freed >> 10) KiB) to stay under the disk quota")
+                log.warning("deleted the oldest file of running session '\(name)' (\(freed >> 10) KiB) to stay under the disk quota", fields: Log.session(name))
             }
         }
     }

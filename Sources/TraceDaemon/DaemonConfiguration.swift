@@ -62,22 +62,46 @@ package struct DaemonConfiguration: Equatable, Sendable {
     }
 
     package static func defaults() -> DaemonConfiguration {
-        DaemonConfiguration(runtimeDirectory: RuntimePaths.listening().directory, stateDirectory: defaultStateDirectory())
+        DaemonConfiguration(runtimeDirectory: defaultRuntimeDirectory(), stateDirectory: defaultStateDirectory())
     }
 
+    /// `$TRACED_RUNTIME_DIR`; else `$RUNTIME_DIRECTORY` (systemd's
+    /// `RuntimeDirectory=`); else where `RuntimePaths.listening` says.
+    static func defaultRuntimeDirectory() -> String {
+        if getenv(RuntimePaths.environmentVariable) == nil, let systemd = systemdDirectory("RUNTIME_DIRECTORY") { return systemd }
+        return RuntimePaths.listening().directory
+    }
+
+    /// The first directory systemd passes in `variable`
+    /// (`RuntimeDirectory=` and the like set `$RUNTIME_DIRECTORY`, ...; a
+    /// list is colon-separated): where traced run as a service keeps
+    /// things, whatever user it runs as.
+    static func systemdDirectory(_ variable: String) -> String? {
+        guard let value = getenv(variable).map({ String(cString: $0) }),
+              let first = value.split(separator: ":").first, first.hasPrefix("/") else { return nil }
+        return String(first)
+    }
+
+    /// `$STATE_DIRECTORY` (systemd's `StateDirectory=`); else
     /// `/var/lib/traced` for root; `$XDG_STATE_HOME/traced` or
     /// `~/.local/state/traced` for anyone else.
     package static func defaultStateDirectory() -> String {
+        if let systemd = systemdDirectory("STATE_DIRECTORY") { return systemd }
         if getuid() == 0 { return "/var/lib/traced" }
         if let state = getenv("XDG_STATE_HOME").map({ String(cString: $0) }), !state.isEmpty { return state + "/traced" }
         let home = getenv("HOME").map { String(cString: $0) } ?? "/tmp"
         return home + "/.local/state/traced"
     }
 
-    /// The file traced reads when no `--config` is given.
+    /// The file traced reads when no `--config` is given, if it exists:
+    /// `traced.conf` in `$CONFIGURATION_DIRECTORY` (systemd's
+    /// `ConfigurationDirectory=`); else `/etc/traced/traced.conf` for root,
+    /// `$XDG_CONFIG_HOME/traced/traced.conf` or `~/.config/traced/traced.conf`
+    /// for anyone else.
     package static func defaultFile() -> String? {
-        let candidate = getuid() == 0 ? "/etc/traced/traced.conf"
-            : (getenv("XDG_CONFIG_HOME").map { String(cString: $0) } ?? ((getenv("HOME").map { String(cString: $0) } ?? "") + "/.config")) + "/traced/traced.conf"
+        let candidate = systemdDirectory("CONFIGURATION_DIRECTORY").map { $0 + "/traced.conf" }
+            ?? (getuid() == 0 ? "/etc/traced/traced.conf"
+            : (getenv("XDG_CONFIG_HOME").map { String(cString: $0) } ?? ((getenv("HOME").map { String(cString: $0) } ?? "") + "/.config")) + "/traced/traced.conf")
         return access(candidate, R_OK) == 0 ? candidate : nil
     }
 

@@ -4,10 +4,12 @@ import TraceSystem
 import Glibc
 #endif
 
-/// The daemon's log: one line per message on stderr. Under systemd (stderr
-/// is the journal stream) each line starts with its syslog priority
-/// (`<4>`), so `journalctl -u traced -p warning` selects by level; on a
-/// terminal the level is spelled out.
+/// The daemon's log. Under systemd (stderr is the journal stream) each
+/// message is a journal entry with its priority, so `journalctl -u traced -p
+/// warning` selects by level, and with structured fields that name what it
+/// is about (`SESSION=`, `CLIENT_PID=`, `CLIENT_UID=`, `CLIENT_NAME=`), so
+/// `journalctl -u traced SESSION=web` selects by session. Elsewhere one line
+/// per message on stderr, the level spelled out.
 final class Log: Sendable {
     enum Level: Int, Comparable, Sendable {
         case error = 3
@@ -50,14 +52,33 @@ final class Log: Sendable {
 
     func setLevel(_ level: Level) { threshold.store(level.rawValue, ordering: .relaxed) }
 
-    func error(_ message: String) { write(.error, message) }
-    func warning(_ message: String) { write(.warning, message) }
-    func notice(_ message: String) { write(.notice, message) }
-    func info(_ message: String) { write(.info, message) }
+    func error(_ message: String, fields: [Field] = []) { write(.error, message, fields: fields) }
+    func warning(_ message: String, fields: [Field] = []) { write(.warning, message, fields: fields) }
+    func notice(_ message: String, fields: [Field] = []) { write(.notice, message, fields: fields) }
+    func info(_ message: String, fields: [Field] = []) { write(.info, message, fields: fields) }
     func debug(_ message: String) { write(.debug, message) }
 
-    func write(_ level: Level, _ message: String) {
+    /// A structured field of a message: `SESSION`, `CLIENT_PID`, ...
+    typealias Field = (name: String, value: String)
+
+    static func session(_ name: String) -> [Field] { [("SESSION", name)] }
+
+    /// A traced process (on the producer socket), by what the kernel says.
+    static func client(_ credentials: UnixSocket.Credentials, name: String? = nil) -> [Field] {
+        [("CLIENT_PID", String(credentials.pid)), ("CLIENT_UID", String(credentials.uid))]
+            + (name.map { [("CLIENT_NAME", $0)] } ?? [])
+    }
+
+    /// A tracectl (on the control socket), by what the kernel says.
+    static func requester(_ credentials: UnixSocket.Credentials) -> [Field] {
+        [("REQUESTER_PID", String(credentials.pid)), ("REQUESTER_UID", String(credentials.uid))]
+    }
+
+    func write(_ level: Level, _ message: String, fields: [Field] = []) {
         guard level.rawValue <= threshold.load(ordering: .relaxed) else { return }
+        if toJournal && Systemd.journal(priority: level.rawValue, message: message, fields: fields) { return }
+        // The journal refused (or is not there): the stream still takes a
+        // line, prefixed with its priority for journald.
         let line = toJournal ? "<\(level.rawValue)>\(message)\n" : "traced: \(level.name): \(message)\n"
         try? FileDescriptor.standardError.writeAll(Array(line.utf8))
     }

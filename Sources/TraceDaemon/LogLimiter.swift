@@ -21,12 +21,13 @@ final class LogLimiter {
     init(log: Log) { self.log = log }
 
     /// Logs `message` unless `kind` already used its burst in this interval.
-    func write(_ kind: Kind, _ level: Log.Level, _ message: @autoclosure () -> String, now: UInt64) {
+    func write(_ kind: Kind, _ level: Log.Level, _ message: @autoclosure () -> String,
+               fields: @autoclosure () -> [Log.Field] = [], now: UInt64) {
         flush(kind, now: now)
         var window = windows[kind] ?? (now, 0, 0, level)
         if window.logged < Self.burst {
             window.logged += 1
-            log.write(level, message())
+            log.write(level, message(), fields: fields())
         } else {
             window.suppressed += 1
             window.level = min(window.level, level)

@@ -84,7 +84,7 @@ struct Storage {
                 status.state = .interrupted
                 // No client is connected to a session that ended.
                 for index in status.clients.indices { status.clients[index].connected = false }
-                log.warning("session '\(name)' was interrupted (traced stopped without finishing it); its files are kept")
+                log.warning("session '\(name)' was interrupted (traced stopped without finishing it); its files are kept", fields: Log.session(name))
             }
             let files = FileSystem.entries(path).filter { $0.hasSuffix(".trace") }.map { path + "/" + $0 }
             status.files = UInt64(files.count)
@@ -99,7 +99,7 @@ struct Storage {
             do {
                 try persist(session)
             } catch {
-                log.warning("cannot save the state of session '\(name)': \(error), ignoring")
+                log.warning("cannot save the state of session '\(name)': \(error), ignoring", fields: Log.session(name))
             }
         }
         return sessions.sorted { $0.startedRealtime < $1.startedRealtime }

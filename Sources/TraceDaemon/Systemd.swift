@@ -32,4 +32,25 @@ enum Systemd {
         guard sd_watchdog_enabled(1, &usec) > 0, usec > 0 else { return nil }
         return usec
     }
+
+    /// `sd_journal_sendv`: one entry with `MESSAGE=`, `PRIORITY=`,
+    /// `SYSLOG_IDENTIFIER=traced` and `fields` (names in upper case, as the
+    /// journal wants them). False if the journal did not take it.
+    static func journal(priority: Int, message: String, fields: [(name: String, value: String)]) -> Bool {
+        let entries = [("MESSAGE", message), ("PRIORITY", String(priority)), ("SYSLOG_IDENTIFIER", "traced")]
+            + fields.map { ($0.name, $0.value) }
+        var bytes: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        for (name, value) in entries {
+            let start = bytes.count
+            bytes.append(contentsOf: name.utf8)
+            bytes.append(UInt8(ascii: "="))
+            bytes.append(contentsOf: value.utf8)
+            ranges.append(start..<bytes.count)
+        }
+        return bytes.withUnsafeMutableBytes { buffer in
+            let vectors = ranges.map { iovec(iov_base: buffer.baseAddress! + $0.lowerBound, iov_len: $0.count) }
+            return sd_journal_sendv(vectors, CInt(vectors.count)) == 0
+        }
+    }
 }

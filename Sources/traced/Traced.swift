@@ -11,13 +11,13 @@ struct Traced: ParsableCommand {
         abstract: "The traced daemon: registers traced processes, runs sessions, writes LZ4-compressed trace files.",
         version: Version.current)
 
-    @Option(help: "Configuration file (default: /etc/traced/traced.conf as root, ~/.config/traced/traced.conf otherwise, if present).")
+    @Option(help: "Configuration file (default, if present: traced.conf in $CONFIGURATION_DIRECTORY; /etc/traced/traced.conf as root; ~/.config/traced/traced.conf otherwise).")
     var config: String?
 
-    @Option(help: "Directory of producer.sock and control.sock (default: $TRACED_RUNTIME_DIR; /run/traced as root; $XDG_RUNTIME_DIR/traced, or /tmp/traced-UID, otherwise).")
+    @Option(help: "Directory of producer.sock and control.sock (default: $TRACED_RUNTIME_DIR; $RUNTIME_DIRECTORY; /run/traced as root; $XDG_RUNTIME_DIR/traced, or /tmp/traced-UID, otherwise).")
     var runtimeDir: String?
 
-    @Option(help: "Directory of sessions and their files (default: /var/lib/traced as root, ~/.local/state/traced otherwise).")
+    @Option(help: "Directory of sessions and their files (default: $STATE_DIRECTORY; /var/lib/traced as root; ~/.local/state/traced otherwise).")
     var stateDir: String?
 
     @Option(help: "error, warning, notice, info or debug.")

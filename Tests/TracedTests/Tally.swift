@@ -70,16 +70,6 @@ struct SessionFigures {
     }
 }
 
-/// Runs `body` until it returns true, at most `seconds`.
-func eventually(_ seconds: Double = 20, _ body: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try body() { return true }
-        usleep(20_000)
-    }
-    return false
-}
-
 /// Whether every event of `path` lies between two clock syncs of its
 /// process's clock, in that file alone, and every process states its clock's
 /// rate: what converting its timestamps needs (docs/format.md, "Clocks").
