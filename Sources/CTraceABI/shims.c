@@ -5,6 +5,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
@@ -231,6 +232,26 @@ int tc_unix_listen(const char *path, int backlog) {
         return -1;
     }
     return fd;
+}
+
+int tc_unix_local_path(int fd, char *path, size_t capacity) {
+    struct sockaddr_un address;
+    socklen_t length = sizeof(address);
+    memset(&address, 0, sizeof(address));
+    if (getsockname(fd, (struct sockaddr *)&address, &length) != 0) return -1;
+    size_t offset = offsetof(struct sockaddr_un, sun_path);
+    if (address.sun_family != AF_UNIX || length <= offset || address.sun_path[0] == 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    size_t n = strnlen(address.sun_path, length - offset);
+    if (n + 1 > capacity) {
+        errno = ERANGE;
+        return -1;
+    }
+    memcpy(path, address.sun_path, n);
+    path[n] = 0;
+    return (int)n;
 }
 
 int tc_unix_connect(const char *path) {

@@ -144,7 +144,7 @@ extension Daemon {
         }
         let daemon = DaemonStatus(
             version: Version.current, pid: getpid(), uptimeSeconds: (tc_monotonic_ns() - startedMonotonic) / 1_000_000_000,
-            clients: UInt64(clients.values.filter(\.isRegistered).count), runtimeDirectory: configuration.runtimeDirectory,
+            clients: UInt64(clients.values.filter(\.isRegistered).count), runtimeDirectory: socketDirectory,
             stateDirectory: configuration.stateDirectory, diskBytes: diskUsage(), diskQuota: configuration.diskQuota)
         return .status(daemon, selected.map { $0.status() })
     }

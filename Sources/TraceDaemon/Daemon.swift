@@ -29,6 +29,9 @@ package final class Daemon {
     /// Socket files traced bound itself (not systemd's): removed at exit.
     private var boundSocketPaths: [String] = []
     var controlListener: FileDescriptor?
+    /// Where the sockets are: `runtime_directory`, or where systemd bound
+    /// the ones it passed (what status shows).
+    var socketDirectory = ""
     let signals: SignalNotifier
     let timer: PeriodicTimer
     var clients: [UInt64: Client] = [:]
@@ -136,7 +139,10 @@ package final class Daemon {
         } catch {
             throw DaemonError("cannot watch the sockets: \(error)")
         }
-        log.info("listening on \(paths.producerSocket) and \(paths.controlSocket)" + (activated.isEmpty ? "" : " (socket activation)"))
+        let producerPath = producerListener.flatMap(UnixSocket.localPath) ?? paths.producerSocket
+        let controlPath = controlListener.flatMap(UnixSocket.localPath) ?? paths.controlSocket
+        socketDirectory = String(producerPath[..<(producerPath.lastIndex(of: "/") ?? producerPath.startIndex)])
+        log.info("listening on \(producerPath) and \(controlPath)" + (activated.isEmpty ? "" : " (socket activation)"))
     }
 
     private func listener(_ activated: CInt?, path: String, mode: mode_t) throws(DaemonError) -> FileDescriptor {

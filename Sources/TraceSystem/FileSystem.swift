@@ -38,19 +38,23 @@ package enum FileSystem {
         try Syscall.call("mkdir", subject: path) { Glibc.mkdir(path, mode) }
     }
 
-    /// `mkdir -p`: every missing component with mode 0755, then `mode` on
-    /// the last one.
+    /// `mkdir -p`: every missing component with mode 0755, and `mode` on
+    /// the last one if this call made it. One that exists keeps its mode
+    /// (an administrator's, or systemd's `StateDirectoryMode=`).
     package static func makeDirectories(_ path: String, mode: mode_t) throws(SystemError) {
         var partial = ""
+        var made = false
         for component in path.split(separator: "/") {
             partial += "/" + component
             do {
                 try makeDirectory(partial, mode: 0o755)
+                made = true
             } catch where error.errno == .exists {
+                made = false
                 continue
             }
         }
-        try Syscall.call("chmod", subject: path) { Glibc.chmod(path, mode) }
+        if made { try Syscall.call("chmod", subject: path) { Glibc.chmod(path, mode) } }
     }
 
     /// `fsync(2)` of a directory, so that a rename in it survives a crash.

@@ -113,6 +113,15 @@ package enum UnixSocket {
         return FileDescriptor(rawValue: fd)
     }
 
+    /// The path `socket` is bound to (a listening socket passed by
+    /// systemd, say), or nil for an unnamed or abstract one.
+    package static func localPath(_ socket: FileDescriptor) -> String? {
+        var buffer = [CChar](repeating: 0, count: 110)
+        let n = tc_unix_local_path(socket.rawValue, &buffer, buffer.count)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<Int(n)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// `accept4` a connection (non-blocking, close-on-exec), or nil if none is waiting.
     package static func accept(_ listener: FileDescriptor) throws(SystemError) -> FileDescriptor? {
         try Syscall.callUnlessWouldBlock("accept4") {

@@ -52,7 +52,4 @@ package final class SystemdBox: Sendable {
     package func shell(_ script: String) throws -> ProcessResult {
         try run(["sh", "-c", script])
     }
-
-    /// A path inside the container, as the host sees it.
-    package func hostPath(_ inside: String) -> String { "/proc/\(pid)/root" + inside }
 }

@@ -23,6 +23,24 @@ import Testing
         #expect(result.standardError.isEmpty, "\(result.standardError)")
     }
 
+    /// systemd's own measure of the service's sandbox: at most 1.0 (it
+    /// was 1.5 running as root; docs/design.md, "Running as a service",
+    /// says what each remaining item is for).
+    @Test func theServiceIsExposedAtMostOnePointZero() throws {
+        let directory = try TemporaryDirectory("units")
+        var text = try String(contentsOfFile: Self.repository + "/systemd/traced.service", encoding: .utf8)
+        text = text.replacingOccurrences(of: "/usr/bin/traced", with: Processes.executable("traced"))
+        try text.write(toFile: directory.file("traced.service"), atomically: true, encoding: .utf8)
+        let result = try Processes.run("/usr/bin/systemd-analyze", ["security", "--offline=yes", "--no-pager", directory.file("traced.service")])
+        let line = try #require(result.lines.first { $0.contains("Overall exposure level") }, "\(result.standardOutput)\(result.standardError)")
+        let score = try #require(line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) }, "\(line)")
+        #expect(score <= 1.0, "\(result.standardOutput)")
+        // What counts against it is what design.md explains: nothing else.
+        let counted = result.lines.filter { $0.hasPrefix("✗") }.compactMap { $0.dropFirst(2).split(separator: " ").first.map(String.init) }
+        #expect(Set(counted) == ["RootDirectory=/RootImage=", "RestrictAddressFamilies=~AF_UNIX", "ProtectProc=", "PrivateUsers=", "DeviceAllow="],
+                "\(result.standardOutput)")
+    }
+
     @Test func theShippedConfigIsTheDefaultsKeyForKey() throws {
         let path = Self.repository + "/config/traced.conf"
         let text = try String(contentsOfFile: path, encoding: .utf8)

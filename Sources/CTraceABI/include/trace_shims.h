@@ -84,6 +84,10 @@ ssize_t tc_receive_with_fds(int fd, void *bytes, size_t length, int *fds, int ca
  * ENAMETOOLONG for a path that does not fit sockaddr_un. */
 int tc_unix_listen(const char *path, int backlog);
 int tc_unix_connect(const char *path);
+/* The path a Unix socket is bound to (getsockname), NUL-terminated in
+ * `path` (`capacity` bytes): its length, or -1 with errno (EINVAL for an
+ * unnamed or abstract socket, ERANGE if it does not fit). */
+int tc_unix_local_path(int fd, char *path, size_t capacity);
 
 /* ---- epoll, signalfd, timerfd ---- */
 #define TC_EPOLLIN 0x001u
