@@ -42,6 +42,22 @@ public struct TraceTask: Sendable, Hashable {
         self.init(id: EventWriter.taskBegin(type, parent: TraceTask.currentTaskID()))
     }
 
+    /// Creates a task whose type is known only at run time (a literal
+    /// chooses the `StaticString` form; runtime names are bounded, see
+    /// `Trace`).
+    ///
+    /// ```swift
+    /// let request = TraceTask(route.name)
+    /// ```
+    @inlinable @_disfavoredOverload
+    public init(_ type: String) {
+        guard Trace.shouldRecord else {
+            self.init(id: 0)
+            return
+        }
+        self.init(id: EventWriter.taskBegin(type, parent: TraceTask.currentTaskID()))
+    }
+
     /// Marks the task complete.
     @inlinable
     public func end() {
