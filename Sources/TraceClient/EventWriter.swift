@@ -402,12 +402,16 @@ enum EventWriter {
         }
     }
 
-    /// The current task's id, or 0. Skips the task-local lookup until some
-    /// task has been made current in this process.
+    /// The current task's id, or 0: TraceTask's task-local, else (if the
+    /// process asked for it) the TraceTask in ServiceContext.current. One
+    /// relaxed load while neither was ever used in this process.
     @inline(__always)
     static func currentTask() -> UInt64 {
-        guard tc_tasks_in_use_load() != 0 else { return 0 }
-        return TraceTask.currentID
+        let inUse = tc_tasks_in_use_load()
+        guard inUse != 0 else { return 0 }
+        let id = inUse & UInt32(TC_TASKS_LOCAL) != 0 ? TraceTask.currentID : 0
+        guard id == 0, inUse & UInt32(TC_TASKS_SERVICE_CONTEXT) != 0 else { return id }
+        return TraceTask.serviceContextTaskID()
     }
 
     @inline(__always)

@@ -65,15 +65,16 @@ public struct TraceTask: Sendable, Hashable {
         EventWriter.taskEnd(id)
     }
 
-    /// The task current in this context, if any.
+    /// The task current in this context, if any (with
+    /// `followsServiceContext()`, possibly the one in ServiceContext.current).
     public static var current: TraceTask? {
-        let id = currentID
+        let id = EventWriter.currentTask()
         return id == 0 ? nil : TraceTask(id: id)
     }
 
     @usableFromInline
     static func currentTaskID() -> UInt64 {
-        tc_tasks_in_use_load() == 0 ? 0 : currentID
+        EventWriter.currentTask()
     }
 
     /// Runs `body` with this task current.
