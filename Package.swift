@@ -25,6 +25,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // Latency distributions of the trace tool (docs/design.md, "Reading traces").
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // ServiceContext, for TraceClient only: a TraceTask carried in
+        // ServiceContext.current can be the current task (docs/design.md, "Tasks
+        // from ServiceContext").
+        .package(url: "https://github.com/apple/swift-service-context", from: "1.5.1"),
         // The ecosystem layer (docs/design.md, "Existing services"): spans and log lines into traces.
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -110,7 +114,10 @@ let package = Package(
         // The annotation API linked into services.
         .target(
             name: "TraceClient",
-            dependencies: ["CTraceABI", "TraceSystem", "TraceFormat", "TraceRing", "TraceProtocol"],
+            dependencies: [
+                "CTraceABI", "TraceSystem", "TraceFormat", "TraceRing", "TraceProtocol",
+                .product(name: "ServiceContextModule", package: "swift-service-context"),
+            ],
             swiftSettings: strict
         ),
         // swift-distributed-tracing's Tracer: spans become tasks, regions and subtasks;
