@@ -41,6 +41,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The service with traced linked in: TracedTracer and TracedLogging bootstrapped.
+        .executableTarget(
+            name: "hummingbird-orders",
+            dependencies: [
+                "OrdersApp",
+                .product(name: "TracedTracing", package: rootIdentity),
+                .product(name: "TracedLogging", package: rootIdentity),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // The same service with traced not linked at all (no-op tracer): the
         // baseline of the throughput A/B (docs/performance.md).
         .executableTarget(
