@@ -1,6 +1,6 @@
 public import Tracing
 import CTraceABI
-public import TraceClient
+import TraceClient
 
 /// swift-distributed-tracing's `Tracer` over TraceClient: every span goes
 /// into the same trace as the service's own annotations.

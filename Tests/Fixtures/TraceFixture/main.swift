@@ -25,5 +25,6 @@ case "fork": Scenarios.fork(options)
 case "producer": Scenarios.producer(options)
 case "load": Scenarios.load(options)
 case "latencies": Scenarios.latencies(options)
+case "spans": await SpanScenario.run(options)
 default: Fixture.fail("unknown scenario '\(scenario)'")
 }
