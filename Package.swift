@@ -155,7 +155,10 @@ let package = Package(
         // A traced process for tests that need one: emits scripted workloads.
         .executableTarget(
             name: "TraceFixture",
-            dependencies: ["TraceClient", "TraceRing", "TraceSystem", "TraceFormat", "CTraceABI"],
+            dependencies: [
+                "TraceClient", "TraceRing", "TraceSystem", "TraceFormat", "CTraceABI",
+                .product(name: "ServiceContextModule", package: "swift-service-context"),
+            ],
             path: "Tests/Fixtures/TraceFixture",
             swiftSettings: strict
         ),

@@ -25,5 +25,8 @@ case "fork": Scenarios.fork(options)
 case "producer": Scenarios.producer(options)
 case "load": Scenarios.load(options)
 case "latencies": Scenarios.latencies(options)
+case "dynamicNames": await NameScenarios.dynamicNames(options)
+case "manyNames": NameScenarios.manyNames(options)
+case "serviceContext": await NameScenarios.serviceContext(options)
 default: Fixture.fail("unknown scenario '\(scenario)'")
 }
