@@ -182,7 +182,7 @@ let package = Package(
             name: "TraceClientTests",
             dependencies: [
                 "TraceClient", "TraceFormat", "TraceRing", "TraceAnalysis", "TraceSystem", "CTraceABI", "TraceFixture",
-                "TestSupport",
+                "TestSupport", "tracectl",
             ],
             swiftSettings: strict
         ),

@@ -122,7 +122,9 @@ extension EventWriter {
     /// `traced.names.overflowed` (its last value is the total).
     @usableFromInline @inline(never)
     static func noteNameOverflow() {
-        // Typed: a bare literal would pick counter(String, _:) and recurse.
+        // RuntimeNames.overflowCounter, as a StaticString (the per-thread
+        // cache keys on it). Typed: a bare literal would pick
+        // counter(String, _:) and recurse.
         let name: StaticString = "traced.names.overflowed"
         counter(name, Int64(truncatingIfNeeded: NameTable.shared.overflowCount))
     }

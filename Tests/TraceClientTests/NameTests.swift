@@ -84,6 +84,16 @@ import TraceFormat
         let early = try #require(result.values["heapEarly"].flatMap(Int.init))
         let late = try #require(result.values["heapLate"].flatMap(Int.init))
         #expect(early > 0 && late - early < 512 << 10, "heap grew from \(early) to \(late) bytes")
+
+        // tracectl shows the count next to the drops.
+        let pid = try #require(model.catalog.processes[1]?.pid)
+        let summary = try Processes.run(Processes.executable("tracectl"), ["dump", "--summary", path])
+        #expect(summary.standardOutput.contains(
+            "dropped 0, \(overflow) named (other) (over \(Self.bound) runtime names)"), "\(summary.standardOutput)")
+        let report = try Processes.run(Processes.executable("tracectl"), ["report", path])
+        #expect(report.standardOutput.contains(
+            "names over the bound: \(overflow) event(s) of pid \(pid) TraceFixture recorded as (other) (4096 runtime names per process)"),
+            "\(report.standardOutput.prefix(600))")
     }
 
     @Test func namesFromManyThreadsAtOnceFillTheTableOnce() throws {
