@@ -49,8 +49,8 @@ enum Scenarios {
             order.withCurrent {
                 Trace.log("orderID", "42")
                 Trace.withRegion("makeCappuccino") {
-                    Trace.withRegion("steamMilk") { Trace.counter("milkTemperature" as StaticString, 65) }
-                    Trace.withRegion("extractCoffee") { Trace.counter("pressure" as StaticString, 9.5) }
+                    Trace.withRegion("steamMilk") { Trace.counter("milkTemperature", 65) }
+                    Trace.withRegion("extractCoffee") { Trace.counter("pressure", 9.5) }
                     Trace.withRegion("mixMilkCoffee") {}
                 }
                 let grind = TraceTask("grindBeans")
@@ -96,7 +96,7 @@ enum Scenarios {
 
             await Task(executorPreference: a) {
                 await Trace.withRegion("asyncRegion") {
-                    await withTaskExecutorPreference(b) { Trace.log("where" as StaticString, "on exec-b") }
+                    await withTaskExecutorPreference(b) { Trace.log("where", "on exec-b") }
                 }
             }.value
         }
