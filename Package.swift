@@ -183,6 +183,7 @@ let package = Package(
             name: "TraceFixture",
             dependencies: [
                 "TraceClient", "TraceRing", "TraceSystem", "TraceFormat", "CTraceABI", "TracedTracing", "TracedLogging",
+                .product(name: "ServiceContextModule", package: "swift-service-context"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -209,7 +210,7 @@ let package = Package(
             name: "TraceClientTests",
             dependencies: [
                 "TraceClient", "TraceFormat", "TraceRing", "TraceAnalysis", "TraceSystem", "CTraceABI", "TraceFixture",
-                "TestSupport",
+                "TestSupport", "tracectl",
             ],
             swiftSettings: strict
         ),

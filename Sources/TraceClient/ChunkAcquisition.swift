@@ -122,7 +122,11 @@ extension EventWriter {
     /// `traced.names.overflowed` (its last value is the total).
     @usableFromInline @inline(never)
     static func noteNameOverflow() {
-        counter("traced.names.overflowed", Int64(truncatingIfNeeded: NameTable.shared.overflowCount))
+        // RuntimeNames.overflowCounter, as a StaticString (the per-thread
+        // cache keys on it). Typed: a bare literal would pick
+        // counter(String, _:) and recurse.
+        let name: StaticString = "traced.names.overflowed"
+        counter(name, Int64(truncatingIfNeeded: NameTable.shared.overflowCount))
     }
 
     /// Walks the stack (frame pointers) and returns its id, 0 if none.

@@ -28,7 +28,9 @@ enum EventWriter {
     }
 
     /// `typeID` resolves the name inside the event (the thread is busy).
-    @inline(__always)
+    /// Transparent, so inlined even in debug builds: captureStack skips a
+    /// fixed number of frames (the entry point's and its own).
+    @_transparent
     static func regionBegin(_ typeID: (ThreadState) -> UInt32) -> TraceRegion {
         let now = tc_now()
         let t = tc_thread_state_get().unsafelyUnwrapped
@@ -114,7 +116,7 @@ enum EventWriter {
         return id
     }
 
-    @inline(__always)
+    @_transparent  // as regionBegin's: one frame for captureStack to skip
     static func taskBegin(parent: UInt64, _ typeID: (ThreadState) -> UInt32) -> UInt64 {
         let now = tc_now()
         let t = tc_thread_state_get().unsafelyUnwrapped

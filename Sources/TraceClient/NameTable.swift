@@ -32,9 +32,9 @@ final class NameTable: @unchecked Sendable {  // slots: written once each, under
     /// The process's table (names are ids in its StringInterner).
     static let shared = NameTable()
 
-    static let capacity = 4096
+    static let capacity = RuntimeNames.limit
     static let slotCount = 2 * capacity
-    static let otherName = "(other)"
+    static let otherName = RuntimeNames.other
     private static let entryHeader = 16
 
     private let slots: UnsafeMutablePointer<Atomic<UInt>>

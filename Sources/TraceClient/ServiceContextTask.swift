@@ -31,20 +31,24 @@ extension TraceTask {
     /// `ServiceContext.current?.traceTask` is: regions, logs and new tasks
     /// attach to it. This is how a span made current by swift-distributed-
     /// tracing's `withSpan` or Hummingbird's TracingMiddleware (which set
-    /// only `ServiceContext.current`) reaches TraceClient. It cannot be
-    /// turned off. Until it is called, annotations never look at
-    /// ServiceContext: the check is one relaxed load they already make.
-    /// Cost when on and no TraceTask is current: a ServiceContext lookup
+    /// only `ServiceContext.current`) reaches TraceClient. `false` turns it
+    /// off again. Until it is on, annotations never look at ServiceContext:
+    /// the check is one relaxed load they already make. When on and no
+    /// TraceTask is current, an event pays a ServiceContext lookup
     /// (docs/performance.md).
     ///
     /// ```swift
     /// TraceTask.followsServiceContext()   // once, when bootstrapping the tracer
     /// ```
-    public static func followsServiceContext() {
-        tc_tasks_in_use_add(UInt32(TC_TASKS_SERVICE_CONTEXT))
+    public static func followsServiceContext(_ follow: Bool = true) {
+        if follow {
+            tc_tasks_in_use_add(UInt32(TC_TASKS_SERVICE_CONTEXT))
+        } else {
+            tc_tasks_in_use_remove(UInt32(TC_TASKS_SERVICE_CONTEXT))
+        }
     }
 
-    /// Whether `followsServiceContext()` was called in this process.
+    /// Whether the current task falls back to ServiceContext's (`followsServiceContext()`).
     public static var isFollowingServiceContext: Bool {
         tc_tasks_in_use_load() & UInt32(TC_TASKS_SERVICE_CONTEXT) != 0
     }

@@ -246,37 +246,50 @@ public enum Trace {
         EventWriter.counter(name, value)
     }
 
-    /// `log` with a category known only at run time.
+    /// `log` with a category known only at run time (a `String` or a
+    /// `Substring`). Why not just `String`: with two arguments Swift's
+    /// overload ranking would then choose it over the `StaticString` form
+    /// even for a literal, `@_disfavoredOverload` or not (Swift 6.3); a
+    /// generic parameter keeps literals on the fast path (NameTests checks).
     ///
     /// ```swift
     /// Trace.log(subsystem.name, "cache miss for \(key)")
     /// ```
     @inlinable @_disfavoredOverload
-    public static func log(_ category: String, _ message: @autoclosure () -> String) {
+    public static func log(_ category: some StringProtocol, _ message: @autoclosure () -> String) {
         guard shouldRecord else { return }
-        EventWriter.log(category, message())
+        EventWriter.log(runtimeName(category), message())
     }
 
-    /// `counter` with a name known only at run time.
+    /// `counter` with a name known only at run time (a `String` or a
+    /// `Substring`; generic for the reason given at `log`).
     ///
     /// ```swift
     /// Trace.counter("\(pool.name).inUse", pool.inUse)
     /// ```
     @inlinable @_disfavoredOverload
-    public static func counter(_ name: String, _ value: Int) {
+    public static func counter(_ name: some StringProtocol, _ value: Int) {
         guard shouldRecord else { return }
-        EventWriter.counter(name, Int64(value))
+        EventWriter.counter(runtimeName(name), Int64(value))
     }
 
-    /// `counter` with a name known only at run time.
+    /// `counter` with a name known only at run time (a `String` or a
+    /// `Substring`; generic for the reason given at `log`).
     ///
     /// ```swift
     /// Trace.counter("\(disk.name).utilization", 0.42)
     /// ```
     @inlinable @_disfavoredOverload
-    public static func counter(_ name: String, _ value: Double) {
+    public static func counter(_ name: some StringProtocol, _ value: Double) {
         guard shouldRecord else { return }
-        EventWriter.counter(name, value)
+        EventWriter.counter(runtimeName(name), value)
+    }
+
+    /// The `String` of a runtime name: the name itself when it is one (the
+    /// cast folds away once specialized), a copy of a `Substring`.
+    @inlinable
+    static func runtimeName(_ name: some StringProtocol) -> String {
+        (name as? String) ?? String(name)
     }
 
     // MARK: In-process tracing

@@ -30,7 +30,19 @@ public struct TraceParent: Sendable, Hashable, CustomStringConvertible {
 
     /// The header value, `00-<trace id>-<span id>-<flags>`.
     public var description: String {
-        "00-\(traceID)-\(spanIDString)-\(Hex.string(flags))"
+        // One allocation: a span writes this as its trace.context log.
+        String(unsafeUninitializedCapacity: 55) { out in
+            out[0] = UInt8(ascii: "0")
+            out[1] = UInt8(ascii: "0")
+            out[2] = UInt8(ascii: "-")
+            Hex.write(traceIDHigh, into: out, at: 3)
+            Hex.write(traceIDLow, into: out, at: 19)
+            out[35] = UInt8(ascii: "-")
+            Hex.write(spanID, into: out, at: 36)
+            out[52] = UInt8(ascii: "-")
+            Hex.write(flags, into: out, at: 53)
+            return 55
+        }
     }
 
     /// Parses a `traceparent` header value; nil when it must be ignored.
@@ -54,6 +66,17 @@ public struct TraceParent: Sendable, Hashable, CustomStringConvertible {
 
 /// Lower-case hex, the only form W3C trace context allows.
 enum Hex {
+    /// Writes `value` as `bitWidth / 4` lower-case hex digits at `offset`.
+    static func write(_ value: some FixedWidthInteger, into out: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
+        let digits = value.bitWidth / 4
+        var v = value
+        for i in stride(from: offset + digits - 1, through: offset, by: -1) {
+            let nibble = UInt8(truncatingIfNeeded: v & 0xf)
+            out[i] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+            v >>= 4
+        }
+    }
+
     static func string(_ value: some FixedWidthInteger) -> String {
         let digits = value.bitWidth / 4
         var out = [UInt8](repeating: 0, count: digits)
