@@ -56,7 +56,8 @@ public struct TraceLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         forward?.log(event: event)
-        guard Trace.isEnabled else { return }
+        // The message is rendered only when tracing is on (an autoclosure);
+        // a pending TRACED_FILE start happens here like at any annotation.
         Trace.log(label, LogText.render(event, handlerMetadata: metadata, provider: metadataProvider))
     }
 }
