@@ -13,6 +13,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "TraceClient", targets: ["TraceClient"]),
+        // swift-distributed-tracing's Tracer and swift-log's LogHandler over TraceClient.
+        .library(name: "TracedTracing", targets: ["TracedTracing"]),
+        .library(name: "TracedLogging", targets: ["TracedLogging"]),
         .executable(name: "tracectl", targets: ["tracectl"]),
         .executable(name: "traced", targets: ["traced"]),
         .executable(name: "cafe", targets: ["cafe"]),
@@ -22,6 +25,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // Latency distributions of the trace tool (docs/design.md, "Reading traces").
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // ServiceContext, for TraceClient only: a TraceTask carried in
+        // ServiceContext.current can be the current task (docs/design.md, "Tasks
+        // from ServiceContext").
+        .package(url: "https://github.com/apple/swift-service-context", from: "1.5.1"),
+        // The ecosystem layer (docs/design.md, "Existing services"): spans and log lines into traces.
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // The shared-memory ABI header and the GNU-only calls Swift's Glibc cannot see.
@@ -104,7 +114,30 @@ let package = Package(
         // The annotation API linked into services.
         .target(
             name: "TraceClient",
-            dependencies: ["CTraceABI", "TraceSystem", "TraceFormat", "TraceRing", "TraceProtocol"],
+            dependencies: [
+                "CTraceABI", "TraceSystem", "TraceFormat", "TraceRing", "TraceProtocol",
+                .product(name: "ServiceContextModule", package: "swift-service-context"),
+            ],
+            swiftSettings: strict
+        ),
+        // swift-distributed-tracing's Tracer: spans become tasks, regions and subtasks;
+        // W3C trace context in and out.
+        .target(
+            name: "TracedTracing",
+            dependencies: [
+                "TraceClient", "CTraceABI",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
+            swiftSettings: strict
+        ),
+        // swift-log's LogHandler (log lines into the trace) and metadata provider (trace ids).
+        .target(
+            name: "TracedLogging",
+            dependencies: [
+                "TraceClient", "TracedTracing",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -148,7 +181,12 @@ let package = Package(
         // A traced process for tests that need one: emits scripted workloads.
         .executableTarget(
             name: "TraceFixture",
-            dependencies: ["TraceClient", "TraceRing", "TraceSystem", "TraceFormat", "CTraceABI"],
+            dependencies: [
+                "TraceClient", "TraceRing", "TraceSystem", "TraceFormat", "CTraceABI", "TracedTracing", "TracedLogging",
+                .product(name: "ServiceContextModule", package: "swift-service-context"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/Fixtures/TraceFixture",
             swiftSettings: strict
         ),
@@ -172,7 +210,7 @@ let package = Package(
             name: "TraceClientTests",
             dependencies: [
                 "TraceClient", "TraceFormat", "TraceRing", "TraceAnalysis", "TraceSystem", "CTraceABI", "TraceFixture",
-                "TestSupport",
+                "TestSupport", "tracectl",
             ],
             swiftSettings: strict
         ),
@@ -181,6 +219,16 @@ let package = Package(
             dependencies: [
                 "TraceFormat", "TraceRing", "TraceAnalysis", "TraceSystem", "TraceProtocol", "TraceText", "CTraceABI",
                 "TestSupport", "TraceFixture", "traced", "tracectl", "cafe",
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TracedTracingTests",
+            dependencies: [
+                "TracedTracing", "TracedLogging", "TraceClient", "TraceAnalysis", "TraceSystem", "TestSupport",
+                "TraceFixture", "tracectl",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

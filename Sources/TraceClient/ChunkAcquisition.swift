@@ -106,6 +106,29 @@ extension EventWriter {
         return id
     }
 
+    /// A runtime name not in the NameTable: interned, or `(other)` when the
+    /// table is full (then `overflowed` is set).
+    @inline(never)
+    static func internDynamicSlow(_ bytes: UnsafeRawBufferPointer, hash: UInt64, overflowed: inout Bool) -> UInt32 {
+        let runtime = ClientRuntime.shared
+        guard let buffer = runtime.buffer else { return 0 }
+        let (id, over) = NameTable.shared.insert(bytes, hash: hash, strings: runtime.strings, buffer: buffer)
+        if over { overflowed = true }
+        return id
+    }
+
+    /// After an event whose runtime name was recorded as `(other)`: records
+    /// the process's overflow count so far as the counter
+    /// `traced.names.overflowed` (its last value is the total).
+    @usableFromInline @inline(never)
+    static func noteNameOverflow() {
+        // RuntimeNames.overflowCounter, as a StaticString (the per-thread
+        // cache keys on it). Typed: a bare literal would pick
+        // counter(String, _:) and recurse.
+        let name: StaticString = "traced.names.overflowed"
+        counter(name, Int64(truncatingIfNeeded: NameTable.shared.overflowCount))
+    }
+
     /// Walks the stack (frame pointers) and returns its id, 0 if none.
     /// Skips two frames: this function's and the EventWriter entry point's,
     /// so the first frame is the annotation's call site.

@@ -16,6 +16,22 @@ enum EventWriter {
 
     @usableFromInline @inline(never)
     static func regionBegin(_ type: StaticString) -> TraceRegion {
+        regionBegin { t in intern(t, type) }
+    }
+
+    @usableFromInline @inline(never)
+    static func regionBegin(_ type: String) -> TraceRegion {
+        var overflowed = false
+        let region = regionBegin { t in internDynamic(type, overflowed: &overflowed) }
+        if overflowed { noteNameOverflow() }
+        return region
+    }
+
+    /// `typeID` resolves the name inside the event (the thread is busy).
+    /// Transparent, so inlined even in debug builds: captureStack skips a
+    /// fixed number of frames (the entry point's and its own).
+    @_transparent
+    static func regionBegin(_ typeID: (ThreadState) -> UInt32) -> TraceRegion {
         let now = tc_now()
         let t = tc_thread_state_get().unsafelyUnwrapped
         guard enter(t) else { return TraceRegion(droppedFor: UInt32(TC_DROP_REENTRANT)) }
@@ -23,7 +39,7 @@ enum EventWriter {
         guard var p = reserve(t, Int(TC_MAX_REGION_BEGIN + TC_MAX_CONTEXT), now) else {
             return droppedBegin(t)
         }
-        let typeID = intern(t, type)
+        let typeID = typeID(t)
         let stack = wantsStack() ? captureStack(t) : 0
         noteContext(t, &p, task: currentTask())
         p.pointee = UInt8(TC_EV_REGION_BEGIN) | (stack != 0 ? UInt8(TC_EV_HAS_STACK) : 0)
@@ -89,6 +105,19 @@ enum EventWriter {
     /// dropped, so what the task does is still attributed to it).
     @usableFromInline @inline(never)
     static func taskBegin(_ type: StaticString, parent: UInt64) -> UInt64 {
+        taskBegin(parent: parent) { t in intern(t, type) }
+    }
+
+    @usableFromInline @inline(never)
+    static func taskBegin(_ type: String, parent: UInt64) -> UInt64 {
+        var overflowed = false
+        let id = taskBegin(parent: parent) { t in internDynamic(type, overflowed: &overflowed) }
+        if overflowed { noteNameOverflow() }
+        return id
+    }
+
+    @_transparent  // as regionBegin's: one frame for captureStack to skip
+    static func taskBegin(parent: UInt64, _ typeID: (ThreadState) -> UInt32) -> UInt64 {
         let now = tc_now()
         let t = tc_thread_state_get().unsafelyUnwrapped
         guard enter(t) else { return 0 }
@@ -97,7 +126,7 @@ enum EventWriter {
             return t.pointee.status == UInt32(TC_THREAD_REGISTERED) ? nextTaskID(t) : 0
         }
         let id = nextTaskID(t)
-        let typeID = intern(t, type)
+        let typeID = typeID(t)
         let stack = wantsStack() ? captureStack(t) : 0
         // The parent is the context's task: the decoder reads it from there.
         noteContext(t, &p, task: parent)
@@ -130,11 +159,20 @@ enum EventWriter {
     static func log(_ category: StaticString, _ message: consuming String) {
         // Native strings are contiguous UTF-8: no copy. Consuming the
         // caller's string spares a retain and release.
-        message.withUTF8 { log(category, UnsafeRawBufferPointer($0)) }
+        message.withUTF8 { bytes in log(UnsafeRawBufferPointer(bytes)) { t in intern(t, category) } }
+    }
+
+    @usableFromInline @inline(never)
+    static func log(_ category: String, _ message: consuming String) {
+        var overflowed = false
+        message.withUTF8 { bytes in
+            log(UnsafeRawBufferPointer(bytes)) { t in internDynamic(category, overflowed: &overflowed) }
+        }
+        if overflowed { noteNameOverflow() }
     }
 
     @inline(__always)
-    static func log(_ category: StaticString, _ bytes: UnsafeRawBufferPointer) {
+    static func log(_ bytes: UnsafeRawBufferPointer, _ categoryID: (ThreadState) -> UInt32) {
         let now = tc_now()
         let t = tc_thread_state_get().unsafelyUnwrapped
         guard enter(t) else { return }
@@ -144,7 +182,7 @@ enum EventWriter {
         while length < bytes.count && length > 0 && bytes[length] & 0xC0 == 0x80 { length -= 1 }
         let truncated: UInt64 = length < bytes.count ? 1 : 0
         guard var p = reserve(t, Int(TC_MAX_LOG_FIXED + TC_MAX_CONTEXT) + length, now) else { return }
-        let categoryID = intern(t, category)
+        let categoryID = categoryID(t)
         let stack = wantsStack() ? captureStack(t) : 0
         noteContext(t, &p, task: currentTask())
         p.pointee = UInt8(TC_EV_LOG) | (stack != 0 ? UInt8(TC_EV_HAS_STACK) : 0)
@@ -187,12 +225,24 @@ enum EventWriter {
 
     @usableFromInline @inline(never)
     static func counter(_ name: StaticString, _ value: Int64) {
+        counter(value) { t in intern(t, name) }
+    }
+
+    @usableFromInline @inline(never)
+    static func counter(_ name: String, _ value: Int64) {
+        var overflowed = false
+        counter(value) { t in internDynamic(name, overflowed: &overflowed) }
+        if overflowed { noteNameOverflow() }
+    }
+
+    @inline(__always)
+    static func counter(_ value: Int64, _ nameID: (ThreadState) -> UInt32) {
         let now = tc_now()
         let t = tc_thread_state_get().unsafelyUnwrapped
         guard enter(t) else { return }
         defer { leave(t) }
         guard var p = reserve(t, Int(TC_MAX_COUNTER), now) else { return }
-        let nameID = intern(t, name)
+        let nameID = nameID(t)
         p.pointee = UInt8(TC_EV_COUNTER_INT)
         p += 1
         putDelta(t, &p, now)
@@ -203,12 +253,24 @@ enum EventWriter {
 
     @usableFromInline @inline(never)
     static func counter(_ name: StaticString, _ value: Double) {
+        counter(value) { t in intern(t, name) }
+    }
+
+    @usableFromInline @inline(never)
+    static func counter(_ name: String, _ value: Double) {
+        var overflowed = false
+        counter(value) { t in internDynamic(name, overflowed: &overflowed) }
+        if overflowed { noteNameOverflow() }
+    }
+
+    @inline(__always)
+    static func counter(_ value: Double, _ nameID: (ThreadState) -> UInt32) {
         let now = tc_now()
         let t = tc_thread_state_get().unsafelyUnwrapped
         guard enter(t) else { return }
         defer { leave(t) }
         guard var p = reserve(t, Int(TC_MAX_COUNTER), now) else { return }
-        let nameID = intern(t, name)
+        let nameID = nameID(t)
         p.pointee = UInt8(TC_EV_COUNTER_DOUBLE)
         p += 1
         putDelta(t, &p, now)
@@ -317,12 +379,41 @@ enum EventWriter {
         return internSlow(name, key: key, slot: slot)
     }
 
-    /// The current task's id, or 0. Skips the task-local lookup until some
-    /// task has been made current in this process.
+    /// The string id of a runtime name: a lock-free lookup in the process's
+    /// NameTable when the name is interned (no allocation: a native or small
+    /// string's bytes are read in place). Sets `overflowed` when the name
+    /// was recorded as `(other)` because the table is full.
+    @inline(__always)
+    static func internDynamic(_ name: String, overflowed: inout Bool) -> UInt32 {
+        let names = NameTable.shared
+        if let id = name.utf8.withContiguousStorageIfAvailable({ utf8 -> UInt32 in
+            let bytes = NameTable.clamp(UnsafeRawBufferPointer(utf8))
+            let hash = NameTable.hash(bytes)
+            let id = names.lookup(bytes, hash: hash)
+            return id != 0 ? id : internDynamicSlow(bytes, hash: hash, overflowed: &overflowed)
+        }) {
+            return id
+        }
+        // A string without contiguous UTF-8 (bridged, on other platforms): copied.
+        var copy = name
+        return copy.withUTF8 { utf8 in
+            let bytes = NameTable.clamp(UnsafeRawBufferPointer(utf8))
+            let hash = NameTable.hash(bytes)
+            let id = names.lookup(bytes, hash: hash)
+            return id != 0 ? id : internDynamicSlow(bytes, hash: hash, overflowed: &overflowed)
+        }
+    }
+
+    /// The current task's id, or 0: TraceTask's task-local, else (if the
+    /// process asked for it) the TraceTask in ServiceContext.current. One
+    /// relaxed load while neither was ever used in this process.
     @inline(__always)
     static func currentTask() -> UInt64 {
-        guard tc_tasks_in_use_load() != 0 else { return 0 }
-        return TraceTask.currentID
+        let inUse = tc_tasks_in_use_load()
+        guard inUse != 0 else { return 0 }
+        let id = inUse & UInt32(TC_TASKS_LOCAL) != 0 ? TraceTask.currentID : 0
+        guard id == 0, inUse & UInt32(TC_TASKS_SERVICE_CONTEXT) != 0 else { return id }
+        return TraceTask.serviceContextTaskID()
     }
 
     @inline(__always)

@@ -42,6 +42,22 @@ public struct TraceTask: Sendable, Hashable {
         self.init(id: EventWriter.taskBegin(type, parent: TraceTask.currentTaskID()))
     }
 
+    /// Creates a task whose type is known only at run time (a literal
+    /// chooses the `StaticString` form; runtime names are bounded, see
+    /// `Trace`).
+    ///
+    /// ```swift
+    /// let request = TraceTask(route.name)
+    /// ```
+    @inlinable @_disfavoredOverload
+    public init(_ type: String) {
+        guard Trace.shouldRecord else {
+            self.init(id: 0)
+            return
+        }
+        self.init(id: EventWriter.taskBegin(type, parent: TraceTask.currentTaskID()))
+    }
+
     /// Marks the task complete.
     @inlinable
     public func end() {
@@ -49,15 +65,16 @@ public struct TraceTask: Sendable, Hashable {
         EventWriter.taskEnd(id)
     }
 
-    /// The task current in this context, if any.
+    /// The task current in this context, if any (with
+    /// `followsServiceContext()`, possibly the one in ServiceContext.current).
     public static var current: TraceTask? {
-        let id = currentID
+        let id = EventWriter.currentTask()
         return id == 0 ? nil : TraceTask(id: id)
     }
 
     @usableFromInline
     static func currentTaskID() -> UInt64 {
-        tc_tasks_in_use_load() == 0 ? 0 : currentID
+        EventWriter.currentTask()
     }
 
     /// Runs `body` with this task current.

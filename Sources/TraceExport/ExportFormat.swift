@@ -36,6 +36,10 @@ package struct ExportLog {
     package var message: Message
     package var truncated: Bool
     package var stack: UInt32
+    /// A flow that starts at this log (a span's `trace.context`), 0 for none.
+    package var flowOut: UInt64 = 0
+    /// A flow that ends at this log (a `span.link`), 0 for none.
+    package var flowIn: UInt64 = 0
 
     package init(time: Int64, process: UInt32, thread: UInt32, task: UInt64, swiftTask: UInt64, category: UInt32,
                  message: Message, truncated: Bool, stack: UInt32) {

@@ -13,6 +13,8 @@ package import TraceSystem
 ///   their thread's track; overflow tracks for misnested regions
 ///   (`SliceLayout`).
 /// - A flow from a task's slice to each child task's slice.
+/// - A flow from a span's `trace.context` log to each `span.link` log that
+///   names the span (SpanLinks).
 /// - Logs: instants (category `log`, named after the log's category) on the
 ///   thread's track, with `category`, `message` (and `task`, `truncated`,
 ///   `stack`) annotations.
@@ -239,6 +241,8 @@ package final class PerfettoExporter: ExportFormat {
         if log.task != 0 { packets.annotate(.task, log.task) }
         if log.truncated { packets.annotate(.truncated, true) }
         if log.stack != 0 { annotateStack(process: log.process, stack: log.stack) }
+        if log.flowOut != 0 { packets.flow(log.flowOut) }
+        if log.flowIn != 0 { packets.terminatingFlow(log.flowIn) }
         try packets.endEvent(event)
     }
 

@@ -93,7 +93,8 @@ package enum TraceExporter {
             try format.thread(key.process, index: UInt32(truncatingIfNeeded: key.id), tid: thread.tid, name: thread.name)
         }
         var visitor = ExportVisitor(export: TimelineExport(format: format),
-                                    recordedDrops: catalog.drops.mapValues(\.droppedEvents))
+                                    recordedDrops: catalog.drops.mapValues(\.droppedEvents),
+                                    links: SpanLinks(catalog: catalog))
         // The walk on its own thread, the layout and the writing on this
         // one: each takes about half of an export's time.
         walk.runPipelined(&visitor, processes: processes)
@@ -110,6 +111,7 @@ package enum TraceExporter {
 struct ExportVisitor: TraceVisitor {
     let export: TimelineExport
     let recordedDrops: [UInt32: UInt64]
+    let links: SpanLinks
     var error: (any Error)?
 
     private mutating func attempt(_ body: (TimelineExport) throws -> Void) {
@@ -149,10 +151,13 @@ struct ExportVisitor: TraceVisitor {
     }
 
     mutating func log(_ log: LogRecord) {
+        let flows = links.flows(category: log.category.index, message: log.message)
         attempt {
-            try $0.log(ExportLog(time: log.time, process: log.process, thread: log.thread, task: log.task,
-                                     swiftTask: log.swiftTask, category: log.category.index, message: .bytes(log.message),
-                                     truncated: log.truncated, stack: log.stack))
+            var record = ExportLog(time: log.time, process: log.process, thread: log.thread, task: log.task,
+                                   swiftTask: log.swiftTask, category: log.category.index, message: .bytes(log.message),
+                                   truncated: log.truncated, stack: log.stack)
+            (record.flowOut, record.flowIn) = flows
+            try $0.log(record)
         }
     }
 

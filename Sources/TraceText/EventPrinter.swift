@@ -64,7 +64,9 @@ package struct EventPrinter {
         return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
     }
 
-    package func summary() -> String {
+    /// `nameOverflows`: per process, events whose runtime name was past
+    /// the process's bound (RuntimeNames), shown next to its drops.
+    package func summary(nameOverflows: [UInt32: Int64] = [:]) -> String {
         var lines: [String] = []
         for header in reader.headers {
             lines.append("file: format \(header.major).\(header.minor), written by \(header.producer)"
@@ -76,7 +78,8 @@ package struct EventPrinter {
             let reasons = (drops?.counts ?? [:]).sorted { $0.key < $1.key }
                 .map { "\(DropReason.name($0.key)) \($0.value)" }.joined(separator: ", ")
             lines.append("process \(key): pid \(process.pid) \(process.name), \(threads) threads, "
-                + "dropped \(drops?.droppedEvents ?? 0)" + (reasons.isEmpty ? "" : " (\(reasons))"))
+                + "dropped \(drops?.droppedEvents ?? 0)" + (reasons.isEmpty ? "" : " (\(reasons))")
+                + (nameOverflows[key].map { ", \($0) named \(RuntimeNames.other) (over \(RuntimeNames.limit) runtime names)" } ?? ""))
         }
         lines.append("events: \(reader.eventCount) in \(reader.batchCount) batches")
         for diagnostic in reader.diagnostics {

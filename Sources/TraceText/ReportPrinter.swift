@@ -1,4 +1,5 @@
 import TraceAnalysis
+import TraceFormat
 
 /// Renders a report as aligned text, with a log-scale histogram per task and
 /// region type drawn in the terminal.
@@ -19,6 +20,12 @@ package enum ReportPrinter {
             for drop in report.drops {
                 out.append("  pid \(drop.pid) \(drop.name): \(drop.reason) \(drop.count)")
             }
+        }
+        for row in report.counters where row.name == RuntimeNames.overflowCounter {
+            let process = report.trace.processes.first { $0.process == row.process }
+            out.append("names over the bound: \(Int64(row.max)) event(s) of "
+                       + (process.map { "pid \($0.pid) \($0.name)" } ?? "process \(row.process)")
+                       + " recorded as \(RuntimeNames.other) (\(RuntimeNames.limit) runtime names per process)")
         }
         if !report.tasks.isEmpty {
             out.append("")

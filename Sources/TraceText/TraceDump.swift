@@ -33,6 +33,8 @@ package final class TraceDump {
     /// Second pass: everything; its tables and diagnostics make the summary.
     private let reader = TraceReader()
     private var kinds: [TraceEventKind: (count: Int, bytes: Int)] = [:]
+    /// Per process, the highest RuntimeNames.overflowCounter seen.
+    private var nameOverflows: [UInt32: Int64] = [:]
     /// Symbolized frames per process, made on the first stack met.
     private var frames: [UInt32: [UInt64: StackSymbolizer.Frame]] = [:]
     private var shownStacks: Set<TraceReader.ProcessScoped> = []
@@ -73,6 +75,12 @@ package final class TraceDump {
     private var printer: EventPrinter { EventPrinter(reader: reader, names: names) }
 
     private func take(_ header: BatchHeader, _ event: RawEvent, _ lastBatch: inout BatchHeader?) {
+        // Without the first pass (summary, sizes), the metadata this pass read
+        // so far: a file defines a name before its events use it.
+        if event.kind == .counterInteger,
+           (names.string(header.process, event.name) ?? reader.string(header.process, event.name)) == RuntimeNames.overflowCounter {
+            nameOverflows[header.process] = max(nameOverflows[header.process] ?? 0, event.integerValue)
+        }
         switch content {
         case .events:
             output(printer.line(header, event))
@@ -113,7 +121,7 @@ package final class TraceDump {
     /// processes, counts, drops and every diagnostic of the second pass.
     package func finish() {
         if content == .sizes { output(printer.sizes(kinds)) }
-        output(printer.summary())
+        output(printer.summary(nameOverflows: nameOverflows))
     }
 
     /// Whether a file could not be read at all (not a trace, unsupported version).

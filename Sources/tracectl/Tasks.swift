@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TraceAnalysis
+import TraceFormat
 import TraceProtocol
 import TraceSystem
 import TraceText
@@ -10,7 +11,11 @@ import TraceText
 struct Tasks: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show chosen tasks as trees: nested regions with offsets and durations, logs, child tasks, threads, and where the time went.",
-        discussion: "Choose with --slowest N, --latency LO..HI (e.g. 5ms..10ms) or --id ID. Reads the trace twice: once to choose, once to collect.")
+        discussion: """
+            Choose with --slowest N, --latency LO..HI (e.g. 5ms..10ms), --id ID, or --trace-id ID (every task of one \
+            distributed request, across the trace files of several services). Reads the trace twice: once to choose, \
+            once to collect.
+            """)
 
     @OptionGroup var input: TraceInput
 
@@ -26,6 +31,11 @@ struct Tasks: ParsableCommand {
     @Option(help: "The task with this id (in every process, unless --process).")
     var id: UInt64?
 
+    @Option(name: .customLong("trace-id"),
+            help: ArgumentHelp("Every task of this W3C trace id (32 hex digits; TracedTracing spans), in every file given.",
+                               valueName: "ID"))
+    var traceID: String?
+
     @Option(help: "At most this many tasks with --latency.")
     var limit = 20
 
@@ -33,8 +43,11 @@ struct Tasks: ParsableCommand {
     var json = false
 
     func validate() throws {
-        let chosen = [slowest != nil, latency != nil, id != nil].filter { $0 }.count
-        guard chosen == 1 else { throw ValidationError("choose tasks with exactly one of --slowest, --latency, --id") }
+        let chosen = [slowest != nil, latency != nil, id != nil, traceID != nil].filter { $0 }.count
+        guard chosen == 1 else { throw ValidationError("choose tasks with exactly one of --slowest, --latency, --id, --trace-id") }
+        if let traceID, !TraceIDSelector.isTraceID(traceID) {
+            throw ValidationError("--trace-id '\(traceID)' is not a trace id: 32 hex digits, not all zero (the trace_id of a log line)")
+        }
         if (slowest != nil || latency != nil) && type == nil {
             throw ValidationError("--slowest and --latency need --type (the task types are listed by `tracectl report`)")
         }
@@ -55,6 +68,7 @@ struct Tasks: ParsableCommand {
     }
 
     func run() throws {
+        if let traceID { return try runTraceID(traceID) }
         let walk = input.open()
         input.requireSomethingDecodes(walk)
         let catalog = walk.catalog
@@ -103,5 +117,52 @@ struct Tasks: ParsableCommand {
         }
         if let note { print("\n\(note)") }
         for diagnostic in catalog.diagnostics { print("warning: \(diagnostic)") }
+    }
+
+    /// `--trace-id`: each trace given (a daemon session's files, or one
+    /// in-process file; TraceFileGroups) is walked apart, and the trees of
+    /// all are printed together, in the order of the files.
+    private func runTraceID(_ traceID: String) throws {
+        var opened: [String: TraceWalk] = [:]
+        let groups = TraceFileGroups.group(input.files) { path in
+            guard let walk = try? TraceWalk(paths: [path]) else { return nil }
+            opened[path] = walk
+            return walk.catalog.headers.first.map { TraceFileGroups.FileHeaderSummary(session: $0.session) }
+        }
+        var printed: [(tree: TaskTree, start: Int64)] = []
+        var diagnostics: [ReaderDiagnostic] = []
+        for group in groups {
+            let walk: TraceWalk
+            if group.count == 1, let single = opened[group[0]] {
+                walk = single
+            } else {
+                do { walk = try TraceWalk(paths: group) } catch { Failure("cannot read trace: \(error)").exit() }
+            }
+            TraceInput.requireSomethingDecodes(walk, files: group)
+            let catalog = walk.catalog
+            var selector = TraceIDSelector(traceID: traceID, catalog: catalog)
+            input.run(walk, &selector, label: "choosing")
+            diagnostics += catalog.diagnostics
+            guard !selector.order.isEmpty else { continue }
+            var drilldown = TaskDrilldown(roots: selector.roots, catalog: catalog, stacks: StackResolver(catalog: catalog))
+            input.run(walk, &drilldown, label: "collecting")
+            printed += drilldown.trees().map { ($0, walk.startTime ?? 0) }
+        }
+        if printed.isEmpty {
+            Failure("no task of trace \(traceID.lowercased()) in \(input.files.joined(separator: ", ")) (tasks record their trace id when TracedTracing made them)",
+                    status: Exit.failure).exit()
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try FileDescriptor.standardOutput.writeAll(Array(try encoder.encode(printed.map(\.tree))) + [0x0A])
+            TraceInput.warn(diagnostics)
+            return
+        }
+        for (i, entry) in printed.enumerated() {
+            if i > 0 { print("") }
+            print(TaskTreePrinter.render(entry.tree, traceStart: entry.start).joined(separator: "\n"))
+        }
+        for diagnostic in diagnostics { print("warning: \(diagnostic)") }
     }
 }

@@ -60,10 +60,10 @@ func describe(_ event: TraceModel.Event) -> String {
 }
 
 /// Runs a fixture scenario writing to a fresh file; returns the model.
-func traceScenario(_ scenario: String, environment: [String: String] = [:],
+func traceScenario(_ scenario: String, options: [String: String] = [:], environment: [String: String] = [:],
                    in directory: TemporaryDirectory) throws -> (ProcessResult, TraceModel, String) {
     let path = directory.file("\(scenario).trace")
-    let result = try Processes.fixture(scenario, ["out": path], environment: environment)
+    let result = try Processes.fixture(scenario, options.merging(["out": path]) { $1 }, environment: environment)
     #expect(result.status == 0, "fixture \(scenario) failed: \(result.standardError)")
     let lz4 = try Processes.lz4Test(path)
     #expect(lz4.status == 0, "lz4 -t \(path): \(lz4.standardError)")

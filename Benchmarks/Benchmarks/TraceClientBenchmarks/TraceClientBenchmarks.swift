@@ -159,4 +159,7 @@ let benchmarks: @Sendable () -> Void = {
             Trace.startRegion("bench.region").end()
         }
     }
+
+    // Runtime names and the ServiceContext fallback (NameBenchmarks.swift).
+    nameBenchmarks()
 }

@@ -127,12 +127,25 @@ static inline uint32_t tc_control_fetch_and(uint32_t mask) {
     return __atomic_fetch_and(&tc_control, mask, __ATOMIC_ACQ_REL);
 }
 
-/* Set once any TraceTask is made current: until then the hot path skips
- * the task-local lookup (~10-20 ns) when recording the current task. */
+/* TC_TASKS_LOCAL (set once, never cleared): some TraceTask was made
+ * current: until then the hot path skips the task-local lookup (~10-20 ns)
+ * when recording the current task. TC_TASKS_SERVICE_CONTEXT: the process
+ * asked (TraceTask.followsServiceContext, which may clear it again) that,
+ * without a current TraceTask,
+ * the one in ServiceContext.current counts as current. One relaxed load
+ * tells the hot path whether to look anywhere. */
 extern uint32_t tc_tasks_in_use;
+#define TC_TASKS_LOCAL 1u
+#define TC_TASKS_SERVICE_CONTEXT 2u
 
 static inline uint32_t tc_tasks_in_use_load(void) { return __atomic_load_n(&tc_tasks_in_use, __ATOMIC_RELAXED); }
-static inline void tc_tasks_in_use_set(void) { __atomic_store_n(&tc_tasks_in_use, 1, __ATOMIC_RELAXED); }
+static inline void tc_tasks_in_use_add(uint32_t bits) {
+    /* A load first: making a task current is frequent, the first time is not. */
+    if ((__atomic_load_n(&tc_tasks_in_use, __ATOMIC_RELAXED) & bits) != bits)
+        __atomic_fetch_or(&tc_tasks_in_use, bits, __ATOMIC_RELAXED);
+}
+static inline void tc_tasks_in_use_set(void) { tc_tasks_in_use_add(TC_TASKS_LOCAL); }
+static inline void tc_tasks_in_use_remove(uint32_t bits) { __atomic_fetch_and(&tc_tasks_in_use, ~bits, __ATOMIC_RELAXED); }
 
 /* Incremented in a forked child: its inherited buffer belongs to the parent. */
 extern uint32_t tc_fork_epoch;

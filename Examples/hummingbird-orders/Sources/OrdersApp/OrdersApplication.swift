@@ -1,0 +1,33 @@
+import Foundation
+public import Hummingbird
+public import Logging
+
+/// The server: the routes behind Hummingbird's TracingMiddleware, bound to
+/// 127.0.0.1. It prints "listening on 127.0.0.1:PORT" on standard output
+/// once it accepts connections (scripts and tests wait for that line), and
+/// shuts down gracefully on SIGTERM or SIGINT.
+public func makeOrdersApplication(_ options: OrdersOptions, logger: Logger) -> some ApplicationProtocol {
+    let router = Router()
+    router.middlewares.add(TracingMiddleware())
+    addRoutes(to: router)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname("127.0.0.1", port: options.port), serverName: "hummingbird-orders"),
+        onServerRunning: { channel in
+            // Written unbuffered: whoever waits for this line may be reading a pipe.
+            let line = "listening on 127.0.0.1:\(channel.localAddress?.port ?? options.port)\n"
+            FileHandle.standardOutput.write(Data(line.utf8))
+        },
+        logger: logger
+    )
+}
+
+/// Parses the command line and environment, or exits with status 2 saying why.
+public func ordersOptionsOrExit() -> OrdersOptions {
+    do {
+        return try OrdersOptions.parse(CommandLine.arguments, environment: ProcessInfo.processInfo.environment)
+    } catch {
+        FileHandle.standardError.write(Data((error.description + "\n").utf8))
+        exit(2)
+    }
+}
