@@ -118,7 +118,7 @@ public enum Trace {
     @inlinable @_disfavoredOverload
     public static func withRegion<Result>(_ type: String, _ body: () throws -> Result) rethrows -> Result {
         guard shouldRecord else { return try body() }
-        let region = EventWriter.regionBegin(type)
+        let region = withNameBytes(type) { EventWriter.regionBegin(name: $0) }
         defer { region.end() }
         return try body()
     }
@@ -135,7 +135,7 @@ public enum Trace {
         _ body: () async throws -> Result
     ) async rethrows -> Result {
         guard shouldRecord else { return try await body() }
-        let region = EventWriter.regionBegin(type)
+        let region = withNameBytes(type) { EventWriter.regionBegin(name: $0) }
         defer { region.end() }
         return try await body()
     }
@@ -149,7 +149,7 @@ public enum Trace {
     @inlinable @_disfavoredOverload
     public static func startRegion(_ type: String) -> TraceRegion {
         guard shouldRecord else { return TraceRegion(thread: 0, sequence: 0) }
-        return EventWriter.regionBegin(type)
+        return withNameBytes(type) { EventWriter.regionBegin(name: $0) }
     }
 
     // MARK: Tasks
@@ -258,7 +258,7 @@ public enum Trace {
     @inlinable @_disfavoredOverload
     public static func log(_ category: some StringProtocol, _ message: @autoclosure () -> String) {
         guard shouldRecord else { return }
-        EventWriter.log(runtimeName(category), message())
+        withNameBytes(category) { EventWriter.log(name: $0, message()) }
     }
 
     /// `counter` with a name known only at run time (a `String` or a
@@ -270,7 +270,7 @@ public enum Trace {
     @inlinable @_disfavoredOverload
     public static func counter(_ name: some StringProtocol, _ value: Int) {
         guard shouldRecord else { return }
-        EventWriter.counter(runtimeName(name), Int64(value))
+        withNameBytes(name) { EventWriter.counter(name: $0, Int64(value)) }
     }
 
     /// `counter` with a name known only at run time (a `String` or a
@@ -282,14 +282,19 @@ public enum Trace {
     @inlinable @_disfavoredOverload
     public static func counter(_ name: some StringProtocol, _ value: Double) {
         guard shouldRecord else { return }
-        EventWriter.counter(runtimeName(name), value)
+        withNameBytes(name) { EventWriter.counter(name: $0, value) }
     }
 
-    /// The `String` of a runtime name: the name itself when it is one (the
-    /// cast folds away once specialized), a copy of a `Substring`.
-    @inlinable
-    static func runtimeName(_ name: some StringProtocol) -> String {
-        (name as? String) ?? String(name)
+    /// Runs `body` with the UTF-8 bytes of a runtime name, in place for a
+    /// native or small string (inlined into the caller, so the name is only
+    /// borrowed: no retain, no copy), copied otherwise (a bridged string).
+    @inlinable @inline(__always)
+    static func withNameBytes<Result>(_ name: some StringProtocol, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        if let result = name.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) {
+            return result
+        }
+        var copy = String(name)
+        return copy.withUTF8 { body(UnsafeRawBufferPointer($0)) }
     }
 
     // MARK: In-process tracing
