@@ -28,6 +28,8 @@ import Glibc
 ///   at most `capacity` × (16 + 1024) bytes for the process's lifetime.
 /// - `full` is set (under `inserting`) once `capacity` names are in: from then
 ///   on a miss is an overflow, counted with one relaxed add and no lock.
+/// - Locks: `inserting` is taken only on a miss, and the StringInterner's
+///   lock inside it (never the other way round).
 final class NameTable: @unchecked Sendable {  // slots: written once each, under `inserting`, read by acquire loads
     /// The process's table (names are ids in its StringInterner).
     static let shared = NameTable()
