@@ -20,7 +20,7 @@ enum EventWriter {
     }
 
     @usableFromInline @inline(never)
-    static func regionBegin(_ type: String) -> TraceRegion {
+    static func regionBegin(name type: UnsafeRawBufferPointer) -> TraceRegion {
         var overflowed = false
         let region = regionBegin { t in internDynamic(type, overflowed: &overflowed) }
         if overflowed { noteNameOverflow() }
@@ -109,7 +109,7 @@ enum EventWriter {
     }
 
     @usableFromInline @inline(never)
-    static func taskBegin(_ type: String, parent: UInt64) -> UInt64 {
+    static func taskBegin(name type: UnsafeRawBufferPointer, parent: UInt64) -> UInt64 {
         var overflowed = false
         let id = taskBegin(parent: parent) { t in internDynamic(type, overflowed: &overflowed) }
         if overflowed { noteNameOverflow() }
@@ -163,7 +163,7 @@ enum EventWriter {
     }
 
     @usableFromInline @inline(never)
-    static func log(_ category: String, _ message: consuming String) {
+    static func log(name category: UnsafeRawBufferPointer, _ message: consuming String) {
         var overflowed = false
         message.withUTF8 { bytes in
             log(UnsafeRawBufferPointer(bytes)) { t in internDynamic(category, overflowed: &overflowed) }
@@ -229,7 +229,7 @@ enum EventWriter {
     }
 
     @usableFromInline @inline(never)
-    static func counter(_ name: String, _ value: Int64) {
+    static func counter(name: UnsafeRawBufferPointer, _ value: Int64) {
         var overflowed = false
         counter(value) { t in internDynamic(name, overflowed: &overflowed) }
         if overflowed { noteNameOverflow() }
@@ -257,7 +257,7 @@ enum EventWriter {
     }
 
     @usableFromInline @inline(never)
-    static func counter(_ name: String, _ value: Double) {
+    static func counter(name: UnsafeRawBufferPointer, _ value: Double) {
         var overflowed = false
         counter(value) { t in internDynamic(name, overflowed: &overflowed) }
         if overflowed { noteNameOverflow() }
@@ -379,29 +379,16 @@ enum EventWriter {
         return internSlow(name, key: key, slot: slot)
     }
 
-    /// The string id of a runtime name: a lock-free lookup in the process's
-    /// NameTable when the name is interned (no allocation: a native or small
-    /// string's bytes are read in place). Sets `overflowed` when the name
-    /// was recorded as `(other)` because the table is full.
+    /// The string id of a runtime name's UTF-8 bytes (Trace.withNameBytes):
+    /// a lock-free lookup in the process's NameTable when the name is
+    /// interned. Sets `overflowed` when the name was recorded as `(other)`
+    /// because the table is full.
     @inline(__always)
-    static func internDynamic(_ name: String, overflowed: inout Bool) -> UInt32 {
-        let names = NameTable.shared
-        if let id = name.utf8.withContiguousStorageIfAvailable({ utf8 -> UInt32 in
-            let bytes = NameTable.clamp(UnsafeRawBufferPointer(utf8))
-            let hash = NameTable.hash(bytes)
-            let id = names.lookup(bytes, hash: hash)
-            return id != 0 ? id : internDynamicSlow(bytes, hash: hash, overflowed: &overflowed)
-        }) {
-            return id
-        }
-        // A string without contiguous UTF-8 (bridged, on other platforms): copied.
-        var copy = name
-        return copy.withUTF8 { utf8 in
-            let bytes = NameTable.clamp(UnsafeRawBufferPointer(utf8))
-            let hash = NameTable.hash(bytes)
-            let id = names.lookup(bytes, hash: hash)
-            return id != 0 ? id : internDynamicSlow(bytes, hash: hash, overflowed: &overflowed)
-        }
+    static func internDynamic(_ name: UnsafeRawBufferPointer, overflowed: inout Bool) -> UInt32 {
+        let bytes = NameTable.clamp(name)
+        let hash = NameTable.hash(bytes)
+        let id = NameTable.shared.lookup(bytes, hash: hash)
+        return id != 0 ? id : internDynamicSlow(bytes, hash: hash, overflowed: &overflowed)
     }
 
     /// The current task's id, or 0: TraceTask's task-local, else (if the

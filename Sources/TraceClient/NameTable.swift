@@ -12,8 +12,8 @@ import Glibc
 /// Past it a new name is recorded as `(other)`, the overflow is counted, and
 /// the table does not grow; the count goes into the trace as the counter
 /// `traced.names.overflowed` (EventWriter.noteNameOverflow). A name longer
-/// than `StringRecord.maximumLength` bytes is cut there (at a character
-/// boundary), as its string record would be.
+/// than `StringRecord.maximumLength` (1024) bytes is cut there (at a
+/// character boundary), as its string record would be.
 ///
 /// Invariants (what makes the lock-free read safe):
 /// - `slots` holds `slotCount` = 2 × `capacity` words, each 0 (empty) or the
@@ -28,14 +28,19 @@ import Glibc
 ///   at most `capacity` × (16 + 1024) bytes for the process's lifetime.
 /// - `full` is set (under `inserting`) once `capacity` names are in: from then
 ///   on a miss is an overflow, counted with one relaxed add and no lock.
+/// - Locks: `inserting` is taken only on a miss, and the StringInterner's
+///   lock inside it (never the other way round).
 final class NameTable: @unchecked Sendable {  // slots: written once each, under `inserting`, read by acquire loads
     /// The process's table (names are ids in its StringInterner).
     static let shared = NameTable()
 
-    static let capacity = RuntimeNames.limit
-    static let slotCount = 2 * capacity
+    // Computed, not stored: a stored static is a lazy global, a call and a
+    // check on every event.
+    static var capacity: Int { 4096 }  // = RuntimeNames.limit (NameTests checks)
+    static var slotCount: Int { 8192 }  // 2 × capacity
+    static var maximumLength: Int { 1024 }  // = StringRecord.maximumLength
     static let otherName = RuntimeNames.other
-    private static let entryHeader = 16
+    private static var entryHeader: Int { 16 }
 
     private let slots: UnsafeMutablePointer<Atomic<UInt>>
     private let inserting = Mutex<Int>(0)
@@ -58,8 +63,8 @@ final class NameTable: @unchecked Sendable {  // slots: written once each, under
     /// at a character boundary.
     @inline(__always)
     static func clamp(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
-        guard bytes.count > StringRecord.maximumLength else { return bytes }
-        var length = StringRecord.maximumLength
+        guard bytes.count > maximumLength else { return bytes }
+        var length = maximumLength
         while length > 0 && bytes[length] & 0xC0 == 0x80 { length -= 1 }
         return UnsafeRawBufferPointer(rebasing: bytes[0..<length])
     }

@@ -108,50 +108,6 @@ public enum Trace {
         return EventWriter.regionBegin(type)
     }
 
-    /// Runs `body` inside a region whose type is known only at run time.
-    /// A literal chooses the `StaticString` form; see "Names" above for the
-    /// bound on distinct runtime names.
-    ///
-    /// ```swift
-    /// Trace.withRegion(route.name) { try handle(request) }
-    /// ```
-    @inlinable @_disfavoredOverload
-    public static func withRegion<Result>(_ type: String, _ body: () throws -> Result) rethrows -> Result {
-        guard shouldRecord else { return try body() }
-        let region = EventWriter.regionBegin(type)
-        defer { region.end() }
-        return try body()
-    }
-
-    /// Async form of `withRegion` with a runtime type.
-    ///
-    /// ```swift
-    /// let rows = try await Trace.withRegion(query.table) { try await db.run(query) }
-    /// ```
-    @inlinable @_disfavoredOverload
-    public static func withRegion<Result>(
-        _ type: String,
-        isolation: isolated (any Actor)? = #isolation,
-        _ body: () async throws -> Result
-    ) async rethrows -> Result {
-        guard shouldRecord else { return try await body() }
-        let region = EventWriter.regionBegin(type)
-        defer { region.end() }
-        return try await body()
-    }
-
-    /// Starts a region whose type is known only at run time.
-    ///
-    /// ```swift
-    /// let region = Trace.startRegion(stage.name)
-    /// defer { region.end() }
-    /// ```
-    @inlinable @_disfavoredOverload
-    public static func startRegion(_ type: String) -> TraceRegion {
-        guard shouldRecord else { return TraceRegion(thread: 0, sequence: 0) }
-        return EventWriter.regionBegin(type)
-    }
-
     // MARK: Tasks
 
     /// Creates a task of `type`, runs `body` with it current, and ends it
@@ -173,34 +129,6 @@ public enum Trace {
     /// ```
     public static func withTask<Result>(
         _ type: StaticString,
-        isolation: isolated (any Actor)? = #isolation,
-        _ body: (TraceTask) async throws -> Result
-    ) async rethrows -> Result {
-        let task = TraceTask(type)
-        defer { task.end() }
-        return try await task.withCurrent(isolation: isolation) { try await body(task) }
-    }
-
-    /// `withTask` with a type known only at run time.
-    ///
-    /// ```swift
-    /// try Trace.withTask(request.route) { task in try handle(request) }
-    /// ```
-    @_disfavoredOverload
-    public static func withTask<Result>(_ type: String, _ body: (TraceTask) throws -> Result) rethrows -> Result {
-        let task = TraceTask(type)
-        defer { task.end() }
-        return try task.withCurrent { try body(task) }
-    }
-
-    /// Async `withTask` with a type known only at run time.
-    ///
-    /// ```swift
-    /// try await Trace.withTask(request.route) { _ in try await handle(request) }
-    /// ```
-    @_disfavoredOverload
-    public static func withTask<Result>(
-        _ type: String,
         isolation: isolated (any Actor)? = #isolation,
         _ body: (TraceTask) async throws -> Result
     ) async rethrows -> Result {
@@ -244,52 +172,6 @@ public enum Trace {
     public static func counter(_ name: StaticString, _ value: Double) {
         guard shouldRecord else { return }
         EventWriter.counter(name, value)
-    }
-
-    /// `log` with a category known only at run time (a `String` or a
-    /// `Substring`). Why not just `String`: with two arguments Swift's
-    /// overload ranking would then choose it over the `StaticString` form
-    /// even for a literal, `@_disfavoredOverload` or not (Swift 6.3); a
-    /// generic parameter keeps literals on the fast path (NameTests checks).
-    ///
-    /// ```swift
-    /// Trace.log(subsystem.name, "cache miss for \(key)")
-    /// ```
-    @inlinable @_disfavoredOverload
-    public static func log(_ category: some StringProtocol, _ message: @autoclosure () -> String) {
-        guard shouldRecord else { return }
-        EventWriter.log(runtimeName(category), message())
-    }
-
-    /// `counter` with a name known only at run time (a `String` or a
-    /// `Substring`; generic for the reason given at `log`).
-    ///
-    /// ```swift
-    /// Trace.counter("\(pool.name).inUse", pool.inUse)
-    /// ```
-    @inlinable @_disfavoredOverload
-    public static func counter(_ name: some StringProtocol, _ value: Int) {
-        guard shouldRecord else { return }
-        EventWriter.counter(runtimeName(name), Int64(value))
-    }
-
-    /// `counter` with a name known only at run time (a `String` or a
-    /// `Substring`; generic for the reason given at `log`).
-    ///
-    /// ```swift
-    /// Trace.counter("\(disk.name).utilization", 0.42)
-    /// ```
-    @inlinable @_disfavoredOverload
-    public static func counter(_ name: some StringProtocol, _ value: Double) {
-        guard shouldRecord else { return }
-        EventWriter.counter(runtimeName(name), value)
-    }
-
-    /// The `String` of a runtime name: the name itself when it is one (the
-    /// cast folds away once specialized), a copy of a `Substring`.
-    @inlinable
-    static func runtimeName(_ name: some StringProtocol) -> String {
-        (name as? String) ?? String(name)
     }
 
     // MARK: In-process tracing

@@ -55,7 +55,8 @@ public struct TraceTask: Sendable, Hashable {
             self.init(id: 0)
             return
         }
-        self.init(id: EventWriter.taskBegin(type, parent: TraceTask.currentTaskID()))
+        let parent = TraceTask.currentTaskID()
+        self.init(id: Trace.withNameBytes(type) { EventWriter.taskBegin(name: $0, parent: parent) })
     }
 
     /// Marks the task complete.
