@@ -45,6 +45,8 @@ struct SpanMatcher {
     private var freeStacks: [Int32] = []
     private var threads: [ThreadState] = []
     private var serial: UInt64 = 0
+    private var taskTypeName: TraceName?
+    private var taskTypeResolved = false
 
     mutating func handle<Visitor: TraceVisitor>(
         _ event: TraceEvent, slot: Int, processSlot: Int, slotOf: (UInt32, UInt32) -> Int?, _ visitor: inout Visitor,
@@ -131,6 +133,20 @@ struct SpanMatcher {
             task.end = event.time
             visitor.taskEnded(task)
         case .log:
+            // A `task.type` log names the open task's type from here on
+            // (docs/format.md, "Spans": a span renamed after it began, as
+            // an HTTP server's is once routing found the route); analysis
+            // sees the last one when the task ends.
+            if !taskTypeResolved {
+                // Every name a string record defines is in the catalog
+                // before the walk: one lookup serves the whole walk.
+                taskTypeName = catalog.lookup(TraceCatalog.taskTypeCategory)
+                taskTypeResolved = true
+            }
+            if raw.task != 0, raw.message.count > 0, event.name == taskTypeName,
+               let index = processes[processSlot].tasks[raw.task].map(Int.init), taskPool[index] != nil {
+                taskPool[index]?.type = catalog.intern(String(decoding: raw.message, as: UTF8.self))
+            }
             visitor.log(LogRecord(process: event.process, thread: event.thread, time: event.time, swiftTask: raw.swiftTask,
                                   task: raw.task, category: event.name, message: raw.message, truncated: raw.truncated,
                                   stack: raw.stack))

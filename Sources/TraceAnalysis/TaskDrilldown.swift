@@ -61,6 +61,8 @@ package struct TaskDrilldown: TraceVisitor {
     package mutating func taskEnded(_ task: TaskSpan) {
         let key = TaskKey(process: task.process, id: task.id)
         collected[key]?.span.end = task.end
+        // Its type as the task ended: a `task.type` log may have renamed it.
+        collected[key]?.span.type = task.type
     }
 
     package mutating func regionEnded(_ region: RegionSpan) {

@@ -6,7 +6,7 @@ package struct TaskSelector: TraceVisitor {
         case latency(ClosedRange<Int64>, limit: Int)
     }
 
-    private let type: TraceName?
+    private let type: TraceName
     private let rule: Rule
     /// Chosen tasks, slowest first for `.slowest`, in end order otherwise.
     package private(set) var chosen: [TaskSpan] = []
@@ -15,13 +15,20 @@ package struct TaskSelector: TraceVisitor {
     /// Tasks of the type with a latency.
     package private(set) var seen = 0
 
+    /// Tasks of the type, ended or not.
+    package private(set) var typed = 0
+
     package init(type: String, rule: Rule, catalog: TraceCatalog) {
-        self.type = catalog.lookup(type)
+        // Interned, not looked up: a `task.type` log may name it only
+        // during the walk.
+        self.type = catalog.intern(type)
         self.rule = rule
     }
 
     package mutating func taskEnded(_ task: TaskSpan) {
-        guard task.type == type, let latency = task.latency else { return }
+        guard task.type == type else { return }
+        typed += 1
+        guard let latency = task.latency else { return }
         seen += 1
         switch rule {
         case .slowest(let n):

@@ -124,6 +124,14 @@ package final class TraceCatalog: @unchecked Sendable {
     /// Every name so far, by `TraceName.index`.
     package var names: [String] { state.withLock { $0.names } }
 
+    /// The log category that gives the task it is logged in its type from
+    /// there on (docs/format.md, "Spans").
+    package static let taskTypeCategory = "task.type"
+
+    /// The name `value`, added if no event used it yet (a task's type
+    /// given by a `task.type` log).
+    package func intern(_ value: String) -> TraceName { state.withLock { $0.intern(value) } }
+
     /// The id of `value` if some event used it as a name (for filters).
     package func lookup(_ value: String) -> TraceName? { state.withLock { $0.byValue[value] } }
 

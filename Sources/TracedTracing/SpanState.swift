@@ -118,7 +118,14 @@ final class SpanState: Sendable {
             defer { state.name = newName }
             return state.name != newName
         }
-        if changed { log("span.name", SpanText.bounded(newName)) }
+        guard changed else { return }
+        // A task span's new name is its task's type from here on (analysis
+        // applies `task.type`); a region's type stays, its rename is noted.
+        if region == nil {
+            log("task.type", SpanText.bounded(newName))
+        } else {
+            log("span.name", SpanText.bounded(newName))
+        }
     }
 
     func setAttributes(_ attributes: SpanAttributes) {

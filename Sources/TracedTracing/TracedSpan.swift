@@ -15,9 +15,10 @@ public struct TracedSpan: Tracing.Span {
 
     public var isRecording: Bool { state != nil }
 
-    /// The name the span started with, or the last one set. Renaming a span
-    /// records a `span.name` log: the task's or region's type stays the one it
-    /// began with.
+    /// The name the span started with, or the last one set. Renaming a task
+    /// span records a `task.type` log, by which analysis types its task;
+    /// renaming a region span records a `span.name` log (the region keeps
+    /// its type).
     public var operationName: String {
         get { state?.name ?? "" }
         nonmutating set { state?.rename(newValue) }

@@ -78,12 +78,15 @@ struct Tasks: ParsableCommand {
         if let id {
             ids = [id]
         } else if let type {
-            guard catalog.lookup(type) != nil else {
-                Failure("no task type '\(type)' in the trace (`tracectl report` lists the types)", status: Exit.refused).exit()
-            }
+            // A type no event names may still come from a `task.type` log
+            // (a renamed span): then only the walk can tell.
+            let renames = catalog.lookup(TraceCatalog.taskTypeCategory) != nil
+            let unknown = "no task type '\(type)' in the trace (`tracectl report` lists the types)"
+            guard catalog.lookup(type) != nil || renames else { Failure(unknown, status: Exit.refused).exit() }
             let rule: TaskSelector.Rule = if let slowest { .slowest(slowest) } else { .latency(latencyRange(latency ?? "")!, limit: limit) }
             var selector = TaskSelector(type: type, rule: rule, catalog: catalog)
             input.run(walk, &selector, label: "choosing")
+            if renames && selector.typed == 0 { Failure(unknown, status: Exit.refused).exit() }
             roots = Set(selector.chosen.map { TaskDrilldown.TaskKey(process: $0.process, id: $0.id) })
             if selector.matched > selector.chosen.count {
                 note = "showing \(selector.chosen.count) of \(selector.matched) matching task(s); raise --limit for more"

@@ -86,17 +86,12 @@ import Testing
         #expect(tasks.filter { $0.key != "reserveItem" }.values.reduce(0, +) == 14 + warmUps, "task types: \(tasks)")
         // Each posted item is reserved by a child Swift task: a subtask.
         #expect(tasks["reserveItem"] == postedItems.reduce(0, +) + 2)
-        // Hummingbird's TracingMiddleware names its span after the route only
-        // once the handler has run; TracedTracer keeps a span's first name as
-        // its task's type (the rename is a `span.name` log), so today every
-        // request is "HTTP GET route not found" or "HTTP POST …". When the
-        // tracer types a task by its span's final name this known issue stops
-        // being recorded and the test fails: then drop the wrapper.
-        withKnownIssue("TracedTracer types a task by its span's first name, Hummingbird's is a placeholder") {
-            #expect(tasks["/menu"] == 5)
-            #expect(tasks["/orders/{id}"] == 5)
-            #expect(tasks["/orders"] == 4)
-        }
+        // Hummingbird's TracingMiddleware names its span after the route
+        // once the handler has run; the rename (a `task.type` log) types the
+        // request's task by its route.
+        #expect(tasks["/menu"] == 5, "task types: \(tasks)")
+        #expect(tasks["/orders/{id}"] == 5, "task types: \(tasks)")
+        #expect(tasks["/orders"] == 4, "task types: \(tasks)")
         let regions = Self.counts(report["regions"])
         #expect(regions == ["sortMenu": 5, "loadOrder": 5, "fingerprintOrder": 9, "chargePayment": 4], "regions: \(regions)")
         let logs = Self.counts(report["logs"], key: "category")
@@ -119,12 +114,14 @@ import Testing
         #expect(traceIDs.count == 14 + warmUps, "\(traceIDs.count) trace ids")
         #expect(traceIDs.isSuperset(of: [Self.orderTrace, Self.postTrace]))
 
+        // A route is a type `tasks` selects by, though no event names it
+        // (only the rename log does).
+        let slowestMenu = try #require(try daemon.json(["tasks", trace, "--type", "/menu", "--slowest", "2"]) as? [[String: Any]])
+        #expect(slowestMenu.map { $0["type"] as? String } == ["/menu", "/menu"])
         // tracectl tasks --trace-id finds each of them, whole.
         let orderTrees = try Self.trees(daemon, trace, traceID: Self.orderTrace)
         #expect(orderTrees.count == 1)
-        withKnownIssue("TracedTracer types a task by its span's first name, Hummingbird's is a placeholder") {
-            #expect(orderTrees.map { $0["type"] as? String } == ["/orders/{id}"])
-        }
+        #expect(orderTrees.map { $0["type"] as? String } == ["/orders/{id}"])
         if let tree = orderTrees.first {
             #expect(Self.types(tree["regions"]) == ["loadOrder", "fingerprintOrder"])
             let messages = (tree["logs"] as? [[String: Any]] ?? []).compactMap { $0["message"] as? String }
@@ -132,9 +129,7 @@ import Testing
         }
         let postTrees = try Self.trees(daemon, trace, traceID: Self.postTrace)
         #expect(postTrees.count == 1)
-        withKnownIssue("TracedTracer types a task by its span's first name, Hummingbird's is a placeholder") {
-            #expect(postTrees.map { $0["type"] as? String } == ["/orders"])
-        }
+        #expect(postTrees.map { $0["type"] as? String } == ["/orders"])
         if let tree = postTrees.first {
             #expect(Self.types(tree["children"]) == ["reserveItem", "reserveItem"])
             #expect(Self.types(tree["regions"]) == ["chargePayment", "fingerprintOrder"])
