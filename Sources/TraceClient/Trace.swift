@@ -117,9 +117,7 @@ public enum Trace {
     /// try Trace.withTask("handleRequest") { task in try handle(request) }
     /// ```
     public static func withTask<Result>(_ type: StaticString, _ body: (TraceTask) throws -> Result) rethrows -> Result {
-        let task = TraceTask(type)
-        defer { task.end() }
-        return try task.withCurrent { try body(task) }
+        try run(TraceTask(type), body)
     }
 
     /// Async form of `withTask`: child tasks of `body` inherit the task.
@@ -132,7 +130,19 @@ public enum Trace {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (TraceTask) async throws -> Result
     ) async rethrows -> Result {
-        let task = TraceTask(type)
+        try await run(TraceTask(type), isolation: isolation, body)
+    }
+
+    /// Every `withTask`: runs `body` with `task` current, then ends it
+    /// (also when `body` throws).
+    static func run<Result>(_ task: TraceTask, _ body: (TraceTask) throws -> Result) rethrows -> Result {
+        defer { task.end() }
+        return try task.withCurrent { try body(task) }
+    }
+
+    static func run<Result>(
+        _ task: TraceTask, isolation: isolated (any Actor)?, _ body: (TraceTask) async throws -> Result
+    ) async rethrows -> Result {
         defer { task.end() }
         return try await task.withCurrent(isolation: isolation) { try await body(task) }
     }

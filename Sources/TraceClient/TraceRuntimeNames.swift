@@ -54,9 +54,7 @@ extension Trace {
     /// ```
     @_disfavoredOverload
     public static func withTask<Result>(_ type: String, _ body: (TraceTask) throws -> Result) rethrows -> Result {
-        let task = TraceTask(type)
-        defer { task.end() }
-        return try task.withCurrent { try body(task) }
+        try run(TraceTask(type), body)
     }
 
     /// Async `withTask` with a type known only at run time.
@@ -70,9 +68,7 @@ extension Trace {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (TraceTask) async throws -> Result
     ) async rethrows -> Result {
-        let task = TraceTask(type)
-        defer { task.end() }
-        return try await task.withCurrent(isolation: isolation) { try await body(task) }
+        try await run(TraceTask(type), isolation: isolation, body)
     }
 
     /// `log` with a category known only at run time (a `String` or a
