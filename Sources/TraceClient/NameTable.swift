@@ -147,6 +147,12 @@ final class NameTable: @unchecked Sendable {  // slots: written once each, under
                 return id
             }
             if let id { return (id, false) }
+        } else {
+            // Full since our lookup missed, perhaps by this very name
+            // (another thread took the last place with it): once full the
+            // table never changes, so this lookup is final.
+            let id = lookup(bytes, hash: hash)
+            if id != 0 { return (id, false) }
         }
         overflows.add(1, ordering: .relaxed)
         var other = otherID.load(ordering: .relaxed)
