@@ -14,15 +14,32 @@ enum EventWriter {
 
     // MARK: Events
 
+    // Each entry point below calls the transparent builder itself, never
+    // another entry point: captureStack skips exactly two frames.
+
     @usableFromInline @inline(never)
     static func regionBegin(_ type: StaticString) -> TraceRegion {
-        regionBegin { t in intern(t, type) }
+        regionBegin(task: currentTask()) { t in intern(t, type) }
     }
 
     @usableFromInline @inline(never)
     static func regionBegin(name type: UnsafeRawBufferPointer) -> TraceRegion {
         var overflowed = false
-        let region = regionBegin { t in internDynamic(type, overflowed: &overflowed) }
+        let region = regionBegin(task: currentTask()) { t in internDynamic(type, overflowed: &overflowed) }
+        if overflowed { noteNameOverflow() }
+        return region
+    }
+
+    /// A region of `task`, whatever task is current (TraceTask.startRegion).
+    @usableFromInline @inline(never)
+    static func regionBegin(_ type: StaticString, task: UInt64) -> TraceRegion {
+        regionBegin(task: task) { t in intern(t, type) }
+    }
+
+    @usableFromInline @inline(never)
+    static func regionBegin(name type: UnsafeRawBufferPointer, task: UInt64) -> TraceRegion {
+        var overflowed = false
+        let region = regionBegin(task: task) { t in internDynamic(type, overflowed: &overflowed) }
         if overflowed { noteNameOverflow() }
         return region
     }
@@ -31,7 +48,7 @@ enum EventWriter {
     /// Transparent, so inlined even in debug builds: captureStack skips a
     /// fixed number of frames (the entry point's and its own).
     @_transparent
-    static func regionBegin(_ typeID: (ThreadState) -> UInt32) -> TraceRegion {
+    static func regionBegin(task: UInt64, _ typeID: (ThreadState) -> UInt32) -> TraceRegion {
         let now = tc_now()
         let t = tc_thread_state_get().unsafelyUnwrapped
         guard enter(t) else { return TraceRegion(droppedFor: UInt32(TC_DROP_REENTRANT)) }
@@ -41,7 +58,7 @@ enum EventWriter {
         }
         let typeID = typeID(t)
         let stack = wantsStack() ? captureStack(t) : 0
-        noteContext(t, &p, task: currentTask())
+        noteContext(t, &p, task: task)
         p.pointee = UInt8(TC_EV_REGION_BEGIN) | (stack != 0 ? UInt8(TC_EV_HAS_STACK) : 0)
         p += 1
         putDelta(t, &p, now)
@@ -159,20 +176,36 @@ enum EventWriter {
     static func log(_ category: StaticString, _ message: consuming String) {
         // Native strings are contiguous UTF-8: no copy. Consuming the
         // caller's string spares a retain and release.
-        message.withUTF8 { bytes in log(UnsafeRawBufferPointer(bytes)) { t in intern(t, category) } }
+        let task = currentTask()
+        message.withUTF8 { bytes in log(UnsafeRawBufferPointer(bytes), task: task) { t in intern(t, category) } }
     }
 
     @usableFromInline @inline(never)
     static func log(name category: UnsafeRawBufferPointer, _ message: consuming String) {
+        let task = currentTask()
         var overflowed = false
         message.withUTF8 { bytes in
-            log(UnsafeRawBufferPointer(bytes)) { t in internDynamic(category, overflowed: &overflowed) }
+            log(UnsafeRawBufferPointer(bytes), task: task) { t in internDynamic(category, overflowed: &overflowed) }
         }
         if overflowed { noteNameOverflow() }
     }
 
+    /// A log of `task` whose message is UTF-8 bytes the caller wrote
+    /// (TraceTask.log, and TracedTracing's messages built without a String).
+    @usableFromInline @inline(never)
+    static func log(_ category: StaticString, _ message: UnsafeRawBufferPointer, task: UInt64) {
+        log(message, task: task) { t in intern(t, category) }
+    }
+
+    @usableFromInline @inline(never)
+    static func log(name category: UnsafeRawBufferPointer, _ message: UnsafeRawBufferPointer, task: UInt64) {
+        var overflowed = false
+        log(message, task: task) { t in internDynamic(category, overflowed: &overflowed) }
+        if overflowed { noteNameOverflow() }
+    }
+
     @inline(__always)
-    static func log(_ bytes: UnsafeRawBufferPointer, _ categoryID: (ThreadState) -> UInt32) {
+    static func log(_ bytes: UnsafeRawBufferPointer, task: UInt64, _ categoryID: (ThreadState) -> UInt32) {
         let now = tc_now()
         let t = tc_thread_state_get().unsafelyUnwrapped
         guard enter(t) else { return }
@@ -184,7 +217,7 @@ enum EventWriter {
         guard var p = reserve(t, Int(TC_MAX_LOG_FIXED + TC_MAX_CONTEXT) + length, now) else { return }
         let categoryID = categoryID(t)
         let stack = wantsStack() ? captureStack(t) : 0
-        noteContext(t, &p, task: currentTask())
+        noteContext(t, &p, task: task)
         p.pointee = UInt8(TC_EV_LOG) | (stack != 0 ? UInt8(TC_EV_HAS_STACK) : 0)
         p += 1
         putDelta(t, &p, now)

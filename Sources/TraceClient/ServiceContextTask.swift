@@ -7,8 +7,25 @@ public import ServiceContextModule
 /// `TraceTask.followsServiceContext()` that task is the current one for
 /// annotations made inside the span.
 public enum TraceTaskContextKey: ServiceContextKey {
-    public typealias Value = TraceTask
+    public typealias Value = TraceTaskContextValue
     public static var nameOverride: String? { "traced-task" }
+}
+
+/// What `TraceTaskContextKey` holds: a TraceTask. A class open to
+/// subclassing so that a tracer's span state can be the value itself: one
+/// context entry per span instead of two, each entry a dictionary insert
+/// in the span's hot path (docs/performance.md, "Spans").
+///
+/// `@unchecked Sendable`: its one stored property is an immutable
+/// `Sendable` value; subclasses must be `Sendable` on their own terms.
+open class TraceTaskContextValue: @unchecked Sendable {
+    /// The task annotations attach to while this value is in
+    /// `ServiceContext.current` (with `TraceTask.followsServiceContext()`).
+    public let task: TraceTask
+
+    public init(task: TraceTask) {
+        self.task = task
+    }
 }
 
 extension ServiceContext {
@@ -20,8 +37,8 @@ extension ServiceContext {
     /// ServiceContext.withValue(context) { Trace.withRegion("parse") { parse() } }
     /// ```
     public var traceTask: TraceTask? {
-        get { self[TraceTaskContextKey.self] }
-        set { self[TraceTaskContextKey.self] = newValue }
+        get { self[TraceTaskContextKey.self]?.task }
+        set { self[TraceTaskContextKey.self] = newValue.map(TraceTaskContextValue.init(task:)) }
     }
 }
 
@@ -58,6 +75,6 @@ extension TraceTask {
     /// the path of processes that never enabled it.
     @inline(never)
     static func serviceContextTaskID() -> UInt64 {
-        ServiceContext.current?.traceTask?.id ?? 0
+        ServiceContext.current?[TraceTaskContextKey.self]?.task.id ?? 0
     }
 }

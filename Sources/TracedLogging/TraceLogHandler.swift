@@ -15,19 +15,20 @@ import TracedTracing
 /// category: `[level] message key=value …` with the handler's, the
 /// provider's and the call's metadata, keys sorted, `trace_id`/`span_id`
 /// left out (the trace has them), each value bounded like span attributes,
-/// the whole bounded at 1024 bytes by `Trace.log`. With tracing off only the
-/// forwarding happens.
+/// the whole bounded at 1024 bytes by TraceClient.
+///
+/// The metadata is merged once, here: the provider runs once per message,
+/// and the forwarded handler gets the merged metadata as the event's own
+/// (its `metadata` stays empty and its provider unset), which prints the
+/// same line at a handler such as `StreamLogHandler`. With tracing off only
+/// that merge and the forwarding happen.
 public struct TraceLogHandler: LogHandler {
     public let label: String
     public var logLevel: Logger.Level {
         didSet { forward?.logLevel = logLevel }
     }
-    public var metadata: Logger.Metadata {
-        didSet { forward?.metadata = metadata }
-    }
-    public var metadataProvider: Logger.MetadataProvider? {
-        didSet { forward?.metadataProvider = metadataProvider }
-    }
+    public var metadata: Logger.Metadata
+    public var metadataProvider: Logger.MetadataProvider?
     private var forward: (any LogHandler)?
 
     /// Records messages of the logger `label` and forwards them to
@@ -35,10 +36,13 @@ public struct TraceLogHandler: LogHandler {
     public init(label: String, forwardingTo handler: (any LogHandler)? = nil,
                 metadataProvider: Logger.MetadataProvider? = nil) {
         self.label = label
-        self.forward = handler
         self.logLevel = handler?.logLevel ?? .info
         self.metadata = handler?.metadata ?? [:]
         self.metadataProvider = metadataProvider ?? handler?.metadataProvider
+        var forward = handler
+        forward?.metadata = [:]
+        forward?.metadataProvider = nil
+        self.forward = forward
     }
 
     /// A factory for `LoggingSystem.bootstrap` whose handlers record into
@@ -55,10 +59,18 @@ public struct TraceLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        forward?.log(event: event)
-        // The message is rendered only when tracing is on (an autoclosure);
-        // a pending TRACED_FILE start happens here like at any annotation.
-        Trace.log(label, LogText.render(event, handlerMetadata: metadata, provider: metadataProvider))
+        let merged = LogText.merge(handler: metadata, provider: metadataProvider, explicit: event.metadata)
+        if let forward {
+            var forwarded = event
+            forwarded.metadata = merged.isEmpty ? nil : merged
+            forward.log(event: forwarded)
+        }
+        // A pending TRACED_FILE start happens here like at any annotation.
+        guard Trace.recordsNow else { return }
+        LogLine.build { line in
+            LogText.write(event, merged, into: &line)
+            Trace.log(label, utf8: line.bytes)
+        }
     }
 }
 
@@ -67,17 +79,52 @@ enum LogText {
     /// Keys the trace records in its own way (the task's `trace.context`).
     static let omitted: Set<String> = ["trace_id", "span_id"]
 
-    static func render(_ event: LogEvent, handlerMetadata: Logger.Metadata, provider: Logger.MetadataProvider?) -> String {
-        var merged = handlerMetadata
-        if let provided = provider?.get() { merged.merge(provided) { _, new in new } }
-        if let explicit = event.metadata { merged.merge(explicit) { _, new in new } }
-        var text = "[\(event.level)] \(bounded(event.message.description))"
-        if let error = event.error { text += " error=\(bounded(String(describing: error)))" }
-        for (key, value) in merged.sorted(by: { $0.key < $1.key }) where !omitted.contains(key) {
-            text += " \(bounded(key))=\(bounded(value.description))"
-        }
-        return text
+    /// The handler's metadata, then the provider's, then the call's, a
+    /// later value replacing an earlier one for the same key (swift-log's
+    /// order).
+    static func merge(handler: Logger.Metadata, provider: Logger.MetadataProvider?,
+                      explicit: Logger.Metadata?) -> Logger.Metadata {
+        var merged = handler
+        if let provided = provider?.get(), !provided.isEmpty { merged.merge(provided) { _, new in new } }
+        if let explicit, !explicit.isEmpty { merged.merge(explicit) { _, new in new } }
+        return merged
     }
 
-    static func bounded(_ text: String) -> String { SpanText.bounded(text) }
+    /// `[level] message error=… key=value …`, keys sorted, each part bounded.
+    static func write(_ event: LogEvent, _ metadata: Logger.Metadata, into line: inout LogLine) {
+        line.append(UInt8(ascii: "["))
+        line.append(event.level.name)
+        line.append("] ")
+        line.append(bounded: event.message.description)
+        if let error = event.error {
+            line.append(" error=")
+            line.append(bounded: String(describing: error))
+        }
+        guard !metadata.isEmpty else { return }
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where !omitted.contains(key) {
+            line.append(UInt8(ascii: " "))
+            line.append(bounded: key)
+            line.append(UInt8(ascii: "="))
+            if case .string(let text) = value {
+                line.append(bounded: text)
+            } else {
+                line.append(bounded: value.description)
+            }
+        }
+    }
+}
+
+extension Logger.Level {
+    /// The level as swift-log prints it (`\(level)`), without a String.
+    var name: StaticString {
+        switch self {
+        case .trace: "trace"
+        case .debug: "debug"
+        case .info: "info"
+        case .notice: "notice"
+        case .warning: "warning"
+        case .error: "error"
+        case .critical: "critical"
+        }
+    }
 }

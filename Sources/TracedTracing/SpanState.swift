@@ -1,3 +1,4 @@
+import CTraceABI
 import Synchronization
 import Tracing
 import TraceClient
@@ -7,17 +8,26 @@ import Glibc
 
 /// What a recording span knows: its ids, the TraceClient task it belongs
 /// to and, for a region span, its region. Allocated only while tracing is on.
-final class SpanState: Sendable {
+///
+/// It is the span's one entry in its `ServiceContext`, under TraceClient's
+/// `TraceTaskContextKey`: TraceClient finds the task there (`task`, for
+/// annotations inside the span) and the tracer finds the parent span. One
+/// entry, because each is a dictionary insert on the span's hot path.
+///
+/// Everything a span records is written straight into the trace buffer,
+/// attached to `task` by id (no task-local push), its text built on the
+/// stack (`LogLine`).
+///
+/// `@unchecked Sendable`: the stored properties are immutable and
+/// `Sendable`, except `mutable`, which its `Mutex` guards.
+final class SpanState: TraceTaskContextValue, @unchecked Sendable {
     let ids: TraceParent
     let traceState: String?
-    /// The task the span's logs attach to: its own (a task span) or its
-    /// parent's (a region span).
-    let task: TraceTask
     /// The span that owns `task`; nil when this span does.
     let owner: SpanState?
     let region: TraceRegion?
     /// The Swift task (or, outside one, the thread) that started the span.
-    let runsOn: UInt
+    let runsOn: UInt64
     private let mutable: Mutex<Mutable>
 
     private struct Mutable {
@@ -30,39 +40,42 @@ final class SpanState: Sendable {
     }
 
     private init(name: String, ids: TraceParent, traceState: String?, task: TraceTask, owner: SpanState?,
-                 region: TraceRegion?, runsOn: UInt) {
+                 region: TraceRegion?, runsOn: UInt64) {
         self.ids = ids
         self.traceState = traceState
-        self.task = task
         self.owner = owner
         self.region = region
         self.runsOn = runsOn
         self.mutable = Mutex(Mutable(name: name))
+        super.init(task: task)
     }
 
     var name: String { mutable.withLock { $0.name } }
     var attributes: SpanAttributes { mutable.withLock { $0.attributes } }
+
+    /// The recording span `context` carries, if any.
+    static func of(_ context: ServiceContext) -> SpanState? {
+        context[TraceTaskContextKey.self] as? SpanState
+    }
 
     /// Starts a span under the span or remote parent in `context`, and
     /// returns it with its context.
     static func start(_ name: String, in base: ServiceContext) -> TracedSpan {
         let here = RunIdentity.current()
         let spanID = SpanIDs.next()
-        var context = base
         let state: SpanState
-        var parentNote = ""
-        if let parent = base[SpanKey.self] {
+        var remoteParent: UInt64 = 0
+        let carried = base[TraceTaskContextKey.self]
+        if let parent = carried as? SpanState {
             let ids = TraceParent(traceIDHigh: parent.ids.traceIDHigh, traceIDLow: parent.ids.traceIDLow,
                                   spanID: spanID, flags: parent.ids.flags)
             let owner = parent.owner ?? parent
             if parent.runsOn == here, owner.pushRegion(spanID, under: parent) {
-                let region = owner.task.withCurrent { Trace.startRegion(name) }
                 state = SpanState(name: name, ids: ids, traceState: parent.traceState, task: owner.task, owner: owner,
-                                  region: region, runsOn: here)
+                                  region: owner.task.startRegion(name), runsOn: here)
             } else {
-                let task = parent.task.withCurrent { TraceTask(name) }
-                state = SpanState(name: name, ids: ids, traceState: parent.traceState, task: task, owner: nil,
-                                  region: nil, runsOn: here)
+                state = SpanState(name: name, ids: ids, traceState: parent.traceState, task: parent.task.subtask(name),
+                                  owner: nil, region: nil, runsOn: here)
             }
         } else {
             let remote = base[RemoteParentKey.self]
@@ -70,20 +83,35 @@ final class SpanState: Sendable {
             if let remote {
                 ids = TraceParent(traceIDHigh: remote.parent.traceIDHigh, traceIDLow: remote.parent.traceIDLow,
                                   spanID: spanID, flags: remote.parent.flags)
-                parentNote = " parent=\(remote.parent.spanIDString)"
+                remoteParent = remote.parent.spanID
             } else {
                 ids = TraceParent(traceIDHigh: SpanIDs.next(), traceIDLow: SpanIDs.next(), spanID: spanID, flags: 1)
             }
-            let task = TraceTask(name)
+            // Under a TraceTask the context carries (set by hand), a subtask
+            // of it; else a task of its own, or a subtask of TraceClient's
+            // current task (a span inside `Trace.withTask`).
+            let task = carried.map { $0.task.subtask(name) } ?? TraceTask(name)
             // The first annotation may have found tracing off after all.
             guard task.id != 0 else { return TracedSpan(context: base, state: nil) }
             state = SpanState(name: name, ids: ids, traceState: remote?.traceState, task: task, owner: nil,
                               region: nil, runsOn: here)
         }
-        context[SpanKey.self] = state
-        if state.owner == nil { context.traceTask = state.task }
-        state.log("trace.context", state.ids.description + parentNote)
+        var context = base
+        context[TraceTaskContextKey.self] = state
+        state.logContext(remoteParent: remoteParent)
         return TracedSpan(context: context, state: state)
+    }
+
+    /// The span's first record: `trace.context 00-<trace>-<span>-<flags>`,
+    /// with ` parent=<span>` for a parent in another process.
+    private func logContext(remoteParent: UInt64) {
+        log("trace.context") { line in
+            line.append(ids: ids)
+            if remoteParent != 0 {
+                line.append(" parent=")
+                line.append(hex: remoteParent)
+            }
+        }
     }
 
     /// Makes `child` the innermost open region span of this owning span's
@@ -105,12 +133,19 @@ final class SpanState: Sendable {
         }
     }
 
-    /// Records `message` under `category`, attached to the span's task; a
-    /// region span's messages start with `[name] `.
-    func log(_ category: StaticString, _ message: @autoclosure () -> String) {
+    /// Records the message `write` builds under `category`, attached to the
+    /// span's task; a region span's messages start with `[name] `.
+    func log(_ category: StaticString, _ write: (inout LogLine) -> Void) {
         guard Trace.isEnabled else { return }
-        let text = region == nil ? message() : "[\(name)] \(message())"
-        task.withCurrent { Trace.log(category, text) }
+        LogLine.build { line in
+            if region != nil {
+                line.append(UInt8(ascii: "["))
+                line.append(bounded: name, limit: LogLine.valueLimit)
+                line.append("] ")
+            }
+            write(&line)
+            task.log(category, utf8: line.bytes)
+        }
     }
 
     func rename(_ newName: String) {
@@ -121,11 +156,7 @@ final class SpanState: Sendable {
         guard changed else { return }
         // A task span's new name is its task's type from here on (analysis
         // applies `task.type`); a region's type stays, its rename is noted.
-        if region == nil {
-            log("task.type", SpanText.bounded(newName))
-        } else {
-            log("span.name", SpanText.bounded(newName))
-        }
+        log(region == nil ? "task.type" : "span.name") { $0.append(bounded: newName) }
     }
 
     func setAttributes(_ attributes: SpanAttributes) {
@@ -139,10 +170,10 @@ final class SpanState: Sendable {
             return state.attributes
         }
         guard let attributes else { return }
-        var pairs: [(String, SpanAttribute)] = []
-        attributes.forEach { pairs.append(($0, $1)) }
-        for (key, value) in pairs.sorted(by: { $0.0 < $1.0 }) {
-            log("span.attribute", SpanText.pair(key, value))
+        if !attributes.isEmpty {
+            for (key, value) in SpanAttributeList(attributes).sorted {
+                log("span.attribute") { $0.append(pair: key, value) }
+            }
         }
         if let region, let owner {
             region.end()
@@ -171,10 +202,12 @@ enum SpanIDs {
     }
 }
 
-/// Who runs the code: the current Swift task, or the thread outside one.
+/// Who runs the code: the current Swift task (the runtime's id, not its
+/// address, which a later task may reuse), or the thread outside one.
 enum RunIdentity {
-    static func current() -> UInt {
-        if let task = withUnsafeCurrentTask(body: { $0?.hashValue }) { return UInt(bitPattern: task) << 1 }
-        return UInt(pthread_self()) << 1 | 1
+    static func current() -> UInt64 {
+        let task = tc_swift_current_task()
+        if task != 0 { return tc_swift_task_id(task) << 1 }
+        return UInt64(pthread_self()) << 1 | 1
     }
 }

@@ -78,15 +78,10 @@ enum Hex {
     }
 
     static func string(_ value: some FixedWidthInteger) -> String {
-        let digits = value.bitWidth / 4
-        var out = [UInt8](repeating: 0, count: digits)
-        var v = value
-        for i in stride(from: digits - 1, through: 0, by: -1) {
-            let nibble = Int(truncatingIfNeeded: v & 0xf)
-            out[i] = nibble < 10 ? UInt8(ascii: "0") + UInt8(nibble) : UInt8(ascii: "a") + UInt8(nibble - 10)
-            v >>= 4
+        String(unsafeUninitializedCapacity: value.bitWidth / 4) { out in
+            write(value, into: out, at: 0)
+            return value.bitWidth / 4
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// The value of up to 16 lower-case hex digits; nil on any other byte.

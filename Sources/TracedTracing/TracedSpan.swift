@@ -32,22 +32,31 @@ public struct TracedSpan: Tracing.Span {
 
     public func setStatus(_ status: SpanStatus) {
         guard let state else { return }
-        let code = switch status.code {
-        case .ok: "ok"
-        case .error: "error"
+        state.log("span.status") { line in
+            line.append(status.code == .ok ? "ok" : "error")
+            if let message = status.message {
+                line.append(": ")
+                line.append(bounded: message)
+            }
         }
-        state.log("span.status", status.message.map { "\(code): \(SpanText.bounded($0))" } ?? code)
     }
 
     public func addEvent(_ event: SpanEvent) {
         guard let state else { return }
-        state.log("span.event", SpanText.withAttributes(SpanText.bounded(event.name), event.attributes))
+        state.log("span.event") { line in
+            line.append(bounded: event.name)
+            line.append(attributes: event.attributes)
+        }
     }
 
     public func recordError<Instant: TracerInstant>(_ error: any Error, attributes: SpanAttributes, at instant: @autoclosure () -> Instant) {
         guard let state else { return }
-        let text = "\(type(of: error)): \(SpanText.bounded(String(describing: error)))"
-        state.log("span.error", SpanText.withAttributes(text, attributes))
+        state.log("span.error") { line in
+            line.append(bounded: "\(type(of: error))", limit: LogLine.capacity)
+            line.append(": ")
+            line.append(bounded: String(describing: error))
+            line.append(attributes: attributes)
+        }
     }
 
     /// Records `span.link` with the linked span's `traceparent`; the export
@@ -55,55 +64,13 @@ public struct TracedSpan: Tracing.Span {
     /// trace.
     public func addLink(_ link: SpanLink) {
         guard let state, let target = link.context.traceParent else { return }
-        state.log("span.link", SpanText.withAttributes(target.description, link.attributes))
+        state.log("span.link") { line in
+            line.append(ids: target)
+            line.append(attributes: link.attributes)
+        }
     }
 
     public func end<Instant: TracerInstant>(at instant: @autoclosure () -> Instant) {
         state?.end()
-    }
-}
-
-/// How span values become log text: bounded, truncation marked.
-package enum SpanText {
-    /// Longest attribute value, event or error text kept, in UTF-8 bytes.
-    package static let valueLimit = 256
-    package static let truncationMark = "…(truncated)"
-
-    package static func bounded(_ text: String) -> String {
-        guard text.utf8.count > valueLimit else { return text }
-        var end = text.utf8.index(text.utf8.startIndex, offsetBy: valueLimit)
-        while end > text.startIndex, !text.unicodeScalars.indices.contains(end) { end = text.utf8.index(before: end) }
-        return String(text[..<end]) + truncationMark
-    }
-
-    static func render(_ value: SpanAttribute) -> String {
-        switch value {
-        case .int32(let v): String(v)
-        case .int64(let v): String(v)
-        case .double(let v): String(v)
-        case .bool(let v): String(v)
-        case .string(let v): v
-        case .int32Array(let v): "[" + v.map(String.init).joined(separator: ",") + "]"
-        case .int64Array(let v): "[" + v.map(String.init).joined(separator: ",") + "]"
-        case .doubleArray(let v): "[" + v.map { String($0) }.joined(separator: ",") + "]"
-        case .boolArray(let v): "[" + v.map(String.init).joined(separator: ",") + "]"
-        case .stringArray(let v): "[" + v.joined(separator: ",") + "]"
-        case .stringConvertible(let v): v.description
-        case .stringConvertibleArray(let v): "[" + v.map(\.description).joined(separator: ",") + "]"
-        default: "?"
-        }
-    }
-
-    /// `key=value`, both bounded.
-    static func pair(_ key: String, _ value: SpanAttribute) -> String {
-        "\(bounded(key))=\(bounded(render(value)))"
-    }
-
-    /// `text key=value …`, keys sorted so that a trace reads the same each run.
-    static func withAttributes(_ text: String, _ attributes: SpanAttributes) -> String {
-        guard !attributes.isEmpty else { return text }
-        var pairs: [(String, SpanAttribute)] = []
-        attributes.forEach { pairs.append(($0, $1)) }
-        return ([text] + pairs.sorted { $0.0 < $1.0 }.map { pair($0.0, $0.1) }).joined(separator: " ")
     }
 }

@@ -67,7 +67,7 @@ public struct TracedTracer: Tracer {
     where Inject: Injector, Carrier == Inject.Carrier {
         let ids: TraceParent
         let state: String?
-        if let span = context[SpanKey.self] {
+        if let span = SpanState.of(context) {
             ids = span.ids
             state = span.traceState
         } else if let remote = context[RemoteParentKey.self] {
@@ -98,14 +98,8 @@ extension ServiceContext {
     /// another process), if any: what `TracedLogging`'s metadata provider
     /// adds to log lines.
     public var traceParent: TraceParent? {
-        self[SpanKey.self]?.ids ?? self[RemoteParentKey.self]?.parent
+        SpanState.of(self)?.ids ?? self[RemoteParentKey.self]?.parent
     }
-}
-
-/// The recording span a context carries.
-enum SpanKey: ServiceContextKey {
-    typealias Value = SpanState
-    static var nameOverride: String? { "traced.span" }
 }
 
 /// A parent span from another process, extracted from `traceparent`.

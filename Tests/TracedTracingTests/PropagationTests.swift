@@ -65,7 +65,11 @@ struct PropagationTests {
         let event = LogEvent(level: .warning, message: "slow", metadata: ["b": "2", "trace_id": "x", "long": "\(String(repeating: "y", count: 300))"],
                              source: nil, file: #fileID, function: #function, line: #line)
         let provider = Logger.MetadataProvider { ["a": "1", "span_id": "y"] }
-        let text = LogText.render(event, handlerMetadata: ["c": "3", "b": "handler"], provider: provider)
+        let merged = LogText.merge(handler: ["c": "3", "b": "handler"], provider: provider, explicit: event.metadata)
+        let text = LogLine.build { line in
+            LogText.write(event, merged, into: &line)
+            return String(decoding: line.bytes, as: UTF8.self)
+        }
         #expect(text == "[warning] slow a=1 b=2 c=3 long=\(String(repeating: "y", count: 256))…(truncated)")
     }
 
@@ -99,7 +103,8 @@ struct Recording: LogHandler {
         set { metadata[key] = newValue }
     }
     func log(event: LogEvent) {
-        let pairs = metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        // As StreamLogHandler: the handler's metadata, then the event's.
+        let pairs = metadata.merging(event.metadata ?? [:]) { $1 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         seen.lines.withLock { $0.append("\(event.level) \(event.message) \(pairs)") }
     }
 }

@@ -1,0 +1,162 @@
+package import Tracing
+
+/// A log message written in place: UTF-8 appended to a buffer on the
+/// caller's stack, handed to TraceClient as bytes. What spans and log
+/// lines record is built this way, without a `String` per piece
+/// (docs/performance.md, "Spans").
+///
+/// The buffer holds one byte more than a log message may (1024 bytes):
+/// what goes past it is dropped, and TraceClient then records the message
+/// cut at 1024 bytes and marked truncated.
+package struct LogLine: ~Copyable {
+    /// TraceClient's longest message (TC_MAX_LOG_MESSAGE) plus the byte
+    /// that makes it mark the message truncated.
+    static let capacity = 1025
+    /// Longest attribute value, event or error text kept, in UTF-8 bytes.
+    package static let valueLimit = 256
+    package static let truncationMark: StaticString = "…(truncated)"
+
+    private let base: UnsafeMutablePointer<UInt8>
+    private(set) var count = 0
+
+    private init(base: UnsafeMutablePointer<UInt8>) {
+        self.base = base
+    }
+
+    /// Runs `body` with an empty line on the stack.
+    package static func build<Result>(_ body: (inout LogLine) -> Result) -> Result {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+            var line = LogLine(base: buffer.baseAddress.unsafelyUnwrapped)
+            return body(&line)
+        }
+    }
+
+    /// The message so far.
+    package var bytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base, count: count)
+    }
+
+    package var isEmpty: Bool { count == 0 }
+
+    package mutating func append(_ byte: UInt8) {
+        guard count < Self.capacity else { return }
+        base[count] = byte
+        count += 1
+    }
+
+    package mutating func append(_ text: StaticString) {
+        append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    package mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        let n = min(bytes.count, Self.capacity - count)
+        guard n > 0, let source = bytes.baseAddress else { return }
+        (base + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: n)
+        count += n
+    }
+
+    /// `text` whole, or its first `limit` bytes (cut before a scalar, never
+    /// inside one) followed by the truncation mark.
+    package mutating func append(bounded text: String, limit: Int = valueLimit) {
+        var text = text
+        text.withUTF8 { utf8 in
+            guard utf8.count > limit else { return append(UnsafeRawBufferPointer(utf8)) }
+            var end = limit
+            while end > 0 && utf8[end] & 0xC0 == 0x80 { end -= 1 }
+            append(UnsafeRawBufferPointer(start: utf8.baseAddress, count: end))
+            append(Self.truncationMark)
+        }
+    }
+
+    /// `value` in decimal.
+    package mutating func append(decimal value: Int64) {
+        if value < 0 { append(UInt8(ascii: "-")) }
+        var v = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: 20 digits at most
+        withUnsafeMutableBytes(of: &digits) { scratch in
+            var i = scratch.count
+            repeat {
+                i -= 1
+                scratch[i] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v % 10)
+                v /= 10
+            } while v != 0
+            append(UnsafeRawBufferPointer(rebasing: scratch[i...]))
+        }
+    }
+
+    /// `value` as `bitWidth / 4` lower-case hex digits (W3C's form).
+    package mutating func append(hex value: some FixedWidthInteger) {
+        var shift = value.bitWidth - 4
+        while shift >= 0 {
+            let nibble = UInt8(truncatingIfNeeded: value >> shift) & 0xf
+            append(nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10)
+            shift -= 4
+        }
+    }
+
+    /// `00-<trace id>-<span id>-<flags>`.
+    package mutating func append(ids: TraceParent) {
+        append("00-")
+        append(hex: ids.traceIDHigh)
+        append(hex: ids.traceIDLow)
+        append(UInt8(ascii: "-"))
+        append(hex: ids.spanID)
+        append(UInt8(ascii: "-"))
+        append(hex: ids.flags)
+    }
+
+    /// A span attribute's value, bounded.
+    package mutating func append(attribute value: SpanAttribute) {
+        switch value {
+        case .int32(let v): append(decimal: Int64(v))
+        case .int64(let v): append(decimal: v)
+        case .bool(let v): append(v ? "true" : "false")
+        case .string(let v): append(bounded: v)
+        case .double(let v): append(bounded: String(v))
+        case .stringConvertible(let v): append(bounded: v.description)
+        default: append(bounded: Self.render(value))
+        }
+    }
+
+    /// Arrays and anything rarer, as text.
+    private static func render(_ value: SpanAttribute) -> String {
+        switch value {
+        case .int32Array(let v): "[" + v.map(String.init).joined(separator: ",") + "]"
+        case .int64Array(let v): "[" + v.map(String.init).joined(separator: ",") + "]"
+        case .doubleArray(let v): "[" + v.map { String($0) }.joined(separator: ",") + "]"
+        case .boolArray(let v): "[" + v.map(String.init).joined(separator: ",") + "]"
+        case .stringArray(let v): "[" + v.joined(separator: ",") + "]"
+        case .stringConvertibleArray(let v): "[" + v.map(\.description).joined(separator: ",") + "]"
+        default: "?"
+        }
+    }
+
+    /// ` key=value`, both bounded, for each attribute, keys sorted so that a
+    /// trace reads the same each run.
+    package mutating func append(attributes: SpanAttributes) {
+        for (key, value) in SpanAttributeList(attributes).sorted {
+            append(UInt8(ascii: " "))
+            append(pair: key, value)
+        }
+    }
+
+    /// `key=value`, both bounded.
+    package mutating func append(pair key: String, _ value: SpanAttribute) {
+        append(bounded: key)
+        append(UInt8(ascii: "="))
+        append(attribute: value)
+    }
+}
+
+/// A span's attributes as pairs sorted by key.
+package struct SpanAttributeList {
+    package let sorted: [(String, SpanAttribute)]
+
+    package init(_ attributes: SpanAttributes) {
+        var pairs: [(String, SpanAttribute)] = []
+        pairs.reserveCapacity(attributes.count)
+        attributes.forEach { pairs.append(($0, $1)) }
+        pairs.sort { $0.0 < $1.0 }
+        sorted = pairs
+    }
+}
