@@ -4,7 +4,9 @@
 // records the figures and the targets (off <= 1.2x NoOpTracer, on <=
 // NoOpTracer + 150 ns).
 import Benchmark
+import Logging
 import TraceClient
+import TracedLogging
 import TracedTracing
 import Tracing
 
@@ -103,5 +105,20 @@ let benchmarks: @Sendable () -> Void = {
         traced.withSpan("bench.parent", context: .topLevel) { parent in
             measure(benchmark) { traced.withSpan(name, context: parent.context) { _ in } }
         }
+    }
+
+    // MARK: A request's worth (RequestShape.swift)
+
+    Benchmark("NoOpTracer: request (3 spans, 7 attributes, 1 log line)") { benchmark in
+        let logger = Logger(label: "bench.request", factory: { _ in DiscardingLogHandler() })
+        measure(benchmark) { request(noop, logger) }
+    }
+
+    Benchmark("on: TracedTracer + TraceLogHandler request (3 spans, 7 attributes, 1 log line)",
+              configuration: tracing("request")) { benchmark in
+        let logger = Logger(label: "bench.request", factory: { label in
+            TraceLogHandler(label: label, forwardingTo: DiscardingLogHandler(), metadataProvider: .traced)
+        })
+        measure(benchmark) { request(traced, logger) }
     }
 }
