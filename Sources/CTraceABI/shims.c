@@ -314,14 +314,18 @@ int tc_signalfd_read(int fd) {
     return -1;
 }
 
-int tc_timerfd_periodic(uint64_t interval_ns) {
-    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (fd < 0) return -1;
+int tc_timerfd_set(int fd, uint64_t interval_ns) {
     struct itimerspec spec = {
         .it_interval = {.tv_sec = (time_t)(interval_ns / 1000000000ull), .tv_nsec = (long)(interval_ns % 1000000000ull)},
         .it_value = {.tv_sec = (time_t)(interval_ns / 1000000000ull), .tv_nsec = (long)(interval_ns % 1000000000ull)},
     };
-    if (timerfd_settime(fd, 0, &spec, NULL) != 0) {
+    return timerfd_settime(fd, 0, &spec, NULL);
+}
+
+int tc_timerfd_periodic(uint64_t interval_ns) {
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (fd < 0) return -1;
+    if (tc_timerfd_set(fd, interval_ns) != 0) {
         int saved = errno;
         close(fd);
         errno = saved;

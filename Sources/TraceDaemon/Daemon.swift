@@ -33,7 +33,11 @@ package final class Daemon {
     /// the ones it passed (what status shows).
     var socketDirectory = ""
     let signals: SignalNotifier
-    let timer: PeriodicTimer
+    /// Every `drain_interval` while a session runs or stops, else
+    /// `idleTick` (`paceTimer`).
+    var timer: PeriodicTimer
+    /// False once re-arming the timer failed (logged once): it keeps its period.
+    var timerPaced = true
     var clients: [UInt64: Client] = [:]
     var controls: [UInt64: ControlConnection] = [:]
     /// Sessions by name, and their names in the order they started.
@@ -71,6 +75,9 @@ package final class Daemon {
     /// How often a running session's `session.json` is saved: what a
     /// killed traced leaves for recovery is at most this old.
     static let statusSaveInterval: UInt64 = 1_000_000_000
+    /// The timer's period while no session runs: nothing to drain then,
+    /// only deadlines of seconds (hello, request) and the watchdog to keep.
+    static let idleTick: UInt64 = 1_000_000_000
 
     /// Sets everything up; `run()` serves.
     package init(configurationFile: String?, flags: [(key: String, value: String)]) throws(DaemonError) {
@@ -267,6 +274,27 @@ package final class Daemon {
         if let interval = watchdogInterval, now >= nextWatchdog {
             Systemd.notify("WATCHDOG=1")
             nextWatchdog = now.saturatingAdd(interval)
+        }
+        paceTimer()
+    }
+
+    /// Ticks every `drain_interval` while a session runs or is stopping,
+    /// and once a second (at most half the watchdog's period) otherwise: an
+    /// idle traced wakes once a second, not a hundred times (each wake-up
+    /// costs tens of µs of CPU on a VM). The pass of the loop that starts a
+    /// session speeds it up, so the first drain comes `drain_interval` later.
+    private func paceTimer() {
+        guard timerPaced else { return }
+        let drain = UInt64(configuration.drainIntervalMilliseconds) * 1_000_000
+        let busy = sessions.values.contains { $0.state == .running || $0.state == .stopping }
+        var wanted = busy ? drain : Self.idleTick
+        if let interval = watchdogInterval { wanted = min(wanted, max(interval / 2, drain)) }
+        guard wanted != timer.interval else { return }
+        do {
+            try timer.change(every: wanted)
+        } catch {
+            timerPaced = false
+            log.error("cannot re-arm the drain timer: \(error); it keeps its period of \(timer.interval / 1_000_000) ms from now on")
         }
     }
 

@@ -85,9 +85,19 @@ package struct SignalNotifier {
 /// A periodic timer as a readable descriptor (timerfd).
 package struct PeriodicTimer {
     package let descriptor: FileDescriptor
+    /// How often it fires now.
+    package private(set) var interval: UInt64
 
     package static func every(nanoseconds: UInt64) throws(SystemError) -> PeriodicTimer {
-        PeriodicTimer(descriptor: FileDescriptor(rawValue: try Syscall.call("timerfd_create") { tc_timerfd_periodic(nanoseconds) }))
+        PeriodicTimer(descriptor: FileDescriptor(rawValue: try Syscall.call("timerfd_create") { tc_timerfd_periodic(nanoseconds) }),
+                      interval: nanoseconds)
+    }
+
+    /// Fires every `nanoseconds` from now on, the first time `nanoseconds`
+    /// from now.
+    package mutating func change(every nanoseconds: UInt64) throws(SystemError) {
+        _ = try Syscall.call("timerfd_settime") { tc_timerfd_set(descriptor.rawValue, nanoseconds) }
+        interval = nanoseconds
     }
 
     /// Consumes the expirations so far.

@@ -266,3 +266,39 @@ extension SessionTests {
         #expect(tally.violations.isEmpty)
     }
 }
+
+extension SessionTests {
+    /// traced's loop wakes every drain_interval (10 ms) only while a session
+    /// runs: idle it wakes once a second. Counted as the loop thread's
+    /// voluntary context switches (each wake-up is one), which the kernel
+    /// keeps whatever else the machine does.
+    @Test func anIdleTracedWakesOnceASecondAndARunningSessionEveryDrainInterval() throws {
+        let daemon = try TracedDaemon()
+        let pid = daemon.process.pid
+        func wakeUps(over seconds: Double) throws -> Int {
+            let before = try Self.voluntarySwitches(pid)
+            usleep(UInt32(seconds * 1_000_000))
+            return try Self.voluntarySwitches(pid) - before
+        }
+        usleep(300_000)
+        let idle = try wakeUps(over: 3)
+        #expect(idle <= 12, "idle traced woke \(idle) times in 3 s")
+        #expect(try daemon.tracectl(["start", "paced"]).status == 0)
+        let running = try wakeUps(over: 1)
+        #expect(running >= 20, "with a session running traced woke \(running) times in 1 s (10 ms ticks: ~100)")
+        #expect(try daemon.tracectl(["stop", "paced"]).status == 0)
+        usleep(300_000)
+        let idleAgain = try wakeUps(over: 3)
+        #expect(idleAgain <= 12, "traced woke \(idleAgain) times in 3 s after its only session stopped")
+    }
+
+    /// `voluntary_ctxt_switches` of the thread `pid` (traced's loop).
+    static func voluntarySwitches(_ pid: Int32) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/task/\(pid)/status", encoding: .utf8)
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("voluntary_ctxt_switches:") }),
+              let count = Int(line.split(separator: "\t").last?.trimmingCharacters(in: .whitespaces) ?? "") else {
+            throw DaemonFailure(log: "no voluntary_ctxt_switches in /proc/\(pid)/task/\(pid)/status")
+        }
+        return count
+    }
+}

@@ -112,6 +112,8 @@ int tc_signalfd_for(const int *signals, int count);
 int tc_signalfd_read(int fd);
 /* A non-blocking monotonic timerfd firing every `interval_ns`. */
 int tc_timerfd_periodic(uint64_t interval_ns);
+/* Re-arms timerfd `fd` to fire every `interval_ns` from now; 0 or -1 (errno). */
+int tc_timerfd_set(int fd, uint64_t interval_ns);
 
 /* ---- clocks ---- */
 /* 1 when CPUID reports an invariant TSC (leaf 0x80000007, EDX bit 8). */
