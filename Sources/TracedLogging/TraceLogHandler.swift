@@ -69,7 +69,7 @@ public struct TraceLogHandler: LogHandler {
         guard Trace.recordsNow else { return }
         LogLine.build { line in
             LogText.write(event, merged, into: &line)
-            Trace.log(label, utf8: line.bytes)
+            line.withMessage { Trace.log(label, utf8: $0) }
         }
     }
 }
@@ -84,9 +84,15 @@ enum LogText {
     /// order).
     static func merge(handler: Logger.Metadata, provider: Logger.MetadataProvider?,
                       explicit: Logger.Metadata?) -> Logger.Metadata {
-        var merged = handler
-        if let provided = provider?.get(), !provided.isEmpty { merged.merge(provided) { _, new in new } }
-        if let explicit, !explicit.isEmpty { merged.merge(explicit) { _, new in new } }
+        let provided = provider?.get() ?? [:]
+        let explicit = explicit ?? [:]
+        if provided.isEmpty && explicit.isEmpty { return handler }
+        if handler.isEmpty && explicit.isEmpty { return provided }
+        // One table, sized once, rather than a copy grown twice.
+        var merged = Logger.Metadata(minimumCapacity: handler.count + provided.count + explicit.count)
+        for (key, value) in handler { merged[key] = value }
+        for (key, value) in provided { merged[key] = value }
+        for (key, value) in explicit { merged[key] = value }
         return merged
     }
 

@@ -5,19 +5,25 @@ package import Tracing
 /// lines record is built this way, without a `String` per piece
 /// (docs/performance.md, "Spans").
 ///
-/// The buffer holds one byte more than a log message may (1024 bytes):
-/// what goes past it is dropped, and TraceClient then records the message
-/// cut at 1024 bytes and marked truncated.
+/// The buffer holds a whole log message (1024 bytes, TraceClient's
+/// longest) and keeps the first byte past it aside: with that byte
+/// TraceClient cuts the message at a character boundary and marks it
+/// truncated, and what goes further is dropped. 1024 bytes is also the most
+/// `withUnsafeTemporaryAllocation` always puts on the stack: one byte more
+/// and it asks for the thread's stack bounds and, in a Swift task, falls
+/// back to the heap (a malloc for every span and log line, seen in the
+/// Hummingbird example's profile).
 package struct LogLine: ~Copyable {
-    /// TraceClient's longest message (TC_MAX_LOG_MESSAGE) plus the byte
-    /// that makes it mark the message truncated.
-    static let capacity = 1025
+    /// TraceClient's longest message (TC_MAX_LOG_MESSAGE).
+    static let capacity = 1024
     /// Longest attribute value, event or error text kept, in UTF-8 bytes.
     package static let valueLimit = 256
     package static let truncationMark: StaticString = "…(truncated)"
 
     private let base: UnsafeMutablePointer<UInt8>
     private(set) var count = 0
+    /// The first byte that did not fit, once one did not.
+    private var spill: UInt8?
 
     private init(base: UnsafeMutablePointer<UInt8>) {
         self.base = base
@@ -31,15 +37,25 @@ package struct LogLine: ~Copyable {
         }
     }
 
-    /// The message so far.
-    package var bytes: UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: base, count: count)
+    /// Runs `body` with the message: the bytes written, followed by the
+    /// first byte that did not fit, if any (TraceClient then records the
+    /// message cut and marked truncated).
+    package func withMessage<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        guard let spill else { return body(UnsafeRawBufferPointer(start: base, count: count)) }
+        // Rare: only a message that overflowed copies itself once more.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count + 1) { whole in
+            let start = whole.baseAddress.unsafelyUnwrapped
+            start.update(from: base, count: count)
+            start[count] = spill
+            return body(UnsafeRawBufferPointer(whole))
+        }
     }
 
-    package var isEmpty: Bool { count == 0 }
-
     package mutating func append(_ byte: UInt8) {
-        guard count < Self.capacity else { return }
+        guard count < Self.capacity else {
+            if spill == nil { spill = byte }
+            return
+        }
         base[count] = byte
         count += 1
     }
@@ -50,6 +66,7 @@ package struct LogLine: ~Copyable {
 
     package mutating func append(_ bytes: UnsafeRawBufferPointer) {
         let n = min(bytes.count, Self.capacity - count)
+        if n < bytes.count, spill == nil { spill = bytes[n] }
         guard n > 0, let source = bytes.baseAddress else { return }
         (base + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: n)
         count += n

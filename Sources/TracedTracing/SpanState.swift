@@ -144,7 +144,7 @@ final class SpanState: TraceTaskContextValue, @unchecked Sendable {
                 line.append("] ")
             }
             write(&line)
-            task.log(category, utf8: line.bytes)
+            line.withMessage { task.log(category, utf8: $0) }
         }
     }
 

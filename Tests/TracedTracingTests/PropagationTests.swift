@@ -68,9 +68,37 @@ struct PropagationTests {
         let merged = LogText.merge(handler: ["c": "3", "b": "handler"], provider: provider, explicit: event.metadata)
         let text = LogLine.build { line in
             LogText.write(event, merged, into: &line)
-            return String(decoding: line.bytes, as: UTF8.self)
+            return line.withMessage { String(decoding: $0, as: UTF8.self) }
         }
         #expect(text == "[warning] slow a=1 b=2 c=3 long=\(String(repeating: "y", count: 256))…(truncated)")
+    }
+
+    /// A line holds 1024 bytes and keeps the first byte past them, which is
+    /// how TraceClient knows to cut the message at a character boundary and
+    /// mark it truncated; a line that fits is handed over as written.
+    @Test func aLineKeepsTheFirstByteThatDidNotFit() {
+        let fits = LogLine.build { line in
+            line.append("[info] ")
+            line.append(bounded: "ok")
+            return line.withMessage { Array($0) }
+        }
+        #expect(fits == Array("[info] ok".utf8))
+        let long = String(repeating: "é", count: 600)  // 1200 bytes, 2 each
+        let (overflow, count) = LogLine.build { line in
+            line.append("x")
+            line.append(bounded: long, limit: 2000)
+            line.append("never")
+            return (line.withMessage { Array($0) }, line.count)
+        }
+        #expect(count == 1024)
+        #expect(overflow.count == 1025)
+        #expect(overflow == Array(("x" + long).utf8.prefix(1025)))
+        let bytewise = LogLine.build { line in
+            for _ in 0..<1030 { line.append(UInt8(ascii: "a")) }
+            line.append(UInt8(ascii: "b"))
+            return line.withMessage { Array($0) }
+        }
+        #expect(bytewise == Array(repeating: UInt8(ascii: "a"), count: 1025))
     }
 
     @Test func theHandlerForwardsEveryMessageAndItsSettings() {
