@@ -28,6 +28,12 @@ final class Client {
     /// Interned names of the client, for category filters.
     private(set) var strings: [UInt32: String] = [:]
     var schedule = DrainSchedule(now: 0)
+    /// Whether the last drain left `consumer_waiting` announced: the
+    /// producer then signals its next completed chunk, so the timer need
+    /// not hurry for this client (`Daemon.paceTimer`). When the producer
+    /// signals it clears the announcement, and the drain its signal causes
+    /// sets this again, in the same pass of the loop.
+    var willSignal = false
     /// The control word last sent, its sequence, and the last acknowledged.
     var control = ControlWord.off
     var controlSequence: UInt64 = 0

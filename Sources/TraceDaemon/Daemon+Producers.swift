@@ -212,7 +212,12 @@ extension Daemon {
     func drain(_ client: Client, scrape: Bool) {
         guard let consumer = client.consumer else { return }
         let into = sessionOrder.compactMap { sessions[$0] }.filter { $0.state != .stopped && $0.includes(client) }
-        guard !into.isEmpty else { return }
+        guard !into.isEmpty else {
+            // Not drained, so not known: a session that takes it in hurries
+            // the timer until its first drain says (`paceTimer`).
+            client.willSignal = false
+            return
+        }
         let metadata = client.takeMetadata()
         for session in into { session.write(metadata: metadata, from: client) }
         let freed = consumer.drain(process: UInt32(truncatingIfNeeded: client.id), scrape: scrape) { header, events, count in
@@ -226,7 +231,12 @@ extension Daemon {
         // Work that arrived as it was about to sleep withdraws the
         // announcement: the client stays on the timer, whose next tick
         // (at most drain_interval away) takes it.
-        if sleep.announce { _ = consumer.prepareToSleep() } else { consumer.awake() }
+        if sleep.announce {
+            client.willSignal = consumer.prepareToSleep()
+        } else {
+            consumer.awake()
+            client.willSignal = false
+        }
     }
 
     /// A buffer whose contents fail validation is a broken or hostile

@@ -249,7 +249,9 @@ package final class Daemon {
     /// After each batch of events: drain, and on the timer, the periodic work.
     private func service(tick: Bool) {
         let now = tc_monotonic_ns()
-        let scrape = tick && now >= nextScrape
+        // A tick of the quiet pace (`paceTimer`) comes every scrape_interval:
+        // each is a scrape, whatever the timer's jitter.
+        let scrape = tick && (now >= nextScrape || timer.interval >= UInt64(configuration.scrapeIntervalMilliseconds) * 1_000_000)
         if scrape { nextScrape = now + UInt64(configuration.scrapeIntervalMilliseconds) * 1_000_000 }
         if tick {
             for client in clients.values where client.isRegistered { drain(client, scrape: scrape) }
@@ -278,16 +280,33 @@ package final class Daemon {
         paceTimer()
     }
 
-    /// Ticks every `drain_interval` while a session runs or is stopping,
-    /// and once a second (at most half the watchdog's period) otherwise: an
-    /// idle traced wakes once a second, not a hundred times (each wake-up
-    /// costs tens of µs of CPU on a VM). The pass of the loop that starts a
-    /// session speeds it up, so the first drain comes `drain_interval` later.
+    /// The timer's pace (design.md, "How the drainer wakes"):
+    /// - every `drain_interval` while a session is stopping, or while a
+    ///   client that is recording will not signal its next chunk (its last
+    ///   drain freed some and withdrew the announcement, or it has not been
+    ///   drained since it registered): only the timer brings its events in;
+    /// - every `scrape_interval` (at most a second) while sessions run and
+    ///   every recording client will signal: a tick is then only the scrape
+    ///   of chunks still being written, and the deadlines;
+    /// - once a second with no session running: nothing to drain, only
+    ///   deadlines of seconds (a producer's hello, a control request).
+    /// Never less often than every half of the watchdog's ping period. Each
+    /// wake-up costs tens of µs of CPU on a VM: a traced with nothing to do
+    /// woke 100 times a second. The pass of the loop that changes what is
+    /// needed re-arms the timer: a quiet client's signal is drained at once,
+    /// and while it keeps writing it is drained every `drain_interval`.
     private func paceTimer() {
         guard timerPaced else { return }
         let drain = UInt64(configuration.drainIntervalMilliseconds) * 1_000_000
-        let busy = sessions.values.contains { $0.state == .running || $0.state == .stopping }
-        var wanted = busy ? drain : Self.idleTick
+        let scrape = UInt64(configuration.scrapeIntervalMilliseconds) * 1_000_000
+        var running = false
+        var stopping = false
+        for session in sessions.values {
+            if session.state == .stopping { stopping = true } else if session.state == .running { running = true }
+        }
+        let hurried = stopping
+            || (running && clients.values.contains { $0.isRegistered && $0.control.enabled && !$0.willSignal })
+        var wanted = hurried ? drain : running ? min(max(scrape, drain), Self.idleTick) : Self.idleTick
         if let interval = watchdogInterval { wanted = min(wanted, max(interval / 2, drain)) }
         guard wanted != timer.interval else { return }
         do {

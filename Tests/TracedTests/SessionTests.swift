@@ -268,11 +268,13 @@ extension SessionTests {
 }
 
 extension SessionTests {
-    /// traced's loop wakes every drain_interval (10 ms) only while a session
-    /// runs: idle it wakes once a second. Counted as the loop thread's
-    /// voluntary context switches (each wake-up is one), which the kernel
-    /// keeps whatever else the machine does.
-    @Test func anIdleTracedWakesOnceASecondAndARunningSessionEveryDrainInterval() throws {
+    /// traced's loop wakes every drain_interval (10 ms) only while a client
+    /// that records needs the timer; with a session and nothing to drain,
+    /// every scrape_interval (100 ms); with no session, once a second.
+    /// Counted as the loop thread's voluntary context switches (each
+    /// wake-up is one), which the kernel keeps whatever else the machine
+    /// does.
+    @Test func tracedWakesAsOftenAsThereIsWorkToDo() throws {
         let daemon = try TracedDaemon()
         let pid = daemon.process.pid
         func wakeUps(over seconds: Double) throws -> Int {
@@ -284,12 +286,52 @@ extension SessionTests {
         let idle = try wakeUps(over: 3)
         #expect(idle <= 12, "idle traced woke \(idle) times in 3 s")
         #expect(try daemon.tracectl(["start", "paced"]).status == 0)
-        let running = try wakeUps(over: 1)
-        #expect(running >= 20, "with a session running traced woke \(running) times in 1 s (10 ms ticks: ~100)")
+        usleep(200_000)
+        let quiet = try wakeUps(over: 2)
+        #expect(quiet <= 40, "with a session and no client traced woke \(quiet) times in 2 s (100 ms: ~20)")
+        // About a million events a second: the drain keeps freeing chunks,
+        // so the timer hurries.
+        let client = try daemon.client(["threads": "1", "forever": "1"])
+        #expect(client.waitFor(line: "enabled=true"))
+        usleep(200_000)
+        let busy = try wakeUps(over: 1)
+        #expect(busy >= 40, "with a client writing a million events a second traced woke \(busy) times in 1 s (10 ms: ~100)")
+        client.kill(SIGKILL)
+        _ = client.wait()
         #expect(try daemon.tracectl(["stop", "paced"]).status == 0)
         usleep(300_000)
         let idleAgain = try wakeUps(over: 3)
         #expect(idleAgain <= 12, "traced woke \(idleAgain) times in 3 s after its only session stopped")
+    }
+
+    /// A client writing slowly (1000 events a second, in bursts) under a
+    /// running session is drained when it signals a completed chunk and on
+    /// the scrape every scrape_interval (100 ms), not on 10 ms ticks; every
+    /// event still arrives, none dropped.
+    @Test func aQuietClientIsDrainedOnItsSignalsAndScrapesWithNothingLost() throws {
+        let daemon = try TracedDaemon()
+        let pid = daemon.process.pid
+        #expect(try daemon.tracectl(["start", "quiet"]).status == 0)
+        let events = 3000
+        let client = try daemon.client(["threads": "1", "events": "\(events)", "pause": "1000000"])
+        #expect(client.waitFor(line: "enabled=true"))
+        usleep(200_000)
+        let before = try Self.voluntarySwitches(pid)
+        usleep(2_000_000)
+        let woke = try Self.voluntarySwitches(pid) - before
+        // 20 scrapes, a signal and a drain or two per completed chunk.
+        #expect(woke <= 100, "traced woke \(woke) times in 2 s for a client writing 1000 events a second (10 ms ticks: ~200)")
+        let result = client.wait()
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.values["emitted"] == "\(events)")
+        let stopped = try SessionFigures(try daemon.json(["stop", "quiet"]))
+        #expect(stopped.dropped == 0)
+        #expect(stopped.events >= UInt64(events))
+        let fetched = daemon.directory.file("quiet.trace")
+        #expect(try daemon.tracectl(["fetch", "quiet", "-o", fetched]).status == 0)
+        let tally = try Tally(path: fetched)
+        #expect(tally.violations.isEmpty, "\(tally.violations.prefix(3))")
+        #expect(tally.seq.values.map(\.count).reduce(0, +) == events)
     }
 
     /// `voluntary_ctxt_switches` of the thread `pid` (traced's loop).
