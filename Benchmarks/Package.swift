@@ -20,9 +20,20 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
+        // What the benchmark targets share (metrics, the measuring loop,
+        // in-process tracing setup).
+        .target(
+            name: "BenchmarkSupport",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "TraceClient", package: rootIdentity),
+            ],
+            path: "Sources/BenchmarkSupport"
+        ),
         .executableTarget(
             name: "TraceClientBenchmarks",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "TraceClient", package: rootIdentity),
             ],
@@ -33,6 +44,7 @@ let package = Package(
         .executableTarget(
             name: "TracingBenchmarks",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "TraceClient", package: rootIdentity),
                 .product(name: "TracedTracing", package: rootIdentity),

@@ -3,6 +3,7 @@
 // "Runtime names and ServiceContext"). Same conventions as
 // TraceClientBenchmarks.swift: one iteration is one API call.
 import Benchmark
+import BenchmarkSupport
 import ServiceContextModule
 import TraceClient
 

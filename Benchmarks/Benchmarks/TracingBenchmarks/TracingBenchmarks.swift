@@ -4,57 +4,15 @@
 // records the figures and the targets (off <= 1.2x NoOpTracer, on <=
 // NoOpTracer + 150 ns).
 import Benchmark
+import BenchmarkSupport
 import Logging
 import TraceClient
 import TracedLogging
 import TracedTracing
 import Tracing
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-func traceFile(_ name: String) -> String { "/tmp/traced-benchmark-\(name).trace" }
-
-/// Traced in process into `traceFile(name)`, 1,000 spans per sample and at
-/// most 1,000 samples: ~4 M events at most, which the 64 MiB buffer holds
-/// even if the writer drained nothing.
-func tracing(_ name: String) -> Benchmark.Configuration {
-    .init(scalingFactor: .kilo, maxIterations: 1000, setup: {
-        try Trace.start(writingTo: traceFile(name))
-    }, teardown: {
-        try Trace.stop()
-    })
-}
-
-let wallPerCall = BenchmarkMetric.custom("wall clock per call (ps)", useScalingFactor: false)
-let threadCPUPerCall = BenchmarkMetric.custom("thread CPU per call (ps)", useScalingFactor: false)
-
-func clock(_ id: clockid_t) -> UInt64 {
-    var ts = timespec()
-    clock_gettime(id, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
-
-@inline(__always)
-func measure(_ benchmark: Benchmark, _ body: () -> Void) {
-    let wall = clock(CLOCK_MONOTONIC), cpu = clock(CLOCK_THREAD_CPUTIME_ID)
-    for _ in benchmark.scaledIterations { body() }
-    let calls = UInt64(benchmark.scaledIterations.count)
-    benchmark.measurement(wallPerCall, Int((clock(CLOCK_MONOTONIC) - wall) * 1000 / calls))
-    benchmark.measurement(threadCPUPerCall, Int((clock(CLOCK_THREAD_CPUTIME_ID) - cpu) * 1000 / calls))
-}
-
 let benchmarks: @Sendable () -> Void = {
-    try? Trace.configureBuffer(size: 64 << 20)
-    Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .mallocCountTotal, wallPerCall, threadCPUPerCall],
-        timeUnits: .nanoseconds,
-        warmupIterations: 5,
-        scalingFactor: .mega,
-        maxDuration: .seconds(4),
-        maxIterations: 40
-    )
+    configureBenchmarks()
     let noop = NoOpTracer()
     let traced = TracedTracer()
     // A parent span for the nested benchmarks: its context is what a child
