@@ -33,8 +33,8 @@ package final class Daemon {
     /// the ones it passed (what status shows).
     var socketDirectory = ""
     let signals: SignalNotifier
-    /// Every `drain_interval` while a session runs or stops, else
-    /// `idleTick` (`paceTimer`).
+    /// Ticks from every `drain_interval` to every `idleTick`, as the work
+    /// needs (`paceTimer`).
     var timer: PeriodicTimer
     /// False once re-arming the timer failed (logged once): it keeps its period.
     var timerPaced = true
@@ -75,8 +75,9 @@ package final class Daemon {
     /// How often a running session's `session.json` is saved: what a
     /// killed traced leaves for recovery is at most this old.
     static let statusSaveInterval: UInt64 = 1_000_000_000
-    /// The timer's period while no session runs: nothing to drain then,
-    /// only deadlines of seconds (hello, request) and the watchdog to keep.
+    /// The timer's longest period (`paceTimer`): with no session running
+    /// there is nothing to drain, only deadlines of seconds (hello,
+    /// request) and the watchdog to keep.
     static let idleTick: UInt64 = 1_000_000_000
 
     /// Sets everything up; `run()` serves.

@@ -9,10 +9,11 @@ package import Tracing
 /// longest) and keeps the first byte past it aside: with that byte
 /// TraceClient cuts the message at a character boundary and marks it
 /// truncated, and what goes further is dropped. 1024 bytes is also the most
-/// `withUnsafeTemporaryAllocation` always puts on the stack: one byte more
-/// and it asks for the thread's stack bounds and, in a Swift task, falls
-/// back to the heap (a malloc for every span and log line, seen in the
-/// Hummingbird example's profile).
+/// `withUnsafeTemporaryAllocation` always puts on the stack: for one byte
+/// more the standard library checks the stack's room at run time, and here
+/// it took the heap instead, a malloc for every span and log line (the
+/// benchmark's root span went from 3 mallocs to 2 with 1024, a request
+/// from 37 to 24; docs/performance.md, "Spans").
 package struct LogLine: ~Copyable {
     /// TraceClient's longest message (TC_MAX_LOG_MESSAGE).
     static let capacity = 1024
