@@ -22,8 +22,15 @@ public struct TraceParent: Sendable, Hashable, CustomStringConvertible {
         self.flags = flags
     }
 
-    /// The trace id as 32 lower-case hex digits.
-    public var traceID: String { Hex.string(traceIDHigh) + Hex.string(traceIDLow) }
+    /// The trace id as 32 lower-case hex digits (one allocation: swift-log's
+    /// `.traced` provider builds it for every log line).
+    public var traceID: String {
+        String(unsafeUninitializedCapacity: 32) { out in
+            Hex.write(traceIDHigh, into: out, at: 0)
+            Hex.write(traceIDLow, into: out, at: 16)
+            return 32
+        }
+    }
 
     /// The span id as 16 lower-case hex digits.
     public var spanIDString: String { Hex.string(spanID) }
