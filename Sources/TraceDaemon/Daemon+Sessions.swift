@@ -62,7 +62,7 @@ extension Daemon {
     func beginStop(_ session: Session, waiter: UInt64?) {
         if let waiter { session.stopWaiters.append(waiter) }
         let now = tc_monotonic_ns()
-        session.beginStopping(deadline: now.saturatingAdd(UInt64(configuration.stopTimeoutMilliseconds) * 1_000_000))
+        session.beginStopping(deadline: now.saturatingAdd(configuration.stopTimeout))
         for member in session.members.values where member.connected {
             guard let client = member.client else { continue }
             if let sequence = updateControl(client) { session.pendingAcks[member.id] = sequence }

@@ -95,7 +95,7 @@ package final class Daemon {
         do {
             epoll = try Epoll()
             signals = try SignalNotifier.receiving([SIGTERM, SIGINT, SIGHUP])
-            timer = try PeriodicTimer.every(nanoseconds: UInt64(configuration.drainIntervalMilliseconds) * 1_000_000)
+            timer = try PeriodicTimer.every(nanoseconds: configuration.drainInterval)
         } catch {
             throw DaemonError("cannot set up the event loop: \(error)")
         }
@@ -117,7 +117,7 @@ package final class Daemon {
             sessions[session.name] = session
             sessionOrder.append(session.name)
         }
-        nextScrape = tc_monotonic_ns() + UInt64(configuration.scrapeIntervalMilliseconds) * 1_000_000
+        nextScrape = tc_monotonic_ns() + configuration.scrapeInterval
     }
 
     /// The producer and control sockets: from systemd (socket activation,
@@ -252,8 +252,8 @@ package final class Daemon {
         let now = tc_monotonic_ns()
         // A tick of the quiet pace (`paceTimer`) comes every scrape_interval:
         // each is a scrape, whatever the timer's jitter.
-        let scrape = tick && (now >= nextScrape || timer.interval >= UInt64(configuration.scrapeIntervalMilliseconds) * 1_000_000)
-        if scrape { nextScrape = now + UInt64(configuration.scrapeIntervalMilliseconds) * 1_000_000 }
+        let scrape = tick && (now >= nextScrape || timer.interval >= configuration.scrapeInterval)
+        if scrape { nextScrape = now + configuration.scrapeInterval }
         if tick {
             for client in clients.values where client.isRegistered { drain(client, scrape: scrape) }
         } else {
@@ -298,8 +298,8 @@ package final class Daemon {
     /// and while it keeps writing it is drained every `drain_interval`.
     private func paceTimer() {
         guard timerPaced else { return }
-        let drain = UInt64(configuration.drainIntervalMilliseconds) * 1_000_000
-        let scrape = UInt64(configuration.scrapeIntervalMilliseconds) * 1_000_000
+        let drain = configuration.drainInterval
+        let scrape = configuration.scrapeInterval
         var running = false
         var stopping = false
         for session in sessions.values {

@@ -27,6 +27,11 @@ package struct DaemonConfiguration: Equatable, Sendable {
     package var stopTimeoutMilliseconds = 500
     package var logLevel = "info"
 
+    /// The intervals in nanoseconds, as the loop counts time.
+    var drainInterval: UInt64 { UInt64(drainIntervalMilliseconds) * 1_000_000 }
+    var scrapeInterval: UInt64 { UInt64(scrapeIntervalMilliseconds) * 1_000_000 }
+    var stopTimeout: UInt64 { UInt64(stopTimeoutMilliseconds) * 1_000_000 }
+
     /// Keys SIGHUP cannot change: the sockets and directories in use, the
     /// timer's period. Changing them needs a restart.
     static let fixedKeys: Set<String> = ["runtime_directory", "state_directory", "control_group", "drain_interval"]

@@ -276,12 +276,7 @@ extension SessionTests {
     /// does.
     @Test func tracedWakesAsOftenAsThereIsWorkToDo() throws {
         let daemon = try TracedDaemon()
-        let pid = daemon.process.pid
-        func wakeUps(over seconds: Double) throws -> Int {
-            let before = try Self.voluntarySwitches(pid)
-            usleep(UInt32(seconds * 1_000_000))
-            return try Self.voluntarySwitches(pid) - before
-        }
+        func wakeUps(over seconds: Double) throws -> Int { try Self.wakeUps(of: daemon.process.pid, over: seconds) }
         usleep(300_000)
         let idle = try wakeUps(over: 3)
         #expect(idle <= 12, "idle traced woke \(idle) times in 3 s")
@@ -310,15 +305,12 @@ extension SessionTests {
     /// event still arrives, none dropped.
     @Test func aQuietClientIsDrainedOnItsSignalsAndScrapesWithNothingLost() throws {
         let daemon = try TracedDaemon()
-        let pid = daemon.process.pid
         #expect(try daemon.tracectl(["start", "quiet"]).status == 0)
         let events = 3000
         let client = try daemon.client(["threads": "1", "events": "\(events)", "pause": "1000000"])
         #expect(client.waitFor(line: "enabled=true"))
         usleep(200_000)
-        let before = try Self.voluntarySwitches(pid)
-        usleep(2_000_000)
-        let woke = try Self.voluntarySwitches(pid) - before
+        let woke = try Self.wakeUps(of: daemon.process.pid, over: 2)
         // 20 scrapes, a signal and a drain or two per completed chunk.
         #expect(woke <= 100, "traced woke \(woke) times in 2 s for a client writing 1000 events a second (10 ms ticks: ~200)")
         let result = client.wait()
@@ -332,6 +324,13 @@ extension SessionTests {
         let tally = try Tally(path: fetched)
         #expect(tally.violations.isEmpty, "\(tally.violations.prefix(3))")
         #expect(tally.seq.values.map(\.count).reduce(0, +) == events)
+    }
+
+    /// How often traced's loop thread (`pid`) woke during the next `seconds`.
+    static func wakeUps(of pid: Int32, over seconds: Double) throws -> Int {
+        let before = try voluntarySwitches(pid)
+        usleep(UInt32(seconds * 1_000_000))
+        return try voluntarySwitches(pid) - before
     }
 
     /// `voluntary_ctxt_switches` of the thread `pid` (traced's loop).
