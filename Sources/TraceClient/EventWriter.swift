@@ -436,6 +436,13 @@ enum EventWriter {
         return TraceTask.serviceContextTaskID()
     }
 
+    /// The task `withCurrent` made current, or 0, whatever ServiceContext
+    /// holds.
+    @inline(__always)
+    static func taskLocalTask() -> UInt64 {
+        tc_tasks_in_use_load() & UInt32(TC_TASKS_LOCAL) != 0 ? TraceTask.currentID : 0
+    }
+
     @inline(__always)
     static func wantsStack() -> Bool {
         tc_control_load() & UInt32(TC_CONTROL_STACKS) != 0

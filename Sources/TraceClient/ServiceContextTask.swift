@@ -6,9 +6,11 @@ public import ServiceContextModule
 /// a span's context carries its TraceTask, and with
 /// `TraceTask.followsServiceContext()` that task is the current one for
 /// annotations made inside the span.
+///
+/// No `nameOverride`: every read and write of a context builds the key's
+/// name from it, on a span's hot path; the type's name serves.
 public enum TraceTaskContextKey: ServiceContextKey {
     public typealias Value = TraceTaskContextValue
-    public static var nameOverride: String? { "traced-task" }
 }
 
 /// What `TraceTaskContextKey` holds: a TraceTask. A class open to

@@ -102,25 +102,28 @@ package struct LogLine: ~Copyable {
         }
     }
 
-    /// `value` as `bitWidth / 4` lower-case hex digits (W3C's form).
-    package mutating func append(hex value: some FixedWidthInteger) {
-        var shift = value.bitWidth - 4
-        while shift >= 0 {
-            let nibble = UInt8(truncatingIfNeeded: value >> shift) & 0xf
-            append(nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10)
-            shift -= 4
-        }
+    /// `value` as 16 lower-case hex digits (W3C's form).
+    package mutating func append(hex value: UInt64) {
+        store(count: 16) { Hex.store(value, at: $0) }
     }
 
     /// `00-<trace id>-<span id>-<flags>`.
     package mutating func append(ids: TraceParent) {
-        append("00-")
-        append(hex: ids.traceIDHigh)
-        append(hex: ids.traceIDLow)
-        append(UInt8(ascii: "-"))
-        append(hex: ids.spanID)
-        append(UInt8(ascii: "-"))
-        append(hex: ids.flags)
+        store(count: TraceParent.headerLength) { ids.store(at: $0) }
+    }
+
+    /// Lets `write` store `n` bytes in place, or, the rare time fewer are
+    /// left, on the side first (appended as far as they fit).
+    private mutating func store(count n: Int, _ write: (UnsafeMutableRawPointer) -> Void) {
+        if Self.capacity - count >= n {
+            write(UnsafeMutableRawPointer(base + count))
+            count += n
+            return
+        }
+        withUnsafeTemporaryAllocation(byteCount: n, alignment: 1) { aside in
+            write(aside.baseAddress.unsafelyUnwrapped)
+            append(UnsafeRawBufferPointer(aside))
+        }
     }
 
     /// A span attribute's value, bounded.

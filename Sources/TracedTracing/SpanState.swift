@@ -88,9 +88,11 @@ final class SpanState: TraceTaskContextValue, @unchecked Sendable {
                 ids = TraceParent(traceIDHigh: SpanIDs.next(), traceIDLow: SpanIDs.next(), spanID: spanID, flags: 1)
             }
             // Under a TraceTask the context carries (set by hand), a subtask
-            // of it; else a task of its own, or a subtask of TraceClient's
-            // current task (a span inside `Trace.withTask`).
-            let task = carried.map { $0.task.subtask(name) } ?? TraceTask(name)
+            // of it; else a task of its own, or a subtask of the task
+            // `withCurrent` made current (a span inside `Trace.withTask`).
+            // Not of a task in ServiceContext.current: `base` is the
+            // context the span starts from, and had none.
+            let task = carried.map { $0.task.subtask(name) } ?? TraceTask.ignoringServiceContext(name)
             // The first annotation may have found tracing off after all.
             guard task.id != 0 else { return TracedSpan(context: base, state: nil) }
             state = SpanState(name: name, ids: ids, traceState: remote?.traceState, task: task, owner: nil,

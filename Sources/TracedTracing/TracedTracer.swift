@@ -111,7 +111,7 @@ struct RemoteParent: Sendable {
     var traceState: String?
 }
 
+/// No `nameOverride`, as `TraceTaskContextKey`.
 enum RemoteParentKey: ServiceContextKey {
     typealias Value = RemoteParent
-    static var nameOverride: String? { "traced.remote-parent" }
 }
