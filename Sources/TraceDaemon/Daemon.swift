@@ -347,7 +347,8 @@ package final class Daemon {
     }
 
     /// SIGHUP: re-reads the configuration file; keys naming sockets and
-    /// directories need a restart and are left as they are.
+    /// directories need a restart and are left as they are. The rest
+    /// applies from here (docs/design.md, "Configuration").
     private func reload() {
         Systemd.notify("RELOADING=1")
         defer { Systemd.notify("READY=1") }
@@ -370,6 +371,8 @@ package final class Daemon {
         log.setLevel(Log.Level(name: fresh.logLevel) ?? .info)
         log.notice("configuration reloaded from \(configurationFile)")
         enforceQuota()
+        // A new drain_interval or scrape_interval paces the timer from now.
+        paceTimer()
     }
 
     func updateStatus() {

@@ -32,9 +32,9 @@ package struct DaemonConfiguration: Equatable, Sendable {
     var scrapeInterval: UInt64 { UInt64(scrapeIntervalMilliseconds) * 1_000_000 }
     var stopTimeout: UInt64 { UInt64(stopTimeoutMilliseconds) * 1_000_000 }
 
-    /// Keys SIGHUP cannot change: the sockets and directories in use, the
-    /// timer's period. Changing them needs a restart.
-    static let fixedKeys: Set<String> = ["runtime_directory", "state_directory", "control_group", "drain_interval"]
+    /// Keys SIGHUP cannot change: the sockets and directories in use.
+    /// Changing them needs a restart.
+    static let fixedKeys: Set<String> = ["runtime_directory", "state_directory", "control_group"]
 
     /// `self` (a reloaded configuration) with `running`'s values for the
     /// fixed keys, and the fixed keys it asked to change.

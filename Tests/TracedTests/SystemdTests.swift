@@ -100,14 +100,31 @@ import Testing
         let config = directory.file("traced.conf")
         try "log_level = info\n".write(toFile: config, atomically: true, encoding: .utf8)
         let daemon = try TracedDaemon(arguments: ["--config", config])
-        try "log_level = debug\nmax_buffer_size = 1M\ndrain_interval = 50ms\n".write(toFile: config, atomically: true, encoding: .utf8)
-        daemon.process.kill(SIGHUP)
-        try daemon.waitUntil("the reload") { daemon.log.contains("configuration reloaded") }
-        // The file names a new drain interval; a flag names the state directory
-        // (flags win, also on reload, so it does not count as a change).
-        #expect(daemon.log.contains("drain_interval cannot change without a restart"), "\(daemon.log)")
+        func reload(_ text: String, _ count: Int) throws {
+            try text.write(toFile: config, atomically: true, encoding: .utf8)
+            daemon.process.kill(SIGHUP)
+            try daemon.waitUntil("reload \(count)") { daemon.log.components(separatedBy: "configuration reloaded").count == count + 1 }
+        }
+        try reload("log_level = debug\ndrain_interval = 50ms\ncontrol_group = nogroup\n", 1)
+        // The file names a new control group (the control socket's, a
+        // restart's business); a flag names the state directory (flags win,
+        // also on reload, so it does not count as a change).
+        #expect(daemon.log.contains("control_group cannot change without a restart"), "\(daemon.log)")
         #expect(!daemon.log.contains("state_directory"))
+        // The new drain interval paces the timer at once: a client writing
+        // a million events a second is drained every 50 ms, not every 10.
+        #expect(!daemon.log.contains("drain_interval cannot change"))
+        #expect(try daemon.tracectl(["start", "slower"]).status == 0)
+        let busy = try daemon.client(["threads": "1", "forever": "1"])
+        #expect(busy.waitFor(line: "enabled=true"))
+        usleep(200_000)
+        let woke = try SessionTests.wakeUps(of: daemon.process.pid, over: 1)
+        #expect(woke <= 40, "at drain_interval = 50ms traced woke \(woke) times in 1 s for a busy client (at 10 ms: ~100)")
+        busy.kill(SIGKILL)
+        _ = busy.wait()
+        #expect(try daemon.tracectl(["stop", "slower"]).status == 0)
         // The new buffer limit applies: a default 4 MiB client is refused, with the reason.
+        try reload("log_level = debug\nmax_buffer_size = 1M\n", 2)
         #expect(try daemon.tracectl(["start", "after-reload"]).status == 0)
         let client = try daemon.client(["threads": "1", "events": "10", "wait": "2"])
         let result = client.wait()
