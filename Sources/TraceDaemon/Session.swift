@@ -25,9 +25,20 @@ final class Session {
 
     private(set) var members: [UInt64: Member] = [:]
     /// Clock syncs taken in the last `syncHistory` (see `writeSyncHistory`),
-    /// at least `syncSpacing` apart per clock but for the newest: at most
-    /// ~10 per clock, however often files and frames begin.
+    /// at least `syncSpacing` apart per clock but for the newest, and each
+    /// clock's first (its anchor): at most ~11 per clock, however often
+    /// files and frames begin.
     private var recentSyncs: [ClockSync] = []
+    /// The monotonic time of each clock's first sync in this session, taken
+    /// when the first member with that clock joined, before any of their
+    /// events: kept in the history for good, so that every file and frame
+    /// holds a sync older than any event it can take. An event can wait in
+    /// a buffer longer than `syncHistory`: a quiet thread's partial chunk
+    /// until the next scrape (up to `scrape_interval`, 60 s) or until its
+    /// process leaves, and any chunk while the drainer is behind (a
+    /// flight recorder under ThreadSanitizer took events 1.4 s older than
+    /// its frame's history).
+    private var anchors: [UInt32: UInt64] = [:]
     static let syncHistory: UInt64 = 2_000_000_000
     static let syncSpacing: UInt64 = 250_000_000
     /// Members that left but still hold their client (a flight recorder's
@@ -98,8 +109,11 @@ final class Session {
     private func takeSyncs(_ kinds: some Sequence<UInt32>) -> [ClockSync] {
         let syncs = Set(kinds).sorted().map { ClockSampler.sample(clockKind: $0) }
         guard let newest = syncs.first?.monotonicNanoseconds else { return [] }
-        recentSyncs.removeAll { newest &- $0.monotonicNanoseconds > Self.syncHistory }
+        recentSyncs.removeAll {
+            newest &- $0.monotonicNanoseconds > Self.syncHistory && anchors[$0.clockKind] != $0.monotonicNanoseconds
+        }
         for sync in syncs {
+            if anchors[sync.clockKind] == nil { anchors[sync.clockKind] = sync.monotonicNanoseconds }
             // The newest of this clock is replaced if it is too close to the
             // one kept before it. (Each frame of a busy flight recorder
             // starts with this history: unthinned, it filled half a window.)
@@ -119,9 +133,10 @@ final class Session {
     }
 
     /// The recent clock syncs, then fresh ones: what a new file or frame
-    /// starts with. The events it will take were written up to a scrape or
-    /// two before it began, so a sync taken at its start alone would come
-    /// after them; the recent ones come before.
+    /// starts with. The events it will take were written before it began
+    /// (most up to a scrape or two before), so a sync taken at its start
+    /// alone would come after them; the recent ones, and each clock's
+    /// anchor, come before.
     private func writeSyncHistory(into w: inout ByteWriter) {
         _ = takeSyncs(holding.map(\.clockKind))
         for sync in recentSyncs { sync.encode(into: &w) }

@@ -194,6 +194,44 @@ extension SessionTests {
         #expect(clocks.isEmpty, "\(clocks)")
     }
 
+    /// A quiet thread's partial chunk waits for the next scrape or for its
+    /// process to leave, which can be longer than the sync history each
+    /// frame starts with (2 s). The frame that takes its events still
+    /// holds a sync older than them, the clock's first (its anchor), so
+    /// they convert. (Under ThreadSanitizer a busy recorder's drainer fell
+    /// that far behind too.)
+    @Test func eventsOlderThanTheSyncHistoryStillHaveASyncBeforeThem() throws {
+        let directory = try TemporaryDirectory("anchor")
+        let config = directory.file("traced.conf")
+        // No scrape during the test: the quiet client's chunk is taken when it leaves.
+        try "scrape_interval = 60s\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let daemon = try TracedDaemon(arguments: ["--config", config])
+        #expect(try daemon.tracectl(["start", "recorder", "--flight-recorder", "--window", "512K"]).status == 0)
+        // 1000 events, a few KiB of one chunk, then asleep until killed.
+        let quiet = try daemon.client(["threads": "1", "events": "1000", "pause": "60000000"])
+        #expect(quiet.waitFor(line: "enabled=true"))
+        // Past the history, a busy client fills the window several times:
+        // every frame left in it begins more than 2 s after the quiet
+        // client's events.
+        usleep(2_500_000)
+        let busy = try daemon.client(["threads": "1", "events": "1000000"])
+        #expect(busy.wait().status == 0)
+        quiet.kill(SIGKILL)
+        _ = quiet.wait()
+        _ = try daemon.json(["stop", "recorder"])
+        let fetched = daemon.directory.file("recorder.trace")
+        #expect(try daemon.tracectl(["fetch", "recorder", "-o", fetched]).status == 0)
+        let tally = try Tally(path: fetched)
+        #expect(tally.diagnostics.isEmpty, "\(tally.diagnostics)")
+        // The quiet client's events are in the window, all of them (taken
+        // when it left, after the busy client's), and the busy client's
+        // first ones are not.
+        #expect(tally.seq.values.contains { $0 == (0..<1000).map(Int64.init) }, "\(tally.seq.mapValues(\.count))")
+        #expect(tally.seq.values.contains { ($0.first ?? 0) > 0 }, "\(tally.seq.mapValues { $0.first ?? -1 })")
+        let clocks = try clockProblems(in: fetched)
+        #expect(clocks.isEmpty, "\(clocks)")
+    }
+
     @Test func fetchWhileRunningGivesEverythingSoFar() throws {
         let daemon = try TracedDaemon()
         #expect(try daemon.tracectl(["start", "live", "--max-file-size", "256K", "--max-files", "10000"]).status == 0)

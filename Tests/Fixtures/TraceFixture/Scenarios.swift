@@ -304,6 +304,7 @@ enum Scenarios {
             usleep(1000)
         }
         print("enabled=true")
+        fflushOut()  // a test may wait for it while the threads run or sleep
         // In a class: Atomics captured directly by the thread closures crash
         // the Swift 6.3.1 optimizer (SemanticARCOpts) in release builds.
         let meter = LoadMeter()
