@@ -35,9 +35,9 @@ final class Session {
     /// holds a sync older than any event it can take. An event can wait in
     /// a buffer longer than `syncHistory`: a quiet thread's partial chunk
     /// until the next scrape (up to `scrape_interval`, 60 s) or until its
-    /// process leaves, and any chunk while the drainer is behind (a
-    /// flight recorder under ThreadSanitizer took events 1.4 s older than
-    /// its frame's history).
+    /// process leaves, and any chunk while the drainer is behind (under
+    /// ThreadSanitizer a busy flight recorder's window once held events
+    /// older than every sync in it).
     private var anchors: [UInt32: UInt64] = [:]
     static let syncHistory: UInt64 = 2_000_000_000
     static let syncSpacing: UInt64 = 250_000_000
