@@ -21,6 +21,12 @@ package struct ProcessResult: Sendable {
 
 /// Runs child processes for tests.
 package enum Processes {
+    /// The sanitizer the suite runs under (scripts/sanitize sets
+    /// TRACED_TEST_SANITIZER), if any: a test whose load only has to be
+    /// large enough may take less of it there, where everything runs
+    /// several times slower.
+    package static var sanitizer: String? { ProcessInfo.processInfo.environment["TRACED_TEST_SANITIZER"] }
+
     /// The directory of the running test binary, where SwiftPM also puts the
     /// package's executables (TraceFixture, tracectl).
     package static var buildDirectory: String {
