@@ -44,7 +44,11 @@ import TraceFormat
 
     @Test func tracedKilledAndRestartedWhileClientsEmit() throws {
         let daemon = try TracedDaemon()
-        #expect(try daemon.tracectl(["start", "before", "--max-file-size", "64K"]).status == 0)
+        // Small files, so that one is being written when traced is killed;
+        // all kept, so that the fetch has both clients whatever the size
+        // of one drain (in a busy CI run one client's drain filled the
+        // default 8 files and pushed the other's out).
+        #expect(try daemon.tracectl(["start", "before", "--max-file-size", "64K", "--max-files", "1000"]).status == 0)
         let clients = try (0..<2).map { _ in try daemon.client(["threads": "2", "forever": "1"]) }
         for client in clients { #expect(client.progress(atLeast: 200_000) != nil) }
         let footprintBefore = clients.map { Self.footprint($0.pid) }

@@ -24,7 +24,9 @@ import TraceProtocol
         let start = Date()
         for peer in idle { #expect(try peer.reply(seconds: 10) == nil) }
         #expect(Date().timeIntervalSince(start) > 4)
-        #expect(daemon.log.contains("sent no request within 5 s"), "\(daemon.log)")
+        // traced logs the closing after it closed: the line may trail the
+        // peers' end of file (it did, once, in a busy CI run).
+        try daemon.waitUntil("the closings logged", seconds: 10) { daemon.log.contains("sent no request within 5 s") }
         #expect(try daemon.tracectl(["list"]).status == 0)
     }
 
