@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 @testable import TracedTracing
 
@@ -51,7 +52,7 @@ struct TraceParentTests {
         for position in 0..<16 {
             for digit in UInt64(0)...15 { values.append(digit << (4 * position)) }
         }
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededGenerator(seed: 0x7d1d63a)  // the same values every run: a failure reproduces
         for _ in 0..<1000 { values.append(generator.next()) }
         for value in values {
             let parent = TraceParent(traceIDHigh: value, traceIDLow: ~value, spanID: value, flags: UInt8(truncatingIfNeeded: value))
