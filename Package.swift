@@ -203,7 +203,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TraceFormatTests",
-            dependencies: ["TraceFormat", "TraceRing", "TraceAnalysis", "TraceSystem", "CTraceABI", "TestSupport"],
+            dependencies: ["TraceFormat", "TraceRing", "TraceSystem", "CTraceABI", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -214,12 +214,49 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The daemon as a process: sessions, faults, limits, hostile peers, systemd.
         .testTarget(
             name: "TracedTests",
             dependencies: [
-                "TraceFormat", "TraceRing", "TraceAnalysis", "TraceSystem", "TraceProtocol", "TraceText", "CTraceABI",
+                "TraceFormat", "TraceRing", "TraceSystem", "TraceProtocol", "CTraceABI",
                 "TestSupport", "TraceFixture", "traced", "tracectl", "cafe",
             ],
+            swiftSettings: strict
+        ),
+        // The walk, span matching and summaries, in process, on hand-written traces.
+        .testTarget(
+            name: "TraceAnalysisTests",
+            dependencies: ["TraceAnalysis", "TraceFormat", "TestSupport"],
+            swiftSettings: strict
+        ),
+        // Traces as text, in process: dump lines, the HTML page's parts.
+        .testTarget(
+            name: "TraceTextTests",
+            dependencies: ["TraceText", "TraceFormat", "TestSupport", "tracectl"],
+            swiftSettings: strict
+        ),
+        // tracectl as a process on trace files: reports, exports read back by
+        // independent readers, the HTML page in Chromium, damaged files, errors.
+        .testTarget(
+            name: "TracectlTests",
+            dependencies: [
+                "TraceFormat", "TraceAnalysis", "TraceSystem", "TraceProtocol", "TraceText", "CTraceABI",
+                "TestSupport", "TraceFixture", "traced", "tracectl", "cafe",
+            ],
+            swiftSettings: strict
+        ),
+        // The Debian package: its contents, and installed under a real systemd
+        // (scripts/test's steps `package` and `systemd`).
+        .testTarget(
+            name: "PackagingTests",
+            dependencies: ["TraceProtocol", "TestSupport", "cafe"],
+            swiftSettings: strict
+        ),
+        // The Hummingbird example's server (Examples/hummingbird-orders), traced
+        // (scripts/test's step `example` builds it).
+        .testTarget(
+            name: "ExampleTests",
+            dependencies: ["TestSupport", "traced", "tracectl"],
             swiftSettings: strict
         ),
         .testTarget(

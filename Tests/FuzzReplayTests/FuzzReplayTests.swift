@@ -5,7 +5,7 @@ import TestSupport
 /// Every fuzz target replays its seed corpus and every input that once
 /// crashed it (Tests/Fuzz/regressions), in the ordinary build: a decoder
 /// that traps again fails here, without libFuzzer.
-@Suite struct FuzzReplayTests {
+@Suite(.tags(.hostileInput)) struct FuzzReplayTests {
     static let fuzz = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fuzz").path
 

@@ -4,7 +4,7 @@ import TraceAnalysis
 import TraceFormat
 
 /// Each annotation, emitted by a real process and read back exactly.
-@Suite struct AnnotationTests {
+@Suite(.tags(.concurrency)) struct AnnotationTests {
     @Test func theCappuccinoExampleReadsBackEventForEvent() throws {
         let directory = try TemporaryDirectory()
         let (result, model, _) = try traceScenario("cappuccino", in: directory)

@@ -8,7 +8,7 @@ import Glibc
 
 /// Runtime (`String`) names and tasks carried in ServiceContext, emitted by
 /// a real process and read back exactly.
-@Suite struct NameTests {
+@Suite(.tags(.concurrency)) struct NameTests {
     /// NameTable.capacity in TraceClient (docs/design.md, "Names").
     static let bound = 4096
 
@@ -49,7 +49,7 @@ import Glibc
                                 "extractCoffee", "grindBeans", "brew"])
     }
 
-    @Test func unboundedNamesStopAtTheBoundAndCountTheOverflowExactly() throws {
+    @Test(.tags(.slow)) func unboundedNamesStopAtTheBoundAndCountTheOverflowExactly() throws {
         let directory = try TemporaryDirectory()
         let names = 200_000
         let (result, model, path) = try traceScenario("manyNames", options: ["names": "\(names)"], in: directory)

@@ -10,7 +10,7 @@ import Glibc
 
 /// A client killed mid-write: the consumer, in another process, still takes
 /// every event the client committed, and nothing torn.
-@Suite struct ProducerCrashTests {
+@Suite(.tags(.concurrency)) struct ProducerCrashTests {
     @Test func everyCommittedEventSurvivesAClientKilledMidWrite() throws {
         let (ours, theirs) = try UnixSocket.pair()
         defer { ours.close() }

@@ -3,8 +3,8 @@ import Testing
 
 /// Real threads writing real shared memory, drained to a real file: every
 /// emitted event is either recorded or counted as dropped.
-@Suite(.serialized) struct ReconciliationTests {
-    @Test func eightThreadsOfAMillionEventsEachReconcileExactly() throws {
+@Suite(.serialized, .tags(.concurrency)) struct ReconciliationTests {
+    @Test(.tags(.slow)) func eightThreadsOfAMillionEventsEachReconcileExactly() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("burst.trace")
         // Half of it under ThreadSanitizer (it took 325 s of the 376 the

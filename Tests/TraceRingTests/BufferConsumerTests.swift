@@ -8,7 +8,7 @@ import TraceSystem
 import Glibc
 #endif
 
-@Suite struct BufferConsumerTests {
+@Suite(.tags(.concurrency)) struct BufferConsumerTests {
     @Test func aBufferIsSealedAgainstResizing() throws {
         let buffer = try TestBuffer()
         let seals = try SharedMemory.seals(of: buffer.descriptor)

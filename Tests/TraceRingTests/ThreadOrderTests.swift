@@ -1,8 +1,9 @@
+import TestSupport
 import Testing
 import TraceFormat
 import TraceRing
 
-@Suite struct ThreadOrderTests {
+@Suite(.tags(.concurrency)) struct ThreadOrderTests {
     func batch(thread: UInt32 = 1, _ sequence: UInt32, at offset: UInt32 = 0) -> BatchHeader {
         BatchHeader(process: 1, thread: thread, chunkSequence: sequence, segmentOffset: offset, baseTicks: 0,
                     regionSequence: 0, swiftTask: 0, droppedBefore: 0)

@@ -42,7 +42,7 @@ import TraceFormat
         #expect(covered >= UInt64(seen))
     }
 
-    @Test func tracedKilledAndRestartedWhileClientsEmit() throws {
+    @Test(.tags(.slow)) func tracedKilledAndRestartedWhileClientsEmit() throws {
         let daemon = try TracedDaemon()
         // Small files, so that one is being written when traced is killed;
         // all kept, so that the fetch has both clients whatever the size

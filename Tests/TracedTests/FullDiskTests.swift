@@ -9,7 +9,7 @@ import TraceFormat
 /// recording resumes by itself once space returns. Mounting needs root
 /// (CI runs as root).
 @Suite(.serialized) struct FullDiskTests {
-    @Test func aFullDiskIsCountedShownCleanedUpAndRecoveredFrom() throws {
+    @Test(.tags(.slow)) func aFullDiskIsCountedShownCleanedUpAndRecoveredFrom() throws {
         let disk = try TemporaryDirectory("traced-full-disk")
         let state = disk.file("state")
         #expect(mkdir(state, 0o755) == 0)

@@ -10,7 +10,7 @@ import TraceSystem
 /// buffer fills with garbage, while a well-behaved client is traced: traced
 /// answers each with an error or a closed connection, and the good
 /// client's trace is exact.
-@Suite(.serialized) struct HostileInputTests {
+@Suite(.serialized, .tags(.hostileInput)) struct HostileInputTests {
     @Test func malformedMessagesAndAGarbageBufferLeaveTracedServingEveryoneElse() throws {
         let daemon = try TracedDaemon()
         #expect(try daemon.tracectl(["start", "good", "--process", "load-good"]).status == 0)

@@ -6,7 +6,7 @@ import TraceProtocol
 /// What any local user can do at will is bounded: control connections per
 /// uid and in all, how long one may idle, and how much traced logs about
 /// input it refuses.
-@Suite(.serialized) struct LimitsTests {
+@Suite(.serialized, .tags(.hostileInput)) struct LimitsTests {
     @Test func idleControlConnectionsAreCappedPerUserAndClosedInTime() throws {
         let daemon = try TracedDaemon()
         let control = daemon.runtime + "/control.sock"
@@ -30,7 +30,7 @@ import TraceProtocol
         #expect(try daemon.tracectl(["list"]).status == 0)
     }
 
-    @Test func badProducerInputIsLoggedTenTimesPerTenSecondsThenCounted() throws {
+    @Test(.tags(.slow)) func badProducerInputIsLoggedTenTimesPerTenSecondsThenCounted() throws {
         let daemon = try TracedDaemon()
         let producer = daemon.runtime + "/producer.sock"
         for _ in 0..<200 {

@@ -6,7 +6,7 @@ import Testing
 /// counts what its files hold, not what it last saved (up to a second
 /// older than the kill).
 @Suite(.serialized) struct RecoveryTests {
-    @Test func anInterruptedSessionCountsTheEventsItsFilesHold() throws {
+    @Test(.tags(.slow)) func anInterruptedSessionCountsTheEventsItsFilesHold() throws {
         let daemon = try TracedDaemon()
         #expect(try daemon.tracectl(["start", "cut", "--max-file-size", "1M", "--max-files", "1000"]).status == 0)
         let clients = try (0..<2).map { _ in try daemon.client(["threads": "2", "forever": "1"]) }

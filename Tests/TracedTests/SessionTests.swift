@@ -5,7 +5,7 @@ import TraceFormat
 
 /// The real binaries: traced in a temporary runtime directory, client
 /// processes, tracectl start / stop / fetch.
-@Suite(.serialized) struct SessionTests {
+@Suite(.serialized, .tags(.concurrency)) struct SessionTests {
     @Test func threeClientsOfFourThreadsAreRecordedExactlyAndRotated() throws {
         let daemon = try TracedDaemon()
         let started = try daemon.tracectl(["start", "exact", "--max-file-size", "64K", "--max-files", "1000"])
@@ -232,7 +232,7 @@ extension SessionTests {
         #expect(clocks.isEmpty, "\(clocks)")
     }
 
-    @Test func fetchWhileRunningGivesEverythingSoFar() throws {
+    @Test(.tags(.slow)) func fetchWhileRunningGivesEverythingSoFar() throws {
         let daemon = try TracedDaemon()
         #expect(try daemon.tracectl(["start", "live", "--max-file-size", "256K", "--max-files", "10000"]).status == 0)
         #expect(try daemon.tracectl(["start", "live-window", "--flight-recorder", "--window", "1M"]).status == 0)
@@ -312,7 +312,7 @@ extension SessionTests {
     /// Counted as the loop thread's voluntary context switches (each
     /// wake-up is one), which the kernel keeps whatever else the machine
     /// does.
-    @Test func tracedWakesAsOftenAsThereIsWorkToDo() throws {
+    @Test(.tags(.slow)) func tracedWakesAsOftenAsThereIsWorkToDo() throws {
         let daemon = try TracedDaemon()
         func wakeUps(over seconds: Double) throws -> Int { try Self.wakeUps(of: daemon.process.pid, over: seconds) }
         usleep(300_000)

@@ -10,7 +10,7 @@ import TraceSystem
 /// control requests, a client's shared memory — past every sane range:
 /// each is refused or marked, and traced keeps serving (issue 8's audit
 /// crashed it with each of these).
-@Suite(.serialized) struct UntrustedNumberTests {
+@Suite(.serialized, .tags(.hostileInput)) struct UntrustedNumberTests {
     @Test func startOptionsPastTheirLimitsAreRefusedNamingTheLimit() throws {
         let daemon = try TracedDaemon()
         let refused: [([String], String)] = [

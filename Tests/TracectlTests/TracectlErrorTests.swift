@@ -7,7 +7,7 @@ import TraceSystem
 /// tracectl's failures name the socket or session, say what to do, and
 /// exit with the documented status (docs/protocol.md, "tracectl exit
 /// statuses").
-@Suite struct TracectlErrorTests {
+@Suite(.tags(.hostileInput)) struct TracectlErrorTests {
     @Test func noDaemonSaysHowToStartOne() throws {
         let directory = try TemporaryDirectory("no-daemon")
         for arguments in [["list"], ["status"], ["start", "s"], ["stop", "s"], ["fetch", "s", "-o", directory.file("s.trace")]] {

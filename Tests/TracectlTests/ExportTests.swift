@@ -153,7 +153,7 @@ struct ExportTests {
         #expect(marked.count == 6, "\(callstacks.prefix(2))")
     }
 
-    @Test func dropsExportAsACounterThatReachesEveryLostEvent() throws {
+    @Test(.tags(.slow)) func dropsExportAsACounterThatReachesEveryLostEvent() throws {
         // A 64 KiB buffer cannot hold four threads' bursts: most counters are lost.
         let (fixture, perfetto, json, _) = try exports(of: "burst", ["--threads", "4", "--events", "200000"],
                                                        environment: ["TRACED_BUFFER_SIZE": "64K"])

@@ -5,7 +5,7 @@ import TestSupport
 /// `tracectl report` and `dump` on trace files a hostile client made,
 /// run as the real program: they exit normally with diagnostics, never
 /// with a signal.
-@Suite struct HostileTraceFileTests {
+@Suite(.tags(.hostileInput)) struct HostileTraceFileTests {
     static let traces = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Traces").path
 

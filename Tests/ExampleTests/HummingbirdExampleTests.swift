@@ -6,7 +6,7 @@ import Testing
 /// real traced: known requests with known counts, some carrying a W3C
 /// `traceparent`, then the trace checked task by task, region by region,
 /// log by log. scripts/test builds the example first (debug).
-@Suite(.serialized) struct HummingbirdExampleTests {
+@Suite(.serialized, .tags(.example)) struct HummingbirdExampleTests {
     /// Where scripts/test builds the example's server (debug);
     /// HUMMINGBIRD_ORDERS overrides it.
     static var server: String {

@@ -10,7 +10,7 @@ import Testing
 /// middle of sessions, structured journal fields, and a purge that leaves
 /// nothing behind. Needs root (CI runs as root); where the container cannot
 /// boot, it fails saying why.
-@Suite(.serialized) struct PackagedServiceTests {
+@Suite(.serialized, .tags(.container)) struct PackagedServiceTests {
     static let alice = "alice"  // in group tracing
     static let bob = "bob"      // not
 

@@ -7,7 +7,7 @@ import TraceProtocol
 /// it ships, what its control file declares, that its binaries run without
 /// a Swift toolchain, and lintian's verdict. scripts/test builds the package
 /// before the suite runs; these tests read it and never build it.
-@Suite(.serialized) struct PackageTests {
+@Suite(.serialized, .tags(.debianPackage)) struct PackageTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
     /// The package of this version: Version.current is what `tracectl

@@ -5,7 +5,7 @@ import Testing
 /// `report` and `tasks` on damaged files, run as the real program: they read
 /// what decodes, say what they skipped (file, offset, why), exit non-zero
 /// only when nothing decodes, and never crash.
-@Suite struct DamagedTraceTests {
+@Suite(.tags(.hostileInput)) struct DamagedTraceTests {
     enum Damage: String, CaseIterable, Sendable {
         /// Cut inside a frame after the first (the first holds the file
         /// header and the first metadata: cut there, nothing decodes).
@@ -46,7 +46,7 @@ import Testing
         return (path, intact.directory.file("intact.trace"))
     }
 
-    @Test(arguments: Damage.allCases)
+    @Test(.tags(.slow), arguments: Damage.allCases)
     func reportReadsWhatDecodesAndSaysWhatItSkipped(_ damage: Damage) throws {
         let directory = try TemporaryDirectory()
         let (path, _) = try Self.damaged(damage, in: directory)
@@ -69,7 +69,7 @@ import Testing
         }
     }
 
-    @Test(arguments: Damage.allCases)
+    @Test(.tags(.slow), arguments: Damage.allCases)
     func tasksReadsWhatDecodesAndSaysWhatItSkipped(_ damage: Damage) throws {
         let directory = try TemporaryDirectory()
         let (path, _) = try Self.damaged(damage, in: directory)

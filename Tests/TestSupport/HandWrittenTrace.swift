@@ -1,0 +1,54 @@
+import Foundation
+import CTraceABI
+package import TraceFormat
+import TraceSystem
+
+/// A trace file written by hand, record by record, for tests that need
+/// exact events no client would write (misuse, damage, names defined late):
+/// processes on CLOCK_MONOTONIC nanoseconds, so a batch's base time and its
+/// events' deltas are the times the reader reports.
+package final class HandWrittenTrace {
+    private let descriptor: FileDescriptor
+    private let writer: TraceFileWriter
+
+    package init(path: String, session: String = "hand", fileIndex: UInt64 = 0) throws {
+        descriptor = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_TRUNC)
+        writer = TraceFileWriter(
+            descriptor: descriptor,
+            header: FileHeader(createdRealtimeNanoseconds: 1, producer: "test", session: session, fileIndex: fileIndex))
+    }
+
+    deinit { descriptor.close() }
+
+    package func process(_ process: UInt32, pid: Int32 = 42, name: String = "hand") throws {
+        try writer.append { w in
+            ProcessRecord(process: process, pid: pid, uid: 0, name: name, clockKind: UInt32(TC_CLOCK_MONOTONIC_NS),
+                          nominalTicksPerSecond: 0).encode(into: &w)
+        }
+    }
+
+    package func metadata(_ process: UInt32, _ record: MetadataRecord) throws {
+        try writer.append { w in record.encode(process: process, into: &w) }
+    }
+
+    /// String records for `names` (id: text).
+    package func strings(_ process: UInt32, _ names: [UInt32: String]) throws {
+        for (id, value) in names.sorted(by: { $0.key < $1.key }) {
+            try metadata(process, .string(StringRecord(id: id, value: value)))
+        }
+    }
+
+    /// One batch of `events` of `thread`, starting at `base` nanoseconds
+    /// with `regionSequence` regions begun on the thread before it.
+    package func batch(process: UInt32, thread: UInt32, base: UInt64, regionSequence: UInt64 = 0, chunk: UInt32 = 0,
+                       droppedBefore: UInt64 = 0, _ events: EventEncoding) throws {
+        let header = BatchHeader(process: process, thread: thread, chunkSequence: chunk, segmentOffset: 0, baseTicks: base,
+                                 regionSequence: regionSequence, droppedBefore: droppedBefore)
+        try writer.append { w in events.bytes.withUnsafeBytes { header.encode(events: $0, into: &w) } }
+    }
+
+    /// Ends the current LZ4 frame: what follows is read from another frame.
+    package func flushFrame() throws { try writer.flushFrame() }
+
+    package func finish() throws { try writer.finish() }
+}
