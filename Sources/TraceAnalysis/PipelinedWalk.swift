@@ -6,11 +6,10 @@ extension TraceWalk {
     /// `run` with the walk (decoding, merging, matching) on a thread of its
     /// own, ahead of `visitor` on the calling thread: for visitors as costly
     /// as the walk (the exporters), the two halves take two cores. The
-    /// walk records its callbacks in chunks (log messages copied), at most
+    /// walk records its events in chunks (log messages copied), at most
     /// `PipelinedWalk.depth` chunks ahead; the visitor sees exactly the
-    /// calls, in exactly the order, `run` would make, except `event`
-    /// (every raw event), which is not passed on. If the thread cannot be
-    /// started, this is `run`.
+    /// events, in exactly the order, `run` hands out. If the thread cannot
+    /// be started, this is `run`.
     package func runPipelined<Visitor: TraceVisitor>(_ visitor: inout Visitor, processes: Set<UInt32>? = nil) {
         let queue = PipelinedWalk.Queue()
         let walk = self
@@ -35,60 +34,41 @@ enum PipelinedWalk {
     /// `depth` × `Chunk.capacity` calls.
     static let depth = 4
 
-    /// One visitor call as the walk made it.
-    enum Call: Sendable {
-        case taskBegan(TaskSpan)
-        case taskEnded(TaskSpan)
-        case taskEndWithoutBegin(process: UInt32, id: UInt64, time: Int64)
-        case regionBegan(RegionSpan)
-        case regionEnded(RegionSpan)
-        case regionEndedAgain(RegionSpan, time: Int64, thread: UInt32)
-        case orphanEnd(OrphanEnd)
-        /// The message is `Chunk.bytes[message]`.
-        case log(process: UInt32, thread: UInt32, time: Int64, swiftTask: UInt64, task: UInt64, category: TraceName,
-                 message: Range<Int>, truncated: Bool, stack: UInt32)
-        case counter(CounterRecord)
-        case dropped(process: UInt32, thread: UInt32, time: Int64, count: UInt64)
-        case finish(last: Int64?)
-    }
-
-    /// Calls and the log bytes they point into. Sendable: a chunk is filled
-    /// by the walk's thread, handed over through `Queue` (its mutex orders
-    /// the writes before the reads) and never touched by the walk again.
+    /// Events and the log bytes they point into. Sendable: a chunk is
+    /// filled by the walk's thread, handed over through `Queue` (its mutex
+    /// orders the writes before the reads) and never touched by the walk
+    /// again.
     final class Chunk: @unchecked Sendable {
         static let capacity = 8192
-        var calls: [Call] = []
+        var events: [TraceEvent] = []
+        /// The logs' messages, in the order of the logs in `events`: the
+        /// n-th log's is `bytes[messages[n]]`, and its pointer is set again
+        /// on replay (the walk's buffers are gone by then).
+        var messages: [Range<Int>] = []
         var bytes: [UInt8] = []
+        /// Set on the last chunk: the walk's `finish(last:)`.
+        var finish: Int64?? = nil
 
         init() {
-            calls.reserveCapacity(Self.capacity)
+            events.reserveCapacity(Self.capacity)
         }
 
         func replay<Visitor: TraceVisitor>(into visitor: inout Visitor) {
             bytes.withUnsafeBytes { bytes in
-                for call in calls {
-                    switch call {
-                    case .taskBegan(let task): visitor.taskBegan(task)
-                    case .taskEnded(let task): visitor.taskEnded(task)
-                    case .taskEndWithoutBegin(let process, let id, let time):
-                        visitor.taskEndWithoutBegin(process: process, id: id, time: time)
-                    case .regionBegan(let region): visitor.regionBegan(region)
-                    case .regionEnded(let region): visitor.regionEnded(region)
-                    case .regionEndedAgain(let region, let time, let thread):
-                        visitor.regionEndedAgain(region, time: time, thread: thread)
-                    case .orphanEnd(let end): visitor.orphanEnd(end)
-                    case .log(let process, let thread, let time, let swiftTask, let task, let category, let message,
-                              let truncated, let stack):
-                        visitor.log(LogRecord(process: process, thread: thread, time: time, swiftTask: swiftTask, task: task,
-                                              category: category, message: UnsafeRawBufferPointer(rebasing: bytes[message]),
-                                              truncated: truncated, stack: stack))
-                    case .counter(let counter): visitor.counter(counter)
-                    case .dropped(let process, let thread, let time, let count):
-                        visitor.dropped(process: process, thread: thread, time: time, count: count)
-                    case .finish(let last): visitor.finish(last: last)
+                var logs = 0
+                for event in events {
+                    guard case .log(var log) = event.kind else {
+                        visitor.visit(event)
+                        continue
                     }
+                    var copy = event
+                    log.message = UnsafeRawBufferPointer(rebasing: bytes[messages[logs]])
+                    logs += 1
+                    copy.kind = .log(log)
+                    visitor.visit(copy)
                 }
             }
+            if let finish { visitor.finish(last: finish) }
         }
     }
 
@@ -134,7 +114,7 @@ enum PipelinedWalk {
         }
     }
 
-    /// The visitor the walk's thread runs: records calls into chunks.
+    /// The visitor the walk's thread runs: records events into chunks.
     struct Recorder: TraceVisitor {
         let queue: Queue
         var chunk = Chunk()
@@ -143,40 +123,26 @@ enum PipelinedWalk {
             self.queue = queue
         }
 
-        private mutating func record(_ call: Call) {
-            chunk.calls.append(call)
-            if chunk.calls.count == Chunk.capacity { send() }
-        }
-
         /// Hands the current chunk over (if it holds anything).
         mutating func send() {
-            guard !chunk.calls.isEmpty else { return }
+            guard !chunk.events.isEmpty || chunk.finish != nil else { return }
             queue.put(chunk)
             chunk = Chunk()
         }
 
-        mutating func taskBegan(_ task: TaskSpan) { record(.taskBegan(task)) }
-        mutating func taskEnded(_ task: TaskSpan) { record(.taskEnded(task)) }
-        mutating func taskEndWithoutBegin(process: UInt32, id: UInt64, time: Int64) {
-            record(.taskEndWithoutBegin(process: process, id: id, time: time))
+        mutating func visit(_ event: TraceEvent) {
+            if case .log(let log) = event.kind {
+                let start = chunk.bytes.count
+                chunk.bytes.append(contentsOf: log.message)
+                chunk.messages.append(start..<chunk.bytes.count)
+            }
+            chunk.events.append(event)
+            if chunk.events.count == Chunk.capacity { send() }
         }
-        mutating func regionBegan(_ region: RegionSpan) { record(.regionBegan(region)) }
-        mutating func regionEnded(_ region: RegionSpan) { record(.regionEnded(region)) }
-        mutating func regionEndedAgain(_ region: RegionSpan, time: Int64, thread: UInt32) {
-            record(.regionEndedAgain(region, time: time, thread: thread))
+
+        mutating func finish(last: Int64?) {
+            chunk.finish = .some(last)
+            send()
         }
-        mutating func orphanEnd(_ end: OrphanEnd) { record(.orphanEnd(end)) }
-        mutating func log(_ log: LogRecord) {
-            let start = chunk.bytes.count
-            chunk.bytes.append(contentsOf: log.message)
-            record(.log(process: log.process, thread: log.thread, time: log.time, swiftTask: log.swiftTask, task: log.task,
-                        category: log.category, message: start..<chunk.bytes.count, truncated: log.truncated,
-                        stack: log.stack))
-        }
-        mutating func counter(_ counter: CounterRecord) { record(.counter(counter)) }
-        mutating func dropped(process: UInt32, thread: UInt32, time: Int64, count: UInt64) {
-            record(.dropped(process: process, thread: thread, time: time, count: count))
-        }
-        mutating func finish(last: Int64?) { record(.finish(last: last)) }
     }
 }

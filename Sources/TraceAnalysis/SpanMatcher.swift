@@ -9,6 +9,16 @@ import TraceFormat
 /// per batch), in begin order, since an end names its begin by thread and
 /// sequence: the common lookup is the newest open region of the ending
 /// thread, with no hashing.
+/// An event as the merge yields it: raw, its name resolved, before matching.
+struct MergedEvent {
+    var process: UInt32
+    var thread: UInt32
+    var time: Int64
+    /// The event's type, category or counter name (the empty name for ends).
+    var name: TraceName
+    var raw: RawEvent
+}
+
 struct SpanMatcher {
     /// Per process (by the walk's dense process slot): open tasks by id and
     /// Swift tasks' region stacks by Swift task id, as indices into pools.
@@ -49,14 +59,17 @@ struct SpanMatcher {
     private var taskTypeResolved = false
 
     mutating func handle<Visitor: TraceVisitor>(
-        _ event: TraceEvent, slot: Int, processSlot: Int, slotOf: (UInt32, UInt32) -> Int?, _ visitor: inout Visitor,
+        _ event: MergedEvent, slot: Int, processSlot: Int, slotOf: (UInt32, UInt32) -> Int?, _ visitor: inout Visitor,
         catalog: TraceCatalog
     ) {
-        visitor.event(event, catalog: catalog)
+        let raw = event.raw
+        @inline(__always) func visit(_ kind: TraceEvent.Kind) {
+            visitor.visit(TraceEvent(process: event.process, thread: event.thread, time: event.time, swiftTask: raw.swiftTask,
+                                     kind: kind))
+        }
         if processSlot >= processes.count {
             processes.append(contentsOf: repeatElement(ProcessState(), count: processSlot + 1 - processes.count))
         }
-        let raw = event.raw
         switch raw.kind {
         case .regionBegin:
             ensure(slot)
@@ -85,7 +98,7 @@ struct SpanMatcher {
                 beginThread: event.thread, swiftTask: raw.swiftTask, sequence: raw.regionSequence, begin: event.time,
                 end: nil, endThread: nil, stack: raw.stack, misuse: [])
             threads[slot].open.append(region)
-            visitor.regionBegan(region)
+            visit(.regionBegin(region))
         case .regionEnd, .regionEndForeign:
             let beginSlot = raw.regionThread == event.thread ? slot : slotOf(event.process, raw.regionThread)
             guard let beginSlot, beginSlot < threads.count,
@@ -93,10 +106,9 @@ struct SpanMatcher {
                 if let beginSlot, beginSlot < threads.count,
                    var again = threads[beginSlot].recent.last(where: { $0.sequence == raw.regionSequence }) {
                     again.misuse.insert(.endedTwice)
-                    visitor.regionEndedAgain(again, time: event.time, thread: event.thread)
+                    visit(.regionEndAgain(again))
                 } else {
-                    visitor.orphanEnd(OrphanEnd(process: event.process, thread: event.thread, beginThread: raw.regionThread,
-                                                beginSequence: raw.regionSequence, time: event.time))
+                    visit(.orphanEnd(OrphanEnd(beginThread: raw.regionThread, beginSequence: raw.regionSequence)))
                 }
                 return
             }
@@ -109,29 +121,29 @@ struct SpanMatcher {
             if !sameOwner { region.misuse.insert(.endedOnAnotherTask) }
             if !pop(region, slot: beginSlot, processSlot: processSlot) { region.misuse.insert(.endedOutOfOrder) }
             remember(region, slot: beginSlot)
-            visitor.regionEnded(region)
+            visit(.regionEnd(region))
         case .taskBegin:
             let task = TaskSpan(process: event.process, id: raw.task, parent: raw.parentTask, type: event.name,
                                 begin: event.time, end: nil, thread: event.thread, swiftTask: raw.swiftTask, stack: raw.stack)
             if let existing = processes[processSlot].tasks[raw.task] {
                 // The same id twice: only a damaged file does this; the first stays unfinished.
-                if let replaced = taskPool[Int(existing)] { visitor.taskEnded(replaced) }
+                if let replaced = taskPool[Int(existing)] { visit(.taskEnd(replaced)) }
                 taskPool[Int(existing)] = task
             } else {
                 let index = Self.take(&taskPool, &freeTasks, task)
                 processes[processSlot].tasks.insert(raw.task, Int32(index))
             }
-            visitor.taskBegan(task)
+            visit(.taskBegin(task))
         case .taskEnd:
             guard let index = processes[processSlot].tasks.removeValue(forKey: raw.task).map(Int.init),
                   var task = taskPool[index] else {
-                visitor.taskEndWithoutBegin(process: event.process, id: raw.task, time: event.time)
+                visit(.taskEndWithoutBegin(id: raw.task))
                 return
             }
             taskPool[index] = nil
             freeTasks.append(Int32(index))
             task.end = event.time
-            visitor.taskEnded(task)
+            visit(.taskEnd(task))
         case .log:
             // A `task.type` log names the open task's type from here on
             // (docs/format.md, "Spans": a span renamed after it began, as
@@ -147,33 +159,35 @@ struct SpanMatcher {
                let index = processes[processSlot].tasks[raw.task].map(Int.init), taskPool[index] != nil {
                 taskPool[index]?.type = catalog.intern(String(decoding: raw.message, as: UTF8.self))
             }
-            visitor.log(LogRecord(process: event.process, thread: event.thread, time: event.time, swiftTask: raw.swiftTask,
-                                  task: raw.task, category: event.name, message: raw.message, truncated: raw.truncated,
-                                  stack: raw.stack))
+            visit(.log(LogRecord(task: raw.task, category: event.name, message: raw.message, truncated: raw.truncated,
+                                 stack: raw.stack)))
         case .counterInteger:
-            visitor.counter(CounterRecord(process: event.process, thread: event.thread, time: event.time, name: event.name,
-                                          value: .integer(raw.integerValue)))
+            visit(.counter(CounterRecord(name: event.name, value: .integer(raw.integerValue))))
         case .counterDouble:
-            visitor.counter(CounterRecord(process: event.process, thread: event.thread, time: event.time, name: event.name,
-                                          value: .double(raw.doubleValue)))
-        case .context, .extension:
+            visit(.counter(CounterRecord(name: event.name, value: .double(raw.doubleValue))))
+        case .extension(let tag):
+            visit(.unknown(tag: tag))
+        case .context:
             break
         }
     }
 
-    /// Reports what is still open: regions innermost first, then tasks in
-    /// creation order.
-    mutating func finish<Visitor: TraceVisitor>(_ visitor: inout Visitor) {
+    /// Reports what is still open, at `last` (the last event's time):
+    /// regions innermost first, then tasks in creation order.
+    mutating func finish<Visitor: TraceVisitor>(_ visitor: inout Visitor, last: Int64) {
         var open = threads.flatMap(\.open)
         open.sort { ($0.depth, $0.serial) > ($1.depth, $1.serial) }
         for var region in open {
             region.misuse.insert(.neverEnded)
-            visitor.regionEnded(region)
+            visitor.visit(TraceEvent(process: region.process, thread: region.beginThread, time: last, swiftTask: 0,
+                                     kind: .regionEnd(region)))
         }
         threads = []
         ownerStacks = []
         let unfinished = taskPool.compactMap { $0 }.sorted { ($0.begin ?? .min, $0.id) < ($1.begin ?? .min, $1.id) }
-        for task in unfinished { visitor.taskEnded(task) }
+        for task in unfinished {
+            visitor.visit(TraceEvent(process: task.process, thread: task.thread, time: last, swiftTask: 0, kind: .taskEnd(task)))
+        }
         taskPool = []
         processes = []
     }

@@ -43,7 +43,20 @@ package struct TaskDrilldown: TraceVisitor {
         self.stacks = stacks
     }
 
-    package mutating func taskBegan(_ task: TaskSpan) {
+    /// The handlers are out of line, so that `visit` passes over the events
+    /// no chosen task needs without the frame they take.
+    package mutating func visit(_ event: TraceEvent) {
+        switch event.kind {
+        case .taskBegin(let task): taskBegan(task)
+        case .taskEnd(let task): taskEnded(task)
+        case .regionEnd(let region): regionEnded(region)
+        case .log(let log): logged(log, event)
+        default: break
+        }
+    }
+
+    @inline(never)
+    private mutating func taskBegan(_ task: TaskSpan) {
         let key = TaskKey(process: task.process, id: task.id)
         let parent = TaskKey(process: task.process, id: task.parent)
         if roots.contains(key) || rootIDs.contains(task.id) {
@@ -58,14 +71,16 @@ package struct TaskDrilldown: TraceVisitor {
         if task.swiftTask != 0 { collected[key]?.swiftTasks.insert(task.swiftTask) }
     }
 
-    package mutating func taskEnded(_ task: TaskSpan) {
+    @inline(never)
+    private mutating func taskEnded(_ task: TaskSpan) {
         let key = TaskKey(process: task.process, id: task.id)
         collected[key]?.span.end = task.end
         // Its type as the task ended: a `task.type` log may have renamed it.
         collected[key]?.span.type = task.type
     }
 
-    package mutating func regionEnded(_ region: RegionSpan) {
+    @inline(never)
+    private mutating func regionEnded(_ region: RegionSpan) {
         let key = TaskKey(process: region.process, id: region.task)
         // In place: a copy out of the dictionary would copy the task's regions.
         guard region.task != 0, let index = collected.index(forKey: key) else { return }
@@ -80,19 +95,20 @@ package struct TaskDrilldown: TraceVisitor {
 
     private static func update(_ entry: inout Collected, _ body: (inout Collected) -> Void) { body(&entry) }
 
-    package mutating func log(_ log: LogRecord) {
-        let key = TaskKey(process: log.process, id: log.task)
+    @inline(never)
+    private mutating func logged(_ log: LogRecord, _ event: TraceEvent) {
+        let key = TaskKey(process: event.process, id: log.task)
         guard log.task != 0, let index = collected.index(forKey: key) else { return }
         guard collected.values[index].logs.count < logLimit else {
             collected.values[index].omittedLogs += 1
             return
         }
         let entry = TaskTree.Log(
-            time: log.time, category: catalog.string(log.category), message: log.text, truncated: log.truncated,
-            thread: catalog.thread(log.process, log.thread)?.tid ?? 0,
-            stack: log.stack == 0 ? [] : stacks.lines(log.process, log.stack))
+            time: event.time, category: catalog.string(log.category), message: log.text, truncated: log.truncated,
+            thread: catalog.thread(event.process, event.thread)?.tid ?? 0,
+            stack: log.stack == 0 ? [] : stacks.lines(event.process, log.stack))
         Self.update(&collected.values[index]) {
-            $0.threads.insert(log.thread)
+            $0.threads.insert(event.thread)
             $0.logs.append(entry)
         }
     }

@@ -25,7 +25,14 @@ package struct TaskSelector: TraceVisitor {
         self.rule = rule
     }
 
-    package mutating func taskEnded(_ task: TaskSpan) {
+    package mutating func visit(_ event: TraceEvent) {
+        if case .taskEnd(let task) = event.kind { ended(task) }
+    }
+
+    /// Out of line, so that `visit` passes over every other event without
+    /// the frame this needs.
+    @inline(never)
+    private mutating func ended(_ task: TaskSpan) {
         guard task.type == type else { return }
         typed += 1
         guard let latency = task.latency else { return }

@@ -27,18 +27,19 @@ package struct TraceIDSelector: TraceVisitor {
         prefix = Array("00-\(self.traceID)-".utf8)
     }
 
-    package mutating func taskBegan(_ task: TaskSpan) {
-        openParents[.init(process: task.process, id: task.id)] = task.parent
+    package mutating func visit(_ event: TraceEvent) {
+        switch event.kind {
+        case .taskBegin(let task): openParents[.init(process: task.process, id: task.id)] = task.parent
+        case .taskEnd(let task): openParents[.init(process: task.process, id: task.id)] = nil
+        case .log(let log): noteLog(log, process: event.process)
+        default: break
+        }
     }
 
-    package mutating func taskEnded(_ task: TaskSpan) {
-        openParents[.init(process: task.process, id: task.id)] = nil
-    }
-
-    package mutating func log(_ log: LogRecord) {
+    private mutating func noteLog(_ log: LogRecord, process: UInt32) {
         guard log.category == category, log.task != 0, log.message.count >= prefix.count,
               log.message.prefix(prefix.count).elementsEqual(prefix) else { return }
-        let key = TaskDrilldown.TaskKey(process: log.process, id: log.task)
+        let key = TaskDrilldown.TaskKey(process: process, id: log.task)
         guard chosen[key] == nil else { return }
         chosen[key] = openParents[key] ?? 0
         order.append(key)

@@ -87,7 +87,8 @@ package final class TraceWalk: Sendable {
         while let top = merge.top() {
             if !merge.drops.isEmpty {
                 for drop in merge.drops {
-                    visitor.dropped(process: drop.process, thread: drop.thread, time: drop.time, count: drop.count)
+                    visitor.visit(TraceEvent(process: drop.process, thread: drop.thread, time: drop.time, swiftTask: 0,
+                                             kind: .dropped(count: drop.count)))
                 }
                 merge.drops.removeAll(keepingCapacity: true)
             }
@@ -96,8 +97,8 @@ package final class TraceWalk: Sendable {
             let id = Int(merge.cursors[top].event.name)
             let resolved = id < merge.cursors[top].names.count ? merge.cursors[top].names[id] : nil
             let name = resolved ?? catalog.name(process, merge.cursors[top].event.name)
-            let event = TraceEvent(process: process, thread: merge.cursors[top].header.thread, time: merge.cursors[top].time,
-                                   name: name, raw: merge.cursors[top].event)
+            let event = MergedEvent(process: process, thread: merge.cursors[top].header.thread, time: merge.cursors[top].time,
+                                    name: name, raw: merge.cursors[top].event)
             matcher.handle(event, slot: merge.cursors[top].slot, processSlot: merge.cursors[top].processSlot,
                            slotOf: { merge.slot(process: $0, thread: $1) }, &visitor, catalog: catalog)
             last = event.time
@@ -106,7 +107,7 @@ package final class TraceWalk: Sendable {
             if count & 0xFFFF == 0, let progress { progress(merge.progress) }
         }
         merge.finish()
-        matcher.finish(&visitor)
+        matcher.finish(&visitor, last: last ?? 0)
         visitor.finish(last: last)
         progress?(1)
     }

@@ -105,7 +105,7 @@ package enum TraceExporter {
     }
 }
 
-/// The walk's callbacks, handed to `TimelineExport`. The walk does not
+/// The walk's events, handed to `TimelineExport`. The walk does not
 /// expect a visitor to fail: the first write error is kept, everything after
 /// it ignored, and `export` throws it when the walk returns.
 struct ExportVisitor: TraceVisitor {
@@ -119,7 +119,21 @@ struct ExportVisitor: TraceVisitor {
         do { try body(export) } catch { self.error = error }
     }
 
-    mutating func taskBegan(_ task: TaskSpan) {
+    mutating func visit(_ event: TraceEvent) {
+        switch event.kind {
+        case .taskBegin(let task): taskBegan(task)
+        case .taskEnd(let task): attempt { try $0.taskEnded(process: task.process, id: task.id, end: task.end) }
+        case .regionBegin(let region): regionBegan(region)
+        case .regionEnd(let region): regionEnded(region)
+        case .log(let log): logged(log, event)
+        case .counter(let counter): counted(counter, event)
+        case .dropped(let count):
+            attempt { try $0.dropped(process: event.process, thread: event.thread, time: event.time, count: count) }
+        case .taskEndWithoutBegin, .regionEndAgain, .orphanEnd, .unknown: break
+        }
+    }
+
+    private mutating func taskBegan(_ task: TaskSpan) {
         guard let begin = task.begin else { return }
         attempt {
             try $0.taskBegan(process: task.process, id: task.id, parent: task.parent, type: task.type.index, time: begin,
@@ -127,13 +141,7 @@ struct ExportVisitor: TraceVisitor {
         }
     }
 
-    mutating func taskEnded(_ task: TaskSpan) {
-        attempt {
-            try $0.taskEnded(process: task.process, id: task.id, end: task.end)
-        }
-    }
-
-    mutating func regionBegan(_ region: RegionSpan) {
+    private mutating func regionBegan(_ region: RegionSpan) {
         attempt {
             try $0.regionBegan(process: region.process, serial: region.serial, thread: region.beginThread,
                                    type: region.type.index, task: region.task, swiftTask: region.swiftTask,
@@ -141,7 +149,7 @@ struct ExportVisitor: TraceVisitor {
         }
     }
 
-    mutating func regionEnded(_ region: RegionSpan) {
+    private mutating func regionEnded(_ region: RegionSpan) {
         var flags: TimelineSlice.Flags = []
         if region.misuse.contains(.endedOutOfOrder) { flags.insert(.misnested) }
         if region.misuse.contains(.endedOnAnotherTask) { flags.insert(.endedOnAnotherTask) }
@@ -150,29 +158,25 @@ struct ExportVisitor: TraceVisitor {
         }
     }
 
-    mutating func log(_ log: LogRecord) {
+    private mutating func logged(_ log: LogRecord, _ event: TraceEvent) {
         let flows = links.flows(category: log.category.index, message: log.message)
         attempt {
-            var record = ExportLog(time: log.time, process: log.process, thread: log.thread, task: log.task,
-                                   swiftTask: log.swiftTask, category: log.category.index, message: .bytes(log.message),
+            var record = ExportLog(time: event.time, process: event.process, thread: event.thread, task: log.task,
+                                   swiftTask: event.swiftTask, category: log.category.index, message: .bytes(log.message),
                                    truncated: log.truncated, stack: log.stack)
             (record.flowOut, record.flowIn) = flows
             try $0.log(record)
         }
     }
 
-    mutating func counter(_ counter: CounterRecord) {
+    private mutating func counted(_ counter: CounterRecord, _ event: TraceEvent) {
         let value: ExportCounter.Value = switch counter.value {
         case .integer(let integer): .integer(integer)
         case .double(let double): .double(double)
         }
         attempt {
-            try $0.counter(ExportCounter(time: counter.time, process: counter.process, name: counter.name.index, value: value))
+            try $0.counter(ExportCounter(time: event.time, process: event.process, name: counter.name.index, value: value))
         }
-    }
-
-    mutating func dropped(process: UInt32, thread: UInt32, time: Int64, count: UInt64) {
-        attempt { try $0.dropped(process: process, thread: thread, time: time, count: count) }
     }
 
     mutating func finish(last: Int64?) {

@@ -90,53 +90,54 @@ package struct TraceModel {
         var tasks: [TaskKey: Task] = [:]
         var taskOrder: [TaskKey] = []
 
-        mutating func event(_ event: TraceEvent, catalog: TraceCatalog) {
-            let raw = event.raw
-            let name = catalog.string(event.name)
-            let kind: Kind
-            switch raw.kind {
-            case .regionBegin: kind = .regionBegin(type: name, sequence: raw.regionSequence, task: raw.task, stack: raw.stack)
-            case .regionEnd, .regionEndForeign: kind = .regionEnd(beginThread: raw.regionThread, beginSequence: raw.regionSequence)
-            case .taskBegin: kind = .taskBegin(id: raw.task, parent: raw.parentTask, type: name, stack: raw.stack)
-            case .taskEnd: kind = .taskEnd(id: raw.task)
-            case .log:
-                kind = .log(task: raw.task, category: name, message: String(decoding: raw.message, as: UTF8.self),
-                            truncated: raw.truncated, stack: raw.stack)
-            case .counterInteger: kind = .counter(name: name, value: .integer(raw.integerValue))
-            case .counterDouble: kind = .counter(name: name, value: .double(raw.doubleValue))
-            case .context, .extension: return
-            }
-            events.append(Event(process: event.process, thread: event.thread, time: event.time, swiftTask: raw.swiftTask, kind: kind))
+        /// Each event the files hold, as the file has it: the walk's
+        /// matching is checked against it, not used to make it.
+        private mutating func record(_ event: TraceEvent, _ kind: Kind) {
+            events.append(Event(process: event.process, thread: event.thread, time: event.time, swiftTask: event.swiftTask,
+                                kind: kind))
         }
 
-        mutating func regionEnded(_ region: RegionSpan) {
-            regions.append(Region(span: region, type: catalog.string(region.type)))
-        }
-
-        mutating func regionEndedAgain(_ region: RegionSpan, time: Int64, thread: UInt32) {
-            if let i = regions.lastIndex(where: { $0.serial == region.serial }) { regions[i].span.misuse.insert(.endedTwice) }
-        }
-
-        mutating func orphanEnd(_ end: OrphanEnd) { orphanEnds.append(end) }
-
-        mutating func taskBegan(_ task: TaskSpan) {
-            let key = TaskKey(process: task.process, id: task.id)
-            tasks[key] = Task(span: task, type: catalog.string(task.type), extraEnds: 0)
-            taskOrder.append(key)
-        }
-
-        mutating func taskEnded(_ task: TaskSpan) {
-            tasks[TaskKey(process: task.process, id: task.id)]?.span = task
-        }
-
-        mutating func taskEndWithoutBegin(process: UInt32, id: UInt64, time: Int64) {
-            let key = TaskKey(process: process, id: id)
-            if tasks[key] != nil {
-                tasks[key]?.extraEnds += 1
-            } else {
-                tasks[key] = Task(span: TaskSpan(process: process, id: id, parent: 0, type: TraceName(index: 0), begin: nil,
-                                                 end: time, thread: 0, swiftTask: 0, stack: 0), type: "", extraEnds: 0)
+        mutating func visit(_ event: TraceEvent) {
+            switch event.kind {
+            case .regionBegin(let region):
+                record(event, .regionBegin(type: catalog.string(region.type), sequence: region.sequence, task: region.task,
+                                           stack: region.stack))
+            case .regionEnd(let region):
+                if region.end != nil { record(event, .regionEnd(beginThread: region.beginThread, beginSequence: region.sequence)) }
+                regions.append(Region(span: region, type: catalog.string(region.type)))
+            case .regionEndAgain(let region):
+                record(event, .regionEnd(beginThread: region.beginThread, beginSequence: region.sequence))
+                if let i = regions.lastIndex(where: { $0.serial == region.serial }) { regions[i].span.misuse.insert(.endedTwice) }
+            case .orphanEnd(let end):
+                record(event, .regionEnd(beginThread: end.beginThread, beginSequence: end.beginSequence))
+                orphanEnds.append(end)
+            case .taskBegin(let task):
+                // Its type as created: a later `task.type` log renames the span, not this event.
+                record(event, .taskBegin(id: task.id, parent: task.parent, type: catalog.string(task.type), stack: task.stack))
+                let key = TaskKey(process: task.process, id: task.id)
+                tasks[key] = Task(span: task, type: catalog.string(task.type), extraEnds: 0)
                 taskOrder.append(key)
+            case .taskEnd(let task):
+                if task.end != nil { record(event, .taskEnd(id: task.id)) }
+                tasks[TaskKey(process: task.process, id: task.id)]?.span = task
+            case .taskEndWithoutBegin(let id):
+                record(event, .taskEnd(id: id))
+                let key = TaskKey(process: event.process, id: id)
+                if tasks[key] != nil {
+                    tasks[key]?.extraEnds += 1
+                } else {
+                    tasks[key] = Task(span: TaskSpan(process: event.process, id: id, parent: 0, type: TraceName(index: 0),
+                                                     begin: nil, end: event.time, thread: 0, swiftTask: 0, stack: 0),
+                                      type: "", extraEnds: 0)
+                    taskOrder.append(key)
+                }
+            case .log(let log):
+                record(event, .log(task: log.task, category: catalog.string(log.category), message: log.text,
+                                   truncated: log.truncated, stack: log.stack))
+            case .counter(let counter):
+                record(event, .counter(name: catalog.string(counter.name), value: counter.value))
+            case .dropped, .unknown:
+                break
             }
         }
     }

@@ -1,16 +1,13 @@
 import TraceAnalysis
 
-/// A visitor that writes every call it gets as one line, names resolved:
-/// tests compare a walk's calls against a wanted list.
+/// A visitor that writes every event it gets as one line, names resolved:
+/// tests compare a walk's events against a wanted list.
 struct CallLog: TraceVisitor {
     let catalog: TraceCatalog
-    /// Whether `event` (every raw event, which `runPipelined` does not pass on) is logged too.
-    var events = false
     var lines: [String] = []
 
-    init(catalog: TraceCatalog, events: Bool = false) {
+    init(catalog: TraceCatalog) {
         self.catalog = catalog
-        self.events = events
     }
 
     private func name(_ name: TraceName) -> String { catalog.string(name) }
@@ -27,32 +24,24 @@ struct CallLog: TraceVisitor {
         "p\(t.process) #\(t.id) \(name(t.type)) parent=\(t.parent) t\(t.thread) \(time(t.begin))-\(time(t.end))"
     }
 
-    mutating func event(_ event: TraceEvent, catalog: TraceCatalog) {
-        guard events else { return }
-        lines.append("event p\(event.process) t\(event.thread) \(event.time) \(event.raw.kind) \(name(event.name))")
+    mutating func visit(_ event: TraceEvent) {
+        let at = "p\(event.process) t\(event.thread) \(event.time)"
+        switch event.kind {
+        case .taskBegin(let t): lines.append("taskBegan " + task(t))
+        case .taskEnd(let t): lines.append("taskEnded " + task(t))
+        case .taskEndWithoutBegin(let id): lines.append("taskEndWithoutBegin p\(event.process) #\(id) \(event.time)")
+        case .regionBegin(let r): lines.append("regionBegan " + region(r))
+        case .regionEnd(let r): lines.append("regionEnded " + region(r))
+        case .regionEndAgain(let r): lines.append("regionEndedAgain " + region(r) + " again t\(event.thread) \(event.time)")
+        case .orphanEnd(let end):
+            lines.append("orphanEnd p\(event.process) t\(event.thread) of t\(end.beginThread) #\(end.beginSequence) \(event.time)")
+        case .log(let log):
+            lines.append("log \(at) task=\(log.task) \(name(log.category)): \(log.text)" + (log.truncated ? " (truncated)" : ""))
+        case .counter(let counter): lines.append("counter \(at) \(name(counter.name))=\(counter.value.number)")
+        case .dropped(let count): lines.append("dropped \(at) \(count)")
+        case .unknown(let tag): lines.append("unknown \(at) \(tag)")
+        }
     }
-    mutating func taskBegan(_ t: TaskSpan) { lines.append("taskBegan " + task(t)) }
-    mutating func taskEnded(_ t: TaskSpan) { lines.append("taskEnded " + task(t)) }
-    mutating func taskEndWithoutBegin(process: UInt32, id: UInt64, time: Int64) {
-        lines.append("taskEndWithoutBegin p\(process) #\(id) \(time)")
-    }
-    mutating func regionBegan(_ r: RegionSpan) { lines.append("regionBegan " + region(r)) }
-    mutating func regionEnded(_ r: RegionSpan) { lines.append("regionEnded " + region(r)) }
-    mutating func regionEndedAgain(_ r: RegionSpan, time: Int64, thread: UInt32) {
-        lines.append("regionEndedAgain " + region(r) + " again t\(thread) \(time)")
-    }
-    mutating func orphanEnd(_ end: OrphanEnd) {
-        lines.append("orphanEnd p\(end.process) t\(end.thread) of t\(end.beginThread) #\(end.beginSequence) \(end.time)")
-    }
-    mutating func log(_ log: LogRecord) {
-        lines.append("log p\(log.process) t\(log.thread) \(log.time) task=\(log.task) \(name(log.category)): \(log.text)"
-            + (log.truncated ? " (truncated)" : ""))
-    }
-    mutating func counter(_ counter: CounterRecord) {
-        lines.append("counter p\(counter.process) t\(counter.thread) \(counter.time) \(name(counter.name))=\(counter.value.number)")
-    }
-    mutating func dropped(process: UInt32, thread: UInt32, time: Int64, count: UInt64) {
-        lines.append("dropped p\(process) t\(thread) \(time) \(count)")
-    }
+
     mutating func finish(last: Int64?) { lines.append("finish \(time(last))") }
 }

@@ -11,7 +11,7 @@ import TraceFormat
     static let names: [UInt32: String] = [1: "order", 2: "brew", 3: "pour", 4: "beans", 5: "task.type", 6: "grind"]
 
     /// Walks a one-process trace whose batches `write` adds.
-    static func walk(events: Bool = false, _ write: (HandWrittenTrace) throws -> Void) throws -> [String] {
+    static func walk(_ write: (HandWrittenTrace) throws -> Void) throws -> [String] {
         let directory = try TemporaryDirectory("span-matching")
         let path = directory.file("hand.trace")
         let trace = try HandWrittenTrace(path: path)
@@ -20,7 +20,7 @@ import TraceFormat
         try write(trace)
         try trace.finish()
         let walk = try TraceWalk(paths: [path])
-        var log = CallLog(catalog: walk.catalog, events: events)
+        var log = CallLog(catalog: walk.catalog)
         walk.run(&log)
         #expect(walk.catalog.diagnostics.isEmpty, "\(walk.catalog.diagnostics)")
         return log.lines

@@ -55,14 +55,17 @@ import TraceFormat
         let walk = TraceWalk(sources: [])
         var summary = TraceSummary(catalog: walk.catalog)
         let order = TraceName(index: 1), brew = TraceName(index: 2)
-        summary.taskEnded(TaskSpan(process: 1, id: 1, parent: 0, type: order, begin: .min, end: .max, thread: 1,
-                                   swiftTask: 0, stack: 0))
+        func visit(_ kind: TraceEvent.Kind) {
+            summary.visit(TraceEvent(process: 1, thread: 1, time: .max, swiftTask: 0, kind: kind))
+        }
+        visit(.taskEnd(TaskSpan(process: 1, id: 1, parent: 0, type: order, begin: .min, end: .max, thread: 1,
+                                swiftTask: 0, stack: 0)))
         func region(_ begin: Int64, _ end: Int64, serial: UInt64) -> RegionSpan {
             RegionSpan(process: 1, type: brew, task: 0, serial: serial, parent: 0, depth: 0, beginThread: 1, swiftTask: 0,
                        sequence: serial, begin: begin, end: end, endThread: 1, stack: 0, misuse: [])
         }
-        summary.regionEnded(region(1, .max - 1, serial: 1))
-        summary.regionEnded(region(0, .max, serial: 2))
+        visit(.regionEnd(region(1, .max - 1, serial: 1)))
+        visit(.regionEnd(region(0, .max, serial: 2)))
         let task = summary.tasks[order]?.distribution
         #expect(task?.count == 1)
         #expect(task?.maximum == Int64.max && task?.total == Int64.max)
