@@ -153,11 +153,18 @@ struct BatchMerge {
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(location.body.count, 1), alignment: 8)
         content.withUnsafeBytes { storage.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[location.body])) }
         var reader = ByteReader(UnsafeRawBufferPointer(rebasing: storage[0..<location.body.count]))
-        guard let header = try? BatchHeader(decoding: &reader) else {
+        guard var header = try? TraceReader.batchHeader(&reader, kernel: location.kernel) else {
             storage.deallocate()
             return
         }
-        let key = ThreadKey(process: location.process, thread: location.thread)
+        // A kernel batch's thread is the client's thread of that tid, if
+        // the client recorded one: its events and the kernel's share a slot
+        // and an index.
+        if location.kernel, let tid = KernelThread.tid(ofKey: header.thread),
+           let index = catalog.threadIndex(location.process, tid: tid) {
+            header.thread = index
+        }
+        let key = ThreadKey(process: location.process, thread: header.thread)
         let slot = slots[key] ?? slots.count
         slots[key] = slot
         let processSlot = processSlots[location.process] ?? processSlots.count
@@ -167,7 +174,9 @@ struct BatchMerge {
         }
         let cursor = Cursor(
             header: header, location: location, order: activated,
-            clockKind: catalog.processes[location.process]?.clockKind ?? UInt32(TC_CLOCK_MONOTONIC_NS), slot: slot,
+            // A kernel batch counts CLOCK_MONOTONIC nanoseconds, whatever its process's clock.
+            clockKind: location.kernel ? UInt32(TC_CLOCK_MONOTONIC_NS)
+                : catalog.processes[location.process]?.clockKind ?? UInt32(TC_CLOCK_MONOTONIC_NS), slot: slot,
             processSlot: processSlot,
             names: catalog.nameTable(location.process), storage: storage, reader: reader, state: header.initialState)
         activated += 1
@@ -211,6 +220,10 @@ struct BatchMerge {
 
     /// Decodes the cursor's next event that is not a context change.
     private static func decodeNext(_ cursor: inout Cursor, unknown: inout [UInt8: Int]) -> Step {
+        // One loop per decoder: with the choice inside the loop, every
+        // event was decoded into a temporary and copied (callgrind: +0.6 %
+        // of `report`).
+        if cursor.header.kernel { return decodeNextKernel(&cursor, unknown: &unknown) }
         while !cursor.reader.isAtEnd {
             let start = cursor.reader.offset
             do {
@@ -225,6 +238,25 @@ struct BatchMerge {
                 cursor.kept += 1
                 return .event
             }
+        }
+        return .end
+    }
+
+    @inline(never)
+    private static func decodeNextKernel(_ cursor: inout Cursor, unknown: inout [UInt8: Int]) -> Step {
+        while !cursor.reader.isAtEnd {
+            let start = cursor.reader.offset
+            do {
+                cursor.event = try KernelEventDecoder.next(&cursor.reader, &cursor.state)
+            } catch {
+                return .malformed(error, lostBytes: cursor.reader.base.count - start)
+            }
+            if case .extension(let tag) = cursor.event.kind {
+                unknown[tag, default: 0] += 1
+                continue
+            }
+            cursor.kept += 1
+            return .event
         }
         return .end
     }

@@ -34,7 +34,7 @@ struct SpanMatcher {
         var serial: UInt64
     }
 
-    private struct ThreadState {
+    private struct ThreadRegions {
         /// Open regions begun on this thread, in begin order.
         var open: [RegionSpan] = []
         /// This thread's stack of regions begun outside Swift tasks.
@@ -53,7 +53,7 @@ struct SpanMatcher {
     /// Region stacks of Swift tasks that have regions open, and free places.
     private var ownerStacks: [[Entry]] = []
     private var freeStacks: [Int32] = []
-    private var threads: [ThreadState] = []
+    private var threads: [ThreadRegions] = []
     private var serial: UInt64 = 0
     private var taskTypeName: TraceName?
     private var taskTypeResolved = false
@@ -167,8 +167,31 @@ struct SpanMatcher {
             visit(.counter(CounterRecord(name: event.name, value: .double(raw.doubleValue))))
         case .extension(let tag):
             visit(.unknown(tag: tag))
+        case .switchOut, .switchIn, .wakeup, .cpuSample, .threadName, .threadExit, .processStat:
+            visit(Self.kernelKind(raw, name: event.name, catalog: catalog))
         case .context:
             break
+        }
+    }
+
+    /// A kernel event as the walk hands it out; out of line, so that
+    /// annotation events do not pay for its frame.
+    @inline(never)
+    private static func kernelKind(_ raw: RawEvent, name: TraceName, catalog: TraceCatalog) -> TraceEvent.Kind {
+        let k = raw.kernel
+        switch raw.kind {
+        case .switchOut:
+            return .switchOut(SwitchOut(state: ThreadState(raw: k.state), wait: WaitReason(raw: k.wait), why: name, cpu: k.cpu,
+                                        stack: raw.stack))
+        case .switchIn: return .switchIn(cpu: k.cpu)
+        case .wakeup:
+            let waker = k.wakerProcess == 0 || k.wakerTid == 0 ? 0
+                : catalog.threadIndex(k.wakerProcess, tid: k.wakerTid) ?? KernelThread.key(k.wakerTid)
+            return .wakeup(Wakeup(wakerProcess: k.wakerProcess, wakerThread: waker, cpu: k.cpu))
+        case .cpuSample: return .cpuSample(cpu: k.cpu, stack: raw.stack)
+        case .threadName: return .threadName(name)
+        case .threadExit: return .threadExit
+        default: return .processStat(ProcessStat(rawValue: k.what), value: UInt64(bitPattern: raw.integerValue))
         }
     }
 
@@ -203,7 +226,7 @@ struct SpanMatcher {
     }
 
     private mutating func ensure(_ slot: Int) {
-        if slot >= threads.count { threads.append(contentsOf: repeatElement(ThreadState(), count: slot + 1 - threads.count)) }
+        if slot >= threads.count { threads.append(contentsOf: repeatElement(ThreadRegions(), count: slot + 1 - threads.count)) }
     }
 
     /// Takes `region` off its owner's stack; false if it was not on top.

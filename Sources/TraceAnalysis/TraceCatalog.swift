@@ -64,6 +64,12 @@ package final class TraceCatalog: @unchecked Sendable {
         headers = reader.headers
         processes = reader.processes
         threads = reader.threads
+        var indices: [TraceReader.ProcessScoped: UInt32] = [:]
+        // A tid reused within a trace names its newest thread record.
+        for (key, thread) in reader.threads.sorted(by: { $0.value.index < $1.value.index }) {
+            indices[TraceReader.ProcessScoped(key.process, UInt64(UInt32(bitPattern: thread.tid)))] = thread.index
+        }
+        threadIndices = indices
         stacks = reader.stacks
         images = reader.images
         drops = reader.drops
@@ -135,8 +141,23 @@ package final class TraceCatalog: @unchecked Sendable {
     /// The id of `value` if some event used it as a name (for filters).
     package func lookup(_ value: String) -> TraceName? { state.withLock { $0.byValue[value] } }
 
+    /// The thread of `index` in `process`: a client's thread record, or for
+    /// a thread only kernel batches name (`KernelThread.key(tid)`), one
+    /// made up with its tid and no name.
     package func thread(_ process: UInt32, _ index: UInt32) -> ThreadRecord? {
-        threads[TraceReader.ProcessScoped(process, UInt64(index))]
+        if let tid = KernelThread.tid(ofKey: index) { return ThreadRecord(index: index, tid: Int32(bitPattern: tid), name: "") }
+        return threads[TraceReader.ProcessScoped(process, UInt64(index))]
+    }
+
+    /// Client thread indices by (process, tid), for kernel events.
+    private let threadIndices: [TraceReader.ProcessScoped: UInt32]
+
+    /// The index of the client's thread `tid` in `process`, nil if the
+    /// client recorded no thread of that tid: kernel batches name threads
+    /// by tid, and the walk gives a thread both kinds of events under one
+    /// index.
+    package func threadIndex(_ process: UInt32, tid: UInt32) -> UInt32? {
+        threadIndices[TraceReader.ProcessScoped(process, UInt64(tid))]
     }
 
     /// The return addresses of stack `id` of `process`, innermost first.

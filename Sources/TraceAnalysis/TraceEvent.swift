@@ -53,6 +53,23 @@ package struct TraceEvent {
         /// An event of a kind a later format version added, which this
         /// reader skips by its length (docs/format.md, "Events").
         case unknown(tag: UInt8)
+
+        // What the kernel saw the thread do (kernel batches, written by
+        // traced; docs/format.md, "Kernel events").
+        /// The thread left its CPU.
+        case switchOut(SwitchOut)
+        /// The thread got a CPU.
+        case switchIn(cpu: UInt32)
+        /// The thread was made runnable.
+        case wakeup(Wakeup)
+        /// A CPU-clock sample of the running thread.
+        case cpuSample(cpu: UInt32, stack: UInt32)
+        /// The thread's name from here on.
+        case threadName(TraceName)
+        case threadExit
+        /// A counter of the thread's process (of a kind this reader does
+        /// not know: nil).
+        case processStat(ProcessStat?, value: UInt64)
     }
 
     /// Whether the event is one the files hold, rather than one the walk

@@ -108,7 +108,7 @@ package struct TraceSummary: TraceVisitor {
         case .taskEndWithoutBegin:
             count(event.process, event.time)
             if inWindow(event.time) && wantedTypes == nil { taskEndsWithoutBegin += 1 }
-        case .regionBegin, .unknown:
+        case .regionBegin, .unknown, .switchOut, .switchIn, .wakeup, .cpuSample, .threadName, .threadExit, .processStat:
             count(event.process, event.time)
         case .regionEnd(let region):
             if region.end != nil { count(event.process, event.time) }

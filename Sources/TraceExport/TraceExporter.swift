@@ -130,6 +130,7 @@ struct ExportVisitor: TraceVisitor {
         case .dropped(let count):
             attempt { try $0.dropped(process: event.process, thread: event.thread, time: event.time, count: count) }
         case .taskEndWithoutBegin, .regionEndAgain, .orphanEnd, .unknown: break
+        case .switchOut, .switchIn, .wakeup, .cpuSample, .threadName, .threadExit, .processStat: break
         }
     }
 

@@ -23,6 +23,9 @@ package struct BatchHeader: Equatable, Sendable {
     package var lastTask: UInt64
     /// Events the thread dropped just before this chunk (0 for later segments).
     package var droppedBefore: UInt64
+    /// Not on the wire: the batch is a kernel batch (`KernelBatchHeader.batch`),
+    /// whose events decode with `KernelEventDecoder`.
+    package var kernel = false
 
     package init(process: UInt32, thread: UInt32, chunkSequence: UInt32, segmentOffset: UInt32,
                  baseTicks: UInt64, regionSequence: UInt64, swiftTask: UInt64 = 0, task: UInt64 = 0, lastTask: UInt64 = 0,

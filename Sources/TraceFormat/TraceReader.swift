@@ -76,6 +76,9 @@ package final class TraceReader {
         /// The ticks the batch's first event is a delta from: no event of
         /// the batch is earlier.
         package var baseTicks: UInt64
+        /// A kernel batch (record 0x08): `thread` is `KernelThread.key(tid)`,
+        /// `baseTicks` CLOCK_MONOTONIC nanoseconds.
+        package var kernel = false
     }
 
     /// Batches found by `index(path:file:)`, in file order.
@@ -250,20 +253,21 @@ package final class TraceReader {
                     processes[process.process] = process
                 case TC_REC_CLOCK_SYNC:
                     clockSyncs.append(try ClockSync(decoding: &body))
-                case TC_REC_BATCH:
+                case TC_REC_BATCH, TC_REC_KERNEL_BATCH:
+                    let kernel = kind == UInt8(TC_REC_KERNEL_BATCH)
                     switch mode {
                     case .decode:
-                        try batch(&body, fileOffset: fileOffset, visit: visit)
+                        try batch(&body, kernel: kernel, fileOffset: fileOffset, visit: visit)
                     case .skip:
                         break
                     case .index(let file):
-                        let header = try BatchHeader(decoding: &body)
+                        let header = try Self.batchHeader(&body, kernel: kernel)
                         let start = r.offset - payload.count
                         batchCount += 1
                         batchIndex.append(BatchLocation(
                             file: file, frameOffset: frame.lowerBound, frameLength: frame.count,
                             body: start..<r.offset, process: header.process, thread: header.thread,
-                            baseTicks: header.baseTicks))
+                            baseTicks: header.baseTicks, kernel: kernel))
                     }
                 case TC_REC_DROPS:
                     let counts = try DropCounts(decoding: &body)
@@ -296,8 +300,21 @@ package final class TraceReader {
         }
     }
 
-    private func batch(_ body: inout ByteReader, fileOffset: Int, visit: (BatchHeader, RawEvent) -> Void) throws(DecodeError) {
-        let header = try BatchHeader(decoding: &body)
+    /// The header of a batch record, or of a kernel batch record as a batch's.
+    package static func batchHeader(_ body: inout ByteReader, kernel: Bool) throws(DecodeError) -> BatchHeader {
+        kernel ? try KernelBatchHeader(decoding: &body).batch : try BatchHeader(decoding: &body)
+    }
+
+    /// The next event of a batch's body, with the decoder of its record.
+    @inline(__always)
+    package static func nextEvent(_ body: inout ByteReader, _ state: inout EventState, kernel: Bool) throws(DecodeError)
+        -> RawEvent {
+        kernel ? try KernelEventDecoder.next(&body, &state) : try EventDecoder.next(&body, &state)
+    }
+
+    private func batch(_ body: inout ByteReader, kernel: Bool, fileOffset: Int, visit: (BatchHeader, RawEvent) -> Void)
+        throws(DecodeError) {
+        let header = try Self.batchHeader(&body, kernel: kernel)
         batchCount += 1
         var state = header.initialState
         var kept = 0
@@ -306,12 +323,12 @@ package final class TraceReader {
             var event: RawEvent
             let start = body.offset
             do {
-                event = try EventDecoder.next(&body, &state)
+                event = try Self.nextEvent(&body, &state, kernel: kernel)
             } catch {
                 report(fileOffset, .malformedEvents(reason: "\(error)", keptEvents: kept, lostBytes: body.base.count - start))
                 return
             }
-            event.encodedSize = body.offset - eventStart
+            event.encodedSize = UInt32(clamping: body.offset - eventStart)
             switch event.kind {
             case .context:
                 continue

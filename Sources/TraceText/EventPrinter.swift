@@ -17,7 +17,8 @@ package struct EventPrinter {
         let p = header.process
         // "#id" only for an id no string record of the files defines.
         func name(_ id: UInt32) -> String { names.string(p, id) ?? "#\(id)" }
-        let prefix = "\(event.ticks) p\(p) t\(header.thread)" + (event.swiftTask != 0 ? " st\(event.swiftTask)" : "")
+        let thread = KernelThread.tid(ofKey: header.thread).map { "tid\($0)" } ?? "t\(header.thread)"
+        let prefix = "\(event.ticks) p\(p) \(thread)" + (event.swiftTask != 0 ? " st\(event.swiftTask)" : "")
         let body: String
         switch event.kind {
         case .regionBegin:
@@ -37,12 +38,50 @@ package struct EventPrinter {
             body = "counter \(name(event.name))=\(event.doubleValue)"
         case .context, .extension:
             body = "event \(event.kind.name)"
+        case .switchOut, .switchIn, .wakeup, .cpuSample, .threadName, .threadExit, .processStat:
+            body = Self.kernelBody(event, name)
         }
         return prefix + " " + body + (event.stack != 0 ? " stack=\(event.stack)" : "")
     }
 
+    private static let states = ["R", "S", "D", "T", "X"]
+    private static let waits = ["", "lock", "io", "sleep", "syscall"]
+    private static let stats = ["", "user-cpu-ns", "system-cpu-ns", "rss-bytes", "threads", "open-fds", "minor-faults",
+                                "major-faults", "voluntary-switches", "involuntary-switches"]
+
+    private static func kernelBody(_ event: RawEvent, _ name: (UInt32) -> String) -> String {
+        let k = event.kernel
+        switch event.kind {
+        case .switchOut:
+            let state = Int(k.state) < states.count ? states[Int(k.state)] : "state\(k.state)"
+            let wait = Int(k.wait) < waits.count ? waits[Int(k.wait)] : "wait\(k.wait)"
+            return "switch-out \(state) cpu\(k.cpu)" + (wait.isEmpty ? "" : " wait=\(wait)")
+                + (event.name != 0 ? " in=\(name(event.name))" : "")
+        case .switchIn:
+            return "switch-in cpu\(k.cpu)"
+        case .wakeup:
+            let waker = k.wakerTid == 0 ? (k.wakerProcess == 0 ? "an interrupt or another process" : "p\(k.wakerProcess)")
+                : "p\(k.wakerProcess) tid\(k.wakerTid)"
+            return "wakeup by \(waker) to cpu\(k.cpu)"
+        case .cpuSample:
+            return "cpu-sample cpu\(k.cpu)"
+        case .threadName:
+            return "thread-name \(name(event.name))"
+        case .threadExit:
+            return "thread-exit"
+        case .processStat:
+            let what = Int(k.what) < stats.count && k.what != 0 ? stats[Int(k.what)] : "stat\(k.what)"
+            return "stat \(what)=\(UInt64(bitPattern: event.integerValue))"
+        default:
+            return "event \(event.kind.name)"
+        }
+    }
+
     package func batchLine(_ header: BatchHeader) -> String {
-        "batch p\(header.process) t\(header.thread) chunk #\(header.chunkSequence) at +\(header.segmentOffset)"
+        if header.kernel, let tid = KernelThread.tid(ofKey: header.thread) {
+            return "kernel batch p\(header.process) tid\(tid) base \(header.baseTicks)"
+        }
+        return "batch p\(header.process) t\(header.thread) chunk #\(header.chunkSequence) at +\(header.segmentOffset)"
             + " base \(header.baseTicks) regions \(header.regionSequence)"
             + (header.droppedBefore > 0 ? " after \(header.droppedBefore) dropped" : "")
     }

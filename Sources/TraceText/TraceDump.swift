@@ -91,7 +91,7 @@ package final class TraceDump {
         case .sizes:
             // Sizes are of bytes in memory: they cannot overflow an Int.
             kinds[event.kind, default: (0, 0)].count += 1
-            kinds[event.kind, default: (0, 0)].bytes += event.encodedSize
+            kinds[event.kind, default: (0, 0)].bytes += Int(event.encodedSize)
         case .summary:
             break
         }

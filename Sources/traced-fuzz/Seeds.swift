@@ -129,6 +129,22 @@ enum Seeds {
             BatchHeader(process: 1, thread: 1, chunkSequence: 0, segmentOffset: 0, baseTicks: 1000, regionSequence: 0,
                         droppedBefore: 2).encode(events: $0, into: &w)
         }
+        // A kernel batch of the same thread (tid 100) and of a thread only the kernel saw.
+        var kernel = ByteWriter()
+        kernel.byte(UInt8(TC_KEV_SWITCH_OUT) | TraceEventKind.stackBit); kernel.varint(UInt64(0)); kernel.varint(UInt64(1))
+        kernel.varint(UInt64(0)); kernel.varint(UInt64(1)); kernel.varint(UInt64(0x8000_0001)); kernel.varint(UInt64(1))
+        kernel.byte(UInt8(TC_KEV_WAKEUP)); kernel.varint(UInt64(300)); kernel.varint(UInt64(1)); kernel.varint(UInt64(101))
+        kernel.varint(UInt64(1))
+        kernel.byte(UInt8(TC_KEV_SWITCH_IN)); kernel.varint(UInt64(20)); kernel.varint(UInt64(1))
+        kernel.byte(UInt8(TC_KEV_SAMPLE) | TraceEventKind.stackBit); kernel.varint(UInt64(5)); kernel.varint(UInt64(1))
+        kernel.varint(UInt64(1))
+        kernel.byte(UInt8(TC_KEV_STAT)); kernel.varint(UInt64(1)); kernel.varint(UInt64(TC_STAT_THREADS)); kernel.varint(UInt64(2))
+        kernel.bytes.withUnsafeBytes { KernelBatchHeader(process: 1, tid: 100, baseTime: 600).encode(events: $0, into: &w) }
+        var other = ByteWriter()
+        other.byte(UInt8(TC_KEV_NAME)); other.varint(UInt64(0)); other.varint(UInt64(0x8000_0001))
+        other.byte(UInt8(TC_KEV_EXIT)); other.varint(UInt64(40))
+        other.bytes.withUnsafeBytes { KernelBatchHeader(process: 1, tid: 101, baseTime: 650).encode(events: $0, into: &w) }
+        MetadataRecord.string(StringRecord(id: 0x8000_0001, value: "futex")).encode(process: 1, into: &w)
         // Names after the events that use them, as a consumer may write them.
         for (id, name) in [(2, "order"), (3, "brew"), (4, "orders"), (5, "queue depth")] {
             MetadataRecord.string(StringRecord(id: UInt32(id), value: name)).encode(process: 1, into: &w)

@@ -47,6 +47,16 @@ package final class HandWrittenTrace {
         try writer.append { w in events.bytes.withUnsafeBytes { header.encode(events: $0, into: &w) } }
     }
 
+    /// One kernel batch of thread `tid`, starting at `base` nanoseconds.
+    package func kernelBatch(process: UInt32, tid: UInt32, base: UInt64, _ events: KernelEventEncoding) throws {
+        let header = KernelBatchHeader(process: process, tid: tid, baseTime: base)
+        try writer.append { w in events.bytes.withUnsafeBytes { header.encode(events: $0, into: &w) } }
+    }
+
+    package func thread(_ process: UInt32, index: UInt32, tid: Int32, name: String = "") throws {
+        try metadata(process, .thread(ThreadRecord(index: index, tid: tid, name: name)))
+    }
+
     /// Ends the current LZ4 frame: what follows is read from another frame.
     package func flushFrame() throws { try writer.flushFrame() }
 

@@ -136,7 +136,7 @@ package struct TraceModel {
                                    truncated: log.truncated, stack: log.stack))
             case .counter(let counter):
                 record(event, .counter(name: catalog.string(counter.name), value: counter.value))
-            case .dropped, .unknown:
+            case .dropped, .unknown, .switchOut, .switchIn, .wakeup, .cpuSample, .threadName, .threadExit, .processStat:
                 break
             }
         }

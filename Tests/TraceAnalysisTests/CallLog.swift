@@ -40,6 +40,14 @@ struct CallLog: TraceVisitor {
         case .counter(let counter): lines.append("counter \(at) \(name(counter.name))=\(counter.value.number)")
         case .dropped(let count): lines.append("dropped \(at) \(count)")
         case .unknown(let tag): lines.append("unknown \(at) \(tag)")
+        case .switchOut(let out):
+            lines.append("switchOut \(at) \(out.state) \(out.wait) \(name(out.why)) cpu\(out.cpu) stack=\(out.stack)")
+        case .switchIn(let cpu): lines.append("switchIn \(at) cpu\(cpu)")
+        case .wakeup(let w): lines.append("wakeup \(at) by p\(w.wakerProcess) t\(w.wakerThread) cpu\(w.cpu)")
+        case .cpuSample(let cpu, let stack): lines.append("cpuSample \(at) cpu\(cpu) stack=\(stack)")
+        case .threadName(let n): lines.append("threadName \(at) \(name(n))")
+        case .threadExit: lines.append("threadExit \(at)")
+        case .processStat(let what, let value): lines.append("processStat \(at) \(what.map { "\($0)" } ?? "?")=\(value)")
         }
     }
 

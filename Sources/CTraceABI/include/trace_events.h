@@ -67,10 +67,67 @@ enum {
     TC_REC_DROPS = 0x05,
     TC_REC_PROCESS_END = 0x06,
     TC_REC_FILE_END = 0x07,
+    /* Format 1.1: one thread's events as the kernel saw them (traced). */
+    TC_REC_KERNEL_BATCH = 0x08,
     TC_REC_STRING = 0x10,
     TC_REC_THREAD = 0x11,
     TC_REC_STACK = 0x12,
     TC_REC_IMAGE = 0x13,
 };
+
+/* ---- Kernel events (the body of a kernel batch record, format 1.1) ----
+ * kernel-event := kind:u8 dt fields [stack]
+ * Written by traced from the kernel's scheduler events, never by a client.
+ * `dt` counts CLOCK_MONOTONIC nanoseconds from the previous event of the
+ * batch (the first from the batch's base time), whatever the clock of the
+ * process's annotations. Kinds have their own numbers: a kernel batch holds
+ * no annotation event and a batch no kernel event. */
+enum {
+    TC_KEV_SWITCH_OUT = 0x01,  /* dt state cpu wait why:str [stack]             */
+    TC_KEV_SWITCH_IN = 0x02,   /* dt cpu                                       */
+    TC_KEV_WAKEUP = 0x03,      /* dt waker-process waker-tid cpu                */
+    TC_KEV_SAMPLE = 0x04,      /* dt cpu stack (the stack bit is always set)    */
+    TC_KEV_NAME = 0x05,        /* dt name:str                                  */
+    TC_KEV_EXIT = 0x06,        /* dt                                           */
+    TC_KEV_STAT = 0x07,        /* dt what value                                */
+};
+
+/* A thread's state as it left its CPU (TC_KEV_SWITCH_OUT). */
+enum {
+    TC_STATE_RUNNABLE = 0,      /* preempted or yielded: still wants a CPU      */
+    TC_STATE_SLEEPING = 1,      /* interruptible wait (S)                       */
+    TC_STATE_DISK = 2,          /* uninterruptible wait (D)                     */
+    TC_STATE_STOPPED = 3,       /* stopped or traced (T, t)                     */
+    TC_STATE_DEAD = 4,          /* exiting (X, Z): its last switch              */
+    TC_STATE_OTHER = 5,         /* any other state bit the kernel sets          */
+};
+
+/* What a thread that left its CPU to wait was waiting for, as traced told
+ * it from the kernel stack where it waited (TC_KEV_SWITCH_OUT). */
+enum {
+    TC_WAIT_NONE = 0,           /* not waiting (runnable), or not known         */
+    TC_WAIT_LOCK = 1,           /* a futex: a lock, a condition, a semaphore    */
+    TC_WAIT_IO = 2,             /* read, write, recv, poll, epoll, select, D    */
+    TC_WAIT_SLEEP = 3,          /* nanosleep, clock_nanosleep                   */
+    TC_WAIT_SYSCALL = 4,        /* another system call                          */
+};
+
+/* What a TC_KEV_STAT counts (a process's, in its main thread's batch). */
+enum {
+    TC_STAT_USER_CPU_NS = 1,
+    TC_STAT_SYSTEM_CPU_NS = 2,
+    TC_STAT_RSS_BYTES = 3,
+    TC_STAT_THREADS = 4,
+    TC_STAT_OPEN_FDS = 5,
+    TC_STAT_MINOR_FAULTS = 6,
+    TC_STAT_MAJOR_FAULTS = 7,
+    TC_STAT_VOLUNTARY_SWITCHES = 8,
+    TC_STAT_INVOLUNTARY_SWITCHES = 9,
+};
+
+/* String ids in kernel events are the process's like any other; traced
+ * takes its own at and above this, where no client's reach (a client's
+ * interner numbers its strings from 1, bounded by its metadata area). */
+#define TC_KERNEL_STRING_BASE 0x80000000u
 
 #endif /* TRACE_EVENTS_H */
