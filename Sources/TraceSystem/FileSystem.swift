@@ -57,6 +57,12 @@ package enum FileSystem {
         if made { try Syscall.call("chmod", subject: path) { Glibc.chmod(path, mode) } }
     }
 
+    /// `mount(2)` of a filesystem that needs no device, such as tracefs
+    /// (`mount -t tracefs nodev /sys/kernel/tracing`); needs CAP_SYS_ADMIN.
+    package static func mount(_ type: String, on target: String) throws(SystemError) {
+        try Syscall.call("mount", subject: target) { Glibc.mount("nodev", target, type, 0, nil) }
+    }
+
     /// `fsync(2)` of a directory, so that a rename in it survives a crash.
     package static func syncDirectory(_ path: String) throws(SystemError) {
         let directory = try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY)

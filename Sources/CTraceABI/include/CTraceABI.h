@@ -3,3 +3,4 @@
 #include "trace_thread.h"
 #include "trace_shims.h"
 #include "trace_events.h"
+#include "trace_perf.h"
