@@ -97,6 +97,13 @@ let package = Package(
             dependencies: ["TraceAnalysis", "TraceFormat", "TraceSystem"],
             swiftSettings: strict
         ),
+        // Kernel events, system-wide: scheduler switches and wakeups, process
+        // lifecycle, from per-CPU perf rings (docs/design.md, "Kernel events: the collector").
+        .target(
+            name: "TraceKernel",
+            dependencies: ["CTraceABI", "TraceSystem"],
+            swiftSettings: strict
+        ),
         // The daemon: sockets, registration, sessions, draining into rotating files.
         .target(
             name: "TraceDaemon",
@@ -267,6 +274,13 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strict
+        ),
+        // The collector on the running kernel (needs root or CAP_PERFMON),
+        // and its ring and decoder on hand-written records.
+        .testTarget(
+            name: "TraceKernelTests",
+            dependencies: ["TraceKernel", "TraceSystem", "CTraceABI", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,231 @@
+import CTraceABI
+package import TraceSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Records, system-wide, what the scheduler did and which processes came
+/// and went: per online CPU, sched:sched_switch and sched:sched_waking
+/// (every one, `sample_period` 1) and a dummy software event that carries
+/// fork, exit, comm and executable mmap records, all on CLOCK_MONOTONIC,
+/// all into one perf ring per CPU (docs/design.md, "Kernel events: the
+/// collector").
+///
+///     let collector = try KernelCollector(tracepoints: try Tracepoints.locate())
+///     try collector.enable()
+///     while running {
+///         try collector.wait(timeoutMilliseconds: 10)
+///         collector.drain { record in ... }     // per CPU, in ring order
+///     }
+///     try collector.disable()
+///     collector.drain { record in ... }
+///
+/// Needs CAP_PERFMON (or root), and root to read tracefs. Not thread-safe:
+/// one thread opens, drains and closes it; closing is deinit.
+package final class KernelCollector {
+    /// 512 KiB per CPU, drained whenever `wait` returns, lost nothing at
+    /// ~600,000 records a second on one CPU (docs/design.md); a fixed 10 ms
+    /// between drains is not enough there. With its control page it is also
+    /// the 516 KiB per online CPU that a user without CAP_IPC_LOCK may lock
+    /// for perf rings by default (kernel.perf_event_mlock_kb; beyond it
+    /// RLIMIT_MEMLOCK counts).
+    package static let defaultRingSize = 512 << 10
+
+    /// What was collected and dropped on one CPU.
+    package struct CPUStatistics: Equatable, Sendable {
+        package var cpu: Int
+        /// Records handed to `drain`'s body, `lost` ones included.
+        package var records = 0
+        /// Records the kernel had no room for in this CPU's ring, as its
+        /// PERF_RECORD_LOST records counted them.
+        package var lost: UInt64 = 0
+        /// Records too short for their type or not from this ring's events.
+        package var undecodable = 0
+        /// Records of types not decoded (throttling and the like).
+        package var otherTypes = 0
+        package var ring = PerfRing.Statistics()
+
+        package init(cpu: Int) { self.cpu = cpu }
+    }
+
+    /// One CPU's three events and the ring they share.
+    private struct CPURing {
+        var cpu: Int
+        var events: [(name: String, event: PerfEvent)]
+        var ring: PerfRing
+        var decoder: RecordDecoder
+    }
+
+    package let cpus: [Int]
+    package private(set) var statistics: [CPUStatistics]
+    private let rings: [CPURing]
+
+    package static let switchName = "sched:sched_switch"
+    package static let wakingName = "sched:sched_waking"
+    package static let taskName = "software:dummy"
+
+    /// Opens the events, disabled, on every CPU of `cpus` (the online ones
+    /// if nil), each CPU's into a ring of `ringSize` bytes (a power of two
+    /// number of pages) that `wait` reports readable once it holds
+    /// `ringSize / 4` bytes.
+    package init(tracepoints: Tracepoints, cpus: [Int]? = nil, ringSize: Int = defaultRingSize) throws(KernelError) {
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard ringSize >= pageSize, ringSize <= PerfRing.maximumDataSize, ringSize & (ringSize - 1) == 0 else {
+            throw .ringSize(bytes: ringSize, pageSize: pageSize)
+        }
+        let layout = try SchedLayout(switchFormat: try tracepoints.format("sched", "sched_switch"),
+                                     wakingFormat: try tracepoints.format("sched", "sched_waking"))
+        let chosen: [Int]
+        if let cpus { chosen = cpus } else { chosen = try OnlineCPUs.read() }
+        var rings: [CPURing] = []
+        do {
+            for cpu in chosen {
+                rings.append(try Self.open(cpu: cpu, layout: layout, ringSize: ringSize, pageSize: pageSize))
+            }
+        } catch {
+            for ring in rings { ring.events.forEach { $0.event.close() } }
+            throw error
+        }
+        self.cpus = chosen
+        self.rings = rings
+        statistics = chosen.map(CPUStatistics.init(cpu:))
+    }
+
+    deinit {
+        for ring in rings { ring.events.forEach { $0.event.close() } }
+    }
+
+    private static func open(cpu: Int, layout: SchedLayout, ringSize: Int, pageSize: Int) throws(KernelError) -> CPURing {
+        let samples = TC_PERF_SAMPLE_IDENTIFIER | TC_PERF_SAMPLE_TID | TC_PERF_SAMPLE_TIME | TC_PERF_SAMPLE_CPU
+        let tracepoint = tc_perf_attr(
+            type: TC_PERF_TYPE_TRACEPOINT, flags: TC_PERF_ATTR_DISABLED | TC_PERF_ATTR_USE_CLOCKID | TC_PERF_ATTR_WATERMARK,
+            config: 0, sample_period: 1, sample_type: samples | TC_PERF_SAMPLE_RAW, read_format: TC_PERF_FORMAT_LOST,
+            wakeup_watermark: UInt32(ringSize / 4), clockid: CLOCK_MONOTONIC)
+        var switchAttributes = tracepoint
+        switchAttributes.config = layout.switchID
+        var wakingAttributes = tracepoint
+        wakingAttributes.config = layout.wakingID
+        let taskAttributes = tc_perf_attr(
+            type: TC_PERF_TYPE_SOFTWARE,
+            flags: TC_PERF_ATTR_DISABLED | TC_PERF_ATTR_USE_CLOCKID | TC_PERF_ATTR_SAMPLE_ID_ALL | TC_PERF_ATTR_TASK
+                | TC_PERF_ATTR_COMM | TC_PERF_ATTR_COMM_EXEC | TC_PERF_ATTR_MMAP | TC_PERF_ATTR_MMAP2 | TC_PERF_ATTR_BUILD_ID,
+            config: TC_PERF_COUNT_SW_DUMMY, sample_period: 0, sample_type: samples, read_format: TC_PERF_FORMAT_LOST,
+            wakeup_watermark: 0, clockid: CLOCK_MONOTONIC)
+
+        var events: [(name: String, event: PerfEvent)] = []
+        var handedOver = false
+        defer { if !handedOver { events.forEach { $0.event.close() } } }
+        for (name, attributes) in [(switchName, switchAttributes), (wakingName, wakingAttributes), (taskName, taskAttributes)] {
+            do {
+                events.append((name, try PerfEvent.open(attributes, pid: -1, cpu: Int32(clamping: cpu), name: name)))
+            } catch {
+                throw .open(event: name, cpu: cpu, error)
+            }
+        }
+        let mapping: MemoryMapping
+        do {
+            mapping = try MemoryMapping(descriptor: events[0].event.descriptor, size: pageSize + ringSize)
+        } catch {
+            throw .map(cpu: cpu, bytes: pageSize + ringSize, error)
+        }
+        let ring: PerfRing
+        do {
+            ring = try PerfRing(mapping: mapping, pageSize: pageSize)
+        } catch {
+            throw .ringGeometry(cpu: cpu, problem: error.problem)
+        }
+        var ids: [UInt64] = []
+        for (index, (name, event)) in events.enumerated() {
+            do {
+                if index > 0 { try event.setOutput(to: events[0].event) }
+                ids.append(try event.id())
+            } catch {
+                throw .control(event: name, cpu: cpu, error)
+            }
+        }
+        handedOver = true
+        return CPURing(cpu: cpu, events: events, ring: ring,
+                       decoder: RecordDecoder(cpu: cpu, layout: layout, switchID: ids[0], wakingID: ids[1], taskID: ids[2]))
+    }
+
+    /// Starts recording: the task events first, so that a thread's fork
+    /// or name is not missed while its switches are already recorded.
+    package func enable() throws(KernelError) {
+        for ring in rings {
+            for (name, event) in ring.events.reversed() {
+                do { try event.enable() } catch { throw .control(event: name, cpu: ring.cpu, error) }
+            }
+        }
+    }
+
+    /// Stops recording; what is in the rings stays there for `drain`.
+    package func disable() throws(KernelError) {
+        for ring in rings {
+            for (name, event) in ring.events {
+                do { try event.disable() } catch { throw .control(event: name, cpu: ring.cpu, error) }
+            }
+        }
+    }
+
+    /// Waits until a ring holds a quarter of its size, or the timeout
+    /// passes (`poll(2)`; a signal returns early).
+    package func wait(timeoutMilliseconds: Int32) throws(SystemError) {
+        _ = try Poll.wait(for: rings.map { $0.events[0].event.descriptor }, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// Hands every record the rings hold to `body`: CPU by CPU, each CPU's
+    /// in ring order (near time order, not exactly: sort by `time`), and
+    /// gives their space back to the kernel. Returns how many.
+    @discardableResult
+    package func drain(_ body: (KernelRecord) -> Void) -> Int {
+        var handed = 0
+        for (index, cpuRing) in rings.enumerated() {
+            var counts = statistics[index]
+            let decoder = cpuRing.decoder
+            cpuRing.ring.read { bytes in
+                switch decoder.decode(bytes) {
+                case .record(let record):
+                    if case .lost(_, let count) = record { counts.lost = counts.lost.adding(saturating: count) }
+                    counts.records += 1
+                    handed += 1
+                    body(record)
+                case .undecodable: counts.undecodable += 1
+                case .otherType: counts.otherTypes += 1
+                }
+            }
+            counts.ring = cpuRing.ring.statistics
+            statistics[index] = counts
+        }
+        return handed
+    }
+
+    /// The kernel's own count, per CPU of `cpus`, of records its rings had
+    /// no room for (`read(2)` of each event with `PERF_FORMAT_LOST`). The
+    /// kernel reports losses in the ring only ahead of the next record
+    /// that fits, so after `disable()` and a last `drain` this minus
+    /// `statistics[i].lost` is what was lost too late to be reported.
+    package func kernelLostCounts() throws(KernelError) -> [UInt64] {
+        var counts: [UInt64] = []
+        for ring in rings {
+            var total: UInt64 = 0
+            for (name, event) in ring.events {
+                do {
+                    total = total.adding(saturating: try event.readCountAndLost()?.lost ?? 0)
+                } catch {
+                    throw .control(event: name, cpu: ring.cpu, error)
+                }
+            }
+            counts.append(total)
+        }
+        return counts
+    }
+}
+
+extension UInt64 {
+    /// The sum, or `.max` if it does not fit: counts from the kernel are
+    /// added without trusting them not to overflow.
+    func adding(saturating other: UInt64) -> UInt64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? .max : sum
+    }
+}

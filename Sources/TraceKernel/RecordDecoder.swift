@@ -1,0 +1,153 @@
+import CTraceABI
+
+/// Turns the records of one CPU's ring into `KernelRecord`s.
+///
+/// The ring holds three events' records: sched_switch and sched_waking
+/// samples, told apart by the `PERF_SAMPLE_IDENTIFIER` that starts them,
+/// and the side-band records of the dummy event (fork, exit, comm, mmap2),
+/// which end with its sample id fields; plus the kernel's `PERF_RECORD_LOST`.
+/// Every offset is checked against the record's size (which `PerfRing`
+/// checked against the ring) before it is read; a record that does not
+/// hold what its type promises, or claims another CPU or an event this
+/// ring does not carry, is `undecodable`, never a trap.
+///
+/// Sample (sample_type IDENTIFIER | TID | TIME | CPU | RAW):
+///
+///     0 header  8 id  16 pid:u32 tid:u32  24 time  32 cpu:u32 res:u32
+///     40 raw_size:u32  44 raw[raw_size] (the tracepoint's fields)  padding
+///
+/// Side-band record (sample_id_all, sample_type IDENTIFIER | TID | TIME | CPU):
+///
+///     0 header  8 body ...  size-32 pid:u32 tid:u32  size-24 time
+///     size-16 cpu:u32 res:u32  size-8 id
+package struct RecordDecoder: Sendable {
+    package enum Decoded: Equatable, Sendable {
+        case record(KernelRecord)
+        /// Too short for its type, or not from this ring's events.
+        case undecodable
+        /// A record type the collector does not decode (throttling, ...).
+        case otherType
+    }
+
+    package let cpu: Int
+    package let layout: SchedLayout
+    /// The `PERF_EVENT_IOC_ID`s of this CPU's three events.
+    package let switchID: UInt64
+    package let wakingID: UInt64
+    package let taskID: UInt64
+
+    package init(cpu: Int, layout: SchedLayout, switchID: UInt64, wakingID: UInt64, taskID: UInt64) {
+        self.cpu = cpu
+        self.layout = layout
+        self.switchID = switchID
+        self.wakingID = wakingID
+        self.taskID = taskID
+    }
+
+    static let rawStart = 44
+    static let sampleIDSize = 32
+    /// Trace entry flags (kernel/trace/trace.h): in a hard or soft
+    /// interrupt, or an NMI.
+    static let interruptFlags: UInt8 = 0x08 | 0x10 | 0x40
+
+    /// Decodes one whole record, header included.
+    package func decode(_ record: UnsafeRawBufferPointer) -> Decoded {
+        guard record.count >= 8 else { return .undecodable }
+        switch record.u32(0) {
+        case TC_PERF_RECORD_SAMPLE: return sample(record)
+        case TC_PERF_RECORD_LOST:
+            guard record.count >= 24 else { return .undecodable }
+            return .record(.lost(cpu: cpu, count: record.u64(16)))
+        case TC_PERF_RECORD_LOST_SAMPLES:
+            guard record.count >= 16 else { return .undecodable }
+            return .record(.lost(cpu: cpu, count: record.u64(8)))
+        case TC_PERF_RECORD_FORK, TC_PERF_RECORD_EXIT:
+            guard record.count >= 32 + Self.sampleIDSize, fromTaskEvent(record) else { return .undecodable }
+            let task = TaskLifecycle(time: record.u64(24), pid: record.i32(8), tid: record.i32(16),
+                                     parentPID: record.i32(12), parentTID: record.i32(20))
+            return .record(record.u32(0) == TC_PERF_RECORD_FORK ? .fork(task) : .exit(task))
+        case TC_PERF_RECORD_COMM:
+            guard record.count >= 16 + Self.sampleIDSize, fromTaskEvent(record) else { return .undecodable }
+            let misc = record.u16(4)
+            return .record(.name(TaskName(
+                time: record.u64(record.count - 24), pid: record.i32(8), tid: record.i32(12),
+                name: record.string(16..<(record.count - Self.sampleIDSize)),
+                isExec: misc & UInt16(TC_PERF_RECORD_MISC_COMM_EXEC) != 0)))
+        case TC_PERF_RECORD_MMAP2:
+            return mapping(record)
+        default:
+            return .otherType
+        }
+    }
+
+    private func sample(_ record: UnsafeRawBufferPointer) -> Decoded {
+        let raw = Self.rawStart
+        guard record.count >= raw, Int(record.u32(32)) == cpu else { return .undecodable }
+        let rawSize = Int(record.u32(40))
+        guard rawSize <= record.count - raw else { return .undecodable }
+        let id = record.u64(8)
+        let pid = record.i32(16), tid = record.i32(20), time = record.u64(24)
+        if id == switchID {
+            guard rawSize >= layout.switchMinimumSize else { return .undecodable }
+            let previous = record.i32(raw + layout.previousTID)
+            let state = layout.previousStateSize == 8
+                ? Int64(bitPattern: record.u64(raw + layout.previousState))
+                : Int64(record.i32(raw + layout.previousState))
+            // The sample is taken in the thread switching out: its pid and
+            // tid are the previous thread's, -1 once the kernel let go of it.
+            let known = pid != -1 && (tid == previous || tid == -1)
+            return .record(.contextSwitch(ContextSwitch(
+                time: time, cpu: cpu, previousTID: previous, previousPID: known ? pid : nil,
+                previousState: TaskState(reported: state), preempted: state & TaskState.preemptedBit != 0,
+                nextTID: record.i32(raw + layout.nextTID))))
+        }
+        if id == wakingID {
+            guard rawSize >= layout.wakingMinimumSize else { return .undecodable }
+            let flags = record.load(fromByteOffset: raw + layout.wakingFlags, as: UInt8.self)
+            return .record(.wakeup(Wakeup(
+                time: time, cpu: cpu, wakerTID: tid, wakerPID: pid, wakeeTID: record.i32(raw + layout.wakeeTID),
+                inInterrupt: flags & Self.interruptFlags != 0)))
+        }
+        return .undecodable
+    }
+
+    /// PERF_RECORD_MMAP2: pid, tid, addr, len, pgoff, then 24 bytes that
+    /// hold a build id (size:u8, 3 reserved, 20 bytes) when misc says so,
+    /// the device and inode otherwise; prot, flags, the path.
+    private func mapping(_ record: UnsafeRawBufferPointer) -> Decoded {
+        let path = 72
+        guard record.count >= path + Self.sampleIDSize, fromTaskEvent(record) else { return .undecodable }
+        var buildID: [UInt8] = []
+        if record.u16(4) & UInt16(TC_PERF_RECORD_MISC_MMAP_BUILD_ID) != 0 {
+            let size = Int(record.load(fromByteOffset: 40, as: UInt8.self))
+            guard size <= 20 else { return .undecodable }
+            buildID = Array(record[44..<(44 + size)])
+        }
+        return .record(.mapping(ExecutableMapping(
+            time: record.u64(record.count - 24), pid: record.i32(8), tid: record.i32(12), address: record.u64(16),
+            length: record.u64(24), fileOffset: record.u64(32), protection: record.u32(64), buildID: buildID,
+            path: record.string(path..<(record.count - Self.sampleIDSize)))))
+    }
+
+    /// Whether a side-band record's trailing sample id names this CPU's
+    /// dummy event and this CPU (the caller checked it is there).
+    private func fromTaskEvent(_ record: UnsafeRawBufferPointer) -> Bool {
+        record.u64(record.count - 8) == taskID && Int(record.u32(record.count - 16)) == cpu
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    // Unaligned host-order loads at offsets the caller checked.
+    func u16(_ offset: Int) -> UInt16 { loadUnaligned(fromByteOffset: offset, as: UInt16.self) }
+    func u32(_ offset: Int) -> UInt32 { loadUnaligned(fromByteOffset: offset, as: UInt32.self) }
+    func i32(_ offset: Int) -> Int32 { loadUnaligned(fromByteOffset: offset, as: Int32.self) }
+    func u64(_ offset: Int) -> UInt64 { loadUnaligned(fromByteOffset: offset, as: UInt64.self) }
+
+    /// The bytes of `range` up to the first NUL, as UTF-8 (invalid bytes
+    /// become U+FFFD).
+    func string(_ range: Range<Int>) -> String {
+        let bytes = self[range]
+        let end = bytes.firstIndex(of: 0) ?? range.upperBound
+        return String(decoding: self[range.lowerBound..<end], as: UTF8.self)
+    }
+}
