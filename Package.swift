@@ -107,7 +107,7 @@ let package = Package(
         // The daemon: sockets, registration, sessions, draining into rotating files.
         .target(
             name: "TraceDaemon",
-            dependencies: ["CTraceABI", "CSystemd", "TraceSystem", "TraceFormat", "TraceRing", "TraceProtocol"],
+            dependencies: ["CTraceABI", "CSystemd", "TraceSystem", "TraceFormat", "TraceRing", "TraceProtocol", "TraceKernel"],
             swiftSettings: strict
         ),
         .executableTarget(

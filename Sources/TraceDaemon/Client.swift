@@ -116,7 +116,7 @@ final class Client {
         }
         memory.close()
         wake = EventNotifier(descriptor: notifier)
-        name = Self.processName(pid: credentials.pid) ?? String(hello.processName.prefix(64))
+        name = ProcFiles.name(pid: credentials.pid) ?? String(hello.processName.prefix(64))
     }
 
     /// Takes new metadata (and keeps the strings, for category filters).
@@ -182,13 +182,5 @@ final class Client {
         let n = readlink("/proc/self/fd/\(descriptor.rawValue)", &target, target.count - 1)
         guard n > 0 else { return false }
         return String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) == "anon_inode:[eventfd]"
-    }
-
-    /// `/proc/PID/comm`: the name the kernel knows, not the one claimed.
-    private static func processName(pid: Int32) -> String? {
-        guard let descriptor = try? FileDescriptor.open("/proc/\(pid)/comm", O_RDONLY) else { return nil }
-        defer { descriptor.close() }
-        guard let bytes = try? descriptor.readToEnd(limit: 64), !bytes.isEmpty else { return nil }
-        return String(decoding: bytes.prefix { $0 != 0x0a }, as: UTF8.self)
     }
 }

@@ -135,6 +135,7 @@ extension Daemon {
                   session.config.selects(pid: client.credentials.pid, name: client.name) else { continue }
             session.join(client)
         }
+        routeExecution()
         let word = controlWord(for: client)
         client.control = word
         client.controlSequence += 1
@@ -290,6 +291,8 @@ extension Daemon {
         guard clients[client.id] != nil else { return }
         if client.isRegistered {
             drainCompletely(client)
+            // Its threads' kernel events up to now, before it leaves.
+            kernel.drain(everything: true)
             for session in sessions.values where session.includes(client) {
                 session.leave(client, reason: reason)
                 session.pendingAcks[client.id] = nil
@@ -304,6 +307,7 @@ extension Daemon {
         if let wake = client.wake { epoll.remove(wake.descriptor) }
         clients[client.id] = nil
         client.close()
+        routeExecution()
         updateStatus()
     }
 }

@@ -34,6 +34,9 @@ extension Daemon {
                     + "flight_recorder_memory (\(limit)): stop one, ask for a smaller --window, or raise the limit"))
             }
         }
+        if let missing = checked.pids.first(where: { ProcFiles.owner(pid: $0) == nil }) {
+            return .error(.invalidRequest("--pid \(missing): no such process (`ps -p \(missing)`)"))
+        }
         let session: Session
         do {
             let directory = try storage.create(session: name)
@@ -50,6 +53,8 @@ extension Daemon {
             session.join(client)
             updateControl(client)
         }
+        recordProcessesWithoutClients(session)
+        routeExecution()
         persist(session)
         log.info("session '\(name)' started by uid \(credentials.uid) (\(checked.mode == .streaming ? "streaming" : "flight recorder"), \(session.members.count) client(s))", fields: Log.session(name))
         updateStatus()
@@ -91,7 +96,9 @@ extension Daemon {
         for member in session.members.values where member.connected {
             if let client = clients[member.id] { drainCompletely(client) }
         }
+        if session.execution != nil { kernel.drain(everything: true) }
         session.finish()
+        routeExecution()
         reportFailure(session)
         persist(session)
         let status = session.status()

@@ -51,12 +51,17 @@ package final class Daemon {
     let watchdogInterval: UInt64?
     /// Clients whose eventfd fired since the last drain.
     var woken: Set<UInt64> = []
+    /// The kernel's view of the recorded processes (execution events).
+    let kernel = ExecutionRecorder()
+    /// A kernel ring passed its watermark since the last drain.
+    var kernelReady = false
 
     // Epoll tokens: a kind in the top byte, an id below.
     static let producerToken: UInt64 = 1
     static let controlToken: UInt64 = 2
     static let signalToken: UInt64 = 3
     static let timerToken: UInt64 = 4
+    static let kernelToken: UInt64 = 5
     static let clientSocket: UInt64 = 1 << 56
     static let clientWake: UInt64 = 2 << 56
     static let controlSocket: UInt64 = 3 << 56
@@ -209,6 +214,7 @@ package final class Daemon {
                 case Self.timerToken:
                     timer.acknowledge()
                     tick = true
+                case Self.kernelToken: kernelReady = true
                 default:
                     dispatch(event)
                 }
@@ -260,6 +266,10 @@ package final class Daemon {
             for id in woken { if let client = clients[id] { drain(client, scrape: false) } }
         }
         woken.removeAll()
+        if kernelReady || tick {
+            kernel.drain()
+            kernelReady = false
+        }
         if scrape {
             for name in sessionOrder {
                 guard let session = sessions[name], session.state == .running || session.state == .stopping else { continue }

@@ -55,6 +55,8 @@ final class Session {
     var persistFailing = false
     /// Members with events appended to the output but not yet settled.
     private var unsettled: [Member] = []
+    /// Execution events, unless the session asked for none.
+    let execution: SessionExecution?
 
     init(name: String, config: SessionConfig, owner: UInt32, directory: String, trash: Trash) throws(ProtocolError) {
         self.name = name
@@ -64,6 +66,7 @@ final class Session {
         self.state = .running
         self.startedRealtime = tc_realtime_ns()
         self.startedMonotonic = tc_monotonic_ns()
+        execution = config.execution?.enabled == true ? SessionExecution(sessionStart: startedMonotonic) : nil
         let framing = Framing(
             preamble: { [unowned self] w in self.writePreamble(into: &w) },
             ending: { [unowned self] w in self.writeEnding(into: &w) },
@@ -93,6 +96,7 @@ final class Session {
         self.stoppedRealtime = status.stoppedRealtimeNanoseconds
         self.filesOnDisk = files
         self.storedStatus = status
+        self.execution = nil
     }
 
     var isRunning: Bool { state == .running }
@@ -155,6 +159,7 @@ final class Session {
                 record.encode(process: UInt32(truncatingIfNeeded: member.id), into: &w)
             }
         }
+        execution?.preamble(into: &w)
     }
 
     private func writeEnding(into w: inout ByteWriter) {
@@ -173,6 +178,15 @@ final class Session {
     func join(_ client: Client) {
         guard members[client.id] == nil, client.isRegistered else { return }
         members[client.id] = Member(client: client, dropsAtJoin: client.dropCounters())
+        if let execution {
+            // The ptrace rule: root may record any process's, a user only
+            // their own (design.md, "Who may record what").
+            if owner == 0 || owner == client.credentials.uid {
+                execution.add(pid: client.credentials.pid, key: UInt32(truncatingIfNeeded: client.id), record: nil)
+            } else {
+                execution.leftOut.append("pid \(client.credentials.pid) (\(client.name)): uid \(client.credentials.uid) is not the session owner's; its annotations are recorded, its execution events are not")
+            }
+        }
         output?.append { w in
             for sync in takeSyncs([client.clockKind]) { sync.encode(into: &w) }
             client.processRecord.encode(into: &w)
@@ -186,6 +200,7 @@ final class Session {
     func leave(_ client: Client, reason: ProcessEnd.Reason) {
         guard let member = members[client.id], member.connected else { return }
         member.dropsAtEnd = member.bufferDrops()
+        execution?.remove(pid: client.credentials.pid)
         let drops = member.drops()
         member.connected = false
         let end = (ticks: ClockSampler.sample(clockKind: client.clockKind).ticks, reason: reason)
@@ -266,6 +281,7 @@ final class Session {
     /// closed, limits applied.
     func tick(now: UInt64) {
         guard let output else { return }
+        if let execution { output.append { execution.flush(into: &$0) } }
         output.append { w in
             for sync in takeSyncs(members.values.filter(\.connected).map(\.clockKind)) { sync.encode(into: &w) }
             for member in members.values where member.connected {
@@ -286,6 +302,7 @@ final class Session {
 
     /// Everything is taken: members leave, the output is finished.
     func finish() {
+        if let execution { output?.append { execution.flush(into: &$0) } }
         for member in members.values where member.connected {
             if let client = member.client { leave(client, reason: .tracingStopped) }
         }
@@ -329,7 +346,8 @@ final class Session {
                              events: clients.map(\.events).saturatingSum(),
                              dropped: SessionStatus.droppedByReason(of: clients), bytesRaw: stats.bytesRaw, bytesCompressed: stats.bytesCompressed,
                              files: stats.files, filesDeleted: stats.filesDeleted, diskBytes: stats.diskBytes,
-                             writeFailure: output?.failure, clients: clients)
+                             writeFailure: output?.failure, clients: clients,
+                             execution: execution?.status(recording: isRunning && execution?.problem.isEmpty == true))
     }
 
     var failure: SessionStatus.WriteFailure? { output?.failure }

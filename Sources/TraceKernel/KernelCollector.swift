@@ -167,6 +167,10 @@ package final class KernelCollector {
         }
     }
 
+    /// The rings' descriptors, one per CPU: each is readable (`poll`,
+    /// `epoll`) once its ring holds a quarter of its size.
+    package var descriptors: [FileDescriptor] { rings.map { $0.events[0].event.descriptor } }
+
     /// Waits until a ring holds a quarter of its size, or the timeout
     /// passes (`poll(2)`; a signal returns early).
     package func wait(timeoutMilliseconds: Int32) throws(SystemError) {

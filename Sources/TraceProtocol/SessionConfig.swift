@@ -30,6 +30,23 @@ package struct SessionConfig: Equatable, Sendable, Codable {
     package var maxFileAgeSeconds: UInt64 = 0
     /// When not 0, the session stops by itself after this many seconds.
     package var durationSeconds: UInt64 = 0
+    /// Execution events from the kernel (docs/design.md, "Execution
+    /// events"). Nil in the state of a session saved before they existed:
+    /// it had none.
+    package var execution: Execution? = Execution()
+
+    /// What the kernel records of the session's processes.
+    package struct Execution: Equatable, Sendable, Codable {
+        /// Scheduler switches, wakeups, thread names and exits (`--no-exec`
+        /// turns them off).
+        package var enabled = true
+        /// CPU-clock samples per second of each recorded thread, 0 none.
+        package var cpuSampleHertz: UInt32 = 99
+
+        package init() {}
+
+        package static let maximumSampleHertz: UInt32 = 10_000
+    }
 
     package init() {}
 
@@ -76,6 +93,9 @@ package struct SessionConfig: Equatable, Sendable, Codable {
         where seconds > Limit.maximumSeconds {
             throw .invalidRequest("\(option) must be at most \(Units.render(seconds: Limit.maximumSeconds)), not \(seconds) s")
         }
+        if let execution, execution.cpuSampleHertz > Execution.maximumSampleHertz {
+            throw .invalidRequest("--cpu-samples must be from 0 (off) to \(Execution.maximumSampleHertz) per second, not \(execution.cpuSampleHertz)")
+        }
         return self
     }
 
@@ -100,6 +120,8 @@ package struct SessionConfig: Equatable, Sendable, Codable {
         w.varint(maxFiles)
         w.varint(maxFileAgeSeconds)
         w.varint(durationSeconds)
+        w.byte(execution?.enabled == true ? 1 : 0)
+        w.varint(execution?.cpuSampleHertz ?? 0)
     }
 
     package init(decoding r: inout ByteReader) throws(DecodeError) {
@@ -122,6 +144,10 @@ package struct SessionConfig: Equatable, Sendable, Codable {
         maxFiles = try r.varint("max files")
         maxFileAgeSeconds = try r.varint("max file age")
         durationSeconds = try r.varint("duration")
+        var execution = Execution()
+        execution.enabled = try r.byte("execution") != 0
+        execution.cpuSampleHertz = try r.varint32("cpu sample hertz")
+        self.execution = execution
     }
 }
 

@@ -55,6 +55,35 @@ package struct SessionStatus: Equatable, Sendable, Codable {
         }
     }
 
+    /// The kernel's part: execution events (docs/design.md, "Execution events").
+    package struct Execution: Equatable, Sendable, Codable {
+        /// Whether traced records them for this session now (or did).
+        package var recording: Bool
+        /// Why not, and the setting that would enable them; or what is
+        /// missing from what it records. Empty when nothing is.
+        package var problem: String
+        /// Kernel events written.
+        package var events: UInt64
+        /// Records the kernel had no room for in traced's perf rings while
+        /// the session ran (`PERF_RECORD_LOST`), over all processes: the
+        /// drop reason "kernel ring full".
+        package var lost: UInt64
+        /// Processes whose execution events the session records.
+        package var processes: [Int32]
+        /// Processes the session selects but does not record, each with why.
+        package var leftOut: [String]
+
+        package init(recording: Bool, problem: String = "", events: UInt64 = 0, lost: UInt64 = 0, processes: [Int32] = [],
+                     leftOut: [String] = []) {
+            self.recording = recording
+            self.problem = problem
+            self.events = events
+            self.lost = lost
+            self.processes = processes
+            self.leftOut = leftOut
+        }
+    }
+
     package var name: String
     package var state: State
     package var mode: SessionConfig.Mode
@@ -72,11 +101,13 @@ package struct SessionStatus: Equatable, Sendable, Codable {
     package var diskBytes: UInt64
     package var writeFailure: WriteFailure?
     package var clients: [Client]
+    /// Nil when the session asked for none (`--no-exec`).
+    package var execution: Execution?
 
     package init(name: String, state: State, mode: SessionConfig.Mode, owner: UInt32, startedRealtimeNanoseconds: UInt64,
                  stoppedRealtimeNanoseconds: UInt64, events: UInt64, dropped: [String: UInt64], bytesRaw: UInt64,
                  bytesCompressed: UInt64, files: UInt64, filesDeleted: UInt64, diskBytes: UInt64,
-                 writeFailure: WriteFailure? = nil, clients: [Client]) {
+                 writeFailure: WriteFailure? = nil, clients: [Client], execution: Execution? = nil) {
         self.name = name
         self.state = state
         self.mode = mode
@@ -92,6 +123,7 @@ package struct SessionStatus: Equatable, Sendable, Codable {
         self.diskBytes = diskBytes
         self.writeFailure = writeFailure
         self.clients = clients
+        self.execution = execution
     }
 
     /// The clients' drops summed by reason (saturating): a session's `dropped`.
@@ -138,6 +170,17 @@ package struct SessionStatus: Equatable, Sendable, Codable {
             w.varint(client.malformed)
             w.string(client.untrusted ?? "")
         }
+        w.byte(execution == nil ? 0 : 1)
+        if let execution {
+            w.byte(execution.recording ? 1 : 0)
+            w.string(execution.problem)
+            w.varint(execution.events)
+            w.varint(execution.lost)
+            w.varint(execution.processes.count)
+            for pid in execution.processes { w.varint(UInt32(bitPattern: pid)) }
+            w.varint(execution.leftOut.count)
+            for note in execution.leftOut { w.string(note) }
+        }
     }
 
     package init(decoding r: inout ByteReader) throws(DecodeError) {
@@ -173,6 +216,17 @@ package struct SessionStatus: Equatable, Sendable, Codable {
             let untrusted = try r.string("untrusted", limit: 4096)
             clients.append(Client(pid: pid, name: name, connected: connected, events: events, dropped: dropped, bytes: bytes,
                                   malformed: malformed, untrusted: untrusted.isEmpty ? nil : untrusted))
+        }
+        if try r.byte("execution") != 0 {
+            var execution = Execution(recording: try r.byte("recording") != 0, problem: try r.string("problem", limit: 4096),
+                                      events: try r.varint("kernel events"), lost: try r.varint("kernel lost"))
+            let pids = try r.varint("process count")
+            guard pids <= 1_000_000 else { throw .invalid(field: "process count", value: pids) }
+            for _ in 0..<pids { execution.processes.append(Int32(bitPattern: try r.varint32("pid"))) }
+            let notes = try r.varint("left-out count")
+            guard notes <= 1024 else { throw .invalid(field: "left-out count", value: notes) }
+            for _ in 0..<notes { execution.leftOut.append(try r.string("left out", limit: 4096)) }
+            self.execution = execution
         }
     }
 

@@ -18,7 +18,7 @@ struct Start: ParsableCommand {
     @Argument(help: "Session name (default: the start time, like 20261122-101500).")
     var name: String?
 
-    @Option(name: .customLong("pid"), help: "Only this process (repeatable).")
+    @Option(name: .customLong("pid"), help: "Only this process (repeatable); its execution events are recorded whether or not it links TraceClient.")
     var pids: [Int32] = []
 
     @Option(name: .customLong("process"), help: "Only processes with this name; shell patterns like 'cafe*' (repeatable).")
@@ -51,6 +51,12 @@ struct Start: ParsableCommand {
     @Option(help: "Stop by itself after this long (like 60s), at most 365d.")
     var duration: String?
 
+    @Flag(help: "Record no execution events (what the kernel says each thread did: ran, waited for a CPU, blocked); they are on wherever perf events are permitted.")
+    var noExec = false
+
+    @Option(name: .customLong("cpu-samples"), help: ArgumentHelp("CPU-clock samples per second of each recorded thread, with its stack; 0 = off.", valueName: "hz"))
+    var cpuSamples: UInt32 = 99
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -58,6 +64,10 @@ struct Start: ParsableCommand {
 
     func run() throws {
         var config = SessionConfig()
+        var execution = SessionConfig.Execution()
+        execution.enabled = !noExec
+        execution.cpuSampleHertz = noExec ? 0 : cpuSamples
+        config.execution = execution
         config.pids = pids
         config.processNames = processes
         config.categories = categories

@@ -68,7 +68,24 @@ enum StatusPrinter {
             lines.append("  pid \(c.pid) \(c.name)\(c.connected ? "" : " (gone)"): events \(c.events), dropped \(dropped), \(bytes(c.bytes)) raw"
                          + (c.malformed > 0 ? ", \(c.malformed) malformed chunk(s) rejected" : ""))
         }
+        lines.append(contentsOf: execution(s))
         return lines.joined(separator: "\n")
+    }
+
+    /// What the kernel records of the session: events, losses, and what is
+    /// missing with the setting that would enable it.
+    static func execution(_ s: SessionStatus) -> [String] {
+        guard let e = s.execution else { return ["  execution events: off (--no-exec)"] }
+        var lines: [String] = []
+        if !e.problem.isEmpty {
+            lines.append("  execution events: not recorded: \(e.problem); annotations are")
+        } else {
+            let pids = e.processes.prefix(8).map(String.init).joined(separator: ", ") + (e.processes.count > 8 ? ", ..." : "")
+            lines.append("  execution events \(e.events), lost \(e.lost) (kernel ring full); \(e.processes.count) process(es)"
+                         + (e.processes.isEmpty ? "" : ": \(pids)"))
+        }
+        for note in e.leftOut { lines.append("    left out: \(note)") }
+        return lines
     }
 
     static func status(_ daemon: DaemonStatus, _ sessions: [SessionStatus]) -> String {
