@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
@@ -102,6 +103,27 @@ int tc_arm_thread_exit(void) {
         return -1;
     }
     return 0;
+}
+
+int tc_first_allowed_cpu(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (CPU_ISSET(cpu, &set)) return cpu;
+    }
+    errno = ESRCH;
+    return -1;
+}
+
+int tc_pin_to_cpu(int cpu) {
+    if (cpu < 0 || cpu >= CPU_SETSIZE) {
+        errno = EINVAL;
+        return -1;
+    }
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set);
 }
 
 int tc_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

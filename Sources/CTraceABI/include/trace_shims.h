@@ -2,11 +2,12 @@
  * trace_shims.h — what Swift's Glibc module cannot see, wrapped once.
  *
  * Swift's Glibc is built without _GNU_SOURCE, so memfd_create, file seals,
- * gettid, accept4, struct ucred, the CMSG macros, pthread_getattr_np and
- * dl_iterate_phdr are invisible from Swift. shims.c defines _GNU_SOURCE and
- * exposes prefixed wrappers; each returns what the C call returns (-1 with
- * errno set on failure) and the Swift syscall layer turns that into a typed
- * error. Constants are re-exported and checked with _Static_assert in shims.c.
+ * gettid, accept4, struct ucred, the CMSG macros, pthread_getattr_np,
+ * sched_[gs]etaffinity and dl_iterate_phdr are invisible from Swift.
+ * shims.c defines _GNU_SOURCE and exposes prefixed wrappers; each returns
+ * what the C call returns (-1 with errno set on failure) and the Swift
+ * syscall layer turns that into a typed error. Constants are re-exported
+ * and checked with _Static_assert in shims.c.
  */
 #ifndef TRACE_SHIMS_H
 #define TRACE_SHIMS_H
@@ -47,6 +48,12 @@ int tc_current_stack_bounds(uintptr_t *low, uintptr_t *high);
  * of every thread that called tc_arm_thread_exit(). */
 int tc_thread_exit_key_create(void (*destructor)(void));
 int tc_arm_thread_exit(void);
+/* sched_getaffinity(2) of the calling thread: the lowest CPU it may run on,
+ * or -1 with errno set. */
+int tc_first_allowed_cpu(void);
+/* sched_setaffinity(2): binds the calling thread to `cpu` alone (a CPU of
+ * its allowed set). 0 or -1 with errno set. */
+int tc_pin_to_cpu(int cpu);
 
 /* pipe2(2) with O_CLOEXEC. */
 int tc_pipe_cloexec(int fds[2]);

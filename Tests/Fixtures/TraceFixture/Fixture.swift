@@ -1,3 +1,4 @@
+import CTraceABI
 import TraceClient
 import TraceSystem
 #if canImport(Glibc)
@@ -53,6 +54,31 @@ enum Fixture {
         } catch {
             fail("\(error)")
         }
+    }
+
+    /// The longest --wait a scenario accepts, in seconds.
+    static let waitLimit = 3600
+
+    /// Waits until tracing is on, at most --wait seconds (10): for a client
+    /// of the daemon, until a session turns it on; under TRACED_FILE, at
+    /// once. Prints `enabled=true`, or `enabled=false` and exits with 3.
+    static func waitUntilEnabled(_ options: Options) {
+        let seconds = options.number("wait", default: 10)
+        guard (0...waitLimit).contains(seconds) else { fail("--wait \(seconds) is not between 0 and \(waitLimit) seconds") }
+        // The first annotation starts the connection (or the TRACED_FILE
+        // trace); tracing is off until the daemon's welcome (or control)
+        // turns it on, and nothing tells this thread when: poll.
+        Trace.counter("warmup", 0)
+        let deadline = tc_monotonic_ns() + UInt64(seconds) * 1_000_000_000
+        while !Trace.isEnabled {
+            guard tc_monotonic_ns() < deadline else {
+                print("enabled=false")
+                exit(3)
+            }
+            usleep(1000)
+        }
+        print("enabled=true")
+        fflushOut()  // a test may wait for it while the workload runs
     }
 
     /// Runs `body` on a new thread and waits for it.

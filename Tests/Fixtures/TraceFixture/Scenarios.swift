@@ -292,19 +292,7 @@ enum Scenarios {
         // 1000 unless given).
         let pacing = forever || options.optionalString("pause") != nil
         let pause = UInt32(options.number("pause", default: 1000))
-        // The first annotation starts the connection; tracing is off until
-        // the daemon's welcome (or control) turns it on.
-        Trace.counter("warmup", 0)
-        let deadline = tc_monotonic_ns() + UInt64(options.number("wait", default: 10)) * 1_000_000_000
-        while !Trace.isEnabled {
-            guard tc_monotonic_ns() < deadline else {
-                print("enabled=false")
-                exit(3)
-            }
-            usleep(1000)
-        }
-        print("enabled=true")
-        fflushOut()  // a test may wait for it while the threads run or sleep
+        Fixture.waitUntilEnabled(options)
         // In a class: Atomics captured directly by the thread closures crash
         // the Swift 6.3.1 optimizer (SemanticARCOpts) in release builds.
         let meter = LoadMeter()

@@ -29,5 +29,6 @@ case "dynamicNames": await NameScenarios.dynamicNames(options)
 case "manyNames": NameScenarios.manyNames(options)
 case "serviceContext": await NameScenarios.serviceContext(options)
 case "spans": await SpanScenario.run(options)
+case "execution": ExecutionScenario.run(options)
 default: Fixture.fail("unknown scenario '\(scenario)'")
 }
