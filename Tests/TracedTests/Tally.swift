@@ -7,7 +7,10 @@ import TraceFormat
 /// What a fetched trace holds, counted without keeping the events: per
 /// (process, thread), the values of counter "seq" must rise strictly.
 struct Tally {
+    /// Events of the clients' batches: what the session counts as events.
     var events = 0
+    /// Events of the kernel batches traced wrote (execution events).
+    var kernelEvents = 0
     var seq: [String: [Int64]] = [:]
     var perProcess: [Int32: Int] = [:]
     var logCategories: [String: Int] = [:]
@@ -22,7 +25,12 @@ struct Tally {
         var last: [String: Int64] = [:]
         var events = 0, seq: [String: [Int64]] = [:], perProcess: [UInt32: Int] = [:], categories: [String: Int] = [:]
         var violations: [String] = []
+        var kernelEvents = 0
         try reader.read(path: path) { header, event in
+            guard !header.kernel else {
+                kernelEvents += 1
+                return
+            }
             events += 1
             perProcess[header.process, default: 0] += 1
             let name = reader.string(header.process, event.name) ?? "?"
@@ -37,6 +45,7 @@ struct Tally {
             if event.kind == .log { categories[name, default: 0] += 1 }
         }
         self.events = events
+        self.kernelEvents = kernelEvents
         self.seq = seq
         self.logCategories = categories
         self.violations = violations
@@ -77,6 +86,8 @@ func clockProblems(in path: String) throws -> [String] {
     let reader = TraceReader()
     var span: [UInt32: (first: UInt64, last: UInt64)] = [:]
     try reader.read(path: path) { header, event in
+        // Kernel events count CLOCK_MONOTONIC nanoseconds, which need no sync.
+        guard !header.kernel else { return }
         let old = span[header.process] ?? (event.ticks, event.ticks)
         span[header.process] = (min(old.first, event.ticks), max(old.last, event.ticks))
     }
