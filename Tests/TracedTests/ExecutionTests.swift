@@ -1,0 +1,111 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Execution events end to end: traced records what the kernel saw of a
+/// client whose truths are known (TraceFixture's `execution` scenario), and
+/// `tracectl report` splits each task's wall time by it.
+@Suite(.serialized, .tags(.concurrency)) struct ExecutionTests {
+    /// Each truth within 5 % or 200 µs, whichever is larger.
+    static func near(_ measured: Int64, _ truth: Int64) -> Bool {
+        abs(measured - truth) <= max(truth / 20, 200_000)
+    }
+
+    @Test func eachTaskSplitsIntoWhatItsThreadDidAndNamesItsWaker() throws {
+        let daemon = try TracedDaemon()
+        let started = try daemon.tracectl(["start", "truths"])
+        #expect(started.status == 0, "\(started.standardError)")
+        let fixture = try Background(Processes.executable("TraceFixture"), ["execution", "--wait", "10"],
+                                     environment: daemon.clientEnvironment)
+        let run = fixture.wait()
+        #expect(run.status == 0, "\(run.standardError)")
+        let values = run.values
+        let stopped = try daemon.tracectl(["stop", "truths"])
+        #expect(stopped.status == 0, "\(stopped.standardError)")
+        let status = stopped.standardOutput
+        #expect(status.contains("execution events"), "\(status)")
+        #expect(status.contains("lost 0"), "\(status)")
+        let path = daemon.directory.file("truths.trace")
+        #expect(try daemon.tracectl(["fetch", "truths", "-o", path]).status == 0)
+
+        let report = try daemon.tracectl(["report", path, "--json"])
+        #expect(report.status == 0, "\(report.standardError)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any])
+        let rows = try #require(document["tasks"] as? [[String: Any]])
+        func activity(_ type: String) throws -> [String: Int64] {
+            let row = try #require(rows.first { $0["type"] as? String == type }, "no task type \(type)")
+            let parts = try #require(row["activity"] as? [String: NSNumber], "no activity for \(type): \(row)")
+            return parts.mapValues(\.int64Value)
+        }
+        func wall(_ type: String) throws -> Int64 { try activity(type).values.reduce(0, +) }
+
+        let spin = try activity("spin")
+        #expect(Self.near(spin["running"] ?? 0, 10_000_000), "spin: \(spin)")
+        let sleep = try activity("sleep")
+        #expect(Self.near(sleep["sleep"] ?? 0, 20_000_000), "sleep: \(sleep)")
+        let lock = try activity("lock")
+        // The waiter blocks from its lock call to the holder's unlock.
+        let held = Int64(values["lock.held_ns"] ?? "") ?? 5_000_000
+        #expect(Self.near(lock["lock"] ?? 0, min(held, 5_000_000)), "lock: \(lock), held \(held) ns")
+        let pipe = try activity("pipe")
+        #expect(Self.near(pipe["io"] ?? 0, 3_000_000), "pipe: \(pipe)")
+        // Three threads spinning on one CPU: what they did not run, they
+        // waited for the CPU.
+        let crowd = try activity("crowd")
+        let crowdWall = try wall("crowd")
+        #expect(Self.near((crowd["running"] ?? 0) + (crowd["runnable"] ?? 0), crowdWall), "crowd: \(crowd)")
+        #expect((crowd["runnable"] ?? 0) > crowdWall / 3, "crowd: \(crowd)")
+
+        // The waiter on the mutex was woken by its holder; the pipe's
+        // reader by its writer (dump: "tidT wakeup by pK tidW").
+        let dump = try daemon.tracectl(["dump", path])
+        #expect(dump.status == 0)
+        func wakers(of tid: String) -> Set<String> {
+            Set(dump.standardOutput.split(separator: "\n").compactMap { line -> String? in
+                guard line.contains(" tid\(tid) wakeup by "), let by = line.range(of: " tid", options: .backwards) else { return nil }
+                return String(line[by.upperBound...].prefix { $0.isNumber })
+            })
+        }
+        let waiter = try #require(values["lock.tid"]), holder = try #require(values["lock.holder"])
+        #expect(wakers(of: waiter).contains(holder), "wakers of \(waiter): \(wakers(of: waiter)), holder \(holder)")
+        let reader = try #require(values["pipe.tid"]), writer = try #require(values["pipe.writer"])
+        #expect(wakers(of: reader).contains(writer), "wakers of \(reader): \(wakers(of: reader)), writer \(writer)")
+    }
+
+    @Test func aPidThatDoesNotExistIsRefusedAndNoExecRecordsNone() throws {
+        let daemon = try TracedDaemon()
+        let missing = try daemon.tracectl(["start", "ghost", "--pid", "4194303"])
+        #expect(missing.status == 4)
+        #expect(missing.standardError.contains("--pid 4194303: no such process"), "\(missing.standardError)")
+
+        #expect(try daemon.tracectl(["start", "plain", "--no-exec"]).status == 0)
+        let client = try daemon.client(["threads": "1", "events": "1000"])
+        #expect(client.wait().status == 0)
+        let stopped = try daemon.tracectl(["stop", "plain"])
+        #expect(stopped.standardOutput.contains("execution events: off (--no-exec)"), "\(stopped.standardOutput)")
+        let path = daemon.directory.file("plain.trace")
+        #expect(try daemon.tracectl(["fetch", "plain", "-o", path]).status == 0)
+        let tally = try Tally(path: path)
+        #expect(tally.kernelEvents == 0)
+        #expect(tally.events > 0)
+    }
+
+    /// A process that does not link TraceClient: its threads' switches are
+    /// recorded under a process record traced writes.
+    @Test func aProcessWithoutTraceClientIsRecordedByPid() throws {
+        let daemon = try TracedDaemon()
+        let sleeper = try Background("/bin/sh", ["-c", "while :; do sleep 0.01; done"], environment: [:])
+        defer { sleeper.kill(SIGKILL); sleeper.wait() }
+        let pid = sleeper.pid
+        #expect(try daemon.tracectl(["start", "bypid", "--pid", "\(pid)"]).status == 0)
+        Thread.sleep(forTimeInterval: 0.5)
+        let stopped = try daemon.tracectl(["stop", "bypid"])
+        #expect(stopped.standardOutput.contains("1 process(es): \(pid)"), "\(stopped.standardOutput)")
+        let path = daemon.directory.file("bypid.trace")
+        #expect(try daemon.tracectl(["fetch", "bypid", "-o", path]).status == 0)
+        let tally = try Tally(path: path)
+        #expect(tally.kernelEvents > 10)
+        #expect(tally.processRecords == [pid])
+        #expect(tally.diagnostics.isEmpty, "\(tally.diagnostics)")
+    }
+}
