@@ -20,7 +20,7 @@ extension Daemon {
             }
             return
         }
-        if !kernel.isOpen, kernel.open(log: log) {
+        if !kernel.isOpen, kernel.open(log: log, prepared: KernelFiles.directory(socketDirectory: socketDirectory)) {
             for descriptor in kernel.descriptors {
                 do {
                     try epoll.add(descriptor, .readable, token: Self.kernelToken)

@@ -41,11 +41,15 @@ final class ExecutionRecorder {
     /// Opens the collector if it is not open; on failure records why and
     /// returns false (each later call tries again: a capability granted, a
     /// sysctl changed).
-    func open(log: Log) -> Bool {
+    /// The tracepoints are read from `prepared` when `traced
+    /// --prepare-kernel` copied them there (an unprivileged traced cannot
+    /// read tracefs), from tracefs otherwise.
+    func open(log: Log, prepared: String) -> Bool {
         if collector != nil { return true }
         do {
-            let collector = try KernelCollector(tracepoints: try Tracepoints.locate(mounting: true),
-                                                ringSize: Self.ringSize)
+            let tracepoints = access(prepared + "/events", F_OK) == 0
+                ? Tracepoints(root: prepared) : try Tracepoints.locate(mounting: true)
+            let collector = try KernelCollector(tracepoints: tracepoints, ringSize: Self.ringSize)
             try collector.enable()
             self.collector = collector
             if problem != nil { log.notice("execution events: recording again") }

@@ -38,7 +38,14 @@ struct Traced: ParsableCommand {
     @Flag(help: "Print the configuration in effect (defaults, file, flags) in the file's syntax and exit.")
     var printConfig = false
 
+    @Option(help: ArgumentHelp("As root, before an unprivileged traced starts: copy the scheduler tracepoints' formats and the kernel's symbols, which it cannot read, into this directory (its socket directory's 'kernel'), and exit.", valueName: "directory"))
+    var prepareKernel: String?
+
     func run() throws {
+        if let prepareKernel {
+            try KernelFiles.prepare(into: prepareKernel, group: "traced")
+            return
+        }
         let file = config ?? DaemonConfiguration.defaultFile()
         let flags = [("runtime_directory", runtimeDir), ("state_directory", stateDir), ("log_level", logLevel),
                      ("disk_quota", diskQuota), ("max_buffer_size", maxBufferSize),
