@@ -156,10 +156,11 @@ struct ThreadActivity {
         return spans[token]
     }
 
-    /// A kernel event of `thread` at `time`.
-    mutating func kernel(_ kind: TraceEvent.Kind, process: UInt32, thread: UInt32, at time: Int64) {
+    /// A kernel event: the activity of its thread from its time on.
+    mutating func kernel(_ event: TraceEvent) {
+        let process = event.process, thread = event.thread, time = event.time
         let next: Activity
-        switch kind {
+        switch event.kind {
         case .switchOut(let out): next = Activity(out)
         case .switchIn: next = .running
         case .wakeup:

@@ -121,7 +121,7 @@ package struct TraceSummary: TraceVisitor {
             count(event.process, event.time)
         case .switchOut, .switchIn, .wakeup, .threadExit:
             count(event.process, event.time)
-            activity?.kernel(event.kind, process: event.process, thread: event.thread, at: event.time)
+            if activity != nil { followActivity(event) }
         case .regionEnd(let region):
             if region.end != nil { count(event.process, event.time) }
             regionEnded(region)
@@ -270,6 +270,12 @@ package struct TraceSummary: TraceVisitor {
             break
         }
     }
+
+    /// A kernel event: the thread's activity from here on. Takes the event:
+    /// passing its kind made `visit` copy every event's kind to its stack
+    /// (callgrind: +13 instructions per event of an annotation-only trace).
+    @inline(never)
+    private mutating func followActivity(_ event: TraceEvent) { activity?.kernel(event) }
 
     /// Adds an ended region's time by activity to its type's, for the
     /// regions `regionEnded` counts: its thread's activity, if it ended on
