@@ -114,6 +114,10 @@ package struct ActivityTimes: Equatable, Sendable {
 /// a thread at its begin and closed at its end; between the two, every
 /// change of the thread's activity adds the time since the last one to each
 /// span open there. Memory: one entry per thread seen, and one per open span.
+///
+/// It also tells each wait of a woken thread for a CPU (its scheduler
+/// latency): from a wakeup of a thread that was waiting (neither on a CPU
+/// nor wanting one) to its next switch-in.
 struct ThreadActivity {
     private struct Key: Hashable {
         var process: UInt32
@@ -125,6 +129,8 @@ struct ThreadActivity {
         var since: Int64
         /// Open spans on the thread (indices into `spans`).
         var open: [Int] = []
+        /// When it was woken, while it waits for a CPU after a wakeup.
+        var woken: Int64?
     }
 
     private var threads: [Key: Thread] = [:]
@@ -133,8 +139,6 @@ struct ThreadActivity {
 
     /// Opens a span on `thread` at `time`; the token closes it.
     mutating func open(process: UInt32, thread: UInt32, at time: Int64) -> Int {
-        let key = Key(process: process, thread: thread)
-        advance(key, to: time)
         let index: Int
         if let reused = free.popLast() {
             spans[reused] = ActivityTimes()
@@ -143,44 +147,56 @@ struct ThreadActivity {
             spans.append(ActivityTimes())
             index = spans.count - 1
         }
-        threads[key, default: Thread(since: time)].open.append(index)
+        // In place (disjoint stored properties): a copy of the thread would
+        // copy its array of open spans when it changes.
+        Self.advance(&threads[Key(process: process, thread: thread), default: Thread(since: time)], &spans, to: time)
+        threads[Key(process: process, thread: thread)]?.open.append(index)
         return index
     }
 
     /// Closes the span `token` opened on `thread`, at `time`: its times.
     mutating func close(_ token: Int, process: UInt32, thread: UInt32, at time: Int64) -> ActivityTimes {
         let key = Key(process: process, thread: thread)
-        advance(key, to: time)
+        Self.advance(&threads[key, default: Thread(since: time)], &spans, to: time)
         if let position = threads[key]?.open.lastIndex(of: token) { threads[key]?.open.remove(at: position) }
         free.append(token)
         return spans[token]
     }
 
-    /// A kernel event: the activity of its thread from its time on.
-    mutating func kernel(_ event: TraceEvent) {
-        let process = event.process, thread = event.thread, time = event.time
+    /// A kernel event: the activity of its thread from its time on. Returns
+    /// the time of the wakeup whose wait for a CPU a switch-in ends (the
+    /// scheduler latency is from there to the event), if it ends one.
+    mutating func kernel(_ event: TraceEvent) -> Int64? {
+        let key = Key(process: event.process, thread: event.thread)
         let next: Activity
+        var woken: Int64?
+        var ended: Int64?
         switch event.kind {
         case .switchOut(let out): next = Activity(out)
-        case .switchIn: next = .running
+        case .switchIn:
+            next = .running
+            ended = threads[key]?.woken
         case .wakeup:
-            // A wakeup of a thread on a CPU changes nothing.
-            guard threads[Key(process: process, thread: thread)]?.activity != .running else { return }
+            // A wakeup of a thread on a CPU, or of one that already wants
+            // one (woken before, or preempted), changes nothing.
+            if let activity = threads[key]?.activity, activity == .running || activity == .runnable { return nil }
             next = .runnable
+            woken = event.time
         case .threadExit: next = .unknown
-        default: return
+        default: return nil
         }
-        let key = Key(process: process, thread: thread)
-        advance(key, to: time)
-        threads[key, default: Thread(since: time)].activity = next
+        Self.advance(&threads[key, default: Thread(since: event.time)], &spans, to: event.time)
+        threads[key]?.activity = next
+        // A switch-out or an exit after a wakeup means the trace lost the
+        // switch-in: that wait is not known, and is not counted.
+        threads[key]?.woken = woken
+        return ended
     }
 
     /// Adds the time since the thread's last change to its open spans.
-    private mutating func advance(_ key: Key, to time: Int64) {
-        guard var thread = threads[key] else { return }
+    private static func advance(_ thread: inout Thread, _ spans: inout [ActivityTimes], to time: Int64) {
         let elapsed = time.saturatingSubtract(thread.since)
         for index in thread.open { spans[index].add(thread.activity, elapsed) }
         thread.since = max(thread.since, time)
-        threads[key] = thread
     }
 }

@@ -77,6 +77,10 @@ package struct TraceSummary: TraceVisitor {
     package private(set) var taskEndsWithoutBegin = 0
     /// Losses seen in batches, by process (the totals by reason are in the catalog).
     package private(set) var dropsSeen: [UInt32: UInt64] = [:]
+    /// How long woken threads waited for a CPU: from a wakeup of a waiting
+    /// thread to its next switch-in, every thread's, the wakeups in the
+    /// window (the task-type filter does not apply). Nil without kernel events.
+    package private(set) var schedulerLatency: LatencyDistribution?
     private let wantedTypes: Set<TraceName>?
     /// Open tasks of wanted types (with a task-type filter), so regions and
     /// logs inside them can be told apart.
@@ -90,7 +94,10 @@ package struct TraceSummary: TraceVisitor {
     package init(options: Options = Options(), catalog: TraceCatalog) {
         self.options = options
         wantedTypes = options.taskTypes.map { Set($0.compactMap { catalog.lookup($0) }) }
-        if catalog.kernelBatches > 0 { activity = ThreadActivity() }
+        if catalog.kernelBatches > 0 {
+            activity = ThreadActivity()
+            schedulerLatency = LatencyDistribution()
+        }
     }
 
     private func inWindow(_ time: Int64) -> Bool { options.window?.contains(time) ?? true }
@@ -274,8 +281,12 @@ package struct TraceSummary: TraceVisitor {
     /// A kernel event: the thread's activity from here on. Takes the event:
     /// passing its kind made `visit` copy every event's kind to its stack
     /// (callgrind: +13 instructions per event of an annotation-only trace).
+    /// Its scheduler latency counts if the wakeup was in the window.
     @inline(never)
-    private mutating func followActivity(_ event: TraceEvent) { activity?.kernel(event) }
+    private mutating func followActivity(_ event: TraceEvent) {
+        guard let woken = activity?.kernel(event), inWindow(woken) else { return }
+        schedulerLatency?.record(event.time.saturatingSubtract(woken))
+    }
 
     /// Adds an ended region's time by activity to its type's, for the
     /// regions `regionEnded` counts: its thread's activity, if it ended on

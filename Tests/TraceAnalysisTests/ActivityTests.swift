@@ -7,7 +7,8 @@ import TraceFormat
 /// A span's wall time splits by what its thread was doing, as the kernel
 /// events tell it: parts that do not overlap and add up to the wall time.
 @Suite struct ActivityTests {
-    static func summary(_ write: (HandWrittenTrace) throws -> Void) throws -> (TraceSummary, TraceCatalog) {
+    static func summary(options: TraceSummary.Options = TraceSummary.Options(),
+                        _ write: (HandWrittenTrace) throws -> Void) throws -> (TraceSummary, TraceCatalog) {
         let directory = try TemporaryDirectory("activity")
         let path = directory.file("activity.trace")
         let trace = try HandWrittenTrace(path: path)
@@ -18,7 +19,7 @@ import TraceFormat
         try write(trace)
         try trace.finish()
         let walk = try TraceWalk(paths: [path])
-        var summary = TraceSummary(catalog: walk.catalog)
+        var summary = TraceSummary(options: options, catalog: walk.catalog)
         walk.run(&summary)
         #expect(walk.catalog.diagnostics.isEmpty, "\(walk.catalog.diagnostics)")
         return (summary, walk.catalog)
@@ -101,5 +102,115 @@ import TraceFormat
         #expect(!summary.hasActivity)
         let brewName = try #require(catalog.lookup("brew"))
         #expect(summary.regions[brewName]?.activity.total == 0)
+    }
+
+    /// Thread 1 (tid 100) and thread 2 (tid 200): three waits for a CPU
+    /// after a wakeup (300, 20 and 50 ns), and the wakeups that start none.
+    static func wakeups(_ trace: HandWrittenTrace) throws {
+        var k = KernelEventEncoding()
+        k.switchOut(dt: 0, state: TC_STATE_SLEEPING, cpu: 0, wait: TC_WAIT_SLEEP) // 1000
+        k.wakeup(dt: 100, wakerProcess: 1, wakerTid: 200, cpu: 0) // 1100: waits from here
+        k.wakeup(dt: 50, wakerProcess: 1, wakerTid: 200, cpu: 0) // 1150: already woken
+        k.switchIn(dt: 250, cpu: 0) // 1400: 300
+        k.wakeup(dt: 100, wakerProcess: 1, wakerTid: 200, cpu: 0) // 1500: on a CPU
+        k.switchOut(dt: 100, state: TC_STATE_RUNNABLE, cpu: 0) // 1600: preempted
+        k.wakeup(dt: 50, wakerProcess: 1, wakerTid: 200, cpu: 0) // 1650: wants a CPU already
+        k.switchIn(dt: 50, cpu: 0) // 1700: ends a preemption, not a wakeup's wait
+        k.switchOut(dt: 100, state: TC_STATE_SLEEPING, cpu: 0, wait: TC_WAIT_IO) // 1800
+        k.wakeup(dt: 100, wakerProcess: 0, wakerTid: 0, cpu: 0) // 1900
+        k.switchOut(dt: 100, state: TC_STATE_DISK, cpu: 0) // 2000: the switch-in was lost
+        k.wakeup(dt: 100, wakerProcess: 0, wakerTid: 0, cpu: 1) // 2100
+        k.switchIn(dt: 20, cpu: 1) // 2120: 20
+        try trace.kernelBatch(process: 1, tid: 100, base: 1000, k)
+        var first = KernelEventEncoding()
+        first.wakeup(dt: 0, wakerProcess: 1, wakerTid: 100, cpu: 1) // 500: its first event
+        first.switchIn(dt: 50, cpu: 1) // 550: 50
+        try trace.kernelBatch(process: 1, tid: 200, base: 500, first)
+    }
+
+    @Test func schedulerLatencyRunsFromAWakeupOfAWaitingThreadToItsNextSwitchIn() throws {
+        let (summary, _) = try Self.summary(Self.wakeups)
+        let latency = try #require(summary.schedulerLatency)
+        #expect(latency.count == 3 && latency.minimum == 20 && latency.maximum == 300 && latency.total == 370)
+        #expect(latency.percentile(50) == 50)
+    }
+
+    @Test func schedulerLatencyCountsTheWakeupsInTheWindow() throws {
+        var options = TraceSummary.Options()
+        options.window = 1000...2000
+        let (summary, _) = try Self.summary(options: options, Self.wakeups)
+        let latency = try #require(summary.schedulerLatency)
+        #expect(latency.count == 1 && latency.total == 300)
+    }
+
+    @Test func aTraceWithoutKernelEventsHasNoSchedulerLatency() throws {
+        let (summary, _) = try Self.summary { trace in
+            var a = EventEncoding()
+            a.regionBegin(dt: 0, type: 2)
+            a.regionEnd(dt: 400, back: 0)
+            try trace.batch(process: 1, thread: 1, base: 1000, a)
+        }
+        #expect(summary.schedulerLatency == nil)
+    }
+
+    /// Random nested regions and tasks on two threads, random switches and
+    /// wakeups under them: whatever the kernel said, every type's parts add
+    /// up to its wall time.
+    @Test(arguments: 1...20) func thePartsAddUpToTheWallTime(seed: UInt64) throws {
+        var random = SeededGenerator(seed: seed)
+        let states = [TC_STATE_RUNNABLE, TC_STATE_SLEEPING, TC_STATE_DISK, TC_STATE_STOPPED]
+        let waits = [TC_WAIT_NONE, TC_WAIT_LOCK, TC_WAIT_IO, TC_WAIT_SLEEP, TC_WAIT_SYSCALL]
+        let (summary, _) = try Self.summary { trace in
+            for (thread, tid) in [(UInt32(1), UInt32(100)), (2, 200)] {
+                var a = EventEncoding()
+                var open: [UInt64] = [] // region numbers on the thread
+                var begun: UInt64 = 0
+                var tasks: [Int64] = []
+                var lastTask: Int64 = 0
+                var nextTask = Int64(thread) * 1000
+                for _ in 0..<200 {
+                    let dt = UInt64.random(in: 0...300, using: &random)
+                    switch Int.random(in: 0..<4, using: &random) {
+                    case 0:
+                        a.regionBegin(dt: dt, type: UInt32.random(in: 2...3, using: &random))
+                        open.append(begun)
+                        begun += 1
+                    case 1:
+                        guard let region = open.popLast() else { continue }
+                        a.regionEnd(dt: dt, back: begun - 1 - region)
+                    case 2:
+                        nextTask += 1
+                        a.taskBegin(dt: dt, idDelta: nextTask - lastTask, type: 1)
+                        lastTask = nextTask
+                        tasks.append(nextTask)
+                    default:
+                        guard !tasks.isEmpty else { continue }
+                        let task = tasks.remove(at: Int.random(in: 0..<tasks.count, using: &random))
+                        a.taskEnd(dt: dt, idDelta: task - lastTask)
+                    }
+                }
+                try trace.batch(process: 1, thread: thread, base: 1000, a)
+                var k = KernelEventEncoding()
+                for _ in 0..<150 {
+                    let dt = UInt64.random(in: 0...400, using: &random)
+                    switch Int.random(in: 0..<3, using: &random) {
+                    case 0:
+                        k.switchOut(dt: dt, state: states.randomElement(using: &random) ?? TC_STATE_SLEEPING, cpu: 0,
+                                    wait: waits.randomElement(using: &random) ?? TC_WAIT_NONE)
+                    case 1: k.switchIn(dt: dt, cpu: 0)
+                    default: k.wakeup(dt: dt, wakerProcess: 1, wakerTid: 300 - tid, cpu: 0)
+                    }
+                }
+                try trace.kernelBatch(process: 1, tid: tid, base: UInt64.random(in: 0...20_000, using: &random), k)
+            }
+        }
+        #expect(summary.hasActivity)
+        var parts = 0
+        for (type, statistics) in Array(summary.tasks) + Array(summary.regions) {
+            #expect(statistics.activity.total == statistics.distribution.total, "type \(type)")
+            parts += Activity.allCases.filter { statistics.activity[$0] > 0 }.count
+        }
+        // Not all unknown: the kernel's events were taken into account.
+        #expect(parts > 3)
     }
 }
