@@ -1,6 +1,6 @@
 /// What a thread was doing at a moment, as the kernel's events tell it
-/// (docs/analysis.md, "Where the time went"): the parts a span's wall time
-/// splits into. Named as Go's goroutine analysis names them where they
+/// (docs/analysis.md, "Where the time went: execution"): the parts a span's
+/// wall time splits into. Named as Go's goroutine analysis names them where they
 /// mean the same.
 package enum Activity: Int, CaseIterable, Sendable {
     /// On a CPU ("Execution").
