@@ -70,6 +70,7 @@ package final class TraceCatalog: @unchecked Sendable {
             indices[TraceReader.ProcessScoped(key.process, UInt64(UInt32(bitPattern: thread.tid)))] = thread.index
         }
         threadIndices = indices
+        kernelBatches = reader.batchIndex.lazy.filter(\.kernel).count
         stacks = reader.stacks
         images = reader.images
         drops = reader.drops
@@ -148,6 +149,10 @@ package final class TraceCatalog: @unchecked Sendable {
         if let tid = KernelThread.tid(ofKey: index) { return ThreadRecord(index: index, tid: Int32(bitPattern: tid), name: "") }
         return threads[TraceReader.ProcessScoped(process, UInt64(index))]
     }
+
+    /// Kernel batches in the trace (format 1.1): whether what threads did
+    /// (running, waiting) can be told at all.
+    package let kernelBatches: Int
 
     /// Client thread indices by (process, tid), for kernel events.
     private let threadIndices: [TraceReader.ProcessScoped: UInt32]

@@ -28,6 +28,9 @@ package struct TraceSummary: TraceVisitor {
         package var unfinished = 0
         /// The slowest, slowest first.
         package var slowest: [TaskSpan] = []
+        /// Where the time of the ended spans went (traces with kernel
+        /// events: `TraceSummary.hasActivity`); adds up to the distribution's total.
+        package var activity = ActivityTimes()
     }
 
     package struct LogStatistics: Sendable {
@@ -74,6 +77,10 @@ package struct TraceSummary: TraceVisitor {
     package private(set) var taskEndsWithoutBegin = 0
     /// Losses seen in batches, by process (the totals by reason are in the catalog).
     package private(set) var dropsSeen: [UInt32: UInt64] = [:]
+    /// How long woken threads waited for a CPU: from a wakeup of a waiting
+    /// thread to its next switch-in, every thread's, the wakeups in the
+    /// window (the task-type filter does not apply). Nil without kernel events.
+    package private(set) var schedulerLatency: LatencyDistribution?
     private let wantedTypes: Set<TraceName>?
     /// Open tasks of wanted types (with a task-type filter), so regions and
     /// logs inside them can be told apart.
@@ -87,6 +94,10 @@ package struct TraceSummary: TraceVisitor {
     package init(options: Options = Options(), catalog: TraceCatalog) {
         self.options = options
         wantedTypes = options.taskTypes.map { Set($0.compactMap { catalog.lookup($0) }) }
+        if catalog.kernelBatches > 0 {
+            activity = ThreadActivity()
+            schedulerLatency = LatencyDistribution()
+        }
     }
 
     private func inWindow(_ time: Int64) -> Bool { options.window?.contains(time) ?? true }
@@ -102,17 +113,26 @@ package struct TraceSummary: TraceVisitor {
         case .taskBegin(let task):
             count(event.process, event.time)
             taskBegan(task)
+            if activity != nil { openActivity(event) }
         case .taskEnd(let task):
             if task.end != nil { count(event.process, event.time) }
             taskEnded(task)
+            if activity != nil { recordActivity(of: task, endThread: event.thread) }
         case .taskEndWithoutBegin:
             count(event.process, event.time)
             if inWindow(event.time) && wantedTypes == nil { taskEndsWithoutBegin += 1 }
-        case .regionBegin, .unknown, .switchOut, .switchIn, .wakeup, .cpuSample, .threadName, .threadExit, .processStat:
+        case .regionBegin:
             count(event.process, event.time)
+            if activity != nil { openActivity(event) }
+        case .unknown, .cpuSample, .threadName, .processStat:
+            count(event.process, event.time)
+        case .switchOut, .switchIn, .wakeup, .threadExit:
+            count(event.process, event.time)
+            if activity != nil { followActivity(event) }
         case .regionEnd(let region):
             if region.end != nil { count(event.process, event.time) }
             regionEnded(region)
+            if activity != nil { recordActivity(of: region) }
         case .regionEndAgain(let region):
             count(event.process, event.time)
             regionEndedAgain(region, time: event.time, thread: event.thread)
@@ -237,6 +257,71 @@ package struct TraceSummary: TraceVisitor {
         statistics.maximum = max(statistics.maximum, value)
         statistics.last = value
     }
+
+    /// Whether the trace tells what threads did (it has kernel events), so
+    /// that `TypeStatistics.activity` splits the spans' time.
+    package var hasActivity: Bool { activity != nil }
+
+    /// Opens a region or task on the thread it began on. Takes the event,
+    /// not the span: binding the span in `visit` copied it for every trace.
+    @inline(never)
+    private mutating func openActivity(_ event: TraceEvent) {
+        switch event.kind {
+        case .regionBegin(let region):
+            activityTokens[.region(region.serial)] = activity?.open(process: region.process, thread: region.beginThread,
+                                                                    at: region.begin)
+        case .taskBegin(let task):
+            guard let begin = task.begin else { return }
+            activityTokens[.task(task.process, task.id)] = activity?.open(process: task.process, thread: task.thread, at: begin)
+        default:
+            break
+        }
+    }
+
+    /// A kernel event: the thread's activity from here on. Takes the event:
+    /// passing its kind made `visit` copy every event's kind to its stack
+    /// (callgrind: +13 instructions per event of an annotation-only trace).
+    /// Its scheduler latency counts if the wakeup was in the window.
+    @inline(never)
+    private mutating func followActivity(_ event: TraceEvent) {
+        guard let woken = activity?.kernel(event), inWindow(woken) else { return }
+        schedulerLatency?.record(event.time.saturatingSubtract(woken))
+    }
+
+    /// Adds an ended region's time by activity to its type's, for the
+    /// regions `regionEnded` counts: its thread's activity, if it ended on
+    /// the thread it began on; all unknown otherwise (its Swift task moved
+    /// threads, and where it was between is not known). Out of line, as
+    /// the other activity functions: annotation-only traces never call them.
+    @inline(never)
+    private mutating func recordActivity(of region: RegionSpan) {
+        guard let token = activityTokens.removeValue(forKey: .region(region.serial)), let end = region.end,
+              var times = activity?.close(token, process: region.process, thread: region.beginThread, at: end) else { return }
+        guard inWindow(region.begin), wanted(process: region.process, task: region.task) else { return }
+        if region.endThread != region.beginThread { times = .all(.unknown, end.saturatingSubtract(region.begin)) }
+        regions[region.type, default: TypeStatistics()].activity.add(times)
+    }
+
+    /// A task's, by the same rule, for the tasks `taskEnded` counts.
+    @inline(never)
+    private mutating func recordActivity(of task: TaskSpan, endThread: UInt32) {
+        guard let token = activityTokens.removeValue(forKey: .task(task.process, task.id)), let begin = task.begin,
+              let end = task.end,
+              var times = activity?.close(token, process: task.process, thread: task.thread, at: end) else { return }
+        guard inWindow(begin), wantedTypes?.contains(task.type) ?? true else { return }
+        if endThread != task.thread { times = .all(.unknown, end.saturatingSubtract(begin)) }
+        tasks[task.type, default: TypeStatistics()].activity.add(times)
+    }
+
+    private enum SpanKey: Hashable {
+        case region(UInt64)
+        case task(UInt32, UInt64)
+    }
+
+    /// Set for traces with kernel events only: annotation-only traces pay
+    /// one test per span for it.
+    private var activity: ThreadActivity?
+    private var activityTokens: [SpanKey: Int] = [:]
 
     /// Misuse counts by name ("endedTwice", ...).
     package var misuseCounts: [(name: String, count: Int, examples: [RegionSpan])] {

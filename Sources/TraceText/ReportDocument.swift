@@ -21,6 +21,9 @@ package struct ReportDocument: Codable, Sendable {
     package var orphanEnds = 0
     package var taskEndsWithoutBegin = 0
     package var diagnostics: [DiagnosticRow] = []
+    /// What the kernel events tell about the trace as a whole; nil when it
+    /// has none (then no row has `activity` either).
+    package var execution: Execution?
     /// For the HTML page: per task type, per histogram bucket, some task trees.
     package var taskSamples: [String: [BucketSample]]?
 
@@ -90,6 +93,50 @@ package struct ReportDocument: Codable, Sendable {
         package var latency: Latency?
         package var histogram: [Bucket]
         package var slowest: [TaskRef]?
+        /// Where the wall time of the ended spans went (traces with kernel
+        /// events): parts that add up to `latency.total`.
+        package var activity: TimeByActivity?
+    }
+
+    /// Nanoseconds by what the span's thread did (docs/analysis.md, "Where
+    /// the time went: execution").
+    package struct TimeByActivity: Codable, Equatable, Sendable {
+        package var running: Int64
+        package var runnable: Int64
+        package var lock: Int64
+        package var io: Int64
+        package var sleep: Int64
+        package var syscall: Int64
+        package var unknown: Int64
+
+        init(_ times: ActivityTimes) {
+            running = times[.running]
+            runnable = times[.runnable]
+            lock = times[.lock]
+            io = times[.io]
+            sleep = times[.sleep]
+            syscall = times[.syscall]
+            unknown = times[.unknown]
+        }
+
+        /// The parts in `Activity` order, named as in the JSON.
+        package var parts: [(name: String, nanoseconds: Int64)] {
+            [("running", running), ("runnable", runnable), ("lock", lock), ("io", io), ("sleep", sleep),
+             ("syscall", syscall), ("unknown", unknown)]
+        }
+    }
+
+    package struct Execution: Codable, Sendable {
+        /// From a wakeup of a waiting thread to its next switch-in, every
+        /// thread's: how long woken threads waited for a CPU.
+        package var schedulerLatency: Distribution
+    }
+
+    /// A distribution of durations not tied to a type.
+    package struct Distribution: Codable, Sendable {
+        package var count: Int
+        package var latency: Latency?
+        package var histogram: [Bucket]
     }
 
     package struct LogExample: Codable, Sendable {
@@ -177,17 +224,16 @@ package struct ReportDocument: Codable, Sendable {
                       duration: end.saturatingSubtract(start), processes: processRows)
         self.filters = filters
         func row(_ name: TraceName, _ statistics: TraceSummary.TypeStatistics, slowest: Bool) -> TypeRow {
-            let d = statistics.distribution
-            let latency = d.count == 0 ? nil : Latency(
-                min: d.minimum, mean: d.mean, p50: d.percentile(50), p90: d.percentile(90), p99: d.percentile(99),
-                max: d.maximum, total: d.total)
+            let d = Distribution(statistics.distribution)
             return TypeRow(
-                type: catalog.string(name), count: d.count, unfinished: statistics.unfinished, latency: latency,
-                histogram: d.buckets.map { Bucket(low: $0.bucket.low, high: $0.bucket.high, count: $0.count) },
+                type: catalog.string(name), count: d.count, unfinished: statistics.unfinished, latency: d.latency,
+                histogram: d.histogram,
                 slowest: slowest ? statistics.slowest.map {
                     TaskRef(process: $0.process, id: $0.id, begin: $0.begin ?? 0, latency: $0.latency ?? 0)
-                } : nil)
+                } : nil,
+                activity: summary.hasActivity ? TimeByActivity(statistics.activity) : nil)
         }
+        execution = summary.schedulerLatency.map { Execution(schedulerLatency: Distribution($0)) }
         // Heaviest first: what took the most time in all.
         tasks = summary.tasks.map { row($0.key, $0.value, slowest: true) }
             .sorted { ($0.latency?.total ?? 0, $1.type) > ($1.latency?.total ?? 0, $0.type) }
@@ -226,5 +272,15 @@ package struct ReportDocument: Codable, Sendable {
         diagnostics = catalog.diagnostics.map {
             DiagnosticRow(file: $0.file, offset: $0.fileOffset, problem: $0.description)
         }
+    }
+}
+
+extension ReportDocument.Distribution {
+    init(_ d: LatencyDistribution) {
+        count = d.count
+        latency = d.count == 0 ? nil : ReportDocument.Latency(
+            min: d.minimum, mean: d.mean, p50: d.percentile(50), p90: d.percentile(90), p99: d.percentile(99),
+            max: d.maximum, total: d.total)
+        histogram = d.buckets.map { ReportDocument.Bucket(low: $0.bucket.low, high: $0.bucket.high, count: $0.count) }
     }
 }

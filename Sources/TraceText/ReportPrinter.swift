@@ -27,6 +27,7 @@ package enum ReportPrinter {
                        + (process.map { "pid \($0.pid) \($0.name)" } ?? "process \(row.process)")
                        + " recorded as \(RuntimeNames.other) (\(RuntimeNames.limit) runtime names per process)")
         }
+        if report.execution == nil { out.append(noExecutionEvents) }
         if !report.tasks.isEmpty {
             out.append("")
             out.append("tasks (latency from creation to first end; percentiles to \(report.precision.significantDigits) significant digits)")
@@ -58,6 +59,7 @@ package enum ReportPrinter {
                 out.append(contentsOf: histogram(row.histogram))
             }
         }
+        out.append(contentsOf: execution(report))
         if !report.logs.isEmpty {
             out.append("")
             out.append("logs")
