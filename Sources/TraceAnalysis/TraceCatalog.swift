@@ -175,7 +175,13 @@ package final class TraceCatalog: @unchecked Sendable {
 
     /// CLOCK_MONOTONIC nanoseconds of `ticks` recorded by `process`.
     package func time(_ process: UInt32, ticks: UInt64) -> Int64 {
-        let kind = processes[process]?.clockKind ?? UInt32(TC_CLOCK_MONOTONIC_NS)
+        time(process, ticks: ticks, kernel: false)
+    }
+
+    /// The same for a batch's base time: a kernel batch counts
+    /// CLOCK_MONOTONIC nanoseconds whatever its process's clock.
+    package func time(_ process: UInt32, ticks: UInt64, kernel: Bool) -> Int64 {
+        let kind = kernel ? UInt32(TC_CLOCK_MONOTONIC_NS) : processes[process]?.clockKind ?? UInt32(TC_CLOCK_MONOTONIC_NS)
         return clock.monotonicNanoseconds(ticks: ticks, clockKind: kind) ?? Int64(bitPattern: ticks)
     }
 

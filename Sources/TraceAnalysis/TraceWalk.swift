@@ -36,7 +36,7 @@ package final class TraceWalk: Sendable {
         self.catalog = catalog
         // Sorted by base time once, for every run (file order breaks ties).
         let index = reader.batchIndex
-        let times = index.map { catalog.time($0.process, ticks: $0.baseTicks) }
+        let times = index.map { catalog.time($0.process, ticks: $0.baseTicks, kernel: $0.kernel) }
         let order = index.indices.sorted { (times[$0], $0) < (times[$1], $1) }
         batches = order.map { index[$0] }
         starts = order.map { times[$0] }

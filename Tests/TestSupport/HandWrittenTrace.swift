@@ -27,6 +27,17 @@ package final class HandWrittenTrace {
         }
     }
 
+    /// A process whose annotations count TSC ticks at `ticksPerSecond`,
+    /// with two clock syncs: tick `ticks.0` was monotonic ns `at.0`, and so on.
+    package func tscProcess(_ process: UInt32, ticksPerSecond: UInt64, ticks: (UInt64, UInt64), at: (UInt64, UInt64)) throws {
+        try writer.append { w in
+            ProcessRecord(process: process, pid: 42, uid: 0, name: "tsc", clockKind: UInt32(TC_CLOCK_TSC),
+                          nominalTicksPerSecond: ticksPerSecond).encode(into: &w)
+            ClockSync(clockKind: UInt32(TC_CLOCK_TSC), ticks: ticks.0, monotonicNanoseconds: at.0, realtimeNanoseconds: at.0).encode(into: &w)
+            ClockSync(clockKind: UInt32(TC_CLOCK_TSC), ticks: ticks.1, monotonicNanoseconds: at.1, realtimeNanoseconds: at.1).encode(into: &w)
+        }
+    }
+
     package func metadata(_ process: UInt32, _ record: MetadataRecord) throws {
         try writer.append { w in record.encode(process: process, into: &w) }
     }

@@ -54,6 +54,40 @@ import TraceFormat
         #expect(summary.events == 8 && summary.eventsByProcess == [1: 8])
     }
 
+    /// A kernel batch's base time is CLOCK_MONOTONIC nanoseconds even when
+    /// its process's annotations count TSC ticks: it joins the walk at that
+    /// time, not at its value read as ticks (which once put every kernel
+    /// event of a real trace after all its annotations).
+    @Test func kernelBatchesOfATSCProcessJoinTheWalkAtTheirMonotonicTime() throws {
+        let directory = try TemporaryDirectory("kernel-tsc")
+        let path = directory.file("tsc.trace")
+        let trace = try HandWrittenTrace(path: path)
+        // 3 ticks a nanosecond; tick 3,000,000 is 1,000,000 ns.
+        try trace.tscProcess(1, ticksPerSecond: 3_000_000_000, ticks: (3_000_000, 6_000_000), at: (1_000_000, 2_000_000))
+        try trace.strings(1, [1: "brew"])
+        try trace.thread(1, index: 1, tid: 4242, name: "main")
+        var annotations = EventEncoding()
+        annotations.regionBegin(dt: 0, type: 1)
+        annotations.regionEnd(dt: 3000, back: 0)
+        try trace.batch(process: 1, thread: 1, base: 3_003_000, annotations)   // 1,001,000-1,002,000 ns
+        var main = KernelEventEncoding()
+        main.switchIn(dt: 0, cpu: 0)
+        main.switchOut(dt: 2000, state: TC_STATE_RUNNABLE, cpu: 0)
+        try trace.kernelBatch(process: 1, tid: 4242, base: 1_000_500, main)    // 1,000,500 and 1,002,500 ns
+        try trace.finish()
+
+        let walk = try TraceWalk(paths: [path])
+        var log = CallLog(catalog: walk.catalog)
+        walk.run(&log)
+        #expect(log.lines == [
+            "switchIn p1 t1 1000500 cpu0",
+            "regionBegan p1 t1 brew #1 parent=0 depth=0 task=0 1001000--",
+            "regionEnded p1 t1 brew #1 parent=0 depth=0 task=0 1001000-1002000 end-t1",
+            "switchOut p1 t1 1002500 runnable none  cpu0 stack=0",
+            "finish 1002500",
+        ])
+    }
+
     @Test func aWakeupByAnInterruptOrAnUnrecordedProcessNamesNoThread() throws {
         let directory = try TemporaryDirectory("kernel-wakeup")
         let path = directory.file("wakeup.trace")
