@@ -51,6 +51,12 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]
         ),
+        // zlib (Debian: zlib1g-dev): pprof profiles are gzip-compressed protobuf.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         // Syscalls wrapped once: typed errors, EINTR policy, descriptors, mappings, sockets.
         .target(
             name: "TraceSystem",
@@ -94,7 +100,7 @@ let package = Package(
         // trace events, written as the analysis pass streams the trace.
         .target(
             name: "TraceExport",
-            dependencies: ["TraceAnalysis", "TraceFormat", "TraceSystem"],
+            dependencies: ["TraceAnalysis", "TraceFormat", "TraceSystem", "CZlib"],
             swiftSettings: strict
         ),
         // Kernel events, system-wide: scheduler switches and wakeups, process

@@ -7,6 +7,6 @@ struct TraceCtl: ParsableCommand {
         commandName: "tracectl",
         abstract: "Control traced sessions and read the traces they produce.",
         version: Version.current,
-        subcommands: [Start.self, Stop.self, Fetch.self, List.self, Status.self, Report.self, Tasks.self, Dump.self, Export.self]
+        subcommands: [Start.self, Stop.self, Fetch.self, List.self, Status.self, Report.self, Tasks.self, Dump.self, Export.self, Profile.self]
     )
 }
