@@ -34,6 +34,22 @@ extension Daemon {
         kernel.route(recording)
     }
 
+    /// Each recorded process's counters, for the sessions whose interval
+    /// came (on the scrape tick: at most once a scrape interval).
+    func sampleProcessStats(now: UInt64) {
+        var read: [Int32: [(what: Int, value: UInt64)]] = [:]
+        for name in sessionOrder {
+            guard let session = sessions[name], session.isRunning, let execution = session.execution,
+                  let interval = session.config.execution?.statsIntervalMilliseconds, interval > 0,
+                  now >= execution.nextStats else { continue }
+            execution.nextStats = now.saturatingAdd(interval.saturatingMultiply(1_000_000))
+            for pid in execution.recordedPIDs {
+                if read[pid] == nil { read[pid] = ProcFiles.stats(pid: pid) }
+                execution.stats(pid: pid, at: now, read[pid] ?? [])
+            }
+        }
+    }
+
     /// The `--pid` processes of a new session that are not clients: traced
     /// records their execution events under a process record of its own
     /// (if the requester may: root, or the process's owner).

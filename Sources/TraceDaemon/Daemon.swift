@@ -271,6 +271,7 @@ package final class Daemon {
             kernelReady = false
         }
         if scrape {
+            sampleProcessStats(now: now)
             for name in sessionOrder {
                 guard let session = sessions[name], session.state == .running || session.state == .stopping else { continue }
                 session.tick(now: now)

@@ -119,6 +119,16 @@ final class SessionExecution {
         withThread(pid: pid, tid: tid, at: time) { writer, _ in writer.name(at: time, name: id) }
     }
 
+    /// The process's counters, in its main thread's batch.
+    func stats(pid: Int32, at time: UInt64, _ values: [(what: Int, value: UInt64)]) {
+        withThread(pid: pid, tid: pid, at: time) { writer, _ in
+            for (what, value) in values { writer.stat(at: time, what: what, value: value) }
+        }
+    }
+
+    /// When the counters are next due (CLOCK_MONOTONIC ns).
+    var nextStats: UInt64 = 0
+
     func exit(pid: Int32, tid: Int32, at time: UInt64) {
         withThread(pid: pid, tid: tid, at: time) { writer, _ in writer.exit(at: time) }
     }

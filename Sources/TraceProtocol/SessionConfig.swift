@@ -42,10 +42,15 @@ package struct SessionConfig: Equatable, Sendable, Codable {
         package var enabled = true
         /// CPU-clock samples per second of each recorded thread, 0 none.
         package var cpuSampleHertz: UInt32 = 99
+        /// Each recorded process's counters (CPU, memory, threads, files,
+        /// faults, context switches) every this many ms, 0 never.
+        package var statsIntervalMilliseconds: UInt64 = 1000
 
         package init() {}
 
         package static let maximumSampleHertz: UInt32 = 10_000
+        /// `--stats-interval`: at least 10 ms, at most an hour.
+        package static let statsIntervals: ClosedRange<UInt64> = 10...3_600_000
     }
 
     package init() {}
@@ -96,6 +101,9 @@ package struct SessionConfig: Equatable, Sendable, Codable {
         if let execution, execution.cpuSampleHertz > Execution.maximumSampleHertz {
             throw .invalidRequest("--cpu-samples must be from 0 (off) to \(Execution.maximumSampleHertz) per second, not \(execution.cpuSampleHertz)")
         }
+        if let interval = execution?.statsIntervalMilliseconds, interval != 0, !Execution.statsIntervals.contains(interval) {
+            throw .invalidRequest("--stats-interval must be 0 (off) or from 10ms to 1h, not \(interval) ms")
+        }
         return self
     }
 
@@ -122,6 +130,7 @@ package struct SessionConfig: Equatable, Sendable, Codable {
         w.varint(durationSeconds)
         w.byte(execution?.enabled == true ? 1 : 0)
         w.varint(execution?.cpuSampleHertz ?? 0)
+        w.varint(execution?.statsIntervalMilliseconds ?? 0)
     }
 
     package init(decoding r: inout ByteReader) throws(DecodeError) {
@@ -147,6 +156,7 @@ package struct SessionConfig: Equatable, Sendable, Codable {
         var execution = Execution()
         execution.enabled = try r.byte("execution") != 0
         execution.cpuSampleHertz = try r.varint32("cpu sample hertz")
+        execution.statsIntervalMilliseconds = try r.varint("stats interval")
         self.execution = execution
     }
 }

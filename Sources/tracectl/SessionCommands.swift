@@ -57,6 +57,9 @@ struct Start: ParsableCommand {
     @Option(name: .customLong("cpu-samples"), help: ArgumentHelp("CPU-clock samples per second of each recorded thread, with its stack; 0 = off.", valueName: "hz"))
     var cpuSamples: UInt32 = 99
 
+    @Option(help: ArgumentHelp("Each recorded process's counters (CPU, memory, threads, open files, faults, context switches) this often, like 1s; 0 = never.", valueName: "duration"))
+    var statsInterval = "1s"
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -67,6 +70,7 @@ struct Start: ParsableCommand {
         var execution = SessionConfig.Execution()
         execution.enabled = !noExec
         execution.cpuSampleHertz = noExec ? 0 : cpuSamples
+        execution.statsIntervalMilliseconds = statsInterval == "0" ? 0 : try milliseconds("--stats-interval", statsInterval)
         config.execution = execution
         config.pids = pids
         config.processNames = processes
@@ -114,6 +118,14 @@ struct Start: ParsableCommand {
             Failure("\(option) \(text) is past its limit of \(Units.render(seconds: limit))", status: Exit.refused).exit()
         }
         return (nanoseconds + 999_999_999) / 1_000_000_000
+    }
+
+    /// Whole milliseconds (rounded up) of a duration; traced checks the range.
+    private func milliseconds(_ option: String, _ text: String) throws -> UInt64 {
+        guard let nanoseconds = Units.nanoseconds(text), nanoseconds > 0 else {
+            throw ValidationError("\(option): expected a duration like 500ms or 1s, or 0, not '\(text)'")
+        }
+        return min((nanoseconds + 999_999) / 1_000_000, UInt64(UInt32.max))
     }
 }
 
