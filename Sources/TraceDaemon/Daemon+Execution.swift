@@ -34,6 +34,30 @@ extension Daemon {
         kernel.route(recording)
     }
 
+    /// Children of recorded processes join the sessions that record their
+    /// parent's unit or cgroup at once, before a scan would find them (a
+    /// short-lived child would be gone by then).
+    func adoptChildren() {
+        for (parent, child) in kernel.takeChildren() {
+            for name in sessionOrder {
+                guard let session = sessions[name], !session.cgroupDirectories.isEmpty,
+                      session.execution?.key(of: parent) != nil else { continue }
+                record([child], in: session, noting: false)
+            }
+        }
+    }
+
+    /// Whether `client` takes part in `session`: by pid or name, or as a
+    /// process of one of its units or cgroups; every client when the
+    /// session names none of these.
+    func selects(_ session: Session, _ client: Client) -> Bool {
+        let config = session.config
+        let pid = client.credentials.pid
+        if session.cgroupDirectories.isEmpty { return config.selects(pid: pid, name: client.name) }
+        if (!config.pids.isEmpty || !config.processNames.isEmpty) && config.selects(pid: pid, name: client.name) { return true }
+        return session.cgroupDirectories.contains { Cgroups.processes(in: $0).contains(pid) }
+    }
+
     /// Each recorded process's counters, for the sessions whose interval
     /// came (on the scrape tick: at most once a scrape interval).
     func sampleProcessStats(now: UInt64) {
@@ -50,22 +74,41 @@ extension Daemon {
         }
     }
 
-    /// The `--pid` processes of a new session that are not clients: traced
-    /// records their execution events under a process record of its own
-    /// (if the requester may: root, or the process's owner).
+    /// The `--pid` processes of a new session that are not clients, and the
+    /// processes of its units and cgroups (`scanCgroups`).
     func recordProcessesWithoutClients(_ session: Session) {
+        record(session.config.pids, in: session, noting: true)
+        scanCgroups(session)
+    }
+
+    /// The processes now in a session's units and cgroups that it does not
+    /// record yet. On start and every scrape: processes a unit starts later
+    /// join within a scrape interval (a recorded process's children at once).
+    func scanCgroups(_ session: Session) {
+        guard session.isRunning, !session.cgroupDirectories.isEmpty else { return }
+        var pids = Set<Int32>()
+        for directory in session.cgroupDirectories { pids.formUnion(Cgroups.processes(in: directory)) }
+        record(pids.sorted(), in: session, noting: false)
+    }
+
+    /// Processes whose execution events `session` records though they are
+    /// not its clients: under a process record traced writes (if the
+    /// requester may: root, or the process's owner).
+    func record(_ pids: [Int32], in session: Session, noting: Bool) {
         guard let execution = session.execution else { return }
         let clientPIDs = Set(clients.values.map(\.credentials.pid))
-        for pid in session.config.pids where !clientPIDs.contains(pid) {
+        var added = false
+        for pid in pids where !clientPIDs.contains(pid) && execution.key(of: pid) == nil && !execution.isLeftOut(pid) {
             guard let uid = ProcFiles.owner(pid: pid) else {
-                execution.leftOut.append("pid \(pid): exited before the session started")
+                if noting { execution.leaveOut(pid, "pid \(pid): exited before the session started") }
                 continue
             }
             let name = ProcFiles.name(pid: pid) ?? "pid \(pid)"
             guard session.owner == 0 || session.owner == uid else {
-                execution.leftOut.append("pid \(pid) (\(name)): uid \(uid) is not the session owner's; left out")
+                execution.leaveOut(pid, "pid \(pid) (\(name)): uid \(uid) is not the session owner's; left out")
                 continue
             }
+            added = true
             let key = UInt32(truncatingIfNeeded: nextIdentifier())
             execution.add(pid: pid, key: key, record: ProcessRecord(
                 process: key, pid: pid, uid: uid, name: name, clockKind: UInt32(TC_CLOCK_MONOTONIC_NS),
@@ -75,5 +118,6 @@ extension Daemon {
                 if let name = ProcFiles.name(pid: pid, tid: tid) { execution.name(pid: pid, tid: tid, at: now, name) }
             }
         }
+        if added { routeExecution() }
     }
 }

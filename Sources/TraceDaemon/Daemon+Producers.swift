@@ -131,8 +131,7 @@ extension Daemon {
         }
         client.schedule = DrainSchedule(now: tc_monotonic_ns())
         for name in sessionOrder {
-            guard let session = sessions[name], session.isRunning,
-                  session.config.selects(pid: client.credentials.pid, name: client.name) else { continue }
+            guard let session = sessions[name], session.isRunning, selects(session, client) else { continue }
             session.join(client)
         }
         routeExecution()

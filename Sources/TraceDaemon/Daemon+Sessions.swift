@@ -37,6 +37,13 @@ extension Daemon {
         if let missing = checked.pids.first(where: { ProcFiles.owner(pid: $0) == nil }) {
             return .error(.invalidRequest("--pid \(missing): no such process (`ps -p \(missing)`)"))
         }
+        var cgroups: [String] = []
+        do {
+            for unit in checked.execution?.units ?? [] { cgroups.append(try Cgroups.directory(ofUnit: unit)) }
+            for path in checked.execution?.cgroups ?? [] { cgroups.append(try Cgroups.directory(of: path)) }
+        } catch {
+            return .error(error)
+        }
         let session: Session
         do {
             let directory = try storage.create(session: name)
@@ -46,10 +53,10 @@ extension Daemon {
         } catch {
             return .error(.failed("cannot create session '\(name)': \(error)"))
         }
+        session.cgroupDirectories = cgroups
         sessions[name] = session
         sessionOrder.append(name)
-        for client in clients.values where client.isRegistered
-            && checked.selects(pid: client.credentials.pid, name: client.name) {
+        for client in clients.values where client.isRegistered && selects(session, client) {
             session.join(client)
             updateControl(client)
         }

@@ -269,8 +269,10 @@ package final class Daemon {
         if kernelReady || tick {
             kernel.drain()
             kernelReady = false
+            adoptChildren()
         }
         if scrape {
+            for name in sessionOrder { if let session = sessions[name] { scanCgroups(session) } }
             sampleProcessStats(now: now)
             for name in sessionOrder {
                 guard let session = sessions[name], session.state == .running || session.state == .stopping else { continue }

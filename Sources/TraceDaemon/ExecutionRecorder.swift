@@ -29,6 +29,14 @@ final class ExecutionRecorder {
     private var sessions: [SessionExecution] = []
     /// Records taken but not yet handed on (see "Order").
     private var held: [KernelRecord] = []
+    /// Processes forked by recorded processes since `takeChildren`.
+    private var children: [(parent: Int32, child: Int32)] = []
+
+    func takeChildren() -> [(parent: Int32, child: Int32)] {
+        defer { children.removeAll() }
+        return children
+    }
+
     /// One drain's records, all processes' (kept to reuse its storage).
     private var taken: [KernelRecord] = []
     /// Records lost in the rings since the last drain handed them out.
@@ -108,6 +116,9 @@ final class ExecutionRecorder {
                 // first switch is looked at (it may come from a CPU drained
                 // before this fork's).
                 if watchers[task.pid] != nil { processOf[task.tid] = task.pid }
+                // A new process forked by a recorded one: its unit's, if
+                // a session records a unit (`takeChildren`).
+                if task.pid == task.tid, watchers[task.parentPID] != nil { children.append((task.parentPID, task.pid)) }
                 taken.append(record)
             default: taken.append(record)
             }

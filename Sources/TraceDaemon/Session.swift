@@ -57,6 +57,8 @@ final class Session {
     private var unsettled: [Member] = []
     /// Execution events, unless the session asked for none.
     let execution: SessionExecution?
+    /// The cgroups of its `--unit`s and `--cgroup`s (set at start).
+    var cgroupDirectories: [String] = []
 
     init(name: String, config: SessionConfig, owner: UInt32, directory: String, trash: Trash) throws(ProtocolError) {
         self.name = name
@@ -184,7 +186,7 @@ final class Session {
             if owner == 0 || owner == client.credentials.uid {
                 execution.add(pid: client.credentials.pid, key: UInt32(truncatingIfNeeded: client.id), record: nil)
             } else {
-                execution.leftOut.append("pid \(client.credentials.pid) (\(client.name)): uid \(client.credentials.uid) is not the session owner's; its annotations are recorded, its execution events are not")
+                execution.leaveOut(client.credentials.pid, "pid \(client.credentials.pid) (\(client.name)): uid \(client.credentials.uid) is not the session owner's; its annotations are recorded, its execution events are not")
             }
         }
         output?.append { w in

@@ -41,7 +41,16 @@ final class SessionExecution {
     private var newProcesses: [ProcessRecord] = []
     private(set) var events: UInt64 = 0
     var lost: UInt64 = 0
-    var leftOut: [String] = []
+    private(set) var leftOut: [String] = []
+    private var leftOutPIDs = Set<Int32>()
+
+    /// Notes a process the session selects but does not record, once.
+    func leaveOut(_ pid: Int32, _ why: String) {
+        guard leftOutPIDs.insert(pid).inserted else { return }
+        leftOut.append(why)
+    }
+
+    func isLeftOut(_ pid: Int32) -> Bool { leftOutPIDs.contains(pid) }
     /// Set while the kernel's events cannot be recorded, with the setting
     /// that would enable them.
     var problem = ""

@@ -45,6 +45,10 @@ package struct SessionConfig: Equatable, Sendable, Codable {
         /// Each recorded process's counters (CPU, memory, threads, files,
         /// faults, context switches) every this many ms, 0 never.
         package var statsIntervalMilliseconds: UInt64 = 1000
+        /// systemd units and cgroups whose processes the session records,
+        /// annotated or not, including those that start later.
+        package var units: [String] = []
+        package var cgroups: [String] = []
 
         package init() {}
 
@@ -101,6 +105,9 @@ package struct SessionConfig: Equatable, Sendable, Codable {
         if let execution, execution.cpuSampleHertz > Execution.maximumSampleHertz {
             throw .invalidRequest("--cpu-samples must be from 0 (off) to \(Execution.maximumSampleHertz) per second, not \(execution.cpuSampleHertz)")
         }
+        if let execution, execution.units.count + execution.cgroups.count > Limit.processPatterns {
+            throw .invalidRequest("at most \(Limit.processPatterns) --unit and --cgroup in all")
+        }
         if let interval = execution?.statsIntervalMilliseconds, interval != 0, !Execution.statsIntervals.contains(interval) {
             throw .invalidRequest("--stats-interval must be 0 (off) or from 10ms to 1h, not \(interval) ms")
         }
@@ -131,6 +138,10 @@ package struct SessionConfig: Equatable, Sendable, Codable {
         w.byte(execution?.enabled == true ? 1 : 0)
         w.varint(execution?.cpuSampleHertz ?? 0)
         w.varint(execution?.statsIntervalMilliseconds ?? 0)
+        w.varint(execution?.units.count ?? 0)
+        for unit in execution?.units ?? [] { w.string(unit) }
+        w.varint(execution?.cgroups.count ?? 0)
+        for cgroup in execution?.cgroups ?? [] { w.string(cgroup) }
     }
 
     package init(decoding r: inout ByteReader) throws(DecodeError) {
@@ -157,6 +168,12 @@ package struct SessionConfig: Equatable, Sendable, Codable {
         execution.enabled = try r.byte("execution") != 0
         execution.cpuSampleHertz = try r.varint32("cpu sample hertz")
         execution.statsIntervalMilliseconds = try r.varint("stats interval")
+        let units = try r.varint("unit count")
+        guard units <= 64 else { throw .invalid(field: "unit count", value: units) }
+        for _ in 0..<units { execution.units.append(try r.string("unit", limit: 256)) }
+        let cgroups = try r.varint("cgroup count")
+        guard cgroups <= 64 else { throw .invalid(field: "cgroup count", value: cgroups) }
+        for _ in 0..<cgroups { execution.cgroups.append(try r.string("cgroup", limit: 4096)) }
         self.execution = execution
     }
 }

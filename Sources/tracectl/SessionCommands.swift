@@ -54,6 +54,12 @@ struct Start: ParsableCommand {
     @Flag(help: "Record no execution events (what the kernel says each thread did: ran, waited for a CPU, blocked); they are on wherever perf events are permitted.")
     var noExec = false
 
+    @Option(name: .customLong("unit"), help: ArgumentHelp("Record the execution events of this systemd unit's processes, including those that start later (its cgroup; repeatable).", valueName: "name.service"))
+    var units: [String] = []
+
+    @Option(name: .customLong("cgroup"), help: ArgumentHelp("Record the execution events of the processes of this cgroup and those below it (a path under /sys/fs/cgroup; repeatable).", valueName: "path"))
+    var cgroups: [String] = []
+
     @Option(name: .customLong("cpu-samples"), help: ArgumentHelp("CPU-clock samples per second of each recorded thread, with its stack; 0 = off.", valueName: "hz"))
     var cpuSamples: UInt32 = 99
 
@@ -71,6 +77,11 @@ struct Start: ParsableCommand {
         execution.enabled = !noExec
         execution.cpuSampleHertz = noExec ? 0 : cpuSamples
         execution.statsIntervalMilliseconds = statsInterval == "0" ? 0 : try milliseconds("--stats-interval", statsInterval)
+        execution.units = units
+        execution.cgroups = cgroups
+        if noExec && !(units.isEmpty && cgroups.isEmpty) {
+            throw ValidationError("--unit and --cgroup record execution events, which --no-exec turns off")
+        }
         config.execution = execution
         config.pids = pids
         config.processNames = processes

@@ -108,4 +108,43 @@ import Testing
         #expect(tally.processRecords == [pid])
         #expect(tally.diagnostics.isEmpty, "\(tally.diagnostics)")
     }
+
+    /// `--cgroup` and `--unit` record a cgroup's processes, and those it
+    /// starts later; a cgroup or unit that does not exist is refused.
+    @Test func aCgroupsProcessesAndTheProcessesTheyStartAreRecorded() throws {
+        let daemon = try TracedDaemon()
+        let root = try #require(["/sys/fs/cgroup", "/sys/fs/cgroup/unified"].first {
+            FileManager.default.fileExists(atPath: $0 + "/cgroup.procs") && FileManager.default.fileExists(atPath: $0 + "/cgroup.controllers")
+        }, "no cgroup v2 hierarchy")
+        let name = "traced-test-\(getpid()).service"
+        let directory = root + "/" + name
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // A shell that moves itself into the cgroup, then starts a child
+        // every 50 ms.
+        let shell = try Background("/bin/sh", ["-c", "echo $$ > \(directory)/cgroup.procs; echo moved; while :; do sleep 0.05; done"])
+        defer { shell.kill(SIGKILL); shell.wait() }
+        #expect(shell.waitFor(line: "moved"))
+        let started = try daemon.tracectl(["start", "unit", "--unit", name, "--stats-interval", "100ms"])
+        #expect(started.status == 0, "\(started.standardError)")
+        Thread.sleep(forTimeInterval: 1)
+        let stopped = try daemon.tracectl(["stop", "unit"])
+        #expect(stopped.standardOutput.contains("\(shell.pid)"), "\(stopped.standardOutput)")
+        let path = daemon.directory.file("unit.trace")
+        #expect(try daemon.tracectl(["fetch", "unit", "-o", path]).status == 0)
+        let tally = try Tally(path: path)
+        #expect(tally.processRecords.contains(shell.pid))
+        // Its `sleep` children, each a process of the unit.
+        #expect(tally.processRecords.count > 5, "\(tally.processRecords)")
+        #expect(tally.diagnostics.isEmpty, "\(tally.diagnostics)")
+        let dump = try daemon.tracectl(["dump", path]).standardOutput
+        #expect(dump.contains("stat voluntary-switches="))
+
+        let nothing = try daemon.tracectl(["start", "none", "--cgroup", "/no/such/cgroup"])
+        #expect(nothing.status == 4 && nothing.standardError.contains("no such cgroup"), "\(nothing.standardError)")
+        let escape = try daemon.tracectl(["start", "none", "--cgroup", "../etc"])
+        #expect(escape.status == 4 && escape.standardError.contains("a cgroup is a path under /sys/fs/cgroup"), "\(escape.standardError)")
+        let unit = try daemon.tracectl(["start", "none", "--unit", "no-such-unit"])
+        #expect(unit.status == 4 && unit.standardError.contains("no cgroup of no-such-unit.service"), "\(unit.standardError)")
+    }
 }
