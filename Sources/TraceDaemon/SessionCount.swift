@@ -20,20 +20,27 @@ struct WrittenPosition: Codable, Equatable {
 /// counts are those of its files (and of files retention deleted before).
 struct SessionCount {
     private(set) var processes: [Int32: (name: String, events: UInt64, drops: [UInt32: UInt64]?)] = [:]
+    /// Events of the kernel batches traced wrote (execution events): not
+    /// any client's.
+    private(set) var kernelEvents: UInt64 = 0
 
     /// Reads the part of `files` (a session's `NNNNNN.trace` paths) past
     /// `position`; damage is skipped, as every reader does.
     init(files: [String], after position: WrittenPosition) {
         let reader = TraceReader()
         var events: [UInt32: UInt64] = [:]
+        var kernelEvents: UInt64 = 0
         for path in files {
             guard let index = Self.index(of: path), index >= position.file,
                   let descriptor = try? FileDescriptor.open(path, O_RDONLY) else { continue }
             defer { descriptor.close() }
             guard var bytes = try? descriptor.readToEnd() else { continue }
             if index == position.file { bytes.removeFirst(min(bytes.count, Int(clamping: position.offset))) }
-            reader.read(bytes: bytes) { header, _ in events[header.process, default: 0] += 1 }
+            reader.read(bytes: bytes) { header, _ in
+                if header.kernel { kernelEvents += 1 } else { events[header.process, default: 0] += 1 }
+            }
         }
+        self.kernelEvents = kernelEvents
         for process in Set(events.keys).union(reader.drops.keys) {
             let pid = reader.processes[process]?.pid ?? 0
             var entry = processes[pid] ?? (reader.processes[process]?.name ?? "", 0, nil)
@@ -69,6 +76,10 @@ struct SessionCount {
                                                        dropped: DropReason.named(counts.drops ?? [:]), bytes: 0))
         }
         status.events = status.clients.map(\.events).saturatingSum()
+        if var execution = status.execution {
+            execution.events = execution.events.saturatingAdd(kernelEvents)
+            status.execution = execution
+        }
         status.dropped = SessionStatus.droppedByReason(of: status.clients)
     }
 }
