@@ -224,31 +224,15 @@ package final class PerfettoPacketWriter {
     /// The body of a `TrackEvent.InlineCallstack`: frames innermost first,
     /// each with its function, and its file and line when known.
     package static func inlineCallstack(_ frames: [(function: String, file: String?, line: UInt32?)]) -> [UInt8] {
-        var body: [UInt8] = []
-        func varint(_ value: UInt64, into bytes: inout [UInt8]) {
-            var rest = value
-            while rest >= 0x80 {
-                bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
-                rest >>= 7
-            }
-            bytes.append(UInt8(rest))
-        }
-        func field(_ number: UInt32, _ payload: [UInt8], into bytes: inout [UInt8]) {
-            varint(UInt64(number) << 3 | 2, into: &bytes)
-            varint(UInt64(payload.count), into: &bytes)
-            bytes += payload
-        }
+        var body = ProtobufMessage()
         for frame in frames {
-            var encoded: [UInt8] = []
-            field(F.InlineCallstack.functionName, Array(frame.function.utf8), into: &encoded)
-            if let file = frame.file { field(F.InlineCallstack.sourceFile, Array(file.utf8), into: &encoded) }
-            if let line = frame.line {
-                varint(UInt64(F.InlineCallstack.lineNumber) << 3, into: &encoded)
-                varint(UInt64(line), into: &encoded)
-            }
-            field(F.InlineCallstack.frames, encoded, into: &body)
+            var encoded = ProtobufMessage()
+            encoded.field(F.InlineCallstack.functionName, Array(frame.function.utf8))
+            if let file = frame.file { encoded.field(F.InlineCallstack.sourceFile, Array(file.utf8)) }
+            if let line = frame.line { encoded.varint(F.InlineCallstack.lineNumber, UInt64(line)) }
+            body.field(F.InlineCallstack.frames, encoded.bytes)
         }
-        return body
+        return body.bytes
     }
 
     // MARK: Debug annotations
