@@ -1,4 +1,4 @@
-import TraceAnalysis
+package import TraceAnalysis
 package import TraceSystem
 
 /// `tracectl export --format chrome-json`: Chrome's JSON trace-event format
@@ -269,7 +269,10 @@ package final class ChromeJSONExporter: ExportFormat {
         }
     }
 
-    package func finish() throws {
+    /// Kernel events are not in this format yet.
+    package func kernel(_ event: TraceEvent) throws {}
+
+    package func finish(at lastTime: Int64) throws {
         text("]}\n")
         try output.flush()
     }
