@@ -15,11 +15,11 @@ import Glibc
 @_cdecl("traced_export_test_leaf") func tracedExportTestLeaf() {}
 @_cdecl("traced_export_test_root") func tracedExportTestRoot() {}
 
-/// A hand-written trace with kernel batches, exported and read back by
-/// Perfetto's own trace_processor: every switch, wakeup and wait becomes
-/// the thread state trace_processor derives, every CPU sample a
-/// `perf_sample` with its symbolized callstack, and every tid belongs to
-/// its process.
+/// A hand-written trace with kernel batches, exported in both formats and
+/// read back by Perfetto's own trace_processor: every switch, wakeup and
+/// wait becomes the thread state trace_processor derives (or the JSON
+/// slice), every CPU sample a `perf_sample` with its symbolized callstack,
+/// and every tid belongs to its process.
 ///
 /// The trace: process 1 (cafe, pid 100) with the client's threads main
 /// (101) and worker (102), and helper (103), which only the kernel saw;
@@ -207,6 +207,52 @@ struct KernelExportTests {
         let runs = read.rows(4).map { row in ["cpu", "ts", "dur", "tid"].map { Self.text(row[$0]) }.joined(separator: " ") }
         #expect(runs == ["0 1000 1000 101", "0 2000 1500 102", "0 5050 2950 102", "1 1600 800 103", "1 2600 1400 101",
                          "1 4200 1800 101", "1 7100 -1 101", "2 8500 -1 201"], "\(runs)")
+    }
+
+    @Test func threadStatesAreSlicesOfTheirOwnLanesInTheChromeJSONExport() throws {
+        let directory = try TemporaryDirectory()
+        let trace = directory.file("kernel.trace")
+        try Self.writeTrace(trace)
+        let path = directory.file("kernel.json")
+        _ = try Self.export(trace, .chromeJSON, to: path)
+        let read = try TraceReaders.check(path, queries: [
+            """
+            SELECT t.name AS lane, s.name, s.ts, s.dur, s.depth, a.int_value AS cpu FROM slice s
+            JOIN thread_track tt ON s.track_id = tt.id JOIN thread t USING (utid)
+            LEFT JOIN args a ON a.arg_set_id = s.arg_set_id AND a.key = 'args.cpu'
+            WHERE s.category = 'thread_state' ORDER BY lane, s.ts
+            """,
+        ])
+        #expect(read.json["trace_type"] as? String == "json")
+        #expect(read.stats.isEmpty, "\(read.stats)")
+        #expect(read.unfinished == 0)
+        #expect(read.category("region").count == 1 && read.category("thread_state").count == 16)
+        // The region stays alone on main's own lane, where it nests.
+        let tracks = (read.json["slices"] as? [String: Any])?["by_track"] as? [[String: Any]] ?? []
+        #expect(tracks.first { $0["tid"] as? Int == 101 }?["count"] as? Int == 1)
+        #expect(tracks.allSatisfy { $0["max_depth"] as? Int == 0 })
+        let slices = read.rows(0).map { row in ["lane", "name", "ts", "dur", "cpu"].map { Self.text(row[$0]) }.joined(separator: " | ") }
+        // States that last no time (helper's runnable at the trace's end)
+        // make no slice; a dead thread's last state ends at its switch.
+        #expect(slices == [
+            "helper 103 state | running | 1600 | 800 | 1",
+            "helper 103 state | io: epoll_wait | 2400 | 6600 | -",
+            "main 101 state | running | 1000 | 1000 | 0",
+            "main 101 state | lock: futex | 2000 | 500 | -",
+            "main 101 state | runnable | 2500 | 100 | -",
+            "main 101 state | running | 2600 | 1400 | 1",
+            "main 101 state | runnable | 4000 | 200 | -",
+            "main 101 state | running | 4200 | 1800 | 1",
+            "main 101 state | io: read | 6000 | 1000 | -",
+            "main 101 state | runnable | 7000 | 100 | -",
+            "main 101 state | running | 7100 | 1900 | 1",
+            "thread 201 state | running | 8500 | 500 | 2",
+            "worker 102 state | running | 2000 | 1500 | 0",
+            "worker 102 state | sleep: clock_nanosleep | 3500 | 1500 | -",
+            "worker 102 state | runnable | 5000 | 50 | -",
+            "worker 102 state | running | 5050 | 2950 | 0",
+        ], "\(slices.joined(separator: "\n"))")
+        #expect(read.threadNames[101] == "main", "the thread's own lane keeps its name")
     }
 
     /// A damaged trace's CPU numbers past what trace_processor takes (it
