@@ -16,6 +16,9 @@
 /// last `next_pid`), and a waking at the instant its thread gets a CPU is
 /// no wait.
 ///
+/// traced records no priorities: a recorded thread's is written as 120, a
+/// normal thread's (the UI would call 0 real-time).
+///
 /// Not `compact_sched`: it leaves out `prev_pid`, which trace_processor then
 /// takes from the CPU's last switch, and that is often a thread traced does
 /// not record.
@@ -192,11 +195,13 @@ final class PerfettoSchedBundles {
         if let prev {
             comm(F.SchedSwitch.prevComm, prev)
             output.int64(F.SchedSwitch.prevPID, Int64(identities[Int(prev)].tid))
+            output.varint(F.SchedSwitch.prevPrio, F.SchedSwitch.normalPriority)
         }
         output.int64(F.SchedSwitch.prevState, state)
         if let next {
             comm(F.SchedSwitch.nextComm, next)
             output.int64(F.SchedSwitch.nextPID, Int64(identities[Int(next)].tid))
+            output.varint(F.SchedSwitch.nextPrio, F.SchedSwitch.normalPriority)
         }
         output.end(body)
         output.end(event)

@@ -159,9 +159,16 @@ enum PerfettoSchema {
     enum SchedSwitch {
         static let prevComm: UInt32 = 1
         static let prevPID: UInt32 = 2
+        static let prevPrio: UInt32 = 3
         static let prevState: UInt32 = 4
         static let nextComm: UInt32 = 5
         static let nextPID: UInt32 = 6
+        static let nextPrio: UInt32 = 7
+
+        /// The kernel's priority of a normal thread at nice 0. traced does
+        /// not record priorities; without one (0) the UI marks every run
+        /// of a recorded thread real-time ("(RT)", below 100).
+        static let normalPriority: UInt64 = 120
     }
 
     /// ftrace/sched.proto: `message SchedWakingFtraceEvent`.

@@ -152,7 +152,7 @@ struct KernelExportTests {
             ORDER BY s.ts, chain.depth
             """,
             "SELECT COUNT(*) AS samples FROM perf_sample",
-            "SELECT s.cpu, s.ts, s.dur, t.tid FROM sched s JOIN thread t USING (utid) WHERE t.tid != 0 ORDER BY s.cpu, s.ts",
+            "SELECT s.cpu, s.ts, s.dur, t.tid, s.priority FROM sched s JOIN thread t USING (utid) WHERE t.tid != 0 ORDER BY s.cpu, s.ts",
         ])
         #expect(read.stats.isEmpty, "\(read.stats)")
         #expect(read.totalSlices == 1 && read.unfinished == 0 && read.named("brew") == 1)
@@ -203,10 +203,11 @@ struct KernelExportTests {
             "8800 201 2 user 1 0x5678  ",
         ], "\(frames.joined(separator: "\n"))")
         #expect(read.rows(3).first?["samples"] as? Int == 2)
-        // The CPUs' runs: main gives cpu0 to worker at 2000 in one switch.
-        let runs = read.rows(4).map { row in ["cpu", "ts", "dur", "tid"].map { Self.text(row[$0]) }.joined(separator: " ") }
-        #expect(runs == ["0 1000 1000 101", "0 2000 1500 102", "0 5050 2950 102", "1 1600 800 103", "1 2600 1400 101",
-                         "1 4200 1800 101", "1 7100 -1 101", "2 8500 -1 201"], "\(runs)")
+        // The CPUs' runs: main gives cpu0 to worker at 2000 in one switch;
+        // a normal thread's priority (0 would read as real-time in the UI).
+        let runs = read.rows(4).map { row in ["cpu", "ts", "dur", "tid", "priority"].map { Self.text(row[$0]) }.joined(separator: " ") }
+        #expect(runs == ["0 1000 1000 101 120", "0 2000 1500 102 120", "0 5050 2950 102 120", "1 1600 800 103 120",
+                         "1 2600 1400 101 120", "1 4200 1800 101 120", "1 7100 -1 101 120", "2 8500 -1 201 120"], "\(runs)")
     }
 
     @Test func threadStatesAreSlicesOfTheirOwnLanesInTheChromeJSONExport() throws {
