@@ -291,7 +291,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TraceExportTests",
-            dependencies: ["TraceExport", "TraceSystem", "TestSupport"],
+            dependencies: ["TraceExport", "TraceAnalysis", "TraceFormat", "TraceSystem", "CTraceABI", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

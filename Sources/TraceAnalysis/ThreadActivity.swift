@@ -32,7 +32,7 @@ package enum Activity: Int, CaseIterable, Sendable {
     }
 
     /// The wait a thread entered by leaving its CPU.
-    init(_ out: SwitchOut) {
+    package init(_ out: SwitchOut) {
         switch out.state {
         case .runnable: self = .runnable
         case .disk: self = out.wait == .none ? .io : Activity(out.wait)

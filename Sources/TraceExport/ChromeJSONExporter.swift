@@ -1,4 +1,5 @@
-import TraceAnalysis
+package import TraceAnalysis
+import TraceFormat
 package import TraceSystem
 
 /// `tracectl export --format chrome-json`: Chrome's JSON trace-event format
@@ -14,6 +15,13 @@ package import TraceSystem
 /// child's end; logs are thread-scoped `i` instants; counters and drops are
 /// `C` events (a track named "NAME value"); stacks an `args.stack` string.
 /// Times are microseconds with three decimals (nanoseconds kept).
+///
+/// Thread states (`ThreadStateSlices`: "running", "runnable", "lock: futex",
+/// "io: read", ...) are `X` events of category `thread_state`, each
+/// thread's on a lane of its own ("NAME TID state", a tid above every
+/// Linux tid, like a task's lane), not on the thread's: a state and the
+/// regions drawn on the thread's lane overlap without nesting, and one
+/// lane draws only nested slices. A running state has `args.cpu`.
 package final class ChromeJSONExporter: ExportFormat {
     private let output: ProtobufWriter
     private let names: (UInt32) -> String
@@ -36,6 +44,12 @@ package final class ChromeJSONExporter: ExportFormat {
     /// Names by id, escaped for a JSON string (without the quotes), each
     /// resolved and escaped once.
     @exclusivity(unchecked) private var escapedNames = NameBytes()
+    /// Threads' names as the client and the kernel gave them, and their
+    /// state lanes, by `key`.
+    private var threadNames: [UInt64: String] = [:]
+    private var kernelNames: [UInt64: String] = [:]
+    private var stateLanes: [UInt64: Int64] = [:]
+    private var states = ThreadStateSlices()
     /// Lanes that are not threads get tids above any Linux tid (at most 2^22).
     private static let laneTIDBase: Int64 = 1 << 22
 
@@ -87,6 +101,7 @@ package final class ChromeJSONExporter: ExportFormat {
         guard tidIndex.find(key) == nil else { return }
         tidIndex.insert(key, Int32(tidList.count))
         tidList.append(tid)
+        threadNames[key] = name
         try threadName(process, tid: Int64(tid)) { quoted(name) }
     }
 
@@ -269,7 +284,60 @@ package final class ChromeJSONExporter: ExportFormat {
         }
     }
 
-    package func finish() throws {
+    // MARK: Thread states
+
+    package func kernel(_ event: TraceEvent) throws {
+        if case .threadName(let name) = event.kind {
+            let key = Self.key(event.process, event.thread)
+            kernelNames[key] = names(name.index)
+            if let lane = stateLanes[key] { try nameStateLane(event.process, event.thread, lane) }
+        }
+        if let slice = states.follow(event) { try stateSlice(slice) }
+    }
+
+    private func stateSlice(_ slice: ThreadStateSlices.Slice) throws {
+        let lane = try stateLane(slice.process, slice.thread)
+        try event {
+            text("{\"ph\":\"X\",\"cat\":\"thread_state\",\"name\":")
+            switch slice.state {
+            case .running: text("\"running\"")
+            case .runnable: text("\"runnable\"")
+            case .stopped: text("\"stopped\"")
+            case .waiting(let activity, let why):
+                quoted(why.index == 0 ? activity.name : "\(activity.name): \(names(why.index))")
+            }
+            text(",\"ts\":"); time(slice.begin)
+            text(",\"dur\":"); time(slice.end.saturatingSubtract(slice.begin))
+            place(Int64(pid(slice.process)), lane)
+            if case .running(let cpu) = slice.state {
+                text(",\"args\":{\"cpu\":"); number(UInt64(cpu)); text("}")
+            }
+            text("}")
+        }
+    }
+
+    /// The lane of a thread's states, named when made.
+    private func stateLane(_ process: UInt32, _ thread: UInt32) throws -> Int64 {
+        let key = Self.key(process, thread)
+        if let lane = stateLanes[key] { return lane }
+        let lane = Self.laneTIDBase + Int64(nextLane)
+        nextLane += 1
+        stateLanes[key] = lane
+        try nameStateLane(process, thread, lane)
+        return lane
+    }
+
+    /// "NAME TID state": the client's name for its thread, as its own lane
+    /// has it, else the kernel's ("thread TID state" before either).
+    private func nameStateLane(_ process: UInt32, _ thread: UInt32, _ lane: Int64) throws {
+        let key = Self.key(process, thread)
+        let tid = knownTID(process, thread) ?? KernelThread.tid(ofKey: thread).map { Int32(bitPattern: $0) } ?? 0
+        let name = [threadNames[key], kernelNames[key]].compactMap { $0 }.first { !$0.isEmpty } ?? "thread"
+        try threadName(process, tid: lane) { quoted("\(name) \(tid) state") }
+    }
+
+    package func finish(at lastTime: Int64) throws {
+        for slice in states.finish(at: lastTime) { try stateSlice(slice) }
         text("]}\n")
         try output.flush()
     }

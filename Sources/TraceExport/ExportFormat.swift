@@ -1,5 +1,8 @@
+package import TraceAnalysis
+
 /// An output format of `tracectl export`: it draws the slices `SliceLayout`
-/// places, and writes processes, threads, logs, counters and drops itself.
+/// places, and writes processes, threads, logs, counters, drops and what the
+/// kernel saw itself.
 package protocol ExportFormat: TimelineSink {
     /// Before anything else: the trace's first clock sync (CLOCK_MONOTONIC
     /// and CLOCK_REALTIME nanoseconds at one instant), if it has one.
@@ -11,8 +14,12 @@ package protocol ExportFormat: TimelineSink {
     /// `total` events of `process` dropped so far, the last `count` of them
     /// just before `time` (on `thread`, 0 when unknown).
     func dropped(process: UInt32, thread: UInt32, time: Int64, count: UInt64, total: UInt64) throws
-    /// Everything is written: flush and end the output.
-    func finish() throws
+    /// A kernel event of the walk (switch out or in, wakeup, CPU sample,
+    /// thread name, exit, process stat), in time order with the rest.
+    func kernel(_ event: TraceEvent) throws
+    /// Everything is given: end what is still open at `lastTime` (the
+    /// trace's last event), flush and end the output.
+    func finish(at lastTime: Int64) throws
 }
 
 /// A log as the formats write it.

@@ -1,4 +1,4 @@
-import TraceAnalysis
+package import TraceAnalysis
 package import TraceSystem
 
 /// `tracectl export --format perfetto`: Perfetto's TrackEvent protobuf
@@ -26,6 +26,9 @@ package import TraceSystem
 /// - Stacks: a `stack` annotation with the symbolized frames, innermost first.
 ///   (trace_processor reads TrackEvent callstacks only from v53; v52, the
 ///   one our tests load, does not.)
+/// - Kernel events (`PerfettoKernelExport`): switches and wakeups as ftrace
+///   scheduler events, from which trace_processor builds `thread_state`;
+///   CPU samples as `PerfSample`s with interned callstacks.
 package final class PerfettoExporter: ExportFormat {
     private let packets: PerfettoPacketWriter
     private let names: (UInt32) -> String
@@ -71,14 +74,20 @@ package final class PerfettoExporter: ExportFormat {
     /// text (nil: unknown stack).
     /// `stackFrames` gives a process's stack as frames (function, file,
     /// line), for the events' inline callstacks (nil: none).
+    /// `sampleStack` gives a process's stack as the frames of a CPU
+    /// sample (nil: unknown).
     package init(output: FileDescriptor?, names: @escaping (UInt32) -> String,
                  stackText: @escaping (UInt32, UInt32) -> String?,
-                 stackFrames: @escaping (UInt32, UInt32) -> [(function: String, file: String?, line: UInt32?)]? = { _, _ in nil }) {
+                 stackFrames: @escaping (UInt32, UInt32) -> [(function: String, file: String?, line: UInt32?)]? = { _, _ in nil },
+                 sampleStack: @escaping (UInt32, UInt32) -> [ProfileFrame]? = { _, _ in nil }) {
         packets = PerfettoPacketWriter(output: ProtobufWriter(output: output))
         self.names = names
         self.stackText = stackText
         self.stackFrames = stackFrames
+        kernelEvents = PerfettoKernelExport(packets: packets, names: names, sampleStack: sampleStack)
     }
+
+    private let kernelEvents: PerfettoKernelExport
 
     private let stackFrames: (UInt32, UInt32) -> [(function: String, file: String?, line: UInt32?)]?
     /// Encoded inline callstacks by `key(process, stack)`: only events with
@@ -102,6 +111,7 @@ package final class PerfettoExporter: ExportFormat {
         let track = newTrack()
         processIndex.insert(UInt64(process), Int32(processTracks.count))
         processTracks.append(ProcessTrack(track: track, pid: pid))
+        kernelEvents.process(process, pid: pid)
         try packets.processTrack(uuid: track, pid: pid, name: name)
     }
 
@@ -111,6 +121,7 @@ package final class PerfettoExporter: ExportFormat {
         let track = newTrack()
         threadIndex.insert(key, Int32(threadTracks.count))
         threadTracks.append(ThreadTrack(track: track, tid: tid, name: name))
+        kernelEvents.thread(process, index: index, tid: tid, name: name)
         try packets.threadTrack(uuid: track, pid: try processTrack(process).pid, tid: tid, name: name)
     }
 
@@ -279,7 +290,16 @@ package final class PerfettoExporter: ExportFormat {
         try packets.endEvent(event)
     }
 
-    package func finish() throws {
+    package func kernel(_ event: TraceEvent) throws {
+        try kernelEvents.event(event)
+    }
+
+    /// Kernel events left out of the export: switches and wakeups on CPUs
+    /// numbered past 1023, which trace_processor refuses.
+    package var kernelEventsLeftOut: Int { kernelEvents.leftOut }
+
+    package func finish(at lastTime: Int64) throws {
+        try kernelEvents.finish()
         try packets.output.flush()
     }
 }

@@ -10,6 +10,12 @@ package import TraceSystem
 /// Timestamps are CLOCK_MONOTONIC nanoseconds (`BUILTIN_CLOCK_MONOTONIC`,
 /// the sequence's default clock), and the clock snapshot makes MONOTONIC the
 /// trace's clock, so trace_processor keeps them as they are.
+///
+/// The kernel's events (`PerfettoSchedBundles`, `PerfettoSamples`) write
+/// their packets through `output` on the same sequence, each packet with
+/// the interned data it introduces (kernel symbols; callstacks, frames,
+/// mappings and their strings): those ids are numbered apart from the
+/// names here, in other fields of `InternedData`.
 package final class PerfettoPacketWriter {
     typealias F = PerfettoSchema
 
@@ -40,7 +46,8 @@ package final class PerfettoPacketWriter {
     }
 
     package let output: ProtobufWriter
-    private let sequence: UInt64 = 1
+    /// The one packet sequence of the export: every packet is on it.
+    let sequence: UInt64 = 1
     // Read on every event: without `unchecked` each access pays a dynamic
     // exclusivity check. Only this class's methods touch them, and none
     // calls back into it while it accesses one.
@@ -83,6 +90,43 @@ package final class PerfettoPacketWriter {
         let defaults = output.begin(F.TracePacket.tracePacketDefaults)
         output.varint(F.TracePacketDefaults.timestampClockID, F.BuiltinClock.monotonic)
         output.end(defaults)
+        output.end(packet)
+        try output.boundary()
+    }
+
+    /// A clock snapshot where CLOCK_BOOTTIME reads as CLOCK_MONOTONIC, for
+    /// the kernel's events: trace_processor reads ftrace times as BOOTTIME,
+    /// and ours are MONOTONIC (written before the first ftrace bundle, so
+    /// a trace without kernel events is as it was).
+    func clockSnapshot(monotonic: UInt64, boottime: UInt64) throws(SystemError) {
+        let packet = output.begin(F.Trace.packet)
+        let snapshot = output.begin(F.TracePacket.clockSnapshot)
+        for (id, value) in [(F.BuiltinClock.boottime, boottime), (F.BuiltinClock.monotonic, monotonic)] {
+            let clock = output.begin(F.ClockSnapshot.clocks)
+            output.varint(F.ClockSnapshot.clockID, id)
+            output.varint(F.ClockSnapshot.clockTimestamp, value)
+            output.end(clock)
+        }
+        output.end(snapshot)
+        output.varint(F.TracePacket.trustedPacketSequenceID, sequence)
+        output.varint(F.TracePacket.timestamp, monotonic)
+        output.end(packet)
+        try output.boundary()
+    }
+
+    /// A `ProcessTree` of one thread: trace_processor ties `tid` to the
+    /// process of pid `tgid` (and names it, when `name` is not empty).
+    func processTreeThread(time: Int64, tid: Int32, tgid: Int32, name: [UInt8]) throws(SystemError) {
+        let packet = output.begin(F.Trace.packet)
+        output.varint(F.TracePacket.timestamp, UInt64(clamping: time))
+        output.varint(F.TracePacket.trustedPacketSequenceID, sequence)
+        let tree = output.begin(F.TracePacket.processTree)
+        let thread = output.begin(F.ProcessTree.threads)
+        output.int64(F.ProcessTree.tid, Int64(tid))
+        output.int64(F.ProcessTree.tgid, Int64(tgid))
+        if !name.isEmpty { output.bytes(F.ProcessTree.name, name) }
+        output.end(thread)
+        output.end(tree)
         output.end(packet)
         try output.boundary()
     }
@@ -224,31 +268,15 @@ package final class PerfettoPacketWriter {
     /// The body of a `TrackEvent.InlineCallstack`: frames innermost first,
     /// each with its function, and its file and line when known.
     package static func inlineCallstack(_ frames: [(function: String, file: String?, line: UInt32?)]) -> [UInt8] {
-        var body: [UInt8] = []
-        func varint(_ value: UInt64, into bytes: inout [UInt8]) {
-            var rest = value
-            while rest >= 0x80 {
-                bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
-                rest >>= 7
-            }
-            bytes.append(UInt8(rest))
-        }
-        func field(_ number: UInt32, _ payload: [UInt8], into bytes: inout [UInt8]) {
-            varint(UInt64(number) << 3 | 2, into: &bytes)
-            varint(UInt64(payload.count), into: &bytes)
-            bytes += payload
-        }
+        var body = ProtobufMessage()
         for frame in frames {
-            var encoded: [UInt8] = []
-            field(F.InlineCallstack.functionName, Array(frame.function.utf8), into: &encoded)
-            if let file = frame.file { field(F.InlineCallstack.sourceFile, Array(file.utf8), into: &encoded) }
-            if let line = frame.line {
-                varint(UInt64(F.InlineCallstack.lineNumber) << 3, into: &encoded)
-                varint(UInt64(line), into: &encoded)
-            }
-            field(F.InlineCallstack.frames, encoded, into: &body)
+            var encoded = ProtobufMessage()
+            encoded.field(F.InlineCallstack.functionName, Array(frame.function.utf8))
+            if let file = frame.file { encoded.field(F.InlineCallstack.sourceFile, Array(file.utf8)) }
+            if let line = frame.line { encoded.varint(F.InlineCallstack.lineNumber, UInt64(line)) }
+            body.field(F.InlineCallstack.frames, encoded.bytes)
         }
-        return body
+        return body.bytes
     }
 
     // MARK: Debug annotations

@@ -1,4 +1,4 @@
-import TraceAnalysis
+package import TraceAnalysis
 
 /// What every export format shares: the trace's tasks and regions, as the
 /// analysis pass matches them, go through `SliceLayout` to lanes; logs,
@@ -19,6 +19,7 @@ package final class TimelineExport {
     @exclusivity(unchecked) package private(set) var regionSlices = 0
     @exclusivity(unchecked) package private(set) var logs = 0
     @exclusivity(unchecked) package private(set) var counters = 0
+    package private(set) var kernelEvents = 0
 
     package init(format: any ExportFormat, holdLimit: Int = 1 << 18) {
         self.format = format
@@ -78,6 +79,11 @@ package final class TimelineExport {
         try format.counter(counter)
     }
 
+    package func kernel(_ event: TraceEvent) throws {
+        kernelEvents += 1
+        try format.kernel(event)
+    }
+
     package func dropped(process: UInt32, thread: UInt32, time: Int64, count: UInt64) throws {
         guard count > 0 else { return }
         let total = dropTotals[process, default: 0].saturatingAdd(count)
@@ -94,7 +100,7 @@ package final class TimelineExport {
                                total: total)
             dropTotals[process] = total
         }
-        try format.finish()
+        try format.finish(at: lastTime)
     }
 }
 

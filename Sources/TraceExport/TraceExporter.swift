@@ -15,6 +15,11 @@ package enum TraceExporter {
         package var regions = 0
         package var logs = 0
         package var counters = 0
+        /// Kernel events (format 1.1): switches, wakeups, samples, names...
+        package var kernelEvents = 0
+        /// Kernel events the format could not write (Perfetto: switches and
+        /// wakeups on CPUs numbered past 1023, in a damaged trace).
+        package var kernelEventsLeftOut = 0
         package var bytes: UInt64 = 0
         /// Held-back begins written early because of the layout's bound.
         package var forcedCommits = 0
@@ -57,9 +62,14 @@ package enum TraceExporter {
             let frames: (UInt32, UInt32) -> [(function: String, file: String?, line: UInt32?)]? = { process, id in
                 !callstacks || catalog.stack(process, id) == nil ? nil : resolver.frames(process, id).map(Self.frame)
             }
-            let exporter = PerfettoExporter(output: output, names: names, stackText: stacks, stackFrames: frames)
+            let samples: (UInt32, UInt32) -> [ProfileFrame]? = { process, id in
+                catalog.stack(process, id) == nil ? nil : Self.profileFrames(resolver.frames(process, id), catalog.images[process] ?? [])
+            }
+            let exporter = PerfettoExporter(output: output, names: names, stackText: stacks, stackFrames: frames,
+                                            sampleStack: samples)
             var summary = try run(walk, exporter, processes: processes)
             summary.bytes = exporter.writer.totalBytes
+            summary.kernelEventsLeftOut = exporter.kernelEventsLeftOut
             if output == nil { summary.output = exporter.writer.bytes }
             return summary
         case .chromeJSON:
@@ -78,6 +88,16 @@ package enum TraceExporter {
         guard let location = frame.location, let colon = location.lastIndex(of: ":"),
               let line = UInt32(location[location.index(after: colon)...]) else { return (function, frame.location, nil) }
         return (function, String(location[..<colon]), line)
+    }
+
+    /// A CPU sample's frames: each function (or image+offset), with its
+    /// image and its offset there (or its address, outside every image).
+    private static func profileFrames(_ frames: [StackSymbolizer.Frame], _ images: [ImageRecord]) -> [ProfileFrame] {
+        frames.map { frame in
+            let image = frame.image == nil ? nil : images.first { $0.path == frame.image && $0.contains(frame.address) }
+            return ProfileFrame(function: frame.function ?? frame.description, image: image,
+                                relativePC: image == nil ? frame.address : frame.offset)
+        }
     }
 
     private static func run(_ walk: TraceWalk, _ format: any ExportFormat, processes: Set<UInt32>?) throws -> Summary {
@@ -101,7 +121,7 @@ package enum TraceExporter {
         if let error = visitor.error { throw error }
         let export = visitor.export
         return Summary(tasks: export.taskSlices, regions: export.regionSlices, logs: export.logs, counters: export.counters,
-                       forcedCommits: export.layout.forcedCommits, diagnostics: catalog.diagnostics)
+                       kernelEvents: export.kernelEvents, forcedCommits: export.layout.forcedCommits, diagnostics: catalog.diagnostics)
     }
 }
 
@@ -130,7 +150,8 @@ struct ExportVisitor: TraceVisitor {
         case .dropped(let count):
             attempt { try $0.dropped(process: event.process, thread: event.thread, time: event.time, count: count) }
         case .taskEndWithoutBegin, .regionEndAgain, .orphanEnd, .unknown: break
-        case .switchOut, .switchIn, .wakeup, .cpuSample, .threadName, .threadExit, .processStat: break
+        case .switchOut, .switchIn, .wakeup, .cpuSample, .threadName, .threadExit, .processStat:
+            attempt { try $0.kernel(event) }
         }
     }
 

@@ -41,6 +41,13 @@ struct Export: ParsableCommand {
             try TraceExporter.export(walk, format: format, to: $0, callstacks: callstacks)
         }
         TraceInput.warn(summary.diagnostics)
-        print("exported \(summary.tasks) tasks, \(summary.regions) regions, \(summary.logs) logs and \(summary.counters) counter samples to \(output) (\(summary.bytes) bytes)")
+        if summary.kernelEventsLeftOut > 0 {
+            try? FileDescriptor.standardError.writeAll(Array(
+                "tracectl: warning: \(summary.kernelEventsLeftOut) kernel events left out: their CPU numbers are past 1023, which Perfetto refuses (a damaged trace?)\n".utf8))
+        }
+        let counts = "\(summary.tasks) tasks, \(summary.regions) regions, \(summary.logs) logs"
+            + (summary.kernelEvents == 0 ? " and \(summary.counters) counter samples"
+                : ", \(summary.counters) counter samples and \(summary.kernelEvents) kernel events")
+        print("exported \(counts) to \(output) (\(summary.bytes) bytes)")
     }
 }
