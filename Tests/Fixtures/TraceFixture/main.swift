@@ -29,6 +29,7 @@ case "dynamicNames": await NameScenarios.dynamicNames(options)
 case "manyNames": NameScenarios.manyNames(options)
 case "serviceContext": await NameScenarios.serviceContext(options)
 case "spans": await SpanScenario.run(options)
+case "pingpong": PingPongScenario.run(options)
 case "execution": ExecutionScenario.run(options)
 default: Fixture.fail("unknown scenario '\(scenario)'")
 }
