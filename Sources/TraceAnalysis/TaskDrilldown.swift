@@ -1,7 +1,8 @@
 /// Collects chosen tasks (and the tasks created inside them) in one walk,
 /// and builds a `TaskTree` for each. Memory is bounded by what the chosen
 /// tasks hold, and each task keeps at most `regionLimit` regions and
-/// `logLimit` logs (the rest are counted).
+/// `logLimit` logs (the rest are counted). On a trace with kernel events it
+/// also follows what the tasks' threads did (`TaskExecution`).
 package struct TaskDrilldown: TraceVisitor {
     package struct TaskKey: Hashable, Sendable {
         package var process: UInt32
@@ -35,12 +36,15 @@ package struct TaskDrilldown: TraceVisitor {
     private var children = 0
     private let catalog: TraceCatalog
     private let stacks: StackResolver
+    /// Set for traces with kernel events only.
+    private var execution: TaskExecution?
 
     package init(roots: Set<TaskKey>, ids: Set<UInt64> = [], catalog: TraceCatalog, stacks: StackResolver) {
         self.roots = roots
         self.rootIDs = ids
         self.catalog = catalog
         self.stacks = stacks
+        if catalog.kernelBatches > 0 { execution = TaskExecution() }
     }
 
     /// The handlers are out of line, so that `visit` passes over the events
@@ -48,9 +52,11 @@ package struct TaskDrilldown: TraceVisitor {
     package mutating func visit(_ event: TraceEvent) {
         switch event.kind {
         case .taskBegin(let task): taskBegan(task)
-        case .taskEnd(let task): taskEnded(task)
-        case .regionEnd(let region): regionEnded(region)
+        case .taskEnd(let task): taskEnded(task, thread: event.thread, time: event.time)
+        case .regionBegin: if execution != nil { regionBegan(event) }
+        case .regionEnd(let region): regionEnded(region, time: event.time)
         case .log(let log): logged(log, event)
+        case .switchOut, .switchIn, .wakeup, .threadExit, .threadName: if execution != nil { followKernel(event) }
         default: break
         }
     }
@@ -69,21 +75,40 @@ package struct TaskDrilldown: TraceVisitor {
         }
         collected[key]?.threads.insert(task.thread)
         if task.swiftTask != 0 { collected[key]?.swiftTasks.insert(task.swiftTask) }
+        if collected[key] != nil { execution?.taskBegan(task) }
     }
 
+    /// `thread` and `time`: the end's (the trace's last event for a task never ended).
     @inline(never)
-    private mutating func taskEnded(_ task: TaskSpan) {
+    private mutating func taskEnded(_ task: TaskSpan, thread: UInt32, time: Int64) {
         let key = TaskKey(process: task.process, id: task.id)
+        guard collected[key] != nil else { return }
         collected[key]?.span.end = task.end
         // Its type as the task ended: a `task.type` log may have renamed it.
         collected[key]?.span.type = task.type
+        execution?.taskEnded(task, endThread: thread, at: time)
+    }
+
+    /// A region of a chosen task opens on its thread (traces with kernel events).
+    @inline(never)
+    private mutating func regionBegan(_ event: TraceEvent) {
+        guard case .regionBegin(let region) = event.kind, region.task != 0,
+              collected[TaskKey(process: region.process, id: region.task)] != nil else { return }
+        execution?.regionBegan(region)
     }
 
     @inline(never)
-    private mutating func regionEnded(_ region: RegionSpan) {
+    private mutating func followKernel(_ event: TraceEvent) {
+        execution?.kernel(event)
+    }
+
+    /// `time`: the end's (the trace's last event for a region never ended).
+    @inline(never)
+    private mutating func regionEnded(_ region: RegionSpan, time: Int64) {
         let key = TaskKey(process: region.process, id: region.task)
         // In place: a copy out of the dictionary would copy the task's regions.
         guard region.task != 0, let index = collected.index(forKey: key) else { return }
+        execution?.regionEnded(region, at: time)
         let limit = regionLimit
         Self.update(&collected.values[index]) { entry in
             entry.threads.insert(region.beginThread)
@@ -123,6 +148,7 @@ package struct TaskDrilldown: TraceVisitor {
         let span = entry.span
         let process = span.process
         func tid(_ thread: UInt32) -> Int32 { catalog.thread(process, thread)?.tid ?? 0 }
+        let record = execution?.records[key]
         // Regions nest by their parent serial (same owner); the others are
         // top level (including those of child Swift tasks).
         var bySerial: [UInt64: Int] = [:]
@@ -144,7 +170,8 @@ package struct TaskDrilldown: TraceVisitor {
             return TaskTree.Region(
                 type: type, begin: region.begin, end: region.end, thread: tid(region.beginThread),
                 swiftTask: region.swiftTask, misuse: region.misuse.names,
-                stack: region.stack == 0 ? [] : stacks.lines(process, region.stack), children: nested.map(node))
+                stack: region.stack == 0 ? [] : stacks.lines(process, region.stack), children: nested.map(node),
+                activity: record?.regions[region.serial])
         }
         let topSorted = top.sorted { entry.regions[$0].begin < entry.regions[$1].begin }
         let regions = topSorted.map(node)
@@ -171,6 +198,34 @@ package struct TaskDrilldown: TraceVisitor {
             swiftTasks: entry.swiftTasks.sorted(), stack: span.stack == 0 ? [] : stacks.lines(process, span.stack),
             regions: regions, logs: entry.logs.sorted { $0.time < $1.time }, children: entry.children.compactMap { tree($0) },
             selfTime: selfTime.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { TaskTree.SelfTime(region: $0.key, ns: $0.value) },
-            uncovered: uncovered, omittedRegions: entry.omittedRegions, omittedLogs: entry.omittedLogs)
+            uncovered: uncovered, omittedRegions: entry.omittedRegions, omittedLogs: entry.omittedLogs,
+            activity: record?.activity, waits: execution.map { _ in (record?.waits ?? []).map { wait(process, $0) } },
+            omittedWaits: execution.map { _ in record?.omittedWaits ?? 0 },
+            threadStates: execution.map { _ in threadStates(process, record?.parts ?? [:]) },
+            omittedStateParts: execution.map { _ in record?.omittedParts ?? 0 })
+    }
+
+    private func wait(_ process: UInt32, _ entry: TaskExecution.Wait) -> TaskTree.Wait {
+        let wait = entry.wait
+        var waker: TaskTree.Waker?
+        if let wakeup = wait.wakeup {
+            let thread = wakeup.wakerProcess == 0 ? nil : catalog.thread(wakeup.wakerProcess, wakeup.wakerThread)
+            waker = TaskTree.Waker(
+                process: wakeup.wakerProcess, pid: catalog.processes[wakeup.wakerProcess]?.pid ?? 0, tid: thread?.tid ?? 0,
+                name: entry.wakerName.map { catalog.string($0) } ?? thread?.name ?? "")
+        }
+        return TaskTree.Wait(
+            begin: wait.begin, end: wait.end, wait: wait.activity.name, why: catalog.string(wait.why),
+            thread: catalog.thread(process, wait.thread)?.tid ?? 0, region: entry.region.map { catalog.string($0) },
+            stack: stacks.lines(process, wait.stack), waker: waker)
+    }
+
+    private func threadStates(_ process: UInt32, _ parts: [UInt32: [TaskExecution.Part]]) -> [TaskTree.ThreadStates] {
+        parts.map { thread, parts in
+            let record = catalog.thread(process, thread)
+            return TaskTree.ThreadStates(
+                tid: record?.tid ?? 0, name: record?.name ?? "",
+                parts: parts.map { TaskTree.StatePart(begin: $0.begin, end: $0.end, activity: $0.activity.name) })
+        }.sorted { ($0.parts.first?.begin ?? 0, $0.tid) < ($1.parts.first?.begin ?? 0, $1.tid) }
     }
 }

@@ -1,6 +1,10 @@
 /// One task opened up: its regions nested, its logs in place, its child
 /// tasks, where it ran, and where its time went. Times are CLOCK_MONOTONIC
 /// nanoseconds. What `tracectl tasks` prints and the HTML page draws.
+///
+/// What the kernel events tell (`activity`, `waits`, `threadStates`) is
+/// nil for a trace without them, so that such a trace's JSON has none of
+/// those members (docs/analysis.md, "`tracectl tasks`: execution").
 package struct TaskTree: Codable, Sendable {
     package struct Thread: Codable, Hashable, Sendable {
         package var tid: Int32
@@ -17,6 +21,56 @@ package struct TaskTree: Codable, Sendable {
         package var misuse: [String]
         package var stack: [String]
         package var children: [Region]
+        /// What the thread it began on did while it was open (ended regions
+        /// of traces with kernel events).
+        package var activity: ActivityTimes?
+    }
+
+    /// A wait of a thread of the task off its CPU (`ThreadWait`), begun
+    /// while the task or one of its regions was open on that thread.
+    package struct Wait: Codable, Sendable {
+        package var begin: Int64
+        package var end: Int64
+        /// lock, io, sleep or syscall.
+        package var wait: String
+        /// The system call or kernel function ("": not told).
+        package var why: String
+        /// The tid of the thread that waited.
+        package var thread: Int32
+        /// The innermost region of the task open on that thread as it
+        /// began (nil: none).
+        package var region: String?
+        /// Where the thread left its CPU, innermost first.
+        package var stack: [String]
+        /// Who woke it; nil when the trace has no wakeup before its
+        /// switch-in.
+        package var waker: Waker?
+    }
+
+    /// The thread that woke a waiting one.
+    package struct Waker: Codable, Sendable {
+        /// Its process in the trace, and pid; process 0: an interrupt, or a
+        /// process the trace does not record.
+        package var process: UInt32
+        package var pid: Int32
+        /// 0: not known.
+        package var tid: Int32
+        package var name: String
+    }
+
+    /// What one thread did while the task or one of its regions was open
+    /// on it: parts in time order.
+    package struct ThreadStates: Codable, Sendable {
+        package var tid: Int32
+        package var name: String
+        package var parts: [StatePart]
+    }
+
+    /// [begin, end) of one activity (`Activity.name`).
+    package struct StatePart: Codable, Sendable {
+        package var begin: Int64
+        package var end: Int64
+        package var activity: String
     }
 
     package struct Log: Codable, Sendable {
@@ -54,4 +108,13 @@ package struct TaskTree: Codable, Sendable {
     /// Regions and logs beyond the per-task limits, not shown.
     package var omittedRegions: Int
     package var omittedLogs: Int
+    /// What the thread it was created on did until it ended (ended tasks
+    /// of traces with kernel events).
+    package var activity: ActivityTimes?
+    /// Its threads' waits, in time order, and those beyond the per-task limit.
+    package var waits: [Wait]?
+    package var omittedWaits: Int?
+    /// Its threads' activity, by tid, and the parts beyond the per-task limit.
+    package var threadStates: [ThreadStates]?
+    package var omittedStateParts: Int?
 }

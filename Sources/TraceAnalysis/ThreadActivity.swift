@@ -54,8 +54,9 @@ package enum Activity: Int, CaseIterable, Sendable {
 
 /// Nanoseconds by activity: parts that do not overlap and add up to the
 /// span's wall time. Stored fields, not an array: every default
-/// `TypeStatistics` the summary makes would allocate one.
-package struct ActivityTimes: Equatable, Sendable {
+/// `TypeStatistics` the summary makes would allocate one. Encoded as an
+/// object of nanoseconds by `Activity.name` (`tracectl tasks --json`).
+package struct ActivityTimes: Equatable, Sendable, Codable {
     private var running: Int64 = 0
     private var runnable: Int64 = 0
     private var lock: Int64 = 0
@@ -161,6 +162,11 @@ struct ThreadActivity {
         if let position = threads[key]?.open.lastIndex(of: token) { threads[key]?.open.remove(at: position) }
         free.append(token)
         return spans[token]
+    }
+
+    /// What `thread` is doing now (unknown before its first kernel event).
+    func current(process: UInt32, thread: UInt32) -> Activity {
+        threads[Key(process: process, thread: thread)]?.activity ?? .unknown
     }
 
     /// A kernel event: the activity of its thread from its time on. Returns

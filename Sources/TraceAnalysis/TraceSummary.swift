@@ -18,6 +18,8 @@ package struct TraceSummary: TraceVisitor {
         package var logExamples = 5
         package var misuseExamples = 5
         package var counterPoints = 1000
+        /// How many of the stacks where threads waited longest the report lists.
+        package var blockingStacks = 10
 
         package init() {}
     }
@@ -81,6 +83,10 @@ package struct TraceSummary: TraceVisitor {
     /// thread to its next switch-in, every thread's, the wakeups in the
     /// window (the task-type filter does not apply). Nil without kernel events.
     package private(set) var schedulerLatency: LatencyDistribution?
+    /// Where threads waited, summed by process, stack, wait and call: every
+    /// thread's waits that began in the window (the task-type filter does
+    /// not apply). Nil without kernel events.
+    package private(set) var blocking: BlockingStacks?
     private let wantedTypes: Set<TraceName>?
     /// Open tasks of wanted types (with a task-type filter), so regions and
     /// logs inside them can be told apart.
@@ -97,6 +103,8 @@ package struct TraceSummary: TraceVisitor {
         if catalog.kernelBatches > 0 {
             activity = ThreadActivity()
             schedulerLatency = LatencyDistribution()
+            waits = WaitTracker()
+            blocking = BlockingStacks()
         }
     }
 
@@ -278,12 +286,14 @@ package struct TraceSummary: TraceVisitor {
         }
     }
 
-    /// A kernel event: the thread's activity from here on. Takes the event:
-    /// passing its kind made `visit` copy every event's kind to its stack
-    /// (callgrind: +13 instructions per event of an annotation-only trace).
-    /// Its scheduler latency counts if the wakeup was in the window.
+    /// A kernel event: the thread's activity from here on, and the wait it
+    /// ends. Takes the event: passing its kind made `visit` copy every
+    /// event's kind to its stack (callgrind: +13 instructions per event of
+    /// an annotation-only trace). Its scheduler latency counts if the
+    /// wakeup was in the window, its wait if the wait began there.
     @inline(never)
     private mutating func followActivity(_ event: TraceEvent) {
+        if let wait = waits?.kernel(event), inWindow(wait.begin) { blocking?.add(wait) }
         guard let woken = activity?.kernel(event), inWindow(woken) else { return }
         schedulerLatency?.record(event.time.saturatingSubtract(woken))
     }
@@ -322,6 +332,7 @@ package struct TraceSummary: TraceVisitor {
     /// one test per span for it.
     private var activity: ThreadActivity?
     private var activityTokens: [SpanKey: Int] = [:]
+    private var waits: WaitTracker?
 
     /// Misuse counts by name ("endedTwice", ...).
     package var misuseCounts: [(name: String, count: Int, examples: [RegionSpan])] {

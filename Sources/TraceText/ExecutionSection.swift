@@ -1,6 +1,7 @@
 /// The report's text about what the kernel events tell: per task and region
 /// type, where the wall time went (docs/analysis.md, "Where the time went:
-/// execution"), and the scheduler latency. A trace without kernel events
+/// execution"), the scheduler latency, and the stacks where threads waited
+/// longest ("Top blocking stacks"). A trace without kernel events
 /// gets one line saying so, and nothing else of the report changes.
 extension ReportPrinter {
     /// Where traced records the events that fill this section.
@@ -40,6 +41,32 @@ extension ReportPrinter {
                        + duration(l.p99).leftPadding(11) + duration(l.max).leftPadding(11))
         } else {
             out.append("  " + "0".leftPadding(9))
+        }
+        out.append(contentsOf: blocking(execution.blocking, processes: report.trace.processes))
+        return out
+    }
+
+    /// Frames shown under each blocking stack.
+    static let blockingFrames = 5
+
+    /// The stacks where threads waited longest: per stack its wait, call,
+    /// total and count, then its innermost frames.
+    private static func blocking(_ rows: [ReportDocument.BlockingRow], processes: [ReportDocument.ProcessRow]) -> [String] {
+        var out = ["", "blocking stacks (where threads waited longest: from leaving the CPU to wait to the wakeup, "
+                   + "summed per stack, wait and call)"]
+        guard !rows.isEmpty else {
+            out.append("  none: no wait of a known kind (lock, io, sleep, syscall) ended in the trace")
+            return out
+        }
+        out.append("  " + "wait".padding(9) + "why".padding(24) + "total".leftPadding(10) + "waits".leftPadding(9))
+        for row in rows {
+            let process = processes.count > 1 ? processes.first { $0.process == row.process } : nil
+            out.append("  " + row.wait.padding(9) + (row.why.isEmpty ? "-" : row.why).padding(24)
+                       + duration(row.total).leftPadding(10) + "\(row.count)".leftPadding(9)
+                       + (process.map { "  pid \($0.pid) \($0.name)" } ?? ""))
+            if row.stack.isEmpty { out.append("      (no user stack recorded)") }
+            for frame in row.stack.prefix(blockingFrames) { out.append("      at \(frame)") }
+            if row.stack.count > blockingFrames { out.append("      … \(row.stack.count - blockingFrames) more frame(s)") }
         }
         return out
     }

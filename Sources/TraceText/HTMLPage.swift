@@ -1,14 +1,14 @@
 /// The report page around its data: the document head with its style
 /// sheet, and the script that draws the report from the JSON in
 /// `#report` (HTMLReport puts the data between the two). The script is
-/// plain ES2020 in four parts, concatenated in one scope; it builds every
+/// plain ES2020 in five parts, concatenated in one scope; it builds every
 /// element with the DOM, never from HTML text, since type names and log
 /// messages are the traced service's data.
 ///
 /// The Content-Security-Policy lets the page load nothing at all (no
 /// fetch, image, font or frame): inline style and script only.
 enum HTMLPage {
-    static let script = basicsScript + tasksScript + timelineScript + sectionsScript
+    static let script = basicsScript + tasksScript + timelineScript + executionScript + sectionsScript
 
     static let head = #"""
 <!doctype html>
@@ -117,6 +117,12 @@ tr.pick.selected td { background: var(--accent-soft); }
 .stack { display: flex; height: 16px; border-radius: 4px; overflow: hidden; border: 1px solid var(--line); margin: 6px 0; }
 .stack div { height: 100%; min-width: 1px; }
 .uncovered { background: repeating-linear-gradient(45deg, #cfd5dd 0 4px, #e6e9ee 4px 8px); }
+.tl .lab.states { font-size: 10.5px; line-height: 12px; color: var(--faint); }
+.tl .track.states { height: 12px; }
+.spart { position: absolute; top: 2px; height: 8px; min-width: 1px; }
+.legend { display: flex; flex-wrap: wrap; gap: 2px 14px; font-size: 12px; color: var(--muted); margin: 2px 0 8px; }
+#activity-table td.split { width: 280px; }
+#activity-table .stack { margin: 2px 0; }
 .two { display: grid; grid-template-columns: 1fr 1fr; gap: 14px; }
 @media (max-width: 1100px) { .two { grid-template-columns: 1fr; } }
 .chart { position: relative; height: 150px; margin: 6px 0 18px 46px; border-left: 1px solid #b9c1cc; border-bottom: 1px solid #b9c1cc; }

@@ -152,8 +152,9 @@ function summary() {
   }
   document.body.prepend(header,
     h('nav', { class: 'sections' },
-      [['tasks', 'Tasks'], ['regions', 'Regions'], ['counters', 'Counters'], ['logs', 'Logs'], ['losses', 'Losses & diagnostics']]
-        .map(([id, name]) => h('a', { href: '#' + id }, name))));
+      [['tasks', 'Tasks'], R.execution ? ['execution', 'Where the time went'] : null, ['regions', 'Regions'], ['counters', 'Counters'],
+        ['logs', 'Logs'], ['losses', 'Losses & diagnostics']]
+        .filter((x) => x).map(([id, name]) => h('a', { href: '#' + id }, name))));
   document.title = 'traced report' + (files.length ? ': ' + files.join(', ') : '');
 }
 // "Open in Perfetto UI": the page opens ui.perfetto.dev in a new window and

@@ -191,7 +191,8 @@ function lossSection() {
 }
 
 summary();
-byId('app').replaceChildren(taskSection(), regionSection(), counterSection(), logSection(), lossSection());
+byId('app').replaceChildren(...[taskSection(), executionSection(), regionSection(), counterSection(), logSection(), lossSection()]
+  .filter((x) => x));
 document.body.dataset.ready = '1';
 """# + "\n"
 }

@@ -1,9 +1,11 @@
 extension HTMLPage {
-    /// The page script's task timeline: regions on rows by depth, logs,
-    /// child tasks, and where the task's time went.
+    /// The page script's task timeline: regions on rows by depth, its
+    /// threads' states (kernel events), logs, child tasks, and where the
+    /// task's time went.
     static let timelineScript = #"""
 // A task's timeline: its regions as bars on rows by depth, one group of
-// rows per Swift task (or thread outside Swift tasks), its logs as markers
+// rows per Swift task (or thread outside Swift tasks), under each group the
+// states of its threads (traces with kernel events), its logs as markers
 // and its child tasks; then where its time went.
 function showTask(tree, trail) {
   const pane = byId('timeline-pane');
@@ -42,6 +44,17 @@ function showTask(tree, trail) {
   grid.append(h('div', { class: 'lab' }, ''),
     h('div', { class: 'track axis' }, gridLines.map((g) => h('div', { class: 'xtick' + (x(g) > 94 ? ' end' : ''), style: { left: x(g) + '%' } }, g === base ? '0' : rel(g)))));
 
+  // A thread's states, once, under the first lane it ran (or after all).
+  const states = new Map(arr(tree.threadStates).map((st) => [st.tid, st]));
+  const drawnStates = new Set();
+  const stateRow = (tid) => {
+    const st = states.get(tid);
+    if (!st || drawnStates.has(tid)) return;
+    drawnStates.add(tid);
+    grid.append(h('div', { class: 'lab states', title: 'what ' + threadName(tid) + ' did' }, threadName(tid) + ' · state'),
+      h('div', { class: 'track states', data: { tid: String(tid) } }, arr(st.parts).map((p) => stateBar(p, x, rel))));
+  };
+
   // Lanes: regions of one Swift task nest, so rows by depth never overlap
   // within a lane; packing still splits a row where misuse made them.
   const lanes = new Map();
@@ -68,8 +81,10 @@ function showTask(tree, trail) {
     const swift = num(lane.r.swiftTask) !== null && lane.r.swiftTask !== 0;
     const label = (i) => i === 0 ? (swift && rows.length === 1 ? name + ' · ' + who : name) : i === 1 && swift ? who : '';
     rows.forEach((rw, i) => row(label(i), i === 0, rw.bars, name + ' on ' + who));
+    for (const tid of lane.threadIds) stateRow(tid);
   }
   if (!regions.length) row('regions', true, h('span', { class: 'faint', style: { fontSize: '11.5px', paddingLeft: '4px' } }, 'no regions'));
+  for (const tid of states.keys()) stateRow(tid);
 
   function regionBar(r, b, e) {
     const open = num(r.end) === null;
@@ -133,7 +148,8 @@ function showTask(tree, trail) {
     num(tree.omittedRegions) || num(tree.omittedLogs) ? h('p', { class: 'muted' }, 'Beyond the limits of a task, not shown: ' +
       [num(tree.omittedRegions) ? plural(tree.omittedRegions, 'region') : null, num(tree.omittedLogs) ? plural(tree.omittedLogs, 'log') : null]
         .filter((x) => x).join(' and ') + '.') : null,
-    grid, info, whereTimeWent(tree), taskLogs(tree, rel, threadName));
+    grid, states.size ? activityLegend() : null, info, whereTimeWent(tree), taskActivity(tree), taskWaits(tree, rel, threadName),
+    taskLogs(tree, rel, threadName));
 }
 
 function whereTimeWent(tree) {

@@ -130,6 +130,27 @@ package struct ReportDocument: Codable, Sendable {
         /// From a wakeup of a waiting thread to its next switch-in, every
         /// thread's: how long woken threads waited for a CPU.
         package var schedulerLatency: Distribution
+        /// The stacks where threads waited longest, most time first
+        /// (`TraceSummary.Options.blockingStacks` of them).
+        package var blocking: [BlockingRow]
+    }
+
+    /// Where threads waited, summed over the waits of one process at one
+    /// user stack, of one kind, in one call (docs/analysis.md, "Top
+    /// blocking stacks").
+    package struct BlockingRow: Codable, Sendable {
+        package var process: UInt32
+        /// lock, io, sleep or syscall.
+        package var wait: String
+        /// The system call or kernel function ("": not told).
+        package var why: String
+        package var count: Int
+        /// Nanoseconds waited, summed.
+        package var total: Int64
+        /// The stack's id in the trace (0: none recorded) and its frames,
+        /// innermost first.
+        package var stackID: UInt32
+        package var stack: [String]
     }
 
     /// A distribution of durations not tied to a type.
@@ -233,7 +254,13 @@ package struct ReportDocument: Codable, Sendable {
                 } : nil,
                 activity: summary.hasActivity ? TimeByActivity(statistics.activity) : nil)
         }
-        execution = summary.schedulerLatency.map { Execution(schedulerLatency: Distribution($0)) }
+        if let latency = summary.schedulerLatency {
+            let blocking = summary.blocking?.top(summary.options.blockingStacks) ?? []
+            execution = Execution(schedulerLatency: Distribution(latency), blocking: blocking.map { key, total in
+                BlockingRow(process: key.process, wait: key.activity.name, why: catalog.string(key.why), count: total.count,
+                            total: total.nanoseconds, stackID: key.stack, stack: stacks.lines(key.process, key.stack))
+            })
+        }
         // Heaviest first: what took the most time in all.
         tasks = summary.tasks.map { row($0.key, $0.value, slowest: true) }
             .sorted { ($0.latency?.total ?? 0, $1.type) > ($1.latency?.total ?? 0, $0.type) }

@@ -2,7 +2,8 @@ package import TraceAnalysis
 import TraceFormat
 
 /// Renders task trees as text: where the time went, then a timeline of
-/// regions (nested) and logs (in place), then child tasks, indented.
+/// regions (nested) and logs (in place), then the waits of its threads
+/// (traces with kernel events), then child tasks, indented.
 package enum TaskTreePrinter {
     package static func render(_ tree: TaskTree, traceStart: Int64, indent: String = "") -> [String] {
         var out: [String] = []
@@ -17,6 +18,12 @@ package enum TaskTreePrinter {
         if !tree.stack.isEmpty {
             out.append(indent + "  created at")
             out.append(contentsOf: tree.stack.prefix(8).map { indent + "      \($0)" })
+        }
+        if let activity = tree.activity, let total = tree.latency, total > 0 {
+            let parts = Activity.allCases.filter { activity[$0] > 0 }.map {
+                "\($0.name) \(d(activity[$0])) \(format(Double(activity[$0]) * 100 / Double(total)))%"
+            }
+            out.append(indent + "  what its thread did (kernel events): " + parts.joined(separator: ", "))
         }
         if let total = tree.latency, total > 0 {
             out.append(indent + "  where the time went (self time; regions nested in others not counted twice):")
@@ -42,7 +49,8 @@ package enum TaskTreePrinter {
             let misuse = region.misuse.isEmpty ? "" : "  ⚠ " + region.misuse.joined(separator: ", ")
             out.append(indent + "    " + "+\(d(region.begin.saturatingSubtract(begin)))".padding(11)
                        + String(repeating: "│ ", count: depth) + "├ \(region.type) \(length)  [thread \(region.thread)"
-                       + (region.swiftTask != 0 ? ", Swift task \(region.swiftTask)" : "") + "]" + misuse)
+                       + (region.swiftTask != 0 ? ", Swift task \(region.swiftTask)" : "") + "]" + misuse
+                       + (region.activity.map { "  " + split($0) } ?? ""))
             if !region.misuse.isEmpty {
                 for frame in region.stack.prefix(6) { out.append(indent + "    " + String(repeating: " ", count: 11 + 2 * depth) + "  at \(frame)") }
             }
@@ -57,11 +65,52 @@ package enum TaskTreePrinter {
         if tree.end != nil || tree.latency != nil, let end = tree.end {
             out.append(indent + "    " + "+\(d(end.saturatingSubtract(begin)))".padding(11) + "end")
         }
+        if let waits = tree.waits { out.append(contentsOf: render(waits, of: tree, from: begin, indent: indent)) }
         if !tree.children.isEmpty {
             out.append(indent + "  child tasks:")
             for child in tree.children { out.append(contentsOf: render(child, traceStart: traceStart, indent: indent + "    ")) }
         }
         return out
+    }
+
+    /// Frames shown under each wait.
+    static let waitFrames = 4
+
+    /// The waits of a task's threads, in time order: when, what, how long,
+    /// in which region and on which thread, who woke it, and where it blocked.
+    private static func render(_ waits: [TaskTree.Wait], of tree: TaskTree, from begin: Int64, indent: String) -> [String] {
+        let d = ReportPrinter.duration
+        guard !waits.isEmpty else { return [indent + "  waits (kernel events): none began in it"] }
+        var out = [indent + "  waits (offset from creation, wait, call, how long; where, who woke it; the stack where it blocked):"]
+        for wait in waits {
+            let waker: String
+            if let w = wait.waker {
+                if w.process == 0 {
+                    waker = "woken by an interrupt or another process"
+                } else {
+                    let name = w.name.isEmpty ? "" : " (\(w.name))"
+                    let process = w.process == tree.process ? "" : " of pid \(w.pid)"
+                    waker = w.tid == 0 ? "woken by a thread not known\(process)" : "woken by thread \(w.tid)\(name)\(process)"
+                }
+            } else {
+                waker = "its wakeup is not in the trace"
+            }
+            out.append(indent + "    " + "+\(d(wait.begin.saturatingSubtract(begin)))".padding(11)
+                       + "\(wait.wait)" + (wait.why.isEmpty ? "" : " \(wait.why)") + " \(d(wait.end.saturatingSubtract(wait.begin)))"
+                       + "  " + (wait.region.map { "in \($0) " } ?? "") + "on thread \(wait.thread), \(waker)")
+            for frame in wait.stack.prefix(waitFrames) { out.append(indent + String(repeating: " ", count: 17) + "at \(frame)") }
+            if wait.stack.count > waitFrames {
+                out.append(indent + String(repeating: " ", count: 17) + "… \(wait.stack.count - waitFrames) more frame(s)")
+            }
+        }
+        if let omitted = tree.omittedWaits, omitted > 0 { out.append(indent + "    (\(omitted) more wait(s) not shown)") }
+        return out
+    }
+
+    /// The parts of a split that took time, in `Activity` order.
+    private static func split(_ activity: ActivityTimes) -> String {
+        Activity.allCases.filter { activity[$0] > 0 }.map { "\($0.name) \(ReportPrinter.duration(activity[$0]))" }
+            .joined(separator: ", ")
     }
 
     /// One decimal. The value comes from file times (a hostile region can

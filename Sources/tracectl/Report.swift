@@ -56,7 +56,8 @@ struct Report: ParsableCommand {
         var filters = input.filters
         filters.taskTypes = taskTypes.isEmpty ? nil : taskTypes
         var document = ReportDocument(summary: summary, catalog: walk.catalog, stacks: stacks, filters: filters)
-        if let reason = stacks.unavailableReason, !document.misuse.isEmpty {
+        let blockingStacks = document.execution?.blocking.contains { $0.stackID != 0 } ?? false
+        if let reason = stacks.unavailableReason, !document.misuse.isEmpty || blockingStacks {
             try? FileDescriptor.standardError.writeAll(Array("tracectl: stacks shown as addresses: \(reason)\n".utf8))
         }
         if let html {

@@ -103,7 +103,9 @@ struct Tasks: ParsableCommand {
         if trees.isEmpty {
             Failure("no task with id \(id ?? 0) in the trace", status: Exit.failure).exit()
         }
-        if let reason = stacks.unavailableReason, trees.contains(where: { !$0.stack.isEmpty || !$0.regions.isEmpty && !catalog.stacks.isEmpty }) {
+        if let reason = stacks.unavailableReason, trees.contains(where: {
+            !$0.stack.isEmpty || !$0.regions.isEmpty && !catalog.stacks.isEmpty || $0.waits?.contains { !$0.stack.isEmpty } == true
+        }) {
             try? FileDescriptor.standardError.writeAll(Array("tracectl: stacks shown as addresses: \(reason)\n".utf8))
         }
         if json {

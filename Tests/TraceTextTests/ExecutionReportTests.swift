@@ -6,8 +6,9 @@ import TraceFormat
 import TraceText
 
 /// `tracectl report` on a trace with kernel events says where each type's
-/// wall time went and how long woken threads waited for a CPU, in text and
-/// in JSON; on a trace without, it says so in one line and nothing else.
+/// wall time went, how long woken threads waited for a CPU and at which
+/// stacks threads waited longest, in text and in JSON; on a trace without,
+/// it says so in one line and nothing else.
 @Suite struct ExecutionReportTests {
     /// An "order" task (1000-2500 ns) with a "brew" region (1000-2000 ns)
     /// on thread tid 100, and what the kernel saw that thread do.
@@ -86,6 +87,69 @@ import TraceText
         #expect(wait.histogram.map(\.count) == [1, 1])
     }
 
+    @Test func theReportListsTheStacksWhereThreadsWaitedLongest() throws {
+        let directory = try TemporaryDirectory("execution-blocking")
+        let path = directory.file("kernel.trace")
+        try ExecutionTrace.write(path, kernel: true)
+        let lines = try Self.report([path]).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let start = try #require(lines.firstIndex { $0.hasPrefix("blocking stacks (") })
+        #expect(lines[start - 1] == "")
+        #expect(Array(lines[start...]) == [
+            "blocking stacks (where threads waited longest: from leaving the CPU to wait to the wakeup, summed per stack, wait and call)",
+            "  wait     why                          total    waits",
+            "  lock     futex                        300ns        2",
+            "      at 0x1000",
+            "      at 0x2000",
+            "      at 0x3000",
+            "  io       -                            100ns        1",
+            "      at 0x4000",
+            "  syscall  wait4                        100ns        1",
+            "      at 0x4000",
+            "  sleep    nanosleep                     90ns        1",
+            "      (no user stack recorded)",
+            "",
+        ])
+    }
+
+    @Test func theJSONReportHasTheBlockingStacks() throws {
+        let directory = try TemporaryDirectory("execution-blocking-json")
+        let path = directory.file("kernel.trace")
+        try ExecutionTrace.write(path, kernel: true)
+        let json = try Self.report(["--json", path])
+        #expect(json.contains(#""blocking":[{"count":2,"process":1,"stack":["0x1000","0x2000","0x3000"],"stackID":1,"#
+                              + #""total":300,"wait":"lock","why":"futex"},{"count":1,"process":1,"stack":["0x4000"],"#
+                              + #""stackID":2,"total":100,"wait":"io","why":""},"#))
+        let report = try JSONDecoder().decode(ReportDocument.self, from: Data(json.utf8))
+        let blocking = try #require(report.execution?.blocking)
+        #expect(blocking.map { "\($0.wait) \($0.why) \($0.stackID) \($0.count) \($0.total)" } == [
+            "lock futex 1 2 300", "io  2 1 100", "syscall wait4 2 1 100", "sleep nanosleep 0 1 90",
+        ])
+        #expect(blocking.map(\.stack.count) == [3, 1, 1, 0])
+    }
+
+    @Test func aTraceWithoutWaitsSaysSoUnderBlockingStacks() throws {
+        let directory = try TemporaryDirectory("execution-no-waits")
+        let path = directory.file("kernel.trace")
+        // Preempted, then off its CPU in S with no wait told (as a real
+        // trace has until traced tells waits): no wait of a known kind.
+        let trace = try HandWrittenTrace(path: path)
+        try trace.process(1, name: "cafe")
+        var k = KernelEventEncoding()
+        k.switchIn(dt: 0, cpu: 0)
+        k.switchOut(dt: 100, state: TC_STATE_RUNNABLE, cpu: 0)
+        k.switchIn(dt: 100, cpu: 0)
+        k.switchOut(dt: 100, state: TC_STATE_SLEEPING, cpu: 0) // no wait told
+        k.wakeup(dt: 100, wakerProcess: 0, wakerTid: 0, cpu: 0)
+        try trace.kernelBatch(process: 1, tid: 100, base: 900, k)
+        try trace.finish()
+        let lines = try Self.report([path]).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let start = try #require(lines.firstIndex { $0.hasPrefix("blocking stacks (") })
+        #expect(Array(lines[(start + 1)...]) == [
+            "  none: no wait of a known kind (lock, io, sleep, syscall) ended in the trace", "",
+        ])
+        #expect(try Self.report(["--json", path]).contains(#""blocking":[]"#))
+    }
+
     @Test func aTraceWithoutKernelEventsSaysSoInOneLineAndNothingElse() throws {
         let directory = try TemporaryDirectory("execution-none")
         let path = directory.file("annotations.trace")
@@ -102,8 +166,9 @@ import TraceText
             none,
             "",
         ])
-        #expect(!lines.contains { $0.hasPrefix("execution (") || $0.hasPrefix("scheduler latency") })
+        #expect(!lines.contains { $0.hasPrefix("execution (") || $0.hasPrefix("scheduler latency") || $0.hasPrefix("blocking stacks") })
         let json = try Self.report(["--json", path])
         #expect(!json.contains("\"activity\"") && !json.contains("\"execution\"") && !json.contains("none in this trace"))
+        #expect(!json.contains("\"blocking\""))
     }
 }

@@ -1,0 +1,68 @@
+import Testing
+import TestSupport
+import TraceAnalysis
+import TraceFormat
+
+/// What `tracectl tasks` adds for a chosen task on a trace with kernel
+/// events: the split of the task's and each region's time by what their
+/// thread did, the waits of its thread (with the region, the stack and the
+/// waker), and its thread's states while it was open there.
+@Suite struct TaskExecutionTests {
+    static func tree(kernel: Bool) throws -> (TaskTree, TraceCatalog) {
+        let directory = try TemporaryDirectory("task-execution")
+        let path = directory.file("execution.trace")
+        try ExecutionTrace.write(path, kernel: kernel)
+        let walk = try TraceWalk(paths: [path])
+        #expect(walk.catalog.diagnostics.isEmpty, "\(walk.catalog.diagnostics)")
+        var drilldown = TaskDrilldown(roots: [TaskDrilldown.TaskKey(process: 1, id: 1)], catalog: walk.catalog,
+                                      stacks: StackResolver(catalog: walk.catalog, symbolize: false))
+        walk.run(&drilldown)
+        return (try #require(drilldown.trees().first), walk.catalog)
+    }
+
+    static func split(_ times: ActivityTimes?) -> [String: Int64] {
+        guard let times else { return [:] }
+        return Dictionary(uniqueKeysWithValues: Activity.allCases.compactMap { times[$0] == 0 ? nil : ($0.name, times[$0]) })
+    }
+
+    @Test func aChosenTaskAndItsRegionsSplitTheirTimeByWhatTheirThreadDid() throws {
+        let (tree, _) = try Self.tree(kernel: true)
+        #expect(Self.split(tree.activity) == ["running": 840, "runnable": 260, "lock": 300, "io": 100])
+        #expect(tree.regions.map(\.type) == ["brew", "grind"])
+        #expect(Self.split(tree.regions[0].activity) == ["running": 650, "runnable": 150, "lock": 200])
+        #expect(Self.split(tree.regions[1].activity) == ["running": 150, "runnable": 100, "lock": 50, "io": 100])
+    }
+
+    @Test func aChosenTaskListsTheWaitsOfItsThreadWithTheRegionTheStackAndTheWaker() throws {
+        let (tree, _) = try Self.tree(kernel: true)
+        let waits = try #require(tree.waits)
+        #expect(waits.map { "\($0.begin)-\($0.end) \($0.wait) \($0.why) tid \($0.thread) in \($0.region ?? "-")" } == [
+            "1100-1300 lock futex tid 100 in brew",
+            "2100-2200 io  tid 100 in grind",
+            "2350-2450 lock futex tid 100 in grind",
+        ])
+        #expect(waits.map(\.stack) == [["0x1000", "0x2000", "0x3000"], ["0x4000"], ["0x1000", "0x2000", "0x3000"]])
+        #expect(waits.map { $0.waker.map { "p\($0.process) pid \($0.pid) tid \($0.tid) \($0.name)" } } == [
+            "p1 pid 42 tid 200 worker", "p0 pid 0 tid 0 ", "p1 pid 42 tid 200 worker",
+        ])
+        #expect(tree.omittedWaits == 0)
+    }
+
+    @Test func aChosenTaskKeepsItsThreadsStatesWhileItWasOpenThere() throws {
+        let (tree, _) = try Self.tree(kernel: true)
+        let states = try #require(tree.threadStates)
+        #expect(states.map(\.tid) == [100] && states.map(\.name) == ["main"])
+        #expect(states[0].parts.map { "\($0.begin)-\($0.end) \($0.activity)" } == [
+            "1000-1100 running", "1100-1300 lock", "1300-1350 runnable", "1350-1700 running", "1700-1800 runnable",
+            "1800-2100 running", "2100-2200 io", "2200-2300 runnable", "2300-2350 running", "2350-2450 lock",
+            "2450-2460 runnable", "2460-2500 running",
+        ])
+        #expect(tree.omittedStateParts == 0)
+    }
+
+    @Test func aTaskOfATraceWithoutKernelEventsHasNoneOfIt() throws {
+        let (tree, _) = try Self.tree(kernel: false)
+        #expect(tree.activity == nil && tree.waits == nil && tree.omittedWaits == nil && tree.threadStates == nil)
+        #expect(tree.omittedStateParts == nil && tree.regions.allSatisfy { $0.activity == nil })
+    }
+}
