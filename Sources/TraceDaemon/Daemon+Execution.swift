@@ -20,7 +20,13 @@ extension Daemon {
             }
             return
         }
-        if !kernel.isOpen, kernel.open(log: log, prepared: KernelFiles.directory(socketDirectory: socketDirectory)) {
+        let hertz = recording.map { Int($0.sampleHertz) }.max() ?? 0
+        let wasOpen = kernel.isOpen
+        if !wasOpen || kernel.sampleHertz != hertz {
+            for descriptor in kernel.descriptors { epoll.remove(descriptor) }
+        }
+        if (!wasOpen || kernel.sampleHertz != hertz),
+           kernel.open(log: log, prepared: KernelFiles.directory(socketDirectory: socketDirectory), sampleHertz: hertz) {
             for descriptor in kernel.descriptors {
                 do {
                     try epoll.add(descriptor, .readable, token: Self.kernelToken)

@@ -17,49 +17,95 @@ import Glibc
 /// (less `margin`): a record of that age was in its ring when the ring
 /// was read. The rest waits for the next drain. So sessions get each
 /// thread's events in time order, whatever CPU they came from.
+///
+/// Cost: a drain takes every process's records (hundreds of thousands a
+/// second under a switching load), so what it keeps of each is small and
+/// trivially copyable (`Held`, `RoutedEvent`), thread lookups go through
+/// `ThreadTable`, and the routing state is moved into a local for the
+/// drain (no exclusivity check per access to the class's properties).
 final class ExecutionRecorder {
     private var collector: KernelCollector?
+    /// The rate the collector samples at (0: no CPU samples).
+    private(set) var sampleHertz = 0
     /// Why the collector could not be opened (logged once), with the
     /// setting that would enable it.
     private(set) var problem: String?
-    /// Thread → process, for the threads of recorded processes.
-    private var processOf: [Int32: Int32] = [:]
-    /// Recorded process → the sessions recording it.
-    private var watchers: [Int32: [SessionExecution]] = [:]
     private var sessions: [SessionExecution] = []
-    /// Records taken but not yet handed on (see "Order").
-    private var held: [KernelRecord] = []
+    private var routing = Routing()
     /// Processes forked by recorded processes since `takeChildren`.
     private var children: [(parent: Int32, child: Int32)] = []
+    static let margin: UInt64 = 2_000_000
 
-    func takeChildren() -> [(parent: Int32, child: Int32)] {
-        defer { children.removeAll() }
-        return children
+    /// What a drain needs, kept between drains.
+    private struct Routing {
+        /// Thread → process, for the threads of recorded processes.
+        var processOf = ThreadTable()
+        /// Thread → its entry in `routes` (built on its first event).
+        var routeOf = ThreadTable()
+        /// Per thread: the sessions recording it and their writer slots.
+        var routes: [[(session: Int32, slot: Int32)]] = []
+        /// Recorded process → the sessions recording it.
+        var watchers: [Int32: [Int32]] = [:]
+        /// Records taken but not yet handed on (see "Order"), sorted by
+        /// time at the end of each drain.
+        var held: [Held] = []
+        /// Strings of switch-outs and names, by `RoutedEvent.text`.
+        var strings: [String] = []
+        var stringIndex: [String: Int32] = [:]
+        var lost: UInt64 = 0
+        var newChildren: [(parent: Int32, child: Int32)] = []
+
+        mutating func text(_ value: String) -> Int32 {
+            if value.isEmpty { return -1 }
+            if let index = stringIndex[value] { return index }
+            let index = Int32(strings.count)
+            strings.append(value)
+            stringIndex[value] = index
+            return index
+        }
     }
 
-    /// One drain's records, all processes' (kept to reuse its storage).
-    private var taken: [KernelRecord] = []
-    /// Records lost in the rings since the last drain handed them out.
-    private(set) var lostTotal: UInt64 = 0
-    static let margin: UInt64 = 2_000_000
+    /// A record of a recorded thread, as little as its events need.
+    private struct Held {
+        enum Kind: UInt8 { case switchRecord, wakeup, fork, exit, name }
+        var time: UInt64
+        var kind: Kind
+        var cpu: Int32
+        /// switch: previous and next; wakeup: wakee and waker; fork, exit,
+        /// name: the thread and its process.
+        var first: Int32
+        var second: Int32
+        var third: Int32 = 0
+        /// switch: TC_STATE_*, dead flag in `flags`; wakeup: in interrupt.
+        var state: UInt8 = 0
+        var wait: UInt8 = 0
+        var flags: UInt8 = 0
+        /// The call (switch-out) or name: an index into `Routing.strings`.
+        var text: Int32 = -1
+    }
 
     var isOpen: Bool { collector != nil }
     var descriptors: [FileDescriptor] { collector?.descriptors ?? [] }
 
-    /// Opens the collector if it is not open; on failure records why and
-    /// returns false (each later call tries again: a capability granted, a
-    /// sysctl changed).
-    /// The tracepoints are read from `prepared` when `traced
-    /// --prepare-kernel` copied them there (an unprivileged traced cannot
-    /// read tracefs), from tracefs otherwise.
-    func open(log: Log, prepared: String) -> Bool {
-        if collector != nil { return true }
+    /// Opens the collector if it is not open (or reopens it at another
+    /// sample rate); on failure records why and returns false (each later
+    /// call tries again: a capability granted, a sysctl changed). The
+    /// tracepoints are read from `prepared` when `traced --prepare-kernel`
+    /// copied them there (an unprivileged traced cannot read tracefs), from
+    /// tracefs otherwise.
+    func open(log: Log, prepared: String, sampleHertz: Int) -> Bool {
+        if collector != nil && sampleHertz == self.sampleHertz { return true }
+        if collector != nil {
+            drain(everything: true)
+            collector = nil
+        }
         do {
             let tracepoints = access(prepared + "/events", F_OK) == 0
                 ? Tracepoints(root: prepared) : try Tracepoints.locate(mounting: true)
             let collector = try KernelCollector(tracepoints: tracepoints, ringSize: Self.ringSize)
             try collector.enable()
             self.collector = collector
+            self.sampleHertz = sampleHertz
             if problem != nil { log.notice("execution events: recording again") }
             problem = nil
             return true
@@ -71,29 +117,35 @@ final class ExecutionRecorder {
         }
     }
 
-    /// 4 MiB per CPU: at 100,000 switches a second on a CPU, each with a
-    /// wakeup and their callchains (~250 bytes a record), 80 ms of records;
-    /// traced drains a ring as soon as it is a quarter full.
-    static let ringSize = 4 << 20
+    /// 16 MiB per CPU: a pipe ping-pong on 2 CPUs (~1,000,000 records a
+    /// second) lost records with 4 MiB while traced waited for a CPU the
+    /// load kept busy, and none with 16 MiB (docs/performance.md,
+    /// "Execution events"). traced drains a ring when it is a quarter full.
+    static let ringSize = 16 << 20
 
     func close() {
         collector = nil
-        held = []
-        processOf = [:]
+        routing.held = []
+        routing.processOf = ThreadTable()
+        routing.routeOf = ThreadTable()
+        routing.routes = []
     }
 
     /// The sessions and processes to record, after any change.
     func route(_ sessions: [SessionExecution]) {
         self.sessions = sessions
-        var watchers: [Int32: [SessionExecution]] = [:]
-        for session in sessions {
-            for pid in session.recordedPIDs { watchers[pid, default: []].append(session) }
+        var watchers: [Int32: [Int32]] = [:]
+        for (index, session) in sessions.enumerated() {
+            for pid in session.recordedPIDs { watchers[pid, default: []].append(Int32(index)) }
         }
-        for pid in watchers.keys where self.watchers[pid] == nil {
-            for tid in Self.threads(of: pid) { processOf[tid] = pid }
+        for pid in watchers.keys where routing.watchers[pid] == nil {
+            for tid in Self.threads(of: pid) { routing.processOf[tid] = pid }
         }
-        processOf = processOf.filter { watchers[$0.value] != nil }
-        self.watchers = watchers
+        routing.processOf.removeAll { _, pid in watchers[pid] == nil }
+        routing.watchers = watchers
+        // Routes name sessions by index: built again as events come.
+        routing.routeOf = ThreadTable()
+        routing.routes = []
     }
 
     /// The thread ids of `pid` now (`/proc/PID/task`).
@@ -101,91 +153,132 @@ final class ExecutionRecorder {
         FileSystem.entries("/proc/\(pid)/task").compactMap { Int32($0) }
     }
 
+    func takeChildren() -> [(parent: Int32, child: Int32)] {
+        defer { children.removeAll() }
+        return children
+    }
+
     /// Takes what the rings hold and hands on what is old enough (all of
-    /// it with `everything`, after the collector stopped).
+    /// it with `everything`, when a session stops or a client leaves).
     func drain(everything: Bool = false) {
         guard let collector else { return }
         let began = tc_monotonic_ns()
-        taken.removeAll(keepingCapacity: true)
-        collector.drain { record in
-            switch record {
-            case .lost(_, let count): lostTotal = lostTotal.saturatingAdd(count)
-            case .mapping: break
-            case .fork(let task):
-                // A new thread of a recorded process: known before its
-                // first switch is looked at (it may come from a CPU drained
-                // before this fork's).
-                if watchers[task.pid] != nil { processOf[task.tid] = task.pid }
-                // A new process forked by a recorded one: its unit's, if
-                // a session records a unit (`takeChildren`).
-                if task.pid == task.tid, watchers[task.parentPID] != nil { children.append((task.parentPID, task.pid)) }
-                taken.append(record)
-            default: taken.append(record)
-            }
+        var routing = Routing()
+        swap(&routing, &self.routing)
+        defer { swap(&routing, &self.routing) }
+        let heldBefore = routing.held.count
+        collector.drain { record in Self.take(record, into: &routing) }
+        children.append(contentsOf: routing.newChildren)
+        routing.newChildren.removeAll()
+        if routing.lost > 0 {
+            for session in sessions { session.lost = session.lost.saturatingAdd(routing.lost) }
+            routing.lost = 0
         }
-        // Only what concerns recorded threads is kept and sorted: the
-        // rings hold every process's.
-        for record in taken where concernsRecorded(record) { held.append(record) }
-        guard !held.isEmpty else { return }
-        held.sort { ($0.time ?? 0) < ($1.time ?? 0) }
+        guard !routing.held.isEmpty else { return }
+        if routing.held.count > heldBefore { routing.held.sort { $0.time < $1.time } }
         let cutoff = everything ? UInt64.max : began &- Self.margin
-        let ready = held.partitioningIndex { ($0.time ?? 0) >= cutoff }
-        for record in held[..<ready] { hand(record) }
-        held.removeFirst(ready)
-        if lostTotal > 0 {
-            for session in sessions { session.lost = session.lost.saturatingAdd(lostTotal) }
-            lostTotal = 0
+        let ready = routing.held.partitioningIndex { $0.time >= cutoff }
+        guard ready > 0 else { return }
+        var routed = [[RoutedEvent]](repeating: [], count: sessions.count)
+        for index in 0..<ready { hand(routing.held[index], &routing, into: &routed) }
+        routing.held.removeFirst(ready)
+        for (index, events) in routed.enumerated() where !events.isEmpty {
+            sessions[index].apply(events, strings: routing.strings)
         }
     }
 
-    private func concernsRecorded(_ record: KernelRecord) -> Bool {
-        switch record {
-        case .contextSwitch(let change): processOf[change.previousTID] != nil || processOf[change.nextTID] != nil
-        case .wakeup(let wakeup): processOf[wakeup.wakeeTID] != nil
-        case .fork(let task), .exit(let task): processOf[task.tid] != nil
-        case .name(let name): watchers[name.pid] != nil
-        case .mapping, .lost: false
-        }
-    }
-
-    private func hand(_ record: KernelRecord) {
+    /// Keeps what concerns recorded threads of one record (the rings hold
+    /// every process's).
+    private static func take(_ record: KernelRecord, into routing: inout Routing) {
         switch record {
         case .contextSwitch(let change):
-            if let pid = processOf[change.previousTID] {
-                let (wait, why) = Self.wait(of: change)
-                for session in watchers[pid] ?? [] {
-                    session.switchOut(pid: pid, tid: change.previousTID, at: change.time, state: Self.state(change.previousState),
-                                      cpu: change.cpu, wait: wait, why: why)
-                }
-                if change.previousState == .dead { processOf[change.previousTID] = nil }
-            }
-            if let pid = processOf[change.nextTID] {
-                for session in watchers[pid] ?? [] {
-                    session.switchIn(pid: pid, tid: change.nextTID, at: change.time, cpu: change.cpu)
-                }
-            }
+            let previous = change.previousTID > 0 && routing.processOf[change.previousTID] != nil
+            let next = change.nextTID > 0 && routing.processOf[change.nextTID] != nil
+            guard previous || next else { return }
+            let (wait, why) = Self.wait(of: change)
+            routing.held.append(Held(
+                time: change.time, kind: .switchRecord, cpu: Int32(clamping: change.cpu),
+                first: previous ? change.previousTID : 0, second: next ? change.nextTID : 0,
+                state: UInt8(Self.state(change.previousState)), wait: UInt8(wait),
+                flags: change.previousState == .dead ? 1 : 0, text: previous ? routing.text(why) : -1))
         case .wakeup(let wakeup):
-            guard let pid = processOf[wakeup.wakeeTID] else { return }
-            let waker = wakeup.inInterrupt || wakeup.wakerTID <= 0 ? nil : (pid: wakeup.wakerPID, tid: wakeup.wakerTID)
-            for session in watchers[pid] ?? [] {
-                session.wakeup(pid: pid, tid: wakeup.wakeeTID, at: wakeup.time, cpu: wakeup.cpu, waker: waker)
-            }
+            guard wakeup.wakeeTID > 0, routing.processOf[wakeup.wakeeTID] != nil else { return }
+            routing.held.append(Held(
+                time: wakeup.time, kind: .wakeup, cpu: Int32(clamping: wakeup.cpu), first: wakeup.wakeeTID,
+                second: wakeup.inInterrupt ? 0 : wakeup.wakerTID, third: wakeup.inInterrupt ? 0 : wakeup.wakerPID))
         case .fork(let task):
-            guard watchers[task.pid] != nil else { return }
-            processOf[task.tid] = task.pid
-        case .exit(let task):
-            guard let pid = processOf[task.tid] else { return }
-            for session in watchers[pid] ?? [] {
-                session.exit(pid: pid, tid: task.tid, at: task.time)
-                // The main thread's exit ends the process.
-                if task.tid == pid { session.remove(pid: pid) }
+            // A new thread of a recorded process is known at once: its
+            // first switch may come from a CPU drained before this one.
+            if routing.watchers[task.pid] != nil {
+                routing.processOf[task.tid] = task.pid
+                routing.held.append(Held(time: task.time, kind: .fork, cpu: 0, first: task.tid, second: task.pid))
             }
+            // A new process forked by a recorded one: its unit's, if a
+            // session records a unit (`takeChildren`).
+            if task.pid == task.tid, routing.watchers[task.parentPID] != nil {
+                routing.newChildren.append((task.parentPID, task.pid))
+            }
+        case .exit(let task):
+            guard task.tid > 0, routing.processOf[task.tid] != nil else { return }
+            routing.held.append(Held(time: task.time, kind: .exit, cpu: 0, first: task.tid, second: task.pid))
         case .name(let name):
-            guard watchers[name.pid] != nil else { return }
-            processOf[name.tid] = name.pid
-            for session in watchers[name.pid] ?? [] { session.name(pid: name.pid, tid: name.tid, at: name.time, name.name) }
-        case .mapping, .lost:
+            guard routing.watchers[name.pid] != nil else { return }
+            routing.processOf[name.tid] = name.pid
+            routing.held.append(Held(time: name.time, kind: .name, cpu: 0, first: name.tid, second: name.pid,
+                                     text: routing.text(name.name)))
+        case .lost(_, let count):
+            routing.lost = routing.lost.saturatingAdd(count)
+        default:
             break
+        }
+    }
+
+    /// The sessions and writer slots of `tid`, built on its first event.
+    private func targets(of tid: Int32, _ routing: inout Routing) -> Int32? {
+        if let route = routing.routeOf[tid] { return route }
+        guard let pid = routing.processOf[tid] else { return nil }
+        var targets: [(session: Int32, slot: Int32)] = []
+        for session in routing.watchers[pid] ?? [] {
+            if let slot = sessions[Int(session)].slot(pid: pid, tid: tid) { targets.append((session, slot)) }
+        }
+        let route = Int32(routing.routes.count)
+        routing.routes.append(targets)
+        routing.routeOf[tid] = route
+        return route
+    }
+
+    private func hand(_ record: Held, _ routing: inout Routing, into routed: inout [[RoutedEvent]]) {
+        func each(_ tid: Int32, _ event: RoutedEvent) {
+            guard let route = targets(of: tid, &routing) else { return }
+            for (session, slot) in routing.routes[Int(route)] {
+                var event = event
+                event.slot = slot
+                routed[Int(session)].append(event)
+            }
+        }
+        switch record.kind {
+        case .switchRecord:
+            if record.first > 0 {
+                each(record.first, RoutedEvent(time: record.time, slot: 0, kind: .switchOut, state: record.state,
+                                               wait: record.wait, cpu: UInt32(clamping: record.cpu), text: record.text))
+                if record.flags & 1 != 0 { routing.processOf[record.first] = nil }
+            }
+            if record.second > 0 {
+                each(record.second, RoutedEvent(time: record.time, slot: 0, kind: .switchIn, cpu: UInt32(clamping: record.cpu)))
+            }
+        case .wakeup:
+            each(record.first, RoutedEvent(time: record.time, slot: 0, kind: .wakeup, cpu: UInt32(clamping: record.cpu),
+                                           wakerPID: record.third, wakerTID: record.second))
+        case .fork:
+            break
+        case .exit:
+            each(record.first, RoutedEvent(time: record.time, slot: 0, kind: .exit))
+            // The main thread's exit ends the process.
+            if record.first == record.second {
+                for session in routing.watchers[record.second] ?? [] { sessions[Int(session)].remove(pid: record.second) }
+            }
+        case .name:
+            each(record.first, RoutedEvent(time: record.time, slot: 0, kind: .name, text: record.text))
         }
     }
 

@@ -68,7 +68,7 @@ final class Session {
         self.state = .running
         self.startedRealtime = tc_realtime_ns()
         self.startedMonotonic = tc_monotonic_ns()
-        execution = config.execution?.enabled == true ? SessionExecution(sessionStart: startedMonotonic) : nil
+        execution = config.execution?.enabled == true ? SessionExecution(sessionStart: startedMonotonic, sampleHertz: config.execution?.cpuSampleHertz ?? 0) : nil
         let framing = Framing(
             preamble: { [unowned self] w in self.writePreamble(into: &w) },
             ending: { [unowned self] w in self.writeEnding(into: &w) },

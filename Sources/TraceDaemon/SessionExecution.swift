@@ -7,7 +7,8 @@ import TraceProtocol
 /// events waiting for the next frame, per thread.
 ///
 /// `ExecutionRecorder` hands it every event of a recorded thread in time
-/// order (it holds back what a CPU not yet drained could still precede);
+/// order (it holds back what a CPU not yet drained could still precede),
+/// addressed to the thread's writer slot;
 /// `flush` appends one kernel batch per thread that has events, so a
 /// thread's batches follow each other in time and never overlap, as the
 /// format requires.
@@ -34,7 +35,16 @@ final class SessionExecution {
 
     let sessionStart: UInt64
     private(set) var processes: [Int32: Process] = [:]
-    private var threads: [ThreadKey: KernelEventWriter] = [:]
+    /// One writer per recorded thread, by slot (`slot(pid:tid:)`), with its
+    /// thread and process key.
+    private var writers: [KernelEventWriter] = []
+    private var slotThreads: [ThreadKey] = []
+    private var slotProcess: [UInt32] = []
+    private var slotOf: [ThreadKey: Int32] = [:]
+    /// Per slot: its process is no longer recorded.
+    private var slotEnded: [Bool] = []
+    /// Recorded processes' keys by pid (bit patterns), for the hot path.
+    private var recordedKeys = ThreadTable()
     /// Strings defined since the last flush: they go out before its batches.
     private var newStrings: [(process: UInt32, record: StringRecord)] = []
     /// Processes (not clients) added since the last flush.
@@ -55,8 +65,12 @@ final class SessionExecution {
     /// that would enable them.
     var problem = ""
 
-    init(sessionStart: UInt64) {
+    /// CPU samples a second the session asked for (0: none).
+    let sampleHertz: UInt32
+
+    init(sessionStart: UInt64, sampleHertz: UInt32) {
         self.sessionStart = sessionStart
+        self.sampleHertz = sampleHertz
     }
 
     var recordedPIDs: [Int32] { processes.values.filter { !$0.ended }.map(\.pid).sorted() }
@@ -68,6 +82,7 @@ final class SessionExecution {
     func add(pid: Int32, key: UInt32, record: ProcessRecord?) {
         guard processes[pid] == nil else { return }
         processes[pid] = Process(key: key, pid: pid, record: record)
+        recordedKeys[pid] = Int32(bitPattern: key)
         if let record { newProcesses.append(record) }
     }
 
@@ -75,18 +90,23 @@ final class SessionExecution {
     /// recorded so far stays.
     func remove(pid: Int32) {
         processes[pid]?.ended = true
+        recordedKeys[pid] = nil
+        for (slot, thread) in slotThreads.enumerated() where thread.pid == pid { slotEnded[slot] = true }
     }
 
-    /// The writer of `tid`'s events, nil if the session does not record its
-    /// process or the event is older than the session.
-    private func withThread(pid: Int32, tid: Int32, at time: UInt64, _ body: (inout KernelEventWriter, UInt32) -> Void) {
-        guard time >= sessionStart, let process = processes[pid], !process.ended else { return }
+    /// The writer slot of thread `tid` of `pid`, made on first use; nil
+    /// if the session does not record `pid`.
+    func slot(pid: Int32, tid: Int32) -> Int32? {
+        guard let process = processes[pid], !process.ended else { return nil }
         let key = ThreadKey(pid: pid, tid: tid)
-        var writer = threads[key] ?? KernelEventWriter(baseTime: time)
-        let before = writer.count
-        body(&writer, process.key)
-        events &+= UInt64(writer.count - before)
-        threads[key] = writer
+        if let slot = slotOf[key] { return slot }
+        let slot = Int32(writers.count)
+        writers.append(KernelEventWriter(baseTime: sessionStart))
+        slotThreads.append(key)
+        slotProcess.append(process.key)
+        slotEnded.append(false)
+        slotOf[key] = slot
+        return slot
     }
 
     /// The id of `value` among the strings traced defined for `pid`.
@@ -102,45 +122,78 @@ final class SessionExecution {
 
     // MARK: Events
 
-    func switchOut(pid: Int32, tid: Int32, at time: UInt64, state: Int, cpu: Int, wait: Int, why: String) {
-        let why = string(why, pid: pid)
-        withThread(pid: pid, tid: tid, at: time) { writer, _ in
-            writer.switchOut(at: time, state: state, cpu: UInt32(clamping: cpu), wait: wait, why: why)
+    /// Writes routed events, in time order, into their threads' writers:
+    /// `strings` are the recorder's (`RoutedEvent.text`). Events older than
+    /// the session, or of a process it no longer records, are left out.
+    func apply(_ routed: [RoutedEvent], strings: [String]) {
+        // The writers are moved into a local for the loop: no copy, and
+        // no exclusivity check per event.
+        var writers: [KernelEventWriter] = []
+        swap(&writers, &self.writers)
+        defer { swap(&writers, &self.writers) }
+        var written = 0
+        for event in routed where event.time >= sessionStart {
+            let slot = Int(event.slot)
+            guard !slotEnded[slot] else { continue }
+            let thread = slotThreads[slot]
+            let before = writers[slot].count
+            switch event.kind {
+            case .switchOut:
+                let why = event.text >= 0 ? text(Int(event.text), strings, pid: thread.pid) : 0
+                writers[slot].switchOut(at: event.time, state: Int(event.state), cpu: event.cpu, wait: Int(event.wait), why: why)
+            case .switchIn:
+                writers[slot].switchIn(at: event.time, cpu: event.cpu)
+            case .wakeup:
+                // The waker is named only when the session records its
+                // process too (its members are those the requester may see).
+                let waker = event.wakerPID > 0 ? recordedKeys[event.wakerPID].map { UInt32(bitPattern: $0) } : nil
+                writers[slot].wakeup(at: event.time, wakerProcess: waker ?? 0,
+                                     wakerTID: waker == nil ? 0 : UInt32(clamping: event.wakerTID), cpu: event.cpu)
+            case .name:
+                guard event.text >= 0 else { continue }
+                writers[slot].name(at: event.time, name: text(Int(event.text), strings, pid: thread.pid))
+            case .exit:
+                writers[slot].exit(at: event.time)
+            }
+            written += writers[slot].count - before
         }
+        events &+= UInt64(written)
     }
 
-    func switchIn(pid: Int32, tid: Int32, at time: UInt64, cpu: Int) {
-        withThread(pid: pid, tid: tid, at: time) { writer, _ in writer.switchIn(at: time, cpu: UInt32(clamping: cpu)) }
+    /// The id for the recorder's string `index`, per process, cached.
+    private func text(_ index: Int, _ strings: [String], pid: Int32) -> UInt32 {
+        let key = TextKey(pid: pid, index: Int32(index))
+        if let id = textIDs[key] { return id }
+        let id = string(strings[index], pid: pid)
+        textIDs[key] = id
+        return id
     }
 
-    /// Woken by `waker` (pid, tid): named only when the session records
-    /// that process too (its members are those the requester may see).
-    func wakeup(pid: Int32, tid: Int32, at time: UInt64, cpu: Int, waker: (pid: Int32, tid: Int32)?) {
-        let wakerKey = waker.flatMap { processes[$0.pid] }.map(\.key)
-        withThread(pid: pid, tid: tid, at: time) { writer, _ in
-            writer.wakeup(at: time, wakerProcess: wakerKey ?? 0, wakerTID: wakerKey == nil ? 0 : UInt32(clamping: waker?.tid ?? 0),
-                          cpu: UInt32(clamping: cpu))
-        }
+    private struct TextKey: Hashable {
+        var pid: Int32
+        var index: Int32
     }
 
+    private var textIDs: [TextKey: UInt32] = [:]
+
+    /// A name read from /proc (a process's threads when it starts being
+    /// recorded).
     func name(pid: Int32, tid: Int32, at time: UInt64, _ name: String) {
+        guard let slot = slot(pid: pid, tid: tid) else { return }
         let id = string(name, pid: pid)
-        withThread(pid: pid, tid: tid, at: time) { writer, _ in writer.name(at: time, name: id) }
+        writers[Int(slot)].name(at: time, name: id)
+        events &+= 1
     }
 
     /// The process's counters, in its main thread's batch.
     func stats(pid: Int32, at time: UInt64, _ values: [(what: Int, value: UInt64)]) {
-        withThread(pid: pid, tid: pid, at: time) { writer, _ in
-            for (what, value) in values { writer.stat(at: time, what: what, value: value) }
-        }
+        guard let slot = slot(pid: pid, tid: pid) else { return }
+        for (what, value) in values { writers[Int(slot)].stat(at: time, what: what, value: value) }
+        events &+= UInt64(values.count)
     }
 
     /// When the counters are next due (CLOCK_MONOTONIC ns).
     var nextStats: UInt64 = 0
-
-    func exit(pid: Int32, tid: Int32, at time: UInt64) {
-        withThread(pid: pid, tid: tid, at: time) { writer, _ in writer.exit(at: time) }
-    }
 
     // MARK: Output
 
@@ -151,10 +204,9 @@ final class SessionExecution {
         newProcesses.removeAll()
         for (process, record) in newStrings { MetadataRecord.string(record).encode(process: process, into: &w) }
         newStrings.removeAll()
-        for (key, writer) in threads where writer.count > 0 {
-            guard let process = processes[key.pid] else { continue }
-            writer.encode(process: process.key, tid: UInt32(clamping: key.tid), into: &w)
-            threads[key] = KernelEventWriter(baseTime: writer.lastTime)
+        for slot in writers.indices where writers[slot].count > 0 {
+            writers[slot].encode(process: slotProcess[slot], tid: UInt32(clamping: slotThreads[slot].tid), into: &w)
+            writers[slot] = KernelEventWriter(baseTime: writers[slot].lastTime)
         }
     }
 

@@ -63,15 +63,18 @@ final class BytePipe: Sendable {
         writer.close()
     }
 
-    func send() {
+    func send(_ value: UInt8 = 1) {
         do {
-            try writer.writeAll([1])
+            try writer.writeAll([value])
         } catch {
             Fixture.fail("\(error)")
         }
     }
 
-    func receive() {
+    func receive() { _ = receiveValue() }
+
+    /// The byte `send` sent.
+    func receiveValue() -> UInt8 {
         var byte: UInt8 = 0
         let count: Int
         do {
@@ -80,6 +83,7 @@ final class BytePipe: Sendable {
             Fixture.fail("\(error)")
         }
         guard count == 1 else { Fixture.fail("read(2) of a pipe: end of file before its byte") }
+        return byte
     }
 }
 

@@ -28,15 +28,12 @@ enum PingPongScenario {
                     pong.receive()
                     count += 1
                 }
-                ping.send()   // let the other side see the stop
+                ping.send(0)   // the other side's stop
                 return count
             })
             workers.append(Worker("pong-\(pair)") {
-                while true {
-                    ping.receive()
-                    if counter.stopped { return 0 }
-                    pong.send()
-                }
+                while ping.receiveValue() == 1 { pong.send() }
+                return 0
             })
         }
         let start = tc_monotonic_ns()
