@@ -100,7 +100,7 @@ package final class KernelCollector {
         let tracepoint = tc_perf_attr(
             type: TC_PERF_TYPE_TRACEPOINT, flags: TC_PERF_ATTR_DISABLED | TC_PERF_ATTR_USE_CLOCKID | TC_PERF_ATTR_WATERMARK,
             config: 0, sample_period: 1, sample_type: samples | TC_PERF_SAMPLE_RAW, read_format: TC_PERF_FORMAT_LOST,
-            wakeup_watermark: UInt32(ringSize / 4), clockid: CLOCK_MONOTONIC)
+            wakeup_watermark: UInt32(ringSize / 4), clockid: CLOCK_MONOTONIC, sample_max_stack: 0)
         var switchAttributes = tracepoint
         switchAttributes.config = layout.switchID
         var wakingAttributes = tracepoint
@@ -110,7 +110,7 @@ package final class KernelCollector {
             flags: TC_PERF_ATTR_DISABLED | TC_PERF_ATTR_USE_CLOCKID | TC_PERF_ATTR_SAMPLE_ID_ALL | TC_PERF_ATTR_TASK
                 | TC_PERF_ATTR_COMM | TC_PERF_ATTR_COMM_EXEC | TC_PERF_ATTR_MMAP | TC_PERF_ATTR_MMAP2 | TC_PERF_ATTR_BUILD_ID,
             config: TC_PERF_COUNT_SW_DUMMY, sample_period: 0, sample_type: samples, read_format: TC_PERF_FORMAT_LOST,
-            wakeup_watermark: 0, clockid: CLOCK_MONOTONIC)
+            wakeup_watermark: 0, clockid: CLOCK_MONOTONIC, sample_max_stack: 0)
 
         var events: [(name: String, event: PerfEvent)] = []
         var handedOver = false
