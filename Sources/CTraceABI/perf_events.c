@@ -12,10 +12,14 @@
 _Static_assert(TC_PERF_TYPE_SOFTWARE == PERF_TYPE_SOFTWARE, "PERF_TYPE_SOFTWARE");
 _Static_assert(TC_PERF_TYPE_TRACEPOINT == PERF_TYPE_TRACEPOINT, "PERF_TYPE_TRACEPOINT");
 _Static_assert(TC_PERF_COUNT_SW_DUMMY == PERF_COUNT_SW_DUMMY, "PERF_COUNT_SW_DUMMY");
+_Static_assert(TC_PERF_COUNT_SW_CPU_CLOCK == PERF_COUNT_SW_CPU_CLOCK, "PERF_COUNT_SW_CPU_CLOCK");
 _Static_assert(TC_PERF_SAMPLE_TID == PERF_SAMPLE_TID && TC_PERF_SAMPLE_TIME == PERF_SAMPLE_TIME &&
                    TC_PERF_SAMPLE_CPU == PERF_SAMPLE_CPU && TC_PERF_SAMPLE_RAW == PERF_SAMPLE_RAW &&
-                   TC_PERF_SAMPLE_IDENTIFIER == PERF_SAMPLE_IDENTIFIER,
+                   TC_PERF_SAMPLE_IDENTIFIER == PERF_SAMPLE_IDENTIFIER && TC_PERF_SAMPLE_CALLCHAIN == PERF_SAMPLE_CALLCHAIN,
                "PERF_SAMPLE_*");
+_Static_assert(TC_PERF_CONTEXT_KERNEL == (uint64_t)PERF_CONTEXT_KERNEL && TC_PERF_CONTEXT_USER == (uint64_t)PERF_CONTEXT_USER &&
+                   TC_PERF_CONTEXT_MAX == (uint64_t)PERF_CONTEXT_MAX,
+               "PERF_CONTEXT_*");
 _Static_assert(TC_PERF_FORMAT_LOST == PERF_FORMAT_LOST, "PERF_FORMAT_LOST");
 _Static_assert(TC_PERF_RECORD_LOST == PERF_RECORD_LOST && TC_PERF_RECORD_COMM == PERF_RECORD_COMM &&
                    TC_PERF_RECORD_EXIT == PERF_RECORD_EXIT && TC_PERF_RECORD_FORK == PERF_RECORD_FORK &&
@@ -52,6 +56,10 @@ int tc_perf_event_open(const tc_perf_attr *attr, pid_t pid, int cpu) {
     kernel.mmap2 = (flags & TC_PERF_ATTR_MMAP2) != 0;
     kernel.build_id = (flags & TC_PERF_ATTR_BUILD_ID) != 0;
     kernel.watermark = (flags & TC_PERF_ATTR_WATERMARK) != 0;
+    kernel.freq = (flags & TC_PERF_ATTR_FREQ) != 0;
+    kernel.exclude_callchain_kernel = (flags & TC_PERF_ATTR_EXCLUDE_CALLCHAIN_KERNEL) != 0;
+    kernel.exclude_callchain_user = (flags & TC_PERF_ATTR_EXCLUDE_CALLCHAIN_USER) != 0;
+    kernel.sample_max_stack = attr->sample_max_stack;
     kernel.wakeup_watermark = attr->wakeup_watermark;
     kernel.clockid = attr->clockid;
     return (int)syscall(SYS_perf_event_open, &kernel, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);

@@ -5,11 +5,12 @@ import Glibc
 #endif
 
 /// Records, system-wide, what the scheduler did and which processes came
-/// and went: per online CPU, sched:sched_switch and sched:sched_waking
-/// (every one, `sample_period` 1) and a dummy software event that carries
-/// fork, exit, comm and executable mmap records, all on CLOCK_MONOTONIC,
-/// all into one perf ring per CPU (docs/design.md, "Kernel events: the
-/// collector").
+/// and went: per online CPU, sched:sched_switch (with its callchain: what
+/// a thread that sleeps waits for, and its user stack) and
+/// sched:sched_waking (every one, `sample_period` 1) and a dummy software
+/// event that carries fork, exit, comm and executable mmap records, all on
+/// CLOCK_MONOTONIC, all into one perf ring per CPU (docs/design.md, "Kernel
+/// events: the collector").
 ///
 ///     let collector = try KernelCollector(tracepoints: try Tracepoints.locate())
 ///     try collector.enable()
@@ -20,8 +21,10 @@ import Glibc
 ///     try collector.disable()
 ///     collector.drain { record in ... }
 ///
-/// Needs CAP_PERFMON (or root), and root to read tracefs. Not thread-safe:
-/// one thread opens, drains and closes it; closing is deinit.
+/// Needs CAP_PERFMON (or root), root to read tracefs, and CAP_SYSLOG to
+/// see the kernel's symbols (without it every wait is classified by the
+/// thread's state alone). Not thread-safe: one thread opens, drains and
+/// closes it; closing is deinit.
 package final class KernelCollector {
     /// 512 KiB per CPU, drained whenever `wait` returns, lost nothing at
     /// ~600,000 records a second on one CPU (docs/design.md); a fixed 10 ms
@@ -48,7 +51,7 @@ package final class KernelCollector {
         package init(cpu: Int) { self.cpu = cpu }
     }
 
-    /// One CPU's three events and the ring they share.
+    /// One CPU's events and the ring they share.
     private struct CPURing {
         var cpu: Int
         var events: [(name: String, event: PerfEvent)]
@@ -64,23 +67,39 @@ package final class KernelCollector {
     package static let wakingName = "sched:sched_waking"
     package static let taskName = "software:dummy"
 
+    /// What each CPU's events record besides the scheduler's records.
+    struct Options {
+        var callchains: Bool
+        var classifier: WaitClassifier?
+    }
+
     /// Opens the events, disabled, on every CPU of `cpus` (the online ones
     /// if nil), each CPU's into a ring of `ringSize` bytes (a power of two
     /// number of pages) that `wait` reports readable once it holds
     /// `ringSize / 4` bytes.
-    package init(tracepoints: Tracepoints, cpus: [Int]? = nil, ringSize: Int = defaultRingSize) throws(KernelError) {
+    ///
+    /// With `callchains`, every switch carries the previous thread's
+    /// kernel and user frames, and the switch-out of one that went to sleep
+    /// is classified by `classifier` (if nil, one made from /proc/kallsyms:
+    /// ~150 ms in a release build, so a process that opens collectors
+    /// again and again makes one and hands it to each).
+    package init(tracepoints: Tracepoints, cpus: [Int]? = nil, ringSize: Int = defaultRingSize,
+                 callchains: Bool = true, classifier: WaitClassifier? = nil) throws(KernelError) {
         let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
         guard ringSize >= pageSize, ringSize <= PerfRing.maximumDataSize, ringSize & (ringSize - 1) == 0 else {
             throw .ringSize(bytes: ringSize, pageSize: pageSize)
         }
         let layout = try SchedLayout(switchFormat: try tracepoints.format("sched", "sched_switch"),
                                      wakingFormat: try tracepoints.format("sched", "sched_waking"))
+        var classifier = classifier
+        if callchains && classifier == nil { classifier = WaitClassifier(symbols: try KernelSymbols.load()) }
+        let options = Options(callchains: callchains, classifier: callchains ? classifier : nil)
         let chosen: [Int]
         if let cpus { chosen = cpus } else { chosen = try OnlineCPUs.read() }
         var rings: [CPURing] = []
         do {
             for cpu in chosen {
-                rings.append(try Self.open(cpu: cpu, layout: layout, ringSize: ringSize, pageSize: pageSize))
+                rings.append(try Self.open(cpu: cpu, layout: layout, options: options, ringSize: ringSize, pageSize: pageSize))
             }
         } catch {
             for ring in rings { ring.events.forEach { $0.event.close() } }
@@ -95,14 +114,19 @@ package final class KernelCollector {
         for ring in rings { ring.events.forEach { $0.event.close() } }
     }
 
-    private static func open(cpu: Int, layout: SchedLayout, ringSize: Int, pageSize: Int) throws(KernelError) -> CPURing {
+    private static func open(cpu: Int, layout: SchedLayout, options: Options, ringSize: Int,
+                             pageSize: Int) throws(KernelError) -> CPURing {
         let samples = TC_PERF_SAMPLE_IDENTIFIER | TC_PERF_SAMPLE_TID | TC_PERF_SAMPLE_TIME | TC_PERF_SAMPLE_CPU
         let tracepoint = tc_perf_attr(
             type: TC_PERF_TYPE_TRACEPOINT, flags: TC_PERF_ATTR_DISABLED | TC_PERF_ATTR_USE_CLOCKID | TC_PERF_ATTR_WATERMARK,
             config: 0, sample_period: 1, sample_type: samples | TC_PERF_SAMPLE_RAW, read_format: TC_PERF_FORMAT_LOST,
-            wakeup_watermark: UInt32(ringSize / 4), clockid: CLOCK_MONOTONIC)
+            wakeup_watermark: UInt32(ringSize / 4), clockid: CLOCK_MONOTONIC, sample_max_stack: 0)
         var switchAttributes = tracepoint
         switchAttributes.config = layout.switchID
+        if options.callchains {
+            switchAttributes.sample_type |= TC_PERF_SAMPLE_CALLCHAIN
+            switchAttributes.sample_max_stack = UInt16(Callchain.limit)
+        }
         var wakingAttributes = tracepoint
         wakingAttributes.config = layout.wakingID
         let taskAttributes = tc_perf_attr(
@@ -110,12 +134,15 @@ package final class KernelCollector {
             flags: TC_PERF_ATTR_DISABLED | TC_PERF_ATTR_USE_CLOCKID | TC_PERF_ATTR_SAMPLE_ID_ALL | TC_PERF_ATTR_TASK
                 | TC_PERF_ATTR_COMM | TC_PERF_ATTR_COMM_EXEC | TC_PERF_ATTR_MMAP | TC_PERF_ATTR_MMAP2 | TC_PERF_ATTR_BUILD_ID,
             config: TC_PERF_COUNT_SW_DUMMY, sample_period: 0, sample_type: samples, read_format: TC_PERF_FORMAT_LOST,
-            wakeup_watermark: 0, clockid: CLOCK_MONOTONIC)
+            wakeup_watermark: 0, clockid: CLOCK_MONOTONIC, sample_max_stack: 0)
 
+        // The switch event first: its ring is the one mapped. The task
+        // event last, so that `enable` starts it first.
+        let opening = [(switchName, switchAttributes), (wakingName, wakingAttributes), (taskName, taskAttributes)]
         var events: [(name: String, event: PerfEvent)] = []
         var handedOver = false
         defer { if !handedOver { events.forEach { $0.event.close() } } }
-        for (name, attributes) in [(switchName, switchAttributes), (wakingName, wakingAttributes), (taskName, taskAttributes)] {
+        for (name, attributes) in opening {
             do {
                 events.append((name, try PerfEvent.open(attributes, pid: -1, cpu: Int32(clamping: cpu), name: name)))
             } catch {
@@ -144,8 +171,10 @@ package final class KernelCollector {
             }
         }
         handedOver = true
-        return CPURing(cpu: cpu, events: events, ring: ring,
-                       decoder: RecordDecoder(cpu: cpu, layout: layout, switchID: ids[0], wakingID: ids[1], taskID: ids[2]))
+        let decoder = RecordDecoder(
+            cpu: cpu, layout: layout, switchID: ids[0], wakingID: ids[1], taskID: ids[2],
+            switchCallchains: options.callchains, classifier: options.classifier)
+        return CPURing(cpu: cpu, events: events, ring: ring, decoder: decoder)
     }
 
     /// Starts recording: the task events first, so that a thread's fork

@@ -25,6 +25,8 @@ package enum KernelError: Error, Equatable, Sendable, CustomStringConvertible {
     case ringGeometry(cpu: Int, problem: String)
     /// An ioctl on `event`'s descriptor on `cpu` failed.
     case control(event: String, cpu: Int, SystemError)
+    /// `/proc/kallsyms` could not be read.
+    case kernelSymbols(SystemError)
 
     package var description: String {
         switch self {
@@ -59,6 +61,9 @@ package enum KernelError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the perf ring of cpu \(cpu) is not what was mapped: \(problem)"
         case .control(let event, let cpu, let error):
             return "\(error.call) on \(event), cpu \(cpu) failed: \(error.errno)"
+        case .kernelSymbols(let error):
+            return "\(error) (the kernel's symbols name what a sleeping thread waits for: "
+                + "is /proc mounted?)"
         }
     }
 
@@ -71,6 +76,8 @@ package enum KernelError: Error, Equatable, Sendable, CustomStringConvertible {
         switch errno.rawValue {
         case EMFILE, ENFILE: return " (traced opens three perf events per CPU: raise its open-file limit)"
         case ENOENT, ENODEV: return " (this kernel does not have that event)"
+        case EOVERFLOW:
+            return " (callchains of \(Callchain.limit) entries exceed kernel.perf_event_max_stack: raise it to \(Callchain.limit))"
         case EINVAL, E2BIG: return " (the kernel refused the attributes: traced needs Linux 6.0 or later)"
         default: return ""
         }

@@ -36,7 +36,9 @@ package enum KernelRecord: Equatable, Sendable {
 }
 
 /// sched_switch: on `cpu` at `time`, `previousTID` stopped running in
-/// `previousState` and `nextTID` started.
+/// `previousState` and `nextTID` started. With callchains (the collector's
+/// default), a thread that went to sleep says what for (`wait`, `why`) and
+/// where its own code was (`userStack`).
 package struct ContextSwitch: Equatable, Sendable {
     package var time: UInt64
     package var cpu: Int
@@ -49,9 +51,24 @@ package struct ContextSwitch: Equatable, Sendable {
     /// (`R+` in ftrace): preemption, not a sleep or a yield.
     package var preempted: Bool
     package var nextTID: Int32
+    /// What the previous thread waits for, from its kernel frames
+    /// (`WaitClassifier`); `none` when it is still runnable or without
+    /// callchains.
+    package var wait: WaitKind
+    /// The syscall it waits in (`futex`, `read`), or else the innermost
+    /// kernel function that explains the wait; empty when unknown.
+    package var why: String
+    /// The previous thread's user return addresses, innermost first (where
+    /// it entered the kernel, then its callers as far as frame pointers
+    /// lead); empty for a kernel thread or without callchains.
+    package var userStack: [UInt64]
+    /// The callchain reached its limit (127 entries): `userStack` may lack
+    /// its outermost frames.
+    package var stackCut: Bool
 
     package init(time: UInt64, cpu: Int, previousTID: Int32, previousPID: Int32?, previousState: TaskState,
-                 preempted: Bool, nextTID: Int32) {
+                 preempted: Bool, nextTID: Int32, wait: WaitKind = .none, why: String = "", userStack: [UInt64] = [],
+                 stackCut: Bool = false) {
         self.time = time
         self.cpu = cpu
         self.previousTID = previousTID
@@ -59,6 +76,10 @@ package struct ContextSwitch: Equatable, Sendable {
         self.previousState = previousState
         self.preempted = preempted
         self.nextTID = nextTID
+        self.wait = wait
+        self.why = why
+        self.userStack = userStack
+        self.stackCut = stackCut
     }
 }
 

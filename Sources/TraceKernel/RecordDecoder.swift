@@ -11,16 +11,21 @@ import CTraceABI
 /// hold what its type promises, or claims another CPU or an event this
 /// ring does not carry, is `undecodable`, never a trap.
 ///
-/// Sample (sample_type IDENTIFIER | TID | TIME | CPU | RAW):
+/// A sample's fields come in the order of their `PERF_SAMPLE_*` bits
+/// (linux/perf_event.h), the callchain after CPU and before RAW, so the
+/// raw part of a switch with a callchain starts wherever its chain ends:
 ///
 ///     0 header  8 id  16 pid:u32 tid:u32  24 time  32 cpu:u32 res:u32
-///     40 raw_size:u32  44 raw[raw_size] (the tracepoint's fields)  padding
+///     40 [nr  ips[nr]]  raw_size:u32  raw[raw_size] (the tracepoint's fields)  padding
 ///
+/// (switch: CALLCHAIN if `switchCallchains`, then RAW; waking: RAW).
 /// Side-band record (sample_id_all, sample_type IDENTIFIER | TID | TIME | CPU):
 ///
 ///     0 header  8 body ...  size-32 pid:u32 tid:u32  size-24 time
 ///     size-16 cpu:u32 res:u32  size-8 id
-package struct RecordDecoder: Sendable {
+///
+/// Not thread-safe (its symbol cache): the thread that drains the ring owns it.
+package struct RecordDecoder {
     package enum Decoded: Equatable, Sendable {
         case record(KernelRecord)
         /// Too short for its type, or not from this ring's events.
@@ -31,20 +36,32 @@ package struct RecordDecoder: Sendable {
 
     package let cpu: Int
     package let layout: SchedLayout
-    /// The `PERF_EVENT_IOC_ID`s of this CPU's three events.
+    /// The `PERF_EVENT_IOC_ID`s of this CPU's events.
     package let switchID: UInt64
     package let wakingID: UInt64
     package let taskID: UInt64
+    /// Switch samples carry a callchain (kernel and user frames).
+    package let switchCallchains: Bool
+    /// Classifies the switch-outs of threads that went to sleep; without
+    /// it, or without callchains, their `wait` is `none`.
+    package let classifier: WaitClassifier?
+    /// This ring's own, in front of the classifier's symbols.
+    private let symbolCache: SymbolCache?
 
-    package init(cpu: Int, layout: SchedLayout, switchID: UInt64, wakingID: UInt64, taskID: UInt64) {
+    package init(cpu: Int, layout: SchedLayout, switchID: UInt64, wakingID: UInt64, taskID: UInt64,
+                 switchCallchains: Bool = false, classifier: WaitClassifier? = nil) {
         self.cpu = cpu
         self.layout = layout
         self.switchID = switchID
         self.wakingID = wakingID
         self.taskID = taskID
+        self.switchCallchains = switchCallchains
+        self.classifier = classifier
+        symbolCache = classifier.map { SymbolCache(symbols: $0.symbols) }
     }
 
-    static let rawStart = 44
+    /// Where the fields after CPU start.
+    static let afterCPU = 40
     static let sampleIDSize = 32
     /// Trace entry flags (kernel/trace/trace.h): in a hard or soft
     /// interrupt, or an NMI.
@@ -81,34 +98,68 @@ package struct RecordDecoder: Sendable {
     }
 
     private func sample(_ record: UnsafeRawBufferPointer) -> Decoded {
-        let raw = Self.rawStart
-        guard record.count >= raw, Int(record.u32(32)) == cpu else { return .undecodable }
-        let rawSize = Int(record.u32(40))
-        guard rawSize <= record.count - raw else { return .undecodable }
+        guard record.count >= Self.afterCPU, Int(record.u32(32)) == cpu else { return .undecodable }
         let id = record.u64(8)
         let pid = record.i32(16), tid = record.i32(20), time = record.u64(24)
         if id == switchID {
-            guard rawSize >= layout.switchMinimumSize else { return .undecodable }
+            var chain: Callchain?
+            var rawSizeAt = Self.afterCPU
+            if switchCallchains {
+                guard let read = Callchain(record, at: Self.afterCPU) else { return .undecodable }
+                chain = read
+                rawSizeAt = read.end
+            }
+            guard let raw = Self.raw(record, at: rawSizeAt, minimumSize: layout.switchMinimumSize) else { return .undecodable }
             let previous = record.i32(raw + layout.previousTID)
-            let state = layout.previousStateSize == 8
+            let bits = layout.previousStateSize == 8
                 ? Int64(bitPattern: record.u64(raw + layout.previousState))
                 : Int64(record.i32(raw + layout.previousState))
+            let state = TaskState(reported: bits)
             // The sample is taken in the thread switching out: its pid and
             // tid are the previous thread's, -1 once the kernel let go of it.
             let known = pid != -1 && (tid == previous || tid == -1)
-            return .record(.contextSwitch(ContextSwitch(
+            var change = ContextSwitch(
                 time: time, cpu: cpu, previousTID: previous, previousPID: known ? pid : nil,
-                previousState: TaskState(reported: state), preempted: state & TaskState.preemptedBit != 0,
-                nextTID: record.i32(raw + layout.nextTID))))
+                previousState: state, preempted: bits & TaskState.preemptedBit != 0,
+                nextTID: record.i32(raw + layout.nextTID))
+            if let chain {
+                change.userStack = chain.userFrames(in: record)
+                change.stackCut = chain.isCut
+                // A thread still runnable waits for nothing but a CPU.
+                if state != .running, let cause = classify(chain, in: record, state: state) {
+                    change.wait = cause.kind
+                    change.why = cause.why
+                }
+            }
+            return .record(.contextSwitch(change))
         }
         if id == wakingID {
-            guard rawSize >= layout.wakingMinimumSize else { return .undecodable }
+            guard let raw = Self.raw(record, at: Self.afterCPU, minimumSize: layout.wakingMinimumSize) else { return .undecodable }
             let flags = record.load(fromByteOffset: raw + layout.wakingFlags, as: UInt8.self)
             return .record(.wakeup(Wakeup(
                 time: time, cpu: cpu, wakerTID: tid, wakerPID: pid, wakeeTID: record.i32(raw + layout.wakeeTID),
                 inInterrupt: flags & Self.interruptFlags != 0)))
         }
         return .undecodable
+    }
+
+    /// What the kernel frames of `chain` say the previous thread waits
+    /// for; nil without a classifier.
+    private func classify(_ chain: Callchain, in record: UnsafeRawBufferPointer, state: TaskState) -> WaitCause? {
+        guard let symbolCache else { return nil }
+        let kernel = chain.kernel
+        return classifier?.classify(frames: kernel.count, symbol: {
+            symbolCache.index(containing: chain.entry(kernel.lowerBound + $0, in: record))
+        }, state: state)
+    }
+
+    /// Where the raw bytes whose u32 size is at `offset` start, if the
+    /// record holds them and they are at least `minimumSize` bytes.
+    private static func raw(_ record: UnsafeRawBufferPointer, at offset: Int, minimumSize: Int) -> Int? {
+        guard record.count - offset >= 4 else { return nil }
+        let size = Int(record.u32(offset))
+        guard size >= minimumSize, size <= record.count - offset - 4 else { return nil }
+        return offset + 4
     }
 
     /// PERF_RECORD_MMAP2: pid, tid, addr, len, pgoff, then 24 bytes that

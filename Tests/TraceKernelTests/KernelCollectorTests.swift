@@ -13,8 +13,12 @@ import Glibc
 /// exiting, rings too small to keep up. Each test opens its own collector;
 /// the events are system-wide, so tests pick their own threads' records.
 @Suite struct KernelCollectorTests {
+    /// Made from kallsyms once for all the tests' collectors.
+    static let classifier = Result { () throws(KernelError) in WaitClassifier(symbols: try KernelSymbols.load()) }
+
     static func collector(ringSize: Int = KernelCollector.defaultRingSize) throws -> KernelCollector {
-        try KernelCollector(tracepoints: try Tracepoints.locate(mounting: true), ringSize: ringSize)
+        try KernelCollector(tracepoints: try Tracepoints.locate(mounting: true), ringSize: ringSize,
+                            classifier: try classifier.get())
     }
 
     /// Runs `path` to its end; its pid.

@@ -26,18 +26,36 @@ struct RecordBytes {
         return result
     }
 
-    /// A tracepoint sample: id, pid/tid, time, cpu, then `raw` behind its size.
-    static func sample(id: UInt64, pid: Int32, tid: Int32, time: UInt64, cpu: UInt32, raw: [UInt8]) -> [UInt8] {
+    /// A tracepoint sample: id, pid/tid, time, cpu, the callchain's `nr`
+    /// and entries if there is one, then `raw` behind its size.
+    static func sample(id: UInt64, pid: Int32, tid: Int32, time: UInt64, cpu: UInt32, callchain: [UInt64]? = nil,
+                       raw: [UInt8]) -> [UInt8] {
         var record = RecordBytes(type: TC_PERF_RECORD_SAMPLE)
-        record.append(id)
-        record.append(pid)
-        record.append(tid)
-        record.append(time)
-        record.append(cpu)
-        record.append(UInt32(0))
+        record.appendSampleStart(id: id, pid: pid, tid: tid, time: time, cpu: cpu)
+        if let callchain { record.append(callchain: callchain) }
         record.append(UInt32(raw.count))
         record.append(bytes: raw)
         return record.finished()
+    }
+
+    /// A callchain's entries as the kernel writes them: each part that is
+    /// there behind its context marker.
+    static func chain(kernel: [UInt64]?, user: [UInt64]?) -> [UInt64] {
+        (kernel.map { [TC_PERF_CONTEXT_KERNEL] + $0 } ?? []) + (user.map { [TC_PERF_CONTEXT_USER] + $0 } ?? [])
+    }
+
+    mutating func appendSampleStart(id: UInt64, pid: Int32, tid: Int32, time: UInt64, cpu: UInt32) {
+        append(id)
+        append(pid)
+        append(tid)
+        append(time)
+        append(cpu)
+        append(UInt32(0))
+    }
+
+    mutating func append(callchain: [UInt64]) {
+        append(UInt64(callchain.count))
+        for entry in callchain { append(entry) }
     }
 
     /// The sample id fields a side-band record of the dummy event ends with.
@@ -112,6 +130,38 @@ enum Formats {
 
     static func layout() throws -> SchedLayout {
         try SchedLayout(switchFormat: try schedSwitch(), wakingFormat: try schedWaking())
+    }
+}
+
+/// A kernel's text symbols in kallsyms' format, at made-up addresses, and
+/// return addresses inside them (`Kallsyms.at("futex_wait")`).
+enum Kallsyms {
+    static let functions = [
+        "_stext", "entry_SYSCALL_64_after_hwframe", "do_syscall_64", "x64_sys_call", "__x64_sys_futex", "do_futex",
+        "futex_wait", "futex_do_wait", "__schedule", "schedule", "schedule_timeout", "io_schedule", "folio_wait_bit",
+        "ksys_read", "vfs_read", "anon_pipe_read", "__x64_sys_clock_nanosleep", "do_nanosleep", "worker_thread",
+        "__traceiter_sched_switch", "perf_trace_sched_switch", "ksys_msgctl.constprop.0",
+    ]
+
+    static let base: UInt64 = 0xffff_ffff_8100_0000
+
+    /// The kallsyms text: the functions 0x100 bytes apart, in reverse
+    /// order (the table must sort them), with a data symbol and a module's
+    /// function among them.
+    static var text: String {
+        var lines = functions.enumerated().reversed().map { index, name in
+            String(base + UInt64(index) * 0x100, radix: 16) + (index % 2 == 0 ? " T " : " t ") + name
+        }
+        lines.insert(String(base + 0x8000, radix: 16) + " D some_data", at: 3)
+        lines.append("ffffffffc0001000 t module_function\t[mymodule]")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func symbols() -> KernelSymbols { KernelSymbols(parsing: Array(text.utf8)) }
+
+    /// A return address 0x10 bytes into `function`.
+    static func at(_ function: String) -> UInt64 {
+        base + UInt64(functions.firstIndex(of: function) ?? 0) * 0x100 + 0x10
     }
 }
 

@@ -64,13 +64,25 @@ extern "C" {
 /* perf_event_attr.config of a software event: no samples of its own; it
  * carries the side-band records (fork, exit, comm, mmap). */
 #define TC_PERF_COUNT_SW_DUMMY 9ull
+/* ... a timer on the CPU's clock (an hrtimer): samples what runs there
+ * whatever the hardware, the one sampling clock a VM without a PMU has. */
+#define TC_PERF_COUNT_SW_CPU_CLOCK 0ull
 
 /* perf_event_attr.sample_type bits, in the order a sample carries them. */
 #define TC_PERF_SAMPLE_TID 0x2ull
 #define TC_PERF_SAMPLE_TIME 0x4ull
 #define TC_PERF_SAMPLE_CPU 0x80ull
+#define TC_PERF_SAMPLE_CALLCHAIN 0x20ull
 #define TC_PERF_SAMPLE_RAW 0x400ull
 #define TC_PERF_SAMPLE_IDENTIFIER 0x10000ull
+
+/* A PERF_SAMPLE_CALLCHAIN is {u64 nr; u64 ips[nr]}: return addresses,
+ * innermost first, each context's run of them behind a marker saying whose
+ * they are. Any value at or above TC_PERF_CONTEXT_MAX is a marker (the
+ * others are the hypervisor's, a guest's, and deferred user stacks). */
+#define TC_PERF_CONTEXT_KERNEL 0xffffffffffffff80ull /* (u64)-128 */
+#define TC_PERF_CONTEXT_USER 0xfffffffffffffe00ull   /* (u64)-512 */
+#define TC_PERF_CONTEXT_MAX 0xfffffffffffff001ull    /* (u64)-4095 */
 
 /* perf_event_attr.read_format: read(2) gives {u64 value; u64 lost}, the
  * records of this event the ring had no room for (Linux 6.0). */
@@ -87,17 +99,25 @@ extern "C" {
 #define TC_PERF_ATTR_MMAP2 0x080u         /* ... as PERF_RECORD_MMAP2 */
 #define TC_PERF_ATTR_BUILD_ID 0x100u      /* ... carrying the build id (Linux 5.12) */
 #define TC_PERF_ATTR_WATERMARK 0x200u     /* poll(2) wakes at wakeup_watermark bytes */
+#define TC_PERF_ATTR_FREQ 0x400u          /* sample_period is a frequency in Hz (sample_freq) */
+#define TC_PERF_ATTR_EXCLUDE_CALLCHAIN_KERNEL 0x800u /* callchains without kernel frames */
+#define TC_PERF_ATTR_EXCLUDE_CALLCHAIN_USER 0x1000u  /* callchains without user frames */
 
 /* What tc_perf_event_open needs to know; unlisted kernel fields are 0. */
 typedef struct tc_perf_attr {
     uint32_t type;
     uint32_t flags;
     uint64_t config;
+    /* A sample every this many events; with TC_PERF_ATTR_FREQ, this many
+     * samples a second (the kernel's union of sample_period, sample_freq). */
     uint64_t sample_period;
     uint64_t sample_type;
     uint64_t read_format;
     uint32_t wakeup_watermark;
     int32_t clockid;
+    /* Return addresses a callchain holds at most, markers counted while
+     * they fit (0: kernel.perf_event_max_stack, the most it allows). */
+    uint16_t sample_max_stack;
 } tc_perf_attr;
 
 /* perf_event_open(2) with PERF_FLAG_FD_CLOEXEC and no group: the new
