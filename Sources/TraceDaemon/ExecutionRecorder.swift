@@ -30,6 +30,8 @@ final class ExecutionRecorder {
     /// Why the collector could not be opened (logged once), with the
     /// setting that would enable it.
     private(set) var problem: String?
+    /// What the open collector lacks (the kernel's symbols), if anything.
+    private(set) var symbolProblem: String?
     private var sessions: [SessionExecution] = []
     private var routing = Routing()
     /// Processes forked by recorded processes since `takeChildren`.
@@ -52,8 +54,22 @@ final class ExecutionRecorder {
         /// Strings of switch-outs and names, by `RoutedEvent.text`.
         var strings: [String] = []
         var stringIndex: [String: Int32] = [:]
+        /// User stacks where threads left their CPU, by `RoutedEvent.stack`,
+        /// each once; past `maximumStacks` new ones are not kept.
+        var stacks: [[UInt64]] = []
+        var stackIndex: [[UInt64]: Int32] = [:]
         var lost: UInt64 = 0
         var newChildren: [(parent: Int32, child: Int32)] = []
+
+        mutating func stack(_ frames: [UInt64]) -> Int32 {
+            if frames.isEmpty { return -1 }
+            if let index = stackIndex[frames] { return index }
+            guard stacks.count < ExecutionRecorder.maximumStacks else { return -1 }
+            let index = Int32(stacks.count)
+            stacks.append(frames)
+            stackIndex[frames] = index
+            return index
+        }
 
         mutating func text(_ value: String) -> Int32 {
             if value.isEmpty { return -1 }
@@ -82,7 +98,12 @@ final class ExecutionRecorder {
         var flags: UInt8 = 0
         /// The call (switch-out) or name: an index into `Routing.strings`.
         var text: Int32 = -1
+        /// A switch-out's user stack: an index into `Routing.stacks`.
+        var stack: Int32 = -1
     }
+
+    /// Distinct user stacks kept while the collector is open.
+    static let maximumStacks = 1 << 16
 
     var isOpen: Bool { collector != nil }
     var descriptors: [FileDescriptor] { collector?.descriptors ?? [] }
@@ -102,7 +123,18 @@ final class ExecutionRecorder {
         do {
             let tracepoints = access(prepared + "/events", F_OK) == 0
                 ? Tracepoints(root: prepared) : try Tracepoints.locate(mounting: true)
-            let collector = try KernelCollector(tracepoints: tracepoints, ringSize: Self.ringSize)
+            // The kernel's symbols tell what a thread waits in; without them
+            // (no CAP_SYSLOG, no prepared copy) waits are told by state only.
+            let symbols: KernelSymbols
+            do {
+                symbols = try KernelSymbols.load(from: access(prepared + "/kallsyms", R_OK) == 0 ? prepared + "/kallsyms" : KernelSymbols.path)
+                symbolProblem = symbols.isEmpty ? "the kernel's symbols read as 0 (traced lacks CAP_SYSLOG; run `traced --prepare-kernel` as root first): waits are told by state only" : nil
+            } catch {
+                symbols = KernelSymbols(parsing: [])
+                symbolProblem = "\(error): waits are told by state only"
+            }
+            let collector = try KernelCollector(tracepoints: tracepoints, ringSize: Self.ringSize,
+                                                classifier: WaitClassifier(symbols: symbols))
             try collector.enable()
             self.collector = collector
             self.sampleHertz = sampleHertz
@@ -183,7 +215,7 @@ final class ExecutionRecorder {
         for index in 0..<ready { hand(routing.held[index], &routing, into: &routed) }
         routing.held.removeFirst(ready)
         for (index, events) in routed.enumerated() where !events.isEmpty {
-            sessions[index].apply(events, strings: routing.strings)
+            sessions[index].apply(events, strings: routing.strings, stacks: routing.stacks)
         }
     }
 
@@ -200,7 +232,8 @@ final class ExecutionRecorder {
                 time: change.time, kind: .switchRecord, cpu: Int32(clamping: change.cpu),
                 first: previous ? change.previousTID : 0, second: next ? change.nextTID : 0,
                 state: UInt8(Self.state(change.previousState)), wait: UInt8(wait),
-                flags: change.previousState == .dead ? 1 : 0, text: previous ? routing.text(why) : -1))
+                flags: change.previousState == .dead ? 1 : 0, text: previous ? routing.text(why) : -1,
+                stack: previous ? routing.stack(change.userStack) : -1))
         case .wakeup(let wakeup):
             guard wakeup.wakeeTID > 0, routing.processOf[wakeup.wakeeTID] != nil else { return }
             routing.held.append(Held(
@@ -260,7 +293,8 @@ final class ExecutionRecorder {
         case .switchRecord:
             if record.first > 0 {
                 each(record.first, RoutedEvent(time: record.time, slot: 0, kind: .switchOut, state: record.state,
-                                               wait: record.wait, cpu: UInt32(clamping: record.cpu), text: record.text))
+                                               wait: record.wait, cpu: UInt32(clamping: record.cpu), text: record.text,
+                                               stack: record.stack))
                 if record.flags & 1 != 0 { routing.processOf[record.first] = nil }
             }
             if record.second > 0 {
@@ -296,7 +330,13 @@ final class ExecutionRecorder {
 
     /// TC_WAIT_* and the call a thread that left its CPU waits in.
     static func wait(of change: ContextSwitch) -> (Int, String) {
-        change.previousState == .uninterruptible ? (TC_WAIT_IO, "") : (TC_WAIT_NONE, "")
+        switch change.wait {
+        case .lock: (TC_WAIT_LOCK, change.why)
+        case .io: (TC_WAIT_IO, change.why)
+        case .sleep: (TC_WAIT_SLEEP, change.why)
+        case .syscall: (TC_WAIT_SYSCALL, change.why)
+        case .none: (change.previousState == .uninterruptible ? TC_WAIT_IO : TC_WAIT_NONE, change.why)
+        }
     }
 }
 

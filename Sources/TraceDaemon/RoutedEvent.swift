@@ -20,4 +20,7 @@ struct RoutedEvent {
     /// A wakeup's waker, 0 0 when none is named.
     var wakerPID: Int32 = 0
     var wakerTID: Int32 = 0
+    /// A switch-out's user stack: the recorder's (`ExecutionRecorder`
+    /// stacks); -1 none.
+    var stack: Int32 = -1
 }

@@ -25,6 +25,9 @@ final class SessionExecution {
         /// Strings traced defined for the process (thread names, syscall
         /// names), from TC_KERNEL_STRING_BASE.
         var strings: [String: UInt32] = [:]
+        /// User stacks traced defined for the process, ids from
+        /// TC_KERNEL_STRING_BASE + 1.
+        var stacks: [StackRecord] = []
         var ended = false
     }
 
@@ -125,7 +128,7 @@ final class SessionExecution {
     /// Writes routed events, in time order, into their threads' writers:
     /// `strings` are the recorder's (`RoutedEvent.text`). Events older than
     /// the session, or of a process it no longer records, are left out.
-    func apply(_ routed: [RoutedEvent], strings: [String]) {
+    func apply(_ routed: [RoutedEvent], strings: [String], stacks: [[UInt64]]) {
         // The writers are moved into a local for the loop: no copy, and
         // no exclusivity check per event.
         var writers: [KernelEventWriter] = []
@@ -140,7 +143,9 @@ final class SessionExecution {
             switch event.kind {
             case .switchOut:
                 let why = event.text >= 0 ? text(Int(event.text), strings, pid: thread.pid) : 0
-                writers[slot].switchOut(at: event.time, state: Int(event.state), cpu: event.cpu, wait: Int(event.wait), why: why)
+                let stack = event.stack >= 0 ? stackID(Int(event.stack), stacks, pid: thread.pid) : nil
+                writers[slot].switchOut(at: event.time, state: Int(event.state), cpu: event.cpu, wait: Int(event.wait), why: why,
+                                        stack: stack)
             case .switchIn:
                 writers[slot].switchIn(at: event.time, cpu: event.cpu)
             case .wakeup:
@@ -176,6 +181,25 @@ final class SessionExecution {
 
     private var textIDs: [TextKey: UInt32] = [:]
 
+    /// The id of the recorder's stack `index` in `pid`, defined on first
+    /// use (a stack record, from TC_KERNEL_STRING_BASE like the strings).
+    private func stackID(_ index: Int, _ stacks: [[UInt64]], pid: Int32) -> UInt32? {
+        let key = TextKey(pid: pid, index: Int32(index))
+        if let id = stackIDs[key] { return id }
+        guard var process = processes[pid] else { return nil }
+        let frames = Array(stacks[index].prefix(StackRecord.maximumDepth))
+        let id = UInt32(TC_KERNEL_STRING_BASE) &+ UInt32(process.stacks.count) &+ 1
+        process.stacks.append(StackRecord(id: id, frames: frames))
+        processes[pid] = process
+        newStacks.append((process.key, StackRecord(id: id, frames: frames)))
+        stackIDs[key] = id
+        return id
+    }
+
+    private var stackIDs: [TextKey: UInt32] = [:]
+    /// Stacks defined since the last flush.
+    private var newStacks: [(process: UInt32, record: StackRecord)] = []
+
     /// A name read from /proc (a process's threads when it starts being
     /// recorded).
     func name(pid: Int32, tid: Int32, at time: UInt64, _ name: String) {
@@ -204,6 +228,8 @@ final class SessionExecution {
         newProcesses.removeAll()
         for (process, record) in newStrings { MetadataRecord.string(record).encode(process: process, into: &w) }
         newStrings.removeAll()
+        for (process, record) in newStacks { MetadataRecord.stack(record).encode(process: process, into: &w) }
+        newStacks.removeAll()
         for slot in writers.indices where writers[slot].count > 0 {
             writers[slot].encode(process: slotProcess[slot], tid: UInt32(clamping: slotThreads[slot].tid), into: &w)
             writers[slot] = KernelEventWriter(baseTime: writers[slot].lastTime)
@@ -221,6 +247,7 @@ final class SessionExecution {
             for (value, id) in process.strings.sorted(by: { $0.value < $1.value }) {
                 MetadataRecord.string(StringRecord(id: id, value: value)).encode(process: process.key, into: &w)
             }
+            for stack in process.stacks { MetadataRecord.stack(stack).encode(process: process.key, into: &w) }
         }
     }
 
