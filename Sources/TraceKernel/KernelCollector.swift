@@ -28,8 +28,9 @@ import Glibc
 /// closes it; closing is deinit.
 package final class KernelCollector {
     /// 512 KiB per CPU, drained whenever `wait` returns, lost nothing at
-    /// ~600,000 records a second on one CPU (docs/design.md); a fixed 10 ms
-    /// between drains is not enough there. With its control page it is also
+    /// ~600,000 records a second on one CPU without callchains, and up to
+    /// 0.3 % at 300,000-400,000 with them, when records are ~60 % larger
+    /// (docs/design.md); a fixed 10 ms between drains is not enough there. With its control page it is also
     /// the 516 KiB per online CPU that a user without CAP_IPC_LOCK may lock
     /// for perf rings by default (kernel.perf_event_mlock_kb; beyond it
     /// RLIMIT_MEMLOCK counts).
