@@ -7,12 +7,13 @@ import Glibc
 /// Records, system-wide, what the scheduler did and which processes came
 /// and went: per online CPU, sched:sched_switch (with its callchain: what
 /// a thread that sleeps waits for, and its user stack) and
-/// sched:sched_waking (every one, `sample_period` 1) and a dummy software
-/// event that carries fork, exit, comm and executable mmap records, all on
-/// CLOCK_MONOTONIC, all into one perf ring per CPU (docs/design.md, "Kernel
-/// events: the collector").
+/// sched:sched_waking (every one, `sample_period` 1), a dummy software
+/// event that carries fork, exit, comm and executable mmap records, and
+/// optionally the CPU clock sampling user stacks, all on CLOCK_MONOTONIC,
+/// all into one perf ring per CPU (docs/design.md, "Kernel events: the
+/// collector").
 ///
-///     let collector = try KernelCollector(tracepoints: try Tracepoints.locate())
+///     let collector = try KernelCollector(tracepoints: try Tracepoints.locate(), cpuSampleHertz: 99)
 ///     try collector.enable()
 ///     while running {
 ///         try collector.wait(timeoutMilliseconds: 10)
@@ -27,12 +28,17 @@ import Glibc
 /// closes it; closing is deinit.
 package final class KernelCollector {
     /// 512 KiB per CPU, drained whenever `wait` returns, lost nothing at
-    /// ~600,000 records a second on one CPU (docs/design.md); a fixed 10 ms
-    /// between drains is not enough there. With its control page it is also
+    /// ~600,000 records a second on one CPU without callchains, and up to
+    /// 0.3 % at 300,000-400,000 with them, when records are ~60 % larger
+    /// (docs/design.md); a fixed 10 ms between drains is not enough there. With its control page it is also
     /// the 516 KiB per online CPU that a user without CAP_IPC_LOCK may lock
     /// for perf rings by default (kernel.perf_event_mlock_kb; beyond it
     /// RLIMIT_MEMLOCK counts).
     package static let defaultRingSize = 512 << 10
+    /// The most CPU samples a second asked for: the kernel's own default
+    /// limit (kernel.perf_event_max_sample_rate, which it lowers when
+    /// sampling takes too long) is 100,000, far past what a tracer needs.
+    package static let maximumSampleHertz = 10_000
 
     /// What was collected and dropped on one CPU.
     package struct CPUStatistics: Equatable, Sendable {
@@ -46,6 +52,8 @@ package final class KernelCollector {
         package var undecodable = 0
         /// Records of types not decoded (throttling and the like).
         package var otherTypes = 0
+        /// CPU samples of the idle task, dropped.
+        package var idleSamples = 0
         package var ring = PerfRing.Statistics()
 
         package init(cpu: Int) { self.cpu = cpu }
@@ -66,10 +74,12 @@ package final class KernelCollector {
     package static let switchName = "sched:sched_switch"
     package static let wakingName = "sched:sched_waking"
     package static let taskName = "software:dummy"
+    package static let cpuClockName = "software:cpu-clock"
 
     /// What each CPU's events record besides the scheduler's records.
     struct Options {
         var callchains: Bool
+        var cpuSampleHertz: Int
         var classifier: WaitClassifier?
     }
 
@@ -83,17 +93,20 @@ package final class KernelCollector {
     /// is classified by `classifier` (if nil, one made from /proc/kallsyms:
     /// ~150 ms in a release build, so a process that opens collectors
     /// again and again makes one and hands it to each).
+    /// `cpuSampleHertz` above 0 samples what runs on each CPU that many
+    /// times a second, with its user stack.
     package init(tracepoints: Tracepoints, cpus: [Int]? = nil, ringSize: Int = defaultRingSize,
-                 callchains: Bool = true, classifier: WaitClassifier? = nil) throws(KernelError) {
+                 callchains: Bool = true, classifier: WaitClassifier? = nil, cpuSampleHertz: Int = 0) throws(KernelError) {
         let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
         guard ringSize >= pageSize, ringSize <= PerfRing.maximumDataSize, ringSize & (ringSize - 1) == 0 else {
             throw .ringSize(bytes: ringSize, pageSize: pageSize)
         }
+        guard (0...Self.maximumSampleHertz).contains(cpuSampleHertz) else { throw .cpuSampleRate(hertz: cpuSampleHertz) }
         let layout = try SchedLayout(switchFormat: try tracepoints.format("sched", "sched_switch"),
                                      wakingFormat: try tracepoints.format("sched", "sched_waking"))
         var classifier = classifier
         if callchains && classifier == nil { classifier = WaitClassifier(symbols: try KernelSymbols.load()) }
-        let options = Options(callchains: callchains, classifier: callchains ? classifier : nil)
+        let options = Options(callchains: callchains, cpuSampleHertz: cpuSampleHertz, classifier: callchains ? classifier : nil)
         let chosen: [Int]
         if let cpus { chosen = cpus } else { chosen = try OnlineCPUs.read() }
         var rings: [CPURing] = []
@@ -129,6 +142,15 @@ package final class KernelCollector {
         }
         var wakingAttributes = tracepoint
         wakingAttributes.config = layout.wakingID
+        // Timer samples of what runs, at a frequency the kernel keeps by
+        // adjusting the period; the user stack only, since the kernel's
+        // at a timer interrupt says nothing about the thread.
+        let clockAttributes = tc_perf_attr(
+            type: TC_PERF_TYPE_SOFTWARE,
+            flags: TC_PERF_ATTR_DISABLED | TC_PERF_ATTR_USE_CLOCKID | TC_PERF_ATTR_FREQ | TC_PERF_ATTR_EXCLUDE_CALLCHAIN_KERNEL,
+            config: TC_PERF_COUNT_SW_CPU_CLOCK, sample_period: UInt64(options.cpuSampleHertz),
+            sample_type: samples | TC_PERF_SAMPLE_CALLCHAIN, read_format: TC_PERF_FORMAT_LOST, wakeup_watermark: 0,
+            clockid: CLOCK_MONOTONIC, sample_max_stack: UInt16(Callchain.limit))
         let taskAttributes = tc_perf_attr(
             type: TC_PERF_TYPE_SOFTWARE,
             flags: TC_PERF_ATTR_DISABLED | TC_PERF_ATTR_USE_CLOCKID | TC_PERF_ATTR_SAMPLE_ID_ALL | TC_PERF_ATTR_TASK
@@ -138,7 +160,9 @@ package final class KernelCollector {
 
         // The switch event first: its ring is the one mapped. The task
         // event last, so that `enable` starts it first.
-        let opening = [(switchName, switchAttributes), (wakingName, wakingAttributes), (taskName, taskAttributes)]
+        var opening = [(switchName, switchAttributes), (wakingName, wakingAttributes)]
+        if options.cpuSampleHertz > 0 { opening.append((cpuClockName, clockAttributes)) }
+        opening.append((taskName, taskAttributes))
         var events: [(name: String, event: PerfEvent)] = []
         var handedOver = false
         defer { if !handedOver { events.forEach { $0.event.close() } } }
@@ -172,13 +196,15 @@ package final class KernelCollector {
         }
         handedOver = true
         let decoder = RecordDecoder(
-            cpu: cpu, layout: layout, switchID: ids[0], wakingID: ids[1], taskID: ids[2],
-            switchCallchains: options.callchains, classifier: options.classifier)
+            cpu: cpu, layout: layout, switchID: ids[0], wakingID: ids[1], taskID: ids[ids.count - 1],
+            sampleID: options.cpuSampleHertz > 0 ? ids[2] : nil, switchCallchains: options.callchains,
+            classifier: options.classifier)
         return CPURing(cpu: cpu, events: events, ring: ring, decoder: decoder)
     }
 
     /// Starts recording: the task events first, so that a thread's fork
-    /// or name is not missed while its switches are already recorded.
+    /// or name is not missed while its switches or samples are already
+    /// recorded.
     package func enable() throws(KernelError) {
         for ring in rings {
             for (name, event) in ring.events.reversed() {
@@ -224,6 +250,7 @@ package final class KernelCollector {
                     body(record)
                 case .undecodable: counts.undecodable += 1
                 case .otherType: counts.otherTypes += 1
+                case .idleSample: counts.idleSamples += 1
                 }
             }
             counts.ring = cpuRing.ring.statistics

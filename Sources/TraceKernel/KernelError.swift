@@ -27,6 +27,8 @@ package enum KernelError: Error, Equatable, Sendable, CustomStringConvertible {
     case control(event: String, cpu: Int, SystemError)
     /// `/proc/kallsyms` could not be read.
     case kernelSymbols(SystemError)
+    /// A CPU sampling rate outside 0 (none) ... `KernelCollector.maximumSampleHertz`.
+    case cpuSampleRate(hertz: Int)
 
     package var description: String {
         switch self {
@@ -64,6 +66,9 @@ package enum KernelError: Error, Equatable, Sendable, CustomStringConvertible {
         case .kernelSymbols(let error):
             return "\(error) (the kernel's symbols name what a sleeping thread waits for: "
                 + "is /proc mounted?)"
+        case .cpuSampleRate(let hertz):
+            return "a CPU sampling rate of \(hertz) Hz is out of range: give 0 (no samples) "
+                + "to \(KernelCollector.maximumSampleHertz) Hz"
         }
     }
 
@@ -74,7 +79,7 @@ package enum KernelError: Error, Equatable, Sendable, CustomStringConvertible {
     private static func openAdvice(_ errno: Errno) -> String {
         if isPermission(errno) { return " (traced needs CAP_PERFMON, or run it as root)" }
         switch errno.rawValue {
-        case EMFILE, ENFILE: return " (traced opens three perf events per CPU: raise its open-file limit)"
+        case EMFILE, ENFILE: return " (traced opens three or four perf events per CPU: raise its open-file limit)"
         case ENOENT, ENODEV: return " (this kernel does not have that event)"
         case EOVERFLOW:
             return " (callchains of \(Callchain.limit) entries exceed kernel.perf_event_max_stack: raise it to \(Callchain.limit))"

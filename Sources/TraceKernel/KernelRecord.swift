@@ -17,6 +17,9 @@ package enum KernelRecord: Equatable, Sendable {
     indirect case name(TaskName)
     /// A process mapped an executable file (`PERF_RECORD_MMAP2`).
     indirect case mapping(ExecutableMapping)
+    /// A thread was running when the CPU's sampling clock ticked
+    /// (`KernelCollector`'s `cpuSampleHertz`).
+    case sample(CPUSample)
     /// The ring of `cpu` had no room for `count` records
     /// (`PERF_RECORD_LOST`): they happened between the records of that CPU
     /// before and after this one.
@@ -30,6 +33,7 @@ package enum KernelRecord: Equatable, Sendable {
         case .fork(let record), .exit(let record): record.time
         case .name(let record): record.time
         case .mapping(let record): record.time
+        case .sample(let record): record.time
         case .lost: nil
         }
     }
@@ -79,6 +83,32 @@ package struct ContextSwitch: Equatable, Sendable {
         self.wait = wait
         self.why = why
         self.userStack = userStack
+        self.stackCut = stackCut
+    }
+}
+
+/// The sampling clock found thread `tid` of process `pid` running on `cpu`
+/// at `time` (in user code or in the kernel on its behalf). The idle task
+/// is never sampled: an idle CPU leaves no record.
+package struct CPUSample: Equatable, Sendable {
+    package var time: UInt64
+    package var cpu: Int
+    package var pid: Int32
+    package var tid: Int32
+    /// Its user return addresses, innermost first: the instruction it was
+    /// at (or entered the kernel from), then its callers as far as frame
+    /// pointers lead; empty for a kernel thread.
+    package var stack: [UInt64]
+    /// The callchain reached its limit (127 entries): `stack` may lack its
+    /// outermost frames.
+    package var stackCut: Bool
+
+    package init(time: UInt64, cpu: Int, pid: Int32, tid: Int32, stack: [UInt64], stackCut: Bool = false) {
+        self.time = time
+        self.cpu = cpu
+        self.pid = pid
+        self.tid = tid
+        self.stack = stack
         self.stackCut = stackCut
     }
 }

@@ -2,14 +2,15 @@ import CTraceABI
 
 /// Turns the records of one CPU's ring into `KernelRecord`s.
 ///
-/// The ring holds three events' records: sched_switch and sched_waking
-/// samples, told apart by the `PERF_SAMPLE_IDENTIFIER` that starts them,
-/// and the side-band records of the dummy event (fork, exit, comm, mmap2),
-/// which end with its sample id fields; plus the kernel's `PERF_RECORD_LOST`.
-/// Every offset is checked against the record's size (which `PerfRing`
-/// checked against the ring) before it is read; a record that does not
-/// hold what its type promises, or claims another CPU or an event this
-/// ring does not carry, is `undecodable`, never a trap.
+/// The ring holds up to four events' records: sched_switch and
+/// sched_waking samples and CPU samples, told apart by the
+/// `PERF_SAMPLE_IDENTIFIER` that starts them, and the side-band records of
+/// the dummy event (fork, exit, comm, mmap2), which end with its sample id
+/// fields; plus the kernel's `PERF_RECORD_LOST`. Every offset is checked
+/// against the record's size (which `PerfRing` checked against the ring)
+/// before it is read; a record that does not hold what its type promises,
+/// or claims another CPU or an event this ring does not carry, is
+/// `undecodable`, never a trap.
 ///
 /// A sample's fields come in the order of their `PERF_SAMPLE_*` bits
 /// (linux/perf_event.h), the callchain after CPU and before RAW, so the
@@ -18,8 +19,9 @@ import CTraceABI
 ///     0 header  8 id  16 pid:u32 tid:u32  24 time  32 cpu:u32 res:u32
 ///     40 [nr  ips[nr]]  raw_size:u32  raw[raw_size] (the tracepoint's fields)  padding
 ///
-/// (switch: CALLCHAIN if `switchCallchains`, then RAW; waking: RAW).
-/// Side-band record (sample_id_all, sample_type IDENTIFIER | TID | TIME | CPU):
+/// (switch: CALLCHAIN if `switchCallchains`, then RAW; waking: RAW; CPU
+/// sample: CALLCHAIN, no RAW). Side-band record (sample_id_all,
+/// sample_type IDENTIFIER | TID | TIME | CPU):
 ///
 ///     0 header  8 body ...  size-32 pid:u32 tid:u32  size-24 time
 ///     size-16 cpu:u32 res:u32  size-8 id
@@ -32,6 +34,8 @@ package struct RecordDecoder {
         case undecodable
         /// A record type the collector does not decode (throttling, ...).
         case otherType
+        /// A CPU sample of the idle task: a CPU with nothing to run.
+        case idleSample
     }
 
     package let cpu: Int
@@ -40,6 +44,8 @@ package struct RecordDecoder {
     package let switchID: UInt64
     package let wakingID: UInt64
     package let taskID: UInt64
+    /// The CPU clock's, nil without CPU samples.
+    package let sampleID: UInt64?
     /// Switch samples carry a callchain (kernel and user frames).
     package let switchCallchains: Bool
     /// Classifies the switch-outs of threads that went to sleep; without
@@ -49,12 +55,13 @@ package struct RecordDecoder {
     private let symbolCache: SymbolCache?
 
     package init(cpu: Int, layout: SchedLayout, switchID: UInt64, wakingID: UInt64, taskID: UInt64,
-                 switchCallchains: Bool = false, classifier: WaitClassifier? = nil) {
+                 sampleID: UInt64? = nil, switchCallchains: Bool = false, classifier: WaitClassifier? = nil) {
         self.cpu = cpu
         self.layout = layout
         self.switchID = switchID
         self.wakingID = wakingID
         self.taskID = taskID
+        self.sampleID = sampleID
         self.switchCallchains = switchCallchains
         self.classifier = classifier
         symbolCache = classifier.map { SymbolCache(symbols: $0.symbols) }
@@ -139,6 +146,12 @@ package struct RecordDecoder {
             return .record(.wakeup(Wakeup(
                 time: time, cpu: cpu, wakerTID: tid, wakerPID: pid, wakeeTID: record.i32(raw + layout.wakeeTID),
                 inInterrupt: flags & Self.interruptFlags != 0)))
+        }
+        if id == sampleID {
+            guard let chain = Callchain(record, at: Self.afterCPU) else { return .undecodable }
+            guard pid != 0 else { return .idleSample }
+            return .record(.sample(CPUSample(time: time, cpu: cpu, pid: pid, tid: tid,
+                                             stack: chain.userFrames(in: record), stackCut: chain.isCut)))
         }
         return .undecodable
     }

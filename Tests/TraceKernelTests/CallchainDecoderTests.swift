@@ -3,17 +3,18 @@ import TestSupport
 import Testing
 import TraceKernel
 
-/// The decoder on switch samples with callchains, written by hand as
-/// Linux 6.18 writes them, and on callchains whose sizes lie.
+/// The decoder on switch samples with callchains and on CPU samples,
+/// written by hand as Linux 6.18 writes them, and on callchains whose
+/// sizes lie.
 @Suite(.tags(.hostileInput)) struct CallchainDecoderTests {
     static let cpu = RecordDecoderTests.cpu
-    static let switchID = RecordDecoderTests.switchID
+    static let switchID = RecordDecoderTests.switchID, sampleID: UInt64 = 104
 
     static let classifier = WaitClassifier(symbols: Kallsyms.symbols())
 
     static func decoder(classifier: WaitClassifier = classifier) throws -> RecordDecoder {
         RecordDecoder(cpu: cpu, layout: try Formats.layout(), switchID: switchID, wakingID: RecordDecoderTests.wakingID,
-                      taskID: RecordDecoderTests.taskID, switchCallchains: true, classifier: classifier)
+                      taskID: RecordDecoderTests.taskID, sampleID: sampleID, switchCallchains: true, classifier: classifier)
     }
 
     static func decode(_ bytes: [UInt8], classifier: WaitClassifier = classifier) throws -> RecordDecoder.Decoded {
@@ -127,6 +128,28 @@ import TraceKernel
         #expect(bare.why == "")
     }
 
+    @Test func aCPUSampleGivesItsUserStackAndIdleOnesAreDropped() throws {
+        let chain = RecordBytes.chain(kernel: nil, user: Self.user)
+        let busy = RecordBytes.cpuSample(id: Self.sampleID, pid: 900, tid: 901, time: 5, cpu: UInt32(Self.cpu), callchain: chain)
+        #expect(try Self.decode(busy) == .record(.sample(CPUSample(time: 5, cpu: 1, pid: 900, tid: 901, stack: Self.user))))
+        let kernelThread = RecordBytes.cpuSample(id: Self.sampleID, pid: 12, tid: 12, time: 6, cpu: UInt32(Self.cpu), callchain: [])
+        #expect(try Self.decode(kernelThread) == .record(.sample(CPUSample(time: 6, cpu: 1, pid: 12, tid: 12, stack: []))))
+        let idle = RecordBytes.cpuSample(id: Self.sampleID, pid: 0, tid: 0, time: 7, cpu: UInt32(Self.cpu), callchain: [])
+        #expect(try Self.decode(idle) == .idleSample)
+        let cut = RecordBytes.cpuSample(id: Self.sampleID, pid: 900, tid: 901, time: 8, cpu: UInt32(Self.cpu),
+                                        callchain: RecordBytes.chain(kernel: nil, user: [UInt64](repeating: 0x5555_0000, count: 126)))
+        guard case .record(.sample(let sample)) = try Self.decode(cut) else {
+            Issue.record("not a sample")
+            return
+        }
+        #expect(sample.stackCut)
+        #expect(sample.stack.count == 126)
+        // Without a sampling event, its id is another event's.
+        let plain = RecordDecoder(cpu: Self.cpu, layout: try Formats.layout(), switchID: Self.switchID,
+                                  wakingID: RecordDecoderTests.wakingID, taskID: RecordDecoderTests.taskID)
+        #expect(busy.withUnsafeBytes { plain.decode($0) } == .undecodable)
+    }
+
     @Test func callchainSizesThatLieAreUndecodableNeverATrap() throws {
         let decoder = try Self.decoder()
         func decode(_ bytes: [UInt8]) -> RecordDecoder.Decoded { bytes.withUnsafeBytes { decoder.decode($0) } }
@@ -147,31 +170,41 @@ import TraceKernel
         // Fewer entries than written: the raw size is then read from an
         // entry and lies.
         #expect(decode(withNR(0)) == .undecodable)
-        // Every prefix short of the raw part's end (the rest is padding).
+        let samples = RecordBytes.cpuSample(id: Self.sampleID, pid: 900, tid: 901, time: 5, cpu: UInt32(Self.cpu),
+                                            callchain: RecordBytes.chain(kernel: nil, user: Self.user))
+        for nr in [UInt64.max, 1 << 61, entries] {
+            #expect(decode(withNR(nr, samples)) == .undecodable, "nr \(nr)")
+        }
+        // Every prefix short of the raw part's end (the rest is padding),
+        // and of the sample.
         let rawEnd = 48 + 8 * Int(entries) + 4 + 64
         for end in 0..<rawEnd { #expect(decode(Array(good[0..<end])) == .undecodable) }
+        for end in 0..<samples.count { #expect(decode(Array(samples[0..<end])) == .undecodable) }
     }
 
     @Test func randomBytesBehindAValidHeaderNeverTrap() throws {
         // 10,000 records: a sample header, id and CPU, random sizes and entries.
         let decoder = try Self.decoder()
         var generator = SeededGenerator(seed: 0x6b65_726e_656c)
+        var decoded = 0
         for round in 0..<10_000 {
             let words = Int.random(in: 7...75, using: &generator)  // at least 49 bytes: past nr
             var bytes: [UInt8] = []
             bytes.reserveCapacity(8 * words)
             for _ in 0..<words { withUnsafeBytes(of: generator.next()) { bytes.append(contentsOf: $0) } }
             bytes.removeLast(Int.random(in: 0...7, using: &generator))
+            let id = round % 2 == 0 ? Self.switchID : Self.sampleID
             withUnsafeBytes(of: TC_PERF_RECORD_SAMPLE) { bytes.replaceSubrange(0..<4, with: $0) }
-            withUnsafeBytes(of: Self.switchID) { bytes.replaceSubrange(8..<16, with: $0) }
+            withUnsafeBytes(of: id) { bytes.replaceSubrange(8..<16, with: $0) }
             withUnsafeBytes(of: UInt32(Self.cpu)) { bytes.replaceSubrange(32..<36, with: $0) }
             // A small nr half the time, so that decoding goes past the chain.
             if round % 4 < 2 {
                 let nr = UInt64.random(in: 0...UInt64((bytes.count - 48) / 8), using: &generator)
                 withUnsafeBytes(of: nr) { bytes.replaceSubrange(40..<48, with: $0) }
             }
-            // Undecodable or not, as chance has it: never a trap.
-            _ = bytes.withUnsafeBytes { decoder.decode($0) }
+            if case .record = bytes.withUnsafeBytes({ decoder.decode($0) }) { decoded += 1 }
         }
+        // Some CPU samples have a chain that fits and decode; the rest do not.
+        #expect(decoded > 0)
     }
 }

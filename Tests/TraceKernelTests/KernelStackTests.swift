@@ -12,12 +12,12 @@ import Glibc
 
 /// Callchains on the running kernel (the tests run as root): threads of
 /// this process waiting on a lock, a timer and a pipe are told apart by
-/// their switch-outs.
+/// their switch-outs, and a spinning thread is sampled at the rate asked.
 @Suite struct KernelStackTests {
-    static func collector() throws -> KernelCollector {
+    static func collector(cpuSampleHertz: Int = 0) throws -> KernelCollector {
         // 8 MiB rings: nothing is drained until the threads are done.
         try KernelCollector(tracepoints: try Tracepoints.locate(mounting: true), ringSize: 8 << 20,
-                            classifier: try KernelCollectorTests.classifier.get())
+                            classifier: try KernelCollectorTests.classifier.get(), cpuSampleHertz: cpuSampleHertz)
     }
 
     /// The threads' ids by role, as each thread reports its own.
@@ -92,6 +92,69 @@ import Glibc
                 #expect(change.userStack.count >= 2, "\(role): \(change.userStack)")
                 #expect(!change.stackCut)
             }
+        }
+    }
+
+    @Test func aSpinningThreadIsSampledAtTheRateAskedWithItsUserStack() throws {
+        let hertz = 99
+        let collector = try Self.collector(cpuSampleHertz: hertz)
+        let ids = ThreadIDs()
+        // 200 ms on a CPU, however long other work makes that take (up to 20 s).
+        let spin: UInt64 = 200_000_000
+        try collector.enable()
+        let spinner = try SystemThread.spawn(name: "spinner") {
+            ids.record("spinner")
+            let deadline = tc_monotonic_ns() + 100 * spin
+            while Self.threadCPUTime() < spin && tc_monotonic_ns() < deadline {}
+        }
+        spinner.join()
+        try collector.disable()
+        var samples: [CPUSample] = []
+        collector.drain { if case .sample(let sample) = $0 { samples.append(sample) } }
+        let tid = try #require(ids["spinner"])
+        let spinning = samples.filter { $0.tid == tid }
+        // A CPU's clock fires every 1/99 s, and finds the thread running
+        // as often as it runs: ~20 times in its 200 ms, however the
+        // scheduler slices them. At least a quarter, at most twice that.
+        let expected = Int(spin) * hertz / 1_000_000_000
+        #expect(spinning.count >= expected / 4, "\(spinning.count) samples")
+        #expect(spinning.count <= expected * 2 + 2, "\(spinning.count) samples")
+        #expect(spinning.allSatisfy { $0.pid == getpid() && !$0.stackCut })
+        #expect(!samples.contains { $0.pid == 0 })
+        // The innermost frame is where it was: this process's code.
+        let code = try Self.executableRanges()
+        #expect(spinning.allSatisfy { sample in sample.stack.first.map { ip in code.contains { $0.contains(ip) } } ?? false })
+        #expect(collector.statistics.map(\.undecodable) == collector.cpus.map { _ in 0 })
+    }
+
+    @Test func aSampleRateOutOfRangeIsRefused() throws {
+        let tracepoints = try Tracepoints.locate(mounting: true)
+        for hertz in [-1, KernelCollector.maximumSampleHertz + 1] {
+            #expect(throws: KernelError.cpuSampleRate(hertz: hertz)) {
+                try KernelCollector(tracepoints: tracepoints, cpuSampleHertz: hertz)
+            }
+        }
+        #expect(KernelError.cpuSampleRate(hertz: -1).description
+            == "a CPU sampling rate of -1 Hz is out of range: give 0 (no samples) to 10000 Hz")
+    }
+
+    /// The CPU time of the calling thread, in nanoseconds.
+    static func threadCPUTime() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+
+    /// The executable mappings of this process (`/proc/self/maps`).
+    static func executableRanges() throws -> [Range<UInt64>] {
+        let descriptor = try FileDescriptor.open("/proc/self/maps", O_RDONLY)
+        defer { descriptor.close() }
+        let maps = String(decoding: try descriptor.readToEnd(), as: UTF8.self)
+        return maps.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            guard fields.count >= 2, fields[1].contains("x") else { return nil }
+            let bounds = fields[0].split(separator: "-").compactMap { UInt64($0, radix: 16) }
+            return bounds.count == 2 ? bounds[0]..<bounds[1] : nil
         }
     }
 }

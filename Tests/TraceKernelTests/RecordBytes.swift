@@ -38,6 +38,14 @@ struct RecordBytes {
         return record.finished()
     }
 
+    /// A CPU clock sample: id, pid/tid, time, cpu, callchain.
+    static func cpuSample(id: UInt64, pid: Int32, tid: Int32, time: UInt64, cpu: UInt32, callchain: [UInt64]) -> [UInt8] {
+        var record = RecordBytes(type: TC_PERF_RECORD_SAMPLE)
+        record.appendSampleStart(id: id, pid: pid, tid: tid, time: time, cpu: cpu)
+        record.append(callchain: callchain)
+        return record.finished()
+    }
+
     /// A callchain's entries as the kernel writes them: each part that is
     /// there behind its context marker.
     static func chain(kernel: [UInt64]?, user: [UInt64]?) -> [UInt64] {
