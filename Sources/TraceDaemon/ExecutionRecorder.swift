@@ -59,6 +59,12 @@ final class ExecutionRecorder {
         var stacks: [[UInt64]] = []
         var stackIndex: [[UInt64]: Int32] = [:]
         var lost: UInt64 = 0
+        /// This drain's switches, wakeups and samples of threads not (yet)
+        /// known: a new thread's first ones can come from a CPU read
+        /// before the one with its fork record. Looked at again if the
+        /// drain found a new thread.
+        var unknown: [KernelRecord] = []
+        var newThreads = 0
         var newChildren: [(parent: Int32, child: Int32)] = []
 
         mutating func stack(_ frames: [UInt64]) -> Int32 {
@@ -83,7 +89,7 @@ final class ExecutionRecorder {
 
     /// A record of a recorded thread, as little as its events need.
     private struct Held {
-        enum Kind: UInt8 { case switchRecord, wakeup, fork, exit, name }
+        enum Kind: UInt8 { case switchRecord, wakeup, fork, exit, name, sample }
         var time: UInt64
         var kind: Kind
         var cpu: Int32
@@ -134,7 +140,7 @@ final class ExecutionRecorder {
                 symbolProblem = "\(error): waits are told by state only"
             }
             let collector = try KernelCollector(tracepoints: tracepoints, ringSize: Self.ringSize,
-                                                classifier: WaitClassifier(symbols: symbols))
+                                                classifier: WaitClassifier(symbols: symbols), cpuSampleHertz: sampleHertz)
             try collector.enable()
             self.collector = collector
             self.sampleHertz = sampleHertz
@@ -200,6 +206,13 @@ final class ExecutionRecorder {
         defer { swap(&routing, &self.routing) }
         let heldBefore = routing.held.count
         collector.drain { record in Self.take(record, into: &routing) }
+        if routing.newThreads > 0 {
+            let unknown = routing.unknown
+            routing.unknown.removeAll(keepingCapacity: true)
+            for record in unknown { Self.take(record, into: &routing) }
+        }
+        routing.unknown.removeAll(keepingCapacity: true)
+        routing.newThreads = 0
         children.append(contentsOf: routing.newChildren)
         routing.newChildren.removeAll()
         if routing.lost > 0 {
@@ -226,7 +239,10 @@ final class ExecutionRecorder {
         case .contextSwitch(let change):
             let previous = change.previousTID > 0 && routing.processOf[change.previousTID] != nil
             let next = change.nextTID > 0 && routing.processOf[change.nextTID] != nil
-            guard previous || next else { return }
+            guard previous || next else {
+                routing.unknown.append(record)
+                return
+            }
             let (wait, why) = Self.wait(of: change)
             routing.held.append(Held(
                 time: change.time, kind: .switchRecord, cpu: Int32(clamping: change.cpu),
@@ -235,7 +251,10 @@ final class ExecutionRecorder {
                 flags: change.previousState == .dead ? 1 : 0, text: previous ? routing.text(why) : -1,
                 stack: previous ? routing.stack(change.userStack) : -1))
         case .wakeup(let wakeup):
-            guard wakeup.wakeeTID > 0, routing.processOf[wakeup.wakeeTID] != nil else { return }
+            guard wakeup.wakeeTID > 0, routing.processOf[wakeup.wakeeTID] != nil else {
+                routing.unknown.append(record)
+                return
+            }
             routing.held.append(Held(
                 time: wakeup.time, kind: .wakeup, cpu: Int32(clamping: wakeup.cpu), first: wakeup.wakeeTID,
                 second: wakeup.inInterrupt ? 0 : wakeup.wakerTID, third: wakeup.inInterrupt ? 0 : wakeup.wakerPID))
@@ -244,6 +263,7 @@ final class ExecutionRecorder {
             // first switch may come from a CPU drained before this one.
             if routing.watchers[task.pid] != nil {
                 routing.processOf[task.tid] = task.pid
+                routing.newThreads += 1
                 routing.held.append(Held(time: task.time, kind: .fork, cpu: 0, first: task.tid, second: task.pid))
             }
             // A new process forked by a recorded one: its unit's, if a
@@ -259,6 +279,13 @@ final class ExecutionRecorder {
             routing.processOf[name.tid] = name.pid
             routing.held.append(Held(time: name.time, kind: .name, cpu: 0, first: name.tid, second: name.pid,
                                      text: routing.text(name.name)))
+        case .sample(let sample):
+            guard sample.tid > 0, routing.processOf[sample.tid] != nil else {
+                routing.unknown.append(record)
+                return
+            }
+            routing.held.append(Held(time: sample.time, kind: .sample, cpu: Int32(clamping: sample.cpu), first: sample.tid,
+                                     second: sample.pid, stack: routing.stack(sample.stack)))
         case .lost(_, let count):
             routing.lost = routing.lost.saturatingAdd(count)
         default:
@@ -313,6 +340,9 @@ final class ExecutionRecorder {
             }
         case .name:
             each(record.first, RoutedEvent(time: record.time, slot: 0, kind: .name, text: record.text))
+        case .sample:
+            each(record.first, RoutedEvent(time: record.time, slot: 0, kind: .sample, cpu: UInt32(clamping: record.cpu),
+                                           stack: record.stack))
         }
     }
 

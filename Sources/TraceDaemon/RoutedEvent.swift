@@ -3,7 +3,7 @@
 /// (no strings, no references), so that a drain moves plain bytes.
 struct RoutedEvent {
     enum Kind: UInt8 {
-        case switchOut, switchIn, wakeup, name, exit
+        case switchOut, switchIn, wakeup, name, exit, sample
     }
 
     var time: UInt64

@@ -159,6 +159,12 @@ final class SessionExecution {
                 writers[slot].name(at: event.time, name: text(Int(event.text), strings, pid: thread.pid))
             case .exit:
                 writers[slot].exit(at: event.time)
+            case .sample:
+                // The collector samples at the highest rate a session asked
+                // for; a session that asked for none takes none.
+                guard sampleHertz > 0, event.stack >= 0,
+                      let stack = stackID(Int(event.stack), stacks, pid: thread.pid) else { continue }
+                writers[slot].sample(at: event.time, cpu: event.cpu, stack: stack)
             }
             written += writers[slot].count - before
         }

@@ -48,7 +48,11 @@ import Testing
         let held = Int64(values["lock.held_ns"] ?? "") ?? 5_000_000
         #expect(Self.near(lock["lock"] ?? 0, min(held, 5_000_000)), "lock: \(lock), held \(held) ns")
         let pipe = try activity("pipe")
-        #expect(Self.near(pipe["io"] ?? 0, 3_000_000), "pipe: \(pipe)")
+        // The reader waits from its read to the write, 3 ms after it began
+        // (more when the writer's sleep overshoots).
+        let written = Int64(values["pipe.written_after_ns"] ?? "") ?? 3_000_000
+        #expect(written >= 3_000_000)
+        #expect(Self.near(pipe["io"] ?? 0, written), "pipe: \(pipe), written after \(written) ns")
         // Three threads spinning on one CPU: what they did not run, they
         // waited for the CPU.
         let crowd = try activity("crowd")
@@ -146,5 +150,30 @@ import Testing
         #expect(escape.status == 4 && escape.standardError.contains("a cgroup is a path under /sys/fs/cgroup"), "\(escape.standardError)")
         let unit = try daemon.tracectl(["start", "none", "--unit", "no-such-unit"])
         #expect(unit.status == 4 && unit.standardError.contains("no cgroup of no-such-unit.service"), "\(unit.standardError)")
+    }
+
+    /// `go tool pprof -top` (Debian's golang-go) reads `tracectl profile
+    /// --kind cpu` and names the function that spun as its top entry.
+    @Test func aCPUProfileNamesTheSpinningFunctionFirstInGoToolPprof() throws {
+        let daemon = try TracedDaemon()
+        #expect(try daemon.tracectl(["start", "prof", "--cpu-samples", "199"]).status == 0)
+        let spinner = try Background(Processes.executable("TraceFixture"), ["spinner", "--seconds", "1"],
+                                     environment: daemon.clientEnvironment)
+        let run = spinner.wait()
+        #expect(run.status == 0, "\(run.standardError)")
+        #expect(try daemon.tracectl(["stop", "prof"]).status == 0)
+        let path = daemon.directory.file("prof.trace")
+        #expect(try daemon.tracectl(["fetch", "prof", "-o", path]).status == 0)
+        let profile = daemon.directory.file("cpu.pb.gz")
+        let written = try daemon.tracectl(["profile", path, "--kind", "cpu", "-o", profile])
+        #expect(written.status == 0, "\(written.standardError)")
+        let go = try #require(["/usr/bin/go", "/usr/lib/go/bin/go"].first { FileManager.default.isExecutableFile(atPath: $0) },
+                              "go is not installed (scripts/install-dependencies installs golang-go)")
+        let top = try Processes.run(go, ["tool", "pprof", "-top", profile], environment: ["HOME": daemon.directory.path])
+        #expect(top.status == 0, "\(top.standardError)")
+        // After the header, the first row is the heaviest: "flat flat% sum% cum cum% name".
+        let rows = top.standardOutput.split(separator: "\n").drop { !$0.contains("flat%") }.dropFirst()
+        let first = try #require(rows.first, "\(top.standardOutput)")
+        #expect(first.contains("burnCPU"), "\(top.standardOutput)")
     }
 }

@@ -126,20 +126,32 @@ enum ExecutionScenario {
 
     private static func pipe(_ lines: inout Lines) {
         let began = BytePipe(), pipe = BytePipe()
+        // When the reader began to read and the writer wrote
+        // (CLOCK_MONOTONIC ns): the reader waited for I/O in between.
+        let times = PipeTimes()
         let writer = Worker("pipe-writer") {
             began.receive()
             sleep(nanoseconds: pipeDelay)
+            times.written.store(tc_monotonic_ns(), ordering: .sequentiallyConsistent)
             pipe.send()
             return currentThreadID()
         }
         let reader = Worker("pipe-reader") {
             measure("pipe") {
+                times.reading.store(tc_monotonic_ns(), ordering: .sequentiallyConsistent)
                 began.send()
                 pipe.receive()
             }
         }
         lines.add("pipe", reader.join())
         lines.add("pipe.writer", writer.join())
+        lines.add("pipe.written_after_ns", times.written.load(ordering: .sequentiallyConsistent)
+            &- times.reading.load(ordering: .sequentiallyConsistent))
+    }
+
+    private final class PipeTimes: Sendable {
+        let reading = Atomic<UInt64>(0)
+        let written = Atomic<UInt64>(0)
     }
 
     private static func crowd(on cpu: CInt, _ lines: inout Lines) {

@@ -53,3 +53,34 @@ enum PingPongScenario {
         func finish() { stop.store(true, ordering: .relaxed) }
     }
 }
+
+/// `spinner`: once tracing is on, one thread computes for `--seconds`
+/// (default 1) in `burnCPU`, a function of its own that makes no calls in
+/// its loop: a CPU profile's top entry. Prints `spinner.tid=T`.
+enum SpinnerScenario {
+    static func run(_ options: Fixture.Options) {
+        Fixture.waitUntilEnabled(options)
+        let seconds = options.number("seconds", default: 1)
+        guard (1...600).contains(seconds) else { Fixture.fail("--seconds from 1 to 600") }
+        let worker = Worker("spinner") { () -> Int32 in
+            let end = tc_monotonic_ns() + UInt64(seconds) * 1_000_000_000
+            var state: UInt64 = 1
+            while tc_monotonic_ns() < end { state = burnCPU(state) }
+            print("spinner.state=\(state % 10)")
+            return Int32(truncatingIfNeeded: tc_gettid())
+        }
+        print("spinner.tid=\(worker.join())")
+    }
+
+    /// A few million steps of an xorshift: the spinning function.
+    @inline(never)
+    static func burnCPU(_ seed: UInt64) -> UInt64 {
+        var x = seed
+        for _ in 0..<2_000_000 {
+            x ^= x << 13
+            x ^= x >> 7
+            x ^= x << 17
+        }
+        return x
+    }
+}

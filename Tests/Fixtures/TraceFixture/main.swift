@@ -30,6 +30,7 @@ case "manyNames": NameScenarios.manyNames(options)
 case "serviceContext": await NameScenarios.serviceContext(options)
 case "spans": await SpanScenario.run(options)
 case "pingpong": PingPongScenario.run(options)
+case "spinner": SpinnerScenario.run(options)
 case "execution": ExecutionScenario.run(options)
 default: Fixture.fail("unknown scenario '\(scenario)'")
 }
