@@ -139,8 +139,13 @@ final class ExecutionRecorder {
                 symbols = KernelSymbols(parsing: [])
                 symbolProblem = "\(error): waits are told by state only"
             }
-            let collector = try KernelCollector(tracepoints: tracepoints, ringSize: Self.ringSize,
-                                                classifier: WaitClassifier(symbols: symbols), cpuSampleHertz: sampleHertz)
+            let collector = try Self.openCollector(tracepoints, classifier: WaitClassifier(symbols: symbols),
+                                                   sampleHertz: sampleHertz)
+            self.ringSize = collector.ringSize
+            if collector.ringSize < Self.ringSize {
+                log.notice("execution events: perf rings of \(collector.ringSize >> 10) KiB per CPU, not \(Self.ringSize >> 10): traced may lock no more memory (raise RLIMIT_MEMLOCK: LimitMEMLOCK= in the unit); a burst of switches loses records sooner, and they are counted")
+            }
+            if let symbolProblem { log.notice("execution events: \(symbolProblem)") }
             try collector.enable()
             self.collector = collector
             self.sampleHertz = sampleHertz
@@ -160,6 +165,29 @@ final class ExecutionRecorder {
     /// load kept busy, and none with 16 MiB (docs/performance.md,
     /// "Execution events"). traced drains a ring when it is a quarter full.
     static let ringSize = 16 << 20
+
+    /// The collector with the largest rings that can be locked: an
+    /// unprivileged traced may lock only RLIMIT_MEMLOCK past
+    /// kernel.perf_event_mlock_kb (8 MiB and 516 KiB a CPU by default), and
+    /// raising the limit needs CAP_SYS_RESOURCE where traced starts. Smaller
+    /// rings lose records sooner under a switching storm (counted).
+    private static func openCollector(_ tracepoints: Tracepoints, classifier: WaitClassifier,
+                                      sampleHertz: Int) throws(KernelError) -> KernelCollector {
+        var size = Self.ringSize
+        while true {
+            do {
+                return try KernelCollector(tracepoints: tracepoints, ringSize: size, classifier: classifier,
+                                           cpuSampleHertz: sampleHertz)
+            } catch {
+                guard case .map = error, size > minimumRingSize else { throw error }
+                size /= 2
+            }
+        }
+    }
+
+    static let minimumRingSize = 512 << 10
+    /// The rings' size per CPU of the open collector.
+    private(set) var ringSize = 0
 
     func close() {
         collector = nil

@@ -68,6 +68,8 @@ package final class KernelCollector {
     }
 
     package let cpus: [Int]
+    /// Each CPU's ring, in bytes.
+    package let ringSize: Int
     package private(set) var statistics: [CPUStatistics]
     private let rings: [CPURing]
 
@@ -119,6 +121,7 @@ package final class KernelCollector {
             throw error
         }
         self.cpus = chosen
+        self.ringSize = ringSize
         self.rings = rings
         statistics = chosen.map(CPUStatistics.init(cpu:))
     }

@@ -40,7 +40,7 @@ package enum KernelError: Error, Equatable, Sendable, CustomStringConvertible {
                 + "\(failure) (mounting it needs root: `mount -t tracefs nodev /sys/kernel/tracing`)"
         case .tracefsUnreadable(let error):
             if Self.isPermission(error.errno) {
-                return "\(error) (tracefs is readable by root only: run traced as root)"
+                return "\(error) (tracefs is readable by root only: run traced as root, or run `traced --prepare-kernel RUNTIME_DIR/kernel` as root before it, as the packaged unit does, and grant it CAP_PERFMON)"
             }
             return "\(error) (is this kernel built with CONFIG_TRACEPOINTS and the sched events?)"
         case .tracepointFormat(let event, let path, let problem):
@@ -55,8 +55,8 @@ package enum KernelError: Error, Equatable, Sendable, CustomStringConvertible {
         case .map(let cpu, let bytes, let error):
             var text = "mmap of the \(bytes / 1024) KiB perf ring of cpu \(cpu) failed: \(error.errno)"
             if Self.isPermission(error.errno) {
-                text += " (more locked memory than kernel.perf_event_mlock_kb allows a process without "
-                    + "CAP_IPC_LOCK: grant traced CAP_IPC_LOCK, or raise the sysctl, or use smaller rings)"
+                text += " (perf rings are locked memory: past kernel.perf_event_mlock_kb they count against "
+                    + "RLIMIT_MEMLOCK; raise it (LimitMEMLOCK= in the unit: the packaged one sets 1G), or grant CAP_IPC_LOCK)"
             }
             return text
         case .ringGeometry(let cpu, let problem):
@@ -77,7 +77,7 @@ package enum KernelError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     private static func openAdvice(_ errno: Errno) -> String {
-        if isPermission(errno) { return " (traced needs CAP_PERFMON, or run it as root)" }
+        if isPermission(errno) { return " (traced needs CAP_PERFMON: the packaged unit grants it (AmbientCapabilities=CAP_PERFMON); or run it as root)" }
         switch errno.rawValue {
         case EMFILE, ENFILE: return " (traced opens three or four perf events per CPU: raise its open-file limit)"
         case ENOENT, ENODEV: return " (this kernel does not have that event)"

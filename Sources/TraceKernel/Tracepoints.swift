@@ -26,8 +26,10 @@ package struct Tracepoints: Sendable {
     /// `mounting` and none found, mounts tracefs on the first (as `perf`
     /// does, tools/lib/api/fs): root only, and it stays mounted.
     package static func locate(mounting: Bool = false) throws(KernelError) -> Tracepoints {
-        if let found = mountPoints.first(where: { access($0 + "/events", F_OK) == 0 }) {
-            return Tracepoints(root: found)
+        for point in mountPoints {
+            if access(point + "/events", F_OK) == 0 { return Tracepoints(root: point) }
+            // Mounted, but not this user's to read (tracefs is root's 0700).
+            if errno == EACCES { throw .tracefsUnreadable(SystemError("access", subject: point + "/events")) }
         }
         guard mounting else { throw .tracefsNotMounted(searched: mountPoints, mountFailure: nil) }
         do {

@@ -8,17 +8,25 @@ package final class TracedDaemon {
     package var state: String { directory.path + "/state" }
     package private(set) var process: Background
     private let extraArguments: [String]
+    private let launcher: [String]
 
-    package init(arguments: [String] = []) throws {
+    /// `launcher`: a command traced runs under (e.g. setpriv, to run it as
+    /// another user with chosen capabilities); `prepare` runs before it,
+    /// with the directory (e.g. to hand it to that user).
+    package init(arguments: [String] = [], launcher: [String] = [], prepare: (String) throws -> Void = { _ in }) throws {
         directory = try TemporaryDirectory("traced-daemon")
         extraArguments = arguments
-        process = try Self.launch(directory.path, arguments)
+        self.launcher = launcher
+        try prepare(directory.path)
+        process = try Self.launch(directory.path, arguments, launcher: launcher)
         try waitUntilServing()
     }
 
-    private static func launch(_ base: String, _ arguments: [String]) throws -> Background {
-        try Background(Processes.executable("traced"),
-                       ["--runtime-dir", base + "/run", "--state-dir", base + "/state", "--log-level", "debug"] + arguments)
+    private static func launch(_ base: String, _ arguments: [String], launcher: [String] = []) throws -> Background {
+        let command = [Processes.executable("traced"), "--runtime-dir", base + "/run", "--state-dir", base + "/state",
+                       "--log-level", "debug"] + arguments
+        guard let program = launcher.first else { return try Background(command[0], Array(command.dropFirst())) }
+        return try Background(program, Array(launcher.dropFirst()) + command)
     }
 
     /// Waits until traced says it listens (it has bound both sockets and
@@ -62,7 +70,7 @@ package final class TracedDaemon {
     /// Starts traced again on the same directories (after `kill` or
     /// `terminate`).
     package func restart() throws {
-        process = try Self.launch(directory.path, extraArguments)
+        process = try Self.launch(directory.path, extraArguments, launcher: launcher)
         try waitUntilServing()
     }
 

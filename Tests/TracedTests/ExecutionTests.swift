@@ -176,4 +176,53 @@ import Testing
         let first = try #require(rows.first, "\(top.standardOutput)")
         #expect(first.contains("burnCPU"), "\(top.standardOutput)")
     }
+
+    /// traced as an ordinary user: perf events are refused, annotations
+    /// are recorded, and status says what is missing and what would enable
+    /// it. With CAP_PERFMON alone and the kernel's files copied by `traced
+    /// --prepare-kernel` (the packaged unit's setting), it records them.
+    @Test func anUnprivilegedTracedRecordsAnnotationsAndSaysWhyNotExecution() throws {
+        func asNobody(_ capabilities: String?) -> [String] {
+
+            ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+                + (capabilities.map { ["--inh-caps=+\($0)", "--ambient-caps=+\($0)"] } ?? ["--inh-caps=-all"]) + ["--"]
+        }
+        func handOver(_ directory: String) throws {
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory)
+            for sub in ["run", "state"] {
+                try FileManager.default.createDirectory(atPath: directory + "/" + sub, withIntermediateDirectories: true,
+                                                        attributes: [.ownerAccountID: 65534, .posixPermissions: 0o700])
+            }
+        }
+        do {
+            let daemon = try TracedDaemon(launcher: asNobody(nil), prepare: handOver)
+            #expect(try daemon.tracectl(["start", "plain"]).status == 0)
+            let client = try daemon.client(["threads": "1", "events": "1000"])
+            #expect(client.wait().status == 0)
+            let stopped = try daemon.tracectl(["stop", "plain"])
+            #expect(stopped.standardOutput.contains("execution events: not recorded:"), "\(stopped.standardOutput)")
+            #expect(stopped.standardOutput.contains("annotations are"), "\(stopped.standardOutput)")
+            let path = daemon.directory.file("plain.trace")
+            #expect(try daemon.tracectl(["fetch", "plain", "-o", path]).status == 0)
+            let tally = try Tally(path: path)
+            #expect(tally.events == 1000 && tally.kernelEvents == 0)
+            let report = try daemon.tracectl(["report", path])
+            #expect(report.standardOutput.contains("execution events: none in this trace"), "\(report.standardOutput)")
+        }
+        do {
+            let daemon = try TracedDaemon(launcher: asNobody("perfmon")) { directory in
+                try handOver(directory)
+                let prepared = try Processes.run(Processes.executable("traced"), ["--prepare-kernel", directory + "/run/kernel"])
+                #expect(prepared.status == 0, "\(prepared.standardError)")
+            }
+            #expect(try daemon.tracectl(["start", "exec"]).status == 0)
+            let client = try daemon.client(["threads": "1", "events": "1000"])
+            #expect(client.wait().status == 0)
+            let stopped = try daemon.tracectl(["stop", "exec"])
+            #expect(!stopped.standardOutput.contains("not recorded"), "\(stopped.standardOutput)\n\(daemon.log)")
+            let path = daemon.directory.file("exec.trace")
+            #expect(try daemon.tracectl(["fetch", "exec", "-o", path]).status == 0)
+            #expect(try Tally(path: path).kernelEvents > 0)
+        }
+    }
 }
