@@ -14,6 +14,11 @@ import TraceSystem
 /// trace. Frames are decompressed again when a later batch needs them; a
 /// few recent ones are cached.
 ///
+/// An event timed outside the trace's window (`SessionWindow`) is not
+/// handed out but counted by process: a diagnostic at the end. A batch's
+/// start (`TraceWalk.starts(of:)`) is the time of its first event inside, so
+/// the merge's order holds for the events it keeps.
+///
 /// A struct with cursors in an array (a heap of their indices): the
 /// per-event path touches no class and needs no dynamic exclusivity check.
 struct BatchMerge {
@@ -59,6 +64,11 @@ struct BatchMerge {
     private let decompressor: LZ4FrameDecompressor
     private var frames: [(key: FrameKey, content: [UInt8])] = []
     private var unknownEvents: [UInt8: Int] = [:]
+    /// The trace's window (without one, every time is inside).
+    private let lower: Int64
+    private let upper: Int64
+    /// Events timed outside the window, by process.
+    private var outside: [UInt32: Int] = [:]
     /// Losses the batches taken in so far reported (`BatchHeader.droppedBefore`),
     /// for the walk to pass on.
     var drops: [(process: UInt32, thread: UInt32, time: Int64, count: UInt64)] = []
@@ -84,10 +94,12 @@ struct BatchMerge {
     /// Whether what the merge finds goes into the catalog's diagnostics.
     private let recordsDiagnostics: Bool
 
-    /// `batches` sorted by base time, `starts` their base times.
+    /// `batches` sorted by start, `starts` their starts (`TraceWalk.starts(of:)`).
     init(catalog: TraceCatalog, files: [TraceSource], batches: [TraceReader.BatchLocation], starts: [Int64],
          recordsDiagnostics: Bool) {
         self.catalog = catalog
+        lower = catalog.window?.lower ?? .min
+        upper = catalog.window?.upper ?? .max
         self.recordsDiagnostics = recordsDiagnostics
         self.files = files
         self.batches = batches
@@ -101,6 +113,26 @@ struct BatchMerge {
     /// Fraction of batches taken into the merge.
     var progress: Double { batches.isEmpty ? 1 : Double(nextBatch) / Double(batches.count) }
 
+    /// The time of each batch's first event inside the trace's window, nil
+    /// for one that has none.
+    static func firstTimesInside(_ batches: [TraceReader.BatchLocation], catalog: TraceCatalog,
+                                 files: [TraceSource]) -> [Int64?] {
+        var merge = BatchMerge(catalog: catalog, files: files, batches: [], starts: [], recordsDiagnostics: false)
+        defer { merge.finish() }
+        var times = [Int64?](repeating: nil, count: batches.count)
+        // In file order, so that each frame is decompressed once: a scribbled
+        // trace has thousands of such batches.
+        let order = batches.indices.sorted {
+            (batches[$0].file, batches[$0].frameOffset, $0) < (batches[$1].file, batches[$1].frameOffset, $1)
+        }
+        for batch in order {
+            guard let index = merge.open(batches[batch], start: .max) else { continue }
+            times[batch] = merge.cursors[index].time
+            merge.retire(index)
+        }
+        return times
+    }
+
     /// The slot of a thread that has had a batch, nil for one that has not.
     func slot(process: UInt32, thread: UInt32) -> Int? { slots[ThreadKey(process: process, thread: thread)] }
 
@@ -109,7 +141,7 @@ struct BatchMerge {
     /// the end.
     mutating func top() -> Int? {
         while nextBatch < batches.count && (heap.isEmpty || starts[nextBatch] <= cursors[heap[0]].time) {
-            activate(batches[nextBatch])
+            activate(batches[nextBatch], start: starts[nextBatch])
             nextBatch += 1
         }
         return heap.first
@@ -131,7 +163,7 @@ struct BatchMerge {
     }
 
     /// Frees what is left (a walk that stops early) and reports extension
-    /// events skipped.
+    /// events skipped and events timed outside the window.
     mutating func finish() {
         for index in heap { retire(index) }
         heap = []
@@ -139,6 +171,10 @@ struct BatchMerge {
             catalog.add(ReaderDiagnostic(fileOffset: 0, problem: .unknownEvent(kind: kind, count: count)))
         }
         unknownEvents = [:]
+        for (process, count) in outside.sorted(by: { $0.key < $1.key }) where recordsDiagnostics {
+            catalog.add(ReaderDiagnostic(fileOffset: 0, problem: .outsideSession(process: process, count: count)))
+        }
+        outside = [:]
     }
 
     private mutating func retire(_ index: Int) {
@@ -148,14 +184,22 @@ struct BatchMerge {
         free.append(index)
     }
 
-    private mutating func activate(_ location: TraceReader.BatchLocation) {
-        guard let content = frame(location), location.body.upperBound <= content.count else { return }
+    private mutating func activate(_ location: TraceReader.BatchLocation, start: Int64) {
+        guard let index = open(location, start: start) else { return }
+        heap.append(index)
+        siftUp(heap.count - 1)
+    }
+
+    /// A cursor on `location`'s first event inside the window (its index in
+    /// `cursors`), nil if the batch has none or does not decode.
+    private mutating func open(_ location: TraceReader.BatchLocation, start: Int64) -> Int? {
+        guard let content = frame(location), location.body.upperBound <= content.count else { return nil }
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(location.body.count, 1), alignment: 8)
         content.withUnsafeBytes { storage.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[location.body])) }
         var reader = ByteReader(UnsafeRawBufferPointer(rebasing: storage[0..<location.body.count]))
         guard var header = try? TraceReader.batchHeader(&reader, kernel: location.kernel) else {
             storage.deallocate()
-            return
+            return nil
         }
         // A kernel batch's thread is the client's thread of that tid, if
         // the client recorded one: its events and the kernel's share a slot
@@ -169,8 +213,11 @@ struct BatchMerge {
         slots[key] = slot
         let processSlot = processSlots[location.process] ?? processSlots.count
         processSlots[location.process] = processSlot
-        if header.droppedBefore > 0 {
-            drops.append((header.process, header.thread, catalog.time(header.process, ticks: header.baseTicks), header.droppedBefore))
+        // The loss comes before the batch's first event. A batch with none
+        // to keep has no time to place it at: the drops records still
+        // count it (the report's totals; an export adds it at the end).
+        if header.droppedBefore > 0 && start >= lower && start <= upper {
+            drops.append((header.process, header.thread, start, header.droppedBefore))
         }
         let cursor = Cursor(
             header: header, location: location, order: activated,
@@ -190,31 +237,38 @@ struct BatchMerge {
         }
         guard step(index) else {
             retire(index)
-            return
+            return nil
         }
-        heap.append(index)
-        siftUp(heap.count - 1)
+        return index
     }
 
-    /// Advances cursor `index` to its next event; false when it has none.
+    /// Advances cursor `index` to its next event inside the window; false
+    /// when it has none.
     private mutating func step(_ index: Int) -> Bool {
-        switch Self.decodeNext(&cursors[index], unknown: &unknownEvents) {
-        case .event:
-            let ticks = cursors[index].event.ticks
-            if !(cursors[index].segment?.covers(ticks) ?? false) {
-                cursors[index].segment = catalog.clock.segment(ticks: ticks, clockKind: cursors[index].clockKind)
+        while true {
+            switch Self.decodeNext(&cursors[index], unknown: &unknownEvents) {
+            case .event:
+                let ticks = cursors[index].event.ticks
+                if !(cursors[index].segment?.covers(ticks) ?? false) {
+                    cursors[index].segment = catalog.clock.segment(ticks: ticks, clockKind: cursors[index].clockKind)
+                }
+                let time = cursors[index].segment?.nanoseconds(ticks) ?? Int64(bitPattern: ticks)
+                cursors[index].time = time
+                if time >= lower && time <= upper { return true }
+                // Counted, and the batch goes on: after a base before the
+                // window a later event may be inside (deltas are unsigned,
+                // so after one past the window none is).
+                outside[cursors[index].header.process, default: 0] += 1
+            case .end:
+                return false
+            case .malformed(let error, let lost):
+                guard recordsDiagnostics else { return false }
+                let cursor = cursors[index]
+                catalog.add(ReaderDiagnostic(
+                    file: catalog.paths[cursor.location.file], fileOffset: cursor.location.frameOffset,
+                    problem: .malformedEvents(reason: "\(error)", keptEvents: cursor.kept, lostBytes: lost)))
+                return false
             }
-            cursors[index].time = cursors[index].segment?.nanoseconds(ticks) ?? Int64(bitPattern: ticks)
-            return true
-        case .end:
-            return false
-        case .malformed(let error, let lost):
-            guard recordsDiagnostics else { return false }
-            let cursor = cursors[index]
-            catalog.add(ReaderDiagnostic(
-                file: catalog.paths[cursor.location.file], fileOffset: cursor.location.frameOffset,
-                problem: .malformedEvents(reason: "\(error)", keptEvents: cursor.kept, lostBytes: lost)))
-            return false
         }
     }
 

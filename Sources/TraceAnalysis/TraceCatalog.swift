@@ -33,6 +33,10 @@ package final class TraceCatalog: @unchecked Sendable {
     package let drops: [UInt32: DropCounts]
     package let clock: ClockConverter
     package let clockSyncs: [ClockSync]
+    /// When the trace's events can have happened; nil without clock syncs
+    /// (then every time is believed). The walk leaves out an event timed
+    /// outside and counts it (`ReaderDiagnostic.Problem.outsideSession`).
+    package let window: SessionWindow?
     /// What the first pass skipped; the walk adds what the second finds.
     package var diagnostics: [ReaderDiagnostic] { state.withLock { $0.diagnostics } }
 
@@ -75,6 +79,7 @@ package final class TraceCatalog: @unchecked Sendable {
         images = reader.images
         drops = reader.drops
         clockSyncs = reader.clockSyncs
+        window = SessionWindow(syncs: reader.clockSyncs)
         let nominal = reader.processes.values.map(\.nominalTicksPerSecond).max() ?? 0
         clock = ClockConverter(syncs: reader.clockSyncs, nominalTicksPerSecond: nominal)
         var state = State()

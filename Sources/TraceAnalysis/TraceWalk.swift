@@ -34,21 +34,46 @@ package final class TraceWalk: Sendable {
         self.sources = sources
         let catalog = TraceCatalog(paths: sources.map(\.name), reader: reader)
         self.catalog = catalog
-        // Sorted by base time once, for every run (file order breaks ties).
+        // Sorted by start once, for every run (file order breaks ties).
         let index = reader.batchIndex
-        let times = index.map { catalog.time($0.process, ticks: $0.baseTicks, kernel: $0.kernel) }
-        let order = index.indices.sorted { (times[$0], $0) < (times[$1], $1) }
+        let times = Self.starts(of: index, catalog: catalog, files: sources)
+        let order = index.indices.sorted { (times[$0] ?? .max, $0) < (times[$1] ?? .max, $1) }
         batches = order.map { index[$0] }
-        starts = order.map { times[$0] }
-        startTime = starts.first
+        starts = order.map { times[$0] ?? .max }
+        startTime = order.lazy.compactMap { times[$0] }.first
     }
 
-    /// Each batch's base time, CLOCK_MONOTONIC, in `batches`' order.
+    /// Each batch's start (`starts(of:)`), CLOCK_MONOTONIC, in `batches`'
+    /// order; `Int64.max` for a batch with no event to keep.
     private let starts: [Int64]
 
-    /// When the trace starts: the earliest batch's base time (its first
-    /// event's time or a little before). Windows (`--since`) count from it.
+    /// When the trace starts: the earliest batch's start (its first event's
+    /// time or a little before). Windows (`--since`) count from it.
     package let startTime: Int64?
+
+    /// When each batch's first event the walk keeps can be: its base time,
+    /// no later than any of its events, when that is inside the trace's
+    /// window. A base before the window (a scribbled one, or a thread's
+    /// segment whose last event before it was written long before this
+    /// session) would put the trace's start there: the time of the batch's
+    /// first event inside is taken instead (decoded now), which the other
+    /// events it keeps follow. Nil for a batch with no event inside (a base
+    /// after the window: its events are later still), which the merge
+    /// takes last, only to count its events.
+    private static func starts(of batches: [TraceReader.BatchLocation], catalog: TraceCatalog,
+                               files: [TraceSource]) -> [Int64?] {
+        var times: [Int64?] = batches.map { catalog.time($0.process, ticks: $0.baseTicks, kernel: $0.kernel) }
+        guard let window = catalog.window else { return times }
+        var early: [Int] = []
+        for (batch, time) in times.enumerated() {
+            guard let time, !window.contains(time) else { continue }
+            if time < window.lower { early.append(batch) } else { times[batch] = nil }
+        }
+        guard !early.isEmpty else { return times }
+        let inside = BatchMerge.firstTimesInside(early.map { batches[$0] }, catalog: catalog, files: files)
+        for (batch, time) in zip(early, inside) { times[batch] = time }
+        return times
+    }
 
     /// Batches in the trace.
     package var batchCount: Int { batches.count }

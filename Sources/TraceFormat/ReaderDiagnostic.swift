@@ -27,6 +27,9 @@ package struct ReaderDiagnostic: Hashable, Sendable, CustomStringConvertible {
         case unknownEvent(kind: UInt8, count: Int)
         /// The file has no end record: its writer did not finish it.
         case missingFileEnd
+        /// Events of `process` timed outside the session (`SessionWindow`:
+        /// a client scribbled their timestamps), left out of the timeline.
+        case outsideSession(process: UInt32, count: Int)
     }
 
     /// The file's path (empty when the reader was given bytes).
@@ -56,6 +59,9 @@ package struct ReaderDiagnostic: Hashable, Sendable, CustomStringConvertible {
         case .malformedEvents(let reason, let kept, let lost): return "events of a batch \(at) stop decoding (\(reason)): kept \(kept), skipped \(lost) bytes"
         case .unknownEvent(let kind, let count): return "\(count) event(s) of unknown extension kind 0x\(String(kind, radix: 16)) skipped"
         case .missingFileEnd: return "\(file.isEmpty ? "file" : file) has no end record: its writer did not finish it"
+        case .outsideSession(let process, let count):
+            return "\(count) event(s) of process \(process) timed more than \(SessionWindow.margin / 1_000_000_000) s outside "
+                + "the session's clock syncs left out of the timeline (scribbled timestamps)"
         }
     }
 

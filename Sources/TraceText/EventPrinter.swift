@@ -104,8 +104,10 @@ package struct EventPrinter {
     }
 
     /// `nameOverflows`: per process, events whose runtime name was past
-    /// the process's bound (RuntimeNames), shown next to its drops.
-    package func summary(nameOverflows: [UInt32: Int64] = [:]) -> String {
+    /// the process's bound (RuntimeNames), shown next to its drops;
+    /// `outside`: per process, events timed outside the session, warned
+    /// about after the reader's diagnostics.
+    package func summary(nameOverflows: [UInt32: Int64] = [:], outside: [UInt32: Int] = [:]) -> String {
         var lines: [String] = []
         for header in reader.headers {
             lines.append("file: format \(header.major).\(header.minor), written by \(header.producer)"
@@ -121,7 +123,9 @@ package struct EventPrinter {
                 + (nameOverflows[key].map { ", \($0) named \(RuntimeNames.other) (over \(RuntimeNames.limit) runtime names)" } ?? ""))
         }
         lines.append("events: \(reader.eventCount) in \(reader.batchCount) batches")
-        for diagnostic in reader.diagnostics {
+        let timing = outside.sorted { $0.key < $1.key }
+            .map { ReaderDiagnostic(fileOffset: 0, problem: .outsideSession(process: $0.key, count: $0.value)) }
+        for diagnostic in reader.diagnostics + timing {
             lines.append("warning: \(diagnostic)")
         }
         return lines.joined(separator: "\n")

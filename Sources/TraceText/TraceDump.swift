@@ -1,3 +1,4 @@
+import CTraceABI
 import TraceAnalysis
 import TraceFormat
 package import TraceSystem
@@ -12,8 +13,14 @@ package import TraceSystem
 /// metadata records, skipping batches undecoded; memory grows with the
 /// metadata (names, threads, stacks), never with the events.
 ///
-/// Use: `collectNames` on every file when `needsNames`, then `dump` on every
-/// file in order, then `finish`.
+/// The first pass also gathers every file's clock syncs: the session's
+/// window (`SessionWindow`), outside which an event is marked and counted
+/// (its line ends with `outsideMark`; the summary warns with the count per
+/// process, as `report` does).
+///
+/// Use: `collectNames` on every file, then `dump` on every file in order,
+/// then `finish`. Without the first pass, names are those read so far and
+/// every time is believed.
 package final class TraceDump {
     package enum Content: Sendable {
         /// One line per event.
@@ -40,15 +47,20 @@ package final class TraceDump {
     private var shownStacks: Set<TraceReader.ProcessScoped> = []
     private lazy var symbolizer = StackSymbolizer()
     private var saidUnavailable = false
+    /// Events timed outside the window, by process.
+    private var outside: [UInt32: Int] = [:]
+    /// Made on the first event, after the first pass.
+    private lazy var window = SessionWindow(syncs: names.clockSyncs)
+    private lazy var clock = ClockConverter(
+        syncs: names.clockSyncs, nominalTicksPerSecond: names.processes.values.map(\.nominalTicksPerSecond).max() ?? 0)
+
+    /// The end of the line of an event timed outside the window.
+    package static let outsideMark = " (timed outside the session: left out of report and export)"
 
     package init(content: Content, output: @escaping (String) -> Void) {
         self.content = content
         self.output = output
     }
-
-    /// Whether `collectNames` must see every file before `dump`: only event
-    /// lines show names.
-    package var needsNames: Bool { content == .events }
 
     /// First pass over one file.
     package func collectNames(path: String) throws(SystemError) {
@@ -81,9 +93,10 @@ package final class TraceDump {
            (names.string(header.process, event.name) ?? reader.string(header.process, event.name)) == RuntimeNames.overflowCounter {
             nameOverflows[header.process] = max(nameOverflows[header.process] ?? 0, event.integerValue)
         }
+        let inside = isInside(header, event)
         switch content {
         case .events:
-            output(printer.line(header, event))
+            output(printer.line(header, event) + (inside ? "" : Self.outsideMark))
             if event.stack != 0 { stackLines(header.process, event.stack) }
         case .batches:
             if header != lastBatch { output(printer.batchLine(header)) }
@@ -95,6 +108,18 @@ package final class TraceDump {
         case .summary:
             break
         }
+    }
+
+    /// Whether `event` is timed inside the window; counts it if not.
+    private func isInside(_ header: BatchHeader, _ event: RawEvent) -> Bool {
+        guard let window else { return true }
+        // As TraceCatalog.time: a kernel batch counts CLOCK_MONOTONIC ns.
+        let process = names.processes[header.process] ?? reader.processes[header.process]
+        let kind = header.kernel ? UInt32(TC_CLOCK_MONOTONIC_NS) : process?.clockKind ?? UInt32(TC_CLOCK_MONOTONIC_NS)
+        let time = clock.monotonicNanoseconds(ticks: event.ticks, clockKind: kind) ?? Int64(bitPattern: event.ticks)
+        if window.contains(time) { return true }
+        outside[header.process, default: 0] += 1
+        return false
     }
 
     /// A stack's frames under the first event that uses it (later events
@@ -121,7 +146,7 @@ package final class TraceDump {
     /// processes, counts, drops and every diagnostic of the second pass.
     package func finish() {
         if content == .sizes { output(printer.sizes(kinds)) }
-        output(printer.summary(nameOverflows: nameOverflows))
+        output(printer.summary(nameOverflows: nameOverflows, outside: outside))
     }
 
     /// Whether a file could not be read at all (not a trace, unsupported version).

@@ -21,11 +21,9 @@ struct Dump: ParsableCommand {
     func run() throws {
         let content: TraceDump.Content = sizes ? .sizes : batches ? .batches : summary ? .summary : .events
         let dump = TraceDump(content: content) { print($0) }
-        // Two passes: names first (metadata only), then the events.
-        if dump.needsNames {
-            for file in files {
-                do { try dump.collectNames(path: file) } catch { throw ValidationError("cannot read '\(file)': \(error)") }
-            }
+        // Two passes: names and clock syncs first (metadata only), then the events.
+        for file in files {
+            do { try dump.collectNames(path: file) } catch { throw ValidationError("cannot read '\(file)': \(error)") }
         }
         for file in files {
             do { try dump.dump(path: file) } catch { throw ValidationError("cannot read '\(file)': \(error)") }

@@ -70,7 +70,7 @@ enum TraceFileTarget {
         // tracectl dump, in the mode the input picks.
         let contents: [TraceDump.Content] = [.events, .batches, .sizes, .summary]
         let dump = TraceDump(content: contents[Int(flags >> 2) % contents.count]) { _ in }
-        if dump.needsNames { for file in files { dump.collectNames(bytes: file) } }
+        for file in files { dump.collectNames(bytes: file) }
         for file in files { dump.dump(bytes: file) }
         dump.finish()
     }

@@ -38,6 +38,18 @@ package final class HandWrittenTrace {
         }
     }
 
+    /// CLOCK_MONOTONIC clock syncs at these nanoseconds, as traced writes
+    /// them at a session's start, every scrape and its end: they make the
+    /// session's window (SessionWindow), outside which a time is not believed.
+    package func monotonicSyncs(at times: [UInt64]) throws {
+        try writer.append { w in
+            for time in times {
+                ClockSync(clockKind: UInt32(TC_CLOCK_MONOTONIC_NS), ticks: time, monotonicNanoseconds: time,
+                          realtimeNanoseconds: time).encode(into: &w)
+            }
+        }
+    }
+
     package func metadata(_ process: UInt32, _ record: MetadataRecord) throws {
         try writer.append { w in record.encode(process: process, into: &w) }
     }

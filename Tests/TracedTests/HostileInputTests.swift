@@ -74,6 +74,50 @@ import TraceSystem
         #expect(daemon.log.contains("failed validation"))
     }
 
+    /// A registered client writes a chunk whose last event is timed 2^62 ns
+    /// (146 years) after the one before, beside a well-behaved client:
+    /// traced records it as written (it reads no times), and `report` on
+    /// the fetched trace keeps the session's duration, counts the one event
+    /// and has every other (docs/analysis.md, "Timestamps outside the session").
+    @Test func aTimestampScribbledIntoABufferIsCountedAndLeftOutOfTheReport() throws {
+        let daemon = try TracedDaemon()
+        // Without execution events, the report's events are the clients'.
+        #expect(try daemon.tracectl(["start", "scribbled", "--no-exec"]).status == 0)
+        let liar = try GarbageBuffer(producerSocket: daemon.runtime + "/producer.sock")
+        #expect(try liar.peer.reply()?.type == .welcome)
+        let good = try daemon.client(["threads": "2", "events": "20000", "name": "load-good"])
+        var events = EventEncoding()
+        events.counter(dt: 0, name: 0, value: 1)
+        events.counter(dt: 1000, name: 0, value: 2)
+        events.counter(dt: 1 << 62, name: 0, value: 3)
+        liar.complete(chunk: 0, events: events.bytes, claimedEvents: 3)
+        try daemon.waitUntil("traced took the liar's chunk") {
+            try daemon.session("scribbled").clients.contains { ($0["events"] as? NSNumber)?.uint64Value == 3 }
+        }
+        let result = good.wait()
+        #expect(result.status == 0, "\(result.standardError)")
+        let stopped = try SessionFigures(try daemon.json(["stop", "scribbled"]))
+        let path = daemon.directory.file("scribbled.trace")
+        let fetched = try daemon.tracectl(["fetch", "scribbled", "-o", path])
+        #expect(fetched.status == 0, "\(fetched.standardError)")
+
+        let report = try daemon.tracectl(["report", "--json", path])
+        #expect(report.status == 0, "\(report.standardError)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any])
+        let trace = try #require(document["trace"] as? [String: Any])
+        // Was 146 years; the session took a few seconds.
+        let duration = (trace["duration"] as? NSNumber)?.int64Value ?? -1
+        #expect(duration > 0 && duration < 60_000_000_000, "\(duration) ns")
+        #expect((trace["events"] as? NSNumber)?.uint64Value == stopped.events - 1)
+        let problems = (document["diagnostics"] as? [[String: Any]] ?? []).compactMap { $0["problem"] as? String }
+        #expect(problems.count == 1, "\(problems)")
+        #expect(problems.first?.hasPrefix("1 event(s) of process ") == true, "\(problems)")
+        #expect(problems.first?.hasSuffix(" timed more than 120 s outside the session's clock syncs left out of the timeline "
+                                          + "(scribbled timestamps)") == true, "\(problems)")
+        let text = try daemon.tracectl(["report", path]).standardOutput
+        #expect(text.split(separator: "\n").filter { $0.hasPrefix("warning: ") }.count == 1, "\(text)")
+    }
+
     /// A stream socket may deliver a hello in pieces; its descriptors come
     /// with the first one and wait for the rest.
     @Test func aHelloInTwoPiecesIsWelcomed() throws {
