@@ -18,12 +18,32 @@ package final class StackSymbolizer {
         package var function: String?
         /// "file:line", when the line is known.
         package var location: String?
+        /// An awaiting caller of a Swift async function (read from its async
+        /// context), not a return address on the thread's stack.
+        package var isAsync: Bool
 
-        /// "function (file:line)", or "image+0xoffset" when unresolved.
+        package init(address: UInt64, image: String?, offset: UInt64, function: String?, location: String?, isAsync: Bool = false) {
+            self.address = address
+            self.image = image
+            self.offset = offset
+            self.function = function
+            self.location = location
+            self.isAsync = isAsync
+        }
+
+        /// "function (file:line)", or "image+0xoffset" when unresolved;
+        /// "[async] " before an async frame, as the Swift runtime's
+        /// backtraces mark them.
         package var description: String {
-            if let function { return location.map { "\(function) (\($0))" } ?? function }
-            if let image { return "\(image)+0x\(String(offset, radix: 16))" }
-            return "0x\(String(address, radix: 16))"
+            let text: String
+            if let function {
+                text = location.map { "\(function) (\($0))" } ?? function
+            } else if let image {
+                text = "\(image)+0x\(String(offset, radix: 16))"
+            } else {
+                text = "0x\(String(address, radix: 16))"
+            }
+            return isAsync ? "[async] " + text : text
         }
     }
 

@@ -23,4 +23,13 @@ import TraceAnalysis
         #expect(StackSymbolizer.knownLocation("/build/gcc/crtstuff.c:371:3", function: "swift::runJobInEstablishedExecutorContext(swift::Job*)") == nil)
         #expect(StackSymbolizer.knownLocation("/build/gcc/crtstuff.c:371:3", function: "__do_global_dtors_aux") == "/build/gcc/crtstuff.c:371")
     }
+
+    @Test func anAsyncFrameIsMarkedAsTheSwiftRuntimesBacktracesMarkThem() {
+        var frame = StackSymbolizer.Frame(address: 0x1001, image: "/bin/cafe", offset: 0x1001, function: "brew()", location: "main.swift:3")
+        #expect(frame.description == "brew() (main.swift:3)")
+        frame.isAsync = true
+        #expect(frame.description == "[async] brew() (main.swift:3)")
+        frame.function = nil
+        #expect(frame.description == "[async] /bin/cafe+0x1001")
+    }
 }
