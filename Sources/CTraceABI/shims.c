@@ -371,37 +371,7 @@ int tc_cpu_has_invariant_tsc(void) {
 #endif
 }
 
-/* ---- stacks ---- */
-
-int tc_capture_stack(uintptr_t *frames, int capacity, int skip, uintptr_t low, uintptr_t high) {
-    uintptr_t *fp = (uintptr_t *)__builtin_frame_address(0);
-    int count = 0;
-    while (count < capacity) {
-        uintptr_t address = (uintptr_t)fp;
-        /* Every read stays inside this thread's stack; the chain must move
-         * towards the stack's base, so a corrupt chain cannot loop. Swift
-         * async frames set bit 60 of the saved pointer and live on the
-         * heap: the range check stops the walk at the first of them. */
-        if (address < low || address > high - 2 * sizeof(uintptr_t) || (address & 7u) != 0) {
-            break;
-        }
-        uintptr_t next = fp[0];
-        uintptr_t returnAddress = fp[1];
-        if (returnAddress == 0) {
-            break;
-        }
-        if (skip > 0) {
-            skip--;
-        } else {
-            frames[count++] = returnAddress;
-        }
-        if (next <= address) {
-            break;
-        }
-        fp = (uintptr_t *)next;
-    }
-    return count;
-}
+/* ---- images, to symbolize stacks by (the capture is in stack_capture.c) ---- */
 
 typedef struct image_visit {
     void (*visit)(void *context, const tc_image_info *image);
@@ -485,6 +455,8 @@ static void reset_in_child(void) {
      * child asks for it. The child has one thread: this one. */
     __atomic_store_n(&tc_control, 0, __ATOMIC_RELAXED);
     memset(&tc_thread, 0, sizeof(tc_thread));
+    /* Until tracing starts again here: process_vm_readv needs the child's pid. */
+    tc_stack_walk_forget();
     __atomic_fetch_add(&tc_fork_epoch, 1, __ATOMIC_RELEASE);
 }
 

@@ -17,7 +17,8 @@ package final class StackResolver {
     package var unavailableReason: String? { symbolizer == nil ? "not symbolized" : symbolizer?.unavailableReason }
 
     /// The frames of stack `id` of `process`, innermost first (empty for 0
-    /// or an id no stack record defines).
+    /// or an id no stack record defines); the awaiting callers of a Swift
+    /// async function marked `isAsync`.
     package func frames(_ process: UInt32, _ id: UInt32) -> [StackSymbolizer.Frame] {
         guard let addresses = catalog.stack(process, id) else { return [] }
         if frames[process] == nil {
@@ -27,10 +28,16 @@ package final class StackResolver {
                 ?? StackSymbolizer.unresolved(all, images: catalog.images[process] ?? [])
         }
         let table = frames[process] ?? [:]
-        return addresses.map { table[$0] ?? StackSymbolizer.Frame(address: $0, image: nil, offset: $0, function: nil, location: nil) }
+        let syncDepth = catalog.syncDepth(process, id) ?? addresses.count
+        return addresses.enumerated().map { index, address in
+            var frame = table[address] ?? StackSymbolizer.Frame(address: address, image: nil, offset: address, function: nil, location: nil)
+            frame.isAsync = index >= syncDepth
+            return frame
+        }
     }
 
-    /// `frames` as lines ("function (file:line)" or "image+0xoffset").
+    /// `frames` as lines ("function (file:line)" or "image+0xoffset", async
+    /// ones after "[async] ").
     package func lines(_ process: UInt32, _ id: UInt32) -> [String] {
         frames(process, id).map(\.description)
     }

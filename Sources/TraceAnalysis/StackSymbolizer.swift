@@ -16,14 +16,34 @@ package final class StackSymbolizer {
         /// Offset of the address in the image (link-time address).
         package var offset: UInt64
         package var function: String?
-        /// "file:line".
+        /// "file:line", when the line is known.
         package var location: String?
+        /// An awaiting caller of a Swift async function (read from its async
+        /// context), not a return address on the thread's stack.
+        package var isAsync: Bool
 
-        /// "function (file:line)", or "image+0xoffset" when unresolved.
+        package init(address: UInt64, image: String?, offset: UInt64, function: String?, location: String?, isAsync: Bool = false) {
+            self.address = address
+            self.image = image
+            self.offset = offset
+            self.function = function
+            self.location = location
+            self.isAsync = isAsync
+        }
+
+        /// "function (file:line)", or "image+0xoffset" when unresolved;
+        /// "[async] " before an async frame, as the Swift runtime's
+        /// backtraces mark them.
         package var description: String {
-            if let function { return location.map { "\(function) (\($0))" } ?? function }
-            if let image { return "\(image)+0x\(String(offset, radix: 16))" }
-            return "0x\(String(address, radix: 16))"
+            let text: String
+            if let function {
+                text = location.map { "\(function) (\($0))" } ?? function
+            } else if let image {
+                text = "\(image)+0x\(String(offset, radix: 16))"
+            } else {
+                text = "0x\(String(address, radix: 16))"
+            }
+            return isAsync ? "[async] " + text : text
         }
     }
 
@@ -79,9 +99,7 @@ package final class StackSymbolizer {
                 let lines = record.split(separator: "\n").map(String.init)
                 guard let function = lines.first, function != "??" else { continue }
                 frames[entry.address]?.function = function
-                if lines.count > 1, !lines[1].hasPrefix("??") {
-                    frames[entry.address]?.location = Self.trimColumn(lines[1])
-                }
+                if lines.count > 1 { frames[entry.address]?.location = Self.knownLocation(lines[1], function: function) }
                 if function.hasPrefix("$s") || function.hasPrefix("_$s") { mangled.insert(function) }
             }
         }
@@ -101,10 +119,24 @@ package final class StackSymbolizer {
         return Dictionary(zip(names, lines), uniquingKeysWith: { first, _ in first })
     }
 
-    /// "file:12:5" -> "file:12".
-    private static func trimColumn(_ location: String) -> String {
+    /// "file:12:5" -> "file:12"; nil where llvm-symbolizer knows no line.
+    /// Code without line information (the Swift runtime's libraries, which
+    /// ship without debug info) comes back as "??:0:0", or, when the image
+    /// has a compile unit of its own that claims nothing there, as that
+    /// unit's file at line 0 ("crtstuff.c:0:0", from the C runtime's start
+    /// files); neither says where the code is. A line in crtstuff.c is
+    /// believed only for crtstuff's own functions.
+    package static func knownLocation(_ location: String, function: String) -> String? {
         let parts = location.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count >= 3, Int(parts[parts.count - 1]) != nil, Int(parts[parts.count - 2]) != nil else { return location }
-        return parts.dropLast().joined(separator: ":")
+        guard parts.count >= 3, let line = Int(parts[parts.count - 2]), Int(parts[parts.count - 1]) != nil else { return nil }
+        let file = parts.dropLast(2).joined(separator: ":")
+        guard line > 0, !file.isEmpty, file != "??" else { return nil }
+        if file.hasSuffix("crtstuff.c"), !crtstuffFunctions.contains(function) { return nil }
+        return "\(file):\(line)"
     }
+
+    /// The functions crtstuff.c (crtbegin/crtend) puts in every image.
+    private static let crtstuffFunctions: Set<String> = [
+        "deregister_tm_clones", "register_tm_clones", "__do_global_dtors_aux", "frame_dummy",
+    ]
 }

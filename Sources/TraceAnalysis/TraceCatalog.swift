@@ -28,6 +28,8 @@ package final class TraceCatalog: @unchecked Sendable {
     package let processes: [UInt32: ProcessRecord]
     package let threads: [TraceReader.ProcessScoped: ThreadRecord]
     package let stacks: [TraceReader.ProcessScoped: [UInt64]]
+    /// Where the async frames of a stack begin (stacks without any: absent).
+    package let stackSyncDepths: [TraceReader.ProcessScoped: Int]
     package let images: [UInt32: [ImageRecord]]
     /// The latest cumulative drop counts of each process.
     package let drops: [UInt32: DropCounts]
@@ -76,6 +78,7 @@ package final class TraceCatalog: @unchecked Sendable {
         threadIndices = indices
         kernelBatches = reader.batchIndex.lazy.filter(\.kernel).count
         stacks = reader.stacks
+        stackSyncDepths = reader.stackSyncDepths
         images = reader.images
         drops = reader.drops
         clockSyncs = reader.clockSyncs
@@ -170,9 +173,16 @@ package final class TraceCatalog: @unchecked Sendable {
         threadIndices[TraceReader.ProcessScoped(process, UInt64(tid))]
     }
 
-    /// The return addresses of stack `id` of `process`, innermost first.
+    /// The frames of stack `id` of `process`, innermost first.
     package func stack(_ process: UInt32, _ id: UInt32) -> [UInt64]? {
         id == 0 ? nil : stacks[TraceReader.ProcessScoped(process, UInt64(id))]
+    }
+
+    /// How many frames of stack `id` of `process` are from the thread's
+    /// stack; the rest are async (awaiting callers).
+    package func syncDepth(_ process: UInt32, _ id: UInt32) -> Int? {
+        guard let frames = stack(process, id) else { return nil }
+        return stackSyncDepths[TraceReader.ProcessScoped(process, UInt64(id))] ?? frames.count
     }
 
     /// Events dropped by all processes (not counting lost metadata).

@@ -129,16 +129,19 @@ extension EventWriter {
         counter(name, Int64(truncatingIfNeeded: NameTable.shared.overflowCount))
     }
 
-    /// Walks the stack (frame pointers) and returns its id, 0 if none.
-    /// Skips two frames: this function's and the EventWriter entry point's,
-    /// so the first frame is the annotation's call site.
+    /// Walks the stack (frame pointers, then the awaiting callers of a
+    /// resumed Swift async function: trace_stack.h) and returns its id, 0
+    /// if none. Skips two frames: this function's and the EventWriter entry
+    /// point's, so the first frame is the annotation's call site.
     @inline(never)
     static func captureStack(_ t: ThreadState) -> UInt32 {
         let frames = tc_stack_scratch(t).unsafelyUnwrapped
-        let count = Int(tc_capture_stack(frames, CInt(TC_STACK_CAPACITY), 2, t.pointee.stack_low, t.pointee.stack_high))
+        var walk = tc_stack_walk()
+        let count = Int(tc_capture_stack(frames, CInt(TC_STACK_CAPACITY), 2, t.pointee.stack_low, t.pointee.stack_high, &walk))
         let runtime = ClientRuntime.shared
         guard count > 0, let buffer = runtime.buffer else { return 0 }
-        return runtime.stacks.id(for: UnsafeBufferPointer(start: frames, count: count), buffer: buffer, images: runtime.images)
+        return runtime.stacks.id(for: UnsafeBufferPointer(start: frames, count: count), syncDepth: Int(walk.sync_depth),
+                                 buffer: buffer, images: runtime.images)
     }
 
     @inline(never)

@@ -83,6 +83,9 @@ final class ClientRuntime: Sendable {
         publishedEpoch.store(state.forkEpoch, ordering: .releasing)
         published.store(UInt(bitPattern: Unmanaged.passRetained(buffer).toOpaque()), ordering: .releasing)
         images.refresh(in: buffer)
+        // Where the concurrency runtime's code is, for the async part of
+        // stacks; without it stacks stop at the executor (trace_stack.h).
+        _ = tc_stack_walk_prepare()
         return buffer
     }
 

@@ -26,14 +26,12 @@ final class StackTable: @unchecked Sendable {
 
     deinit { entries.deallocate() }
 
-    /// Deepest stack captured; deeper ones keep their innermost frames.
-    static let maximumDepth = 64
-
-    /// The id of the stack in `frames` (innermost first), recording it on
+    /// The id of the stack in `frames` (innermost first, the first
+    /// `syncDepth` from the thread's stack, the rest async), recording it on
     /// first sight; 0 when the table or the metadata area is full.
-    func id(for frames: UnsafeBufferPointer<UInt>, buffer: ProcessBuffer, images: ImageList) -> UInt32 {
+    func id(for frames: UnsafeBufferPointer<UInt>, syncDepth: Int, buffer: ProcessBuffer, images: ImageList) -> UInt32 {
         guard !frames.isEmpty else { return 0 }
-        let hash = Self.hash(frames)
+        let hash = Self.hash(frames, syncDepth: syncDepth)
         var slot = Int(truncatingIfNeeded: hash) & (capacity - 1)
         while true {
             let stored = tc_load_acquire_u64(entries + 2 * slot)
@@ -41,10 +39,11 @@ final class StackTable: @unchecked Sendable {
             if stored == 0 { break }
             slot = (slot + 1) & (capacity - 1)
         }
-        return insert(frames, hash: hash, buffer: buffer, images: images)
+        return insert(frames, syncDepth: syncDepth, hash: hash, buffer: buffer, images: images)
     }
 
-    private func insert(_ frames: UnsafeBufferPointer<UInt>, hash: UInt64, buffer: ProcessBuffer, images: ImageList) -> UInt32 {
+    private func insert(_ frames: UnsafeBufferPointer<UInt>, syncDepth: Int, hash: UInt64,
+                        buffer: ProcessBuffer, images: ImageList) -> UInt32 {
         lock.withLock { next -> UInt32 in
             var slot = Int(truncatingIfNeeded: hash) & (capacity - 1)
             while true {
@@ -61,7 +60,7 @@ final class StackTable: @unchecked Sendable {
             // A stack through a library loaded after start-up: record it too.
             if !images.covers(addresses) { images.refresh(in: buffer) }
             let id = next
-            guard buffer.appendMetadata(.stack(StackRecord(id: id, frames: addresses))) else { return 0 }
+            guard buffer.appendMetadata(.stack(StackRecord(id: id, frames: addresses, syncDepth: syncDepth))) else { return 0 }
             next += 1
             tc_store_relaxed_u64(entries + 2 * slot + 1, UInt64(id))
             tc_store_release_u64(entries + 2 * slot, hash)
@@ -69,14 +68,17 @@ final class StackTable: @unchecked Sendable {
         }
     }
 
-    /// FNV-1a over the frames, never 0 (0 marks an empty slot).
-    private static func hash(_ frames: UnsafeBufferPointer<UInt>) -> UInt64 {
+    /// FNV-1a over the frames and where the async ones begin, never 0 (0
+    /// marks an empty slot).
+    private static func hash(_ frames: UnsafeBufferPointer<UInt>, syncDepth: Int) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for frame in frames {
             h ^= UInt64(frame)
             h = h &* 0x0000_0100_0000_01b3
             h ^= h >> 29
         }
+        h ^= UInt64(truncatingIfNeeded: syncDepth)
+        h = h &* 0x0000_0100_0000_01b3
         return h == 0 ? 1 : h
     }
 }

@@ -53,20 +53,27 @@ package struct ThreadRecord: Equatable, Sendable {
     }
 }
 
-/// A deduplicated call stack: return addresses, innermost first.
+/// A deduplicated call stack, innermost first: return addresses from the
+/// thread's stack (the first `syncDepth` frames), then the awaiting callers
+/// of a Swift async function, each its resume function's address + 1 so
+/// that every frame reads as a return address (docs/format.md, "0x12 stack").
 package struct StackRecord: Equatable, Sendable {
     package var id: UInt32
     package var frames: [UInt64]
+    /// Frames from the thread's stack; `frames.count` when none is async.
+    package var syncDepth: Int
 
-    package init(id: UInt32, frames: [UInt64]) {
+    package init(id: UInt32, frames: [UInt64], syncDepth: Int? = nil) {
         self.id = id
         self.frames = frames
+        self.syncDepth = min(max(syncDepth ?? frames.count, 0), frames.count)
     }
 
     package static let maximumDepth = 128
 
     /// Frames after the first are zigzag deltas from the previous frame:
-    /// return addresses of one stack cluster in a few images.
+    /// return addresses of one stack cluster in a few images. The sync
+    /// depth (format 1.2) follows only when some frames are async.
     package func encodeBody(into w: inout ByteWriter) {
         w.varint(id)
         w.varint(frames.count)
@@ -75,6 +82,7 @@ package struct StackRecord: Equatable, Sendable {
             w.zigzag(Int64(bitPattern: frame &- previous))
             previous = frame
         }
+        if syncDepth < frames.count { w.varint(syncDepth) }
     }
 
     package init(decodingBody r: inout ByteReader) throws(DecodeError) {
@@ -87,6 +95,13 @@ package struct StackRecord: Equatable, Sendable {
         for _ in 0..<depth {
             previous = previous &+ UInt64(bitPattern: try r.zigzag("stack frame"))
             frames.append(previous)
+        }
+        syncDepth = frames.count
+        if !r.isAtEnd {
+            let sync = try r.varint("stack sync depth")
+            // Equal to the depth: none async (a later field needs this one).
+            guard sync <= depth else { throw .invalid(field: "stack sync depth", value: sync) }
+            syncDepth = Int(sync)
         }
     }
 }

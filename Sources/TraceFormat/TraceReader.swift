@@ -17,6 +17,9 @@ package final class TraceReader {
     package private(set) var threads: [ProcessScoped: ThreadRecord] = [:]
     package private(set) var strings: [ProcessScoped: String] = [:]
     package private(set) var stacks: [ProcessScoped: [UInt64]] = [:]
+    /// For stacks with async frames: how many of their frames (the first
+    /// ones) are from the thread's stack (StackRecord.syncDepth).
+    package private(set) var stackSyncDepths: [ProcessScoped: Int] = [:]
     package private(set) var images: [UInt32: [ImageRecord]] = [:]
     package private(set) var clockSyncs: [ClockSync] = []
     /// The latest cumulative drop counts of each process.
@@ -294,7 +297,9 @@ package final class TraceReader {
         switch record {
         case .string(let string): strings[ProcessScoped(process, UInt64(string.id))] = string.value
         case .thread(let thread): threads[ProcessScoped(process, UInt64(thread.index))] = thread
-        case .stack(let stack): stacks[ProcessScoped(process, UInt64(stack.id))] = stack.frames
+        case .stack(let stack):
+            stacks[ProcessScoped(process, UInt64(stack.id))] = stack.frames
+            if stack.syncDepth < stack.frames.count { stackSyncDepths[ProcessScoped(process, UInt64(stack.id))] = stack.syncDepth }
         case .image(let image):
             if !(images[process]?.contains(image) ?? false) { images[process, default: []].append(image) }
         }

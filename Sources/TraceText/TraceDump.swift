@@ -137,8 +137,11 @@ package final class TraceDump {
                 output("note: stacks shown as addresses and images: \(reason)")
             }
         }
-        for address in addresses {
-            output("      at " + (frames[process]?[address]?.description ?? "0x\(String(address, radix: 16))"))
+        let syncDepth = names.stackSyncDepths[key] ?? reader.stackSyncDepths[key] ?? addresses.count
+        for (index, address) in addresses.enumerated() {
+            var frame = frames[process]?[address] ?? StackSymbolizer.Frame(address: address, image: nil, offset: address, function: nil, location: nil)
+            frame.isAsync = index >= syncDepth
+            output("      at " + frame.description)
         }
     }
 

@@ -83,7 +83,7 @@ enum Seeds {
         var metadata = ByteWriter()
         MetadataRecord.string(StringRecord(id: 1, value: "queue depth")).encodeForBuffer(into: &metadata)
         MetadataRecord.thread(ThreadRecord(index: 1, tid: 100, name: "main")).encodeForBuffer(into: &metadata)
-        MetadataRecord.stack(StackRecord(id: 1, frames: [0x1000, 0x2000])).encodeForBuffer(into: &metadata)
+        MetadataRecord.stack(StackRecord(id: 1, frames: [0x1000, 0x2000, 0x3001], syncDepth: 2)).encodeForBuffer(into: &metadata)
         func header(chunk: UInt8, thread: UInt8, sequence: UInt8) -> [UInt8] {
             // op 2: thread, (no wide thread), sequence (+2 bias), base ticks, regions, dropped, count.
             [2, chunk, thread, 0, sequence &+ 2] + [UInt8](repeating: 0, count: 8) + [0] + [UInt8](repeating: 0, count: 8)
@@ -110,7 +110,7 @@ enum Seeds {
                       nominalTicksPerSecond: 2_000_000_000).encode(into: &w)
         ClockSync(clockKind: UInt32(TC_CLOCK_TSC), ticks: 1000, monotonicNanoseconds: 500, realtimeNanoseconds: 9000).encode(into: &w)
         MetadataRecord.thread(ThreadRecord(index: 1, tid: 100, name: "main")).encode(process: 1, into: &w)
-        MetadataRecord.stack(StackRecord(id: 1, frames: [0x1000, 0x2000])).encode(process: 1, into: &w)
+        MetadataRecord.stack(StackRecord(id: 1, frames: [0x1000, 0x2000, 0x3001], syncDepth: 2)).encode(process: 1, into: &w)
         MetadataRecord.image(ImageRecord(bias: 0x1000, textLow: 0, textHigh: 0x5000, buildID: [1, 2], path: "/bin/cafe"))
             .encode(process: 1, into: &w)
         var events = ByteWriter()

@@ -2,6 +2,10 @@ import TestSupport
 import Testing
 import TraceAnalysis
 import TraceFormat
+import TraceSystem
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Each annotation, emitted by a real process and read back exactly.
 @Suite(.tags(.concurrency)) struct AnnotationTests {
@@ -175,6 +179,57 @@ import TraceFormat
         #expect(!names.contains { $0.contains("EventWriter") }, "the tracer's own frames must be skipped: \(names)")
         let located = frames.prefix(4).compactMap { symbols[$0]?.location }
         #expect(located.contains { $0.contains("Scenarios.swift:") })
+    }
+
+    @Test func stacksInAsyncCodeReachTheAwaitingCallersThroughTheirAsyncContexts() throws {
+        let directory = try TemporaryDirectory()
+        let (_, model, path) = try traceScenario("asyncStacks", in: directory)
+        var taskStacks: [UInt32] = [], logStacks: [UInt32] = []
+        for event in model.events {
+            switch event.kind {
+            case .taskBegin(_, _, _, let stack): taskStacks.append(stack)
+            case .log(_, _, _, _, let stack): logStacks.append(stack)
+            default: break
+            }
+        }
+        #expect(taskStacks.count == 1 && logStacks.count == 1)
+        let stack = try #require(taskStacks.first)
+        let frames = try #require(model.stacks[.init(1, UInt64(stack))])
+        let syncDepth = try #require(model.catalog.syncDepth(1, stack))
+        #expect(syncDepth >= 1 && syncDepth < frames.count, "\(syncDepth) of \(frames.count) frames from the thread's stack")
+
+        let resolver = StackResolver(catalog: model.catalog)
+        let resolved = resolver.frames(1, stack)
+        #expect(resolver.unavailableReason == nil)
+        let names = resolved.map { $0.function ?? "?" }
+        // Neither caller is on the thread's stack: both come from contexts.
+        let callee = try #require(names.firstIndex { $0.contains("taskCreatingCallee") }, "frames: \(names)")
+        let caller = try #require(names.firstIndex { $0.contains("awaitingCaller") }, "frames: \(names)")
+        #expect(syncDepth <= callee && callee < caller)
+        #expect(resolved[callee].isAsync && resolved[caller].isAsync)
+        // Each at the line of its await (each resume function's first byte).
+        let file = try FileDescriptor.open(TraceReaders.repositoryRoot + "/Tests/Fixtures/TraceFixture/Scenarios.swift", O_RDONLY)
+        defer { file.close() }
+        let source = String(decoding: try file.readToEnd(), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        func line(of text: String) -> Int { (source.firstIndex { $0.contains(text) } ?? -1) + 1 }
+        #expect(resolved[callee].location?.hasSuffix("Scenarios.swift:\(line(of: "await Trace.withTask(\"asyncStackedTask\")"))") == true,
+                "\(resolved[callee])")
+        #expect(resolved[caller].location?.hasSuffix("Scenarios.swift:\(line(of: "await taskCreatingCallee()"))") == true,
+                "\(resolved[caller])")
+        // The executor's frames are not the caller: they are gone.
+        #expect(!names.contains { $0.contains("swift_job_run") || $0.contains("dispatch") }, "frames: \(names)")
+        #expect(resolver.lines(1, stack)[callee].hasPrefix("[async] "))
+
+        // As every reader shows them: no location without a line.
+        let dump = try Processes.run(Processes.executable("tracectl"), ["dump", path])
+        #expect(dump.status == 0, "\(dump.standardError)")
+        #expect(dump.standardOutput.contains("at [async] static AsyncStackCallers.awaitingCaller()"), "\(dump.standardOutput)")
+        #expect(!dump.standardOutput.contains(":0)"), "\(dump.standardOutput)")
+        let tasks = try Processes.run(Processes.executable("tracectl"), ["tasks", "--type", "asyncStackedTask", "--slowest", "1", path])
+        #expect(tasks.status == 0, "\(tasks.standardError)")
+        #expect(tasks.standardOutput.contains("taskCreatingCallee") && tasks.standardOutput.contains("awaitingCaller"),
+                "\(tasks.standardOutput)")
+        #expect(!tasks.standardOutput.contains(":0)"), "\(tasks.standardOutput)")
     }
 
     @Test func logsKeepTheirBytesAndAreNotBuiltWhenTracingIsOff() throws {

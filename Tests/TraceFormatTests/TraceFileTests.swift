@@ -70,6 +70,44 @@ import TraceSystem
         #expect(decompressed.standardOutput.utf8.dropFirst(2).starts(with: "TRCD".utf8))
     }
 
+    @Test func aStacksSyncDepthReadsBackAndOnePastItsDepthIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("stacks.trace")
+        try Self.writeFile(at: path, frames: 1, perFrame: 1) { w in
+            // Two frames from the thread's stack, then two awaiting callers.
+            MetadataRecord.stack(StackRecord(id: 1, frames: [0x5000, 0x4000, 0x7001, 0x6001], syncDepth: 2))
+                .encode(process: 1, into: &w)
+            // No async frames: written as in format 1.1, without the field.
+            MetadataRecord.stack(StackRecord(id: 2, frames: [0x5000, 0x4000])).encode(process: 1, into: &w)
+            // A sync depth equal to the depth: none async (a writer with a
+            // field after it writes it always).
+            w.record(Int(TC_REC_STACK)) { body in
+                body.varint(UInt64(1)); body.varint(UInt64(3)); body.varint(UInt64(1))
+                body.zigzag(0x5000); body.varint(UInt64(1))
+            }
+            // Past the depth: invalid.
+            w.record(Int(TC_REC_STACK)) { body in
+                body.varint(UInt64(1)); body.varint(UInt64(4)); body.varint(UInt64(1))
+                body.zigzag(0x5000); body.varint(UInt64(2))
+            }
+        }
+        let (_, reader) = Self.read(try Self.bytes(path))
+        #expect(reader.stacks[.init(1, 1)] == [0x5000, 0x4000, 0x7001, 0x6001])
+        #expect(reader.stackSyncDepths[.init(1, 1)] == 2)
+        #expect(reader.stacks[.init(1, 2)] == [0x5000, 0x4000])
+        #expect(reader.stackSyncDepths[.init(1, 2)] == nil)
+        #expect(reader.stacks[.init(1, 3)] == [0x5000])
+        #expect(reader.stackSyncDepths[.init(1, 3)] == nil)
+        #expect(reader.stacks[.init(1, 4)] == nil)
+        #expect(reader.diagnostics.map(\.problem) == [.malformedRecord(kind: UInt8(TC_REC_STACK), reason: "\(DecodeError.invalid(field: "stack sync depth", value: 2))")])
+
+        var plain = ByteWriter()
+        StackRecord(id: 2, frames: [0x5000, 0x4000]).encodeBody(into: &plain)
+        var async = ByteWriter()
+        StackRecord(id: 2, frames: [0x5000, 0x4000], syncDepth: 1).encodeBody(into: &async)
+        #expect(async.bytes.count == plain.bytes.count + 1, "one byte more, only when some frames are async")
+    }
+
     @Test func aTruncatedFileDecodesUpToItsLastCompleteFrame() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("cut.trace")

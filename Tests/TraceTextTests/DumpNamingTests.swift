@@ -41,8 +41,8 @@ import TraceText
             "1001 p1 t1 counter queue depth=5",
             "1002 p1 t1 region-begin brew #0 task=0",
             "1003 p1 t1 counter queue depth=6",
-            "file: format 1.1, written by test, session late file 0",
-            "file: format 1.1, written by test, session late file 0",
+            "file: format \(FormatVersion.major).\(FormatVersion.minor), written by test, session late file 0",
+            "file: format \(FormatVersion.major).\(FormatVersion.minor), written by test, session late file 0",
             "process 1: pid 42 late, 0 threads, dropped 0",
             "events: 3 in 1 batches",
         ])

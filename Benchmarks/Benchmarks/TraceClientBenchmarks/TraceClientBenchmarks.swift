@@ -109,6 +109,37 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // Three async functions deep, each after an await (so each is a
+    // resumed partial function with its own async context): the capture
+    // follows the awaiting callers' contexts (docs/design.md, "Stacks").
+    Benchmark("stacks: region begin+end in async code, 3 awaiting callers (stack on begin)",
+              configuration: tracing("stacks-async", stacks: true)) { benchmark async in
+        await AsyncChain.outer(benchmark)
+    }
+
     // Runtime names and the ServiceContext fallback (NameBenchmarks.swift).
     nameBenchmarks()
+}
+
+/// The async callers of the async stacks benchmark.
+enum AsyncChain {
+    @inline(never)
+    static func outer(_ benchmark: Benchmark) async {
+        await Task.yield()
+        await middle(benchmark)
+    }
+
+    @inline(never)
+    static func middle(_ benchmark: Benchmark) async {
+        await Task.yield()
+        await inner(benchmark)
+    }
+
+    @inline(never)
+    static func inner(_ benchmark: Benchmark) async {
+        await Task.yield()
+        measure(benchmark) {
+            Trace.startRegion("bench.region").end()
+        }
+    }
 }

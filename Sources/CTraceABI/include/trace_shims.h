@@ -157,12 +157,7 @@ static inline uint64_t tc_now(void) {
     return tc_monotonic_ns();
 }
 
-/* ---- stacks ---- */
-/* Walks the frame-pointer chain of the calling thread, skipping `skip`
- * frames, storing at most `capacity` return addresses. Every frame pointer
- * is checked against [low, high) before it is read. Returns the count. */
-int tc_capture_stack(uintptr_t *frames, int capacity, int skip, uintptr_t low, uintptr_t high);
-
+/* ---- images, to symbolize stacks by (the capture is in trace_stack.h) ---- */
 /* One loaded ELF image, as dl_iterate_phdr reports it. */
 typedef struct tc_image_info {
     const char *path;

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 #include "trace_abi.h"
+#include "trace_stack.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -22,9 +23,6 @@ extern "C" {
  * interning a region type on the hot path is one compare. 64 entries cover
  * the "handful of unique types" a thread uses. */
 #define TC_INTERN_CACHE_SIZE 64u
-
-/* Deepest stack captured; deeper stacks keep their innermost frames. */
-#define TC_STACK_CAPACITY 64u
 
 typedef struct tc_intern_slot {
     uintptr_t key;
@@ -84,7 +82,7 @@ typedef struct tc_thread_state {
     uintptr_t stack_low;
     uintptr_t stack_high;
     tc_intern_slot intern[TC_INTERN_CACHE_SIZE];
-    /* Scratch for one stack capture (trace_shims.h, tc_capture_stack). */
+    /* Scratch for one stack capture (trace_stack.h, tc_capture_stack). */
     uintptr_t frames[TC_STACK_CAPACITY];
 } tc_thread_state;
 

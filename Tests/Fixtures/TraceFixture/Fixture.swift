@@ -46,9 +46,9 @@ enum Fixture {
         }
     }
 
-    static func traced(_ options: Options, _ body: () async -> Void) async {
+    static func traced(_ options: Options, stacks: Bool = false, _ body: () async -> Void) async {
         do {
-            try Trace.start(writingTo: options.string("out"))
+            try Trace.start(writingTo: options.string("out"), options: TraceOptions(stacks: stacks))
             await body()
             try Trace.stop()
         } catch {

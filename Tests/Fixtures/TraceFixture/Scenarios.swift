@@ -197,6 +197,16 @@ enum Scenarios {
         }
     }
 
+    /// Stacks on in async code: a task begun (with a log in it) by an async
+    /// function that another async function awaits, each resumed after an
+    /// await of its own, so that neither is on the thread's stack when the
+    /// task begins: only their async contexts lead to them.
+    static func asyncStacks(_ options: Fixture.Options) async {
+        await Fixture.traced(options, stacks: true) {
+            await AsyncStackCallers.awaitingCaller()
+        }
+    }
+
     /// Log contents: empty, Unicode, truncated, and a message never built.
     static func logs(_ options: Fixture.Options) {
         nonisolated(unsafe) var built = 0
@@ -365,4 +375,23 @@ func fflushOut() {
 private final class LoadMeter: Sendable {
     let progress = Atomic<Int>(0)
     let worst = Atomic<Int>(0)
+}
+
+/// The two async functions of the asyncStacks scenario.
+enum AsyncStackCallers {
+    @inline(never)
+    static func awaitingCaller() async {
+        await Task.yield()
+        await taskCreatingCallee()
+        // Work after the call, so that it is not the function's tail.
+        Trace.counter("asyncStacks.returned", 1)
+    }
+
+    @inline(never)
+    static func taskCreatingCallee() async {
+        await Task.yield()
+        await Trace.withTask("asyncStackedTask") { _ async in
+            Trace.log("asyncStacked", "inside the task")
+        }
+    }
 }

@@ -1,0 +1,182 @@
+/* stack_capture.c — the calling thread's call stack, sync and async frames;
+ * see trace_stack.h for the walk and why each read is safe. */
+#define _GNU_SOURCE
+#include "trace_stack.h"
+#include "trace_shims.h"
+
+#include <errno.h>
+#include <link.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* Read a page at a time: a 4096-byte block aligned to 4096 lies inside one
+ * page whatever the page size, so one block is wholly readable or not. */
+#define BLOCK 4096u
+#define WORD sizeof(uintptr_t)
+
+/* Published by tc_stack_walk_prepare: the range first (relaxed), then the
+ * pid (release); a capture reads the pid (acquire), then the range. pid 0:
+ * async frames off. */
+static uintptr_t runtime_low, runtime_high;
+static int self_pid;
+
+static int find_runtime(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    uintptr_t address = (uintptr_t)data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
+        if (segment->p_type != PT_LOAD || !(segment->p_flags & PF_X)) continue;
+        uintptr_t low = (uintptr_t)info->dlpi_addr + segment->p_vaddr;
+        uintptr_t high = low + segment->p_memsz;
+        if (address >= low && address < high) {
+            __atomic_store_n(&runtime_low, low, __ATOMIC_RELAXED);
+            __atomic_store_n(&runtime_high, high, __ATOMIC_RELAXED);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int tc_stack_walk_prepare(void) {
+    /* The runtime's code is the executable segment holding one of its
+     * functions: libswift_Concurrency.so's, or the executable's when the
+     * Swift runtime is linked statically. */
+    if (dl_iterate_phdr(find_runtime, (void *)(uintptr_t)&swift_task_getCurrent) == 0) return -1;
+    __atomic_store_n(&self_pid, (int)getpid(), __ATOMIC_RELEASE);
+    return 0;
+}
+
+void tc_stack_walk_forget(void) { __atomic_store_n(&self_pid, 0, __ATOMIC_RELAXED); }
+
+/* The one copy of heap memory a chain's walk holds: the last block read. */
+typedef struct block_reader {
+    int pid;
+    /* The capture's budget of block reads, shared by every chain it tries. */
+    int *reads_left;
+    int *reads;
+    /* Address of the block in `words`, 0 for none. */
+    uintptr_t block;
+    uintptr_t words[BLOCK / WORD];
+} block_reader;
+
+/* The word at `address` of this process, read by the kernel into the
+ * reader's copy of its block: 0 when the address is misaligned, in the
+ * first page, unmapped or unreadable, or when the read budget is spent.
+ * The walker never dereferences a heap address itself. */
+static int read_word(block_reader *reader, uintptr_t address, uintptr_t *value) {
+    if (address < BLOCK || (address & (WORD - 1)) != 0) return 0;
+    uintptr_t block = address & ~(uintptr_t)(BLOCK - 1);
+    if (block != reader->block) {
+        reader->block = 0;
+        if (*reader->reads_left == 0) return 0;
+        --*reader->reads_left;
+        ++*reader->reads;
+        struct iovec local = { reader->words, BLOCK };
+        struct iovec remote = { (void *)block, BLOCK };
+        /* Same thread group: no ptrace access check applies, whatever
+         * Yama's ptrace_scope; systemd's @system-service filter allows it. */
+        ssize_t n = process_vm_readv(reader->pid, &local, 1, &remote, 1, 0);
+        if (n != (ssize_t)BLOCK) {
+            /* A seccomp filter that refuses the call: stop asking. */
+            if (n < 0 && (errno == EPERM || errno == ENOSYS)) tc_stack_walk_forget();
+            return 0;
+        }
+        reader->block = block;
+    }
+    *value = reader->words[(address - block) / WORD];
+    return 1;
+}
+
+/* Follows the chain from `context`: stores at most `room` resume points
+ * (each + 1) in `out` and returns how many, or -1 (and the reason in
+ * `walk`) when the chain is not a task's. Apart from the walk so that only
+ * a capture that tries a chain has the block copy on its stack. */
+__attribute__((noinline))
+static int follow_contexts(uintptr_t context, uintptr_t *out, int room, const tc_async_env *env,
+                           int *reads_left, tc_stack_walk *walk) {
+    block_reader reader;
+    reader.pid = env->pid;
+    reader.reads_left = reads_left;
+    reader.reads = &walk->page_reads;
+    reader.block = 0;
+    int count = 0;
+    for (int step = 0; step < TC_ASYNC_CONTEXTS; step++) {
+        uintptr_t parent, resume;
+        if (!read_word(&reader, context, &parent) || !read_word(&reader, context + WORD, &resume)) {
+            walk->async_outcome = TC_ASYNC_UNREADABLE;
+            return -1;
+        }
+        if (parent == 0) {
+            /* The task's first context: in the task's own allocation, right
+             * after the task object, resuming into the runtime's task
+             * completion (not recorded: every task ends there). */
+            int root = context > env->task && context - env->task < TC_ASYNC_ROOT_WINDOW &&
+                       resume >= env->runtime_low && resume < env->runtime_high;
+            walk->async_outcome = root ? TC_ASYNC_FOLLOWED : TC_ASYNC_NOT_A_TASK_CHAIN;
+            return root ? count : -1;
+        }
+        if (resume == 0) break;
+        if (count < room) out[count++] = resume + 1;
+        context = parent;
+    }
+    walk->async_outcome = TC_ASYNC_NOT_A_TASK_CHAIN;
+    return -1;
+}
+
+int tc_walk_stack(uintptr_t fp, uintptr_t *frames, int capacity, int skip, uintptr_t low, uintptr_t high,
+                  const tc_async_env *env, tc_stack_walk *walk) {
+    tc_stack_walk ignored;
+    if (walk == NULL) walk = &ignored;
+    *walk = (tc_stack_walk){ 0 };
+    int async = env != NULL && env->task != 0 && env->pid != 0 && env->runtime_low < env->runtime_high;
+    int reads_left = TC_ASYNC_PAGE_READS;
+    int saved_errno = errno;
+    int count = 0;
+    while (count < capacity) {
+        /* Every read stays inside this thread's stack (the record and the
+         * word below it); the chain must move towards the stack's base, so
+         * a corrupt chain cannot loop. */
+        if (fp < low + WORD || fp > high - 2 * WORD || (fp & (WORD - 1)) != 0) break;
+        const uintptr_t *record = (const uintptr_t *)fp;
+        uintptr_t next = record[0];
+        uintptr_t return_address = record[1];
+        if (return_address == 0) break;
+        if (async && return_address >= env->runtime_low && return_address < env->runtime_high && record[-1] != 0) {
+            /* The runtime called this frame's function: if it is a resumed
+             * async function, its context is just below the frame record,
+             * and its callers are the chain's. The return address into the
+             * executor is not recorded, nor are the executor's frames. */
+            int found = follow_contexts(record[-1], frames + count, capacity - count, env, &reads_left, walk);
+            if (found >= 0) {
+                walk->sync_depth = count;
+                errno = saved_errno;
+                return count + found;
+            }
+        }
+        if (skip > 0) {
+            skip--;
+        } else {
+            frames[count++] = return_address;
+        }
+        if (next <= fp) break;
+        fp = next;
+    }
+    walk->sync_depth = count;
+    errno = saved_errno;
+    return count;
+}
+
+/* Not a tail call: the walk starts at this function's frame record, which
+ * must still be there. */
+__attribute__((disable_tail_calls))
+int tc_capture_stack(uintptr_t *frames, int capacity, int skip, uintptr_t low, uintptr_t high,
+                     tc_stack_walk *walk) {
+    tc_async_env env = { 0 };
+    env.pid = __atomic_load_n(&self_pid, __ATOMIC_ACQUIRE);
+    if (env.pid != 0) {
+        env.runtime_low = __atomic_load_n(&runtime_low, __ATOMIC_RELAXED);
+        env.runtime_high = __atomic_load_n(&runtime_high, __ATOMIC_RELAXED);
+        env.task = (uintptr_t)swift_task_getCurrent();
+    }
+    return tc_walk_stack((uintptr_t)__builtin_frame_address(0), frames, capacity, skip, low, high, &env, walk);
+}
