@@ -56,7 +56,7 @@ package enum KernelError: Error, Equatable, Sendable, CustomStringConvertible {
             var text = "mmap of the \(bytes / 1024) KiB perf ring of cpu \(cpu) failed: \(error.errno)"
             if Self.isPermission(error.errno) {
                 text += " (perf rings are locked memory: past kernel.perf_event_mlock_kb they count against "
-                    + "RLIMIT_MEMLOCK; raise it (LimitMEMLOCK= in the unit: the packaged one sets 1G), or grant CAP_IPC_LOCK)"
+                    + "RLIMIT_MEMLOCK; raise it (LimitMEMLOCK=64M in a drop-in of the unit), or grant CAP_IPC_LOCK)"
             }
             return text
         case .ringGeometry(let cpu, let problem):

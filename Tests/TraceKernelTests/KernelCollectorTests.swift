@@ -183,13 +183,13 @@ import Glibc
     @Test func aPermissionErrorSaysWhatToGrant() {
         let denied = SystemError("perf_event_open", subject: "sched:sched_switch, cpu 0", errno: .permissionDenied)
         #expect(KernelError.open(event: "sched:sched_switch", cpu: 0, denied).description
-            == "perf_event_open(sched:sched_switch, cpu 0) failed: Permission denied (traced needs CAP_PERFMON, or run it as root)")
+            == "perf_event_open(sched:sched_switch, cpu 0) failed: Permission denied (traced needs CAP_PERFMON: the packaged unit grants it (AmbientCapabilities=CAP_PERFMON); or run it as root)")
         let notPermitted = SystemError("perf_event_open", subject: "sched:sched_waking, cpu 1", errno: Errno(rawValue: EPERM))
         #expect(KernelError.open(event: "sched:sched_waking", cpu: 1, notPermitted).description
-            == "perf_event_open(sched:sched_waking, cpu 1) failed: Operation not permitted (traced needs CAP_PERFMON, or run it as root)")
+            == "perf_event_open(sched:sched_waking, cpu 1) failed: Operation not permitted (traced needs CAP_PERFMON: the packaged unit grants it (AmbientCapabilities=CAP_PERFMON); or run it as root)")
         let idFile = SystemError("open", subject: "/sys/kernel/tracing/events/sched/sched_switch/id", errno: .permissionDenied)
         #expect(KernelError.tracefsUnreadable(idFile).description
-            == "open('/sys/kernel/tracing/events/sched/sched_switch/id'): Permission denied (tracefs is readable by root only: run traced as root)")
+            == "open('/sys/kernel/tracing/events/sched/sched_switch/id'): Permission denied (tracefs is readable by root only: run traced as root, or run `traced --prepare-kernel RUNTIME_DIR/kernel` as root before it, as the packaged unit does, and grant it CAP_PERFMON)")
         #expect(KernelError.tracefsNotMounted(searched: Tracepoints.mountPoints, mountFailure: nil).description
             == "tracefs is not mounted (looked in /sys/kernel/tracing, /sys/kernel/debug/tracing): "
             + "mount it with `mount -t tracefs nodev /sys/kernel/tracing`")

@@ -95,6 +95,9 @@ enum ExecutionScenario {
 
     private static func lock(_ lines: inout Lines) {
         let mutex = PthreadMutex(), held = BytePipe(), began = BytePipe()
+        // When the waiter called lock and the holder unlocked: the waiter
+        // waited for the lock in between.
+        let times = PipeTimes()
         let holder = Worker("lock-holder") {
             mutex.lock()
             let taken = tc_monotonic_ns()
@@ -104,6 +107,7 @@ enum ExecutionScenario {
             began.receive()
             sleep(nanoseconds: lockHold)
             let holding = Holding(tid: currentThreadID(), nanoseconds: tc_monotonic_ns() - taken)
+            times.written.store(tc_monotonic_ns(), ordering: .sequentiallyConsistent)
             mutex.unlock()
             return holding
         }
@@ -113,6 +117,7 @@ enum ExecutionScenario {
             held.receive()
             let task = measure("lock") {
                 began.send()
+                times.reading.store(tc_monotonic_ns(), ordering: .sequentiallyConsistent)
                 mutex.lock()
             }
             mutex.unlock()
@@ -122,6 +127,8 @@ enum ExecutionScenario {
         lines.add("lock", waiter.join())
         lines.add("lock.holder", holding.tid)
         lines.add("lock.held_ns", holding.nanoseconds)
+        lines.add("lock.released_after_ns", times.written.load(ordering: .sequentiallyConsistent)
+            &- times.reading.load(ordering: .sequentiallyConsistent))
     }
 
     private static func pipe(_ lines: inout Lines) {
@@ -138,8 +145,8 @@ enum ExecutionScenario {
         }
         let reader = Worker("pipe-reader") {
             measure("pipe") {
-                times.reading.store(tc_monotonic_ns(), ordering: .sequentiallyConsistent)
                 began.send()
+                times.reading.store(tc_monotonic_ns(), ordering: .sequentiallyConsistent)
                 pipe.receive()
             }
         }
@@ -149,6 +156,8 @@ enum ExecutionScenario {
             &- times.reading.load(ordering: .sequentiallyConsistent))
     }
 
+    /// Two moments of a piece, from two threads (CLOCK_MONOTONIC ns): the
+    /// reader's read (the waiter's lock call) and the write (the unlock).
     private final class PipeTimes: Sendable {
         let reading = Atomic<UInt64>(0)
         let written = Atomic<UInt64>(0)
