@@ -6,12 +6,14 @@
 /// - `sched`: time runnable (preempted, or woken) until the thread got a
 ///   CPU, at the stack where it last left one;
 /// - `block`: time waiting for a lock, I/O or a timer, at the stack where
-///   it began to wait;
-/// - `syscall`: time waiting in another system call, at that stack.
+///   it began to wait: the waits of the report's blocking stacks
+///   (`WaitTracker`);
+/// - `syscall`: time waiting in another system call, the same way.
 ///
 /// With a task type or region filter, only what happened on a thread while
 /// a task of that type, or a region of that type, begun on the thread was
-/// open there counts (at the sample, or where the wait began).
+/// open there counts (at the sample, where a wait for a CPU began, or where
+/// a block ended: a thread off its CPU begins or ends no span of its own).
 package struct ProfileCollector: TraceVisitor {
     package enum Kind: String, CaseIterable, Sendable {
         case cpu, sched, block, syscall
@@ -28,6 +30,11 @@ package struct ProfileCollector: TraceVisitor {
         package var count: Int64 = 0
         /// Nanoseconds waited (0 for `cpu`).
         package var nanoseconds: Int64 = 0
+
+        package init(count: Int64 = 0, nanoseconds: Int64 = 0) {
+            self.count = count
+            self.nanoseconds = nanoseconds
+        }
     }
 
     private struct ThreadKey: Hashable {
@@ -35,15 +42,11 @@ package struct ProfileCollector: TraceVisitor {
         var thread: UInt32
     }
 
-    /// What a thread is doing off its CPU, since when, and where it left it.
-    private struct Off {
-        var waiting: Kind?
+    /// A thread wanting a CPU: since when, and the stack where it left one.
+    private struct Runnable {
         var since: Int64
         var stack: UInt32
-        /// The filter held where it began.
         var selected: Bool
-        /// Woken (or preempted): now runnable.
-        var runnable: Bool
     }
 
     package let kind: Kind
@@ -51,7 +54,12 @@ package struct ProfileCollector: TraceVisitor {
     private let regionType: TraceName?
     private let filtered: Bool
     package private(set) var weights: [Key: Weight] = [:]
-    private var off: [ThreadKey: Off] = [:]
+    /// `block`, `syscall`: the waits, as the report's blocking stacks count them.
+    private var waits = WaitTracker()
+    /// `sched`: the stack of each thread's last switch-out, and the threads
+    /// wanting a CPU.
+    private var lastStack: [ThreadKey: UInt32] = [:]
+    private var runnable: [ThreadKey: Runnable] = [:]
     /// Open tasks and regions of the wanted type per thread.
     private var open: [ThreadKey: Int] = [:]
 
@@ -93,31 +101,40 @@ package struct ProfileCollector: TraceVisitor {
             open[ThreadKey(process: region.process, thread: region.beginThread), default: 0] -= 1
         case .cpuSample(_, let stack):
             if kind == .cpu && selected(thread) { add(Key(process: event.process, stack: stack), nanoseconds: 0) }
+        case .switchOut, .wakeup, .switchIn, .threadExit:
+            if kind == .sched { followRunnable(event, thread) } else { followWaits(event, thread) }
+        default:
+            break
+        }
+    }
+
+    /// A wait's time at the stack where it began, when it ends.
+    private mutating func followWaits(_ event: TraceEvent, _ thread: ThreadKey) {
+        guard let wait = waits.kernel(event) else { return }
+        let wanted: Kind = wait.activity == .syscall ? .syscall : .block
+        guard wanted == kind, selected(thread) else { return }
+        add(Key(process: wait.process, stack: wait.stack), nanoseconds: wait.duration)
+    }
+
+    /// From a preemption or a wakeup to the switch-in that ends the wait
+    /// for a CPU, at the stack where the thread last left one.
+    private mutating func followRunnable(_ event: TraceEvent, _ thread: ThreadKey) {
+        switch event.kind {
         case .switchOut(let out):
-            let waiting: Kind?
-            switch (out.state, out.wait) {
-            case (.runnable, _): waiting = nil
-            case (.sleeping, .lock), (.sleeping, .io), (.sleeping, .sleep), (.disk, _): waiting = .block
-            case (.sleeping, .syscall): waiting = .syscall
-            default: waiting = nil
-            }
-            off[thread] = Off(waiting: waiting, since: event.time, stack: out.stack, selected: selected(thread),
-                              runnable: out.state == .runnable)
+            lastStack[thread] = out.stack
+            runnable[thread] = out.state == .runnable
+                ? Runnable(since: event.time, stack: out.stack, selected: selected(thread)) : nil
         case .wakeup:
-            guard var state = off[thread], !state.runnable else { return }
-            if let waiting = state.waiting, waiting == kind, state.selected {
-                add(Key(process: event.process, stack: state.stack), nanoseconds: event.time - state.since)
-            }
-            state.runnable = true
-            state.since = event.time
-            off[thread] = state
+            guard runnable[thread] == nil, let stack = lastStack[thread] else { return }
+            runnable[thread] = Runnable(since: event.time, stack: stack, selected: selected(thread))
         case .switchIn:
-            guard let state = off.removeValue(forKey: thread) else { return }
-            if kind == .sched && state.runnable && state.selected {
-                add(Key(process: event.process, stack: state.stack), nanoseconds: event.time - state.since)
-            }
+            // A wakeup of a thread on a CPU starts no wait.
+            lastStack[thread] = nil
+            guard let wait = runnable.removeValue(forKey: thread), wait.selected else { return }
+            add(Key(process: event.process, stack: wait.stack), nanoseconds: event.time - wait.since)
         case .threadExit:
-            off[thread] = nil
+            lastStack[thread] = nil
+            runnable[thread] = nil
         default:
             break
         }

@@ -21,11 +21,11 @@ package enum PprofProfile {
             if let id = functions[name] { return id }
             let id = UInt64(functions.count + 1)
             functions[name] = id
-            var body = ByteWriter()
-            body.field(1, id)
-            body.field(2, strings.index(name))
-            body.field(3, strings.index(name))
-            if let file { body.field(4, strings.index(file)) }
+            var body = ProtobufMessage()
+            body.varint(1, id)
+            body.varint(2, strings.index(name))
+            body.varint(3, strings.index(name))
+            if let file { body.varint(4, strings.index(file)) }
             functionBodies.append(body.bytes)
             return id
         }
@@ -37,13 +37,13 @@ package enum PprofProfile {
             locations[key] = id
             // "file:line": the line goes to the Line, the file to the Function.
             let (file, line) = Self.split(frame.location)
-            var lineBody = ByteWriter()
-            lineBody.field(1, function(frame.function, file: file))
-            if let line { lineBody.field(2, line) }
-            var body = ByteWriter()
-            body.field(1, id)
-            body.field(3, frame.address)
-            body.message(4, lineBody.bytes)
+            var lineBody = ProtobufMessage()
+            lineBody.varint(1, function(frame.function, file: file))
+            if let line { lineBody.varint(2, line) }
+            var body = ProtobufMessage()
+            body.varint(1, id)
+            body.varint(3, frame.address)
+            body.field(4, lineBody.bytes)
             locationBodies.append(body.bytes)
             return id
         }
@@ -53,33 +53,34 @@ package enum PprofProfile {
                 Frame(address: $0.address, function: $0.function ?? $0.description, location: $0.location)
             }
             if frames.isEmpty { frames = [Frame(address: 0, function: "(no stack recorded)", location: nil)] }
+            // Packed repeated fields: their varints, length-delimited.
             var ids = ByteWriter()
             for frame in frames { ids.varint(location(key.process, frame)) }
             var values = ByteWriter()
             values.varint(UInt64(bitPattern: weight.count))
             if collector.kind != .cpu { values.varint(UInt64(bitPattern: weight.nanoseconds)) }
-            var body = ByteWriter()
-            body.message(1, ids.bytes)
-            body.message(2, values.bytes)
+            var body = ProtobufMessage()
+            body.field(1, ids.bytes)
+            body.field(2, values.bytes)
             samples.append(body.bytes)
         }
 
-        var profile = ByteWriter()
+        var profile = ProtobufMessage()
         let types: [(String, String)] = collector.kind == .cpu ? [("samples", "count")]
             : [(collector.kind == .sched ? "waits" : "blocks", "count"), ("delay", "nanoseconds")]
         for (type, unit) in types {
-            var valueType = ByteWriter()
-            valueType.field(1, strings.index(type))
-            valueType.field(2, strings.index(unit))
-            profile.message(1, valueType.bytes)
+            var valueType = ProtobufMessage()
+            valueType.varint(1, strings.index(type))
+            valueType.varint(2, strings.index(unit))
+            profile.field(1, valueType.bytes)
         }
-        for sample in samples { profile.message(2, sample) }
-        for location in locationBodies { profile.message(4, location) }
-        for function in functionBodies { profile.message(5, function) }
-        profile.field(9, UInt64(bitPattern: startNanoseconds))
-        profile.field(10, UInt64(bitPattern: max(durationNanoseconds, 0)))
+        for sample in samples { profile.field(2, sample) }
+        for location in locationBodies { profile.field(4, location) }
+        for function in functionBodies { profile.field(5, function) }
+        profile.varint(9, UInt64(bitPattern: startNanoseconds))
+        profile.varint(10, UInt64(bitPattern: max(durationNanoseconds, 0)))
         // The strings last: indices were taken while writing the rest.
-        for string in strings.values { profile.message(6, Array(string.utf8)) }
+        for string in strings.values { profile.field(6, Array(string.utf8)) }
         return try Gzip.compress(profile.bytes)
     }
 
@@ -114,19 +115,5 @@ package enum PprofProfile {
         guard let location, let colon = location.lastIndex(of: ":") else { return (location, nil) }
         let line = UInt64(location[location.index(after: colon)...])
         return (String(location[..<colon]), line == 0 ? nil : line)
-    }
-}
-
-extension ByteWriter {
-    /// A protobuf varint field.
-    fileprivate mutating func field(_ number: UInt64, _ value: UInt64) {
-        varint(number << 3)
-        varint(value)
-    }
-
-    /// A protobuf length-delimited field (a message, bytes, a packed list).
-    fileprivate mutating func message(_ number: UInt64, _ body: [UInt8]) {
-        varint(number << 3 | 2)
-        lengthPrefixed(body)
     }
 }
