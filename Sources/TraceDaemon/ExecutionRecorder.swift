@@ -89,12 +89,12 @@ final class ExecutionRecorder {
 
     /// A record of a recorded thread, as little as its events need.
     private struct Held {
-        enum Kind: UInt8 { case switchRecord, wakeup, fork, exit, name, sample }
+        enum Kind: UInt8 { case switchRecord, wakeup, exit, name, sample }
         var time: UInt64
         var kind: Kind
         var cpu: Int32
-        /// switch: previous and next; wakeup: wakee and waker; fork, exit,
-        /// name: the thread and its process.
+        /// switch: previous and next; wakeup: wakee and waker; exit, name,
+        /// sample: the thread and its process.
         var first: Int32
         var second: Int32
         var third: Int32 = 0
@@ -292,7 +292,6 @@ final class ExecutionRecorder {
             if routing.watchers[task.pid] != nil {
                 routing.processOf[task.tid] = task.pid
                 routing.newThreads += 1
-                routing.held.append(Held(time: task.time, kind: .fork, cpu: 0, first: task.tid, second: task.pid))
             }
             // A new process forked by a recorded one: its unit's, if a
             // session records a unit (`takeChildren`).
@@ -358,8 +357,6 @@ final class ExecutionRecorder {
         case .wakeup:
             each(record.first, RoutedEvent(time: record.time, slot: 0, kind: .wakeup, cpu: UInt32(clamping: record.cpu),
                                            wakerPID: record.third, wakerTID: record.second))
-        case .fork:
-            break
         case .exit:
             each(record.first, RoutedEvent(time: record.time, slot: 0, kind: .exit))
             // The main thread's exit ends the process.

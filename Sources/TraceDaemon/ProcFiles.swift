@@ -10,9 +10,7 @@ enum ProcFiles {
     /// `/proc/PID/comm`, or a thread's `/proc/PID/task/TID/comm`.
     static func name(pid: Int32, tid: Int32? = nil) -> String? {
         let path = tid.map { "/proc/\(pid)/task/\($0)/comm" } ?? "/proc/\(pid)/comm"
-        guard let descriptor = try? FileDescriptor.open(path, O_RDONLY) else { return nil }
-        defer { descriptor.close() }
-        guard let bytes = try? descriptor.readToEnd(limit: 64), !bytes.isEmpty else { return nil }
+        guard let bytes = read(path, limit: 64), !bytes.isEmpty else { return nil }
         return String(decoding: bytes.prefix { $0 != 0x0a }, as: UTF8.self)
     }
 
@@ -47,17 +45,15 @@ enum ProcFiles {
         return stats
     }
 
-    private static func read(_ path: String) -> [UInt8]? {
+    private static func read(_ path: String, limit: Int = 64 << 10) -> [UInt8]? {
         guard let descriptor = try? FileDescriptor.open(path, O_RDONLY) else { return nil }
         defer { descriptor.close() }
-        return try? descriptor.readToEnd(limit: 64 << 10)
+        return try? descriptor.readToEnd(limit: limit)
     }
 
     /// The owner of `/proc/PID`: the process's effective uid (root for a
     /// process that is not dumpable), nil if there is no such process.
     static func owner(pid: Int32) -> UInt32? {
-        var info = stat()
-        guard stat("/proc/\(pid)", &info) == 0 else { return nil }
-        return info.st_uid
+        FileSystem.owner(of: "/proc/\(pid)")
     }
 }

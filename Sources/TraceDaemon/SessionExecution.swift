@@ -173,24 +173,24 @@ final class SessionExecution {
 
     /// The id for the recorder's string `index`, per process, cached.
     private func text(_ index: Int, _ strings: [String], pid: Int32) -> UInt32 {
-        let key = TextKey(pid: pid, index: Int32(index))
+        let key = ProcessScopedIndex(pid: pid, index: Int32(index))
         if let id = textIDs[key] { return id }
         let id = string(strings[index], pid: pid)
         textIDs[key] = id
         return id
     }
 
-    private struct TextKey: Hashable {
+    private struct ProcessScopedIndex: Hashable {
         var pid: Int32
         var index: Int32
     }
 
-    private var textIDs: [TextKey: UInt32] = [:]
+    private var textIDs: [ProcessScopedIndex: UInt32] = [:]
 
     /// The id of the recorder's stack `index` in `pid`, defined on first
     /// use (a stack record, from TC_KERNEL_STRING_BASE like the strings).
     private func stackID(_ index: Int, _ stacks: [[UInt64]], pid: Int32) -> UInt32? {
-        let key = TextKey(pid: pid, index: Int32(index))
+        let key = ProcessScopedIndex(pid: pid, index: Int32(index))
         if let id = stackIDs[key] { return id }
         guard var process = processes[pid] else { return nil }
         let frames = Array(stacks[index].prefix(StackRecord.maximumDepth))
@@ -202,7 +202,7 @@ final class SessionExecution {
         return id
     }
 
-    private var stackIDs: [TextKey: UInt32] = [:]
+    private var stackIDs: [ProcessScopedIndex: UInt32] = [:]
     /// Stacks defined since the last flush.
     private var newStacks: [(process: UInt32, record: StackRecord)] = []
 

@@ -87,8 +87,16 @@ package enum FileSystem {
 
     /// The size `stat(2)` gives, or nil if there is no such file.
     package static func size(of path: String) -> UInt64? {
+        status(of: path).map { UInt64(clamping: $0.st_size) }
+    }
+
+    /// The owner's uid `stat(2)` gives, or nil if there is no such file.
+    package static func owner(of path: String) -> UInt32? {
+        status(of: path).map(\.st_uid)
+    }
+
+    private static func status(of path: String) -> stat? {
         var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        return UInt64(clamping: info.st_size)
+        return stat(path, &info) == 0 ? info : nil
     }
 }

@@ -97,7 +97,7 @@ enum ExecutionScenario {
         let mutex = PthreadMutex(), held = BytePipe(), began = BytePipe()
         // When the waiter called lock and the holder unlocked: the waiter
         // waited for the lock in between.
-        let times = PipeTimes()
+        let times = TwoMoments()
         let holder = Worker("lock-holder") {
             mutex.lock()
             let taken = tc_monotonic_ns()
@@ -135,7 +135,7 @@ enum ExecutionScenario {
         let began = BytePipe(), pipe = BytePipe()
         // When the reader began to read and the writer wrote
         // (CLOCK_MONOTONIC ns): the reader waited for I/O in between.
-        let times = PipeTimes()
+        let times = TwoMoments()
         let writer = Worker("pipe-writer") {
             began.receive()
             sleep(nanoseconds: pipeDelay)
@@ -158,7 +158,7 @@ enum ExecutionScenario {
 
     /// Two moments of a piece, from two threads (CLOCK_MONOTONIC ns): the
     /// reader's read (the waiter's lock call) and the write (the unlock).
-    private final class PipeTimes: Sendable {
+    private final class TwoMoments: Sendable {
         let reading = Atomic<UInt64>(0)
         let written = Atomic<UInt64>(0)
     }
