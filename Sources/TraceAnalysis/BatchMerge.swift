@@ -64,9 +64,11 @@ struct BatchMerge {
     private let decompressor: LZ4FrameDecompressor
     private var frames: [(key: FrameKey, content: [UInt8])] = []
     private var unknownEvents: [UInt8: Int] = [:]
-    /// The trace's window (without one, every time is inside).
+    /// The trace's window (without one, every time is inside): a time t
+    /// is inside when t - lower, as unsigned, is at most `span` (one
+    /// comparison per event).
     private let lower: Int64
-    private let upper: Int64
+    private let span: UInt64
     /// Events timed outside the window, by process.
     private var outside: [UInt32: Int] = [:]
     /// Losses the batches taken in so far reported (`BatchHeader.droppedBefore`),
@@ -99,7 +101,7 @@ struct BatchMerge {
          recordsDiagnostics: Bool) {
         self.catalog = catalog
         lower = catalog.window?.lower ?? .min
-        upper = catalog.window?.upper ?? .max
+        span = UInt64(bitPattern: (catalog.window?.upper ?? .max) &- lower)
         self.recordsDiagnostics = recordsDiagnostics
         self.files = files
         self.batches = batches
@@ -216,7 +218,7 @@ struct BatchMerge {
         // The loss comes before the batch's first event. A batch with none
         // to keep has no time to place it at: the drops records still
         // count it (the report's totals; an export adds it at the end).
-        if header.droppedBefore > 0 && start >= lower && start <= upper {
+        if header.droppedBefore > 0 && isInside(start) {
             drops.append((header.process, header.thread, start, header.droppedBefore))
         }
         let cursor = Cursor(
@@ -254,11 +256,11 @@ struct BatchMerge {
                 }
                 let time = cursors[index].segment?.nanoseconds(ticks) ?? Int64(bitPattern: ticks)
                 cursors[index].time = time
-                if time >= lower && time <= upper { return true }
+                if isInside(time) { return true }
                 // Counted, and the batch goes on: after a base before the
                 // window a later event may be inside (deltas are unsigned,
                 // so after one past the window none is).
-                outside[cursors[index].header.process, default: 0] += 1
+                countOutside(index)
             case .end:
                 return false
             case .malformed(let error, let lost):
@@ -270,6 +272,15 @@ struct BatchMerge {
                 return false
             }
         }
+    }
+
+    @inline(__always)
+    private func isInside(_ time: Int64) -> Bool { UInt64(bitPattern: time &- lower) <= span }
+
+    /// Out of line: the per-event path keeps its registers.
+    @inline(never)
+    private mutating func countOutside(_ index: Int) {
+        outside[cursors[index].header.process, default: 0] += 1
     }
 
     /// Decodes the cursor's next event that is not a context change.

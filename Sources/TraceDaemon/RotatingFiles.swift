@@ -15,9 +15,10 @@ import Glibc
 /// A failed write (a full disk) suspends writing: the file being written is
 /// cut back to its last whole frame and kept as a finished file without an
 /// end record; records appended meanwhile are lost (and counted by the
-/// session as "write failed"); every `retryInterval` a new file is tried,
-/// whose preamble repeats every process and metadata record, and writing
-/// resumes once one can be written.
+/// session as "write failed"); every `retryInterval`, and once more at the
+/// end, a new file is tried, whose preamble repeats every process and
+/// metadata record and the drop counts the failure kept from the files,
+/// and writing resumes once one can be written.
 final class RotatingFiles: SessionOutput {
     private let directory: String
     private let session: String
@@ -226,6 +227,10 @@ final class RotatingFiles: SessionOutput {
     }
 
     func finish() {
+        // Suspended by a failure: one more file is tried now, whatever the
+        // retry interval, so that if space is back the session's last
+        // counts (what the failure lost included) reach the files.
+        if suspended { resume() }
         close()
         updateDisk()
     }

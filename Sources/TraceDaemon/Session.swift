@@ -55,6 +55,8 @@ final class Session {
     var persistFailing = false
     /// Members with events appended to the output but not yet settled.
     private var unsettled: [Member] = []
+    /// Members whose drop counts were appended but not yet settled.
+    private var carried: [Member] = []
     /// Execution events, unless the session asked for none.
     let execution: SessionExecution?
     /// The cgroups of its `--unit`s and `--cgroup`s (set at start).
@@ -154,25 +156,39 @@ final class Session {
         // Streaming files need only the connected; a flight recorder's
         // window may hold events of members that left since.
         let departedToo = config.mode == .flightRecorder
+        var named: Set<UInt64> = []
         for member in holding where member.connected || departedToo {
             guard let client = member.client else { continue }
             client.processRecord.encode(into: &w)
+            named.insert(member.id)
             for record in client.metadata {
                 record.encode(process: UInt32(truncatingIfNeeded: member.id), into: &w)
             }
         }
         execution?.preamble(into: &w)
+        // What writing lost of the counts (`Member.owed`): of members that
+        // left while it failed (named here: a streaming file names only the
+        // connected), and of those whose "write failed" grew since.
+        for member in members.values.sorted(by: { $0.id < $1.id }) where member.owed {
+            if !named.contains(member.id) { member.processRecord.encode(into: &w) }
+            writeDrops(of: member, into: &w)
+        }
     }
 
     private func writeEnding(into w: inout ByteWriter) {
         writeClockSyncs(into: &w)
         let departedToo = config.mode == .flightRecorder
-        for member in holding where member.connected || departedToo {
-            DropCounts(process: UInt32(truncatingIfNeeded: member.id), counts: member.drops()).encode(into: &w)
-            if let end = member.end {
-                ProcessEnd(process: UInt32(truncatingIfNeeded: member.id), ticks: end.ticks, reason: end.reason).encode(into: &w)
-            }
+        for member in holding where member.connected || departedToo { writeDrops(of: member, into: &w) }
+    }
+
+    /// `member`'s cumulative drop counts, and its end once it left: whether
+    /// they reached a file is known when the output settles.
+    private func writeDrops(of member: Member, into w: inout ByteWriter) {
+        DropCounts(process: UInt32(truncatingIfNeeded: member.id), counts: member.drops()).encode(into: &w)
+        if let end = member.end {
+            ProcessEnd(process: UInt32(truncatingIfNeeded: member.id), ticks: end.ticks, reason: end.reason).encode(into: &w)
         }
+        carried.append(member)
     }
 
     // MARK: Members
@@ -203,14 +219,12 @@ final class Session {
         guard let member = members[client.id], member.connected else { return }
         member.dropsAtEnd = member.bufferDrops()
         execution?.remove(pid: client.credentials.pid)
-        let drops = member.drops()
         member.connected = false
-        let end = (ticks: ClockSampler.sample(clockKind: client.clockKind).ticks, reason: reason)
-        member.end = end
-        output?.append { w in
-            DropCounts(process: UInt32(truncatingIfNeeded: client.id), counts: drops).encode(into: &w)
-            ProcessEnd(process: UInt32(truncatingIfNeeded: client.id), ticks: end.ticks, reason: end.reason).encode(into: &w)
-        }
+        member.end = (ticks: ClockSampler.sample(clockKind: client.clockKind).ticks, reason: reason)
+        // Owed until a frame carrying them is written: no tick writes a
+        // departed member's counts again.
+        member.owed = true
+        output?.append { writeDrops(of: member, into: &$0) }
         member.left = tc_monotonic_ns()
         if output?.heldSince == .max { member.release() } else { departedHolding.append(member.id) }
     }
@@ -266,12 +280,16 @@ final class Session {
 
     /// The output wrote (or lost) everything appended so far.
     private func settle(written: Bool) {
+        // Counts carried first: a loss below makes them stale again.
+        for member in carried { member.owed = !written }
+        carried.removeAll(keepingCapacity: true)
         for member in unsettled {
             if written {
                 member.events = member.events.saturatingAdd(member.pendingEvents)
                 member.bytes = member.bytes.saturatingAdd(member.pendingBytes)
             } else {
                 member.writeFailed = member.writeFailed.saturatingAdd(member.pendingEvents)
+                if member.pendingEvents > 0 { member.owed = true }
             }
             member.pendingEvents = 0
             member.pendingBytes = 0
@@ -286,9 +304,7 @@ final class Session {
         if let execution { output.append { execution.flush(into: &$0) } }
         output.append { w in
             for sync in takeSyncs(members.values.filter(\.connected).map(\.clockKind)) { sync.encode(into: &w) }
-            for member in members.values where member.connected {
-                DropCounts(process: UInt32(truncatingIfNeeded: member.id), counts: member.drops()).encode(into: &w)
-            }
+            for member in members.values where member.connected { writeDrops(of: member, into: &w) }
         }
         output.flush(now: now)
         releaseDeparted()

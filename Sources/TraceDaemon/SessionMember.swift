@@ -12,6 +12,8 @@ extension Session {
         let pid: Int32
         let name: String
         let clockKind: UInt32
+        /// Its process record, kept after `release` for `owed`'s records.
+        let processRecord: ProcessRecord
         private(set) var client: Client?
         /// Events (and their bytes) in frames written, or in the window.
         var events: UInt64 = 0
@@ -30,6 +32,13 @@ extension Session {
         var left: UInt64 = 0
         /// Its end record's fields, once it left.
         var end: (ticks: UInt64, reason: ProcessEnd.Reason)?
+        /// Its drop counts (and end, once it left) may be missing from the
+        /// files: a record carrying them was lost, or "write failed" grew
+        /// since the last one written. Set when it leaves and when writing
+        /// fails, cleared when a frame carrying its counts is written
+        /// (`Session.settle`). While set, every new file's preamble carries
+        /// them: the file after a failure, or the one tried at stop.
+        var owed = false
         private var malformedAtRelease: UInt64 = 0
         private var untrustedAtRelease: String?
 
@@ -38,6 +47,7 @@ extension Session {
             self.pid = client.credentials.pid
             self.name = client.name
             self.clockKind = client.clockKind
+            self.processRecord = client.processRecord
             self.client = client
             self.dropsAtJoin = dropsAtJoin
         }
