@@ -9,10 +9,12 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* Read a page at a time: a 4096-byte block aligned to 4096 lies inside one
- * page whatever the page size, so one block is wholly readable or not. */
+/* Read in blocks of a page: a 4096-byte block aligned to 4096 lies inside
+ * one page whatever the page size, so a block is wholly readable or not. */
 #define BLOCK 4096u
 #define WORD sizeof(uintptr_t)
+
+_Static_assert(TC_STACK_CAPACITY <= 128, "a stack record holds at most 128 frames (docs/format.md)");
 
 /* Published by tc_stack_walk_prepare: the range first (relaxed), then the
  * pid (release); a capture reads the pid (acquire), then the range. pid 0:
@@ -48,42 +50,61 @@ int tc_stack_walk_prepare(void) {
 
 void tc_stack_walk_forget(void) { __atomic_store_n(&self_pid, 0, __ATOMIC_RELAXED); }
 
-/* The one copy of heap memory a chain's walk holds: the last block read. */
+/* The one copy of heap memory a chain's walk holds: the block holding the
+ * last address asked for, and the block below it when that one is readable
+ * too. A context's parent was allocated before it (the task allocator is a
+ * stack): mostly just below it, in the same slab or the one allocated
+ * before, so the block below saves a read for little (~0.1 µs of copying
+ * against ~0.7 µs for a syscall here). */
 typedef struct block_reader {
     int pid;
-    /* The capture's budget of block reads, shared by every chain it tries. */
+    /* The blocks holding the running task's first TC_ASYNC_TASK_BYTES: a
+     * live object's, so mapped; read in place, without a syscall (the
+     * task's first context is mostly there). */
+    uintptr_t task_low;
+    uintptr_t task_high;
+    /* The capture's budget of reads, shared by every chain it tries. */
     int *reads_left;
     int *reads;
-    /* Address of the block in `words`, 0 for none. */
-    uintptr_t block;
-    uintptr_t words[BLOCK / WORD];
+    /* The copy covers [low, high); words[0] is the word at high - 2 * BLOCK. */
+    uintptr_t low;
+    uintptr_t high;
+    uintptr_t words[2 * BLOCK / WORD];
 } block_reader;
 
 /* The word at `address` of this process, read by the kernel into the
- * reader's copy of its block: 0 when the address is misaligned, in the
- * first page, unmapped or unreadable, or when the read budget is spent.
- * The walker never dereferences a heap address itself. */
-static int read_word(block_reader *reader, uintptr_t address, uintptr_t *value) {
+ * reader's copy: 0 when the address is misaligned, in the first page,
+ * unmapped or unreadable, or when the read budget is spent. Apart from the
+ * running task's own blocks, the walker never dereferences a heap address
+ * itself. */
+static int read_word_via_kernel(block_reader *reader, uintptr_t address, uintptr_t *value) {
     if (address < BLOCK || (address & (WORD - 1)) != 0) return 0;
-    uintptr_t block = address & ~(uintptr_t)(BLOCK - 1);
-    if (block != reader->block) {
-        reader->block = 0;
+    if (address >= reader->task_low && address < reader->task_high) {
+        *value = __atomic_load_n((const uintptr_t *)address, __ATOMIC_RELAXED);
+        return 1;
+    }
+    if (address < reader->low || address >= reader->high) {
+        uintptr_t block = address & ~(uintptr_t)(BLOCK - 1);
+        reader->low = reader->high = 0;
         if (*reader->reads_left == 0) return 0;
         --*reader->reads_left;
         ++*reader->reads;
-        struct iovec local = { reader->words, BLOCK };
-        struct iovec remote = { (void *)block, BLOCK };
+        /* The needed block first: the kernel stops at the first element it
+         * cannot read, so an unreadable block below only shortens the copy. */
+        struct iovec local[2] = { { reader->words + BLOCK / WORD, BLOCK }, { reader->words, BLOCK } };
+        struct iovec remote[2] = { { (void *)block, BLOCK }, { (void *)(block - BLOCK), BLOCK } };
         /* Same thread group: no ptrace access check applies, whatever
          * Yama's ptrace_scope; systemd's @system-service filter allows it. */
-        ssize_t n = process_vm_readv(reader->pid, &local, 1, &remote, 1, 0);
-        if (n != (ssize_t)BLOCK) {
+        ssize_t n = process_vm_readv(reader->pid, local, 2, remote, 2, 0);
+        if (n < (ssize_t)BLOCK) {
             /* A seccomp filter that refuses the call: stop asking. */
             if (n < 0 && (errno == EPERM || errno == ENOSYS)) tc_stack_walk_forget();
             return 0;
         }
-        reader->block = block;
+        reader->high = block + BLOCK;
+        reader->low = n == (ssize_t)(2 * BLOCK) ? block - BLOCK : block;
     }
-    *value = reader->words[(address - block) / WORD];
+    *value = reader->words[(address - (reader->high - 2 * BLOCK)) / WORD];
     return 1;
 }
 
@@ -96,13 +117,16 @@ static int follow_contexts(uintptr_t context, uintptr_t *out, int room, const tc
                            int *reads_left, tc_stack_walk *walk) {
     block_reader reader;
     reader.pid = env->pid;
+    reader.task_low = env->task & ~(uintptr_t)(BLOCK - 1);
+    reader.task_high = ((env->task + TC_ASYNC_TASK_BYTES - 1) & ~(uintptr_t)(BLOCK - 1)) + BLOCK;
     reader.reads_left = reads_left;
     reader.reads = &walk->page_reads;
-    reader.block = 0;
+    reader.low = 0;
+    reader.high = 0;
     int count = 0;
     for (int step = 0; step < TC_ASYNC_CONTEXTS; step++) {
         uintptr_t parent, resume;
-        if (!read_word(&reader, context, &parent) || !read_word(&reader, context + WORD, &resume)) {
+        if (!read_word_via_kernel(&reader, context, &parent) || !read_word_via_kernel(&reader, context + WORD, &resume)) {
             walk->async_outcome = TC_ASYNC_UNREADABLE;
             return -1;
         }
