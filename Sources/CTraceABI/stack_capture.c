@@ -21,6 +21,9 @@ _Static_assert(TC_STACK_CAPACITY <= 128, "a stack record holds at most 128 frame
  * async frames off. */
 static uintptr_t runtime_low, runtime_high;
 static int self_pid;
+/* The executor's call sites that resumed the async functions of this
+ * process's captures so far. */
+static tc_resume_sites learned_sites;
 
 static int find_runtime(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
@@ -126,7 +129,8 @@ static int follow_contexts(uintptr_t context, uintptr_t *out, int room, const tc
     int count = 0;
     for (int step = 0; step < TC_ASYNC_CONTEXTS; step++) {
         uintptr_t parent, resume;
-        if (!read_word_via_kernel(&reader, context, &parent) || !read_word_via_kernel(&reader, context + WORD, &resume)) {
+        if (!read_word_via_kernel(&reader, context, &parent) ||
+            !read_word_via_kernel(&reader, context + WORD, &resume)) {
             walk->async_outcome = TC_ASYNC_UNREADABLE;
             return -1;
         }
@@ -147,12 +151,73 @@ static int follow_contexts(uintptr_t context, uintptr_t *out, int room, const tc
     return -1;
 }
 
+static int is_learned_site(const tc_resume_sites *sites, uintptr_t return_address) {
+    for (int i = 0; i < TC_ASYNC_SITES; i++) {
+        uintptr_t site = __atomic_load_n(&sites->site[i], __ATOMIC_RELAXED);
+        if (site == return_address) return 1;
+        if (site == 0) return 0;
+    }
+    return 0;
+}
+
+static void learn_site(tc_resume_sites *sites, uintptr_t return_address) {
+    for (int i = 0; i < TC_ASYNC_SITES; i++) {
+        uintptr_t expected = 0;
+        if (__atomic_compare_exchange_n(&sites->site[i], &expected, return_address, 0, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED) ||
+            expected == return_address) {
+            return;
+        }
+    }
+}
+
+static int returns_into_runtime(const uintptr_t *record, const tc_async_env *env) {
+    return record[1] >= env->runtime_low && record[1] < env->runtime_high;
+}
+
+/* Whether the frame `record` may be a resumed async function's: the
+ * runtime's code called it, and the word below its record could be a
+ * context (task allocations are 16-byte aligned, and on the heap, not on
+ * this stack). Not when its caller's frame holds the same word and
+ * qualifies too: of such a pair the outer one is the async function's own,
+ * and the inner one a sync function it called that saved the context
+ * register just below its record (possible when the runtime is linked into
+ * the executable: the runtime's code is all of the executable's then). */
+static int is_candidate(const uintptr_t *record, uintptr_t low, uintptr_t high, const tc_async_env *env) {
+    uintptr_t context = record[-1];
+    if (!returns_into_runtime(record, env) || context == 0 || (context & 15) != 0 ||
+        (context >= low && context < high)) {
+        return 0;
+    }
+    uintptr_t caller = record[0];
+    if (caller <= (uintptr_t)record || caller < low + WORD || caller > high - 2 * WORD ||
+        (caller & (WORD - 1)) != 0) {
+        return 1;
+    }
+    const uintptr_t *outer = (const uintptr_t *)caller;
+    return !(outer[-1] == context && returns_into_runtime(outer, env));
+}
+
+/* A candidate the first pass left for the second. */
+typedef struct candidate {
+    uintptr_t return_address;
+    uintptr_t context;
+    /* Where its frames begin in the capture. */
+    int index;
+} candidate;
+
+#define CANDIDATES 8
+
 int tc_walk_stack(uintptr_t fp, uintptr_t *frames, int capacity, int skip, uintptr_t low, uintptr_t high,
                   const tc_async_env *env, tc_stack_walk *walk) {
     tc_stack_walk ignored;
     if (walk == NULL) walk = &ignored;
     *walk = (tc_stack_walk){ 0 };
     int async = env != NULL && env->task != 0 && env->pid != 0 && env->runtime_low < env->runtime_high;
+    tc_resume_sites *sites = async ? env->sites : NULL;
+    int learned = sites != NULL && __atomic_load_n(&sites->site[0], __ATOMIC_RELAXED) != 0;
+    candidate pending[CANDIDATES];
+    int pending_count = 0;
     int reads_left = TC_ASYNC_PAGE_READS;
     int saved_errno = errno;
     int count = 0;
@@ -164,17 +229,25 @@ int tc_walk_stack(uintptr_t fp, uintptr_t *frames, int capacity, int skip, uintp
         const uintptr_t *record = (const uintptr_t *)fp;
         uintptr_t next = record[0];
         uintptr_t return_address = record[1];
+        uintptr_t context = record[-1];
         if (return_address == 0) break;
-        if (async && return_address >= env->runtime_low && return_address < env->runtime_high && record[-1] != 0) {
+        if (async && is_candidate(record, low, high, env)) {
             /* The runtime called this frame's function: if it is a resumed
              * async function, its context is just below the frame record,
              * and its callers are the chain's. The return address into the
-             * executor is not recorded, nor are the executor's frames. */
-            int found = follow_contexts(record[-1], frames + count, capacity - count, env, &reads_left, walk);
-            if (found >= 0) {
-                walk->sync_depth = count;
-                errno = saved_errno;
-                return count + found;
+             * executor is not recorded, nor are the executor's frames. Once
+             * some executor call sites are known, only frames returning to
+             * one are tried now; the others wait for the second pass. */
+            if (!learned || is_learned_site(sites, return_address)) {
+                int found = follow_contexts(context, frames + count, capacity - count, env, &reads_left, walk);
+                if (found >= 0) {
+                    if (sites != NULL) learn_site(sites, return_address);
+                    walk->sync_depth = count;
+                    errno = saved_errno;
+                    return count + found;
+                }
+            } else if (pending_count < CANDIDATES) {
+                pending[pending_count++] = (candidate){ return_address, context, count };
             }
         }
         if (skip > 0) {
@@ -184,6 +257,18 @@ int tc_walk_stack(uintptr_t fp, uintptr_t *frames, int capacity, int skip, uintp
         }
         if (next <= fp) break;
         fp = next;
+    }
+    /* No known call site on this stack (a new one, such as an actor's): the
+     * other candidates, innermost first. */
+    for (int k = 0; k < pending_count; k++) {
+        int index = pending[k].index;
+        int found = follow_contexts(pending[k].context, frames + index, capacity - index, env, &reads_left, walk);
+        if (found >= 0) {
+            learn_site(sites, pending[k].return_address);
+            walk->sync_depth = index;
+            errno = saved_errno;
+            return index + found;
+        }
     }
     walk->sync_depth = count;
     errno = saved_errno;
@@ -197,6 +282,7 @@ int tc_capture_stack(uintptr_t *frames, int capacity, int skip, uintptr_t low, u
                      tc_stack_walk *walk) {
     tc_async_env env = { 0 };
     env.pid = __atomic_load_n(&self_pid, __ATOMIC_ACQUIRE);
+    env.sites = &learned_sites;
     if (env.pid != 0) {
         env.runtime_low = __atomic_load_n(&runtime_low, __ATOMIC_RELAXED);
         env.runtime_high = __atomic_load_n(&runtime_high, __ATOMIC_RELAXED);

@@ -158,6 +158,45 @@ import Glibc
         #expect(walk.page_reads == 2)
     }
 
+    @Test func aCallSiteIsLearnedFromAChainThatProvedItselfAndTriedFirstAfterwards() throws {
+        let fake = FakeThread()
+        defer { fake.release() }
+        let followed: [UInt] = [FakeThread.userReturn, 0x2221, 0x3331]
+        // Nothing known yet: the frame is tried at once, and its site learned.
+        let sites = UnsafeMutablePointer<tc_resume_sites>.allocate(capacity: 1)
+        defer { sites.deallocate() }
+        sites.initialize(to: tc_resume_sites())
+        #expect(fake.walk(sites: sites).0 == followed)
+        #expect(sites.pointee.site.0 == 0x5010 && sites.pointee.site.1 == 0)
+        #expect(fake.walk(sites: sites).0 == followed)
+        #expect(sites.pointee.site.1 == 0, "learned once")
+        // Another site known: this frame waits for the second pass, is
+        // followed there, and its site joins the other.
+        sites.initialize(to: tc_resume_sites())
+        sites.pointee.site.0 = 0x5999
+        let (frames, walk) = fake.walk(sites: sites)
+        #expect(frames == followed && walk.async_outcome == CInt(TC_ASYNC_FOLLOWED))
+        #expect(sites.pointee.site.0 == 0x5999 && sites.pointee.site.1 == 0x5010)
+        // A chain that does not prove itself teaches nothing.
+        sites.initialize(to: tc_resume_sites())
+        fake.contexts[1][0] = 0x10
+        #expect(fake.walk(sites: sites).0 == FakeThread.syncFrames)
+        #expect(sites.pointee.site.0 == 0)
+    }
+
+    @Test func aSyncFrameThatSavedTheContextRegisterIsNotTakenForTheAsyncFunction() throws {
+        // As with the runtime linked into the executable: the user frame
+        // returns "into the runtime" too, and the async function's context
+        // register was saved just below its record.
+        let fake = FakeThread()
+        defer { fake.release() }
+        fake.stack[9] = 0x5008
+        fake.stack[7] = fake.stack[FakeThread.asyncRecord - 1]
+        let (frames, walk) = fake.walk()
+        #expect(frames == [0x5008, 0x2221, 0x3331])
+        #expect(walk.sync_depth == 1 && walk.async_outcome == CInt(TC_ASYNC_FOLLOWED))
+    }
+
     @Test func aFramePointerOutsideTheStackEndsTheWalk() throws {
         let fake = FakeThread()
         defer { fake.release() }
@@ -303,9 +342,10 @@ final class FakeThread {
         block.deallocate()
     }
 
-    func walk(skip: Int = 0, capacity: Int = 16, task: UInt? = nil) -> ([UInt], tc_stack_walk) {
+    func walk(skip: Int = 0, capacity: Int = 16, task: UInt? = nil,
+              sites: UnsafeMutablePointer<tc_resume_sites>? = nil) -> ([UInt], tc_stack_walk) {
         var env = tc_async_env(task: task ?? UInt(bitPattern: self.task), runtime_low: Self.runtimeLow,
-                               runtime_high: Self.runtimeHigh, pid: getpid())
+                               runtime_high: Self.runtimeHigh, pid: getpid(), sites: sites)
         var frames = [UInt](repeating: 0, count: capacity)
         var walk = tc_stack_walk()
         let count = frames.withUnsafeMutableBufferPointer {

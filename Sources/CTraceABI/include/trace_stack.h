@@ -21,8 +21,10 @@
  *    called it, that is, its return address lies in the runtime's code: the
  *    runtime resumes a task by calling its resume function. Such a frame
  *    keeps its async context in the slot just below the frame record
- *    (fp[-1]). A context begins with two words: its parent context (the
- *    awaiting caller's) and the resume function where the caller continues.
+ *    (fp[-1]); the runtime's call sites that proved right are remembered
+ *    and tried first (tc_resume_sites). A context begins with two words:
+ *    its parent context (the awaiting caller's) and the resume function
+ *    where the caller continues.
  *    The walk records each resume function, parent after parent, up to the
  *    task's first context (parent 0), and drops the executor's frames below
  *    the async frame, as the Swift runtime's own backtracer does.
@@ -34,8 +36,8 @@
  * with EFAULT instead of faulting, and every word used comes from the copy,
  * so memory freed or changed under the walk cannot fault it either. Only
  * the page-sized blocks holding the running task object itself, which is
- * live and so mapped, are read in place. A chain counts only when it ends where a
- * task's chain must end: a context with parent 0, inside the running
+ * live and so mapped, are read in place. A chain counts only when it ends
+ * where a task's chain must end: a context with parent 0, inside the running
  * task's own allocation (the runtime places a task's first context right
  * after the task object), whose resume function is the runtime's (task
  * completion). Any other chain (unreadable, too long, a slot that held no
@@ -73,6 +75,22 @@ extern "C" {
  * place. */
 #define TC_ASYNC_TASK_BYTES 128
 
+/* Executor call sites a process remembers: see tc_resume_sites. */
+#define TC_ASYNC_SITES 8
+
+/* Return addresses of frames that proved to be resumed async functions'
+ * (the runtime's call sites that resume a task: a handful). A walk tries
+ * frames returning to one of them first, and the other frames that
+ * returned into the runtime only if none does; a frame whose chain proves
+ * itself adds its site. With the runtime in its own library such frames
+ * are few anyway; with the runtime linked into the executable every frame
+ * of the executable returns "into the runtime", and without the sites each
+ * would cost a read. Slots fill once and are never cleared (relaxed
+ * atomics: a slot seen empty only costs the second pass). */
+typedef struct tc_resume_sites {
+    uintptr_t site[TC_ASYNC_SITES];
+} tc_resume_sites;
+
 /* What a walk needs to follow async contexts. */
 typedef struct tc_async_env {
     /* The running Swift task (swift_task_getCurrent), 0 for none: then no
@@ -84,6 +102,9 @@ typedef struct tc_async_env {
     uintptr_t runtime_high;
     /* The process process_vm_readv reads: this one. */
     int pid;
+    /* Sites learned so far, and where to learn (NULL: none, every
+     * candidate frame is tried in order). */
+    tc_resume_sites *sites;
 } tc_async_env;
 
 /* How the async part of a walk went. */
