@@ -17,8 +17,8 @@ import Glibc
         #expect(frames == [FakeThread.userReturn, 0x2221, 0x3331])
         #expect(walk.sync_depth == 1)
         #expect(walk.async_outcome == CInt(TC_ASYNC_FOLLOWED))
-        // The contexts' page, and the task's unless it is the same.
-        #expect(walk.page_reads == 1 || walk.page_reads == 2)
+        // The contexts' block; the task's first context is read in place.
+        #expect(walk.page_reads == 1)
     }
 
     @Test func skippedFramesAndAFullBufferKeepTheChainCheckedToItsEnd() throws {
@@ -94,13 +94,14 @@ import Glibc
     }
 
     @Test func aChainSpreadOverMorePagesThanTheBudgetIsDroppedAfterExactlyTheBudget() throws {
-        for (pages, followed) in [(Int(TC_ASYNC_PAGE_READS) - 1, true), (Int(TC_ASYNC_PAGE_READS) + 4, false)] {
+        for (pages, followed) in [(Int(TC_ASYNC_PAGE_READS), true), (Int(TC_ASYNC_PAGE_READS) + 4, false)] {
             let fake = FakeThread()
             defer { fake.release() }
             let size = pages * 4096
             let mapping = try #require(mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0))
             defer { munmap(mapping, size) }
-            // One context at the start of each page, then the task's first one.
+            // One context at the start of each page, each parent in the page
+            // above (no read covers it), then the task's first one.
             let words = mapping.assumingMemoryBound(to: UInt.self)
             for page in 0..<pages {
                 let context = words + page * 512
@@ -108,18 +109,92 @@ import Glibc
                 context[1] = 0x4000 + UInt(page) * 0x10
             }
             fake.stack[FakeThread.asyncRecord - 1] = UInt(bitPattern: words)
-            let (frames, walk) = fake.walk()
+            let (frames, walk) = fake.walk(capacity: 32)
             if followed {
                 #expect(walk.async_outcome == CInt(TC_ASYNC_FOLLOWED))
                 #expect(frames.count == 1 + pages)
-                // Each page once, and the task's page.
-                #expect(walk.page_reads == CInt(pages + 1))
+                // Each page once; the task's first context is read in place.
+                #expect(walk.page_reads == CInt(pages))
             } else {
                 #expect(walk.async_outcome == CInt(TC_ASYNC_UNREADABLE))
                 #expect(frames == FakeThread.syncFrames)
                 #expect(walk.page_reads == CInt(TC_ASYNC_PAGE_READS))
             }
         }
+    }
+
+    @Test func aReadAlsoCopiesTheBlockBelowUnlessThatOneIsUnreadable() throws {
+        let fake = FakeThread()
+        defer { fake.release() }
+        let size = 8 * 4096
+        let mapping = try #require(mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0))
+        defer { munmap(mapping, size) }
+        #expect(mprotect(mapping, 4096, PROT_NONE) == 0)
+        // Contexts at the start of pages 7, 6, ..., 1, each the parent of
+        // the one above it, as a task's allocator mostly lays them out.
+        let words = mapping.assumingMemoryBound(to: UInt.self)
+        for page in 1...7 {
+            let context = words + page * 512
+            context[0] = page > 1 ? UInt(bitPattern: words + (page - 1) * 512) : UInt(bitPattern: fake.root)
+            context[1] = 0x4000 + UInt(page) * 0x10
+        }
+        fake.stack[FakeThread.asyncRecord - 1] = UInt(bitPattern: words + 7 * 512)
+        let (frames, walk) = fake.walk()
+        #expect(walk.async_outcome == CInt(TC_ASYNC_FOLLOWED))
+        let resumes: [UInt] = (1...7).reversed().map { page in 0x4001 + UInt(page) * 0x10 }
+        #expect(frames == [FakeThread.userReturn] + resumes)
+        // Pages 7 and 6, 5 and 4, 3 and 2, page 1 alone (0 is unreadable).
+        #expect(walk.page_reads == 4)
+    }
+
+    @Test func theTasksFirstContextCostsAReadOnlyWhenItIsPastTheTasksOwnBlocks() throws {
+        // The task's first 128 bytes end its first page; its first context
+        // (272 bytes in) is on the next page, which only a read may touch.
+        let fake = FakeThread(taskOffset: 4096 - Int(TC_ASYNC_TASK_BYTES))
+        defer { fake.release() }
+        let (frames, walk) = fake.walk()
+        #expect(frames == [FakeThread.userReturn, 0x2221, 0x3331])
+        #expect(walk.async_outcome == CInt(TC_ASYNC_FOLLOWED))
+        #expect(walk.page_reads == 2)
+    }
+
+    @Test func aCallSiteIsLearnedFromAChainThatProvedItselfAndTriedFirstAfterwards() throws {
+        let fake = FakeThread()
+        defer { fake.release() }
+        let followed: [UInt] = [FakeThread.userReturn, 0x2221, 0x3331]
+        // Nothing known yet: the frame is tried at once, and its site learned.
+        let sites = UnsafeMutablePointer<tc_resume_sites>.allocate(capacity: 1)
+        defer { sites.deallocate() }
+        sites.initialize(to: tc_resume_sites())
+        #expect(fake.walk(sites: sites).0 == followed)
+        #expect(sites.pointee.site.0 == 0x5010 && sites.pointee.site.1 == 0)
+        #expect(fake.walk(sites: sites).0 == followed)
+        #expect(sites.pointee.site.1 == 0, "learned once")
+        // Another site known: this frame waits for the second pass, is
+        // followed there, and its site joins the other.
+        sites.initialize(to: tc_resume_sites())
+        sites.pointee.site.0 = 0x5999
+        let (frames, walk) = fake.walk(sites: sites)
+        #expect(frames == followed && walk.async_outcome == CInt(TC_ASYNC_FOLLOWED))
+        #expect(sites.pointee.site.0 == 0x5999 && sites.pointee.site.1 == 0x5010)
+        // A chain that does not prove itself teaches nothing.
+        sites.initialize(to: tc_resume_sites())
+        fake.contexts[1][0] = 0x10
+        #expect(fake.walk(sites: sites).0 == FakeThread.syncFrames)
+        #expect(sites.pointee.site.0 == 0)
+    }
+
+    @Test func aSyncFrameThatSavedTheContextRegisterIsNotTakenForTheAsyncFunction() throws {
+        // As with the runtime linked into the executable: the user frame
+        // returns "into the runtime" too, and the async function's context
+        // register was saved just below its record.
+        let fake = FakeThread()
+        defer { fake.release() }
+        fake.stack[9] = 0x5008
+        fake.stack[7] = fake.stack[FakeThread.asyncRecord - 1]
+        let (frames, walk) = fake.walk()
+        #expect(frames == [0x5008, 0x2221, 0x3331])
+        #expect(walk.sync_depth == 1 && walk.async_outcome == CInt(TC_ASYNC_FOLLOWED))
     }
 
     @Test func aFramePointerOutsideTheStackEndsTheWalk() throws {
@@ -225,7 +300,9 @@ final class FakeThread {
     static let syncFrames: [UInt] = [userReturn, 0x5010, 0x5020, 0x7777]
 
     let stack = UnsafeMutablePointer<UInt>.allocate(capacity: 48)
-    let task = UnsafeMutableRawPointer.allocate(byteCount: 1024, alignment: 16)
+    /// Two pages; the task object at `taskOffset` in them.
+    let taskPages = UnsafeMutableRawPointer.allocate(byteCount: 8192, alignment: 4096)
+    let task: UnsafeMutableRawPointer
     /// Both in one 64-byte block, so in one page as the runtime's contexts
     /// of a chain mostly are (a looping chain then costs one page read).
     let block = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
@@ -236,9 +313,10 @@ final class FakeThread {
     /// Where the runtime puts a task's first context: after the task object.
     var root: UnsafeMutablePointer<UInt> { (task + 272).assumingMemoryBound(to: UInt.self) }
 
-    init() {
+    init(taskOffset: Int = 0) {
+        task = taskPages + taskOffset
         stack.initialize(repeating: 0, count: 48)
-        task.initializeMemory(as: UInt.self, repeating: 0, count: 128)
+        taskPages.initializeMemory(as: UInt.self, repeating: 0, count: 1024)
         func address(_ word: Int) -> UInt { UInt(bitPattern: stack + word) }
         stack[8] = address(16)
         stack[9] = Self.userReturn
@@ -260,13 +338,14 @@ final class FakeThread {
 
     func release() {
         stack.deallocate()
-        task.deallocate()
+        taskPages.deallocate()
         block.deallocate()
     }
 
-    func walk(skip: Int = 0, capacity: Int = 16, task: UInt? = nil) -> ([UInt], tc_stack_walk) {
+    func walk(skip: Int = 0, capacity: Int = 16, task: UInt? = nil,
+              sites: UnsafeMutablePointer<tc_resume_sites>? = nil) -> ([UInt], tc_stack_walk) {
         var env = tc_async_env(task: task ?? UInt(bitPattern: self.task), runtime_low: Self.runtimeLow,
-                               runtime_high: Self.runtimeHigh, pid: getpid())
+                               runtime_high: Self.runtimeHigh, pid: getpid(), sites: sites)
         var frames = [UInt](repeating: 0, count: capacity)
         var walk = tc_stack_walk()
         let count = frames.withUnsafeMutableBufferPointer {
