@@ -33,6 +33,12 @@ package enum KernelFiles {
             let target = "\(directory)/events/\(system)/\(event)"
             do {
                 try FileSystem.makeDirectories(target, mode: 0o755)
+                // Each one 0755 whatever the umask: under the unit's
+                // UMask=0077, mkdir makes them root's alone, and traced, as
+                // its own user, could not reach the files in them.
+                for path in [directory, "\(directory)/events", "\(directory)/events/\(system)", target] {
+                    try FileSystem.changeMode(path, to: 0o755)
+                }
                 for file in ["id", "format"] {
                     try copy("\(tracefs.root)/events/\(system)/\(event)/\(file)", to: "\(target)/\(file)", mode: 0o644, group: nil)
                 }

@@ -54,7 +54,12 @@ package enum FileSystem {
                 continue
             }
         }
-        if made { try Syscall.call("chmod", subject: path) { Glibc.chmod(path, mode) } }
+        if made { try changeMode(path, to: mode) }
+    }
+
+    /// `chmod(2)`: `mode` exactly, whatever the umask.
+    package static func changeMode(_ path: String, to mode: mode_t) throws(SystemError) {
+        try Syscall.call("chmod", subject: path) { Glibc.chmod(path, mode) }
     }
 
     /// `mount(2)` of a filesystem that needs no device, such as tracefs

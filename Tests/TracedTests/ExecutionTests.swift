@@ -220,7 +220,9 @@ import Testing
         do {
             let daemon = try TracedDaemon(launcher: asNobody("perfmon")) { directory in
                 try handOver(directory)
-                let prepared = try Processes.run(Processes.executable("traced"), ["--prepare-kernel", directory + "/run/kernel"])
+                // Under the unit's UMask=0077, as ExecStartPre= runs it.
+                let prepared = try Processes.run("/bin/sh", ["-c", "umask 077 && exec \"$0\" --prepare-kernel \"$1\"",
+                                                             Processes.executable("traced"), directory + "/run/kernel"])
                 #expect(prepared.status == 0, "\(prepared.standardError)")
             }
             #expect(try daemon.tracectl(["start", "exec"]).status == 0)
