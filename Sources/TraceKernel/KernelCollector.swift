@@ -83,6 +83,7 @@ package final class KernelCollector {
         var callchains: Bool
         var cpuSampleHertz: Int
         var classifier: WaitClassifier?
+        var translation: PidNamespaceTranslation?
     }
 
     /// Opens the events, disabled, on every CPU of `cpus` (the online ones
@@ -108,7 +109,8 @@ package final class KernelCollector {
                                      wakingFormat: try tracepoints.format("sched", "sched_waking"))
         var classifier = classifier
         if callchains && classifier == nil { classifier = WaitClassifier(symbols: try KernelSymbols.load()) }
-        let options = Options(callchains: callchains, cpuSampleHertz: cpuSampleHertz, classifier: callchains ? classifier : nil)
+        let options = Options(callchains: callchains, cpuSampleHertz: cpuSampleHertz, classifier: callchains ? classifier : nil,
+                              translation: PidNamespaceTranslation.ifNeeded())
         let chosen: [Int]
         if let cpus { chosen = cpus } else { chosen = try OnlineCPUs.read() }
         var rings: [CPURing] = []
@@ -201,7 +203,7 @@ package final class KernelCollector {
         let decoder = RecordDecoder(
             cpu: cpu, layout: layout, switchID: ids[0], wakingID: ids[1], taskID: ids[ids.count - 1],
             sampleID: options.cpuSampleHertz > 0 ? ids[2] : nil, switchCallchains: options.callchains,
-            classifier: options.classifier)
+            classifier: options.classifier, translation: options.translation)
         return CPURing(cpu: cpu, events: events, ring: ring, decoder: decoder)
     }
 

@@ -2,7 +2,9 @@
 ///
 /// Times are CLOCK_MONOTONIC nanoseconds, the clock `clock_gettime` reads.
 /// Thread and process ids are the kernel's (`gettid()`, `getpid()`) in
-/// the collector's pid namespace; 0 is a CPU's idle task.
+/// the collector's pid namespace (`PidNamespaceTranslation` for those of
+/// the tracepoints' raw fields); 0 is a CPU's idle task, or a thread that
+/// namespace cannot see.
 package enum KernelRecord: Equatable, Sendable {
     /// A CPU stopped running one thread and started another (sched_switch).
     case contextSwitch(ContextSwitch)

@@ -53,9 +53,13 @@ package struct RecordDecoder {
     package let classifier: WaitClassifier?
     /// This ring's own, in front of the classifier's symbols.
     private let symbolCache: SymbolCache?
+    /// For a collector in a pid namespace of its own: the raw fields'
+    /// thread ids into its namespace (shared by every CPU's decoder).
+    package let translation: PidNamespaceTranslation?
 
     package init(cpu: Int, layout: SchedLayout, switchID: UInt64, wakingID: UInt64, taskID: UInt64,
-                 sampleID: UInt64? = nil, switchCallchains: Bool = false, classifier: WaitClassifier? = nil) {
+                 sampleID: UInt64? = nil, switchCallchains: Bool = false, classifier: WaitClassifier? = nil,
+                 translation: PidNamespaceTranslation? = nil) {
         self.cpu = cpu
         self.layout = layout
         self.switchID = switchID
@@ -64,6 +68,7 @@ package struct RecordDecoder {
         self.sampleID = sampleID
         self.switchCallchains = switchCallchains
         self.classifier = classifier
+        self.translation = translation
         symbolCache = classifier.map { SymbolCache(symbols: $0.symbols) }
     }
 
@@ -117,18 +122,23 @@ package struct RecordDecoder {
                 rawSizeAt = read.end
             }
             guard let raw = Self.raw(record, at: rawSizeAt, minimumSize: layout.switchMinimumSize) else { return .undecodable }
-            let previous = record.i32(raw + layout.previousTID)
+            var previous = record.i32(raw + layout.previousTID)
+            var next = record.i32(raw + layout.nextTID)
             let bits = layout.previousStateSize == 8
                 ? Int64(bitPattern: record.u64(raw + layout.previousState))
                 : Int64(record.i32(raw + layout.previousState))
             let state = TaskState(reported: bits)
+            if let translation {
+                previous = translation.switchedOut(kernelTID: previous, tid: tid, last: state == .dead || state == .zombie)
+                next = translation.local(next)
+            }
             // The sample is taken in the thread switching out: its pid and
             // tid are the previous thread's, -1 once the kernel let go of it.
             let known = pid != -1 && (tid == previous || tid == -1)
             var change = ContextSwitch(
                 time: time, cpu: cpu, previousTID: previous, previousPID: known ? pid : nil,
                 previousState: state, preempted: bits & TaskState.preemptedBit != 0,
-                nextTID: record.i32(raw + layout.nextTID))
+                nextTID: next)
             if let chain {
                 change.userStack = chain.userFrames(in: record)
                 change.stackCut = chain.isCut
@@ -143,8 +153,9 @@ package struct RecordDecoder {
         if id == wakingID {
             guard let raw = Self.raw(record, at: Self.afterCPU, minimumSize: layout.wakingMinimumSize) else { return .undecodable }
             let flags = record.load(fromByteOffset: raw + layout.wakingFlags, as: UInt8.self)
+            let wakee = record.i32(raw + layout.wakeeTID)
             return .record(.wakeup(Wakeup(
-                time: time, cpu: cpu, wakerTID: tid, wakerPID: pid, wakeeTID: record.i32(raw + layout.wakeeTID),
+                time: time, cpu: cpu, wakerTID: tid, wakerPID: pid, wakeeTID: translation?.local(wakee) ?? wakee,
                 inInterrupt: flags & Self.interruptFlags != 0)))
         }
         if id == sampleID {

@@ -100,6 +100,12 @@ package enum FileSystem {
         status(of: path).map(\.st_uid)
     }
 
+    /// The inode number `stat(2)` gives (of what a link leads to), or nil
+    /// if there is no such file.
+    package static func inode(of path: String) -> UInt64? {
+        status(of: path).map { UInt64($0.st_ino) }
+    }
+
     private static func status(of path: String) -> stat? {
         var info = stat()
         return stat(path, &info) == 0 ? info : nil
