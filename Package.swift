@@ -262,7 +262,7 @@ let package = Package(
         // (scripts/test's steps `package` and `systemd`).
         .testTarget(
             name: "PackagingTests",
-            dependencies: ["TraceProtocol", "TestSupport", "cafe"],
+            dependencies: ["CTraceABI", "TraceFormat", "TraceProtocol", "TestSupport", "cafe"],
             swiftSettings: strict
         ),
         // The Hummingbird example's server (Examples/hummingbird-orders), traced

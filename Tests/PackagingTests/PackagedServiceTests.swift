@@ -8,28 +8,21 @@ import Testing
 /// traced, a DynamicUser service traced end to end by a member of
 /// `tracing`, a user outside it refused, reload, restart and stop in the
 /// middle of sessions, structured journal fields, and a purge that leaves
-/// nothing behind. Needs root (CI runs as root); where the container cannot
-/// boot, it fails saying why.
+/// nothing behind; execution events by `--unit` (PackagedExecutionTests.swift).
+/// Needs root (CI runs as root); where the container cannot boot, it fails
+/// saying why.
 @Suite(.serialized, .tags(.container)) struct PackagedServiceTests {
     static let alice = "alice"  // in group tracing
     static let bob = "bob"      // not
 
     @Test func thePackageUnderARealSystemd() throws {
-        let package = try Self.builtPackage()
-        let box = try SystemdBox()
-        try FileManager.default.copyItem(atPath: package, toPath: box.share.file("traced.deb"))
-        try FileManager.default.copyItem(atPath: Processes.executable("cafe"), toPath: box.share.file("cafe"))
+        let box = try Self.bootedWithThePackage()
 
         // Installed: users made, sockets listening, traced not yet running.
-        let installed = try box.run("dpkg", "-i", "/share/traced.deb")
-        try #require(installed.status == 0, "dpkg -i failed: \(installed.standardOutput)\(installed.standardError)")
         #expect(try box.run("getent", "passwd", "traced").status == 0)
         #expect(try box.run("getent", "group", "tracing").status == 0)
         #expect(try box.run("systemctl", "is-active", "traced-producer.socket", "traced-control.socket").lines == ["active", "active"])
         #expect(try box.run("systemctl", "is-active", "traced.service").lines == ["inactive"])
-        try box.shell("""
-            useradd -m -G tracing \(Self.alice) && useradd -m \(Self.bob) && install -m 755 /share/cafe /usr/local/bin/cafe
-            """).requireSuccess("adding users")
 
         // Started through socket activation, as user traced.
         try box.run("systemctl", "start", "traced").requireSuccess("systemctl start traced")
@@ -126,6 +119,20 @@ import Testing
         #expect(try box.run("systemctl", "list-unit-files", "--no-legend", "traced*").lines == [])
         #expect(try box.run("getent", "passwd", "traced").status == 2)
         #expect(try box.run("getent", "group", "tracing").status == 2)
+    }
+
+    /// A container with the package installed (dpkg -i), the users alice
+    /// (in `tracing`) and bob (not), and cafe in /usr/local/bin.
+    static func bootedWithThePackage() throws -> SystemdBox {
+        let package = try builtPackage()
+        let box = try SystemdBox()
+        try FileManager.default.copyItem(atPath: package, toPath: box.share.file("traced.deb"))
+        try FileManager.default.copyItem(atPath: Processes.executable("cafe"), toPath: box.share.file("cafe"))
+        try box.run("dpkg", "-i", "/share/traced.deb").requireSuccess("dpkg -i")
+        try box.shell("""
+            useradd -m -G tracing \(alice) && useradd -m \(bob) && install -m 755 /share/cafe /usr/local/bin/cafe
+            """).requireSuccess("adding users")
+        return box
     }
 
     /// The .deb `scripts/package` left in .build/package.
