@@ -7,7 +7,7 @@ import TraceSystem
 
 /// `ElfFile` against the dynamic loader's own view of this process, and on
 /// files that lie.
-@Suite struct ElfFileTests {
+@Suite(.tags(.hostileInput)) struct ElfFileTests {
     /// What the loader says of each loaded image (`dl_iterate_phdr`, the
     /// same walk TraceClient records its images with).
     struct LoadedImage {

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+import TraceFormat
 
 /// A C program that knows nothing of traced, recorded by `--pid`: traced
 /// writes its images (mappings and build ids) as a client writes its own,
@@ -8,7 +9,7 @@ import Testing
 /// lines. Untagged, as ExecutionTests: the truths are the kernel's view.
 @Suite struct UnannotatedProgramTests {
     /// Waits for a file to exist (after the session started), then loads
-    /// `library` and does 30 rounds of 30 ms spinning in
+    /// `library`, says "loaded", and does 30 rounds of 30 ms spinning in
     /// `spin_in_c_program` and a wait in `block_in_c_program` (through the
     /// library's `wait_in_c_library`) for a child that answers 20 ms after
     /// it is asked, then exits.
@@ -60,6 +61,8 @@ import Testing
             void *library = dlopen(argv[2], RTLD_NOW);
             int (*wait)(int) = library ? (int (*)(int))dlsym(library, "wait_in_c_library") : NULL;
             if (wait == NULL) return 4;
+            printf("loaded\\n");
+            fflush(stdout);
             for (int round = 0; round < 30; round++) {
                 spin_in_c_program(30);
                 if (write(request[1], "x", 1) != 1) return 3;
@@ -88,28 +91,46 @@ import Testing
         }
         """
 
+    /// The program and its library, built in `directory`; the program
+    /// started, waiting for its go file.
+    struct Program {
+        let binary: String
+        let library: String
+        let go: String
+        let process: Background
+
+        init(in directory: TemporaryDirectory) throws {
+            let source = directory.file("unannotated.c"), librarySource = directory.file("unannotated-library.c")
+            binary = directory.file("unannotated")
+            library = directory.file("libunannotated.so")
+            go = directory.file("go")
+            try UnannotatedProgramTests.program.write(toFile: source, atomically: true, encoding: .utf8)
+            try UnannotatedProgramTests.library.write(toFile: librarySource, atomically: true, encoding: .utf8)
+            let flags = ["-O0", "-fno-omit-frame-pointer", "-g"]
+            let compiled = try Processes.run("/usr/bin/cc", flags + ["-o", binary, source])
+            #expect(compiled.status == 0, "\(compiled.standardError)")
+            #expect((ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").contains {
+                FileManager.default.isExecutableFile(atPath: "\($0)/ld.lld")
+            }, "ld.lld is not on PATH (it ships with the Swift toolchain)")
+            let linked = try Processes.run("/usr/bin/cc", flags + ["-shared", "-fPIC", "-fuse-ld=lld", "-o", library, librarySource])
+            #expect(linked.status == 0, "\(linked.standardError)")
+            process = try Background(binary, [go, library])
+            #expect(process.waitFor(line: "ready"))
+        }
+
+        func begin() {
+            #expect(FileManager.default.createFile(atPath: go, contents: nil))
+        }
+    }
+
     @Test func aCProgramRecordedByPidResolvesToItsFunctionsInProfileAndReport() throws {
         let daemon = try TracedDaemon()
-        let source = daemon.directory.file("unannotated.c"), binary = daemon.directory.file("unannotated")
-        let librarySource = daemon.directory.file("unannotated-library.c"), library = daemon.directory.file("libunannotated.so")
-        try Self.program.write(toFile: source, atomically: true, encoding: .utf8)
-        try Self.library.write(toFile: librarySource, atomically: true, encoding: .utf8)
-        let flags = ["-O0", "-fno-omit-frame-pointer", "-g"]
-        let compiled = try Processes.run("/usr/bin/cc", flags + ["-o", binary, source])
-        #expect(compiled.status == 0, "\(compiled.standardError)")
-        #expect((ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").contains {
-            FileManager.default.isExecutableFile(atPath: "\($0)/ld.lld")
-        }, "ld.lld is not on PATH (it ships with the Swift toolchain)")
-        let linked = try Processes.run("/usr/bin/cc", flags + ["-shared", "-fPIC", "-fuse-ld=lld", "-o", library, librarySource])
-        #expect(linked.status == 0, "\(linked.standardError)")
-        let goFile = daemon.directory.file("go")
-        let program = try Background(binary, [goFile, library])
-        defer { program.kill(SIGKILL); program.wait() }
-        #expect(program.waitFor(line: "ready"))
-        let started = try daemon.tracectl(["start", "c", "--pid", "\(program.pid)", "--cpu-samples", "999"])
+        let program = try Program(in: daemon.directory)
+        defer { program.process.kill(SIGKILL); program.process.wait() }
+        let started = try daemon.tracectl(["start", "c", "--pid", "\(program.process.pid)", "--cpu-samples", "999"])
         #expect(started.status == 0, "\(started.standardError)")
-        #expect(FileManager.default.createFile(atPath: goFile, contents: nil))
-        let run = program.wait()
+        program.begin()
+        let run = program.process.wait()
         #expect(run.status == 0, "\(run.standardError)")
         #expect(try daemon.tracectl(["stop", "c"]).status == 0)
         let path = daemon.directory.file("c.trace")
@@ -143,5 +164,38 @@ import Testing
         #expect(stack.contains { $0.hasPrefix("main (") }, "\(heaviest)")
         let text = try daemon.tracectl(["report", path]).standardOutput
         #expect(text.contains("at block_in_c_program ("), "\(text)")
+    }
+
+    /// Each file of a session that rotates repeats the program's images,
+    /// as it does its strings and stacks, so that it symbolizes alone: the
+    /// files after the first hold them though they were written before.
+    @Test func eachFileOfARotatedSessionHoldsTheProgramsImages() throws {
+        let daemon = try TracedDaemon()
+        let program = try Program(in: daemon.directory)
+        defer { program.process.kill(SIGKILL); program.process.wait() }
+        // A client's load (TraceFixture's) fills 64 KiB files meanwhile.
+        let started = try daemon.tracectl(["start", "rotated", "--pid", "\(program.process.pid)", "--process", "TraceFixture",
+                                           "--max-file-size", "64K", "--max-files", "1000"])
+        #expect(started.status == 0, "\(started.standardError)")
+        program.begin()
+        #expect(program.process.waitFor(line: "loaded"))
+        let load = try daemon.client(["threads": "2", "events": "100000"])
+        #expect(load.wait().status == 0)
+        #expect(program.process.wait().status == 0)
+        let stopped = try SessionFigures(try daemon.json(["stop", "rotated"]))
+        let directory = daemon.state + "/sessions/rotated"
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".trace") }.sorted()
+        #expect(files.count >= 3 && UInt64(files.count) == stopped.files, "\(files)")
+        for (index, file) in files.enumerated() {
+            let reader = TraceReader()
+            try reader.read(path: directory + "/" + file) { _, _ in }
+            let key = try #require(reader.processes.first { $0.value.pid == program.process.pid }?.key, "\(file)")
+            let paths = Set((reader.images[key] ?? []).map(\.path))
+            // Its maps were read when it joined, before the first file filled.
+            #expect(paths.contains(program.binary) && paths.contains { $0.hasSuffix("/libc.so.6") }, "\(file): \(paths)")
+            // The library came later, before the load began.
+            if index == files.count - 1 { #expect(paths.contains(program.library), "\(file): \(paths)") }
+            #expect((reader.images[key] ?? []).allSatisfy { $0.buildID.count == 20 }, "\(file)")
+        }
     }
 }
