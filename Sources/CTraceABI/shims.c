@@ -32,6 +32,7 @@ _Static_assert(TC_F_SEAL_SEAL == F_SEAL_SEAL, "F_SEAL_SEAL");
 _Static_assert(TC_F_SEAL_SHRINK == F_SEAL_SHRINK, "F_SEAL_SHRINK");
 _Static_assert(TC_F_SEAL_GROW == F_SEAL_GROW, "F_SEAL_GROW");
 _Static_assert(TC_F_SEAL_WRITE == F_SEAL_WRITE, "F_SEAL_WRITE");
+_Static_assert(TC_O_PATH == O_PATH, "O_PATH");
 _Static_assert(TC_EFD_CLOEXEC == EFD_CLOEXEC, "EFD_CLOEXEC");
 _Static_assert(TC_EFD_NONBLOCK == EFD_NONBLOCK, "EFD_NONBLOCK");
 

@@ -123,6 +123,10 @@ extension Daemon {
             for tid in ExecutionRecorder.threads(of: pid) {
                 if let name = ProcFiles.name(pid: pid, tid: tid) { execution.name(pid: pid, tid: tid, at: now, name) }
             }
+            // What it maps later comes from the kernel's mmap records
+            // (`ExecutionRecorder`); one mapped in between comes twice and
+            // is written once.
+            for image in MappedImages.current(pid: pid) { execution.image(pid: pid, image) }
         }
         if added { routeExecution() }
     }

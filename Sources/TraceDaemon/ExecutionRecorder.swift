@@ -66,6 +66,8 @@ final class ExecutionRecorder {
         var unknown: [KernelRecord] = []
         var newThreads = 0
         var newChildren: [(parent: Int32, child: Int32)] = []
+        /// This drain's executable mappings of recorded processes.
+        var newMappings: [ExecutableMapping] = []
 
         mutating func stack(_ frames: [UInt64]) -> Int32 {
             if frames.isEmpty { return -1 }
@@ -243,6 +245,8 @@ final class ExecutionRecorder {
         routing.newThreads = 0
         children.append(contentsOf: routing.newChildren)
         routing.newChildren.removeAll()
+        for mapping in routing.newMappings { describe(mapping, routing.watchers[mapping.pid] ?? []) }
+        routing.newMappings.removeAll()
         if routing.lost > 0 {
             for session in sessions { session.lost = session.lost.saturatingAdd(routing.lost) }
             routing.lost = 0
@@ -313,11 +317,22 @@ final class ExecutionRecorder {
             }
             routing.held.append(Held(time: sample.time, kind: .sample, cpu: Int32(clamping: sample.cpu), first: sample.tid,
                                      second: sample.pid, stack: routing.stack(sample.stack)))
+        case .mapping(let mapping):
+            guard routing.watchers[mapping.pid] != nil else { return }
+            routing.newMappings.append(mapping)
         case .lost(_, let count):
             routing.lost = routing.lost.saturatingAdd(count)
-        default:
-            break
         }
+    }
+
+    /// The image of a new executable mapping, for the sessions that
+    /// describe its process themselves (a client writes its own images).
+    /// Images are not events: they go out with the next flush, in no
+    /// order with the batches. The file is read once for all sessions.
+    private func describe(_ mapping: ExecutableMapping, _ watchers: [Int32]) {
+        let describing = watchers.map { sessions[Int($0)] }.filter { $0.describes(mapping.pid) }
+        guard !describing.isEmpty, let image = MappedImages.image(of: mapping) else { return }
+        for session in describing { session.image(pid: mapping.pid, image) }
     }
 
     /// The sessions and writer slots of `tid`, built on its first event.

@@ -1,4 +1,5 @@
 import CTraceABI
+import TraceKernel
 import TraceSystem
 #if canImport(Glibc)
 import Glibc
@@ -44,6 +45,34 @@ enum ProcFiles {
         }
         return stats
     }
+
+    /// The executable file mappings in `/proc/PID/maps` (the lines with
+    /// `x` in their permissions and a path), as the kernel's mmap records
+    /// describe them (no build id: the maps file does not give it). At
+    /// most `mapsLimit` bytes of the file are read.
+    static func executableMappings(pid: Int32) -> [ExecutableMapping] {
+        guard let maps = read("/proc/\(pid)/maps", limit: mapsLimit) else { return [] }
+        return maps.split(separator: 0x0a).compactMap { line in
+            // start-end perms offset dev inode [spaces] path
+            let fields = line.split(separator: 0x20, maxSplits: 5, omittingEmptySubsequences: true)
+            guard fields.count == 6, fields[1].count == 4, fields[1][fields[1].startIndex + 2] == UInt8(ascii: "x") else { return nil }
+            let range = fields[0].split(separator: UInt8(ascii: "-"))
+            let path = String(decoding: fields[5].drop { $0 == 0x20 }, as: UTF8.self)
+            guard range.count == 2, path.hasPrefix("/"),
+                  let start = UInt64(String(decoding: range[0], as: UTF8.self), radix: 16),
+                  let end = UInt64(String(decoding: range[1], as: UTF8.self), radix: 16), end > start,
+                  let offset = UInt64(String(decoding: fields[2], as: UTF8.self), radix: 16) else { return nil }
+            let perms = Array(fields[1])
+            let protection = (perms[0] == UInt8(ascii: "r") ? UInt32(PROT_READ) : 0) | UInt32(PROT_EXEC)
+                | (perms[1] == UInt8(ascii: "w") ? UInt32(PROT_WRITE) : 0)
+            return ExecutableMapping(time: 0, pid: pid, tid: pid, address: start, length: end - start, fileOffset: offset,
+                                     protection: protection, buildID: [], path: path)
+        }
+    }
+
+    /// 4 MiB: 40,000 mappings or so; a process with more has the rest
+    /// left out (their frames show as addresses).
+    static let mapsLimit = 4 << 20
 
     private static func read(_ path: String, limit: Int = 64 << 10) -> [UInt8]? {
         guard let descriptor = try? FileDescriptor.open(path, O_RDONLY) else { return nil }

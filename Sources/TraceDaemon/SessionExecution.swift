@@ -28,8 +28,17 @@ final class SessionExecution {
         /// User stacks traced defined for the process, ids from
         /// TC_KERNEL_STRING_BASE + 1.
         var stacks: [StackRecord] = []
+        /// Image records traced wrote for the process (not for a client,
+        /// which writes its own), each once, at most `maximumImages`.
+        var images: [ImageRecord] = []
+        var imageSet: Set<ImageRecord> = []
         var ended = false
     }
+
+    /// Images kept per process: a process that maps ever new files (dlopen
+    /// and dlclose in a loop) gets no more, and frames in later ones show
+    /// as addresses. Real processes map tens to a few hundred.
+    static let maximumImages = 1024
 
     private struct ThreadKey: Hashable {
         var pid: Int32
@@ -52,6 +61,8 @@ final class SessionExecution {
     private var newStrings: [(process: UInt32, record: StringRecord)] = []
     /// Processes (not clients) added since the last flush.
     private var newProcesses: [ProcessRecord] = []
+    /// Images defined since the last flush.
+    private var newImages: [(process: UInt32, record: ImageRecord)] = []
     private(set) var events: UInt64 = 0
     var lost: UInt64 = 0
     private(set) var leftOut: [String] = []
@@ -87,6 +98,23 @@ final class SessionExecution {
         processes[pid] = Process(key: key, pid: pid, record: record)
         recordedKeys[pid] = Int32(bitPattern: key)
         if let record { newProcesses.append(record) }
+    }
+
+    /// Whether traced describes `pid` itself (a recorded process that is
+    /// not a client): its images are traced's to write.
+    func describes(_ pid: Int32) -> Bool {
+        guard let process = processes[pid] else { return false }
+        return process.record != nil && !process.ended
+    }
+
+    /// An image of `pid`, if traced describes the process and has not
+    /// written this image yet; written before the next flush's batches.
+    func image(pid: Int32, _ image: ImageRecord) {
+        // In place: a copy of the process would copy its tables.
+        guard describes(pid), let key = processes[pid]?.key, (processes[pid]?.images.count ?? 0) < Self.maximumImages,
+              processes[pid]?.imageSet.insert(image).inserted == true else { return }
+        processes[pid]?.images.append(image)
+        newImages.append((key, image))
     }
 
     /// Stops recording `pid` (its client left, or it exited): what it
@@ -236,6 +264,8 @@ final class SessionExecution {
         newStrings.removeAll()
         for (process, record) in newStacks { MetadataRecord.stack(record).encode(process: process, into: &w) }
         newStacks.removeAll()
+        for (process, record) in newImages { MetadataRecord.image(record).encode(process: process, into: &w) }
+        newImages.removeAll()
         for slot in writers.indices where writers[slot].count > 0 {
             writers[slot].encode(process: slotProcess[slot], tid: UInt32(clamping: slotThreads[slot].tid), into: &w)
             writers[slot] = KernelEventWriter(baseTime: writers[slot].lastTime)
@@ -243,8 +273,8 @@ final class SessionExecution {
     }
 
     /// What a new file needs before the kernel batches it will take: the
-    /// records of the processes traced describes, and every string it
-    /// defined (a file decodes alone). A string also waiting for the next
+    /// records of the processes traced describes, every string and stack
+    /// it defined and the images of those processes (a file decodes alone). A string also waiting for the next
     /// flush is then written twice, which readers accept (the copies are
     /// the same).
     func preamble(into w: inout ByteWriter) {
@@ -254,6 +284,7 @@ final class SessionExecution {
                 MetadataRecord.string(StringRecord(id: id, value: value)).encode(process: process.key, into: &w)
             }
             for stack in process.stacks { MetadataRecord.stack(stack).encode(process: process.key, into: &w) }
+            for image in process.images { MetadataRecord.image(image).encode(process: process.key, into: &w) }
         }
     }
 

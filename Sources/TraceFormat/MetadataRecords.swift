@@ -108,7 +108,7 @@ package struct StackRecord: Equatable, Sendable {
 
 /// A loaded ELF image, so addresses can be symbolized after the process is
 /// gone: `address - bias` is the link-time address in the file at `path`.
-package struct ImageRecord: Equatable, Sendable {
+package struct ImageRecord: Hashable, Sendable {
     package var bias: UInt64
     package var textLow: UInt64
     package var textHigh: UInt64

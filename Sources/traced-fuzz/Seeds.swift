@@ -11,7 +11,7 @@ enum Seeds {
     static func write(into directory: String) throws -> Int {
         var written = 0
         for (target, seeds) in [(FuzzTarget.producerMessages, producer()), (.controlMessages, control()),
-                                (.bufferConsumer, buffer()), (.traceFile, traceFile())] {
+                                (.bufferConsumer, buffer()), (.traceFile, traceFile()), (.elfFile, elfFile())] {
             let folder = directory + "/" + target.rawValue
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             for (name, bytes) in seeds {
@@ -166,5 +166,45 @@ enum Seeds {
             ("raw-file", [1] + file),
             ("raw-damaged", [1 | 8] + Array(file.prefix(20)) + [0x55] + Array(file.dropFirst(21)) + Array(file.prefix(30))),
         ]
+    }
+
+    /// A 64-bit ELF file's headers as lld lays them out (a read-only
+    /// segment, then text a page further in addresses than in the file, a
+    /// note segment aligned to 8 with a property note before the build
+    /// id), and the same as a 32-bit file.
+    static func elfFile() -> [(String, [UInt8])] {
+        func file(wide: Bool) -> [UInt8] {
+            var bytes = [UInt8](repeating: 0, count: 0x400)
+            func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+                withUnsafeBytes(of: value.littleEndian) { bytes.replaceSubrange(offset..<(offset + $0.count), with: $0) }
+            }
+            func word(_ value: UInt64, at offset: Int) { wide ? put(value, at: offset) : put(UInt32(value), at: offset) }
+            bytes.replaceSubrange(0..<6, with: [0x7F, 0x45, 0x4C, 0x46, wide ? 2 : 1, 1])
+            let table = wide ? 64 : 52, entry = wide ? 56 : 32
+            word(UInt64(table), at: wide ? 32 : 28)
+            put(UInt16(entry), at: wide ? 54 : 42)
+            put(UInt16(3), at: wide ? 56 : 44)
+            func header(_ index: Int, type: UInt32, flags: UInt32, offset: UInt64, address: UInt64, size: UInt64, align: UInt64) {
+                let at = table + index * entry
+                put(type, at: at)
+                put(flags, at: at + (wide ? 4 : 24))
+                word(offset, at: at + (wide ? 8 : 4))
+                word(address, at: at + (wide ? 16 : 8))
+                word(size, at: at + (wide ? 32 : 16))
+                word(size, at: at + (wide ? 40 : 20))
+                word(align, at: at + (wide ? 48 : 28))
+            }
+            header(0, type: 1, flags: 4, offset: 0, address: 0, size: 0x300, align: 0x1000)
+            header(1, type: 1, flags: 5, offset: 0x300, address: 0x1300, size: 0x100, align: 0x1000)
+            let notes = 0x200, gnu: [UInt8] = [0x47, 0x4E, 0x55, 0]
+            put(UInt32(4), at: notes); put(UInt32(16), at: notes + 4); put(UInt32(5), at: notes + 8)
+            bytes.replaceSubrange((notes + 12)..<(notes + 16), with: gnu)
+            put(UInt32(4), at: notes + 32); put(UInt32(20), at: notes + 36); put(UInt32(3), at: notes + 40)
+            bytes.replaceSubrange((notes + 44)..<(notes + 48), with: gnu)
+            bytes.replaceSubrange((notes + 48)..<(notes + 68), with: (1...20).map { UInt8($0) })
+            header(2, type: 4, flags: 4, offset: UInt64(notes), address: UInt64(notes), size: 68, align: 8)
+            return bytes
+        }
+        return [("lld-64", file(wide: true)), ("lld-32", file(wide: false))]
     }
 }

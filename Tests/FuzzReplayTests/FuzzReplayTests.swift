@@ -9,7 +9,7 @@ import TestSupport
     static let fuzz = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fuzz").path
 
-    static let targets = ["producer-messages", "control-messages", "buffer-consumer", "trace-file"]
+    static let targets = ["producer-messages", "control-messages", "buffer-consumer", "trace-file", "elf-file"]
 
     /// Inputs in a folder (none if it does not exist).
     static func count(_ folder: String) -> Int {

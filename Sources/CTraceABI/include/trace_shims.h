@@ -2,7 +2,7 @@
  * trace_shims.h — what Swift's Glibc module cannot see, wrapped once.
  *
  * Swift's Glibc is built without _GNU_SOURCE, so memfd_create, file seals,
- * gettid, accept4, struct ucred, the CMSG macros, pthread_getattr_np,
+ * O_PATH, gettid, accept4, struct ucred, the CMSG macros, pthread_getattr_np,
  * sched_[gs]etaffinity and dl_iterate_phdr are invisible from Swift.
  * shims.c defines _GNU_SOURCE and exposes prefixed wrappers; each returns
  * what the C call returns (-1 with errno set on failure) and the Swift
@@ -32,6 +32,9 @@ extern "C" {
 #define TC_F_SEAL_SHRINK 0x0002
 #define TC_F_SEAL_GROW 0x0004
 #define TC_F_SEAL_WRITE 0x0008
+
+/* open(2)'s O_PATH: a descriptor that names a file without opening it. */
+#define TC_O_PATH 010000000
 
 int tc_memfd_create(const char *name, unsigned int flags);
 int tc_add_seals(int fd, int seals);
