@@ -44,7 +44,7 @@ package struct TaskDrilldown: TraceVisitor {
         self.rootIDs = ids
         self.catalog = catalog
         self.stacks = stacks
-        if catalog.kernelBatches > 0 { execution = TaskExecution() }
+        if catalog.kernelBatches > 0 { execution = TaskExecution(idleStacks: IdleStacks(catalog: catalog, stacks: stacks)) }
     }
 
     /// The handlers are out of line, so that `visit` passes over the events
