@@ -45,7 +45,7 @@ package struct IdleStacks: Sendable {
 
     package var count: Int { idle.count }
 
-    static func isIdle(_ frames: [StackSymbolizer.Frame]) -> Bool {
+    package static func isIdle(_ frames: [StackSymbolizer.Frame]) -> Bool {
         guard !frames.isEmpty, frames.allSatisfy({ $0.function != nil }) else { return false }
         if frames.contains(where: { isJob($0.function ?? "") }) { return false }
         return frames.contains(where: isRoot) || frames.allSatisfy { isCLibrary($0.image ?? "") }
