@@ -145,10 +145,15 @@ struct TaskExecution {
         }
         if case .switchOut = event.kind {
             // Whose wait it begins, if it begins one (`WaitTracker` holds
-            // the wait of the thread's last switch-out, as this does).
+            // the wait of the thread's last switch-out, as this does): the
+            // tasks still on the thread (a Swift task's spans leave it when
+            // it goes idle, here or before, and its waits are not theirs).
             // The innermost region: the last of the task's opened there.
-            owners[key] = tasks.isEmpty ? nil
-                : tasks.map { task in (task, open.last { $0.task == task && $0.serial != 0 }?.type) }
+            let on = open.filter { !activity.hasLeft($0.token) }
+            var waiting: [TaskKey] = []
+            for watch in on where !waiting.contains(watch.task) { waiting.append(watch.task) }
+            owners[key] = waiting.isEmpty ? nil
+                : waiting.map { task in (task, on.last { $0.task == task && $0.serial != 0 }?.type) }
         }
         guard let ended, let owners = owners.removeValue(forKey: key) else { return }
         let waker = ended.wakeup.flatMap { wakeup in

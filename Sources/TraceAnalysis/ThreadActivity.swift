@@ -276,6 +276,10 @@ struct ThreadActivity {
         return (moved, .leftUnseen)
     }
 
+    /// Whether the span `token` left the thread it was opened on (its
+    /// thread went idle under it: its Swift task is suspended).
+    func hasLeft(_ token: Int) -> Bool { spans[token].left != nil }
+
     /// What `thread` is doing now (unknown before its first kernel event).
     func current(process: UInt32, thread: UInt32) -> Activity {
         threads[Key(process: process, thread: thread)]?.activity ?? .unknown
