@@ -233,10 +233,9 @@ struct ThreadActivity {
             spans.append(span)
             index = spans.count - 1
         }
-        // In place (disjoint stored properties): a copy of the thread would
-        // copy its array of open spans when it changes.
-        Self.advance(&threads[Key(process: process, thread: thread), default: Thread(since: time)], &spans, to: time)
-        threads[Key(process: process, thread: thread)]?.open.append(index)
+        // In place, in one access: a copy of the thread would copy its
+        // array of open spans when it changes, and each lookup hashes.
+        Self.open(index, on: &threads[Key(process: process, thread: thread), default: Thread(since: time)], &spans, at: time)
         return index
     }
 
@@ -245,34 +244,35 @@ struct ThreadActivity {
     /// them is unknown if it moved threads and the evidence was missing.
     mutating func close(_ token: Int, process: UInt32, thread: UInt32, endThread: UInt32, at time: Int64)
         -> (times: ActivityTimes, untold: Untold?) {
-        let key = Key(process: process, thread: thread), end = Key(process: process, thread: endThread)
-        Self.advance(&threads[key, default: Thread(since: time)], &spans, to: time)
-        if endThread != thread { Self.advance(&threads[end, default: Thread(since: time)], &spans, to: time) }
-        if let position = threads[key]?.open.lastIndex(of: token) { threads[key]?.open.remove(at: position) }
+        // One access to the thread: each lookup hashes its key.
+        Self.close(token, on: &threads[Key(process: process, thread: thread), default: Thread(since: time)], &spans, at: time)
         free.append(token)
         let span = spans[token]
-        var times = span.times
+        if span.left == nil && endThread == thread { return (span.times, nil) }
         // Where the thread it ended on left idle last, and what it did
         // since: the task came to it then at the earliest.
-        let ended = threads[end]
-        let resumed = ended.flatMap { $0.idle ? nil : $0.leftIdle }
+        let end = Key(process: process, thread: endThread)
+        if endThread != thread { Self.advance(&threads[end, default: Thread(since: time)], &spans, to: time) }
+        let resumed: (Int64, since: ActivityTimes)? = threads[end].flatMap { ended in
+            ended.idle ? nil : ended.leftIdle.map { ($0, since: ended.sinceIdle) }
+        }
+        var times = span.times
         if let left = span.left {
-            guard let resumed, resumed >= left, let since = ended?.sinceIdle else {
+            guard let resumed, resumed.0 >= left else {
                 times.add(.unknown, time.saturatingSubtract(left))
                 return (times, .resumedUnseen)
             }
-            times.add(.suspended, resumed.saturatingSubtract(left))
-            times.add(since)
+            times.add(.suspended, resumed.0.saturatingSubtract(left))
+            times.add(resumed.since)
             return (times, nil)
         }
-        guard endThread != thread else { return (times, nil) }
         // It moved without its first thread going idle: when it left is
         // not known; from the other's leaving idle on, that thread's.
-        guard let resumed, resumed >= span.begin, let since = ended?.sinceIdle else {
+        guard let resumed, resumed.0 >= span.begin else {
             return (.all(.unknown, time.saturatingSubtract(span.begin)), .leftUnseen)
         }
-        var moved = ActivityTimes.all(.unknown, resumed.saturatingSubtract(span.begin))
-        moved.add(since)
+        var moved = ActivityTimes.all(.unknown, resumed.0.saturatingSubtract(span.begin))
+        moved.add(resumed.since)
         return (moved, .leftUnseen)
     }
 
@@ -310,15 +310,30 @@ struct ThreadActivity {
         case .threadExit: next = .unknown
         default: return nil
         }
-        Self.advance(&threads[key, default: Thread(since: event.time)], &spans, to: event.time)
-        Self.change(&threads[key, default: Thread(since: event.time)], &spans, to: next, idle: idle, at: event.time)
         // A switch-out or an exit after a wakeup means the trace lost the
         // switch-in: that wait is not known, and is not counted.
-        threads[key]?.woken = woken
+        Self.change(&threads[key, default: Thread(since: event.time)], &spans, to: next, idle: idle, woken: woken,
+                    at: event.time)
         return ended
     }
 
-    private static func change(_ thread: inout Thread, _ spans: inout [Span], to next: Activity, idle: Bool, at time: Int64) {
+    /// Advances the thread to `time` and puts the span on it.
+    private static func open(_ token: Int, on thread: inout Thread, _ spans: inout [Span], at time: Int64) {
+        advance(&thread, &spans, to: time)
+        thread.open.append(token)
+    }
+
+    /// Advances the thread to `time` and takes the span off it.
+    private static func close(_ token: Int, on thread: inout Thread, _ spans: inout [Span], at time: Int64) {
+        advance(&thread, &spans, to: time)
+        if let position = thread.open.lastIndex(of: token) { thread.open.remove(at: position) }
+    }
+
+    /// Advances the thread to `time`, where its activity becomes `next`.
+    private static func change(_ thread: inout Thread, _ spans: inout [Span], to next: Activity, idle: Bool, woken: Int64?,
+                               at time: Int64) {
+        advance(&thread, &spans, to: time)
+        thread.woken = woken
         if idle {
             // Its job ended: the Swift tasks' spans on it are suspended.
             thread.open.removeAll { index in
@@ -338,7 +353,8 @@ struct ThreadActivity {
     private static func advance(_ thread: inout Thread, _ spans: inout [Span], to time: Int64) {
         let elapsed = time.saturatingSubtract(thread.since)
         for index in thread.open { spans[index].times.add(thread.activity, elapsed) }
-        thread.sinceIdle.add(thread.activity, elapsed)
+        // Only a thread that left idle can be the one a task came to.
+        if thread.leftIdle != nil { thread.sinceIdle.add(thread.activity, elapsed) }
         thread.since = max(thread.since, time)
     }
 }
