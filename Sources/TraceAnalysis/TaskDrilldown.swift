@@ -39,12 +39,17 @@ package struct TaskDrilldown: TraceVisitor {
     /// Set for traces with kernel events only.
     private var execution: TaskExecution?
 
-    package init(roots: Set<TaskKey>, ids: Set<UInt64> = [], catalog: TraceCatalog, stacks: StackResolver) {
+    /// `idleStacks`: where threads idle outside Swift jobs (nil: told from
+    /// the catalog's stacks by `stacks`' frames, with kernel events).
+    package init(roots: Set<TaskKey>, ids: Set<UInt64> = [], catalog: TraceCatalog, stacks: StackResolver,
+                 idleStacks: IdleStacks? = nil) {
         self.roots = roots
         self.rootIDs = ids
         self.catalog = catalog
         self.stacks = stacks
-        if catalog.kernelBatches > 0 { execution = TaskExecution() }
+        if catalog.kernelBatches > 0 {
+            execution = TaskExecution(idleStacks: idleStacks ?? IdleStacks(catalog: catalog, stacks: stacks))
+        }
     }
 
     /// The handlers are out of line, so that `visit` passes over the events
@@ -171,7 +176,7 @@ package struct TaskDrilldown: TraceVisitor {
                 type: type, begin: region.begin, end: region.end, thread: tid(region.beginThread),
                 swiftTask: region.swiftTask, misuse: region.misuse.names,
                 stack: region.stack == 0 ? [] : stacks.lines(process, region.stack), children: nested.map(node),
-                activity: record?.regions[region.serial])
+                activity: record?.regions[region.serial], untold: record?.untoldRegions[region.serial]?.name)
         }
         let topSorted = top.sorted { entry.regions[$0].begin < entry.regions[$1].begin }
         let regions = topSorted.map(node)
@@ -199,7 +204,7 @@ package struct TaskDrilldown: TraceVisitor {
             regions: regions, logs: entry.logs.sorted { $0.time < $1.time }, children: entry.children.compactMap { tree($0) },
             selfTime: selfTime.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { TaskTree.SelfTime(region: $0.key, ns: $0.value) },
             uncovered: uncovered, omittedRegions: entry.omittedRegions, omittedLogs: entry.omittedLogs,
-            activity: record?.activity, waits: execution.map { _ in (record?.waits ?? []).map { wait(process, $0) } },
+            activity: record?.activity, untold: record?.untold?.name, waits: execution.map { _ in (record?.waits ?? []).map { wait(process, $0) } },
             omittedWaits: execution.map { _ in record?.omittedWaits ?? 0 },
             threadStates: execution.map { _ in threadStates(process, record?.parts ?? [:]) },
             omittedStateParts: execution.map { _ in record?.omittedParts ?? 0 })

@@ -3,9 +3,9 @@
 /// each of its regions, is open on the thread it began on, from its begin
 /// to its end. While one is open on a thread:
 ///
-/// - its own time is split by what that thread did, by the report's rule
-///   (`ThreadActivity`; a span that ended on another thread is unknown as
-///   a whole);
+/// - its own time is split by the report's rule (`ThreadActivity`: what
+///   that thread did, and a Swift task's span leaves it when it goes idle,
+///   suspended until a thread leaves idle to run it again);
 /// - the thread's waits that begin then are the task's (`ThreadWait`), each
 ///   with the innermost of the task's regions open there as it began (told
 ///   at the switch-out: a region may end, on another thread, before the
@@ -41,6 +41,10 @@ struct TaskExecution {
         var activity: ActivityTimes?
         /// Each ended region's split, by serial.
         var regions: [UInt64: ActivityTimes] = [:]
+        /// Why part of the task's own split is unknown, if it is.
+        var untold: Untold?
+        /// The same for each ended region, by serial.
+        var untoldRegions: [UInt64: Untold] = [:]
         var waits: [Wait] = []
         var omittedWaits = 0
         /// By thread, in time order.
@@ -69,14 +73,13 @@ struct TaskExecution {
         /// The region's serial (0: the task itself).
         var serial: UInt64
         var type: TraceName
-        var since: Int64
         /// `ThreadActivity`'s token for it.
         var token: Int
     }
 
     var waitLimit = 500
     var partLimit = 2000
-    private var activity = ThreadActivity()
+    private var activity: ThreadActivity
     private var waits = WaitTracker()
     /// Open spans of chosen tasks, per thread, in the order they opened.
     private var watches: [ThreadKey: [Watch]] = [:]
@@ -87,30 +90,38 @@ struct TaskExecution {
     private var owners: [ThreadKey: [(task: TaskKey, region: TraceName?)]] = [:]
     private(set) var records: [TaskKey: Record] = [:]
 
+    init(idleStacks: IdleStacks = IdleStacks()) {
+        activity = ThreadActivity(idleStacks: idleStacks)
+    }
+
     mutating func taskBegan(_ task: TaskSpan) {
         guard let begin = task.begin else { return }
-        open(TaskKey(process: task.process, id: task.id), serial: 0, type: task.type, thread: task.thread, at: begin)
+        open(TaskKey(process: task.process, id: task.id), serial: 0, type: task.type, thread: task.thread, at: begin,
+             swift: task.swiftTask != 0)
     }
 
     /// `time`: its end, or for a task never ended the trace's last event.
     mutating func taskEnded(_ task: TaskSpan, endThread: UInt32, at time: Int64) {
         let key = TaskKey(process: task.process, id: task.id)
-        guard let times = close(key, serial: 0, thread: task.thread, at: time), task.end != nil else { return }
-        records[key]?.activity = endThread == task.thread ? times.times : .all(.unknown, time.saturatingSubtract(times.since))
+        guard let closed = close(key, serial: 0, thread: task.thread, endThread: endThread, at: time), task.end != nil
+        else { return }
+        records[key]?.activity = closed.times
+        records[key]?.untold = closed.untold
     }
 
     mutating func regionBegan(_ region: RegionSpan) {
         open(TaskKey(process: region.process, id: region.task), serial: region.serial, type: region.type,
-             thread: region.beginThread, at: region.begin)
+             thread: region.beginThread, at: region.begin, swift: region.swiftTask != 0)
     }
 
     /// `time`: its end, or for a region never ended the trace's last event.
     mutating func regionEnded(_ region: RegionSpan, at time: Int64) {
         let key = TaskKey(process: region.process, id: region.task)
-        guard let times = close(key, serial: region.serial, thread: region.beginThread, at: time), let end = region.end
+        guard let closed = close(key, serial: region.serial, thread: region.beginThread,
+                                 endThread: region.endThread ?? region.beginThread, at: time), region.end != nil
         else { return }
-        records[key]?.regions[region.serial] = region.endThread == region.beginThread
-            ? times.times : .all(.unknown, end.saturatingSubtract(region.begin))
+        records[key]?.regions[region.serial] = closed.times
+        if let untold = closed.untold { records[key]?.untoldRegions[region.serial] = untold }
     }
 
     /// A kernel event: the activity of its thread from here on, and the
@@ -134,10 +145,15 @@ struct TaskExecution {
         }
         if case .switchOut = event.kind {
             // Whose wait it begins, if it begins one (`WaitTracker` holds
-            // the wait of the thread's last switch-out, as this does).
+            // the wait of the thread's last switch-out, as this does): the
+            // tasks still on the thread (a Swift task's spans leave it when
+            // it goes idle, here or before, and its waits are not theirs).
             // The innermost region: the last of the task's opened there.
-            owners[key] = tasks.isEmpty ? nil
-                : tasks.map { task in (task, open.last { $0.task == task && $0.serial != 0 }?.type) }
+            let on = open.filter { !activity.hasLeft($0.token) }
+            var waiting: [TaskKey] = []
+            for watch in on where !waiting.contains(watch.task) { waiting.append(watch.task) }
+            owners[key] = waiting.isEmpty ? nil
+                : waiting.map { task in (task, on.last { $0.task == task && $0.serial != 0 }?.type) }
         }
         guard let ended, let owners = owners.removeValue(forKey: key) else { return }
         let waker = ended.wakeup.flatMap { wakeup in
@@ -149,25 +165,26 @@ struct TaskExecution {
         }
     }
 
-    private mutating func open(_ task: TaskKey, serial: UInt64, type: TraceName, thread: UInt32, at time: Int64) {
+    private mutating func open(_ task: TaskKey, serial: UInt64, type: TraceName, thread: UInt32, at time: Int64,
+                               swift: Bool) {
         let key = ThreadKey(process: task.process, thread: thread)
-        let token = activity.open(process: task.process, thread: thread, at: time)
-        watches[key, default: []].append(Watch(task: task, serial: serial, type: type, since: time, token: token))
+        let token = activity.open(process: task.process, thread: thread, at: time, swift: swift)
+        watches[key, default: []].append(Watch(task: task, serial: serial, type: type, token: token))
         let now = activity.current(process: task.process, thread: thread)
         Self.opened(&records[task, default: Record()], thread: thread, activity: now, at: time)
     }
 
-    /// Closes a span: its split (as its thread told it) and when it opened;
-    /// nil if it was not open.
-    private mutating func close(_ task: TaskKey, serial: UInt64, thread: UInt32, at time: Int64)
-        -> (times: ActivityTimes, since: Int64)? {
+    /// Closes a span, ending on `endThread`: its split, and why part of it
+    /// is unknown; nil if it was not open.
+    private mutating func close(_ task: TaskKey, serial: UInt64, thread: UInt32, endThread: UInt32, at time: Int64)
+        -> (times: ActivityTimes, untold: Untold?)? {
         let key = ThreadKey(process: task.process, thread: thread)
         guard let position = watches[key]?.lastIndex(where: { $0.task == task && $0.serial == serial }),
               let watch = watches[key]?.remove(at: position) else { return nil }
         if watches[key]?.isEmpty == true { watches[key] = nil }
-        let times = activity.close(watch.token, process: task.process, thread: thread, at: time)
+        let closed = activity.close(watch.token, process: task.process, thread: thread, endThread: endThread, at: time)
         Self.closed(&records[task, default: Record()], thread: thread, at: time, limit: partLimit)
-        return (times, watch.since)
+        return closed
     }
 
     private static func opened(_ record: inout Record, thread: UInt32, activity: Activity, at time: Int64) {

@@ -21,9 +21,12 @@ package struct TaskTree: Codable, Sendable {
         package var misuse: [String]
         package var stack: [String]
         package var children: [Region]
-        /// What the thread it began on did while it was open (ended regions
-        /// of traces with kernel events).
+        /// What its threads did while it was open, and the time it was on
+        /// none (ended regions of traces with kernel events).
         package var activity: ActivityTimes?
+        /// Why part of `activity` is unknown, if its Swift task moved
+        /// threads unseen (`Untold.name`).
+        package var untold: String?
     }
 
     /// A wait of a thread of the task off its CPU (`ThreadWait`), begun
@@ -108,9 +111,12 @@ package struct TaskTree: Codable, Sendable {
     /// Regions and logs beyond the per-task limits, not shown.
     package var omittedRegions: Int
     package var omittedLogs: Int
-    /// What the thread it was created on did until it ended (ended tasks
-    /// of traces with kernel events).
+    /// What its threads did until it ended, and the time it was on none
+    /// (ended tasks of traces with kernel events).
     package var activity: ActivityTimes?
+    /// Why part of `activity` is unknown, if its Swift task moved threads
+    /// unseen (`Untold.name`).
+    package var untold: String?
     /// Its threads' waits, in time order, and those beyond the per-task limit.
     package var waits: [Wait]?
     package var omittedWaits: Int?

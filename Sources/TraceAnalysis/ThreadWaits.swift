@@ -49,7 +49,7 @@ struct WaitTracker {
             switch activity {
             case .lock, .io, .sleep, .syscall:
                 pending[key] = Pending(begin: event.time, activity: activity, why: out.why, stack: out.stack)
-            case .running, .runnable, .unknown:
+            case .running, .runnable, .suspended, .unknown:
                 pending[key] = nil
             }
             return nil

@@ -33,6 +33,9 @@ package struct TraceSummary: TraceVisitor {
         /// Where the time of the ended spans went (traces with kernel
         /// events: `TraceSummary.hasActivity`); adds up to the distribution's total.
         package var activity = ActivityTimes()
+        /// Of the ended spans, those with time unknown because their Swift
+        /// task moved threads unseen, by why.
+        package var untold = UntoldSpans()
     }
 
     package struct LogStatistics: Sendable {
@@ -97,11 +100,13 @@ package struct TraceSummary: TraceVisitor {
         var id: UInt64
     }
 
-    package init(options: Options = Options(), catalog: TraceCatalog) {
+    /// `idleStacks`: where threads wait outside any Swift job, so that the
+    /// spans of a suspended Swift task leave their thread (none: they never do).
+    package init(options: Options = Options(), catalog: TraceCatalog, idleStacks: IdleStacks = IdleStacks()) {
         self.options = options
         wantedTypes = options.taskTypes.map { Set($0.compactMap { catalog.lookup($0) }) }
         if catalog.kernelBatches > 0 {
-            activity = ThreadActivity()
+            activity = ThreadActivity(idleStacks: idleStacks)
             schedulerLatency = LatencyDistribution()
             waits = WaitTracker()
             blocking = BlockingStacks()
@@ -277,10 +282,11 @@ package struct TraceSummary: TraceVisitor {
         switch event.kind {
         case .regionBegin(let region):
             activityTokens[.region(region.serial)] = activity?.open(process: region.process, thread: region.beginThread,
-                                                                    at: region.begin)
+                                                                    at: region.begin, swift: region.swiftTask != 0)
         case .taskBegin(let task):
             guard let begin = task.begin else { return }
-            activityTokens[.task(task.process, task.id)] = activity?.open(process: task.process, thread: task.thread, at: begin)
+            activityTokens[.task(task.process, task.id)] = activity?.open(process: task.process, thread: task.thread, at: begin,
+                                                                          swift: task.swiftTask != 0)
         default:
             break
         }
@@ -299,17 +305,18 @@ package struct TraceSummary: TraceVisitor {
     }
 
     /// Adds an ended region's time by activity to its type's, for the
-    /// regions `regionEnded` counts: its thread's activity, if it ended on
-    /// the thread it began on; all unknown otherwise (its Swift task moved
-    /// threads, and where it was between is not known). Out of line, as
-    /// the other activity functions: annotation-only traces never call them.
+    /// regions `regionEnded` counts, by `ThreadActivity`'s rule (a Swift
+    /// task's span follows it off its thread and to the one it ends on).
+    /// Out of line, as the other activity functions: annotation-only traces
+    /// never call them.
     @inline(never)
     private mutating func recordActivity(of region: RegionSpan) {
         guard let token = activityTokens.removeValue(forKey: .region(region.serial)), let end = region.end,
-              var times = activity?.close(token, process: region.process, thread: region.beginThread, at: end) else { return }
+              let closed = activity?.close(token, process: region.process, thread: region.beginThread,
+                                           endThread: region.endThread ?? region.beginThread, at: end) else { return }
         guard inWindow(region.begin), wanted(process: region.process, task: region.task) else { return }
-        if region.endThread != region.beginThread { times = .all(.unknown, end.saturatingSubtract(region.begin)) }
-        regions[region.type, default: TypeStatistics()].activity.add(times)
+        regions[region.type, default: TypeStatistics()].activity.add(closed.times)
+        regions[region.type, default: TypeStatistics()].untold.add(closed.untold)
     }
 
     /// A task's, by the same rule, for the tasks `taskEnded` counts.
@@ -317,10 +324,11 @@ package struct TraceSummary: TraceVisitor {
     private mutating func recordActivity(of task: TaskSpan, endThread: UInt32) {
         guard let token = activityTokens.removeValue(forKey: .task(task.process, task.id)), let begin = task.begin,
               let end = task.end,
-              var times = activity?.close(token, process: task.process, thread: task.thread, at: end) else { return }
+              let closed = activity?.close(token, process: task.process, thread: task.thread, endThread: endThread,
+                                           at: end) else { return }
         guard inWindow(begin), wantedTypes?.contains(task.type) ?? true else { return }
-        if endThread != task.thread { times = .all(.unknown, end.saturatingSubtract(begin)) }
-        tasks[task.type, default: TypeStatistics()].activity.add(times)
+        tasks[task.type, default: TypeStatistics()].activity.add(closed.times)
+        tasks[task.type, default: TypeStatistics()].untold.add(closed.untold)
     }
 
     private enum SpanKey: Hashable {

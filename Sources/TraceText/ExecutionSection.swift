@@ -31,6 +31,7 @@ extension ReportPrinter {
                     .joined())
             }
         }
+        out.append(contentsOf: untold(report.tasks, "task") + untold(report.regions, "region"))
         let wait = execution.schedulerLatency
         out.append("")
         out.append("scheduler latency (from a wakeup to the switch-in that ends it: how long woken threads waited for a CPU)")
@@ -44,6 +45,19 @@ extension ReportPrinter {
         }
         out.append(contentsOf: blocking(execution.blocking, processes: report.trace.processes))
         return out
+    }
+
+    /// Why some of the unknown time is unknown: the spans whose Swift task
+    /// moved threads without idle threads telling when.
+    private static func untold(_ rows: [ReportDocument.TypeRow], _ kind: String) -> [String] {
+        rows.compactMap { row in
+            guard let untold = row.untold else { return nil }
+            let left = untold["leftUnseen"] ?? 0, resumed = untold["resumedUnseen"] ?? 0
+            var reasons: [String] = []
+            if left > 0 { reasons.append("\(left) ended on another thread that was not seen idle before") }
+            if resumed > 0 { reasons.append("\(resumed) suspended, resumed on a thread not seen leaving idle since") }
+            return "  \(kind) \(row.type): part unknown, its Swift task moved unseen: " + reasons.joined(separator: "; ")
+        }
     }
 
     /// Frames shown under each blocking stack.

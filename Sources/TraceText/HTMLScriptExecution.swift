@@ -10,7 +10,7 @@ extension HTMLPage {
 // report without kernel events has none of these members, and the page
 // draws none of it.
 const ACTIVITIES = [['running', '#4fae74'], ['runnable', '#e6c34a'], ['lock', '#e0653a'], ['io', '#8e6cd8'],
-  ['sleep', '#5fa3d9'], ['syscall', '#d17fb0'], ['unknown', null]];
+  ['sleep', '#5fa3d9'], ['syscall', '#d17fb0'], ['suspended', '#a9b4c2'], ['unknown', null]];
 const ACTIVITY_COLORS = new Map(ACTIVITIES);
 
 function activitySwatch(name) {
@@ -37,7 +37,8 @@ function executionSection() {
   if (!ex || typeof ex !== 'object') return null;
   const section = h('section', { class: 'block', id: 'execution' }, h('h2', null, 'Where the time went'),
     h('p', { class: 'explain' }, 'Each type’s wall time by what its thread did, from the kernel’s events: on a CPU (running), wanting one (runnable), ' +
-      'waiting for a lock, for I/O, in a sleep or in another system call; unknown where the trace does not tell. Shares are of the type’s total.'),
+      'waiting for a lock, for I/O, in a sleep or in another system call; on no thread, a Swift task suspended at an await (suspended); ' +
+      'unknown where the trace does not tell. Shares are of the type’s total.'),
     activityLegend());
   const rows = [];
   for (const [kind, list] of [['task', R.tasks], ['region', R.regions]]) {

@@ -96,6 +96,10 @@ package struct ReportDocument: Codable, Sendable {
         /// Where the wall time of the ended spans went (traces with kernel
         /// events): parts that add up to `latency.total`.
         package var activity: TimeByActivity?
+        /// Of the ended spans, how many have time unknown because their
+        /// Swift task moved threads unseen, by why (`Untold`); with kernel
+        /// events only, and only when some have.
+        package var untold: [String: Int]?
     }
 
     /// Nanoseconds by what the span's thread did (docs/analysis.md, "Where
@@ -107,6 +111,7 @@ package struct ReportDocument: Codable, Sendable {
         package var io: Int64
         package var sleep: Int64
         package var syscall: Int64
+        package var suspended: Int64
         package var unknown: Int64
 
         init(_ times: ActivityTimes) {
@@ -116,13 +121,14 @@ package struct ReportDocument: Codable, Sendable {
             io = times[.io]
             sleep = times[.sleep]
             syscall = times[.syscall]
+            suspended = times[.suspended]
             unknown = times[.unknown]
         }
 
         /// The parts in `Activity` order, named as in the JSON.
         package var parts: [(name: String, nanoseconds: Int64)] {
             [("running", running), ("runnable", runnable), ("lock", lock), ("io", io), ("sleep", sleep),
-             ("syscall", syscall), ("unknown", unknown)]
+             ("syscall", syscall), ("suspended", suspended), ("unknown", unknown)]
         }
     }
 
@@ -252,7 +258,9 @@ package struct ReportDocument: Codable, Sendable {
                 slowest: slowest ? statistics.slowest.map {
                     TaskRef(process: $0.process, id: $0.id, begin: $0.begin ?? 0, latency: $0.latency ?? 0)
                 } : nil,
-                activity: summary.hasActivity ? TimeByActivity(statistics.activity) : nil)
+                activity: summary.hasActivity ? TimeByActivity(statistics.activity) : nil,
+                untold: statistics.untold.total == 0 ? nil
+                    : Dictionary(uniqueKeysWithValues: Untold.allCases.map { ($0.name, statistics.untold[$0]) }))
         }
         if let latency = summary.schedulerLatency {
             let blocking = summary.blocking?.top(summary.options.blockingStacks) ?? []

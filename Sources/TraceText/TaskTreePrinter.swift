@@ -23,7 +23,8 @@ package enum TaskTreePrinter {
             let parts = Activity.allCases.filter { activity[$0] > 0 }.map {
                 "\($0.name) \(d(activity[$0])) \(format(Double(activity[$0]) * 100 / Double(total)))%"
             }
-            out.append(indent + "  what its thread did (kernel events): " + parts.joined(separator: ", "))
+            out.append(indent + "  what its thread did (kernel events): " + parts.joined(separator: ", ")
+                       + (tree.untold.map { " (\(untoldText($0)))" } ?? ""))
         }
         if let total = tree.latency, total > 0 {
             out.append(indent + "  where the time went (self time; regions nested in others not counted twice):")
@@ -50,7 +51,8 @@ package enum TaskTreePrinter {
             out.append(indent + "    " + "+\(d(region.begin.saturatingSubtract(begin)))".padding(11)
                        + String(repeating: "│ ", count: depth) + "├ \(region.type) \(length)  [thread \(region.thread)"
                        + (region.swiftTask != 0 ? ", Swift task \(region.swiftTask)" : "") + "]" + misuse
-                       + (region.activity.map { "  " + split($0) } ?? ""))
+                       + (region.activity.map { "  " + split($0) } ?? "")
+                       + (region.untold.map { " (\(untoldText($0)))" } ?? ""))
             if !region.misuse.isEmpty {
                 for frame in region.stack.prefix(6) { out.append(indent + "    " + String(repeating: " ", count: 11 + 2 * depth) + "  at \(frame)") }
             }
@@ -105,6 +107,15 @@ package enum TaskTreePrinter {
         }
         if let omitted = tree.omittedWaits, omitted > 0 { out.append(indent + "    (\(omitted) more wait(s) not shown)") }
         return out
+    }
+
+    /// Why part of a split is unknown (`Untold.name`).
+    private static func untoldText(_ reason: String) -> String {
+        switch reason {
+        case Untold.leftUnseen.name: "unknown: ended on another thread, its own not seen idle before"
+        case Untold.resumedUnseen.name: "unknown: suspended, resumed on a thread not seen leaving idle since"
+        default: "unknown: \(reason)"
+        }
     }
 
     /// The parts of a split that took time, in `Activity` order.

@@ -47,12 +47,15 @@ struct Report: ParsableCommand {
         options.window = input.window(walk)
         options.slowest = slowest
         let wanted = options.taskTypes.map { Set($0.compactMap { walk.catalog.lookup($0) }) }
+        let stacks = StackResolver(catalog: walk.catalog)
+        // With kernel events, where threads idle outside Swift jobs: the
+        // spans of suspended Swift tasks leave their threads there.
+        let idle = walk.catalog.kernelBatches > 0 ? IdleStacks(catalog: walk.catalog, stacks: stacks) : IdleStacks()
         // The page also needs some tasks of every bucket: sampled in the same walk.
-        var pass = VisitorPair(TraceSummary(options: options, catalog: walk.catalog),
+        var pass = VisitorPair(TraceSummary(options: options, catalog: walk.catalog, idleStacks: idle),
                                TaskSampler(types: wanted, window: options.window))
         input.run(walk, &pass)
         let summary = pass.first
-        let stacks = StackResolver(catalog: walk.catalog)
         var filters = input.filters
         filters.taskTypes = taskTypes.isEmpty ? nil : taskTypes
         var document = ReportDocument(summary: summary, catalog: walk.catalog, stacks: stacks, filters: filters)

@@ -7,7 +7,7 @@ import TraceFormat
 /// A span's wall time splits by what its thread was doing, as the kernel
 /// events tell it: parts that do not overlap and add up to the wall time.
 @Suite struct ActivityTests {
-    static func summary(options: TraceSummary.Options = TraceSummary.Options(),
+    static func summary(options: TraceSummary.Options = TraceSummary.Options(), idleStacks: IdleStacks = IdleStacks(),
                         _ write: (HandWrittenTrace) throws -> Void) throws -> (TraceSummary, TraceCatalog) {
         let directory = try TemporaryDirectory("activity")
         let path = directory.file("activity.trace")
@@ -19,7 +19,7 @@ import TraceFormat
         try write(trace)
         try trace.finish()
         let walk = try TraceWalk(paths: [path])
-        var summary = TraceSummary(options: options, catalog: walk.catalog)
+        var summary = TraceSummary(options: options, catalog: walk.catalog, idleStacks: idleStacks)
         walk.run(&summary)
         #expect(walk.catalog.diagnostics.isEmpty, "\(walk.catalog.diagnostics)")
         return (summary, walk.catalog)
@@ -153,6 +153,146 @@ import TraceFormat
         #expect(summary.schedulerLatency == nil)
     }
 
+    /// Stack 7 of process 1 is where its threads idle outside any job; 8 is
+    /// a wait inside a job.
+    static let idle = IdleStacks([(process: 1, stack: 7)])
+
+    /// A Swift task's region "brew" begun on thread 1 (tid 100) at 1000;
+    /// each test writes where its thread goes and where it ends.
+    static func suspendedRegion(_ trace: HandWrittenTrace) throws {
+        var a = EventEncoding()
+        a.context(swiftDelta: 9, taskDelta: 0)
+        a.regionBegin(dt: 0, type: 2) // 1000
+        try trace.batch(process: 1, thread: 1, base: 1000, regionSequence: 1, a)
+    }
+
+    @Test func aSwiftTasksRegionIsSuspendedFromItsThreadsIdlingToTheIdlingEndOfTheThreadItEndsOn() throws {
+        let (summary, catalog) = try Self.summary(idleStacks: Self.idle) { trace in
+            try Self.suspendedRegion(trace)
+            var x = KernelEventEncoding()
+            x.switchIn(dt: 0, cpu: 0) // 900
+            x.switchOut(dt: 300, state: TC_STATE_SLEEPING, cpu: 0, wait: TC_WAIT_LOCK, why: 0x8000_0001, stack: 7) // 1200
+            try trace.kernelBatch(process: 1, tid: 100, base: 900, x)
+            // Thread 2 idles from 500, is woken at 1500 to run the task,
+            // gets a CPU at 1550 and ends the region at 1700.
+            var y = KernelEventEncoding()
+            y.switchOut(dt: 0, state: TC_STATE_SLEEPING, cpu: 1, wait: TC_WAIT_LOCK, why: 0x8000_0001, stack: 7) // 500
+            y.wakeup(dt: 1000, wakerProcess: 1, wakerTid: 300, cpu: 1) // 1500
+            y.switchIn(dt: 50, cpu: 1) // 1550
+            try trace.kernelBatch(process: 1, tid: 200, base: 500, y)
+            var b = EventEncoding()
+            b.context(swiftDelta: 9, taskDelta: 0)
+            b.regionEndForeign(dt: 0, thread: 1, sequence: 1) // 1700
+            try trace.batch(process: 1, thread: 2, base: 1700, b)
+        }
+        let brewName = try #require(catalog.lookup("brew"))
+        let brew = try #require(summary.regions[brewName])
+        #expect(Self.split(brew.activity) == ["running": 350, "suspended": 300, "runnable": 50])
+        #expect(brew.activity.total == brew.distribution.total)
+        #expect(brew.untold == UntoldSpans())
+    }
+
+    @Test func aSwiftTasksRegionThatResumesOnItsThreadIsSuspendedWhileTheThreadIdles() throws {
+        let (summary, catalog) = try Self.summary(idleStacks: Self.idle) { trace in
+            var a = EventEncoding()
+            a.context(swiftDelta: 9, taskDelta: 0)
+            a.regionBegin(dt: 0, type: 2) // 1000
+            a.regionEnd(dt: 700, back: 0) // 1700
+            try trace.batch(process: 1, thread: 1, base: 1000, a)
+            var x = KernelEventEncoding()
+            x.switchIn(dt: 0, cpu: 0) // 900
+            x.switchOut(dt: 300, state: TC_STATE_SLEEPING, cpu: 0, wait: TC_WAIT_LOCK, why: 0x8000_0001, stack: 7) // 1200
+            x.wakeup(dt: 300, wakerProcess: 1, wakerTid: 200, cpu: 0) // 1500
+            x.switchIn(dt: 50, cpu: 0) // 1550
+            // A wait inside a job: the task is on its thread, blocked.
+            x.switchOut(dt: 50, state: TC_STATE_SLEEPING, cpu: 0, wait: TC_WAIT_LOCK, why: 0x8000_0001, stack: 8) // 1600
+            x.switchIn(dt: 40, cpu: 0) // 1640
+            try trace.kernelBatch(process: 1, tid: 100, base: 900, x)
+            // A region outside Swift tasks on thread 2 waits at the same
+            // stack: its thread's wait, not a suspension.
+            var plain = EventEncoding()
+            plain.regionBegin(dt: 0, type: 3) // 3000
+            plain.regionEnd(dt: 500, back: 0) // 3500
+            try trace.batch(process: 1, thread: 2, base: 3000, plain)
+            var y = KernelEventEncoding()
+            y.switchIn(dt: 0, cpu: 1) // 2900
+            y.switchOut(dt: 200, state: TC_STATE_SLEEPING, cpu: 1, wait: TC_WAIT_LOCK, why: 0x8000_0001, stack: 7) // 3100
+            y.switchIn(dt: 300, cpu: 1) // 3400
+            try trace.kernelBatch(process: 1, tid: 200, base: 2900, y)
+        }
+        let brewName = try #require(catalog.lookup("brew"))
+        let brew = try #require(summary.regions[brewName])
+        // 1000-1200 running, 1200-1500 suspended, 1500-1550 runnable,
+        // 1550-1600 running, 1600-1640 lock, 1640-1700 running.
+        #expect(Self.split(brew.activity) == ["running": 310, "suspended": 300, "runnable": 50, "lock": 40])
+        let pourName = try #require(catalog.lookup("pour"))
+        let pour = try #require(summary.regions[pourName])
+        #expect(Self.split(pour.activity) == ["running": 200, "lock": 300])
+    }
+
+    @Test func aSwiftTasksRegionWithoutIdleEvidenceOnASideIsUnknownThereAndSaysWhy() throws {
+        let (summary, catalog) = try Self.summary(idleStacks: Self.idle) { trace in
+            // brew: thread 1 goes idle at 1200, but thread 2, where it ends
+            // at 1700, never idled: when the task came to it is not known.
+            try Self.suspendedRegion(trace)
+            var x = KernelEventEncoding()
+            x.switchIn(dt: 0, cpu: 0) // 900
+            x.switchOut(dt: 300, state: TC_STATE_SLEEPING, cpu: 0, wait: TC_WAIT_LOCK, why: 0x8000_0001, stack: 7) // 1200
+            x.wakeup(dt: 1800, wakerProcess: 1, wakerTid: 200, cpu: 0) // 3000
+            x.switchIn(dt: 0, cpu: 0) // 3000
+            try trace.kernelBatch(process: 1, tid: 100, base: 900, x)
+            var y = KernelEventEncoding()
+            y.switchIn(dt: 0, cpu: 1) // 500
+            y.switchOut(dt: 3000, state: TC_STATE_SLEEPING, cpu: 1, wait: TC_WAIT_LOCK, why: 0x8000_0001, stack: 7) // 3500
+            y.wakeup(dt: 500, wakerProcess: 1, wakerTid: 100, cpu: 1) // 4000
+            y.switchIn(dt: 100, cpu: 1) // 4100
+            try trace.kernelBatch(process: 1, tid: 200, base: 500, y)
+            var b = EventEncoding()
+            b.context(swiftDelta: 9, taskDelta: 0)
+            b.regionEndForeign(dt: 0, thread: 1, sequence: 1) // 1700
+            try trace.batch(process: 1, thread: 2, base: 1700, b)
+            // pour: begins on thread 1 at 3100, which never idles after;
+            // ends on thread 2 at 4300, which left idle at 4000.
+            var c = EventEncoding()
+            c.context(swiftDelta: 10, taskDelta: 0)
+            c.regionBegin(dt: 0, type: 3) // 3100
+            try trace.batch(process: 1, thread: 1, base: 3100, regionSequence: 2, c)
+            var d = EventEncoding()
+            d.context(swiftDelta: 10, taskDelta: 0)
+            d.regionEndForeign(dt: 0, thread: 1, sequence: 2) // 4300
+            try trace.batch(process: 1, thread: 2, base: 4300, d)
+        }
+        let brewName = try #require(catalog.lookup("brew"))
+        let brew = try #require(summary.regions[brewName])
+        #expect(Self.split(brew.activity) == ["running": 200, "unknown": 500])
+        #expect(brew.untold.resumedUnseen == 1 && brew.untold.total == 1)
+        let pourName = try #require(catalog.lookup("pour"))
+        let pour = try #require(summary.regions[pourName])
+        // 3100-4000 unknown; thread 2's 4000-4100 runnable, 4100-4300 running.
+        #expect(Self.split(pour.activity) == ["unknown": 900, "runnable": 100, "running": 200])
+        #expect(pour.untold.leftUnseen == 1 && pour.untold.total == 1)
+    }
+
+    /// Where the frame-pointer walk ends tells whether a stack is outside
+    /// any job.
+    @Test func aStackIsIdleWithoutAJobFrameWhenCompleteOrWhollyInTheCLibrary() {
+        func frame(_ function: String?, _ image: String) -> StackSymbolizer.Frame {
+            StackSymbolizer.Frame(address: 1, image: image, offset: 1, function: function, location: nil)
+        }
+        let libc = "/usr/lib/x86_64-linux-gnu/libc.so.6", app = "/srv/app", runtime = "/usr/lib/swift/linux/libswift_Concurrency.so"
+        #expect(IdleStacks.isIdle([frame("__futex_abstimed_wait_common64", libc)]))
+        #expect(IdleStacks.isIdle([frame("epoll_wait", libc), frame("_dispatch_mgr_thread", "/usr/lib/libdispatch.so"),
+                                   frame("start_thread", libc)]))
+        #expect(!IdleStacks.isIdle([frame("clock_nanosleep", libc), frame("work()", app),
+                                    frame("swift::runJobInEstablishedExecutorContext(swift::Job*)", runtime),
+                                    frame("swift_job_run", runtime), frame("start_thread", libc)]))
+        #expect(!IdleStacks.isIdle([frame("__futex_abstimed_wait_common64", libc), frame("swift_job_run", runtime)]))
+        // Cut short outside the C library: what lay below is not known.
+        #expect(!IdleStacks.isIdle([frame("__lll_lock_wait", libc), frame("work()", app)]))
+        #expect(!IdleStacks.isIdle([frame(nil, libc)]))
+        #expect(!IdleStacks.isIdle([]))
+    }
+
     /// Random nested regions and tasks on two threads, random switches and
     /// wakeups under them: whatever the kernel said, every type's parts add
     /// up to its wall time.
@@ -160,9 +300,12 @@ import TraceFormat
         var random = SeededGenerator(seed: seed)
         let states = [TC_STATE_RUNNABLE, TC_STATE_SLEEPING, TC_STATE_DISK, TC_STATE_STOPPED]
         let waits = [TC_WAIT_NONE, TC_WAIT_LOCK, TC_WAIT_IO, TC_WAIT_SLEEP, TC_WAIT_SYSCALL]
-        let (summary, _) = try Self.summary { trace in
+        let (summary, _) = try Self.summary(idleStacks: Self.idle) { trace in
             for (thread, tid) in [(UInt32(1), UInt32(100)), (2, 200)] {
                 var a = EventEncoding()
+                // Thread 2's spans are a Swift task's: they leave it when
+                // it idles.
+                if thread == 2 { a.context(swiftDelta: 9, taskDelta: 0) }
                 var open: [UInt64] = [] // region numbers on the thread
                 var begun: UInt64 = 0
                 var tasks: [Int64] = []
@@ -196,7 +339,8 @@ import TraceFormat
                     switch Int.random(in: 0..<3, using: &random) {
                     case 0:
                         k.switchOut(dt: dt, state: states.randomElement(using: &random) ?? TC_STATE_SLEEPING, cpu: 0,
-                                    wait: waits.randomElement(using: &random) ?? TC_WAIT_NONE)
+                                    wait: waits.randomElement(using: &random) ?? TC_WAIT_NONE,
+                                    stack: [nil, 7, 8].randomElement(using: &random) ?? nil)
                     case 1: k.switchIn(dt: dt, cpu: 0)
                     default: k.wakeup(dt: dt, wakerProcess: 1, wakerTid: 300 - tid, cpu: 0)
                     }

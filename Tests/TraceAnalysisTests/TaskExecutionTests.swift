@@ -1,3 +1,4 @@
+import CTraceABI
 import Testing
 import TestSupport
 import TraceAnalysis
@@ -31,6 +32,66 @@ import TraceFormat
         #expect(tree.regions.map(\.type) == ["brew", "grind"])
         #expect(Self.split(tree.regions[0].activity) == ["running": 650, "runnable": 150, "lock": 200])
         #expect(Self.split(tree.regions[1].activity) == ["running": 150, "runnable": 100, "lock": 50, "io": 100])
+    }
+
+    /// A Swift task (9) whose task and region begin on thread 1 (tid 100)
+    /// at 1000, whose thread idles at 1200 (stack 7, idle), and which ends
+    /// them on thread 2 (tid 200) at 1700 and 1800; thread 2 idled from 500
+    /// and was woken at 1500 (`woken`), or never idled (the evidence is
+    /// missing there).
+    static func movedTree(woken: Bool) throws -> TaskTree {
+        let directory = try TemporaryDirectory("task-moved")
+        let path = directory.file("moved.trace")
+        let trace = try HandWrittenTrace(path: path)
+        try trace.process(1)
+        try trace.strings(1, [1: "order", 2: "brew"])
+        try trace.thread(1, index: 1, tid: 100)
+        try trace.thread(1, index: 2, tid: 200)
+        var a = EventEncoding()
+        a.context(swiftDelta: 9, taskDelta: 0)
+        a.taskBegin(dt: 0, idDelta: 1, type: 1) // 1000
+        a.context(swiftDelta: 0, taskDelta: 1)
+        a.regionBegin(dt: 0, type: 2) // 1000
+        try trace.batch(process: 1, thread: 1, base: 1000, regionSequence: 1, a)
+        var b = EventEncoding()
+        b.context(swiftDelta: 9, taskDelta: 1)
+        b.regionEndForeign(dt: 0, thread: 1, sequence: 1) // 1700
+        b.taskEnd(dt: 100, idDelta: 1) // 1800
+        try trace.batch(process: 1, thread: 2, base: 1700, b)
+        var x = KernelEventEncoding()
+        x.switchIn(dt: 0, cpu: 0) // 900
+        x.switchOut(dt: 300, state: TC_STATE_SLEEPING, cpu: 0, wait: TC_WAIT_LOCK, stack: 7) // 1200
+        try trace.kernelBatch(process: 1, tid: 100, base: 900, x)
+        var y = KernelEventEncoding()
+        if woken {
+            y.switchOut(dt: 0, state: TC_STATE_SLEEPING, cpu: 1, wait: TC_WAIT_LOCK, stack: 7) // 500
+            y.wakeup(dt: 1000, wakerProcess: 1, wakerTid: 300, cpu: 1) // 1500
+            y.switchIn(dt: 50, cpu: 1) // 1550
+        } else {
+            y.switchIn(dt: 0, cpu: 1) // 500
+        }
+        try trace.kernelBatch(process: 1, tid: 200, base: 500, y)
+        try trace.finish()
+        let walk = try TraceWalk(paths: [path])
+        #expect(walk.catalog.diagnostics.isEmpty, "\(walk.catalog.diagnostics)")
+        var drilldown = TaskDrilldown(roots: [TaskDrilldown.TaskKey(process: 1, id: 1)], catalog: walk.catalog,
+                                      stacks: StackResolver(catalog: walk.catalog, symbolize: false),
+                                      idleStacks: IdleStacks([(process: 1, stack: 7)]))
+        walk.run(&drilldown)
+        return try #require(drilldown.trees().first)
+    }
+
+    @Test func aChosenSwiftTaskIsSuspendedOffItsThreadsAndSaysWhyWhereThatIsNotKnown() throws {
+        let moved = try Self.movedTree(woken: true)
+        // 1000-1200 on thread 1, suspended to thread 2's wakeup at 1500,
+        // runnable to 1550, running to the end.
+        #expect(Self.split(moved.regions.first?.activity) == ["running": 350, "suspended": 300, "runnable": 50])
+        #expect(Self.split(moved.activity) == ["running": 450, "suspended": 300, "runnable": 50])
+        #expect(moved.untold == nil && moved.regions.first?.untold == nil)
+        let unseen = try Self.movedTree(woken: false)
+        #expect(Self.split(unseen.regions.first?.activity) == ["running": 200, "unknown": 500])
+        #expect(Self.split(unseen.activity) == ["running": 200, "unknown": 600])
+        #expect(unseen.untold == "resumedUnseen" && unseen.regions.first?.untold == "resumedUnseen")
     }
 
     @Test func aChosenTaskListsTheWaitsOfItsThreadWithTheRegionTheStackAndTheWaker() throws {

@@ -55,12 +55,12 @@ import TraceText
         let start = try #require(lines.firstIndex { $0.hasPrefix("execution (") })
         #expect(Array(lines[start...].prefix(12)) == [
             "execution (where the wall time went, from kernel events: time, and share of the type's total)",
-            "  task type                  running  runnable      lock        io     sleep   syscall   unknown",
-            "  order                        850ns     250ns     200ns     100ns     100ns         -         -",
-            "                                 57%       17%       13%        7%        7%         -         -",
-            "  region type                running  runnable      lock        io     sleep   syscall   unknown",
-            "  brew                         650ns     150ns     200ns         -         -         -         -",
-            "                                 65%       15%       20%         -         -         -         -",
+            "  task type                  running  runnable      lock        io     sleep   syscall suspended   unknown",
+            "  order                        850ns     250ns     200ns     100ns     100ns         -         -         -",
+            "                                 57%       17%       13%        7%        7%         -         -         -",
+            "  region type                running  runnable      lock        io     sleep   syscall suspended   unknown",
+            "  brew                         650ns     150ns     200ns         -         -         -         -         -",
+            "                                 65%       15%       20%         -         -         -         -         -",
             "",
             "scheduler latency (from a wakeup to the switch-in that ends it: how long woken threads waited for a CPU)",
             "    wakeups        p50        p90        p99        max",
@@ -76,8 +76,8 @@ import TraceText
         try Self.write(path, kernel: true)
         let json = try Self.report(["--json", path])
         // Keys sorted, as the report writes them.
-        #expect(json.contains(#""activity":{"io":100,"lock":200,"runnable":250,"running":850,"sleep":100,"syscall":0,"unknown":0}"#))
-        #expect(json.contains(#""activity":{"io":0,"lock":200,"runnable":150,"running":650,"sleep":0,"syscall":0,"unknown":0}"#))
+        #expect(json.contains(#""activity":{"io":100,"lock":200,"runnable":250,"running":850,"sleep":100,"suspended":0,"syscall":0,"unknown":0}"#))
+        #expect(json.contains(#""activity":{"io":0,"lock":200,"runnable":150,"running":650,"sleep":0,"suspended":0,"syscall":0,"unknown":0}"#))
         let report = try JSONDecoder().decode(ReportDocument.self, from: Data(json.utf8))
         #expect(report.tasks.map(\.activity?.running) == [850] && report.regions.map(\.activity?.running) == [650])
         let wait = try #require(report.execution?.schedulerLatency)

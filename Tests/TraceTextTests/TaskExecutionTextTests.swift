@@ -57,7 +57,7 @@ import TraceText
         try ExecutionTrace.write(path, kernel: true)
         let json = try Self.tasks(["--json", "--id", "1", path])
         // Keys sorted, as tracectl writes them.
-        #expect(json.hasPrefix(#"[{"activity":{"io":100,"lock":300,"runnable":260,"running":840,"sleep":0,"syscall":0,"unknown":0},"#))
+        #expect(json.hasPrefix(#"[{"activity":{"io":100,"lock":300,"runnable":260,"running":840,"sleep":0,"suspended":0,"syscall":0,"unknown":0},"#))
         #expect(json.contains(#"{"begin":1100,"end":1300,"region":"brew","stack":["0x1000","0x2000","0x3000"],"thread":100,"#
                               + #""wait":"lock","waker":{"name":"worker","pid":42,"process":1,"tid":200},"why":"futex"}"#))
         #expect(json.contains(#""waker":{"name":"","pid":0,"process":0,"tid":0},"why":""}"#))

@@ -55,7 +55,7 @@ extension HTMLReportPageTests {
         #expect(facts["types"] as? [String] == ["task order", "region brew", "region grind"])
         // 840, 260, 300 and 100 of 1500 ns.
         #expect(facts["bar"] as? [String] == ["running 56.0", "runnable 17.3", "lock 20.0", "io 6.7"])
-        #expect(facts["shares"] as? [String] == ["56 %", "17.3 %", "20 %", "6.67 %", "–", "–", "–"])
+        #expect(facts["shares"] as? [String] == ["56 %", "17.3 %", "20 %", "6.67 %", "–", "–", "–", "–"])
         #expect(facts["latency"] as? String
                 == "Scheduler latency (from a wakeup to the switch-in that ends it): 5 wakeups · p50 20 ns · p90 100 ns · p99 100 ns · max 100 ns")
         #expect(facts["blocking"] as? [String] == [

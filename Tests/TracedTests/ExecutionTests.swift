@@ -84,6 +84,46 @@ import Testing
         #expect(wakers(of: reader).contains(writer), "wakers of \(reader): \(wakers(of: reader)), writer \(writer)")
     }
 
+    /// Swift tasks suspended at an `await` inside a region (TraceFixture's
+    /// `suspension` scenario: `Task.sleep` of 20 ms, and a continuation a
+    /// pthread resumes 20 ms later): the region's time off any thread is
+    /// suspended, within the await, near its length; the task runs little.
+    @Test func aSwiftTaskSuspendedAtAnAwaitIsOnNoThreadForAboutTheAwait() throws {
+        let daemon = try TracedDaemon()
+        #expect(try daemon.tracectl(["start", "awaits"]).status == 0)
+        let repeats = 3
+        let fixture = try Background(Processes.executable("TraceFixture"), ["suspension", "--repeat", "\(repeats)", "--wait", "10"],
+                                     environment: daemon.clientEnvironment)
+        let run = fixture.wait()
+        #expect(run.status == 0, "\(run.standardError)")
+        let values = run.values
+        let stopped = try daemon.tracectl(["stop", "awaits"])
+        #expect(stopped.status == 0 && stopped.standardOutput.contains("lost 0"), "\(stopped.standardOutput)")
+        let path = daemon.directory.file("awaits.trace")
+        #expect(try daemon.tracectl(["fetch", "awaits", "-o", path]).status == 0)
+
+        let report = try daemon.tracectl(["report", path, "--json"])
+        #expect(report.status == 0, "\(report.standardError)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any])
+        let regions = try #require(document["regions"] as? [[String: Any]])
+        for (piece, type) in [("sleep", "awaitSleep"), ("resume", "awaitResume")] {
+            let row = try #require(regions.first { $0["type"] as? String == type }, "no region type \(type)")
+            let parts = try #require(row["activity"] as? [String: NSNumber], "no activity for \(type): \(row)").mapValues(\.int64Value)
+            let awaits = try #require(values["\(piece).await_ns"]).split(separator: ",").compactMap { Int64($0) }
+            #expect(awaits.count == repeats && awaits.allSatisfy { $0 >= 20_000_000 }, "\(piece): \(awaits)")
+            let awaited = awaits.reduce(0, +), suspended = parts["suspended"] ?? 0
+            // The task left its thread after the await began and came back
+            // before it returned: suspended lies inside the awaits.
+            #expect(suspended <= awaited && Self.near(suspended, awaited), "\(type): \(parts), awaited \(awaited) ns")
+            #expect((parts["running"] ?? 0) < Int64(repeats) * 1_000_000, "\(type): \(parts)")
+            #expect(row["untold"] == nil, "\(type): \(row)")
+        }
+        let tasks = try daemon.tracectl(["tasks", path, "--type", "suspendedSleep", "--slowest", "1"])
+        #expect(tasks.status == 0, "\(tasks.standardError)")
+        let line = try #require(tasks.standardOutput.split(separator: "\n").first { $0.contains("├ awaitSleep") })
+        #expect(line.contains("suspended 2"), "\(tasks.standardOutput)")
+    }
+
     @Test func aPidThatDoesNotExistIsRefusedAndNoExecRecordsNone() throws {
         let daemon = try TracedDaemon()
         let missing = try daemon.tracectl(["start", "ghost", "--pid", "4194303"])

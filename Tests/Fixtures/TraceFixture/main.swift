@@ -33,5 +33,6 @@ case "spans": await SpanScenario.run(options)
 case "pingpong": PingPongScenario.run(options)
 case "spinner": SpinnerScenario.run(options)
 case "execution": ExecutionScenario.run(options)
+case "suspension": await SuspensionScenario.run(options)
 default: Fixture.fail("unknown scenario '\(scenario)'")
 }
