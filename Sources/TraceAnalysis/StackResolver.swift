@@ -18,7 +18,8 @@ package final class StackResolver {
 
     /// The frames of stack `id` of `process`, innermost first (empty for 0
     /// or an id no stack record defines); the awaiting callers of a Swift
-    /// async function marked `isAsync`.
+    /// async function marked `isAsync`; a stack cut at its bound ends with
+    /// `Frame.cut`.
     package func frames(_ process: UInt32, _ id: UInt32) -> [StackSymbolizer.Frame] {
         guard let addresses = catalog.stack(process, id) else { return [] }
         if frames[process] == nil {
@@ -29,15 +30,16 @@ package final class StackResolver {
         }
         let table = frames[process] ?? [:]
         let syncDepth = catalog.syncDepth(process, id) ?? addresses.count
-        return addresses.enumerated().map { index, address in
+        let frames = addresses.enumerated().map { index, address in
             var frame = table[address] ?? StackSymbolizer.Frame(address: address, image: nil, offset: address, function: nil, location: nil)
             frame.isAsync = index >= syncDepth
             return frame
         }
+        return catalog.isCut(process, id) ? frames + [.cut] : frames
     }
 
     /// `frames` as lines ("function (file:line)" or "image+0xoffset", async
-    /// ones after "[async] ").
+    /// ones after "[async] ", a cut stack's last line saying so).
     package func lines(_ process: UInt32, _ id: UInt32) -> [String] {
         frames(process, id).map(\.description)
     }

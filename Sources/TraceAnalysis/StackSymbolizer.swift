@@ -21,6 +21,9 @@ package final class StackSymbolizer {
         /// An awaiting caller of a Swift async function (read from its async
         /// context), not a return address on the thread's stack.
         package var isAsync: Bool
+        /// Not a frame: the mark after the last frame of a stack cut at its
+        /// bound (`cut`).
+        package private(set) var marksCut = false
 
         package init(address: UInt64, image: String?, offset: UInt64, function: String?, location: String?, isAsync: Bool = false) {
             self.address = address
@@ -31,10 +34,20 @@ package final class StackSymbolizer {
             self.isAsync = isAsync
         }
 
+        /// The pseudo-frame that ends a stack cut at its bound: its callers
+        /// are missing. Named "[cut]" in profiles (where perf's truncated
+        /// callchains have a marker frame too); a note in text.
+        package static let cut: Frame = {
+            var frame = Frame(address: 0, image: nil, offset: 0, function: "[cut]", location: nil)
+            frame.marksCut = true
+            return frame
+        }()
+
         /// "function (file:line)", or "image+0xoffset" when unresolved;
         /// "[async] " before an async frame, as the Swift runtime's
         /// backtraces mark them.
         package var description: String {
+            if marksCut { return "… (cut: the kernel records at most 127 frames)" }
             let text: String
             if let function {
                 text = location.map { "\(function) (\($0))" } ?? function

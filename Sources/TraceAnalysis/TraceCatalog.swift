@@ -30,6 +30,8 @@ package final class TraceCatalog: @unchecked Sendable {
     package let stacks: [TraceReader.ProcessScoped: [UInt64]]
     /// Where the async frames of a stack begin (stacks without any: absent).
     package let stackSyncDepths: [TraceReader.ProcessScoped: Int]
+    /// Stacks cut at their bound (the outermost callers are missing).
+    package let cutStacks: Set<TraceReader.ProcessScoped>
     package let images: [UInt32: [ImageRecord]]
     /// The latest cumulative drop counts of each process.
     package let drops: [UInt32: DropCounts]
@@ -79,6 +81,7 @@ package final class TraceCatalog: @unchecked Sendable {
         kernelBatches = reader.batchIndex.lazy.filter(\.kernel).count
         stacks = reader.stacks
         stackSyncDepths = reader.stackSyncDepths
+        cutStacks = reader.cutStacks
         images = reader.images
         drops = reader.drops
         clockSyncs = reader.clockSyncs
@@ -185,7 +188,14 @@ package final class TraceCatalog: @unchecked Sendable {
         return stackSyncDepths[TraceReader.ProcessScoped(process, UInt64(id))] ?? frames.count
     }
 
-    /// Events dropped by all processes (not counting lost metadata).
+    /// Whether stack `id` of `process` was cut at its bound: its
+    /// outermost callers are missing.
+    package func isCut(_ process: UInt32, _ id: UInt32) -> Bool {
+        id != 0 && cutStacks.contains(TraceReader.ProcessScoped(process, UInt64(id)))
+    }
+
+    /// Events dropped by all processes (not counting lost metadata), and
+    /// kernel records the collector lost (DropCounts.kernelCollector).
     package var droppedEvents: UInt64 { drops.values.map(\.droppedEvents).saturatingSum() }
 
     /// CLOCK_MONOTONIC nanoseconds of `ticks` recorded by `process`.

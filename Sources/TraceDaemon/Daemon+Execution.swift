@@ -26,7 +26,8 @@ extension Daemon {
             for descriptor in kernel.descriptors { epoll.remove(descriptor) }
         }
         if (!wasOpen || kernel.sampleHertz != hertz),
-           kernel.open(log: log, prepared: KernelFiles.directory(socketDirectory: socketDirectory), sampleHertz: hertz) {
+           kernel.open(log: log, prepared: KernelFiles.directory(socketDirectory: socketDirectory), sampleHertz: hertz,
+                       ringSize: configuration.kernelRingSize) {
             for descriptor in kernel.descriptors {
                 do {
                     try epoll.add(descriptor, .readable, token: Self.kernelToken)

@@ -1,3 +1,4 @@
+import TraceKernel
 import TraceProtocol
 import TraceRing
 import TraceSystem
@@ -25,6 +26,8 @@ package struct DaemonConfiguration: Equatable, Sendable {
     package var scrapeIntervalMilliseconds = 100
     /// How long a stop waits for clients to confirm tracing is off.
     package var stopTimeoutMilliseconds = 500
+    /// Each CPU's perf ring for execution events, in bytes: a power of two.
+    package var kernelRingSize = ExecutionRecorder.ringSize
     package var logLevel = "info"
 
     /// The intervals in nanoseconds, as the loop counts time.
@@ -153,6 +156,12 @@ package struct DaemonConfiguration: Equatable, Sendable {
         case "drain_interval": drainIntervalMilliseconds = try Self.milliseconds(key, value, limit: 1000)
         case "scrape_interval": scrapeIntervalMilliseconds = try Self.milliseconds(key, value, limit: 60_000)
         case "stop_timeout": stopTimeoutMilliseconds = try Self.milliseconds(key, value, limit: 600_000)
+        case "kernel_ring_size":
+            let bytes = try Self.size(key, value, limit: UInt64(PerfRing.maximumDataSize))
+            guard bytes >= 4096, bytes & (bytes - 1) == 0 else {
+                throw .init("kernel_ring_size must be a power of two from 4K, like 512K or 16M, not '\(value)'")
+            }
+            kernelRingSize = Int(bytes)
         case "log_level":
             guard Log.Level(name: value) != nil else {
                 throw .init("log_level must be error, warning, notice, info or debug, not '\(value)'")
@@ -193,7 +202,7 @@ package struct DaemonConfiguration: Equatable, Sendable {
          ("disk_quota", Units.render(bytes: diskQuota)),
          ("flight_recorder_memory", Units.render(bytes: flightRecorderMemory)), ("drain_interval", "\(drainIntervalMilliseconds)ms"),
          ("scrape_interval", "\(scrapeIntervalMilliseconds)ms"), ("stop_timeout", "\(stopTimeoutMilliseconds)ms"),
-         ("log_level", logLevel)]
+         ("kernel_ring_size", Units.render(bytes: UInt64(kernelRingSize))), ("log_level", logLevel)]
     }
 
     /// The settings in the file's syntax, one `key = value` per line

@@ -54,10 +54,11 @@ final class ExecutionRecorder {
         /// Strings of switch-outs and names, by `RoutedEvent.text`.
         var strings: [String] = []
         var stringIndex: [String: Int32] = [:]
-        /// User stacks where threads left their CPU, by `RoutedEvent.stack`,
-        /// each once; past `maximumStacks` new ones are not kept.
-        var stacks: [[UInt64]] = []
-        var stackIndex: [[UInt64]: Int32] = [:]
+        /// User stacks where threads left their CPU or were sampled, by
+        /// `RoutedEvent.stack`, each once; past `maximumStacks` new ones are
+        /// not kept.
+        var stacks: [UserStack] = []
+        var stackIndex: [UserStack: Int32] = [:]
         var lost: UInt64 = 0
         /// This drain's switches, wakeups and samples of threads not (yet)
         /// known: a new thread's first ones can come from a CPU read
@@ -69,13 +70,14 @@ final class ExecutionRecorder {
         /// This drain's executable mappings of recorded processes.
         var newMappings: [ExecutableMapping] = []
 
-        mutating func stack(_ frames: [UInt64]) -> Int32 {
+        mutating func stack(_ frames: [UInt64], cut: Bool) -> Int32 {
             if frames.isEmpty { return -1 }
-            if let index = stackIndex[frames] { return index }
+            let stack = UserStack(frames: frames, cut: cut)
+            if let index = stackIndex[stack] { return index }
             guard stacks.count < ExecutionRecorder.maximumStacks else { return -1 }
             let index = Int32(stacks.count)
-            stacks.append(frames)
-            stackIndex[frames] = index
+            stacks.append(stack)
+            stackIndex[stack] = index
             return index
         }
 
@@ -110,6 +112,13 @@ final class ExecutionRecorder {
         var stack: Int32 = -1
     }
 
+    /// A user stack from the kernel, and whether its callchain reached the
+    /// kernel's bound (the same frames cut or whole are two stacks).
+    struct UserStack: Hashable {
+        var frames: [UInt64]
+        var cut: Bool
+    }
+
     /// Distinct user stacks kept while the collector is open.
     static let maximumStacks = 1 << 16
 
@@ -121,8 +130,9 @@ final class ExecutionRecorder {
     /// call tries again: a capability granted, a sysctl changed). The
     /// tracepoints are read from `prepared` when `traced --prepare-kernel`
     /// copied them there (an unprivileged traced cannot read tracefs), from
-    /// tracefs otherwise.
-    func open(log: Log, prepared: String, sampleHertz: Int) -> Bool {
+    /// tracefs otherwise. Each CPU's ring is `ringSize` bytes (the
+    /// `kernel_ring_size` setting), or less if no more can be locked.
+    func open(log: Log, prepared: String, sampleHertz: Int, ringSize: Int) -> Bool {
         if collector != nil && sampleHertz == self.sampleHertz { return true }
         if collector != nil {
             drain(everything: true)
@@ -141,11 +151,12 @@ final class ExecutionRecorder {
                 symbols = KernelSymbols(parsing: [])
                 symbolProblem = "\(error): waits are told by state only"
             }
+            let wanted = max(ringSize, Int(sysconf(Int32(_SC_PAGESIZE))))
             let collector = try Self.openCollector(tracepoints, classifier: WaitClassifier(symbols: symbols),
-                                                   sampleHertz: sampleHertz)
+                                                   sampleHertz: sampleHertz, ringSize: wanted)
             self.ringSize = collector.ringSize
-            if collector.ringSize < Self.ringSize {
-                log.notice("execution events: perf rings of \(collector.ringSize >> 10) KiB per CPU, not \(Self.ringSize >> 10): traced may lock no more memory (raise RLIMIT_MEMLOCK: LimitMEMLOCK= in the unit); a burst of switches loses records sooner, and they are counted")
+            if collector.ringSize < wanted {
+                log.notice("execution events: perf rings of \(collector.ringSize >> 10) KiB per CPU, not \(wanted >> 10): traced may lock no more memory (raise RLIMIT_MEMLOCK: LimitMEMLOCK= in the unit); a burst of switches loses records sooner, and they are counted")
             }
             if let symbolProblem { log.notice("execution events: \(symbolProblem)") }
             try collector.enable()
@@ -166,6 +177,7 @@ final class ExecutionRecorder {
     /// second) lost records with 4 MiB while traced waited for a CPU the
     /// load kept busy, and none with 16 MiB (docs/performance.md,
     /// "Execution events"). traced drains a ring when it is a quarter full.
+    /// The default of `kernel_ring_size`.
     static let ringSize = 16 << 20
 
     /// The collector with the largest rings that can be locked: an
@@ -174,8 +186,8 @@ final class ExecutionRecorder {
     /// raising the limit needs CAP_SYS_RESOURCE where traced starts. Smaller
     /// rings lose records sooner under a switching storm (counted).
     private static func openCollector(_ tracepoints: Tracepoints, classifier: WaitClassifier,
-                                      sampleHertz: Int) throws(KernelError) -> KernelCollector {
-        var size = Self.ringSize
+                                      sampleHertz: Int, ringSize: Int) throws(KernelError) -> KernelCollector {
+        var size = ringSize
         while true {
             do {
                 return try KernelCollector(tracepoints: tracepoints, ringSize: size, classifier: classifier,
@@ -281,7 +293,7 @@ final class ExecutionRecorder {
                 first: previous ? change.previousTID : 0, second: next ? change.nextTID : 0,
                 state: UInt8(Self.state(change.previousState)), wait: UInt8(wait),
                 flags: change.previousState == .dead ? 1 : 0, text: previous ? routing.text(why) : -1,
-                stack: previous ? routing.stack(change.userStack) : -1))
+                stack: previous ? routing.stack(change.userStack, cut: change.stackCut) : -1))
         case .wakeup(let wakeup):
             guard wakeup.wakeeTID > 0, routing.processOf[wakeup.wakeeTID] != nil else {
                 routing.unknown.append(record)
@@ -316,7 +328,7 @@ final class ExecutionRecorder {
                 return
             }
             routing.held.append(Held(time: sample.time, kind: .sample, cpu: Int32(clamping: sample.cpu), first: sample.tid,
-                                     second: sample.pid, stack: routing.stack(sample.stack)))
+                                     second: sample.pid, stack: routing.stack(sample.stack, cut: sample.stackCut)))
         case .mapping(let mapping):
             guard routing.watchers[mapping.pid] != nil else { return }
             routing.newMappings.append(mapping)

@@ -166,6 +166,7 @@ final class Session {
             }
         }
         execution?.preamble(into: &w)
+        execution?.writeDrops(into: &w)
         // What writing lost of the counts (`Member.owed`): of members that
         // left while it failed (named here: a streaming file names only the
         // connected), and of those whose "write failed" grew since.
@@ -179,6 +180,7 @@ final class Session {
         writeClockSyncs(into: &w)
         let departedToo = config.mode == .flightRecorder
         for member in holding where member.connected || departedToo { writeDrops(of: member, into: &w) }
+        execution?.writeDrops(into: &w)
     }
 
     /// `member`'s cumulative drop counts, and its end once it left: whether
@@ -305,6 +307,7 @@ final class Session {
         output.append { w in
             for sync in takeSyncs(members.values.filter(\.connected).map(\.clockKind)) { sync.encode(into: &w) }
             for member in members.values where member.connected { writeDrops(of: member, into: &w) }
+            execution?.writeDrops(into: &w)
         }
         output.flush(now: now)
         releaseDeparted()

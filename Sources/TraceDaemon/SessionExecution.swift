@@ -64,6 +64,10 @@ final class SessionExecution {
     /// Images defined since the last flush.
     private var newImages: [(process: UInt32, record: ImageRecord)] = []
     private(set) var events: UInt64 = 0
+    /// Records the collector lost (PERF_RECORD_LOST) while the session
+    /// recorded: every loss a drain reads goes to each session recording
+    /// execution events at that drain, since what was lost cannot be told
+    /// apart by process (docs/design.md, "Losses").
     var lost: UInt64 = 0
     private(set) var leftOut: [String] = []
     private var leftOutPIDs = Set<Int32>()
@@ -156,7 +160,7 @@ final class SessionExecution {
     /// Writes routed events, in time order, into their threads' writers:
     /// `strings` are the recorder's (`RoutedEvent.text`). Events older than
     /// the session, or of a process it no longer records, are left out.
-    func apply(_ routed: [RoutedEvent], strings: [String], stacks: [[UInt64]]) {
+    func apply(_ routed: [RoutedEvent], strings: [String], stacks: [ExecutionRecorder.UserStack]) {
         // The writers are moved into a local for the loop: no copy, and
         // no exclusivity check per event.
         var writers: [KernelEventWriter] = []
@@ -217,15 +221,17 @@ final class SessionExecution {
 
     /// The id of the recorder's stack `index` in `pid`, defined on first
     /// use (a stack record, from TC_KERNEL_STRING_BASE like the strings).
-    private func stackID(_ index: Int, _ stacks: [[UInt64]], pid: Int32) -> UInt32? {
+    private func stackID(_ index: Int, _ stacks: [ExecutionRecorder.UserStack], pid: Int32) -> UInt32? {
         let key = ProcessScopedIndex(pid: pid, index: Int32(index))
         if let id = stackIDs[key] { return id }
         guard var process = processes[pid] else { return nil }
-        let frames = Array(stacks[index].prefix(StackRecord.maximumDepth))
+        let stack = stacks[index]
         let id = UInt32(TC_KERNEL_STRING_BASE) &+ UInt32(process.stacks.count) &+ 1
-        process.stacks.append(StackRecord(id: id, frames: frames))
+        let record = StackRecord(id: id, frames: Array(stack.frames.prefix(StackRecord.maximumDepth)),
+                                 cut: stack.cut || stack.frames.count > StackRecord.maximumDepth)
+        process.stacks.append(record)
         processes[pid] = process
-        newStacks.append((process.key, StackRecord(id: id, frames: frames)))
+        newStacks.append((process.key, record))
         stackIDs[key] = id
         return id
     }
@@ -286,6 +292,16 @@ final class SessionExecution {
             for stack in process.stacks { MetadataRecord.stack(stack).encode(process: process.key, into: &w) }
             for image in process.images { MetadataRecord.image(image).encode(process: process.key, into: &w) }
         }
+    }
+
+    /// `lost` as a drops record of the kernel collector (process 0,
+    /// reason "kernel ring full"), once there is a loss: cumulative, so a
+    /// file's last one holds the total so far. The session writes it at
+    /// every scrape, at the start and end of every file, so rotation, a
+    /// write failure and the stop lose none of it.
+    func writeDrops(into w: inout ByteWriter) {
+        guard lost > 0 else { return }
+        DropCounts(process: DropCounts.kernelCollector, counts: [UInt32(TC_DROP_KERNEL_RING_FULL): lost]).encode(into: &w)
     }
 
     func status(recording: Bool) -> SessionStatus.Execution {

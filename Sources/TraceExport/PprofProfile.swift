@@ -5,7 +5,8 @@ import TraceFormat
 /// stacks a `ProfileCollector` weighed, gzip-compressed as `go tool pprof`
 /// reads it. Frames are symbolized (`StackResolver`): a function is its
 /// demangled name, or "image+0xoffset" when it could not be resolved; a
-/// location is one address of one process.
+/// location is one address of one process. A stack cut at its bound ends
+/// in the pseudo-frame "[cut]", its outermost (root) entry.
 package enum PprofProfile {
     /// The profile's bytes (gzip). `durationNanoseconds` is the trace's span.
     package static func encode(_ collector: ProfileCollector, resolver: StackResolver, catalog: TraceCatalog,
@@ -31,7 +32,9 @@ package enum PprofProfile {
         }
 
         func location(_ process: UInt32, _ frame: Frame) -> UInt64 {
-            let key = LocationKey(process: process, address: frame.address)
+            // Pseudo-frames ("[cut]", "(no stack recorded)") have address 0
+            // and differ by name.
+            let key = LocationKey(process: process, address: frame.address, pseudo: frame.address == 0 ? frame.function : nil)
             if let id = locations[key] { return id }
             let id = UInt64(locations.count + 1)
             locations[key] = id
@@ -93,6 +96,7 @@ package enum PprofProfile {
     private struct LocationKey: Hashable {
         var process: UInt32
         var address: UInt64
+        var pseudo: String?
     }
 
     /// pprof's string table: index 0 is "".

@@ -112,8 +112,10 @@ package enum TraceExporter {
         for (key, thread) in catalog.threads.sorted(by: { ($0.key.process, $0.key.id) < ($1.key.process, $1.key.id) }) {
             try format.thread(key.process, index: UInt32(truncatingIfNeeded: key.id), tid: thread.tid, name: thread.name)
         }
+        // Drop counters are tracks of processes: the kernel collector's
+        // losses (of no one process) are the report's and dump's alone.
         var visitor = ExportVisitor(export: TimelineExport(format: format),
-                                    recordedDrops: catalog.drops.mapValues(\.droppedEvents),
+                                    recordedDrops: catalog.drops.filter { $0.key != DropCounts.kernelCollector }.mapValues(\.droppedEvents),
                                     links: SpanLinks(catalog: catalog))
         // The walk on its own thread, the layout and the writing on this
         // one: each takes about half of an export's time.

@@ -11,6 +11,7 @@ package enum DropReason {
         case TC_DROP_THREAD_EXITING: "thread exiting"
         case TC_LOST_METADATA: "metadata lost"
         case TC_DROP_WRITE_FAILED: "write failed"
+        case TC_DROP_KERNEL_RING_FULL: "kernel ring full"
         default: "reason \(reason)"
         }
     }

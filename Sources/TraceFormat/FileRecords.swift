@@ -129,7 +129,13 @@ package struct DropCounts: Equatable, Sendable {
         self.counts = counts
     }
 
-    /// Events lost, not counting TC_LOST_METADATA (which is not an event).
+    /// The `process` of the kernel collector's drops (TC_DROP_KERNEL_RING_FULL):
+    /// not a process (no process record has key 0), since records the
+    /// kernel had no room for cannot be told apart by process.
+    package static let kernelCollector: UInt32 = 0
+
+    /// Events lost, not counting TC_LOST_METADATA (which is not an event);
+    /// for the kernel collector, kernel records of any process.
     /// The counts are read from a file (or a client's buffer): their sum
     /// saturates.
     package var droppedEvents: UInt64 {

@@ -6,7 +6,7 @@
 /// reporting each as a diagnostic; it reads every older minor version.
 package enum FormatVersion {
     package static let major: UInt64 = 1
-    package static let minor: UInt64 = 2
+    package static let minor: UInt64 = 3
     /// The first four bytes of every decompressed file stream: "TRCD".
     package static let magic: [UInt8] = [0x54, 0x52, 0x43, 0x44]
 }

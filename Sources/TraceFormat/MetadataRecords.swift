@@ -62,18 +62,27 @@ package struct StackRecord: Equatable, Sendable {
     package var frames: [UInt64]
     /// Frames from the thread's stack; `frames.count` when none is async.
     package var syncDepth: Int
+    /// The stack went on past its last frame: the walk stopped at its
+    /// bound (the kernel's 127 callchain entries), not at the outermost
+    /// caller (format 1.3).
+    package var cut: Bool
 
-    package init(id: UInt32, frames: [UInt64], syncDepth: Int? = nil) {
+    package init(id: UInt32, frames: [UInt64], syncDepth: Int? = nil, cut: Bool = false) {
         self.id = id
         self.frames = frames
         self.syncDepth = min(max(syncDepth ?? frames.count, 0), frames.count)
+        self.cut = cut
     }
 
     package static let maximumDepth = 128
+    /// Bit 0 of the flags field: `cut`. Other bits are for later minor
+    /// versions; a reader ignores those it does not know.
+    static let cutFlag: UInt64 = 1
 
     /// Frames after the first are zigzag deltas from the previous frame:
     /// return addresses of one stack cluster in a few images. The sync
-    /// depth (format 1.2) follows only when some frames are async.
+    /// depth (format 1.2) follows when some frames are async or flags
+    /// follow; the flags (format 1.3) only when one is set.
     package func encodeBody(into w: inout ByteWriter) {
         w.varint(id)
         w.varint(frames.count)
@@ -82,7 +91,8 @@ package struct StackRecord: Equatable, Sendable {
             w.zigzag(Int64(bitPattern: frame &- previous))
             previous = frame
         }
-        if syncDepth < frames.count { w.varint(syncDepth) }
+        if syncDepth < frames.count || cut { w.varint(syncDepth) }
+        if cut { w.varint(Self.cutFlag) }
     }
 
     package init(decodingBody r: inout ByteReader) throws(DecodeError) {
@@ -97,12 +107,14 @@ package struct StackRecord: Equatable, Sendable {
             frames.append(previous)
         }
         syncDepth = frames.count
+        cut = false
         if !r.isAtEnd {
             let sync = try r.varint("stack sync depth")
-            // Equal to the depth: none async (a later field needs this one).
+            // Equal to the depth: none async (written because flags follow).
             guard sync <= depth else { throw .invalid(field: "stack sync depth", value: sync) }
             syncDepth = Int(sync)
         }
+        if !r.isAtEnd { cut = try r.varint("stack flags") & Self.cutFlag != 0 }
     }
 }
 

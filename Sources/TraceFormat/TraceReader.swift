@@ -20,6 +20,8 @@ package final class TraceReader {
     /// For stacks with async frames: how many of their frames (the first
     /// ones) are from the thread's stack (StackRecord.syncDepth).
     package private(set) var stackSyncDepths: [ProcessScoped: Int] = [:]
+    /// Stacks whose walk stopped at its bound (StackRecord.cut).
+    package private(set) var cutStacks: Set<ProcessScoped> = []
     package private(set) var images: [UInt32: [ImageRecord]] = [:]
     package private(set) var clockSyncs: [ClockSync] = []
     /// The latest cumulative drop counts of each process.
@@ -300,6 +302,7 @@ package final class TraceReader {
         case .stack(let stack):
             stacks[ProcessScoped(process, UInt64(stack.id))] = stack.frames
             if stack.syncDepth < stack.frames.count { stackSyncDepths[ProcessScoped(process, UInt64(stack.id))] = stack.syncDepth }
+            if stack.cut { cutStacks.insert(ProcessScoped(process, UInt64(stack.id))) }
         case .image(let image):
             if !(images[process]?.contains(image) ?? false) { images[process, default: []].append(image) }
         }

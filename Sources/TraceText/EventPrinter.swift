@@ -122,6 +122,11 @@ package struct EventPrinter {
                 + "dropped \(drops?.droppedEvents ?? 0)" + (reasons.isEmpty ? "" : " (\(reasons))")
                 + (nameOverflows[key].map { ", \($0) named \(RuntimeNames.other) (over \(RuntimeNames.limit) runtime names)" } ?? ""))
         }
+        if let kernel = reader.drops[DropCounts.kernelCollector] {
+            let reasons = kernel.counts.sorted { $0.key < $1.key }.map { "\(DropReason.name($0.key)) \($0.value)" }
+            lines.append("kernel collector (records of any process): dropped \(kernel.droppedEvents)"
+                + (reasons.isEmpty ? "" : " (\(reasons.joined(separator: ", ")))"))
+        }
         lines.append("events: \(reader.eventCount) in \(reader.batchCount) batches")
         let timing = outside.sorted { $0.key < $1.key }
             .map { ReaderDiagnostic(fileOffset: 0, problem: .outsideSession(process: $0.key, count: $0.value)) }

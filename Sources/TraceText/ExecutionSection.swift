@@ -79,8 +79,10 @@ extension ReportPrinter {
                        + duration(row.total).leftPadding(10) + "\(row.count)".leftPadding(9)
                        + (process.map { "  pid \($0.pid) \($0.name)" } ?? ""))
             if row.stack.isEmpty { out.append("      (no user stack recorded)") }
-            for frame in row.stack.prefix(blockingFrames) { out.append("      at \(frame)") }
-            if row.stack.count > blockingFrames { out.append("      … \(row.stack.count - blockingFrames) more frame(s)") }
+            let stack = StackText.abbreviated(row.stack, frames: blockingFrames)
+            for frame in stack.frames { out.append("      at \(frame)") }
+            if stack.more > 0 { out.append("      … \(stack.more) more frame(s)") }
+            if let cut = stack.cut { out.append("      " + cut) }
         }
         return out
     }

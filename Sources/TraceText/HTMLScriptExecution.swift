@@ -73,9 +73,17 @@ function executionSection() {
         h('td', null, activitySwatch(b.wait), String(b.wait)), h('td', { class: 'mono' }, b.why ? String(b.why) : '–'),
         h('td', { class: 'num' }, dur(b.total)), h('td', { class: 'num' }, count(b.count)),
         several ? h('td', null, processLabel(b.process)) : null,
-        h('td', null, arr(b.stack).length ? h('pre', { class: 'frames' }, arr(b.stack).slice(0, 8).join('\n'))
+        h('td', null, arr(b.stack).length ? h('pre', { class: 'frames' }, innermost(arr(b.stack), 8).join('\n'))
           : h('span', { class: 'faint' }, 'no user stack recorded')))))))
       : h('p', { class: 'empty' }, 'No wait of a known kind (lock, io, sleep, syscall) ended in the trace.'));
+}
+
+// A stack's first `n` lines, and the line that says it was cut (the
+// last, after the frames: StackResolver.lines) if it was.
+function innermost(stack, n) {
+  const last = stack[stack.length - 1];
+  const cut = typeof last === 'string' && last.startsWith('… (cut');
+  return stack.length > n && cut ? stack.slice(0, n).concat([last]) : stack.slice(0, n);
 }
 
 // One part of a thread's states on a timeline (x: time to percent).

@@ -159,7 +159,7 @@ function lossSection() {
     h('div', null, h('h3', null, 'Dropped events'),
       drops.length ? h('div', { class: 'tablebox' }, h('table', { id: 'drop-table' },
         h('thead', null, h('tr', null, h('th', null, 'process'), h('th', null, 'reason'), h('th', { class: 'num' }, 'events'))),
-        h('tbody', null, drops.map((d) => h('tr', null, h('td', null, processLabel(d.process, d.pid, d.name)), h('td', null, String(d.reason)),
+        h('tbody', null, drops.map((d) => h('tr', null, h('td', null, processLabel(d.process, d.process === 0 ? null : d.pid, d.name)), h('td', null, String(d.reason)),
           h('td', { class: 'num' }, count(d.count)))),
         h('tr', null, h('td', null, h('b', null, 'total')), h('td'), h('td', { class: 'num' }, h('b', null, count(dropTotal)))))))
         : h('p', { class: 'empty' }, 'No event was dropped.')),

@@ -192,6 +192,10 @@ package struct ReportDocument: Codable, Sendable {
         package var series: [[Double]]
     }
 
+    /// The name of the drop rows of process 0 (DropCounts.kernelCollector):
+    /// kernel records traced's perf rings had no room for, of any process.
+    package static let kernelCollector = "kernel collector"
+
     package struct DropRow: Codable, Sendable {
         package var process: UInt32
         package var pid: Int32
@@ -288,8 +292,9 @@ package struct ReportDocument: Codable, Sendable {
         droppedEvents = catalog.droppedEvents
         for (process, counts) in catalog.drops.sorted(by: { $0.key < $1.key }) {
             let record = catalog.processes[process]
+            let name = process == DropCounts.kernelCollector ? Self.kernelCollector : record?.name ?? ""
             for (reason, count) in counts.counts.sorted(by: { $0.key < $1.key }) where count > 0 {
-                drops.append(DropRow(process: process, pid: record?.pid ?? 0, name: record?.name ?? "",
+                drops.append(DropRow(process: process, pid: record?.pid ?? 0, name: name,
                                      reason: DropReason.name(reason), count: count))
             }
         }

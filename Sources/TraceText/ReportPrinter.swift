@@ -18,7 +18,9 @@ package enum ReportPrinter {
         out.append("dropped: \(report.droppedEvents) event(s)" + (reasons.isEmpty ? "" : " (\(reasons))"))
         if report.drops.count > 1 || report.trace.processes.count > 1 {
             for drop in report.drops {
-                out.append("  pid \(drop.pid) \(drop.name): \(drop.reason) \(drop.count)")
+                out.append(drop.process == DropCounts.kernelCollector
+                           ? "  \(drop.name) (records of any process): \(drop.reason) \(drop.count)"
+                           : "  pid \(drop.pid) \(drop.name): \(drop.reason) \(drop.count)")
             }
         }
         for row in report.counters where row.name == RuntimeNames.overflowCounter {

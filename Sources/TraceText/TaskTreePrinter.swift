@@ -100,10 +100,11 @@ package enum TaskTreePrinter {
             out.append(indent + "    " + "+\(d(wait.begin.saturatingSubtract(begin)))".padding(11)
                        + "\(wait.wait)" + (wait.why.isEmpty ? "" : " \(wait.why)") + " \(d(wait.end.saturatingSubtract(wait.begin)))"
                        + "  " + (wait.region.map { "in \($0) " } ?? "") + "on thread \(wait.thread), \(waker)")
-            for frame in wait.stack.prefix(waitFrames) { out.append(indent + String(repeating: " ", count: 17) + "at \(frame)") }
-            if wait.stack.count > waitFrames {
-                out.append(indent + String(repeating: " ", count: 17) + "… \(wait.stack.count - waitFrames) more frame(s)")
-            }
+            let stack = StackText.abbreviated(wait.stack, frames: waitFrames)
+            let margin = indent + String(repeating: " ", count: 17)
+            for frame in stack.frames { out.append(margin + "at \(frame)") }
+            if stack.more > 0 { out.append(margin + "… \(stack.more) more frame(s)") }
+            if let cut = stack.cut { out.append(margin + cut) }
         }
         if let omitted = tree.omittedWaits, omitted > 0 { out.append(indent + "    (\(omitted) more wait(s) not shown)") }
         return out

@@ -143,6 +143,7 @@ package final class TraceDump {
             frame.isAsync = index >= syncDepth
             output("      at " + frame.description)
         }
+        if names.cutStacks.contains(key) || reader.cutStacks.contains(key) { output("      " + StackSymbolizer.Frame.cut.description) }
     }
 
     /// Prints the size table (for `.sizes`) and the summary: files,

@@ -111,6 +111,7 @@ enum Seeds {
         ClockSync(clockKind: UInt32(TC_CLOCK_TSC), ticks: 1000, monotonicNanoseconds: 500, realtimeNanoseconds: 9000).encode(into: &w)
         MetadataRecord.thread(ThreadRecord(index: 1, tid: 100, name: "main")).encode(process: 1, into: &w)
         MetadataRecord.stack(StackRecord(id: 1, frames: [0x1000, 0x2000, 0x3001], syncDepth: 2)).encode(process: 1, into: &w)
+        MetadataRecord.stack(StackRecord(id: 2, frames: [0x1000, 0x4000], cut: true)).encode(process: 1, into: &w)
         MetadataRecord.image(ImageRecord(bias: 0x1000, textLow: 0, textHigh: 0x5000, buildID: [1, 2], path: "/bin/cafe"))
             .encode(process: 1, into: &w)
         var events = ByteWriter()
@@ -151,6 +152,7 @@ enum Seeds {
         }
         ClockSync(clockKind: UInt32(TC_CLOCK_TSC), ticks: 90_000, monotonicNanoseconds: 45_000, realtimeNanoseconds: 53_500).encode(into: &w)
         DropCounts(process: 1, counts: [UInt32(TC_DROP_BUFFER_FULL): 2, UInt32(TC_LOST_METADATA): 1]).encode(into: &w)
+        DropCounts(process: DropCounts.kernelCollector, counts: [UInt32(TC_DROP_KERNEL_RING_FULL): 7]).encode(into: &w)
         ProcessEnd(process: 1, ticks: 90_000, reason: .exited).encode(into: &w)
         let records = w.bytes
         var end = ByteWriter()

@@ -76,6 +76,13 @@ package final class HandWrittenTrace {
         try writer.append { w in events.bytes.withUnsafeBytes { header.encode(events: $0, into: &w) } }
     }
 
+    /// A drops record: `counts` (cumulative, by TC_DROP_* reason) of
+    /// `process` (DropCounts.kernelCollector: the kernel collector's).
+    package func drops(_ process: UInt32, _ counts: [Int: UInt64]) throws {
+        let counts = Dictionary(uniqueKeysWithValues: counts.map { (UInt32($0.key), $0.value) })
+        try writer.append { w in DropCounts(process: process, counts: counts).encode(into: &w) }
+    }
+
     package func thread(_ process: UInt32, index: UInt32, tid: Int32, name: String = "") throws {
         try metadata(process, .thread(ThreadRecord(index: index, tid: tid, name: name)))
     }

@@ -54,7 +54,8 @@ struct KernelExportTests {
         try trace.metadata(1, .image(image))
         try trace.metadata(1, .stack(StackRecord(id: 1, frames: [UInt64(unsafeBitCast(leaf, to: UInt.self)) + 1,
                                                                  UInt64(unsafeBitCast(root, to: UInt.self)) + 1])))
-        try trace.metadata(2, .stack(StackRecord(id: 1, frames: [0x1234, 0x5678])))
+        // Cut at the kernel's bound: its root is a "[cut]" frame.
+        try trace.metadata(2, .stack(StackRecord(id: 1, frames: [0x1234, 0x5678], cut: true)))
 
         var brew = EventEncoding()
         brew.regionBegin(dt: 0, type: 1)
@@ -201,6 +202,7 @@ struct KernelExportTests {
             "3000 101 1 user 1 traced_export_test_root image abcdef",
             "8800 201 2 user 0 0x1234  ",
             "8800 201 2 user 1 0x5678  ",
+            "8800 201 2 user 2 [cut]  ",
         ], "\(frames.joined(separator: "\n"))")
         #expect(read.rows(3).first?["samples"] as? Int == 2)
         // The CPUs' runs: main gives cpu0 to worker at 2000 in one switch;

@@ -108,6 +108,33 @@ import TraceSystem
         #expect(async.bytes.count == plain.bytes.count + 1, "one byte more, only when some frames are async")
     }
 
+    @Test func aCutStackIsMarkedAndReaderIgnoresFlagsItDoesNotKnow() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("cut-stacks.trace")
+        try Self.writeFile(at: path, frames: 1, perFrame: 1) { w in
+            MetadataRecord.stack(StackRecord(id: 1, frames: [0x5000, 0x4000], cut: true)).encode(process: 1, into: &w)
+            // Cut, with async frames.
+            MetadataRecord.stack(StackRecord(id: 2, frames: [0x5000, 0x7001], syncDepth: 1, cut: true)).encode(process: 1, into: &w)
+            // Flags of a later minor version: ignored, the stack read.
+            w.record(Int(TC_REC_STACK)) { body in
+                body.varint(UInt64(1)); body.varint(UInt64(3)); body.varint(UInt64(1))
+                body.zigzag(0x5000); body.varint(UInt64(1)); body.varint(UInt64(6))
+            }
+        }
+        let (_, reader) = Self.read(try Self.bytes(path))
+        #expect(reader.diagnostics.isEmpty, "\(reader.diagnostics)")
+        #expect(reader.stacks[.init(1, 1)] == [0x5000, 0x4000] && reader.stackSyncDepths[.init(1, 1)] == nil)
+        #expect(reader.stacks[.init(1, 2)] == [0x5000, 0x7001] && reader.stackSyncDepths[.init(1, 2)] == 1)
+        #expect(reader.stacks[.init(1, 3)] == [0x5000])
+        #expect(reader.cutStacks == [.init(1, 1), .init(1, 2)])
+
+        var plain = ByteWriter()
+        StackRecord(id: 2, frames: [0x5000, 0x4000]).encodeBody(into: &plain)
+        var cut = ByteWriter()
+        StackRecord(id: 2, frames: [0x5000, 0x4000], cut: true).encodeBody(into: &cut)
+        #expect(cut.bytes.count == plain.bytes.count + 2, "the sync depth and the flags, only on a cut stack")
+    }
+
     @Test func aTruncatedFileDecodesUpToItsLastCompleteFrame() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("cut.trace")

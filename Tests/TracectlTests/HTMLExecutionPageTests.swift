@@ -83,6 +83,34 @@ extension HTMLReportPageTests {
         #expect(facts["legends"] as? Int == 2)
     }
 
+    /// TestSupport's LossyTrace: a blocking stack cut at the kernel's bound
+    /// says so after its frames, and the losses table has the kernel
+    /// collector's "kernel ring full", of no pid.
+    @Test func aCutStackAndTheKernelCollectorsLossesAreShown() throws {
+        let directory = try TemporaryDirectory("report-html-losses")
+        let trace = directory.file("lossy.trace")
+        try LossyTrace.write(trace)
+        let page = directory.file("report.html")
+        let written = try Processes.run(Processes.executable("tracectl"), ["report", trace, "--html", page])
+        #expect(written.status == 0, "\(written.standardError)")
+        let check = try Self.check(page, ["--eval", """
+            JSON.stringify({
+              blocking: [...document.querySelectorAll('#blocking-table tbody tr')].map((r) => [...r.children].map((c) => c.textContent).join('|')),
+              drops: [...document.querySelectorAll('#drop-table tbody tr')].map((r) => [...r.children].map((c) => c.textContent).join('|')),
+            })
+            """])
+        #expect(check.status == 0, "\(check.output)")
+        #expect(check.errors.isEmpty)
+        let facts = try Self.facts(check.values.last)
+        #expect(facts["blocking"] as? [String] == [
+            // The innermost 8 frames, then the cut.
+            "lock|futex|200 ns|1|" + (LossyTrace.frames.prefix(8) + ["… (cut: the kernel records at most 127 frames)"]).joined(separator: "\n"),
+        ])
+        #expect(facts["drops"] as? [String] == [
+            "kernel collector|kernel ring full|1,234", "cafe (pid 42)|buffer full|3", "total||1,237",
+        ])
+    }
+
     @Test func thePageOfATraceWithoutKernelEventsHasNoneOfIt() throws {
         let facts = try Self.executionPage(kernel: false)
         #expect(facts["sections"] as? [String] == ["tasks", "regions", "counters", "logs", "losses"])

@@ -124,6 +124,53 @@ import Testing
         #expect(line.contains("suspended 2"), "\(tasks.standardOutput)")
     }
 
+    /// With the smallest perf rings (`kernel_ring_size = 4K`: one page a
+    /// CPU, drained when a quarter full), a pipe ping-pong overfills them:
+    /// records are lost, and the fetched trace says "kernel ring full" with
+    /// exactly the count that `status` showed at the stop.
+    @Test func aBurstOfSwitchesOverfillsSmallRingsAndTheReportCountsEveryLoss() throws {
+        let directory = try TemporaryDirectory("small-rings")
+        let config = directory.file("traced.conf")
+        try "kernel_ring_size = 4K\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let daemon = try TracedDaemon(arguments: ["--config", config])
+        // A first session opens the collector (reading the kernel's symbols
+        // takes a while), so that the second starts before the burst ends.
+        let sleeper = try Background("/bin/sh", ["-c", "while :; do sleep 0.1; done"], environment: [:])
+        defer { sleeper.kill(SIGKILL); sleeper.wait() }
+        #expect(try daemon.tracectl(["start", "opener", "--pid", "\(sleeper.pid)"]).status == 0)
+        let pingpong = try Background(Processes.executable("TraceFixture"), ["pingpong", "--pairs", "2", "--seconds", "4"],
+                                      environment: [:])
+        defer { pingpong.kill(SIGKILL); pingpong.wait() }
+        usleep(300_000)
+        let started = try daemon.tracectl(["start", "burst", "--pid", "\(pingpong.pid)", "--stats-interval", "0",
+                                           "--max-file-size", "64K", "--max-files", "1000"])
+        #expect(started.status == 0, "\(started.standardError)")
+        usleep(1_000_000)
+        let stopped = try daemon.tracectl(["stop", "burst", "--json"])
+        #expect(stopped.status == 0, "\(stopped.standardError)")
+        let status = try #require(try JSONSerialization.jsonObject(with: Data(stopped.standardOutput.utf8)) as? [String: Any])
+        let execution = try #require(status["execution"] as? [String: Any], "\(status)")
+        let lost = try #require((execution["lost"] as? NSNumber)?.uint64Value, "\(execution)")
+        let events = try #require((execution["events"] as? NSNumber)?.uint64Value, "\(execution)")
+        #expect(lost > 0, "4 KiB rings under a ping-pong of two pairs lost nothing: \(execution)")
+        #expect(events > 0, "the ping-pong was not recorded: \(execution)")
+
+        let path = daemon.directory.file("burst.trace")
+        #expect(try daemon.tracectl(["fetch", "burst", "-o", path]).status == 0)
+        let json = try daemon.tracectl(["report", "--json", path])
+        #expect(json.status == 0, "\(json.standardError)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+        let drops = try #require(report["drops"] as? [[String: Any]])
+        let ring = drops.filter { $0["reason"] as? String == "kernel ring full" }
+        #expect(ring.count == 1 && ring.first?["process"] as? Int == 0 && ring.first?["name"] as? String == "kernel collector",
+                "\(drops)")
+        #expect((ring.first?["count"] as? NSNumber)?.uint64Value == lost, "status lost \(lost), report \(drops)")
+        let text = try daemon.tracectl(["report", path])
+        #expect(text.standardOutput.contains("dropped: \(lost) event(s) (kernel ring full \(lost))"),
+                "\(text.standardOutput.prefix(600))")
+        #expect(try daemon.tracectl(["stop", "opener"]).status == 0)
+    }
+
     @Test func aPidThatDoesNotExistIsRefusedAndNoExecRecordsNone() throws {
         let daemon = try TracedDaemon()
         let missing = try daemon.tracectl(["start", "ghost", "--pid", "4194303"])

@@ -132,11 +132,16 @@ import TraceFormat
                 perClient.insert("  pid \(pid) \(name): \(reason) \(count.uint64Value)")
             }
         }
+        // Records the kernel collector lost (a busy machine): the files
+        // hold them too, as the kernel collector's, in the total.
+        let lost = ((stopped["execution"] as? [String: Any])?["lost"] as? NSNumber)?.uint64Value ?? 0
+        var all = byReason
+        if lost > 0 { all["kernel ring full"] = lost }
         // One walk of a trace of millions of events: the text says it all.
         let result = try daemon.tracectl(["report", trace])
         #expect(result.status == 0, "\(result.standardError)", sourceLocation: sourceLocation)
-        let reasons = byReason.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
-        let total = "dropped: \(figures.dropped) event(s) (" + reasons.joined(separator: ", ") + ")"
+        let reasons = all.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        let total = "dropped: \(figures.dropped + lost) event(s) (" + reasons.joined(separator: ", ") + ")"
         #expect(result.lines.contains(total), "\(total)\n\(result.standardOutput)", sourceLocation: sourceLocation)
         if figures.clients.count > 1 {
             let shown = Set(result.lines.filter { $0.hasPrefix("  pid ") && $0.contains(": ") })

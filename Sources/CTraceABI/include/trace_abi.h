@@ -142,6 +142,11 @@ enum {
      * records, so that emitted = recorded + dropped holds for a session
      * whose files could not hold everything. */
     TC_DROP_WRITE_FAILED = 4,
+    /* Never counted in a buffer: records of the kernel (execution events)
+     * that traced's perf rings had no room for (PERF_RECORD_LOST). They
+     * cannot be told apart by process, so they appear only in drops
+     * records of process 0, the kernel collector (docs/format.md). */
+    TC_DROP_KERNEL_RING_FULL = 5,
 };
 
 /* Bits of the process-wide control word (tc_control, not in the mapping). */
