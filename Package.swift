@@ -188,6 +188,7 @@ let package = Package(
             name: "traced-fuzz",
             dependencies: [
                 "CTraceABI", "TraceSystem", "TraceFormat", "TraceProtocol", "TraceRing", "TraceAnalysis", "TraceText", "TraceExport",
+                "TraceKernel",
             ],
             swiftSettings: strict
         ),

@@ -8,6 +8,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     case controlMessages = "control-messages"
     case bufferConsumer = "buffer-consumer"
     case traceFile = "trace-file"
+    case kernelRing = "kernel-ring"
 
     func run(_ data: UnsafeRawBufferPointer) {
         switch self {
@@ -15,6 +16,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         case .controlMessages: ControlMessagesTarget.run(data)
         case .bufferConsumer: BufferConsumerTarget.run(data)
         case .traceFile: TraceFileTarget.run(data)
+        case .kernelRing: KernelRingTarget.run(data)
         }
     }
 
