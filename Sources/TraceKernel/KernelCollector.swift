@@ -244,23 +244,35 @@ package final class KernelCollector {
     package func drain(_ body: (KernelRecord) -> Void) -> Int {
         var handed = 0
         for (index, cpuRing) in rings.enumerated() {
+            // A local copy: `body` may read `statistics` meanwhile.
             var counts = statistics[index]
-            let decoder = cpuRing.decoder
-            cpuRing.ring.read { bytes in
-                switch decoder.decode(bytes) {
-                case .record(let record):
-                    if case .lost(_, let count) = record { counts.lost = counts.lost.adding(saturating: count) }
-                    counts.records += 1
-                    handed += 1
-                    body(record)
-                case .undecodable: counts.undecodable += 1
-                case .otherType: counts.otherTypes += 1
-                case .idleSample: counts.idleSamples += 1
-                }
-            }
-            counts.ring = cpuRing.ring.statistics
+            handed += Self.drain(cpuRing.ring, decoder: cpuRing.decoder, counts: &counts, body)
             statistics[index] = counts
         }
+        return handed
+    }
+
+    /// One CPU's part of `drain`: every record `ring` holds, decoded by
+    /// `decoder`, to `body`, or counted in `counts` as skipped. Apart from
+    /// the events, so that a ring the caller writes itself (the fuzz
+    /// target, in a memfd) goes through the collector's own code.
+    @inline(__always)
+    package static func drain(_ ring: PerfRing, decoder: RecordDecoder, counts: inout CPUStatistics,
+                              _ body: (KernelRecord) -> Void) -> Int {
+        var handed = 0
+        ring.read { bytes in
+            switch decoder.decode(bytes) {
+            case .record(let record):
+                if case .lost(_, let count) = record { counts.lost = counts.lost.adding(saturating: count) }
+                counts.records += 1
+                handed += 1
+                body(record)
+            case .undecodable: counts.undecodable += 1
+            case .otherType: counts.otherTypes += 1
+            case .idleSample: counts.idleSamples += 1
+            }
+        }
+        counts.ring = ring.statistics
         return handed
     }
 

@@ -11,7 +11,7 @@ import Glibc
 // - the ordinary build replays inputs without libFuzzer, so the test suite
 //   runs every seed and every saved crash input: `traced-fuzz TARGET PATH...`
 //   (files, or directories of files); `traced-fuzz seeds DIRECTORY` writes
-//   the seed corpus.
+//   the seed corpus; `traced-fuzz targets` names the targets.
 //
 // SwiftPM compiles a fuzzer build as a library (-parse-as-library) and
 // links libFuzzer whole, `main` included, so the fuzzer build must not
@@ -58,8 +58,12 @@ enum Replay {
             }
             return
         }
+        if arguments == ["targets"] {
+            for target in FuzzTarget.allCases { print(target.rawValue) }
+            return
+        }
         guard let name = arguments.first, let target = FuzzTarget(rawValue: name), arguments.count >= 2 else {
-            fail("usage: traced-fuzz TARGET PATH... | traced-fuzz seeds DIRECTORY; TARGET is one of \(FuzzTarget.names)")
+            fail("usage: traced-fuzz TARGET PATH... | traced-fuzz seeds DIRECTORY | traced-fuzz targets; TARGET is one of \(FuzzTarget.names)")
         }
         var replayed = 0
         for path in arguments.dropFirst() {

@@ -9,6 +9,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     case bufferConsumer = "buffer-consumer"
     case traceFile = "trace-file"
     case elfFile = "elf-file"
+    case kernelRing = "kernel-ring"
 
     func run(_ data: UnsafeRawBufferPointer) {
         switch self {
@@ -17,6 +18,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         case .bufferConsumer: BufferConsumerTarget.run(data)
         case .traceFile: TraceFileTarget.run(data)
         case .elfFile: ElfFileTarget.run(data)
+        case .kernelRing: KernelRingTarget.run(data)
         }
     }
 

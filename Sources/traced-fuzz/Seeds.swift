@@ -11,7 +11,8 @@ enum Seeds {
     static func write(into directory: String) throws -> Int {
         var written = 0
         for (target, seeds) in [(FuzzTarget.producerMessages, producer()), (.controlMessages, control()),
-                                (.bufferConsumer, buffer()), (.traceFile, traceFile()), (.elfFile, elfFile())] {
+                                (.bufferConsumer, buffer()), (.traceFile, traceFile()), (.elfFile, elfFile()),
+                                (.kernelRing, kernelRing())] {
             let folder = directory + "/" + target.rawValue
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             for (name, bytes) in seeds {
@@ -208,5 +209,82 @@ enum Seeds {
             return bytes
         }
         return [("lld-64", file(wide: true)), ("lld-32", file(wide: false))]
+    }
+
+    /// Ring programs: op codes as `KernelRingTarget.Program.step` reads
+    /// them, over records as Linux 6.18 writes them for the collector's
+    /// events, the first ones straddling the end of the data area.
+    static func kernelRing() -> [(String, [UInt8])] {
+        typealias R = PerfRecords
+        func write(_ record: [UInt8]) -> [UInt8] { [0] + run(record) }
+        func le(_ value: UInt64) -> [UInt8] { R.le(value) }
+        let publish: UInt8 = 3, drain: UInt8 = 6
+        let futexWait = R.chain(
+            kernel: ["__schedule", "schedule", "futex_wait", "__x64_sys_futex", "do_syscall_64", "entry_SYSCALL_64_after_hwframe"]
+                .map(FuzzKernel.address(of:)),
+            user: [0x5555_0000_1234, 0x5555_0000_2345, 0x7fff_0000_0010])
+        let pipeRead = R.chain(
+            kernel: ["__schedule", "schedule", "anon_pipe_read", "ksys_read", "do_syscall_64"].map(FuzzKernel.address(of:)),
+            user: [0x5555_0000_3456])
+        let preempted = R.chain(kernel: ["__schedule", "perf_trace_sched_switch"].map(FuzzKernel.address(of:)),
+                                user: [0x5555_0000_4567, 0x5555_0000_5678])
+        let sideBand = [
+            R.task(exit: false, pid: 500, parent: 1, tid: 501, time: 1_000),
+            R.comm(pid: 500, tid: 501, name: Array("pingpong".utf8), exec: false, time: 1_010),
+            R.mapping(pid: 500, tid: 500, address: 0x5555_0000_0000, length: 0x10_0000, buildID: Array(1...20),
+                      path: Array("/usr/bin/TraceFixture".utf8), time: 1_020),
+            R.mapping(pid: 500, tid: 500, address: 0x7fff_0000_0000, length: 0x1000, buildID: nil,
+                      path: Array("/usr/lib/libc.so.6".utf8), time: 1_030),
+        ]
+        let scheduler = [
+            R.sample(id: R.switchID, pid: 500, tid: 501, time: 2_000, callchain: futexWait,
+                     raw: R.switchRaw(previous: 501, state: 0x1, next: 502)),
+            R.sample(id: R.wakingID, pid: 500, tid: 502, time: 2_500, callchain: nil, raw: R.wakingRaw(flags: 0x01, wakee: 501)),
+            R.sample(id: R.switchID, pid: 500, tid: 502, time: 3_000, callchain: pipeRead,
+                     raw: R.switchRaw(previous: 502, state: 0x1, next: 501)),
+            R.sample(id: R.switchID, pid: 500, tid: 501, time: 3_500, callchain: preempted,
+                     raw: R.switchRaw(previous: 501, state: 0x100, next: 0)),
+            R.sample(id: R.wakingID, pid: 0, tid: 0, time: 3_600, callchain: nil, raw: R.wakingRaw(flags: 0x09, wakee: 502)),
+            R.sample(id: R.sampleID, pid: 500, tid: 502, time: 4_000, callchain: R.chain(kernel: nil, user: [0x5555_0000_6789]),
+                     raw: nil),
+            R.sample(id: R.sampleID, pid: 0, tid: 0, time: 4_100, callchain: [], raw: nil),
+            R.lost(count: 17),
+            R.task(exit: true, pid: 500, parent: 1, tid: 501, time: 5_000),
+        ]
+        // Callchains, CPU samples and the classifier on, one page; the
+        // first record starts 24 bytes before the end.
+        let collector: [UInt8] = [4 | 8 | 16] + le(3 * 4096 - 24) + sideBand.flatMap(write) + [publish, drain]
+            + scheduler.flatMap(write) + [publish, drain] + scheduler.reversed().flatMap(write) + [publish, drain]
+        // No callchains, no CPU samples (their records are then another
+        // event's), two pages; and a record type the decoder skips.
+        let plain = [1] + le(0) + [
+            R.sample(id: R.switchID, pid: 600, tid: 601, time: 10, callchain: nil, raw: R.switchRaw(previous: 601, state: 0x2, next: 0)),
+            R.sample(id: R.wakingID, pid: 600, tid: 602, time: 20, callchain: nil, raw: R.wakingRaw(flags: 0x01, wakee: 601)),
+            R.sample(id: R.sampleID, pid: 600, tid: 601, time: 30, callchain: [], raw: nil),
+            { var throttle = R(type: 5); throttle.append(UInt64(40)); throttle.append(R.switchID); return throttle.finished() }(),
+        ].flatMap(write) + [publish, drain]
+        // The head jumps far ahead, then behind the tail: both dropped
+        // whole; then a record whose size is below a header, and one whose
+        // size runs past the head.
+        var short = scheduler[1]
+        short[6] = 4
+        short[7] = 0
+        var long = scheduler[1]
+        long[6] = 0xF0
+        let lying: [UInt8] = [4 | 8 | 16] + le(4096 - 8) + scheduler.prefix(3).flatMap(write) + [publish, drain]
+            + [4] + le(1 << 20) + [drain] + [4] + le(UInt64.max - 7) + [drain]
+            + scheduler.prefix(2).flatMap(write) + [publish, drain] + write(scheduler[0]) + write(short) + write(scheduler[2]) + [publish, drain]
+            + write(scheduler[0]) + write(long) + [publish, drain] + write([1, 2, 3, 4, 5]) + [publish, drain]
+        // Structured records from fields (16 pages): a switch with a
+        // callchain (futex_wait's kernel frames, a user frame), a waking, a
+        // comm, an mmap2.
+        let structured: [UInt8] = [2 | 4 | 16] + le(65536 - 40) + [2, 3]
+            + [10, 11, 0, 0, 0, 0, 0, 0] + [1, 0, 8, 0, 27, 32, 22, 17, 12, 1, 3, 0x34, 0x12, 3] // switch: state, chain, next
+            + [10, 12, 0, 1, 0, 0, 0, 1] + [1, 11]                                   // waking: flags, wakee
+            + [10, 11, 0, 2, 0, 0, 0, 5] + [4, 0] + Array("brew".utf8) + [1]         // comm, exec
+            + [10, 11, 0, 3, 0, 0, 0, 6] + [1] + [3, 0, 9, 9, 9] + le(0x5555_0000_0000) + [0, 16, 0, 0]
+            + [4, 0] + Array("/bin".utf8)                                            // mmap2 with a build id
+            + [publish, drain, 7]
+        return [("collector-records", collector), ("no-callchains", plain), ("lying-ring", lying), ("structured", structured)]
     }
 }

@@ -9,7 +9,7 @@ import TestSupport
     static let fuzz = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fuzz").path
 
-    static let targets = ["producer-messages", "control-messages", "buffer-consumer", "trace-file", "elf-file"]
+    static let targets = ["producer-messages", "control-messages", "buffer-consumer", "trace-file", "elf-file", "kernel-ring"]
 
     /// Inputs in a folder (none if it does not exist).
     static func count(_ folder: String) -> Int {
@@ -25,6 +25,16 @@ import TestSupport
         let result = try Processes.run(Processes.executable("traced-fuzz"), [target] + folders)
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.lines == ["\(target): \(expected) inputs replayed"])
+    }
+
+    @Test func everyTargetHasASeedCorpusAndIsReplayedHere() throws {
+        // scripts/fuzz fuzzes the folders of Tests/Fuzz/corpus: a target
+        // without one would be neither fuzzed nor replayed.
+        let result = try Processes.run(Processes.executable("traced-fuzz"), ["targets"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let folders = try FileManager.default.contentsOfDirectory(atPath: Self.fuzz + "/corpus").filter { !$0.hasPrefix(".") }
+        #expect(result.lines.sorted() == folders.sorted())
+        #expect(Self.targets.sorted() == folders.sorted())
     }
 
     @Test func theSeedsOnDiskAreTheOnesTheEncodersWriteNow() throws {
