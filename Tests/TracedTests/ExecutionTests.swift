@@ -259,17 +259,8 @@ import Testing
         #expect(try daemon.tracectl(["stop", "prof"]).status == 0)
         let path = daemon.directory.file("prof.trace")
         #expect(try daemon.tracectl(["fetch", "prof", "-o", path]).status == 0)
-        let profile = daemon.directory.file("cpu.pb.gz")
-        let written = try daemon.tracectl(["profile", path, "--kind", "cpu", "-o", profile])
-        #expect(written.status == 0, "\(written.standardError)")
-        let go = try #require(["/usr/bin/go", "/usr/lib/go/bin/go"].first { FileManager.default.isExecutableFile(atPath: $0) },
-                              "go is not installed (scripts/install-dependencies installs golang-go)")
-        let top = try Processes.run(go, ["tool", "pprof", "-top", profile], environment: ["HOME": daemon.directory.path])
-        #expect(top.status == 0, "\(top.standardError)")
-        // After the header, the first row is the heaviest: "flat flat% sum% cum cum% name".
-        let rows = top.standardOutput.split(separator: "\n").drop { !$0.contains("flat%") }.dropFirst()
-        let first = try #require(rows.first, "\(top.standardOutput)")
-        #expect(first.contains("burnCPU"), "\(top.standardOutput)")
+        let top = try topOfCPUProfile(daemon, trace: path)
+        #expect(top.first.contains("burnCPU"), "\(top.listing)")
     }
 
     /// traced as an ordinary user: perf events are refused, annotations

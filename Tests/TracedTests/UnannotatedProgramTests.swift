@@ -137,16 +137,8 @@ import TraceFormat
         #expect(try daemon.tracectl(["fetch", "c", "-o", path]).status == 0)
 
         // Its CPU samples: the spinning function first.
-        let profile = daemon.directory.file("cpu.pb.gz")
-        let written = try daemon.tracectl(["profile", path, "--kind", "cpu", "-o", profile])
-        #expect(written.status == 0, "\(written.standardError)")
-        let go = try #require(["/usr/bin/go", "/usr/lib/go/bin/go"].first { FileManager.default.isExecutableFile(atPath: $0) },
-                              "go is not installed (scripts/install-dependencies installs golang-go)")
-        let top = try Processes.run(go, ["tool", "pprof", "-top", profile], environment: ["HOME": daemon.directory.path])
-        #expect(top.status == 0, "\(top.standardError)")
-        let rows = top.standardOutput.split(separator: "\n").drop { !$0.contains("flat%") }.dropFirst()
-        let first = try #require(rows.first, "\(top.standardOutput)")
-        #expect(first.contains("spin_in_c_program"), "\(top.standardOutput)")
+        let top = try topOfCPUProfile(daemon, trace: path)
+        #expect(top.first.contains("spin_in_c_program"), "\(top.listing)")
 
         // Where it waited longest: in read, called from the library loaded
         // after recording began (its image from the kernel's mmap record),
