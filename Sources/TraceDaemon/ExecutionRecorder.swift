@@ -139,8 +139,16 @@ final class ExecutionRecorder {
             collector = nil
         }
         do {
-            let tracepoints = access(prepared + "/events", F_OK) == 0
-                ? Tracepoints(root: prepared) : try Tracepoints.locate(mounting: true)
+            // The prepared copy when there is one (an unreadable one is
+            // said so, not blamed on tracefs); tracefs when there is none.
+            let tracepoints: Tracepoints
+            if access(prepared + "/events", F_OK) == 0 {
+                tracepoints = Tracepoints(root: prepared)
+            } else if errno != ENOENT && errno != ENOTDIR {
+                throw KernelError.preparedUnreadable(SystemError("access", subject: prepared + "/events"))
+            } else {
+                tracepoints = try Tracepoints.locate(mounting: true)
+            }
             // The kernel's symbols tell what a thread waits in; without them
             // (no CAP_SYSLOG, no prepared copy) waits are told by state only.
             let symbols: KernelSymbols

@@ -11,6 +11,8 @@ package enum KernelError: Error, Equatable, Sendable, CustomStringConvertible {
     case tracefsNotMounted(searched: [String], mountFailure: SystemError?)
     /// A tracefs file (an `id` or `format`) could not be read.
     case tracefsUnreadable(SystemError)
+    /// The copy `traced --prepare-kernel` made exists but cannot be read.
+    case preparedUnreadable(SystemError)
     /// A tracepoint's `format` file lacks what the decoder needs.
     case tracepointFormat(event: String, path: String, problem: String)
     /// `/sys/devices/system/cpu/online` unreadable or not a CPU list.
@@ -43,6 +45,9 @@ package enum KernelError: Error, Equatable, Sendable, CustomStringConvertible {
                 return "\(error) (tracefs is readable by root only: run traced as root, or run `traced --prepare-kernel RUNTIME_DIR/kernel` as root before it, as the packaged unit does, and grant it CAP_PERFMON)"
             }
             return "\(error) (is this kernel built with CONFIG_TRACEPOINTS and the sched events?)"
+        case .preparedUnreadable(let error):
+            return "\(error) (the kernel files `traced --prepare-kernel` copied must be readable by traced's user: "
+                + "directories 0755, files 0640 root:traced; run it again as root, as the packaged unit's ExecStartPre= does)"
         case .tracepointFormat(let event, let path, let problem):
             return "tracepoint \(event) cannot be decoded: \(problem) in '\(path)'"
         case .onlineCPUs(let path, let problem):

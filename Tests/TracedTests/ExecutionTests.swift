@@ -315,5 +315,19 @@ import Testing
             #expect(try daemon.tracectl(["fetch", "exec", "-o", path]).status == 0)
             #expect(try Tally(path: path).kernelEvents > 0, "\(stopped.standardOutput)\n\(daemon.log)")
         }
+        do {
+            // A prepared copy traced's user cannot enter is said to be that,
+            // not blamed on tracefs.
+            let daemon = try TracedDaemon(launcher: asNobody("perfmon")) { directory in
+                try handOver(directory)
+                let prepared = try Processes.run(Processes.executable("traced"), ["--prepare-kernel", directory + "/run/kernel"])
+                #expect(prepared.status == 0, "\(prepared.standardError)")
+                try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory + "/run/kernel")
+            }
+            #expect(try daemon.tracectl(["start", "hidden"]).status == 0)
+            let stopped = try daemon.tracectl(["stop", "hidden"])
+            #expect(stopped.standardOutput.contains("execution events: not recorded:")
+                    && stopped.standardOutput.contains("copied must be readable by traced's user"), "\(stopped.standardOutput)")
+        }
     }
 }
