@@ -33,8 +33,10 @@ import Glibc
 /// at 4000, reads from a disk from 6000 (woken by an interrupt at 7000);
 /// worker sleeps from 3500 to 5000 (and wakes main at 3200, while it
 /// runs: a wakeup that changes nothing); helper waits in epoll_wait from 2400
-/// until 201 wakes it at 9000, the trace's last event. main's region
-/// "brew" runs 1000-5000; main is sampled at 3000, 201 at 8800.
+/// until 201 wakes it at 9000, the trace's last event; 201 leaves its CPU at
+/// 8900 to wait in a kernel function outside any system call (the report's
+/// unknown). main's region "brew" runs 1000-5000; main is sampled at 3000,
+/// 201 at 8800.
 struct KernelExportTests {
     static let lastTime: Int64 = 9000
 
@@ -55,6 +57,7 @@ struct KernelExportTests {
         try trace.metadata(1, .stack(StackRecord(id: 1, frames: [UInt64(unsafeBitCast(leaf, to: UInt.self)) + 1,
                                                                  UInt64(unsafeBitCast(root, to: UInt.self)) + 1])))
         try trace.metadata(2, .stack(StackRecord(id: 1, frames: [0x1234, 0x5678])))
+        try trace.strings(2, [0x8000_0001: "do_signal_stop"])
 
         var brew = EventEncoding()
         brew.regionBegin(dt: 0, type: 1)
@@ -94,6 +97,7 @@ struct KernelExportTests {
         var other = KernelEventEncoding()
         other.switchIn(dt: 0, cpu: 2)                                                                   // 8500
         other.sample(dt: 300, cpu: 2, stack: 1)                                                         // 8800
+        other.switchOut(dt: 100, state: TC_STATE_SLEEPING, cpu: 2, wait: TC_WAIT_NONE, why: 0x8000_0001) // 8900
         try trace.kernelBatch(process: 2, tid: 201, base: 8500, other)
         try trace.finish()
     }
@@ -131,7 +135,7 @@ struct KernelExportTests {
         try Self.writeTrace(trace)
         let path = directory.file("kernel.pftrace")
         let summary = try Self.export(trace, .perfetto, to: path)
-        #expect(summary.kernelEvents == 23 && summary.regions == 1)
+        #expect(summary.kernelEvents == 24 && summary.regions == 1)
         let read = try TraceReaders.check(path, queries: [
             """
             SELECT t.tid, s.ts, s.dur, s.state, s.cpu, s.io_wait, s.blocked_function, w.tid AS waker
@@ -157,8 +161,10 @@ struct KernelExportTests {
         #expect(read.stats.isEmpty, "\(read.stats)")
         #expect(read.totalSlices == 1 && read.unfinished == 0 && read.named("brew") == 1)
         // What trace_processor derives: every state of every thread, with
-        // its CPU when running, its wait's function and I/O flag, its waker
-        // (0: an interrupt); the states open at the trace's end last -1.
+        // its CPU when running, its wait's function and I/O flag (set for
+        // what the report calls io, S or D; a wait the report does not name
+        // has neither), its waker (0: an interrupt); the states open at the
+        // trace's end last -1.
         let states = read.rows(0).map { row in
             ["tid", "ts", "dur", "state", "cpu", "io_wait", "blocked_function", "waker"].map { Self.text(row[$0]) }.joined(separator: " ")
         }
@@ -178,9 +184,10 @@ struct KernelExportTests {
             "102 5050 2950 Running 0 - - -",
             "102 8000 -1 X - - - -",
             "103 1600 800 Running 1 - - -",
-            "103 2400 6600 S - 0 epoll_wait -",
+            "103 2400 6600 S - 1 epoll_wait -",
             "103 9000 -1 R - - - 201",
-            "201 8500 -1 Running 2 - - -",
+            "201 8500 400 Running 2 - - -",
+            "201 8900 -1 S - - - -",
         ], "\(states.joined(separator: "\n"))")
         // Every tid in its process, the client's threads and the kernel's alike.
         var pids: [Int: Int] = [:]
@@ -207,7 +214,7 @@ struct KernelExportTests {
         // a normal thread's priority (0 would read as real-time in the UI).
         let runs = read.rows(4).map { row in ["cpu", "ts", "dur", "tid", "priority"].map { Self.text(row[$0]) }.joined(separator: " ") }
         #expect(runs == ["0 1000 1000 101 120", "0 2000 1500 102 120", "0 5050 2950 102 120", "1 1600 800 103 120",
-                         "1 2600 1400 101 120", "1 4200 1800 101 120", "1 7100 -1 101 120", "2 8500 -1 201 120"], "\(runs)")
+                         "1 2600 1400 101 120", "1 4200 1800 101 120", "1 7100 -1 101 120", "2 8500 400 201 120"], "\(runs)")
     }
 
     @Test func threadStatesAreSlicesOfTheirOwnLanesInTheChromeJSONExport() throws {
@@ -227,7 +234,7 @@ struct KernelExportTests {
         #expect(read.json["trace_type"] as? String == "json")
         #expect(read.stats.isEmpty, "\(read.stats)")
         #expect(read.unfinished == 0)
-        #expect(read.category("region").count == 1 && read.category("thread_state").count == 16)
+        #expect(read.category("region").count == 1 && read.category("thread_state").count == 17)
         // The region stays alone on main's own lane, where it nests.
         let tracks = (read.json["slices"] as? [String: Any])?["by_track"] as? [[String: Any]] ?? []
         #expect(tracks.first { $0["tid"] as? Int == 101 }?["count"] as? Int == 1)
@@ -247,7 +254,8 @@ struct KernelExportTests {
             "main 101 state | io: read | 6000 | 1000 | -",
             "main 101 state | runnable | 7000 | 100 | -",
             "main 101 state | running | 7100 | 1900 | 1",
-            "thread 201 state | running | 8500 | 500 | 2",
+            "thread 201 state | running | 8500 | 400 | 2",
+            "thread 201 state | unknown: do_signal_stop | 8900 | 100 | -",
             "worker 102 state | running | 2000 | 1500 | 0",
             "worker 102 state | sleep: clock_nanosleep | 3500 | 1500 | -",
             "worker 102 state | runnable | 5000 | 50 | -",
