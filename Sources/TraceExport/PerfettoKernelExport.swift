@@ -5,8 +5,8 @@ import TraceFormat
 /// switches and wakeups as ftrace scheduler events (`PerfettoSchedBundles`),
 /// from which trace_processor builds `thread_state`; CPU samples as
 /// `PerfSample`s (`PerfettoSamples`). Names and exits need nothing of their
-/// own (a name goes with the thread's later events); process stats are not
-/// exported.
+/// own (a name goes with the thread's later events); process stats are
+/// counter tracks of their process, which `PerfettoExporter` writes.
 ///
 /// Kernel events name a thread by tid. A thread the client recorded is
 /// already tied to its process by its thread track's descriptor (pid, tid);

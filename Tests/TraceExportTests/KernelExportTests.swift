@@ -37,6 +37,10 @@ import Glibc
 /// 8900 to wait in a kernel function outside any system call (the report's
 /// unknown). main's region "brew" runs 1000-5000; main is sampled at 3000,
 /// 201 at 8800.
+///
+/// Process stats: cafe's nine at 1000 and four again at 8000 (in main's
+/// batch), with one of a kind no reader knows (99); process 2's thread
+/// count at 8600.
 struct KernelExportTests {
     static let lastTime: Int64 = 9000
 
@@ -66,6 +70,7 @@ struct KernelExportTests {
 
         var main = KernelEventEncoding()
         main.switchIn(dt: 0, cpu: 0)                                                                    // 1000
+        for (what, value) in Self.firstStats { main.stat(dt: 0, what: what, value: value) }             // 1000
         main.switchOut(dt: 1000, state: TC_STATE_SLEEPING, cpu: 0, wait: TC_WAIT_LOCK, why: 0x8000_0001) // 2000
         main.wakeup(dt: 500, wakerProcess: 1, wakerTid: 102, cpu: 1)                                    // 2500
         main.switchIn(dt: 100, cpu: 1)                                                                  // 2600
@@ -76,6 +81,11 @@ struct KernelExportTests {
         main.switchOut(dt: 1800, state: TC_STATE_DISK, cpu: 1, wait: TC_WAIT_IO, why: 0x8000_0003)      // 6000
         main.wakeup(dt: 1000, wakerProcess: 0, wakerTid: 0, cpu: 1)                                     // 7000
         main.switchIn(dt: 100, cpu: 1)                                                                  // 7100
+        main.stat(dt: 900, what: TC_STAT_USER_CPU_NS, value: 3_000_000)                                 // 8000
+        main.stat(dt: 0, what: TC_STAT_RSS_BYTES, value: 9 << 20)
+        main.stat(dt: 0, what: TC_STAT_THREADS, value: 2)
+        main.stat(dt: 0, what: TC_STAT_VOLUNTARY_SWITCHES, value: 14)
+        main.stat(dt: 0, what: 99, value: 7)
         try trace.kernelBatch(process: 1, tid: 101, base: 1000, main)
 
         var worker = KernelEventEncoding()
@@ -96,11 +106,19 @@ struct KernelExportTests {
 
         var other = KernelEventEncoding()
         other.switchIn(dt: 0, cpu: 2)                                                                   // 8500
-        other.sample(dt: 300, cpu: 2, stack: 1)                                                         // 8800
+        other.stat(dt: 100, what: TC_STAT_THREADS, value: 1)                                            // 8600
+        other.sample(dt: 200, cpu: 2, stack: 1)                                                         // 8800
         other.switchOut(dt: 100, state: TC_STATE_SLEEPING, cpu: 2, wait: TC_WAIT_NONE, why: 0x8000_0001) // 8900
         try trace.kernelBatch(process: 2, tid: 201, base: 8500, other)
         try trace.finish()
     }
+
+    /// cafe's stats at 1000: every kind traced records.
+    static let firstStats: [(Int, UInt64)] = [
+        (TC_STAT_USER_CPU_NS, 1_000_000), (TC_STAT_SYSTEM_CPU_NS, 500_000), (TC_STAT_RSS_BYTES, 8 << 20),
+        (TC_STAT_THREADS, 3), (TC_STAT_OPEN_FDS, 12), (TC_STAT_MINOR_FAULTS, 100), (TC_STAT_MAJOR_FAULTS, 2),
+        (TC_STAT_VOLUNTARY_SWITCHES, 10), (TC_STAT_INVOLUNTARY_SWITCHES, 1),
+    ]
 
     /// The image record of the loaded file holding `address`, from
     /// /proc/self/maps: its load address (where its offset 0 is mapped) as
@@ -135,7 +153,7 @@ struct KernelExportTests {
         try Self.writeTrace(trace)
         let path = directory.file("kernel.pftrace")
         let summary = try Self.export(trace, .perfetto, to: path)
-        #expect(summary.kernelEvents == 24 && summary.regions == 1)
+        #expect(summary.kernelEvents == 39 && summary.unknownStats == 1 && summary.regions == 1)
         let read = try TraceReaders.check(path, queries: [
             """
             SELECT t.tid, s.ts, s.dur, s.state, s.cpu, s.io_wait, s.blocked_function, w.tid AS waker
@@ -262,6 +280,61 @@ struct KernelExportTests {
             "worker 102 state | running | 5050 | 2950 | 0",
         ], "\(slices.joined(separator: "\n"))")
         #expect(read.threadNames[101] == "main", "the thread's own lane keeps its name")
+    }
+
+    /// Process stats read back from both exports as counter tracks of their
+    /// process, one per stat, named "stat NAME": in the Perfetto export
+    /// with its unit (ns, bytes, count), in the JSON export as `C` events
+    /// (which trace_processor names "NAME value"). The stat of a kind no
+    /// reader knows is in neither, and counted.
+    @Test func processStatsAreCounterTracksOfTheirProcessInBothExports() throws {
+        let directory = try TemporaryDirectory()
+        let trace = directory.file("kernel.trace")
+        try Self.writeTrace(trace)
+        let query = """
+            SELECT p.pid, t.name, t.unit, c.ts, CAST(c.value AS INT) AS value
+            FROM process_counter_track t JOIN process p USING (upid) JOIN counter c ON c.track_id = t.id
+            WHERE t.name GLOB 'stat *' ORDER BY p.pid, t.name, c.ts
+            """
+        func counters(_ read: TraceReaders) -> [String] {
+            read.rows(0).map { row in ["pid", "name", "unit", "ts", "value"].map { Self.text(row[$0]) }.joined(separator: " | ") }
+        }
+
+        let protobuf = directory.file("stats.pftrace")
+        #expect(try Self.export(trace, .perfetto, to: protobuf).unknownStats == 1)
+        let perfetto = try TraceReaders.check(protobuf, queries: [query])
+        #expect(perfetto.stats.isEmpty, "\(perfetto.stats)")
+        let tracks = counters(perfetto)
+        #expect(tracks == [
+            "100 | stat involuntary-switches | count | 1000 | 1",
+            "100 | stat major-faults | count | 1000 | 2",
+            "100 | stat minor-faults | count | 1000 | 100",
+            "100 | stat open-fds | count | 1000 | 12",
+            "100 | stat rss-bytes | bytes | 1000 | 8388608",
+            "100 | stat rss-bytes | bytes | 8000 | 9437184",
+            "100 | stat system-cpu-ns | ns | 1000 | 500000",
+            "100 | stat threads | count | 1000 | 3",
+            "100 | stat threads | count | 8000 | 2",
+            "100 | stat user-cpu-ns | ns | 1000 | 1000000",
+            "100 | stat user-cpu-ns | ns | 8000 | 3000000",
+            "100 | stat voluntary-switches | count | 1000 | 10",
+            "100 | stat voluntary-switches | count | 8000 | 14",
+            "200 | stat threads | count | 8600 | 1",
+        ], "\(tracks.joined(separator: "\n"))")
+
+        let text = directory.file("stats.json")
+        #expect(try Self.export(trace, .chromeJSON, to: text).unknownStats == 1)
+        let json = try TraceReaders.check(text, queries: [query.replacingOccurrences(of: "'stat *'", with: "'stat * value'")])
+        #expect(json.stats.isEmpty, "\(json.stats)")
+        // The same values at the same times, microseconds written with
+        // three decimals; the format has no units.
+        let jsonTracks = counters(json)
+        #expect(jsonTracks == tracks.map { line in
+            var fields = line.components(separatedBy: " | ")
+            fields[1] += " value"
+            fields[2] = "-"
+            return fields.joined(separator: " | ")
+        }, "\(jsonTracks.joined(separator: "\n"))")
     }
 
     /// A damaged trace's CPU numbers past what trace_processor takes (it
