@@ -54,7 +54,7 @@ package struct Wakeup: Equatable, Sendable {
 }
 
 /// What a process stat counts.
-package enum ProcessStat: UInt32, Sendable {
+package enum ProcessStat: UInt32, CaseIterable, Sendable {
     case userCPUNanoseconds = 1
     case systemCPUNanoseconds = 2
     case residentBytes = 3
@@ -64,4 +64,20 @@ package enum ProcessStat: UInt32, Sendable {
     case majorFaults = 7
     case voluntarySwitches = 8
     case involuntarySwitches = 9
+
+    /// Its name, with its unit where it has one: `dump` prints it, and the
+    /// exports name its counter track after it ("stat NAME").
+    package var name: String {
+        switch self {
+        case .userCPUNanoseconds: "user-cpu-ns"
+        case .systemCPUNanoseconds: "system-cpu-ns"
+        case .residentBytes: "rss-bytes"
+        case .threads: "threads"
+        case .openFiles: "open-fds"
+        case .minorFaults: "minor-faults"
+        case .majorFaults: "major-faults"
+        case .voluntarySwitches: "voluntary-switches"
+        case .involuntarySwitches: "involuntary-switches"
+        }
+    }
 }

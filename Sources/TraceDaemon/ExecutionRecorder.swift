@@ -60,10 +60,12 @@ final class ExecutionRecorder {
         var stacks: [UserStack] = []
         var stackIndex: [UserStack: Int32] = [:]
         var lost: UInt64 = 0
-        /// This drain's switches, wakeups and samples of threads not (yet)
-        /// known: a new thread's first ones can come from a CPU read
-        /// before the one with its fork record. Looked at again if the
-        /// drain found a new thread.
+        /// Switches, wakeups and samples of threads not (yet) known, and
+        /// the unknown side of switches whose other side is known: a new
+        /// thread's first ones can come from a CPU read before the one
+        /// with its fork record, in this drain or the next. Looked at
+        /// again if a drain finds a new thread; kept while as recent as
+        /// what `held` holds back.
         var unknown: [KernelRecord] = []
         var newThreads = 0
         var newChildren: [(parent: Int32, child: Int32)] = []
@@ -214,6 +216,7 @@ final class ExecutionRecorder {
     func close() {
         collector = nil
         routing.held = []
+        routing.unknown = []
         routing.processOf = ThreadTable()
         routing.routeOf = ThreadTable()
         routing.routes = []
@@ -261,7 +264,12 @@ final class ExecutionRecorder {
             routing.unknown.removeAll(keepingCapacity: true)
             for record in unknown { Self.take(record, into: &routing) }
         }
-        routing.unknown.removeAll(keepingCapacity: true)
+        let cutoff = everything ? UInt64.max : began &- Self.margin
+        // A thread's fork record can come a drain late: its CPU's ring was
+        // read before the fork, another CPU's after the thread ran there.
+        // What is still unknown and as recent as what waits in `held` is
+        // kept for the next drain to look at again.
+        routing.unknown.removeAll { ($0.time ?? 0) < cutoff }
         routing.newThreads = 0
         children.append(contentsOf: routing.newChildren)
         routing.newChildren.removeAll()
@@ -273,14 +281,20 @@ final class ExecutionRecorder {
         }
         guard !routing.held.isEmpty else { return }
         if routing.held.count > heldBefore { routing.held.sort { $0.time < $1.time } }
-        let cutoff = everything ? UInt64.max : began &- Self.margin
         let ready = routing.held.partitioningIndex { $0.time >= cutoff }
         guard ready > 0 else { return }
         var routed = [[RoutedEvent]](repeating: [], count: sessions.count)
-        for index in 0..<ready { hand(routing.held[index], &routing, into: &routed) }
+        var ended: [Int32] = []
+        for index in 0..<ready { hand(routing.held[index], &routing, into: &routed, ended: &ended) }
         routing.held.removeFirst(ready)
         for (index, events) in routed.enumerated() where !events.isEmpty {
             sessions[index].apply(events, strings: routing.strings, stacks: routing.stacks)
+        }
+        // The main thread's exit ends its process, once this drain's events
+        // are written: a session leaves out events of a process it no
+        // longer records, and these are the last of it.
+        for pid in ended {
+            for session in routing.watchers[pid] ?? [] { sessions[Int(session)].remove(pid: pid) }
         }
     }
 
@@ -294,6 +308,19 @@ final class ExecutionRecorder {
             guard previous || next else {
                 routing.unknown.append(record)
                 return
+            }
+            // The side not known yet may be a new thread whose fork record
+            // this drain has yet to take (its first switch-in is often from
+            // the thread that made it and then waits for it): that side is
+            // looked at again, alone, as `unknown` is.
+            if !next, change.nextTID > 0 {
+                routing.unknown.append(.contextSwitch(ContextSwitch(
+                    time: change.time, cpu: change.cpu, previousTID: 0, previousPID: nil, previousState: .running,
+                    preempted: false, nextTID: change.nextTID)))
+            } else if !previous, change.previousTID > 0 {
+                var out = change
+                out.nextTID = 0
+                routing.unknown.append(.contextSwitch(out))
             }
             let (wait, why) = Self.wait(of: change)
             routing.held.append(Held(
@@ -369,7 +396,10 @@ final class ExecutionRecorder {
         return route
     }
 
-    private func hand(_ record: Held, _ routing: inout Routing, into routed: inout [[RoutedEvent]]) {
+    /// Routes one record's events; a process whose main thread exited goes
+    /// to `ended`.
+    private func hand(_ record: Held, _ routing: inout Routing, into routed: inout [[RoutedEvent]],
+                      ended: inout [Int32]) {
         func each(_ tid: Int32, _ event: RoutedEvent) {
             guard let route = targets(of: tid, &routing) else { return }
             for (session, slot) in routing.routes[Int(route)] {
@@ -394,10 +424,7 @@ final class ExecutionRecorder {
                                            wakerPID: record.third, wakerTID: record.second))
         case .exit:
             each(record.first, RoutedEvent(time: record.time, slot: 0, kind: .exit))
-            // The main thread's exit ends the process.
-            if record.first == record.second {
-                for session in routing.watchers[record.second] ?? [] { sessions[Int(session)].remove(pid: record.second) }
-            }
+            if record.first == record.second { ended.append(record.second) }
         case .name:
             each(record.first, RoutedEvent(time: record.time, slot: 0, kind: .name, text: record.text))
         case .sample:

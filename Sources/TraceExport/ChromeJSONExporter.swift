@@ -12,8 +12,9 @@ package import TraceSystem
 /// "misnested regions"); slices are `B`/`E` pairs written in nesting order;
 /// a child task's flow is an `s` event on the parent's lane at the parent's
 /// begin and an `f` event (`"bp": "e"`, bound to the enclosing slice) at the
-/// child's end; logs are thread-scoped `i` instants; counters and drops are
-/// `C` events (a track named "NAME value"); stacks an `args.stack` string.
+/// child's end; logs are thread-scoped `i` instants; counters, drops and
+/// process stats ("stat NAME", `ProcessStat.name`) are `C` events of their
+/// process (a track named "NAME value"); stacks an `args.stack` string.
 /// Times are microseconds with three decimals (nanoseconds kept).
 ///
 /// Thread states (`ThreadStateSlices`: "running", "runnable", "lock: futex",
@@ -284,9 +285,19 @@ package final class ChromeJSONExporter: ExportFormat {
         }
     }
 
-    // MARK: Thread states
+    // MARK: Thread states, process stats
 
     package func kernel(_ event: TraceEvent) throws {
+        if case .processStat(let stat?, let value) = event.kind {
+            try self.event {
+                text("{\"ph\":\"C\",\"name\":"); quoted("stat \(stat.name)")
+                text(",\"ts\":"); time(event.time)
+                text(",\"pid\":"); number(Int64(pid(event.process)))
+                text(",\"args\":{\"value\":"); number(value)
+                text("}}")
+            }
+            return
+        }
         if case .threadName(let name) = event.kind {
             let key = Self.key(event.process, event.thread)
             kernelNames[key] = names(name.index)

@@ -29,6 +29,9 @@ package import TraceSystem
 /// - Kernel events (`PerfettoKernelExport`): switches and wakeups as ftrace
 ///   scheduler events, from which trace_processor builds `thread_state`;
 ///   CPU samples as `PerfSample`s with interned callstacks.
+/// - Process stats: a counter track per process and stat, "stat NAME"
+///   (`ProcessStat.name`), with its unit (ns, bytes, or a count), holding
+///   the values as recorded (cumulative ones as totals).
 package final class PerfettoExporter: ExportFormat {
     private let packets: PerfettoPacketWriter
     private let names: (UInt32) -> String
@@ -45,6 +48,9 @@ package final class PerfettoExporter: ExportFormat {
     @exclusivity(unchecked) private var counterIndex = SerialTable()
     @exclusivity(unchecked) private var counterTracks: [UInt64] = []
     private var dropTracks: [UInt32: UInt64] = [:]
+    /// Process stats' counter tracks by `key(process, stat)`: a stat comes
+    /// once a second per process, too rarely for a `SerialTable`.
+    private var statTracks: [UInt64: UInt64] = [:]
     /// Interned stack ids (1, 2, ... in order of first use) by `key(process, stack)`.
     @exclusivity(unchecked) private var stackIIDs = SerialTable()
     /// Names as UTF-8 by id, each resolved once.
@@ -291,7 +297,30 @@ package final class PerfettoExporter: ExportFormat {
     }
 
     package func kernel(_ event: TraceEvent) throws {
-        try kernelEvents.event(event)
+        guard case .processStat(let stat?, let value) = event.kind else { return try kernelEvents.event(event) }
+        let key = Self.key(event.process, stat.rawValue)
+        let track: UInt64
+        if let known = statTracks[key] {
+            track = known
+        } else {
+            track = newTrack()
+            statTracks[key] = track
+            try packets.counterTrack(uuid: track, parent: try processTrack(event.process).track, name: "stat \(stat.name)",
+                                     unit: Self.unit(stat))
+        }
+        let packet = packets.beginEvent(time: event.time, track: track, type: .counter, name: 0, nameText: { "" })
+        packets.counterValue(Int64(clamping: value))
+        try packets.endEvent(packet)
+    }
+
+    /// A process stat's unit, as its counter track declares it.
+    private static func unit(_ stat: ProcessStat) -> UInt64 {
+        switch stat {
+        case .userCPUNanoseconds, .systemCPUNanoseconds: PerfettoSchema.CounterDescriptor.unitTimeNanoseconds
+        case .residentBytes: PerfettoSchema.CounterDescriptor.unitSizeBytes
+        case .threads, .openFiles, .minorFaults, .majorFaults, .voluntarySwitches, .involuntarySwitches:
+            PerfettoSchema.CounterDescriptor.unitCount
+        }
     }
 
     /// Kernel events left out of the export: switches and wakeups on CPUs

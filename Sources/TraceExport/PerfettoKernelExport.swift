@@ -5,8 +5,8 @@ import TraceFormat
 /// switches and wakeups as ftrace scheduler events (`PerfettoSchedBundles`),
 /// from which trace_processor builds `thread_state`; CPU samples as
 /// `PerfSample`s (`PerfettoSamples`). Names and exits need nothing of their
-/// own (a name goes with the thread's later events); process stats are not
-/// exported.
+/// own (a name goes with the thread's later events); process stats are
+/// counter tracks of their process, which `PerfettoExporter` writes.
 ///
 /// Kernel events name a thread by tid. A thread the client recorded is
 /// already tied to its process by its thread track's descriptor (pid, tid);
@@ -51,10 +51,10 @@ final class PerfettoKernelExport {
         switch event.kind {
         case .switchOut(let out):
             guard let thread = try identify(event.process, event.thread, at: event.time) else { return }
-            let blocked = out.state != .runnable && out.state != .dead && (out.why.index != 0 || out.state == .disk)
-            let why = out.why.index == 0 ? 0 : sched.symbol(out.why.index) { names(out.why.index) }
+            let ioWait = Self.ioWait(Activity(out))
+            let why = ioWait == nil || out.why.index == 0 ? 0 : sched.symbol(out.why.index) { names(out.why.index) }
             try sched.switchOut(time: event.time, cpu: out.cpu, identity: thread.identity, state: Self.taskState(out.state),
-                                why: why, ioWait: blocked ? out.state == .disk && (out.wait == .io || out.wait == .none) : nil)
+                                why: why, ioWait: ioWait)
         case .switchIn(let cpu):
             guard let thread = try identify(event.process, event.thread, at: event.time) else { return }
             try sched.switchIn(time: event.time, cpu: cpu, identity: thread.identity)
@@ -109,6 +109,21 @@ final class PerfettoKernelExport {
         let thread = Thread(identity: sched.identity(.init(tid: tid, comm: comm)), tid: tid)
         threads[key] = thread
         return thread
+    }
+
+    /// The blocked reason's `io_wait` for a thread that left its CPU for
+    /// `activity`, nil for no blocked reason: a wait the report names (lock,
+    /// io, sleep, syscall) has one, io with `io_wait` set, so that
+    /// `thread_state` tells the report's parts apart (an S wait on a pipe
+    /// is io, which the UI shows as "Sleeping (IO)"); a wait the report
+    /// calls unknown has none, though traced may know the kernel function
+    /// it waits in, since a name alone would read as a syscall.
+    private static func ioWait(_ activity: Activity) -> Bool? {
+        switch activity {
+        case .io: true
+        case .lock, .sleep, .syscall: false
+        case .running, .runnable, .unknown: nil
+        }
     }
 
     /// sched_switch's `prev_state` for a thread leaving in `state`.

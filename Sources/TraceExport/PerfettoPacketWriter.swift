@@ -186,12 +186,15 @@ package final class PerfettoPacketWriter {
         try endDescriptor(packet)
     }
 
-    /// A counter track under `parent`.
-    package func counterTrack(uuid: UInt64, parent: UInt64, name: String) throws(SystemError) {
+    /// A counter track under `parent`, of values in `unit` (a
+    /// `CounterDescriptor.Unit`; nil: plain numbers).
+    package func counterTrack(uuid: UInt64, parent: UInt64, name: String, unit: UInt64? = nil) throws(SystemError) {
         let packet = beginDescriptor(uuid: uuid)
         output.varint(F.TrackDescriptor.parentUUID, parent)
         output.string(F.TrackDescriptor.name, name)
-        output.end(output.begin(F.TrackDescriptor.counter))
+        let counter = output.begin(F.TrackDescriptor.counter)
+        if let unit { output.varint(F.CounterDescriptor.unit, unit) }
+        output.end(counter)
         output.varint(F.TrackDescriptor.siblingMergeBehavior, F.TrackDescriptor.siblingMergeNone)
         try endDescriptor(packet)
     }

@@ -29,7 +29,8 @@
 /// in (`why`: futex, read...) goes with its switch-out as a
 /// `sched_blocked_reason` whose caller is that name, interned as a kernel
 /// symbol (trace_processor shows it as the state's `blocked_function`),
-/// with `io_wait` for an uninterruptible I/O wait.
+/// with `io_wait` for a wait the report calls io (`PerfettoKernelExport`
+/// says which waits get a reason).
 ///
 /// Memory: events are held per CPU and written as a bundle once a CPU holds
 /// `bundleLimit` of them, at a change of instant (an instant's events are

@@ -81,7 +81,14 @@ enum PerfettoSchema {
 
     /// trace/track_event/counter_descriptor.proto: `message CounterDescriptor`
     /// (empty: a counter track of plain values).
-    enum CounterDescriptor {}
+    enum CounterDescriptor {
+        static let unit: UInt32 = 3
+
+        /// `enum Unit`.
+        static let unitTimeNanoseconds: UInt64 = 1
+        static let unitCount: UInt64 = 2
+        static let unitSizeBytes: UInt64 = 3
+    }
 
     /// trace/track_event/track_event.proto: `message TrackEvent`.
     enum TrackEvent {

@@ -20,6 +20,8 @@ package final class TimelineExport {
     @exclusivity(unchecked) package private(set) var logs = 0
     @exclusivity(unchecked) package private(set) var counters = 0
     package private(set) var kernelEvents = 0
+    /// Process stats of kinds this reader does not know, left out.
+    package private(set) var unknownStats = 0
 
     package init(format: any ExportFormat, holdLimit: Int = 1 << 18) {
         self.format = format
@@ -81,6 +83,11 @@ package final class TimelineExport {
 
     package func kernel(_ event: TraceEvent) throws {
         kernelEvents += 1
+        // A newer traced's kind of stat: no format can name it or its unit.
+        if case .processStat(nil, _) = event.kind {
+            unknownStats += 1
+            return
+        }
         try format.kernel(event)
     }
 

@@ -20,6 +20,9 @@ package enum TraceExporter {
         /// Kernel events the format could not write (Perfetto: switches and
         /// wakeups on CPUs numbered past 1023, in a damaged trace).
         package var kernelEventsLeftOut = 0
+        /// Process stats of kinds this reader does not know (a newer
+        /// traced's), left out of every format.
+        package var unknownStats = 0
         package var bytes: UInt64 = 0
         /// Held-back begins written early because of the layout's bound.
         package var forcedCommits = 0
@@ -123,7 +126,8 @@ package enum TraceExporter {
         if let error = visitor.error { throw error }
         let export = visitor.export
         return Summary(tasks: export.taskSlices, regions: export.regionSlices, logs: export.logs, counters: export.counters,
-                       kernelEvents: export.kernelEvents, forcedCommits: export.layout.forcedCommits, diagnostics: catalog.diagnostics)
+                       kernelEvents: export.kernelEvents, unknownStats: export.unknownStats,
+                       forcedCommits: export.layout.forcedCommits, diagnostics: catalog.diagnostics)
     }
 }
 

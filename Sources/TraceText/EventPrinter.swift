@@ -1,4 +1,5 @@
 package import TraceFormat
+import TraceAnalysis
 
 /// Renders decoded events and a file summary as text.
 package struct EventPrinter {
@@ -46,8 +47,6 @@ package struct EventPrinter {
 
     private static let states = ["R", "S", "D", "T", "X"]
     private static let waits = ["", "lock", "io", "sleep", "syscall"]
-    private static let stats = ["", "user-cpu-ns", "system-cpu-ns", "rss-bytes", "threads", "open-fds", "minor-faults",
-                                "major-faults", "voluntary-switches", "involuntary-switches"]
 
     private static func kernelBody(_ event: RawEvent, _ name: (UInt32) -> String) -> String {
         let k = event.kernel
@@ -70,7 +69,7 @@ package struct EventPrinter {
         case .threadExit:
             return "thread-exit"
         case .processStat:
-            let what = Int(k.what) < stats.count && k.what != 0 ? stats[Int(k.what)] : "stat\(k.what)"
+            let what = ProcessStat(rawValue: k.what)?.name ?? "stat\(k.what)"
             return "stat \(what)=\(UInt64(bitPattern: event.integerValue))"
         default:
             return "event \(event.kind.name)"

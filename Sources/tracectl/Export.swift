@@ -45,6 +45,10 @@ struct Export: ParsableCommand {
             try? FileDescriptor.standardError.writeAll(Array(
                 "tracectl: warning: \(summary.kernelEventsLeftOut) kernel events left out: their CPU numbers are past 1023, which Perfetto refuses (a damaged trace?)\n".utf8))
         }
+        if summary.unknownStats > 0 {
+            try? FileDescriptor.standardError.writeAll(Array(
+                "tracectl: warning: \(summary.unknownStats) process stats left out: their kind is not one this tracectl knows (a newer traced's?)\n".utf8))
+        }
         let counts = "\(summary.tasks) tasks, \(summary.regions) regions, \(summary.logs) logs"
             + (summary.kernelEvents == 0 ? " and \(summary.counters) counter samples"
                 : ", \(summary.counters) counter samples and \(summary.kernelEvents) kernel events")

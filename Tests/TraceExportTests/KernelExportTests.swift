@@ -33,8 +33,14 @@ import Glibc
 /// at 4000, reads from a disk from 6000 (woken by an interrupt at 7000);
 /// worker sleeps from 3500 to 5000 (and wakes main at 3200, while it
 /// runs: a wakeup that changes nothing); helper waits in epoll_wait from 2400
-/// until 201 wakes it at 9000, the trace's last event. main's region
-/// "brew" runs 1000-5000; main is sampled at 3000, 201 at 8800.
+/// until 201 wakes it at 9000, the trace's last event; 201 leaves its CPU at
+/// 8900 to wait in a kernel function outside any system call (the report's
+/// unknown). main's region "brew" runs 1000-5000; main is sampled at 3000,
+/// 201 at 8800.
+///
+/// Process stats: cafe's nine at 1000 and four again at 8000 (in main's
+/// batch), with one of a kind no reader knows (99); process 2's thread
+/// count at 8600.
 struct KernelExportTests {
     static let lastTime: Int64 = 9000
 
@@ -56,6 +62,7 @@ struct KernelExportTests {
                                                                  UInt64(unsafeBitCast(root, to: UInt.self)) + 1])))
         // Cut at the kernel's bound: its root is a "[cut]" frame.
         try trace.metadata(2, .stack(StackRecord(id: 1, frames: [0x1234, 0x5678], cut: true)))
+        try trace.strings(2, [0x8000_0001: "do_signal_stop"])
 
         var brew = EventEncoding()
         brew.regionBegin(dt: 0, type: 1)
@@ -64,6 +71,7 @@ struct KernelExportTests {
 
         var main = KernelEventEncoding()
         main.switchIn(dt: 0, cpu: 0)                                                                    // 1000
+        for (what, value) in Self.firstStats { main.stat(dt: 0, what: what, value: value) }             // 1000
         main.switchOut(dt: 1000, state: TC_STATE_SLEEPING, cpu: 0, wait: TC_WAIT_LOCK, why: 0x8000_0001) // 2000
         main.wakeup(dt: 500, wakerProcess: 1, wakerTid: 102, cpu: 1)                                    // 2500
         main.switchIn(dt: 100, cpu: 1)                                                                  // 2600
@@ -74,6 +82,11 @@ struct KernelExportTests {
         main.switchOut(dt: 1800, state: TC_STATE_DISK, cpu: 1, wait: TC_WAIT_IO, why: 0x8000_0003)      // 6000
         main.wakeup(dt: 1000, wakerProcess: 0, wakerTid: 0, cpu: 1)                                     // 7000
         main.switchIn(dt: 100, cpu: 1)                                                                  // 7100
+        main.stat(dt: 900, what: TC_STAT_USER_CPU_NS, value: 3_000_000)                                 // 8000
+        main.stat(dt: 0, what: TC_STAT_RSS_BYTES, value: 9 << 20)
+        main.stat(dt: 0, what: TC_STAT_THREADS, value: 2)
+        main.stat(dt: 0, what: TC_STAT_VOLUNTARY_SWITCHES, value: 14)
+        main.stat(dt: 0, what: 99, value: 7)
         try trace.kernelBatch(process: 1, tid: 101, base: 1000, main)
 
         var worker = KernelEventEncoding()
@@ -94,10 +107,19 @@ struct KernelExportTests {
 
         var other = KernelEventEncoding()
         other.switchIn(dt: 0, cpu: 2)                                                                   // 8500
-        other.sample(dt: 300, cpu: 2, stack: 1)                                                         // 8800
+        other.stat(dt: 100, what: TC_STAT_THREADS, value: 1)                                            // 8600
+        other.sample(dt: 200, cpu: 2, stack: 1)                                                         // 8800
+        other.switchOut(dt: 100, state: TC_STATE_SLEEPING, cpu: 2, wait: TC_WAIT_NONE, why: 0x8000_0001) // 8900
         try trace.kernelBatch(process: 2, tid: 201, base: 8500, other)
         try trace.finish()
     }
+
+    /// cafe's stats at 1000: every kind traced records.
+    static let firstStats: [(Int, UInt64)] = [
+        (TC_STAT_USER_CPU_NS, 1_000_000), (TC_STAT_SYSTEM_CPU_NS, 500_000), (TC_STAT_RSS_BYTES, 8 << 20),
+        (TC_STAT_THREADS, 3), (TC_STAT_OPEN_FDS, 12), (TC_STAT_MINOR_FAULTS, 100), (TC_STAT_MAJOR_FAULTS, 2),
+        (TC_STAT_VOLUNTARY_SWITCHES, 10), (TC_STAT_INVOLUNTARY_SWITCHES, 1),
+    ]
 
     /// The image record of the loaded file holding `address`, from
     /// /proc/self/maps: its load address (where its offset 0 is mapped) as
@@ -132,7 +154,7 @@ struct KernelExportTests {
         try Self.writeTrace(trace)
         let path = directory.file("kernel.pftrace")
         let summary = try Self.export(trace, .perfetto, to: path)
-        #expect(summary.kernelEvents == 23 && summary.regions == 1)
+        #expect(summary.kernelEvents == 39 && summary.unknownStats == 1 && summary.regions == 1)
         let read = try TraceReaders.check(path, queries: [
             """
             SELECT t.tid, s.ts, s.dur, s.state, s.cpu, s.io_wait, s.blocked_function, w.tid AS waker
@@ -158,8 +180,10 @@ struct KernelExportTests {
         #expect(read.stats.isEmpty, "\(read.stats)")
         #expect(read.totalSlices == 1 && read.unfinished == 0 && read.named("brew") == 1)
         // What trace_processor derives: every state of every thread, with
-        // its CPU when running, its wait's function and I/O flag, its waker
-        // (0: an interrupt); the states open at the trace's end last -1.
+        // its CPU when running, its wait's function and I/O flag (set for
+        // what the report calls io, S or D; a wait the report does not name
+        // has neither), its waker (0: an interrupt); the states open at the
+        // trace's end last -1.
         let states = read.rows(0).map { row in
             ["tid", "ts", "dur", "state", "cpu", "io_wait", "blocked_function", "waker"].map { Self.text(row[$0]) }.joined(separator: " ")
         }
@@ -179,9 +203,10 @@ struct KernelExportTests {
             "102 5050 2950 Running 0 - - -",
             "102 8000 -1 X - - - -",
             "103 1600 800 Running 1 - - -",
-            "103 2400 6600 S - 0 epoll_wait -",
+            "103 2400 6600 S - 1 epoll_wait -",
             "103 9000 -1 R - - - 201",
-            "201 8500 -1 Running 2 - - -",
+            "201 8500 400 Running 2 - - -",
+            "201 8900 -1 S - - - -",
         ], "\(states.joined(separator: "\n"))")
         // Every tid in its process, the client's threads and the kernel's alike.
         var pids: [Int: Int] = [:]
@@ -209,7 +234,7 @@ struct KernelExportTests {
         // a normal thread's priority (0 would read as real-time in the UI).
         let runs = read.rows(4).map { row in ["cpu", "ts", "dur", "tid", "priority"].map { Self.text(row[$0]) }.joined(separator: " ") }
         #expect(runs == ["0 1000 1000 101 120", "0 2000 1500 102 120", "0 5050 2950 102 120", "1 1600 800 103 120",
-                         "1 2600 1400 101 120", "1 4200 1800 101 120", "1 7100 -1 101 120", "2 8500 -1 201 120"], "\(runs)")
+                         "1 2600 1400 101 120", "1 4200 1800 101 120", "1 7100 -1 101 120", "2 8500 400 201 120"], "\(runs)")
     }
 
     @Test func threadStatesAreSlicesOfTheirOwnLanesInTheChromeJSONExport() throws {
@@ -229,7 +254,7 @@ struct KernelExportTests {
         #expect(read.json["trace_type"] as? String == "json")
         #expect(read.stats.isEmpty, "\(read.stats)")
         #expect(read.unfinished == 0)
-        #expect(read.category("region").count == 1 && read.category("thread_state").count == 16)
+        #expect(read.category("region").count == 1 && read.category("thread_state").count == 17)
         // The region stays alone on main's own lane, where it nests.
         let tracks = (read.json["slices"] as? [String: Any])?["by_track"] as? [[String: Any]] ?? []
         #expect(tracks.first { $0["tid"] as? Int == 101 }?["count"] as? Int == 1)
@@ -249,13 +274,69 @@ struct KernelExportTests {
             "main 101 state | io: read | 6000 | 1000 | -",
             "main 101 state | runnable | 7000 | 100 | -",
             "main 101 state | running | 7100 | 1900 | 1",
-            "thread 201 state | running | 8500 | 500 | 2",
+            "thread 201 state | running | 8500 | 400 | 2",
+            "thread 201 state | unknown: do_signal_stop | 8900 | 100 | -",
             "worker 102 state | running | 2000 | 1500 | 0",
             "worker 102 state | sleep: clock_nanosleep | 3500 | 1500 | -",
             "worker 102 state | runnable | 5000 | 50 | -",
             "worker 102 state | running | 5050 | 2950 | 0",
         ], "\(slices.joined(separator: "\n"))")
         #expect(read.threadNames[101] == "main", "the thread's own lane keeps its name")
+    }
+
+    /// Process stats read back from both exports as counter tracks of their
+    /// process, one per stat, named "stat NAME": in the Perfetto export
+    /// with its unit (ns, bytes, count), in the JSON export as `C` events
+    /// (which trace_processor names "NAME value"). The stat of a kind no
+    /// reader knows is in neither, and counted.
+    @Test func processStatsAreCounterTracksOfTheirProcessInBothExports() throws {
+        let directory = try TemporaryDirectory()
+        let trace = directory.file("kernel.trace")
+        try Self.writeTrace(trace)
+        let query = """
+            SELECT p.pid, t.name, t.unit, c.ts, CAST(c.value AS INT) AS value
+            FROM process_counter_track t JOIN process p USING (upid) JOIN counter c ON c.track_id = t.id
+            WHERE t.name GLOB 'stat *' ORDER BY p.pid, t.name, c.ts
+            """
+        func counters(_ read: TraceReaders) -> [String] {
+            read.rows(0).map { row in ["pid", "name", "unit", "ts", "value"].map { Self.text(row[$0]) }.joined(separator: " | ") }
+        }
+
+        let protobuf = directory.file("stats.pftrace")
+        #expect(try Self.export(trace, .perfetto, to: protobuf).unknownStats == 1)
+        let perfetto = try TraceReaders.check(protobuf, queries: [query])
+        #expect(perfetto.stats.isEmpty, "\(perfetto.stats)")
+        let tracks = counters(perfetto)
+        #expect(tracks == [
+            "100 | stat involuntary-switches | count | 1000 | 1",
+            "100 | stat major-faults | count | 1000 | 2",
+            "100 | stat minor-faults | count | 1000 | 100",
+            "100 | stat open-fds | count | 1000 | 12",
+            "100 | stat rss-bytes | bytes | 1000 | 8388608",
+            "100 | stat rss-bytes | bytes | 8000 | 9437184",
+            "100 | stat system-cpu-ns | ns | 1000 | 500000",
+            "100 | stat threads | count | 1000 | 3",
+            "100 | stat threads | count | 8000 | 2",
+            "100 | stat user-cpu-ns | ns | 1000 | 1000000",
+            "100 | stat user-cpu-ns | ns | 8000 | 3000000",
+            "100 | stat voluntary-switches | count | 1000 | 10",
+            "100 | stat voluntary-switches | count | 8000 | 14",
+            "200 | stat threads | count | 8600 | 1",
+        ], "\(tracks.joined(separator: "\n"))")
+
+        let text = directory.file("stats.json")
+        #expect(try Self.export(trace, .chromeJSON, to: text).unknownStats == 1)
+        let json = try TraceReaders.check(text, queries: [query.replacingOccurrences(of: "'stat *'", with: "'stat * value'")])
+        #expect(json.stats.isEmpty, "\(json.stats)")
+        // The same values at the same times, microseconds written with
+        // three decimals; the format has no units.
+        let jsonTracks = counters(json)
+        #expect(jsonTracks == tracks.map { line in
+            var fields = line.components(separatedBy: " | ")
+            fields[1] += " value"
+            fields[2] = "-"
+            return fields.joined(separator: " | ")
+        }, "\(jsonTracks.joined(separator: "\n"))")
     }
 
     /// A damaged trace's CPU numbers past what trace_processor takes (it
