@@ -122,7 +122,8 @@ final class PerfettoKernelExport {
         switch activity {
         case .io: true
         case .lock, .sleep, .syscall: false
-        case .running, .runnable, .unknown: nil
+        // Suspended is a Swift task's, never a thread's own state.
+        case .running, .runnable, .suspended, .unknown: nil
         }
     }
 
