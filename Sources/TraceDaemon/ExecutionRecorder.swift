@@ -48,6 +48,9 @@ final class ExecutionRecorder {
         var routes: [[(session: Int32, slot: Int32)]] = []
         /// Recorded process → the sessions recording it.
         var watchers: [Int32: [Int32]] = [:]
+        /// Recorded processes whose main thread exited → how many of their
+        /// threads have yet to switch out for the last time (see `hand`).
+        var exiting: [Int32: Int] = [:]
         /// Records taken but not yet handed on (see "Order"), sorted by
         /// time at the end of each drain.
         var held: [Held] = []
@@ -220,6 +223,7 @@ final class ExecutionRecorder {
         routing.processOf = ThreadTable()
         routing.routeOf = ThreadTable()
         routing.routes = []
+        routing.exiting = [:]
     }
 
     /// The sessions and processes to record, after any change.
@@ -233,6 +237,7 @@ final class ExecutionRecorder {
             for tid in Self.threads(of: pid) { routing.processOf[tid] = pid }
         }
         routing.processOf.removeAll { _, pid in watchers[pid] == nil }
+        routing.exiting = routing.exiting.filter { watchers[$0.key] != nil }
         routing.watchers = watchers
         // Routes name sessions by index: built again as events come.
         routing.routeOf = ThreadTable()
@@ -250,10 +255,20 @@ final class ExecutionRecorder {
     }
 
     /// Takes what the rings hold and hands on what is old enough (all of
-    /// it with `everything`, when a session stops or a client leaves).
+    /// it with `everything`, when a session stops or a client leaves), then
+    /// lets the sessions forget the processes whose events up to their end
+    /// are all handed on (`SessionExecution.retire`; also with no collector
+    /// open, where nothing is pending), and routes again if one did.
     func drain(everything: Bool = false) {
-        guard let collector else { return }
         let began = tc_monotonic_ns()
+        take(everything: everything, began: began)
+        var retired = false
+        for session in sessions where session.retire(through: began &- Self.margin) { retired = true }
+        if retired { route(sessions) }
+    }
+
+    private func take(everything: Bool, began: UInt64) {
+        guard let collector else { return }
         var routing = Routing()
         swap(&routing, &self.routing)
         defer { swap(&routing, &self.routing) }
@@ -284,17 +299,10 @@ final class ExecutionRecorder {
         let ready = routing.held.partitioningIndex { $0.time >= cutoff }
         guard ready > 0 else { return }
         var routed = [[RoutedEvent]](repeating: [], count: sessions.count)
-        var ended: [Int32] = []
-        for index in 0..<ready { hand(routing.held[index], &routing, into: &routed, ended: &ended) }
+        for index in 0..<ready { hand(routing.held[index], &routing, into: &routed) }
         routing.held.removeFirst(ready)
         for (index, events) in routed.enumerated() where !events.isEmpty {
             sessions[index].apply(events, strings: routing.strings, stacks: routing.stacks)
-        }
-        // The main thread's exit ends its process, once this drain's events
-        // are written: a session leaves out events of a process it no
-        // longer records, and these are the last of it.
-        for pid in ended {
-            for session in routing.watchers[pid] ?? [] { sessions[Int(session)].remove(pid: pid) }
         }
     }
 
@@ -327,7 +335,9 @@ final class ExecutionRecorder {
                 time: change.time, kind: .switchRecord, cpu: Int32(clamping: change.cpu),
                 first: previous ? change.previousTID : 0, second: next ? change.nextTID : 0,
                 state: UInt8(Self.state(change.previousState)), wait: UInt8(wait),
-                flags: change.previousState == .dead ? 1 : 0, text: previous ? routing.text(why) : -1,
+                // Z is the last switch of a thread its parent has yet to
+                // reap (a main thread), X of one that is gone.
+                flags: change.previousState == .dead || change.previousState == .zombie ? 1 : 0, text: previous ? routing.text(why) : -1,
                 stack: previous ? routing.stack(change.userStack, cut: change.stackCut) : -1))
         case .wakeup(let wakeup):
             guard wakeup.wakeeTID > 0, routing.processOf[wakeup.wakeeTID] != nil else {
@@ -396,10 +406,9 @@ final class ExecutionRecorder {
         return route
     }
 
-    /// Routes one record's events; a process whose main thread exited goes
-    /// to `ended`.
-    private func hand(_ record: Held, _ routing: inout Routing, into routed: inout [[RoutedEvent]],
-                      ended: inout [Int32]) {
+    /// Routes one record's events; a main thread's exit sets when its
+    /// process's recording ends.
+    private func hand(_ record: Held, _ routing: inout Routing, into routed: inout [[RoutedEvent]]) {
         func each(_ tid: Int32, _ event: RoutedEvent) {
             guard let route = targets(of: tid, &routing) else { return }
             for (session, slot) in routing.routes[Int(route)] {
@@ -414,7 +423,14 @@ final class ExecutionRecorder {
                 each(record.first, RoutedEvent(time: record.time, slot: 0, kind: .switchOut, state: record.state,
                                                wait: record.wait, cpu: UInt32(clamping: record.cpu), text: record.text,
                                                stack: record.stack))
-                if record.flags & 1 != 0 { routing.processOf[record.first] = nil }
+                if record.flags & 1 != 0, let pid = routing.processOf[record.first] {
+                    routing.processOf[record.first] = nil
+                    // The last of an exited process's threads ends it here.
+                    if let left = routing.exiting[pid] {
+                        routing.exiting[pid] = left > 1 ? left - 1 : nil
+                        if left <= 1 { for session in routing.watchers[pid] ?? [] { sessions[Int(session)].end(pid: pid, at: record.time) } }
+                    }
+                }
             }
             if record.second > 0 {
                 each(record.second, RoutedEvent(time: record.time, slot: 0, kind: .switchIn, cpu: UInt32(clamping: record.cpu)))
@@ -424,7 +440,18 @@ final class ExecutionRecorder {
                                            wakerPID: record.third, wakerTID: record.second))
         case .exit:
             each(record.first, RoutedEvent(time: record.time, slot: 0, kind: .exit))
-            if record.first == record.second { ended.append(record.second) }
+            // The main thread's exit ends the process once each thread known
+            // (the main one too: its exit record comes before its last
+            // switch) has switched out for the last time, or `exitGrace`
+            // after it if such a switch is never seen (a lost record, or a
+            // main thread that called pthread_exit while others run on).
+            if record.first == record.second {
+                let pid = record.second
+                routing.exiting[pid] = routing.processOf.entries.reduce(0) { $1.value == pid ? $0 + 1 : $0 }
+                for session in routing.watchers[pid] ?? [] {
+                    sessions[Int(session)].end(pid: pid, at: record.time.saturatingAdd(SessionExecution.exitGrace))
+                }
+            }
         case .name:
             each(record.first, RoutedEvent(time: record.time, slot: 0, kind: .name, text: record.text))
         case .sample:

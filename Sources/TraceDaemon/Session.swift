@@ -165,6 +165,13 @@ final class Session {
                 record.encode(process: UInt32(truncatingIfNeeded: member.id), into: &w)
             }
         }
+        // A client that left may still have kernel batches to come
+        // (`SessionExecution.end`): they need its process record.
+        for member in members.values.sorted(by: { $0.id < $1.id })
+        where !named.contains(member.id) && execution?.mayWrite(process: UInt32(truncatingIfNeeded: member.id)) == true {
+            member.processRecord.encode(into: &w)
+            named.insert(member.id)
+        }
         execution?.preamble(into: &w)
         execution?.writeDrops(into: &w)
         // What writing lost of the counts (`Member.owed`): of members that
@@ -201,8 +208,12 @@ final class Session {
         if let execution {
             // The ptrace rule: root may record any process's, a user only
             // their own (design.md, "Who may record what").
+            // A process recorded before it registered (`--pid`, a unit's)
+            // is taken over: its kernel events go under the client's key
+            // from now on, to merge with its annotations.
             if owner == 0 || owner == client.credentials.uid {
-                execution.add(pid: client.credentials.pid, key: UInt32(truncatingIfNeeded: client.id), record: nil)
+                execution.add(pid: client.credentials.pid, key: UInt32(truncatingIfNeeded: client.id), record: nil,
+                              now: tc_monotonic_ns())
             } else {
                 execution.leaveOut(client.credentials.pid, "pid \(client.credentials.pid) (\(client.name)): uid \(client.credentials.uid) is not the session owner's; its annotations are recorded, its execution events are not")
             }
@@ -220,7 +231,13 @@ final class Session {
     func leave(_ client: Client, reason: ProcessEnd.Reason) {
         guard let member = members[client.id], member.connected else { return }
         member.dropsAtEnd = member.bufferDrops()
-        execution?.remove(pid: client.credentials.pid)
+        // A process that exited or disconnected has its last switches still
+        // to come (the kernel closed its socket before its threads' last
+        // schedule): recorded until its threads are gone, `exitGrace` at
+        // most. One that stopped tracing lives on: recorded up to now.
+        let now = tc_monotonic_ns()
+        execution?.end(pid: client.credentials.pid, key: UInt32(truncatingIfNeeded: client.id),
+                       at: reason == .tracingStopped ? now : now.saturatingAdd(SessionExecution.exitGrace))
         member.connected = false
         member.end = (ticks: ClockSampler.sample(clockKind: client.clockKind).ticks, reason: reason)
         // Owed until a frame carrying them is written: no tick writes a

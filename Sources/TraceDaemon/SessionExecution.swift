@@ -12,6 +12,19 @@ import TraceProtocol
 /// `flush` appends one kernel batch per thread that has events, so a
 /// thread's batches follow each other in time and never overlap, as the
 /// format requires.
+///
+/// A process's life here (docs/design.md, "Execution events", "A recorded
+/// process's end"): recorded from `add` until `until`, a moment in the
+/// kernel's time (CLOCK_MONOTONIC ns; `UInt64.max` while nothing ends it):
+/// `end` sets it when its client leaves (at once if it stopped tracing,
+/// `exitGrace` later if it exited or disconnected), when its main thread
+/// exits (`exitGrace` later, at the latest) and when its last thread
+/// switched out for good. Events after `until` are left out, in time
+/// order whichever drain brings them; once the recorder handed every event
+/// up to `until`, `retire` forgets the pid (`recordedPIDs`, `status`). A
+/// client that joins while traced records its pid under a key of its own
+/// takes the pid over (`add`): the kernel's events go under the client's
+/// key from then on.
 final class SessionExecution {
     /// A process the session records: a client (its key is the client's,
     /// so the kernel's events merge with its annotations) or a process that
@@ -32,31 +45,54 @@ final class SessionExecution {
         /// which writes its own), each once, at most `maximumImages`.
         var images: [ImageRecord] = []
         var imageSet: Set<ImageRecord> = []
-        var ended = false
+        /// Its kernel events up to this moment are recorded (`end`).
+        var until = UInt64.max
+        /// The end of a process traced described itself until a client of
+        /// the same pid took it over: "tracing stopped" under this key.
+        var handedOver: ProcessEnd?
     }
+
+    /// How long a client that exited or disconnected stays recorded at
+    /// most, and a process whose main thread exited: its threads' last
+    /// switches come after the kernel closed its socket (do_exit closes
+    /// files before the threads' last schedule), and threads that
+    /// exit_group killed may wait for a CPU a scheduling period or two
+    /// first (6-24 ms with CFS's defaults). 25 drain margins; normally the
+    /// last thread's final switch-out ends the process sooner. A client that
+    /// disconnects and lives on is recorded this much longer, not forever.
+    static let exitGrace: UInt64 = 25 * ExecutionRecorder.margin
 
     /// Images kept per process: a process that maps ever new files (dlopen
     /// and dlclose in a loop) gets no more, and frames in later ones show
     /// as addresses. Real processes map tens to a few hundred.
     static let maximumImages = 1024
 
+    /// A thread of a process key: after a handover the same tid has a
+    /// writer under each key.
     private struct ThreadKey: Hashable {
-        var pid: Int32
+        var process: UInt32
         var tid: Int32
     }
 
     let sessionStart: UInt64
-    private(set) var processes: [Int32: Process] = [:]
+    /// Every process the session recorded, by key (the preamble names them
+    /// all: a file may hold batches of one that ended).
+    private(set) var processes: [UInt32: Process] = [:]
+    /// The key each pid is recorded under now, until `retire`.
+    private var current: [Int32: UInt32] = [:]
     /// One writer per recorded thread, by slot (`slot(pid:tid:)`), with its
     /// thread and process key.
     private var writers: [KernelEventWriter] = []
     private var slotThreads: [ThreadKey] = []
-    private var slotProcess: [UInt32] = []
     private var slotOf: [ThreadKey: Int32] = [:]
-    /// Per slot: its process is no longer recorded.
-    private var slotEnded: [Bool] = []
+    /// The slots of each process key.
+    private var slotsOf: [UInt32: [Int32]] = [:]
+    /// Per slot: its process's `until`.
+    private var slotUntil: [UInt64] = []
     /// Recorded processes' keys by pid (bit patterns), for the hot path.
     private var recordedKeys = ThreadTable()
+    /// Ends of handed-over processes since the last flush.
+    private var newEnds: [ProcessEnd] = []
     /// Strings defined since the last flush: they go out before its batches.
     private var newStrings: [(process: UInt32, record: StringRecord)] = []
     /// Processes (not clients) added since the last flush.
@@ -91,15 +127,30 @@ final class SessionExecution {
         self.sampleHertz = sampleHertz
     }
 
-    var recordedPIDs: [Int32] { processes.values.filter { !$0.ended }.map(\.pid).sorted() }
+    /// The pids recorded now, a process that left or exited included until
+    /// `retire`.
+    var recordedPIDs: [Int32] { current.keys.sorted() }
 
-    func key(of pid: Int32) -> UInt32? { processes[pid].map(\.key) }
+    func key(of pid: Int32) -> UInt32? { current[pid] }
 
     /// Starts recording `pid`, keyed `key`; `record` for a process that is
-    /// not a client.
-    func add(pid: Int32, key: UInt32, record: ProcessRecord?) {
-        guard processes[pid] == nil else { return }
-        processes[pid] = Process(key: key, pid: pid, record: record)
+    /// not a client. A client (`record` nil) takes over a pid recorded
+    /// under another key: that process ends `now` (events up to the
+    /// handover stay under its key: they were recorded so, and the reader
+    /// needs no rewrite), a process traced described with a "tracing
+    /// stopped" end, and its threads get writers under the client's key.
+    func add(pid: Int32, key: UInt32, record: ProcessRecord?, now: UInt64) {
+        if let previous = current[pid] {
+            guard record == nil, previous != key else { return }
+            end(pid: pid, at: now)
+            if processes[previous]?.record != nil {
+                let ended = ProcessEnd(process: previous, ticks: now, reason: .tracingStopped)
+                processes[previous]?.handedOver = ended
+                newEnds.append(ended)
+            }
+        }
+        processes[key] = Process(key: key, pid: pid, record: record)
+        current[pid] = key
         recordedKeys[pid] = Int32(bitPattern: key)
         if let record { newProcesses.append(record) }
     }
@@ -107,51 +158,75 @@ final class SessionExecution {
     /// Whether traced describes `pid` itself (a recorded process that is
     /// not a client): its images are traced's to write.
     func describes(_ pid: Int32) -> Bool {
-        guard let process = processes[pid] else { return false }
-        return process.record != nil && !process.ended
+        guard let key = current[pid] else { return false }
+        return processes[key]?.record != nil
     }
 
     /// An image of `pid`, if traced describes the process and has not
     /// written this image yet; written before the next flush's batches.
     func image(pid: Int32, _ image: ImageRecord) {
         // In place: a copy of the process would copy its tables.
-        guard describes(pid), let key = processes[pid]?.key, (processes[pid]?.images.count ?? 0) < Self.maximumImages,
-              processes[pid]?.imageSet.insert(image).inserted == true else { return }
-        processes[pid]?.images.append(image)
+        guard describes(pid), let key = current[pid], (processes[key]?.images.count ?? 0) < Self.maximumImages,
+              processes[key]?.imageSet.insert(image).inserted == true else { return }
+        processes[key]?.images.append(image)
         newImages.append((key, image))
     }
 
-    /// Stops recording `pid` (its client left, or it exited): what it
-    /// recorded so far stays.
-    func remove(pid: Int32) {
-        processes[pid]?.ended = true
-        recordedKeys[pid] = nil
-        for (slot, thread) in slotThreads.enumerated() where thread.pid == pid { slotEnded[slot] = true }
+    /// Records `pid`'s kernel events up to `time` at most (its client
+    /// left, or it exited): what it recorded so far stays, and so do its
+    /// events up to `time` that a later drain brings. With `key`, only if
+    /// the pid is recorded under that key (a client leaving ends its own
+    /// recording, not a later one's).
+    func end(pid: Int32, key wanted: UInt32? = nil, at time: UInt64) {
+        guard let key = current[pid], wanted == nil || wanted == key, let process = processes[key],
+              time < process.until else { return }
+        processes[key]?.until = time
+        for slot in slotsOf[key] ?? [] { slotUntil[Int(slot)] = time }
+    }
+
+    /// Forgets the pids whose `until` the recorder handed every event up
+    /// to (`through`: the kernel's events before it are all handed on).
+    /// Returns whether one was.
+    func retire(through: UInt64) -> Bool {
+        let ended = current.filter { processes[$0.value].map { $0.until < through } ?? true }
+        for (pid, _) in ended {
+            current[pid] = nil
+            recordedKeys[pid] = nil
+        }
+        return !ended.isEmpty
+    }
+
+    /// Whether a batch of process `key` may still come: it is recorded, or
+    /// a writer of it holds events for the next flush (the preamble of a
+    /// new file names a departed client then).
+    func mayWrite(process key: UInt32) -> Bool {
+        if let process = processes[key], current[process.pid] == key { return true }
+        return (slotsOf[key] ?? []).contains { writers[Int($0)].count > 0 }
     }
 
     /// The writer slot of thread `tid` of `pid`, made on first use; nil
     /// if the session does not record `pid`.
     func slot(pid: Int32, tid: Int32) -> Int32? {
-        guard let process = processes[pid], !process.ended else { return nil }
-        let key = ThreadKey(pid: pid, tid: tid)
-        if let slot = slotOf[key] { return slot }
+        guard let key = current[pid], let process = processes[key] else { return nil }
+        let thread = ThreadKey(process: key, tid: tid)
+        if let slot = slotOf[thread] { return slot }
         let slot = Int32(writers.count)
         writers.append(KernelEventWriter(baseTime: sessionStart))
-        slotThreads.append(key)
-        slotProcess.append(process.key)
-        slotEnded.append(false)
-        slotOf[key] = slot
+        slotThreads.append(thread)
+        slotUntil.append(process.until)
+        slotOf[thread] = slot
+        slotsOf[key, default: []].append(slot)
         return slot
     }
 
-    /// The id of `value` among the strings traced defined for `pid`.
-    private func string(_ value: String, pid: Int32) -> UInt32 {
-        guard !value.isEmpty, var process = processes[pid] else { return 0 }
+    /// The id of `value` among the strings traced defined for process `key`.
+    private func string(_ value: String, process key: UInt32) -> UInt32 {
+        guard !value.isEmpty, var process = processes[key] else { return 0 }
         if let id = process.strings[value] { return id }
         let id = UInt32(TC_KERNEL_STRING_BASE) &+ UInt32(process.strings.count)
         process.strings[value] = id
-        processes[pid] = process
-        newStrings.append((process.key, StringRecord(id: id, value: value)))
+        processes[key] = process
+        newStrings.append((key, StringRecord(id: id, value: value)))
         return id
     }
 
@@ -159,7 +234,7 @@ final class SessionExecution {
 
     /// Writes routed events, in time order, into their threads' writers:
     /// `strings` are the recorder's (`RoutedEvent.text`). Events older than
-    /// the session, or of a process it no longer records, are left out.
+    /// the session, or after their process's `until`, are left out.
     func apply(_ routed: [RoutedEvent], strings: [String], stacks: [ExecutionRecorder.UserStack]) {
         // The writers are moved into a local for the loop: no copy, and
         // no exclusivity check per event.
@@ -169,13 +244,13 @@ final class SessionExecution {
         var written = 0
         for event in routed where event.time >= sessionStart {
             let slot = Int(event.slot)
-            guard !slotEnded[slot] else { continue }
+            guard event.time <= slotUntil[slot] else { continue }
             let thread = slotThreads[slot]
             let before = writers[slot].count
             switch event.kind {
             case .switchOut:
-                let why = event.text >= 0 ? text(Int(event.text), strings, pid: thread.pid) : 0
-                let stack = event.stack >= 0 ? stackID(Int(event.stack), stacks, pid: thread.pid) : nil
+                let why = event.text >= 0 ? text(Int(event.text), strings, process: thread.process) : 0
+                let stack = event.stack >= 0 ? stackID(Int(event.stack), stacks, process: thread.process) : nil
                 writers[slot].switchOut(at: event.time, state: Int(event.state), cpu: event.cpu, wait: Int(event.wait), why: why,
                                         stack: stack)
             case .switchIn:
@@ -188,14 +263,14 @@ final class SessionExecution {
                                      wakerTID: waker == nil ? 0 : UInt32(clamping: event.wakerTID), cpu: event.cpu)
             case .name:
                 guard event.text >= 0 else { continue }
-                writers[slot].name(at: event.time, name: text(Int(event.text), strings, pid: thread.pid))
+                writers[slot].name(at: event.time, name: text(Int(event.text), strings, process: thread.process))
             case .exit:
                 writers[slot].exit(at: event.time)
             case .sample:
                 // The collector samples at the highest rate a session asked
                 // for; a session that asked for none takes none.
                 guard sampleHertz > 0, event.stack >= 0,
-                      let stack = stackID(Int(event.stack), stacks, pid: thread.pid) else { continue }
+                      let stack = stackID(Int(event.stack), stacks, process: thread.process) else { continue }
                 writers[slot].sample(at: event.time, cpu: event.cpu, stack: stack)
             }
             written += writers[slot].count - before
@@ -203,35 +278,36 @@ final class SessionExecution {
         events &+= UInt64(written)
     }
 
-    /// The id for the recorder's string `index`, per process, cached.
-    private func text(_ index: Int, _ strings: [String], pid: Int32) -> UInt32 {
-        let key = ProcessScopedIndex(pid: pid, index: Int32(index))
+    /// The id for the recorder's string `index`, per process key (a
+    /// process taken over defines its strings again), cached.
+    private func text(_ index: Int, _ strings: [String], process: UInt32) -> UInt32 {
+        let key = ProcessScopedIndex(process: process, index: Int32(index))
         if let id = textIDs[key] { return id }
-        let id = string(strings[index], pid: pid)
+        let id = string(strings[index], process: process)
         textIDs[key] = id
         return id
     }
 
     private struct ProcessScopedIndex: Hashable {
-        var pid: Int32
+        var process: UInt32
         var index: Int32
     }
 
     private var textIDs: [ProcessScopedIndex: UInt32] = [:]
 
-    /// The id of the recorder's stack `index` in `pid`, defined on first
-    /// use (a stack record, from TC_KERNEL_STRING_BASE like the strings).
-    private func stackID(_ index: Int, _ stacks: [ExecutionRecorder.UserStack], pid: Int32) -> UInt32? {
-        let key = ProcessScopedIndex(pid: pid, index: Int32(index))
+    /// The id of the recorder's stack `index` in process `key`, defined on
+    /// first use (a stack record, from TC_KERNEL_STRING_BASE like the strings).
+    private func stackID(_ index: Int, _ stacks: [ExecutionRecorder.UserStack], process processKey: UInt32) -> UInt32? {
+        let key = ProcessScopedIndex(process: processKey, index: Int32(index))
         if let id = stackIDs[key] { return id }
-        guard var process = processes[pid] else { return nil }
+        guard var process = processes[processKey] else { return nil }
         let stack = stacks[index]
         let id = UInt32(TC_KERNEL_STRING_BASE) &+ UInt32(process.stacks.count) &+ 1
         let record = StackRecord(id: id, frames: Array(stack.frames.prefix(StackRecord.maximumDepth)),
                                  cut: stack.cut || stack.frames.count > StackRecord.maximumDepth)
         process.stacks.append(record)
-        processes[pid] = process
-        newStacks.append((process.key, record))
+        processes[processKey] = process
+        newStacks.append((processKey, record))
         stackIDs[key] = id
         return id
     }
@@ -244,7 +320,7 @@ final class SessionExecution {
     /// recorded).
     func name(pid: Int32, tid: Int32, at time: UInt64, _ name: String) {
         guard let slot = slot(pid: pid, tid: tid) else { return }
-        let id = string(name, pid: pid)
+        let id = string(name, process: slotThreads[Int(slot)].process)
         writers[Int(slot)].name(at: time, name: id)
         events &+= 1
     }
@@ -266,6 +342,8 @@ final class SessionExecution {
     func flush(into w: inout ByteWriter) {
         for record in newProcesses { record.encode(into: &w) }
         newProcesses.removeAll()
+        for end in newEnds { end.encode(into: &w) }
+        newEnds.removeAll()
         for (process, record) in newStrings { MetadataRecord.string(record).encode(process: process, into: &w) }
         newStrings.removeAll()
         for (process, record) in newStacks { MetadataRecord.stack(record).encode(process: process, into: &w) }
@@ -273,7 +351,7 @@ final class SessionExecution {
         for (process, record) in newImages { MetadataRecord.image(record).encode(process: process, into: &w) }
         newImages.removeAll()
         for slot in writers.indices where writers[slot].count > 0 {
-            writers[slot].encode(process: slotProcess[slot], tid: UInt32(clamping: slotThreads[slot].tid), into: &w)
+            writers[slot].encode(process: slotThreads[slot].process, tid: UInt32(clamping: slotThreads[slot].tid), into: &w)
             writers[slot] = KernelEventWriter(baseTime: writers[slot].lastTime)
         }
     }
@@ -286,6 +364,7 @@ final class SessionExecution {
     func preamble(into w: inout ByteWriter) {
         for process in processes.values.sorted(by: { $0.key < $1.key }) {
             process.record?.encode(into: &w)
+            process.handedOver?.encode(into: &w)
             for (value, id) in process.strings.sorted(by: { $0.value < $1.value }) {
                 MetadataRecord.string(StringRecord(id: id, value: value)).encode(process: process.key, into: &w)
             }

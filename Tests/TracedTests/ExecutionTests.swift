@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+import TraceFormat
 
 /// Execution events end to end: traced records what the kernel saw of a
 /// client whose truths are known (TraceFixture's `execution` scenario), and
@@ -137,6 +138,90 @@ import Testing
         #expect(tasks.status == 0, "\(tasks.standardError)")
         let line = try #require(tasks.standardOutput.split(separator: "\n").first { $0.contains("├ awaitSleep") })
         #expect(line.contains("suspended 2"), "\(tasks.standardOutput)")
+    }
+
+    /// A process recorded by pid before it registers as a client (a
+    /// `--pid`, or a unit's process that connects late; TraceFixture's
+    /// `--delay` keeps it from connecting for 2 s): once it registers, the
+    /// kernel's events of its threads go under its client key, merge with
+    /// its annotations, and the report splits its tasks' time. What traced
+    /// recorded before stays under traced's key, which ends there
+    /// ("tracing stopped").
+    @Test func aProcessRecordedByPidThatRegistersLaterHasItsTasksSplitByItsThreads() throws {
+        let daemon = try TracedDaemon()
+        let fixture = try Background(Processes.executable("TraceFixture"), ["execution", "--delay", "2000", "--wait", "10"],
+                                     environment: daemon.clientEnvironment)
+        let started = try daemon.tracectl(["start", "late", "--pid", "\(fixture.pid)"])
+        #expect(started.status == 0, "\(started.standardError)")
+        let run = fixture.wait()
+        #expect(run.status == 0, "\(run.standardError)")
+        let stopped = try daemon.tracectl(["stop", "late"])
+        #expect(stopped.status == 0 && stopped.standardOutput.contains("lost 0"), "\(stopped.standardOutput)")
+        let path = daemon.directory.file("late.trace")
+        #expect(try daemon.tracectl(["fetch", "late", "-o", path]).status == 0)
+
+        // Two records of the pid: traced's, from the start, and the client's.
+        let reader = TraceReader()
+        try reader.read(path: path) { _, _ in }
+        #expect(reader.diagnostics.isEmpty, "\(reader.diagnostics)")
+        let keys = reader.processes.filter { $0.value.pid == fixture.pid }.map(\.key)
+        #expect(keys.count == 2, "\(reader.processes)")
+        #expect(Set(keys.compactMap { reader.processEnds[$0]?.reason }) == [.tracingStopped, .exited], "\(reader.processEnds)")
+
+        let report = try daemon.tracectl(["report", path, "--json"])
+        #expect(report.status == 0, "\(report.standardError)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any])
+        let rows = try #require(document["tasks"] as? [[String: Any]])
+        let row = try #require(rows.first { $0["type"] as? String == "spin" }, "no task type spin")
+        let spin = try #require(row["activity"] as? [String: NSNumber], "no activity for spin: \(row)").mapValues(\.int64Value)
+        let spun = Int64(run.values["spin.cpu_ns"] ?? "") ?? 10_000_000
+        #expect((spin["running"] ?? 0) > 0 && Self.near(spin["running"] ?? 0, spun), "spin: \(spin), CPU \(spun) ns")
+    }
+
+    /// A client's last acts come after it said goodbye (TraceFixture's
+    /// `exit`: an atexit handler sleeps 10 ms after TraceClient's farewell,
+    /// and two threads wait until exit_group kills them), and its threads'
+    /// last switches after the kernel closed its socket: each of its
+    /// threads' exit and last switch-out (dead) is in the trace, and
+    /// `status` stops listing the process once they are handed on.
+    @Test func theKernelEventsOfAnExitingClientAreRecordedToEachThreadsEnd() throws {
+        let daemon = try TracedDaemon()
+        #expect(try daemon.tracectl(["start", "ends"]).status == 0)
+        let fixture = try Background(Processes.executable("TraceFixture"), ["exit", "--threads", "2", "--wait", "10"],
+                                     environment: daemon.clientEnvironment)
+        let run = fixture.wait()
+        #expect(run.status == 0, "\(run.standardError)")
+        let printed = (run.values["tids"] ?? "").split(separator: ",").map(String.init)
+        #expect(printed.count == 3 && printed.first == "\(fixture.pid)", "\(run.standardOutput)")
+        func recorded() throws -> [Int]? {
+            let status = try daemon.json(["status", "ends"]) as? [String: Any]
+            let execution = (status?["sessions"] as? [[String: Any]])?.first?["execution"] as? [String: Any]
+            return execution?["processes"] as? [Int]
+        }
+        let gone = try eventually(10) { try recorded() == [] }
+        let listed = try recorded()
+        #expect(gone, "status lists \(String(describing: listed))")
+        #expect(try daemon.tracectl(["stop", "ends"]).status == 0)
+        let path = daemon.directory.file("ends.trace")
+        #expect(try daemon.tracectl(["fetch", "ends", "-o", path]).status == 0)
+
+        let reader = TraceReader()
+        try reader.read(path: path) { _, _ in }
+        let key = try #require(reader.processes.first { $0.value.pid == fixture.pid }?.key, "\(reader.processes)")
+        let dump = try daemon.tracectl(["dump", path])
+        #expect(dump.status == 0, "\(dump.standardError)")
+        // "TIME pK tidT what": the kernel's events of the process's threads.
+        var events: [String: [String]] = [:]
+        for line in dump.standardOutput.split(separator: "\n") {
+            let fields = line.split(separator: " ", maxSplits: 3).map(String.init)
+            guard fields.count == 4, fields[1] == "p\(key)", fields[2].hasPrefix("tid") else { continue }
+            events[String(fields[2].dropFirst(3)), default: []].append(fields[3])
+        }
+        #expect(Set(printed).isSubset(of: Set(events.keys)), "\(printed), threads with events: \(events.keys.sorted())")
+        for (tid, what) in events.sorted(by: { $0.key < $1.key }) {
+            #expect(what.contains("thread-exit"), "tid \(tid) has no exit: \(what.suffix(4))")
+            #expect(what.last?.hasPrefix("switch-out X") == true, "tid \(tid) ends with \(what.suffix(4))")
+        }
     }
 
     /// With the smallest perf rings (`kernel_ring_size = 4K`: one page a

@@ -62,9 +62,16 @@ enum Fixture {
     /// Waits until tracing is on, at most --wait seconds (10): for a client
     /// of the daemon, until a session turns it on; under TRACED_FILE, at
     /// once. Prints `enabled=true`, or `enabled=false` and exits with 3.
+    /// With --delay (milliseconds, 0 by default, at most --wait's limit), it
+    /// first sleeps that long without annotating: not yet a client of the
+    /// daemon (the first annotation connects), so a session may record it
+    /// by pid before it registers.
     static func waitUntilEnabled(_ options: Options) {
         let seconds = options.number("wait", default: 10)
         guard (0...waitLimit).contains(seconds) else { fail("--wait \(seconds) is not between 0 and \(waitLimit) seconds") }
+        let delay = options.number("delay", default: 0)
+        guard (0...waitLimit * 1000).contains(delay) else { fail("--delay \(delay) is not between 0 and \(waitLimit * 1000) ms") }
+        if delay > 0 { usleep(UInt32(delay) * 1000) }
         // The first annotation starts the connection (or the TRACED_FILE
         // trace); tracing is off until the daemon's welcome (or control)
         // turns it on, and nothing tells this thread when: poll.

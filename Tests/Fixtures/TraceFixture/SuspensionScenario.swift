@@ -45,10 +45,6 @@ enum SuspensionScenario {
         for _ in 0..<repeats {
             resumes.append(await Task.detached { await resume() }.value)
         }
-        // traced closes a process's perf events when it exits, and the
-        // kernel events it had not read yet are lost: a pause, so that the
-        // last task's are read.
-        usleep(200_000)
         printLines("sleep", sleeps)
         printLines("resume", resumes)
         fflushOut()

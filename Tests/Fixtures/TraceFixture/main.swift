@@ -34,5 +34,6 @@ case "pingpong": PingPongScenario.run(options)
 case "spinner": SpinnerScenario.run(options)
 case "execution": ExecutionScenario.run(options)
 case "suspension": await SuspensionScenario.run(options)
+case "exit": ExitScenario.run(options)
 default: Fixture.fail("unknown scenario '\(scenario)'")
 }
