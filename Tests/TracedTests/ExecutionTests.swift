@@ -137,7 +137,10 @@ import TraceFormat
         let tasks = try daemon.tracectl(["tasks", path, "--type", "suspendedSleep", "--slowest", "1"])
         #expect(tasks.status == 0, "\(tasks.standardError)")
         let line = try #require(tasks.standardOutput.split(separator: "\n").first { $0.contains("├ awaitSleep") })
-        #expect(line.contains("suspended 2"), "\(tasks.standardOutput)")
+        // The text names the part (its length is checked in the JSON above,
+        // within the tolerance: under load a little runnable time can bring
+        // it just under 20 ms).
+        #expect(line.contains("suspended 19.") || line.contains("suspended 2"), "\(tasks.standardOutput)")
     }
 
     /// A process recorded by pid before it registers as a client (a
