@@ -83,6 +83,8 @@ package final class KernelCollector {
     private var rings: [CPURing]
     /// The threads whose switches and wakings are recorded (`select`); nil: all.
     package private(set) var filter: ThreadFilter?
+    /// Between `enable` and `disable`: events `select` opens are enabled.
+    private var isEnabled = false
     private let layout: SchedLayout
     private let options: Options
 
@@ -240,6 +242,7 @@ package final class KernelCollector {
                 do { try event.enable() } catch { throw .control(event: name, cpu: ring.cpu, error) }
             }
         }
+        isEnabled = true
     }
 
     /// Stops recording; what is in the rings stays there for `drain`.
@@ -249,6 +252,7 @@ package final class KernelCollector {
                 do { try event.disable() } catch { throw .control(event: name, cpu: ring.cpu, error) }
             }
         }
+        isEnabled = false
     }
 
     /// Whether `select` can filter: thread ids are the kernel's (no pid
@@ -329,7 +333,7 @@ package final class KernelCollector {
                     throw .control(event: name, cpu: cpu, error)
                 }
             }
-            for (event, name) in zip(opened, [Self.switchName, Self.wakingName]) {
+            for (event, name) in zip(opened, [Self.switchName, Self.wakingName]) where isEnabled {
                 do { try event.enable() } catch {
                     opened.forEach { $0.close() }
                     throw .control(event: name, cpu: cpu, error)
