@@ -296,14 +296,24 @@ final class ExecutionRecorder {
             try collector.select(filter)
             routing.forks = 0
         } catch {
-            // Still recording, with the events it had: more records, none lost.
-            if filterProblem != "\(error)" { filterProblem = "\(error)" }
+            // Still recording, with the events it had: more records, none
+            // lost. Tried again after the next drain that reads a fork.
+            if filterProblem != "\(error)" { unloggedFilterProblem = "\(error)" }
+            filterProblem = "\(error)"
         }
     }
 
     /// Why the kernel could not be told which threads to record, if it
-    /// could not (`select`); every thread's switches are then read.
-    private(set) var filterProblem: String?
+    /// could not (`select`): the old filter, or none, stays.
+    private var filterProblem: String?
+    private var unloggedFilterProblem: String?
+
+    /// A new reason the kernel could not be told which threads to record,
+    /// once, for the daemon to log.
+    func takeFilterProblem() -> String? {
+        defer { unloggedFilterProblem = nil }
+        return unloggedFilterProblem
+    }
 
     /// Keeps what concerns recorded threads of one record (the rings hold
     /// every process's).
