@@ -69,3 +69,4 @@ int tc_perf_enable(int fd) { return ioctl(fd, PERF_EVENT_IOC_ENABLE, 0); }
 int tc_perf_disable(int fd) { return ioctl(fd, PERF_EVENT_IOC_DISABLE, 0); }
 int tc_perf_set_output(int fd, int target) { return ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, target); }
 int tc_perf_id(int fd, uint64_t *id) { return ioctl(fd, PERF_EVENT_IOC_ID, id); }
+int tc_perf_set_filter(int fd, const char *filter) { return ioctl(fd, PERF_EVENT_IOC_SET_FILTER, filter); }

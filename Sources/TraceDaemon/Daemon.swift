@@ -268,6 +268,9 @@ package final class Daemon {
         woken.removeAll()
         if kernelReady || tick {
             kernel.drain()
+            if let problem = kernel.takeFilterProblem() {
+                log.warning("execution events: cannot filter the kernel's switches to the recorded threads: \(problem); reading every thread's, ignoring")
+            }
             kernelReady = false
             adoptChildren()
         }

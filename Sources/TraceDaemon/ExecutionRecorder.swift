@@ -71,6 +71,9 @@ final class ExecutionRecorder {
         /// what `held` holds back.
         var unknown: [KernelRecord] = []
         var newThreads = 0
+        /// Forks of any process this drain: the kernel's filter is made
+        /// again after them (`select`).
+        var forks = 0
         var newChildren: [(parent: Int32, child: Int32)] = []
         /// This drain's executable mappings of recorded processes.
         var newMappings: [ExecutableMapping] = []
@@ -233,12 +236,14 @@ final class ExecutionRecorder {
         for (index, session) in sessions.enumerated() {
             for pid in session.recordedPIDs { watchers[pid, default: []].append(Int32(index)) }
         }
+        let lastThread = collector?.canSelect == true ? ThreadFilter.lastAllocatedThread() : nil
         for pid in watchers.keys where routing.watchers[pid] == nil {
             for tid in Self.threads(of: pid) { routing.processOf[tid] = pid }
         }
         routing.processOf.removeAll { _, pid in watchers[pid] == nil }
         routing.exiting = routing.exiting.filter { watchers[$0.key] != nil }
         routing.watchers = watchers
+        if let collector { select(collector, lastThread: lastThread, &routing) }
         // Routes name sessions by index: built again as events come.
         routing.routeOf = ThreadTable()
         routing.routes = []
@@ -273,7 +278,11 @@ final class ExecutionRecorder {
         swap(&routing, &self.routing)
         defer { swap(&routing, &self.routing) }
         let heldBefore = routing.held.count
+        // Read before the rings: a thread the kernel makes later has a
+        // higher id, and the filter made from this drain records it.
+        let lastThread = collector.canSelect ? ThreadFilter.lastAllocatedThread() : nil
         collector.drain { record in Self.take(record, into: &routing) }
+        if routing.forks > 0 { select(collector, lastThread: lastThread, &routing) }
         if routing.newThreads > 0 {
             let unknown = routing.unknown
             routing.unknown.removeAll(keepingCapacity: true)
@@ -304,6 +313,36 @@ final class ExecutionRecorder {
         for (index, events) in routed.enumerated() where !events.isEmpty {
             sessions[index].apply(events, strings: routing.strings, stacks: routing.stacks)
         }
+    }
+
+    /// Makes the kernel record only the switches and wakings of recorded
+    /// threads, and of threads newer than `lastThread` (until a later
+    /// drain reads their forks): docs/design.md, "Kernel events: the
+    /// collector". Past the filter's length, or without `lastThread`,
+    /// every thread's, as before.
+    private func select(_ collector: KernelCollector, lastThread: Int32?, _ routing: inout Routing) {
+        let filter = lastThread.flatMap { ThreadFilter(threads: routing.processOf.entries.map(\.key), newerThan: $0) }
+        do {
+            try collector.select(filter)
+            routing.forks = 0
+        } catch {
+            // Still recording, with the events it had: more records, none
+            // lost. Tried again after the next drain that reads a fork.
+            if filterProblem != "\(error)" { unloggedFilterProblem = "\(error)" }
+            filterProblem = "\(error)"
+        }
+    }
+
+    /// Why the kernel could not be told which threads to record, if it
+    /// could not (`select`): the old filter, or none, stays.
+    private var filterProblem: String?
+    private var unloggedFilterProblem: String?
+
+    /// A new reason the kernel could not be told which threads to record,
+    /// once, for the daemon to log.
+    func takeFilterProblem() -> String? {
+        defer { unloggedFilterProblem = nil }
+        return unloggedFilterProblem
     }
 
     /// Keeps what concerns recorded threads of one record (the rings hold
@@ -348,6 +387,7 @@ final class ExecutionRecorder {
                 time: wakeup.time, kind: .wakeup, cpu: Int32(clamping: wakeup.cpu), first: wakeup.wakeeTID,
                 second: wakeup.inInterrupt ? 0 : wakeup.wakerTID, third: wakeup.inInterrupt ? 0 : wakeup.wakerPID))
         case .fork(let task):
+            routing.forks += 1
             // A new thread of a recorded process is known at once: its
             // first switch may come from a CPU drained before this one.
             if routing.watchers[task.pid] != nil {

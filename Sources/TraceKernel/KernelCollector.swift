@@ -54,24 +54,39 @@ package final class KernelCollector {
         package var otherTypes = 0
         /// CPU samples of the idle task, dropped.
         package var idleSamples = 0
+        /// Switches and wakings recorded twice while `select` replaced
+        /// their events, dropped.
+        package var duplicates = 0
         package var ring = PerfRing.Statistics()
 
         package init(cpu: Int) { self.cpu = cpu }
     }
 
-    /// One CPU's events and the ring they share.
+    /// One CPU's events and the ring they share: mapped on the task
+    /// event (the last), which is never replaced, so that `select` can
+    /// replace the switch and waking events (the first two).
     private struct CPURing {
         var cpu: Int
         var events: [(name: String, event: PerfEvent)]
         var ring: PerfRing
         var decoder: RecordDecoder
+        /// `select` replaced the switch and waking events since the last
+        /// drain: for a moment both old and new recorded (`Duplicates`).
+        var replaced = false
+        var ringEvent: PerfEvent { events[events.count - 1].event }
     }
 
     package let cpus: [Int]
     /// Each CPU's ring, in bytes.
     package let ringSize: Int
     package private(set) var statistics: [CPUStatistics]
-    private let rings: [CPURing]
+    private var rings: [CPURing]
+    /// The threads whose switches and wakings are recorded (`select`); nil: all.
+    package private(set) var filter: ThreadFilter?
+    /// Between `enable` and `disable`: events `select` opens are enabled.
+    private var isEnabled = false
+    private let layout: SchedLayout
+    private let options: Options
 
     package static let switchName = "sched:sched_switch"
     package static let wakingName = "sched:sched_waking"
@@ -125,6 +140,8 @@ package final class KernelCollector {
         self.cpus = chosen
         self.ringSize = ringSize
         self.rings = rings
+        self.layout = layout
+        self.options = options
         statistics = chosen.map(CPUStatistics.init(cpu:))
     }
 
@@ -132,13 +149,14 @@ package final class KernelCollector {
         for ring in rings { ring.events.forEach { $0.event.close() } }
     }
 
-    private static func open(cpu: Int, layout: SchedLayout, options: Options, ringSize: Int,
-                             pageSize: Int) throws(KernelError) -> CPURing {
-        let samples = TC_PERF_SAMPLE_IDENTIFIER | TC_PERF_SAMPLE_TID | TC_PERF_SAMPLE_TIME | TC_PERF_SAMPLE_CPU
+    private static let samples = TC_PERF_SAMPLE_IDENTIFIER | TC_PERF_SAMPLE_TID | TC_PERF_SAMPLE_TIME | TC_PERF_SAMPLE_CPU
+
+    /// The switch and waking events' attributes.
+    private static func schedAttributes(layout: SchedLayout, options: Options) -> (switch: tc_perf_attr, waking: tc_perf_attr) {
         let tracepoint = tc_perf_attr(
-            type: TC_PERF_TYPE_TRACEPOINT, flags: TC_PERF_ATTR_DISABLED | TC_PERF_ATTR_USE_CLOCKID | TC_PERF_ATTR_WATERMARK,
+            type: TC_PERF_TYPE_TRACEPOINT, flags: TC_PERF_ATTR_DISABLED | TC_PERF_ATTR_USE_CLOCKID,
             config: 0, sample_period: 1, sample_type: samples | TC_PERF_SAMPLE_RAW, read_format: TC_PERF_FORMAT_LOST,
-            wakeup_watermark: UInt32(ringSize / 4), clockid: CLOCK_MONOTONIC, sample_max_stack: 0)
+            wakeup_watermark: 0, clockid: CLOCK_MONOTONIC, sample_max_stack: 0)
         var switchAttributes = tracepoint
         switchAttributes.config = layout.switchID
         if options.callchains {
@@ -147,6 +165,12 @@ package final class KernelCollector {
         }
         var wakingAttributes = tracepoint
         wakingAttributes.config = layout.wakingID
+        return (switchAttributes, wakingAttributes)
+    }
+
+    private static func open(cpu: Int, layout: SchedLayout, options: Options, ringSize: Int,
+                             pageSize: Int) throws(KernelError) -> CPURing {
+        let (switchAttributes, wakingAttributes) = schedAttributes(layout: layout, options: options)
         // Timer samples of what runs, at a frequency the kernel keeps by
         // adjusting the period; the user stack only, since the kernel's
         // at a timer interrupt says nothing about the thread.
@@ -156,15 +180,17 @@ package final class KernelCollector {
             config: TC_PERF_COUNT_SW_CPU_CLOCK, sample_period: UInt64(options.cpuSampleHertz),
             sample_type: samples | TC_PERF_SAMPLE_CALLCHAIN, read_format: TC_PERF_FORMAT_LOST, wakeup_watermark: 0,
             clockid: CLOCK_MONOTONIC, sample_max_stack: UInt16(Callchain.limit))
+        // The ring's owner: its watermark is the ring's.
         let taskAttributes = tc_perf_attr(
             type: TC_PERF_TYPE_SOFTWARE,
             flags: TC_PERF_ATTR_DISABLED | TC_PERF_ATTR_USE_CLOCKID | TC_PERF_ATTR_SAMPLE_ID_ALL | TC_PERF_ATTR_TASK
-                | TC_PERF_ATTR_COMM | TC_PERF_ATTR_COMM_EXEC | TC_PERF_ATTR_MMAP | TC_PERF_ATTR_MMAP2 | TC_PERF_ATTR_BUILD_ID,
+                | TC_PERF_ATTR_COMM | TC_PERF_ATTR_COMM_EXEC | TC_PERF_ATTR_MMAP | TC_PERF_ATTR_MMAP2 | TC_PERF_ATTR_BUILD_ID
+                | TC_PERF_ATTR_WATERMARK,
             config: TC_PERF_COUNT_SW_DUMMY, sample_period: 0, sample_type: samples, read_format: TC_PERF_FORMAT_LOST,
-            wakeup_watermark: 0, clockid: CLOCK_MONOTONIC, sample_max_stack: 0)
+            wakeup_watermark: UInt32(ringSize / 4), clockid: CLOCK_MONOTONIC, sample_max_stack: 0)
 
-        // The switch event first: its ring is the one mapped. The task
-        // event last, so that `enable` starts it first.
+        // The task event last, so that `enable` starts it first; its ring
+        // is the one mapped.
         var opening = [(switchName, switchAttributes), (wakingName, wakingAttributes)]
         if options.cpuSampleHertz > 0 { opening.append((cpuClockName, clockAttributes)) }
         opening.append((taskName, taskAttributes))
@@ -180,7 +206,7 @@ package final class KernelCollector {
         }
         let mapping: MemoryMapping
         do {
-            mapping = try MemoryMapping(descriptor: events[0].event.descriptor, size: pageSize + ringSize)
+            mapping = try MemoryMapping(descriptor: events[events.count - 1].event.descriptor, size: pageSize + ringSize)
         } catch {
             throw .map(cpu: cpu, bytes: pageSize + ringSize, error)
         }
@@ -193,7 +219,7 @@ package final class KernelCollector {
         var ids: [UInt64] = []
         for (index, (name, event)) in events.enumerated() {
             do {
-                if index > 0 { try event.setOutput(to: events[0].event) }
+                if index < events.count - 1 { try event.setOutput(to: events[events.count - 1].event) }
                 ids.append(try event.id())
             } catch {
                 throw .control(event: name, cpu: cpu, error)
@@ -216,6 +242,7 @@ package final class KernelCollector {
                 do { try event.enable() } catch { throw .control(event: name, cpu: ring.cpu, error) }
             }
         }
+        isEnabled = true
     }
 
     /// Stops recording; what is in the rings stays there for `drain`.
@@ -225,16 +252,21 @@ package final class KernelCollector {
                 do { try event.disable() } catch { throw .control(event: name, cpu: ring.cpu, error) }
             }
         }
+        isEnabled = false
     }
+
+    /// Whether `select` can filter: thread ids are the kernel's (no pid
+    /// namespace of its own).
+    package var canSelect: Bool { options.translation == nil }
 
     /// The rings' descriptors, one per CPU: each is readable (`poll`,
     /// `epoll`) once its ring holds a quarter of its size.
-    package var descriptors: [FileDescriptor] { rings.map { $0.events[0].event.descriptor } }
+    package var descriptors: [FileDescriptor] { rings.map { $0.ringEvent.descriptor } }
 
     /// Waits until a ring holds a quarter of its size, or the timeout
     /// passes (`poll(2)`; a signal returns early).
     package func wait(timeoutMilliseconds: Int32) throws(SystemError) {
-        _ = try Poll.wait(for: rings.map { $0.events[0].event.descriptor }, timeoutMilliseconds: timeoutMilliseconds)
+        _ = try Poll.wait(for: descriptors, timeoutMilliseconds: timeoutMilliseconds)
     }
 
     /// Hands every record the rings hold to `body`: CPU by CPU, each CPU's
@@ -243,13 +275,87 @@ package final class KernelCollector {
     @discardableResult
     package func drain(_ body: (KernelRecord) -> Void) -> Int {
         var handed = 0
-        for (index, cpuRing) in rings.enumerated() {
+        for index in rings.indices {
+            let cpuRing = rings[index]
             // A local copy: `body` may read `statistics` meanwhile.
             var counts = statistics[index]
-            handed += Self.drain(cpuRing.ring, decoder: cpuRing.decoder, counts: &counts, body)
+            if cpuRing.replaced {
+                var duplicates = Duplicates()
+                var dropped = 0
+                handed += Self.drain(cpuRing.ring, decoder: cpuRing.decoder, counts: &counts) { record in
+                    if duplicates.repeats(record) { dropped += 1 } else { body(record) }
+                }
+                counts.duplicates += dropped
+                counts.records -= dropped
+                handed -= dropped
+                // The replaced events were closed before this read: the
+                // ring held their last records.
+                rings[index].replaced = false
+                rings[index].decoder.retiredSwitchIDs = []
+                rings[index].decoder.retiredWakingIDs = []
+            } else {
+                handed += Self.drain(cpuRing.ring, decoder: cpuRing.decoder, counts: &counts, body)
+            }
             statistics[index] = counts
         }
         return handed
+    }
+
+    /// Records only the switches and wakings of `threads` (host thread ids;
+    /// nil: every thread's), by the kernel's filter (`ThreadFilter`); the
+    /// task events and CPU samples stay unfiltered. Each CPU's switch and
+    /// waking events are opened anew with the filter, enabled, and only
+    /// then the old ones closed: a switch in between is recorded twice
+    /// and the next drain hands it on once. Returns false, changing
+    /// nothing, if `filter` is the one in place, or if the collector
+    /// cannot filter (`canSelect`).
+    @discardableResult
+    package func select(_ filter: ThreadFilter?) throws(KernelError) -> Bool {
+        guard filter != self.filter else { return false }
+        // The filter compares the kernel's thread ids, not those of a pid
+        // namespace of the collector's own.
+        guard filter == nil || canSelect else { return false }
+        let (switchAttributes, wakingAttributes) = Self.schedAttributes(layout: layout, options: options)
+        for index in rings.indices {
+            let cpu = rings[index].cpu
+            var opened: [PerfEvent] = []
+            var ids: [UInt64] = []
+            for (name, attributes, expression) in [(Self.switchName, switchAttributes, filter?.switchFilter),
+                                                   (Self.wakingName, wakingAttributes, filter?.wakingFilter)] {
+                do {
+                    let event = try PerfEvent.open(attributes, pid: -1, cpu: Int32(clamping: cpu), name: name)
+                    opened.append(event)
+                    if let expression { try event.setFilter(expression) }
+                    try event.setOutput(to: rings[index].ringEvent)
+                    ids.append(try event.id())
+                } catch {
+                    opened.forEach { $0.close() }
+                    throw .control(event: name, cpu: cpu, error)
+                }
+            }
+            for (event, name) in zip(opened, [Self.switchName, Self.wakingName]) where isEnabled {
+                do { try event.enable() } catch {
+                    opened.forEach { $0.close() }
+                    throw .control(event: name, cpu: cpu, error)
+                }
+            }
+            let old = rings[index].events
+            rings[index].events[0].event = opened[0]
+            rings[index].events[1].event = opened[1]
+            rings[index].decoder.retiredSwitchIDs.append(rings[index].decoder.switchID)
+            rings[index].decoder.retiredWakingIDs.append(rings[index].decoder.wakingID)
+            rings[index].decoder.switchID = ids[0]
+            rings[index].decoder.wakingID = ids[1]
+            rings[index].replaced = true
+            // Disabled first: closing an event of a mapped ring's output
+            // would do, but a disabled one writes nothing more at once.
+            for position in 0..<2 {
+                try? old[position].event.disable()
+                old[position].event.close()
+            }
+        }
+        self.filter = filter
+        return true
     }
 
     /// One CPU's part of `drain`: every record `ring` holds, decoded by

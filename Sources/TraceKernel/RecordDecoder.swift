@@ -41,8 +41,12 @@ package struct RecordDecoder {
     package let cpu: Int
     package let layout: SchedLayout
     /// The `PERF_EVENT_IOC_ID`s of this CPU's events.
-    package let switchID: UInt64
-    package let wakingID: UInt64
+    package var switchID: UInt64
+    package var wakingID: UInt64
+    /// The switch and waking events that `KernelCollector.select` replaced,
+    /// until a drain has read their last records.
+    package var retiredSwitchIDs: [UInt64] = []
+    package var retiredWakingIDs: [UInt64] = []
     package let taskID: UInt64
     /// The CPU clock's, nil without CPU samples.
     package let sampleID: UInt64?
@@ -113,7 +117,7 @@ package struct RecordDecoder {
         guard record.count >= Self.afterCPU, Int(record.u32(32)) == cpu else { return .undecodable }
         let id = record.u64(8)
         let pid = record.i32(16), tid = record.i32(20), time = record.u64(24)
-        if id == switchID {
+        if id == switchID || (!retiredSwitchIDs.isEmpty && retiredSwitchIDs.contains(id)) {
             var chain: Callchain?
             var rawSizeAt = Self.afterCPU
             if switchCallchains {
@@ -150,7 +154,7 @@ package struct RecordDecoder {
             }
             return .record(.contextSwitch(change))
         }
-        if id == wakingID {
+        if id == wakingID || (!retiredWakingIDs.isEmpty && retiredWakingIDs.contains(id)) {
             guard let raw = Self.raw(record, at: Self.afterCPU, minimumSize: layout.wakingMinimumSize) else { return .undecodable }
             let flags = record.load(fromByteOffset: raw + layout.wakingFlags, as: UInt8.self)
             let wakee = record.i32(raw + layout.wakeeTID)

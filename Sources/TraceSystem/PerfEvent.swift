@@ -42,6 +42,15 @@ package struct PerfEvent: Sendable {
         return id
     }
 
+    /// `ioctl(PERF_EVENT_IOC_SET_FILTER)`: a tracepoint event records only
+    /// what `filter` (an ftrace filter expression over the tracepoint's
+    /// fields) accepts, tested before the sample and its callchain are
+    /// taken. The kernel takes one filter per event (EEXIST after) of at
+    /// most a page.
+    package func setFilter(_ filter: String) throws(SystemError) {
+        try Syscall.call("ioctl(PERF_EVENT_IOC_SET_FILTER)") { tc_perf_set_filter(descriptor.rawValue, filter) }
+    }
+
     /// `read(2)` of an event opened with `read_format` `TC_PERF_FORMAT_LOST`
     /// alone: its count, and how many of its records the ring had no room
     /// for; nil if the kernel gave back fewer than those 16 bytes.

@@ -131,6 +131,9 @@ int tc_perf_disable(int fd);
 int tc_perf_set_output(int fd, int target);
 /* PERF_EVENT_IOC_ID: the id a sample's PERF_SAMPLE_IDENTIFIER carries. */
 int tc_perf_id(int fd, uint64_t *id);
+/* PERF_EVENT_IOC_SET_FILTER: a tracepoint event's ftrace filter; the
+ * kernel takes one per event (EEXIST after), of at most a page. */
+int tc_perf_set_filter(int fd, const char *filter);
 
 /* perf_event_header.type values decoded by TraceKernel. */
 #define TC_PERF_RECORD_LOST 2u

@@ -1,0 +1,152 @@
+import CTraceABI
+import Foundation
+import Testing
+import TraceKernel
+import TraceSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Two threads of this process on one CPU passing a byte back and forth
+/// through two pipes: the pinger leaves the CPU at every pass.
+private final class PingPong: @unchecked Sendable {
+    // Written by each thread once before `ready` is signalled, read after.
+    var tids: [Int32] = [0, 0]
+    let ready = DispatchSemaphore(value: 0)
+    let done = DispatchSemaphore(value: 0)
+    private var there: [Int32] = [-1, -1], back: [Int32] = [-1, -1]
+    let passes: Int
+    let cpu: Int
+
+    init(passes: Int, cpu: Int) {
+        self.passes = passes
+        self.cpu = cpu
+        pipe(&there)
+        pipe(&back)
+    }
+
+    // The pinger closes there[1] (the ponger's end of file); both threads
+    // hold `self`, so this runs after them.
+    deinit { [there[0], back[0], back[1]].forEach { Glibc.close($0) } }
+
+    /// Starts both threads; they pass `passes` bytes after `go`.
+    func start(go: DispatchSemaphore) {
+        Thread.detachNewThread { [self] in
+            pin()
+            tids[1] = currentThreadID()
+            ready.signal()
+            var byte: UInt8 = 0
+            while read(there[0], &byte, 1) == 1 { _ = write(back[1], &byte, 1) }
+        }
+        Thread.detachNewThread { [self] in
+            pin()
+            tids[0] = currentThreadID()
+            ready.signal()
+            go.wait()
+            var byte: UInt8 = 1
+            for _ in 0..<passes {
+                _ = write(there[1], &byte, 1)
+                _ = read(back[0], &byte, 1)
+            }
+            Glibc.close(there[1])
+            done.signal()
+        }
+        ready.wait()
+        ready.wait()
+    }
+
+    /// The calling thread runs on `cpu` only.
+    private func pin() { precondition(tc_pin_to_cpu(Int32(cpu)) == 0, "cannot pin a thread to CPU \(cpu)") }
+}
+
+extension KernelCollectorTests {
+    /// Switches and wakings that `filter`'s threads (`chosen`, and those
+    /// newer than `last`) take part in, and the others.
+    static func split(_ records: [KernelRecord], chosen: Set<Int32>, last: Int32) -> (kept: Int, others: [KernelRecord]) {
+        func isChosen(_ tid: Int32) -> Bool { chosen.contains(tid) || tid > last }
+        var kept = 0, others: [KernelRecord] = []
+        for record in records {
+            switch record {
+            case .contextSwitch(let change):
+                if isChosen(change.previousTID) || isChosen(change.nextTID) { kept += 1 } else { others.append(record) }
+            case .wakeup(let wakeup):
+                if isChosen(wakeup.wakeeTID) { kept += 1 } else { others.append(record) }
+            default: break
+            }
+        }
+        return (kept, others)
+    }
+
+    @Test func aBusyThreadNotChosenLeavesNoSwitchOrWakingInTheRingsAndTheChosenOnesAll() throws {
+        let collector = try Self.collector(ringSize: 8 << 20)
+        let pair = PingPong(passes: 20_000, cpu: collector.cpus.last ?? 0), go = DispatchSemaphore(value: 0)
+        pair.start(go: go)
+        let tid = currentThreadID()
+        // Read after the pair started: its threads are not newer.
+        let last = try #require(ThreadFilter.lastAllocatedThread())
+        try #require(pair.tids.allSatisfy { $0 > 0 && $0 <= last })
+        let filter = try #require(ThreadFilter(threads: [tid], newerThan: last))
+        // Before enabling: until `select`, every thread is recorded.
+        #expect(try collector.select(filter))
+        #expect(try !collector.select(filter))
+        try collector.enable()
+        go.signal()
+        var request = timespec(tv_sec: 0, tv_nsec: 20_000_000)
+        nanosleep(&request, nil)
+        pair.done.wait()
+        try collector.disable()
+        var records: [KernelRecord] = []
+        collector.drain { records.append($0) }
+
+        let (kept, others) = Self.split(records, chosen: [tid], last: last)
+        // 20,000 passes switch between the pair's threads 40,000 times or
+        // more: none of it reached a ring.
+        #expect(others.isEmpty)
+        #expect(!records.contains { record in
+            if case .contextSwitch(let change) = record {
+                return pair.tids.contains(change.previousTID) && pair.tids.contains(change.nextTID)
+            }
+            return false
+        })
+        // The chosen thread's sleep is there, whole.
+        let asleep = records.filter { if case .contextSwitch(let change) = $0 { change.previousTID == tid && change.previousState == .sleeping } else { false } }
+        let woken = records.filter { if case .wakeup(let wakeup) = $0 { wakeup.wakeeTID == tid } else { false } }
+        #expect(asleep.count >= 2)
+        #expect(woken.count >= 2)
+        #expect(kept >= 4)
+        #expect(collector.statistics.map(\.undecodable) == collector.cpus.map { _ in 0 })
+    }
+
+    @Test func everyThreadIsRecordedAgainOnceTheFilterIsLifted() throws {
+        let collector = try Self.collector(ringSize: 8 << 20)
+        let pair = PingPong(passes: 5_000, cpu: collector.cpus.last ?? 0), go = DispatchSemaphore(value: 0)
+        pair.start(go: go)
+        let last = try #require(ThreadFilter.lastAllocatedThread())
+        try collector.enable()
+        let nobody = try #require(ThreadFilter(threads: [], newerThan: last))
+        #expect(try collector.select(nobody))
+        #expect(try collector.select(nil))
+        #expect(collector.filter == nil)
+        go.signal()
+        pair.done.wait()
+        try collector.disable()
+        var records: [KernelRecord] = []
+        collector.drain { records.append($0) }
+        // The pinger leaves its CPU at each pass, for its partner to
+        // answer on the same CPU, and comes back.
+        let pinger = pair.tids[0]
+        let out = records.filter { if case .contextSwitch(let change) = $0 { change.previousTID == pinger } else { false } }
+        let back = records.filter { if case .contextSwitch(let change) = $0 { change.nextTID == pinger } else { false } }
+        #expect(out.count >= 5_000)
+        #expect(back.count >= 5_000)
+        #expect(collector.statistics.map(\.undecodable) == collector.cpus.map { _ in 0 })
+    }
+
+    @Test func threadsThatDoNotFitAFilterAreNotFilteredAndRunsBecomeRanges() {
+        #expect(ThreadFilter(threads: [7, 5, 6, 9], newerThan: 100)?.wakingFilter == "(pid>=5&&pid<=7)||pid==9||pid>100")
+        #expect(ThreadFilter(threads: [], newerThan: nil)?.switchFilter == "prev_pid<0||next_pid<0")
+        let scattered = (0..<400).map { Int32(1_000 + 2 * $0) }
+        #expect(ThreadFilter(threads: scattered, newerThan: 5_000) == nil)
+        #expect(ThreadFilter(threads: scattered.map { $0 / 2 }, newerThan: 5_000) != nil)
+    }
+}
