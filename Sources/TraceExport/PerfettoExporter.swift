@@ -47,10 +47,11 @@ package final class PerfettoExporter: ExportFormat {
     @exclusivity(unchecked) private var threadTracks: [ThreadTrack] = []
     @exclusivity(unchecked) private var counterIndex = SerialTable()
     @exclusivity(unchecked) private var counterTracks: [UInt64] = []
-    private var dropTracks: [UInt32: UInt64] = [:]
-    /// Process stats' counter tracks by `key(process, stat)`: a stat comes
-    /// once a second per process, too rarely for a `SerialTable`.
-    private var statTracks: [UInt64: UInt64] = [:]
+    /// A process's counter tracks by `key(process, what)`: a stat's raw
+    /// value, or `droppedCounter`. Each gets a value once a second or once
+    /// a file at most, too rarely for a `SerialTable`.
+    private var processCounterTracks: [UInt64: UInt64] = [:]
+    private static let droppedCounter = UInt32.max
     /// Interned stack ids (1, 2, ... in order of first use) by `key(process, stack)`.
     @exclusivity(unchecked) private var stackIIDs = SerialTable()
     /// Names as UTF-8 by id, each resolved once.
@@ -283,32 +284,29 @@ package final class PerfettoExporter: ExportFormat {
     }
 
     package func dropped(process: UInt32, thread: UInt32, time: Int64, count: UInt64, total: UInt64) throws {
-        let track: UInt64
-        if let known = dropTracks[process] {
-            track = known
-        } else {
-            track = newTrack()
-            dropTracks[process] = track
-            try packets.counterTrack(uuid: track, parent: try processTrack(process).track, name: "dropped events")
-        }
-        let event = packets.beginEvent(time: time, track: track, type: .counter, name: 0, nameText: { "" })
-        packets.counterValue(Int64(clamping: total))
-        try packets.endEvent(event)
+        try processCounter(process, Self.droppedCounter, time: time, value: total, name: "dropped events", unit: nil)
     }
 
     package func kernel(_ event: TraceEvent) throws {
         guard case .processStat(let stat?, let value) = event.kind else { return try kernelEvents.event(event) }
-        let key = Self.key(event.process, stat.rawValue)
+        try processCounter(event.process, stat.rawValue, time: event.time, value: value, name: "stat \(stat.name)",
+                           unit: Self.unit(stat))
+    }
+
+    /// A value of counter `what` of `process`, on its own track under the
+    /// process's, described the first time.
+    private func processCounter(_ process: UInt32, _ what: UInt32, time: Int64, value: UInt64,
+                                name: @autoclosure () -> String, unit: UInt64?) throws {
+        let key = Self.key(process, what)
         let track: UInt64
-        if let known = statTracks[key] {
+        if let known = processCounterTracks[key] {
             track = known
         } else {
             track = newTrack()
-            statTracks[key] = track
-            try packets.counterTrack(uuid: track, parent: try processTrack(event.process).track, name: "stat \(stat.name)",
-                                     unit: Self.unit(stat))
+            processCounterTracks[key] = track
+            try packets.counterTrack(uuid: track, parent: try processTrack(process).track, name: name(), unit: unit)
         }
-        let packet = packets.beginEvent(time: event.time, track: track, type: .counter, name: 0, nameText: { "" })
+        let packet = packets.beginEvent(time: time, track: track, type: .counter, name: 0, nameText: { "" })
         packets.counterValue(Int64(clamping: value))
         try packets.endEvent(packet)
     }
