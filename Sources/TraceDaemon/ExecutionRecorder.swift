@@ -30,8 +30,6 @@ final class ExecutionRecorder {
     /// Why the collector could not be opened (logged once), with the
     /// setting that would enable it.
     private(set) var problem: String?
-    /// What the open collector lacks (the kernel's symbols), if anything.
-    private(set) var symbolProblem: String?
     private var sessions: [SessionExecution] = []
     private var routing = Routing()
     /// Processes forked by recorded processes since `takeChildren`.
@@ -160,6 +158,7 @@ final class ExecutionRecorder {
             // The kernel's symbols tell what a thread waits in; without them
             // (no CAP_SYSLOG, no prepared copy) waits are told by state only.
             let symbols: KernelSymbols
+            let symbolProblem: String?
             do {
                 symbols = try KernelSymbols.load(from: access(prepared + "/kallsyms", R_OK) == 0 ? prepared + "/kallsyms" : KernelSymbols.path)
                 symbolProblem = symbols.isEmpty ? "the kernel's symbols read as 0 (traced lacks CAP_SYSLOG; run `traced --prepare-kernel` as root first): waits are told by state only" : nil
