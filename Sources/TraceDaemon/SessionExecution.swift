@@ -221,11 +221,12 @@ final class SessionExecution {
 
     /// The id of `value` among the strings traced defined for process `key`.
     private func string(_ value: String, process key: UInt32) -> UInt32 {
-        guard !value.isEmpty, var process = processes[key] else { return 0 }
-        if let id = process.strings[value] { return id }
-        let id = UInt32(TC_KERNEL_STRING_BASE) &+ UInt32(process.strings.count)
-        process.strings[value] = id
-        processes[key] = process
+        // Changed in place (`processes[key]?.…`): a copy taken out of the
+        // dictionary would share its table, so each insert would copy it.
+        guard !value.isEmpty, let count = processes[key]?.strings.count else { return 0 }
+        if let id = processes[key]?.strings[value] { return id }
+        let id = UInt32(TC_KERNEL_STRING_BASE) &+ UInt32(count)
+        processes[key]?.strings[value] = id
         newStrings.append((key, StringRecord(id: id, value: value)))
         return id
     }
@@ -300,13 +301,14 @@ final class SessionExecution {
     private func stackID(_ index: Int, _ stacks: [ExecutionRecorder.UserStack], process processKey: UInt32) -> UInt32? {
         let key = ProcessScopedIndex(process: processKey, index: Int32(index))
         if let id = stackIDs[key] { return id }
-        guard var process = processes[processKey] else { return nil }
+        // Appended in place, as in `string`: a copy of the process would
+        // copy every stack it holds on each new one.
+        guard let count = processes[processKey]?.stacks.count else { return nil }
         let stack = stacks[index]
-        let id = UInt32(TC_KERNEL_STRING_BASE) &+ UInt32(process.stacks.count) &+ 1
+        let id = UInt32(TC_KERNEL_STRING_BASE) &+ UInt32(count) &+ 1
         let record = StackRecord(id: id, frames: Array(stack.frames.prefix(StackRecord.maximumDepth)),
                                  cut: stack.cut || stack.frames.count > StackRecord.maximumDepth)
-        process.stacks.append(record)
-        processes[processKey] = process
+        processes[processKey]?.stacks.append(record)
         newStacks.append((processKey, record))
         stackIDs[key] = id
         return id
