@@ -1,23 +1,33 @@
 /// Finds the second copy of a switch or waking in one CPU's ring while
 /// `KernelCollector.select` replaced its events: for a moment an old and
-/// a new event both record it, and the kernel writes the two copies one
+/// a new event both record it. The kernel writes the copies one right
 /// after the other (the tracepoint's events run in turn, interrupts off,
-/// in `perf_tp_event`). Two different switches, or wakings, on one CPU
-/// never share a nanosecond, so a record equal to the last one of its
-/// kind is the copy.
-struct Duplicates {
-    private var lastSwitch: ContextSwitch?
-    private var lastWakeup: Wakeup?
+/// in `perf_tp_event`), each with its own reading of the clock, taken
+/// after the previous copy's callchain was unwound. So a record is a copy
+/// if the one before it in the ring is the same switch (the same threads
+/// and state) or waking at most `window` earlier. The copies may differ
+/// in their callchains (an old event with them, a new one without), and
+/// the first is kept.
+package struct Duplicates {
+    private var last: KernelRecord?
+    /// More than a deep callchain takes to unwind; less than a thread
+    /// takes to leave a CPU and come back.
+    package static let window: UInt64 = 100_000
 
-    /// Whether `record` repeats the last switch or waking; remembers it.
-    mutating func repeats(_ record: KernelRecord) -> Bool {
-        switch record {
-        case .contextSwitch(let change):
-            defer { lastSwitch = change }
-            return change == lastSwitch
-        case .wakeup(let wakeup):
-            defer { lastWakeup = wakeup }
-            return wakeup == lastWakeup
+    package init() {}
+
+    /// Whether `record` repeats the record before it; remembers it.
+    package mutating func repeats(_ record: KernelRecord) -> Bool {
+        defer { last = record }
+        switch (record, last) {
+        case (.contextSwitch(let change), .contextSwitch(let before)?):
+            return change.time >= before.time && change.time - before.time <= Self.window
+                && change.previousTID == before.previousTID && change.nextTID == before.nextTID
+                && change.previousState == before.previousState && change.preempted == before.preempted
+        case (.wakeup(var wakeup), .wakeup(let before)?):
+            guard wakeup.time >= before.time, wakeup.time - before.time <= Self.window else { return false }
+            wakeup.time = before.time
+            return wakeup == before
         default:
             return false
         }

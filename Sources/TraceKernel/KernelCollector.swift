@@ -63,17 +63,21 @@ package final class KernelCollector {
     }
 
     /// One CPU's events and the ring they share: mapped on the task
-    /// event (the last), which is never replaced, so that `select` can
-    /// replace the switch and waking events (the first two).
+    /// event (the last of `others`), which is never replaced, so that
+    /// `select` can replace the scheduler's events (`sched`).
     private struct CPURing {
         var cpu: Int
-        var events: [(name: String, event: PerfEvent)]
+        /// The switch event(s) and the waking one.
+        var sched: [(name: String, event: PerfEvent)]
+        /// The CPU clock's, if it samples, and the task event.
+        var others: [(name: String, event: PerfEvent)]
         var ring: PerfRing
         var decoder: RecordDecoder
-        /// `select` replaced the switch and waking events since the last
-        /// drain: for a moment both old and new recorded (`Duplicates`).
+        /// `select` replaced the scheduler's events since the last drain:
+        /// for a moment both old and new recorded (`Duplicates`).
         var replaced = false
-        var ringEvent: PerfEvent { events[events.count - 1].event }
+        var ringEvent: PerfEvent { others[others.count - 1].event }
+        var events: [(name: String, event: PerfEvent)] { sched + others }
     }
 
     package let cpus: [Int]
@@ -89,6 +93,8 @@ package final class KernelCollector {
     private let options: Options
 
     package static let switchName = "sched:sched_switch"
+    /// The switch event without callchains of a filtering collector (`select`).
+    package static let switchInName = "sched:sched_switch (switch-ins)"
     package static let wakingName = "sched:sched_waking"
     package static let taskName = "software:dummy"
     package static let cpuClockName = "software:cpu-clock"
@@ -151,8 +157,10 @@ package final class KernelCollector {
 
     private static let samples = TC_PERF_SAMPLE_IDENTIFIER | TC_PERF_SAMPLE_TID | TC_PERF_SAMPLE_TIME | TC_PERF_SAMPLE_CPU
 
-    /// The switch and waking events' attributes.
-    private static func schedAttributes(layout: SchedLayout, options: Options) -> (switch: tc_perf_attr, waking: tc_perf_attr) {
+    /// The switch and waking events' attributes, and those of a switch
+    /// event without callchains.
+    private static func schedAttributes(layout: SchedLayout, options: Options)
+        -> (switch: tc_perf_attr, waking: tc_perf_attr, switchIn: tc_perf_attr) {
         let tracepoint = tc_perf_attr(
             type: TC_PERF_TYPE_TRACEPOINT, flags: TC_PERF_ATTR_DISABLED | TC_PERF_ATTR_USE_CLOCKID,
             config: 0, sample_period: 1, sample_type: samples | TC_PERF_SAMPLE_RAW, read_format: TC_PERF_FORMAT_LOST,
@@ -165,12 +173,14 @@ package final class KernelCollector {
         }
         var wakingAttributes = tracepoint
         wakingAttributes.config = layout.wakingID
-        return (switchAttributes, wakingAttributes)
+        var switchInAttributes = tracepoint
+        switchInAttributes.config = layout.switchID
+        return (switchAttributes, wakingAttributes, switchInAttributes)
     }
 
     private static func open(cpu: Int, layout: SchedLayout, options: Options, ringSize: Int,
                              pageSize: Int) throws(KernelError) -> CPURing {
-        let (switchAttributes, wakingAttributes) = schedAttributes(layout: layout, options: options)
+        let (switchAttributes, wakingAttributes, _) = schedAttributes(layout: layout, options: options)
         // Timer samples of what runs, at a frequency the kernel keeps by
         // adjusting the period; the user stack only, since the kernel's
         // at a timer interrupt says nothing about the thread.
@@ -230,7 +240,7 @@ package final class KernelCollector {
             cpu: cpu, layout: layout, switchID: ids[0], wakingID: ids[1], taskID: ids[ids.count - 1],
             sampleID: options.cpuSampleHertz > 0 ? ids[2] : nil, switchCallchains: options.callchains,
             classifier: options.classifier, translation: options.translation)
-        return CPURing(cpu: cpu, events: events, ring: ring, decoder: decoder)
+        return CPURing(cpu: cpu, sched: Array(events[0..<2]), others: Array(events[2...]), ring: ring, decoder: decoder)
     }
 
     /// Starts recording: the task events first, so that a thread's fork
@@ -291,8 +301,7 @@ package final class KernelCollector {
                 // The replaced events were closed before this read: the
                 // ring held their last records.
                 rings[index].replaced = false
-                rings[index].decoder.retiredSwitchIDs = []
-                rings[index].decoder.retiredWakingIDs = []
+                rings[index].decoder.forgetReplaced()
             } else {
                 handed += Self.drain(cpuRing.ring, decoder: cpuRing.decoder, counts: &counts, body)
             }
@@ -303,55 +312,61 @@ package final class KernelCollector {
 
     /// Records only the switches and wakings of `threads` (host thread ids;
     /// nil: every thread's), by the kernel's filter (`ThreadFilter`); the
-    /// task events and CPU samples stay unfiltered. Each CPU's switch and
-    /// waking events are opened anew with the filter, enabled, and only
-    /// then the old ones closed: a switch in between is recorded twice
-    /// and the next drain hands it on once. Returns false, changing
-    /// nothing, if `filter` is the one in place, or if the collector
-    /// cannot filter (`canSelect`).
+    /// task events and CPU samples stay unfiltered. With callchains, a
+    /// filtered collector records switches with two events: one with
+    /// callchains for the switches out of chosen threads, one without for
+    /// the switches into a chosen thread from one that is not, so that
+    /// the kernel never unwinds the stacks of a thread not chosen when it
+    /// hands its CPU to one that is; each switch is recorded once. Each CPU's scheduler events are opened anew with the
+    /// filter, enabled, and only then the old ones closed: a switch in
+    /// between is recorded twice and the next drain hands it on once.
+    /// Returns false, changing nothing, if `filter` is the one in place,
+    /// or if the collector cannot filter (`canSelect`).
     @discardableResult
     package func select(_ filter: ThreadFilter?) throws(KernelError) -> Bool {
         guard filter != self.filter else { return false }
         // The filter compares the kernel's thread ids, not those of a pid
         // namespace of the collector's own.
         guard filter == nil || canSelect else { return false }
-        let (switchAttributes, wakingAttributes) = Self.schedAttributes(layout: layout, options: options)
+        let (switchAttributes, wakingAttributes, switchInAttributes) = Self.schedAttributes(layout: layout, options: options)
+        typealias Planned = (name: String, attributes: tc_perf_attr, kind: RecordDecoder.SchedEvent, filter: String?)
+        var plan: [Planned] = [(Self.switchName, switchAttributes, .switches, filter?.switchFilter)]
+        if let filter, options.callchains {
+            plan = [(Self.switchName, switchAttributes, .switches, filter.switchOutFilter),
+                    (Self.switchInName, switchInAttributes, .switchIns, filter.switchInFilter)]
+        }
+        plan.append((Self.wakingName, wakingAttributes, .wakings, filter?.wakingFilter))
         for index in rings.indices {
             let cpu = rings[index].cpu
-            var opened: [PerfEvent] = []
-            var ids: [UInt64] = []
-            for (name, attributes, expression) in [(Self.switchName, switchAttributes, filter?.switchFilter),
-                                                   (Self.wakingName, wakingAttributes, filter?.wakingFilter)] {
+            var opened: [(name: String, event: PerfEvent)] = []
+            var ids: [(id: UInt64, kind: RecordDecoder.SchedEvent)] = []
+            for planned in plan {
                 do {
-                    let event = try PerfEvent.open(attributes, pid: -1, cpu: Int32(clamping: cpu), name: name)
-                    opened.append(event)
-                    if let expression { try event.setFilter(expression) }
+                    let event = try PerfEvent.open(planned.attributes, pid: -1, cpu: Int32(clamping: cpu), name: planned.name)
+                    opened.append((planned.name, event))
+                    if let expression = planned.filter { try event.setFilter(expression) }
                     try event.setOutput(to: rings[index].ringEvent)
-                    ids.append(try event.id())
+                    ids.append((try event.id(), planned.kind))
                 } catch {
-                    opened.forEach { $0.close() }
-                    throw .control(event: name, cpu: cpu, error)
+                    opened.forEach { $0.event.close() }
+                    throw .control(event: planned.name, cpu: cpu, error)
                 }
             }
-            for (event, name) in zip(opened, [Self.switchName, Self.wakingName]) where isEnabled {
+            for (name, event) in opened where isEnabled {
                 do { try event.enable() } catch {
-                    opened.forEach { $0.close() }
+                    opened.forEach { $0.event.close() }
                     throw .control(event: name, cpu: cpu, error)
                 }
             }
-            let old = rings[index].events
-            rings[index].events[0].event = opened[0]
-            rings[index].events[1].event = opened[1]
-            rings[index].decoder.retiredSwitchIDs.append(rings[index].decoder.switchID)
-            rings[index].decoder.retiredWakingIDs.append(rings[index].decoder.wakingID)
-            rings[index].decoder.switchID = ids[0]
-            rings[index].decoder.wakingID = ids[1]
+            let old = rings[index].sched
+            rings[index].sched = opened
+            rings[index].decoder.replace(with: ids)
             rings[index].replaced = true
             // Disabled first: closing an event of a mapped ring's output
             // would do, but a disabled one writes nothing more at once.
-            for position in 0..<2 {
-                try? old[position].event.disable()
-                old[position].event.close()
+            for (_, event) in old {
+                try? event.disable()
+                event.close()
             }
         }
         self.filter = filter

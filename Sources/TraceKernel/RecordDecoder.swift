@@ -2,7 +2,8 @@ import CTraceABI
 
 /// Turns the records of one CPU's ring into `KernelRecord`s.
 ///
-/// The ring holds up to four events' records: sched_switch and
+/// The ring holds up to five events' records: sched_switch (one event,
+/// or two: one with callchains and one without, `SchedEvent`) and
 /// sched_waking samples and CPU samples, told apart by the
 /// `PERF_SAMPLE_IDENTIFIER` that starts them, and the side-band records of
 /// the dummy event (fork, exit, comm, mmap2), which end with its sample id
@@ -19,7 +20,8 @@ import CTraceABI
 ///     0 header  8 id  16 pid:u32 tid:u32  24 time  32 cpu:u32 res:u32
 ///     40 [nr  ips[nr]]  raw_size:u32  raw[raw_size] (the tracepoint's fields)  padding
 ///
-/// (switch: CALLCHAIN if `switchCallchains`, then RAW; waking: RAW; CPU
+/// (switch: CALLCHAIN if `switchCallchains` and not a switch-in event,
+/// then RAW; waking: RAW; CPU
 /// sample: CALLCHAIN, no RAW). Side-band record (sample_id_all,
 /// sample_type IDENTIFIER | TID | TIME | CPU):
 ///
@@ -38,15 +40,24 @@ package struct RecordDecoder {
         case idleSample
     }
 
+    /// What the records of one of the ring's scheduler events hold.
+    package enum SchedEvent: Sendable {
+        /// sched_switch, with a callchain if `switchCallchains`.
+        case switches
+        /// sched_switch without a callchain (a filtering collector's
+        /// switches into a chosen thread from one not chosen).
+        case switchIns
+        case wakings
+    }
+
     package let cpu: Int
     package let layout: SchedLayout
-    /// The `PERF_EVENT_IOC_ID`s of this CPU's events.
-    package var switchID: UInt64
-    package var wakingID: UInt64
-    /// The switch and waking events that `KernelCollector.select` replaced,
-    /// until a drain has read their last records.
-    package var retiredSwitchIDs: [UInt64] = []
-    package var retiredWakingIDs: [UInt64] = []
+    /// The `PERF_EVENT_IOC_ID`s of this CPU's scheduler events and what
+    /// each records: the current ones first, then those that
+    /// `KernelCollector.select` replaced, until a drain has read their
+    /// last records (`replace`, `forgetReplaced`).
+    package private(set) var schedEvents: [(id: UInt64, kind: SchedEvent)]
+    private var currentSchedEvents: Int
     package let taskID: UInt64
     /// The CPU clock's, nil without CPU samples.
     package let sampleID: UInt64?
@@ -66,14 +77,26 @@ package struct RecordDecoder {
                  translation: PidNamespaceTranslation? = nil) {
         self.cpu = cpu
         self.layout = layout
-        self.switchID = switchID
-        self.wakingID = wakingID
+        schedEvents = [(switchID, .switches), (wakingID, .wakings)]
+        currentSchedEvents = 2
         self.taskID = taskID
         self.sampleID = sampleID
         self.switchCallchains = switchCallchains
         self.classifier = classifier
         self.translation = translation
         symbolCache = classifier.map { SymbolCache(symbols: $0.symbols) }
+    }
+
+    /// `events` record from now on; the ones they replace may still have
+    /// records in the ring, decoded as before until `forgetReplaced`.
+    package mutating func replace(with events: [(id: UInt64, kind: SchedEvent)]) {
+        schedEvents.insert(contentsOf: events, at: 0)
+        currentSchedEvents = events.count
+    }
+
+    /// A drain read the replaced events' last records.
+    package mutating func forgetReplaced() {
+        schedEvents.removeSubrange(currentSchedEvents...)
     }
 
     /// Where the fields after CPU start.
@@ -117,50 +140,16 @@ package struct RecordDecoder {
         guard record.count >= Self.afterCPU, Int(record.u32(32)) == cpu else { return .undecodable }
         let id = record.u64(8)
         let pid = record.i32(16), tid = record.i32(20), time = record.u64(24)
-        if id == switchID || (!retiredSwitchIDs.isEmpty && retiredSwitchIDs.contains(id)) {
-            var chain: Callchain?
-            var rawSizeAt = Self.afterCPU
-            if switchCallchains {
-                guard let read = Callchain(record, at: Self.afterCPU) else { return .undecodable }
-                chain = read
-                rawSizeAt = read.end
+        for event in schedEvents where event.id == id {
+            if case .wakings = event.kind {
+                guard let raw = Self.raw(record, at: Self.afterCPU, minimumSize: layout.wakingMinimumSize) else { return .undecodable }
+                let flags = record.load(fromByteOffset: raw + layout.wakingFlags, as: UInt8.self)
+                let wakee = record.i32(raw + layout.wakeeTID)
+                return .record(.wakeup(Wakeup(
+                    time: time, cpu: cpu, wakerTID: tid, wakerPID: pid, wakeeTID: translation?.local(wakee) ?? wakee,
+                    inInterrupt: flags & Self.interruptFlags != 0)))
             }
-            guard let raw = Self.raw(record, at: rawSizeAt, minimumSize: layout.switchMinimumSize) else { return .undecodable }
-            var previous = record.i32(raw + layout.previousTID)
-            var next = record.i32(raw + layout.nextTID)
-            let bits = layout.previousStateSize == 8
-                ? Int64(bitPattern: record.u64(raw + layout.previousState))
-                : Int64(record.i32(raw + layout.previousState))
-            let state = TaskState(reported: bits)
-            if let translation {
-                previous = translation.switchedOut(kernelTID: previous, tid: tid, last: state == .dead || state == .zombie)
-                next = translation.local(next)
-            }
-            // The sample is taken in the thread switching out: its pid and
-            // tid are the previous thread's, -1 once the kernel let go of it.
-            let known = pid != -1 && (tid == previous || tid == -1)
-            var change = ContextSwitch(
-                time: time, cpu: cpu, previousTID: previous, previousPID: known ? pid : nil,
-                previousState: state, preempted: bits & TaskState.preemptedBit != 0,
-                nextTID: next)
-            if let chain {
-                change.userStack = chain.userFrames(in: record)
-                change.stackCut = chain.isCut
-                // A thread still runnable waits for nothing but a CPU.
-                if state != .running, let cause = classify(chain, in: record, state: state) {
-                    change.wait = cause.kind
-                    change.why = cause.why
-                }
-            }
-            return .record(.contextSwitch(change))
-        }
-        if id == wakingID || (!retiredWakingIDs.isEmpty && retiredWakingIDs.contains(id)) {
-            guard let raw = Self.raw(record, at: Self.afterCPU, minimumSize: layout.wakingMinimumSize) else { return .undecodable }
-            let flags = record.load(fromByteOffset: raw + layout.wakingFlags, as: UInt8.self)
-            let wakee = record.i32(raw + layout.wakeeTID)
-            return .record(.wakeup(Wakeup(
-                time: time, cpu: cpu, wakerTID: tid, wakerPID: pid, wakeeTID: translation?.local(wakee) ?? wakee,
-                inInterrupt: flags & Self.interruptFlags != 0)))
+            return contextSwitch(record, event.kind, pid: pid, tid: tid, time: time)
         }
         if id == sampleID {
             guard let chain = Callchain(record, at: Self.afterCPU) else { return .undecodable }
@@ -169,6 +158,46 @@ package struct RecordDecoder {
                                              stack: chain.userFrames(in: record), stackCut: chain.isCut)))
         }
         return .undecodable
+    }
+
+    /// A sched_switch sample of an event of `kind` (not `wakings`).
+    private func contextSwitch(_ record: UnsafeRawBufferPointer, _ kind: SchedEvent, pid: Int32, tid: Int32,
+                               time: UInt64) -> Decoded {
+        var chain: Callchain?
+        var rawSizeAt = Self.afterCPU
+        if switchCallchains, kind != .switchIns {
+            guard let read = Callchain(record, at: Self.afterCPU) else { return .undecodable }
+            chain = read
+            rawSizeAt = read.end
+        }
+        guard let raw = Self.raw(record, at: rawSizeAt, minimumSize: layout.switchMinimumSize) else { return .undecodable }
+        var previous = record.i32(raw + layout.previousTID)
+        var next = record.i32(raw + layout.nextTID)
+        let bits = layout.previousStateSize == 8
+            ? Int64(bitPattern: record.u64(raw + layout.previousState))
+            : Int64(record.i32(raw + layout.previousState))
+        let state = TaskState(reported: bits)
+        if let translation {
+            previous = translation.switchedOut(kernelTID: previous, tid: tid, last: state == .dead || state == .zombie)
+            next = translation.local(next)
+        }
+        // The sample is taken in the thread switching out: its pid and
+        // tid are the previous thread's, -1 once the kernel let go of it.
+        let known = pid != -1 && (tid == previous || tid == -1)
+        var change = ContextSwitch(
+            time: time, cpu: cpu, previousTID: previous, previousPID: known ? pid : nil,
+            previousState: state, preempted: bits & TaskState.preemptedBit != 0,
+            nextTID: next)
+        if let chain {
+            change.userStack = chain.userFrames(in: record)
+            change.stackCut = chain.isCut
+            // A thread still runnable waits for nothing but a CPU.
+            if state != .running, let cause = classify(chain, in: record, state: state) {
+                change.wait = cause.kind
+                change.why = cause.why
+            }
+        }
+        return .record(.contextSwitch(change))
     }
 
     /// What the kernel frames of `chain` say the previous thread waits

@@ -22,10 +22,18 @@ import Glibc
 /// kernel's ids wrap around (pid_max), a new thread's events up to the
 /// next filter are not recorded.
 package struct ThreadFilter: Equatable, Sendable {
-    /// sched_switch: either thread is chosen.
-    package let switchFilter: String
+    /// sched_switch: the thread leaving its CPU is chosen (the event with
+    /// callchains: the kernel unwinds only a chosen thread's stacks).
+    package let switchOutFilter: String
+    /// sched_switch: the thread taking the CPU is chosen and the one
+    /// leaving is not (the event without callchains; with the one above,
+    /// each switch is recorded once).
+    package let switchInFilter: String
     /// sched_waking: the thread woken is chosen.
     package let wakingFilter: String
+    /// sched_switch: either thread is chosen (one event, when switches
+    /// carry no callchain).
+    package let switchFilter: String
 
     /// The kernel's limit, less the terminating zero.
     package static let maximumLength = 4095
@@ -43,9 +51,11 @@ package struct ThreadFilter: Equatable, Sendable {
             return terms.isEmpty ? "\(field)<0" : terms.joined(separator: "||")
         }
         let previous = expression("prev_pid"), next = expression("next_pid")
+        switchOutFilter = previous
+        switchInFilter = "(\(next))&&!(\(previous))"
         switchFilter = previous + "||" + next
         wakingFilter = expression("pid")
-        guard switchFilter.utf8.count <= Self.maximumLength, wakingFilter.utf8.count <= Self.maximumLength else { return nil }
+        guard [switchInFilter, switchFilter, wakingFilter].allSatisfy({ $0.utf8.count <= Self.maximumLength }) else { return nil }
     }
 
     /// `threads` as sorted runs of consecutive ids.

@@ -114,6 +114,19 @@ extension KernelCollectorTests {
         #expect(asleep.count >= 2)
         #expect(woken.count >= 2)
         #expect(kept >= 4)
+        // Its switch-ins too, each once, and no other thread's stack was
+        // unwound: a switch from a thread not chosen has no callchain.
+        let into = records.compactMap { record -> ContextSwitch? in
+            if case .contextSwitch(let change) = record, change.nextTID == tid { change } else { nil }
+        }
+        #expect(into.count >= 2)
+        #expect(Set(into.map(\.time)).count == into.count)
+        let unwound = records.compactMap { record -> Int32? in
+            guard case .contextSwitch(let change) = record, !change.userStack.isEmpty else { return nil }
+            return change.previousTID == tid || change.previousTID > last ? nil : change.previousTID
+        }
+        #expect(unwound.isEmpty, "stacks of threads not chosen: \(Set(unwound))")
+        #expect(asleep.allSatisfy { if case .contextSwitch(let change) = $0 { !change.userStack.isEmpty } else { false } })
         #expect(collector.statistics.map(\.undecodable) == collector.cpus.map { _ in 0 })
     }
 
@@ -142,9 +155,36 @@ extension KernelCollectorTests {
         #expect(collector.statistics.map(\.undecodable) == collector.cpus.map { _ in 0 })
     }
 
+    /// While `select` replaces the events, the kernel records a switch or
+    /// a waking twice, one copy right after the other, each with its own
+    /// clock reading: the second is dropped, and only that.
+    @Test func aSwitchOrWakingRecordedTwiceInARowIsHandedOnOnce() {
+        func change(_ previous: Int32, _ next: Int32, at time: UInt64, stack: [UInt64] = []) -> KernelRecord {
+            .contextSwitch(ContextSwitch(time: time, cpu: 0, previousTID: previous, previousPID: 1, previousState: .sleeping,
+                                         preempted: false, nextTID: next, userStack: stack))
+        }
+        func waking(_ wakee: Int32, at time: UInt64) -> KernelRecord {
+            .wakeup(Wakeup(time: time, cpu: 0, wakerTID: 5, wakerPID: 5, wakeeTID: wakee, inInterrupt: false))
+        }
+        var duplicates = Duplicates()
+        let records = [
+            change(11, 12, at: 1_000, stack: [0x1000]), change(11, 12, at: 1_900),  // a copy without callchain
+            waking(11, at: 2_000), waking(11, at: 2_040),                         // a copy
+            change(12, 11, at: 3_000), change(12, 13, at: 3_010),                 // another switch
+            waking(13, at: 4_000), change(13, 12, at: 4_010), waking(13, at: 4_020),  // not in a row
+            change(12, 11, at: 5_000), change(12, 11, at: 5_000 + Duplicates.window + 1),  // too far apart
+        ]
+        let kept = records.filter { !duplicates.repeats($0) }
+        #expect(kept.count == records.count - 2)
+        #expect(kept.first == records[0])
+    }
+
     @Test func threadsThatDoNotFitAFilterAreNotFilteredAndRunsBecomeRanges() {
         #expect(ThreadFilter(threads: [7, 5, 6, 9], newerThan: 100)?.wakingFilter == "(pid>=5&&pid<=7)||pid==9||pid>100")
         #expect(ThreadFilter(threads: [], newerThan: nil)?.switchFilter == "prev_pid<0||next_pid<0")
+        #expect(ThreadFilter(threads: [3, 4], newerThan: 9)?.switchOutFilter == "(prev_pid>=3&&prev_pid<=4)||prev_pid>9")
+        #expect(ThreadFilter(threads: [3, 4], newerThan: 9)?.switchInFilter
+            == "((next_pid>=3&&next_pid<=4)||next_pid>9)&&!((prev_pid>=3&&prev_pid<=4)||prev_pid>9)")
         let scattered = (0..<400).map { Int32(1_000 + 2 * $0) }
         #expect(ThreadFilter(threads: scattered, newerThan: 5_000) == nil)
         #expect(ThreadFilter(threads: scattered.map { $0 / 2 }, newerThan: 5_000) != nil)
