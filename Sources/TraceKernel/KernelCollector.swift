@@ -93,8 +93,9 @@ package final class KernelCollector {
     private let options: Options
 
     package static let switchName = "sched:sched_switch"
-    /// The switch event without callchains of a filtering collector (`select`).
+    /// The other switch events of a filtering collector (`select`).
     package static let switchInName = "sched:sched_switch (switch-ins)"
+    package static let runnableName = "sched:sched_switch (runnable)"
     package static let wakingName = "sched:sched_waking"
     package static let taskName = "software:dummy"
     package static let cpuClockName = "software:cpu-clock"
@@ -158,9 +159,9 @@ package final class KernelCollector {
     private static let samples = TC_PERF_SAMPLE_IDENTIFIER | TC_PERF_SAMPLE_TID | TC_PERF_SAMPLE_TIME | TC_PERF_SAMPLE_CPU
 
     /// The switch and waking events' attributes, and those of a switch
-    /// event without callchains.
+    /// event without callchains and one with user callchains only.
     private static func schedAttributes(layout: SchedLayout, options: Options)
-        -> (switch: tc_perf_attr, waking: tc_perf_attr, switchIn: tc_perf_attr) {
+        -> (switch: tc_perf_attr, waking: tc_perf_attr, switchIn: tc_perf_attr, runnable: tc_perf_attr) {
         let tracepoint = tc_perf_attr(
             type: TC_PERF_TYPE_TRACEPOINT, flags: TC_PERF_ATTR_DISABLED | TC_PERF_ATTR_USE_CLOCKID,
             config: 0, sample_period: 1, sample_type: samples | TC_PERF_SAMPLE_RAW, read_format: TC_PERF_FORMAT_LOST,
@@ -175,12 +176,14 @@ package final class KernelCollector {
         wakingAttributes.config = layout.wakingID
         var switchInAttributes = tracepoint
         switchInAttributes.config = layout.switchID
-        return (switchAttributes, wakingAttributes, switchInAttributes)
+        var runnableAttributes = switchAttributes
+        runnableAttributes.flags |= TC_PERF_ATTR_EXCLUDE_CALLCHAIN_KERNEL
+        return (switchAttributes, wakingAttributes, switchInAttributes, runnableAttributes)
     }
 
     private static func open(cpu: Int, layout: SchedLayout, options: Options, ringSize: Int,
                              pageSize: Int) throws(KernelError) -> CPURing {
-        let (switchAttributes, wakingAttributes, _) = schedAttributes(layout: layout, options: options)
+        let (switchAttributes, wakingAttributes, _, _) = schedAttributes(layout: layout, options: options)
         // Timer samples of what runs, at a frequency the kernel keeps by
         // adjusting the period; the user stack only, since the kernel's
         // at a timer interrupt says nothing about the thread.
@@ -313,11 +316,13 @@ package final class KernelCollector {
     /// Records only the switches and wakings of `threads` (host thread ids;
     /// nil: every thread's), by the kernel's filter (`ThreadFilter`); the
     /// task events and CPU samples stay unfiltered. With callchains, a
-    /// filtered collector records switches with two events: one with
-    /// callchains for the switches out of chosen threads, one without for
-    /// the switches into a chosen thread from one that is not, so that
-    /// the kernel never unwinds the stacks of a thread not chosen when it
-    /// hands its CPU to one that is; each switch is recorded once. Each CPU's scheduler events are opened anew with the
+    /// filtered collector records switches with three events: one with
+    /// callchains for the switches out of chosen threads that go to wait,
+    /// one with user callchains only for those still runnable (preempted),
+    /// and one without for the switches into a chosen thread from one that
+    /// is not, so that the kernel never unwinds the stacks of a thread not
+    /// chosen when it hands its CPU to one that is, nor the kernel stack of
+    /// a preempted one; each switch is recorded once. Each CPU's scheduler events are opened anew with the
     /// filter, enabled, and only then the old ones closed: a switch in
     /// between is recorded twice and the next drain hands it on once.
     /// Returns false, changing nothing, if `filter` is the one in place,
@@ -328,11 +333,13 @@ package final class KernelCollector {
         // The filter compares the kernel's thread ids, not those of a pid
         // namespace of the collector's own.
         guard filter == nil || canSelect else { return false }
-        let (switchAttributes, wakingAttributes, switchInAttributes) = Self.schedAttributes(layout: layout, options: options)
+        let (switchAttributes, wakingAttributes, switchInAttributes, runnableAttributes)
+            = Self.schedAttributes(layout: layout, options: options)
         typealias Planned = (name: String, attributes: tc_perf_attr, kind: RecordDecoder.SchedEvent, filter: String?)
         var plan: [Planned] = [(Self.switchName, switchAttributes, .switches, filter?.switchFilter)]
         if let filter, options.callchains {
             plan = [(Self.switchName, switchAttributes, .switches, filter.switchOutFilter),
+                    (Self.runnableName, runnableAttributes, .switches, filter.runnableOutFilter),
                     (Self.switchInName, switchInAttributes, .switchIns, filter.switchInFilter)]
         }
         plan.append((Self.wakingName, wakingAttributes, .wakings, filter?.wakingFilter))

@@ -22,9 +22,15 @@ import Glibc
 /// kernel's ids wrap around (pid_max), a new thread's events up to the
 /// next filter are not recorded.
 package struct ThreadFilter: Equatable, Sendable {
-    /// sched_switch: the thread leaving its CPU is chosen (the event with
-    /// callchains: the kernel unwinds only a chosen thread's stacks).
+    /// sched_switch: the thread leaving its CPU is chosen and leaves it
+    /// to wait (the event with kernel and user callchains: the kernel
+    /// unwinds only a chosen thread's stacks, and its kernel frames say
+    /// what it waits for).
     package let switchOutFilter: String
+    /// sched_switch: the thread leaving its CPU is chosen and still
+    /// runnable, preempted or yielding (the event with user callchains
+    /// only: such a thread waits for nothing its kernel frames would tell).
+    package let runnableOutFilter: String
     /// sched_switch: the thread taking the CPU is chosen and the one
     /// leaving is not (the event without callchains; with the one above,
     /// each switch is recorded once).
@@ -51,11 +57,15 @@ package struct ThreadFilter: Equatable, Sendable {
             return terms.isEmpty ? "\(field)<0" : terms.joined(separator: "||")
         }
         let previous = expression("prev_pid"), next = expression("next_pid")
-        switchOutFilter = previous
+        // prev_state's TASK_REPORT bits (S 0x1 ... I 0x80), none for a
+        // runnable thread, whether or not the preempted bit (0x100) is set:
+        // a thread preempted on its way back to user mode is plain R.
+        switchOutFilter = "(\(previous))&&prev_state&255"
+        runnableOutFilter = "(\(previous))&&!(prev_state&255)"
         switchInFilter = "(\(next))&&!(\(previous))"
         switchFilter = previous + "||" + next
         wakingFilter = expression("pid")
-        guard [switchInFilter, switchFilter, wakingFilter].allSatisfy({ $0.utf8.count <= Self.maximumLength }) else { return nil }
+        guard [switchOutFilter, switchInFilter, switchFilter, wakingFilter].allSatisfy({ $0.utf8.count <= Self.maximumLength }) else { return nil }
     }
 
     /// `threads` as sorted runs of consecutive ids.

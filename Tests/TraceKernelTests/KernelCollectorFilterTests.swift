@@ -155,6 +155,62 @@ extension KernelCollectorTests {
         #expect(collector.statistics.map(\.undecodable) == collector.cpus.map { _ in 0 })
     }
 
+    /// Two threads spinning on one CPU, one chosen: each preempts the
+    /// other. The chosen one's preemptions (state R: preempted on its way
+    /// back to user mode, not "R+") are recorded, by the event with user
+    /// callchains only, with its user stack and no wait; the other's
+    /// switches into it are recorded without a stack; each switch once.
+    @Test func aPreemptedChosenThreadIsRecordedWithItsUserStackAndTheOtherWithout() throws {
+        let collector = try Self.collector(ringSize: 8 << 20)
+        let cpu = collector.cpus.last ?? 0
+        final class Spinners: @unchecked Sendable {
+            // Written by each thread before `ready` is signalled.
+            var tids: [Int32] = [0, 0]
+            let ready = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        }
+        let spinners = Spinners(), go = DispatchSemaphore(value: 0)
+        for index in 0..<2 {
+            Thread.detachNewThread {
+                precondition(tc_pin_to_cpu(Int32(cpu)) == 0, "cannot pin a thread to CPU \(cpu)")
+                spinners.tids[index] = currentThreadID()
+                spinners.ready.signal()
+                go.wait()
+                var now = timespec(), end = timespec()
+                clock_gettime(CLOCK_MONOTONIC, &end)
+                end.tv_nsec += 300_000_000
+                repeat { clock_gettime(CLOCK_MONOTONIC, &now) } while now.tv_sec * 1_000_000_000 + now.tv_nsec
+                    < end.tv_sec * 1_000_000_000 + end.tv_nsec
+                spinners.done.signal()
+            }
+        }
+        spinners.ready.wait()
+        spinners.ready.wait()
+        let last = try #require(ThreadFilter.lastAllocatedThread())
+        let (chosen, other) = (spinners.tids[0], spinners.tids[1])
+        let filter = try #require(ThreadFilter(threads: [chosen], newerThan: last))
+        #expect(try collector.select(filter))
+        try collector.enable()
+        go.signal()
+        go.signal()
+        spinners.done.wait()
+        spinners.done.wait()
+        try collector.disable()
+        var switches: [ContextSwitch] = []
+        collector.drain { if case .contextSwitch(let change) = $0 { switches.append(change) } }
+
+        let preempted = switches.filter { $0.previousTID == chosen && $0.previousState == .running }
+        #expect(preempted.count >= 5, "\(switches.count) switches")
+        #expect(preempted.allSatisfy { !$0.userStack.isEmpty && $0.wait == .none && $0.why.isEmpty })
+        // Back on its CPU as often, from the other or any thread not chosen.
+        let handedBack = switches.filter { $0.previousTID != chosen && $0.previousTID <= last && $0.nextTID == chosen }
+        #expect(handedBack.count >= 5)
+        #expect(handedBack.allSatisfy { $0.userStack.isEmpty })
+        #expect(Set(switches.map { "\($0.time) \($0.previousTID) \($0.nextTID)" }).count == switches.count)
+        // The other's switches to threads not chosen are not recorded
+        // (threads newer than the filter are chosen).
+        #expect(!switches.contains { $0.previousTID == other && $0.nextTID != chosen && $0.nextTID <= last })
+    }
+
     /// While `select` replaces the events, the kernel records a switch or
     /// a waking twice, one copy right after the other, each with its own
     /// clock reading: the second is dropped, and only that.
@@ -182,7 +238,10 @@ extension KernelCollectorTests {
     @Test func threadsThatDoNotFitAFilterAreNotFilteredAndRunsBecomeRanges() {
         #expect(ThreadFilter(threads: [7, 5, 6, 9], newerThan: 100)?.wakingFilter == "(pid>=5&&pid<=7)||pid==9||pid>100")
         #expect(ThreadFilter(threads: [], newerThan: nil)?.switchFilter == "prev_pid<0||next_pid<0")
-        #expect(ThreadFilter(threads: [3, 4], newerThan: 9)?.switchOutFilter == "(prev_pid>=3&&prev_pid<=4)||prev_pid>9")
+        #expect(ThreadFilter(threads: [3, 4], newerThan: 9)?.switchOutFilter
+            == "((prev_pid>=3&&prev_pid<=4)||prev_pid>9)&&prev_state&255")
+        #expect(ThreadFilter(threads: [3, 4], newerThan: 9)?.runnableOutFilter
+            == "((prev_pid>=3&&prev_pid<=4)||prev_pid>9)&&!(prev_state&255)")
         #expect(ThreadFilter(threads: [3, 4], newerThan: 9)?.switchInFilter
             == "((next_pid>=3&&next_pid<=4)||next_pid>9)&&!((prev_pid>=3&&prev_pid<=4)||prev_pid>9)")
         let scattered = (0..<400).map { Int32(1_000 + 2 * $0) }
