@@ -6,7 +6,8 @@ import Glibc
 
 /// Records, system-wide, what the scheduler did and which processes came
 /// and went: per online CPU, sched:sched_switch (with its callchain: what
-/// a thread that sleeps waits for, and its user stack) and
+/// a thread that sleeps waits for, and its user stack; three events once
+/// `select` filters) and
 /// sched:sched_waking (every one, `sample_period` 1), a dummy software
 /// event that carries fork, exit, comm and executable mmap records, and
 /// optionally the CPU clock sampling user stacks, all on CLOCK_MONOTONIC,
