@@ -97,7 +97,10 @@ package final class StackSymbolizer {
         }
         guard let symbolizer else { return frames }
         var mangled: Set<String> = []
-        for (path, entries) in byImage {
+        // An image of no file (the kernel's vDSO: `linux-vdso.so.1`, as
+        // dl_iterate_phdr names it) keeps image+offset; it is no reason to
+        // say symbolization failed.
+        for (path, entries) in byImage where path.hasPrefix("/") {
             let input = entries.map { "0x\(String($0.offset &- 1, radix: 16))" }.joined(separator: "\n") + "\n"
             guard let output = try? Subprocess.run(symbolizer, ["--obj=\(path)", "--no-inlines", "--functions=linkage"],
                                                    input: Array(input.utf8)),

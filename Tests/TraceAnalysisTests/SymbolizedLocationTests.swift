@@ -1,5 +1,6 @@
 import Testing
 import TraceAnalysis
+import TraceFormat
 
 /// What llvm-symbolizer says about a frame's location, and what is kept:
 /// a file and line only where the line is known.
@@ -22,6 +23,18 @@ import TraceAnalysis
     @Test func crtstuffLinesAreBelievedOnlyForCrtstuffsOwnFunctions() {
         #expect(StackSymbolizer.knownLocation("/build/gcc/crtstuff.c:371:3", function: "swift::runJobInEstablishedExecutorContext(swift::Job*)") == nil)
         #expect(StackSymbolizer.knownLocation("/build/gcc/crtstuff.c:371:3", function: "__do_global_dtors_aux") == "/build/gcc/crtstuff.c:371")
+    }
+
+    /// Every client's image list has the kernel's vDSO, which is no file:
+    /// its frames stay image+offset, and nothing says symbolization failed.
+    @Test func theVDSOIsLeftAsImageAndOffsetWithoutAFailure() throws {
+        let symbolizer = StackSymbolizer()
+        try #require(symbolizer.unavailableReason == nil, "no llvm-symbolizer here: \(symbolizer.unavailableReason ?? "")")
+        let vdso = ImageRecord(bias: 0x7fff_0000_0000, textLow: 0, textHigh: 0x1000, buildID: [],
+                               path: "linux-vdso.so.1")
+        let frames = symbolizer.symbolize([0x7fff_0000_0b66], images: [vdso])
+        #expect(frames[0x7fff_0000_0b66]?.description == "linux-vdso.so.1+0xb66")
+        #expect(symbolizer.unavailableReason == nil)
     }
 
     @Test func anAsyncFrameIsMarkedAsTheSwiftRuntimesBacktracesMarkThem() {
