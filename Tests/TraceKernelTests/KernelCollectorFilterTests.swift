@@ -229,6 +229,7 @@ extension KernelCollectorTests {
             change(12, 11, at: 3_000), change(12, 13, at: 3_010),                 // another switch
             waking(13, at: 4_000), change(13, 12, at: 4_010), waking(13, at: 4_020),  // not in a row
             change(12, 11, at: 5_000), change(12, 11, at: 5_000 + Duplicates.window + 1),  // too far apart
+            waking(11, at: 300_000), waking(11, at: 300_000 + Duplicates.wakingWindow + 1),  // woken twice
         ]
         let kept = records.filter { !duplicates.repeats($0) }
         #expect(kept.count == records.count - 2)
