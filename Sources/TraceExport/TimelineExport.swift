@@ -110,10 +110,3 @@ package final class TimelineExport {
         try format.finish(at: lastTime)
     }
 }
-
-extension UInt64 {
-    fileprivate func saturatingAdd(_ other: UInt64) -> UInt64 {
-        let (sum, overflow) = addingReportingOverflow(other)
-        return overflow ? .max : sum
-    }
-}

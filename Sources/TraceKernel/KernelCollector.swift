@@ -392,7 +392,7 @@ package final class KernelCollector {
         ring.read { bytes in
             switch decoder.decode(bytes) {
             case .record(let record):
-                if case .lost(_, let count) = record { counts.lost = counts.lost.adding(saturating: count) }
+                if case .lost(_, let count) = record { counts.lost = counts.lost.saturatingAdd(count) }
                 counts.records += 1
                 handed += 1
                 body(record)
@@ -416,7 +416,7 @@ package final class KernelCollector {
             var total: UInt64 = 0
             for (name, event) in ring.events {
                 do {
-                    total = total.adding(saturating: try event.readCountAndLost()?.lost ?? 0)
+                    total = total.saturatingAdd(try event.readCountAndLost()?.lost ?? 0)
                 } catch {
                     throw .control(event: name, cpu: ring.cpu, error)
                 }
@@ -424,14 +424,5 @@ package final class KernelCollector {
             counts.append(total)
         }
         return counts
-    }
-}
-
-extension UInt64 {
-    /// The sum, or `.max` if it does not fit: counts from the kernel are
-    /// added without trusting them not to overflow.
-    func adding(saturating other: UInt64) -> UInt64 {
-        let (sum, overflow) = addingReportingOverflow(other)
-        return overflow ? .max : sum
     }
 }
