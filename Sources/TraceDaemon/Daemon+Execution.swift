@@ -117,10 +117,10 @@ extension Daemon {
             }
             added = true
             let key = UInt32(truncatingIfNeeded: nextIdentifier())
+            let now = tc_monotonic_ns()
             execution.add(pid: pid, key: key, record: ProcessRecord(
                 process: key, pid: pid, uid: uid, name: name, clockKind: UInt32(TC_CLOCK_MONOTONIC_NS),
-                nominalTicksPerSecond: 1_000_000_000), now: tc_monotonic_ns())
-            let now = tc_monotonic_ns()
+                nominalTicksPerSecond: 1_000_000_000), now: now)
             for tid in ExecutionRecorder.threads(of: pid) {
                 if let name = ProcFiles.name(pid: pid, tid: tid) { execution.name(pid: pid, tid: tid, at: now, name) }
             }

@@ -78,8 +78,6 @@ final class SessionExecution {
     /// Every process the session recorded, by key (the preamble names them
     /// all: a file may hold batches of one that ended).
     private(set) var processes: [UInt32: Process] = [:]
-    /// The key each pid is recorded under now, until `retire`.
-    private var current: [Int32: UInt32] = [:]
     /// One writer per recorded thread, by slot (`slot(pid:tid:)`), with its
     /// thread and process key.
     private var writers: [KernelEventWriter] = []
@@ -89,7 +87,8 @@ final class SessionExecution {
     private var slotsOf: [UInt32: [Int32]] = [:]
     /// Per slot: its process's `until`.
     private var slotUntil: [UInt64] = []
-    /// Recorded processes' keys by pid (bit patterns), for the hot path.
+    /// The key each pid is recorded under now, until `retire` (bit
+    /// patterns: a `ThreadTable`, for the waker lookup on the hot path).
     private var recordedKeys = ThreadTable()
     /// Ends of handed-over processes since the last flush.
     private var newEnds: [ProcessEnd] = []
@@ -129,9 +128,9 @@ final class SessionExecution {
 
     /// The pids recorded now, a process that left or exited included until
     /// `retire`.
-    var recordedPIDs: [Int32] { current.keys.sorted() }
+    var recordedPIDs: [Int32] { recordedKeys.entries.map(\.key).sorted() }
 
-    func key(of pid: Int32) -> UInt32? { current[pid] }
+    func key(of pid: Int32) -> UInt32? { recordedKeys[pid].map { UInt32(bitPattern: $0) } }
 
     /// Starts recording `pid`, keyed `key`; `record` for a process that is
     /// not a client. A client (`record` nil) takes over a pid recorded
@@ -140,7 +139,7 @@ final class SessionExecution {
     /// needs no rewrite), a process traced described with a "tracing
     /// stopped" end, and its threads get writers under the client's key.
     func add(pid: Int32, key: UInt32, record: ProcessRecord?, now: UInt64) {
-        if let previous = current[pid] {
+        if let previous = self.key(of: pid) {
             guard record == nil, previous != key else { return }
             end(pid: pid, at: now)
             if processes[previous]?.record != nil {
@@ -150,7 +149,6 @@ final class SessionExecution {
             }
         }
         processes[key] = Process(key: key, pid: pid, record: record)
-        current[pid] = key
         recordedKeys[pid] = Int32(bitPattern: key)
         if let record { newProcesses.append(record) }
     }
@@ -158,7 +156,7 @@ final class SessionExecution {
     /// Whether traced describes `pid` itself (a recorded process that is
     /// not a client): its images are traced's to write.
     func describes(_ pid: Int32) -> Bool {
-        guard let key = current[pid] else { return false }
+        guard let key = key(of: pid) else { return false }
         return processes[key]?.record != nil
     }
 
@@ -166,7 +164,7 @@ final class SessionExecution {
     /// written this image yet; written before the next flush's batches.
     func image(pid: Int32, _ image: ImageRecord) {
         // In place: a copy of the process would copy its tables.
-        guard describes(pid), let key = current[pid], (processes[key]?.images.count ?? 0) < Self.maximumImages,
+        guard describes(pid), let key = key(of: pid), (processes[key]?.images.count ?? 0) < Self.maximumImages,
               processes[key]?.imageSet.insert(image).inserted == true else { return }
         processes[key]?.images.append(image)
         newImages.append((key, image))
@@ -178,7 +176,7 @@ final class SessionExecution {
     /// the pid is recorded under that key (a client leaving ends its own
     /// recording, not a later one's).
     func end(pid: Int32, key wanted: UInt32? = nil, at time: UInt64) {
-        guard let key = current[pid], wanted == nil || wanted == key, let process = processes[key],
+        guard let key = key(of: pid), wanted == nil || wanted == key, let process = processes[key],
               time < process.until else { return }
         processes[key]?.until = time
         for slot in slotsOf[key] ?? [] { slotUntil[Int(slot)] = time }
@@ -188,26 +186,27 @@ final class SessionExecution {
     /// to (`through`: the kernel's events before it are all handed on).
     /// Returns whether one was.
     func retire(through: UInt64) -> Bool {
-        let ended = current.filter { processes[$0.value].map { $0.until < through } ?? true }
-        for (pid, _) in ended {
-            current[pid] = nil
-            recordedKeys[pid] = nil
+        var retired = false
+        recordedKeys.removeAll { _, key in
+            let ended = processes[UInt32(bitPattern: key)].map { $0.until < through } ?? true
+            retired = retired || ended
+            return ended
         }
-        return !ended.isEmpty
+        return retired
     }
 
     /// Whether a batch of process `key` may still come: it is recorded, or
     /// a writer of it holds events for the next flush (the preamble of a
     /// new file names a departed client then).
     func mayWrite(process key: UInt32) -> Bool {
-        if let process = processes[key], current[process.pid] == key { return true }
+        if let process = processes[key], self.key(of: process.pid) == key { return true }
         return (slotsOf[key] ?? []).contains { writers[Int($0)].count > 0 }
     }
 
     /// The writer slot of thread `tid` of `pid`, made on first use; nil
     /// if the session does not record `pid`.
     func slot(pid: Int32, tid: Int32) -> Int32? {
-        guard let key = current[pid], let process = processes[key] else { return nil }
+        guard let key = key(of: pid), let process = processes[key] else { return nil }
         let thread = ThreadKey(process: key, tid: tid)
         if let slot = slotOf[thread] { return slot }
         let slot = Int32(writers.count)

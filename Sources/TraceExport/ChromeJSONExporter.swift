@@ -261,26 +261,26 @@ package final class ChromeJSONExporter: ExportFormat {
     }
 
     package func counter(_ counter: ExportCounter) throws {
-        try event {
-            text("{\"ph\":\"C\",\"name\":"); name(counter.name)
-            text(",\"ts\":"); time(counter.time)
-            text(",\"pid\":"); number(Int64(pid(counter.process)))
-            text(",\"args\":{\"value\":")
+        try processCounter(counter.process, time: counter.time, name: { name(counter.name) }, value: {
             switch counter.value {
             case .integer(let value): number(value)
             case .double(let value): text(string: value.isFinite ? "\(value)" : "null")
             }
-            text("}}")
-        }
+        })
     }
 
     package func dropped(process: UInt32, thread: UInt32, time t: Int64, count: UInt64, total: UInt64) throws {
+        try processCounter(process, time: t, name: { quoted("dropped events") }, value: { number(total) })
+    }
+
+    /// A `C` event of `process`: `name` and `value` write the quoted name
+    /// and the number.
+    private func processCounter(_ process: UInt32, time t: Int64, name: () -> Void, value: () -> Void) throws {
         try event {
-            text("{\"ph\":\"C\",\"name\":\"dropped events\",\"ts\":"); time(t)
-            text(",\"pid\":")
-            number(Int64(pid(process)))
-            text(",\"args\":{\"value\":")
-            number(total)
+            text("{\"ph\":\"C\",\"name\":"); name()
+            text(",\"ts\":"); time(t)
+            text(",\"pid\":"); number(Int64(pid(process)))
+            text(",\"args\":{\"value\":"); value()
             text("}}")
         }
     }
@@ -289,14 +289,8 @@ package final class ChromeJSONExporter: ExportFormat {
 
     package func kernel(_ event: TraceEvent) throws {
         if case .processStat(let stat?, let value) = event.kind {
-            try self.event {
-                text("{\"ph\":\"C\",\"name\":"); quoted("stat \(stat.name)")
-                text(",\"ts\":"); time(event.time)
-                text(",\"pid\":"); number(Int64(pid(event.process)))
-                text(",\"args\":{\"value\":"); number(value)
-                text("}}")
-            }
-            return
+            return try processCounter(event.process, time: event.time, name: { quoted("stat \(stat.name)") },
+                                      value: { number(value) })
         }
         if case .threadName(let name) = event.kind {
             let key = Self.key(event.process, event.thread)

@@ -2,8 +2,8 @@ import CTraceABI
 
 /// Turns the records of one CPU's ring into `KernelRecord`s.
 ///
-/// The ring holds up to five events' records: sched_switch (one event,
-/// or two: one with callchains and one without, `SchedEvent`) and
+/// The ring holds up to six events' records: sched_switch (one event, or
+/// three once filtered: two with callchains and one without, `SchedEvent`) and
 /// sched_waking samples and CPU samples, told apart by the
 /// `PERF_SAMPLE_IDENTIFIER` that starts them, and the side-band records of
 /// the dummy event (fork, exit, comm, mmap2), which end with its sample id
@@ -141,14 +141,7 @@ package struct RecordDecoder {
         let id = record.u64(8)
         let pid = record.i32(16), tid = record.i32(20), time = record.u64(24)
         for event in schedEvents where event.id == id {
-            if case .wakings = event.kind {
-                guard let raw = Self.raw(record, at: Self.afterCPU, minimumSize: layout.wakingMinimumSize) else { return .undecodable }
-                let flags = record.load(fromByteOffset: raw + layout.wakingFlags, as: UInt8.self)
-                let wakee = record.i32(raw + layout.wakeeTID)
-                return .record(.wakeup(Wakeup(
-                    time: time, cpu: cpu, wakerTID: tid, wakerPID: pid, wakeeTID: translation?.local(wakee) ?? wakee,
-                    inInterrupt: flags & Self.interruptFlags != 0)))
-            }
+            if case .wakings = event.kind { return wakeup(record, pid: pid, tid: tid, time: time) }
             return contextSwitch(record, event.kind, pid: pid, tid: tid, time: time)
         }
         if id == sampleID {
@@ -158,6 +151,17 @@ package struct RecordDecoder {
                                              stack: chain.userFrames(in: record), stackCut: chain.isCut)))
         }
         return .undecodable
+    }
+
+    /// A sched_waking sample: the running thread (`pid`, `tid`) woke the
+    /// raw part's `pid`.
+    private func wakeup(_ record: UnsafeRawBufferPointer, pid: Int32, tid: Int32, time: UInt64) -> Decoded {
+        guard let raw = Self.raw(record, at: Self.afterCPU, minimumSize: layout.wakingMinimumSize) else { return .undecodable }
+        let flags = record.load(fromByteOffset: raw + layout.wakingFlags, as: UInt8.self)
+        let wakee = record.i32(raw + layout.wakeeTID)
+        return .record(.wakeup(Wakeup(
+            time: time, cpu: cpu, wakerTID: tid, wakerPID: pid, wakeeTID: translation?.local(wakee) ?? wakee,
+            inInterrupt: flags & Self.interruptFlags != 0)))
     }
 
     /// A sched_switch sample of an event of `kind` (not `wakings`).

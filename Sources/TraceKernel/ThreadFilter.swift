@@ -65,7 +65,8 @@ package struct ThreadFilter: Equatable, Sendable {
         switchInFilter = "(\(next))&&!(\(previous))"
         switchFilter = previous + "||" + next
         wakingFilter = expression("pid")
-        guard [switchOutFilter, switchInFilter, switchFilter, wakingFilter].allSatisfy({ $0.utf8.count <= Self.maximumLength }) else { return nil }
+        let filters = [switchOutFilter, runnableOutFilter, switchInFilter, switchFilter, wakingFilter]
+        guard filters.allSatisfy({ $0.utf8.count <= Self.maximumLength }) else { return nil }
     }
 
     /// `threads` as sorted runs of consecutive ids.
