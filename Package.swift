@@ -100,11 +100,16 @@ let package = Package(
         // trace events, written as the analysis pass streams the trace.
         .target(
             name: "TraceExport",
-            dependencies: ["TraceAnalysis", "TraceFormat", "TraceSystem", "CZlib"],
+            dependencies: ["TraceAnalysis", "TraceFormat", "TraceOTLP", "TraceSystem", "CZlib"],
             swiftSettings: strict
         ),
         // Kernel events, system-wide: scheduler switches and wakeups, process
         // lifecycle, from per-CPU perf rings (docs/design.md, "Kernel events: the collector").
+        .target(
+            name: "TraceOTLP",
+            dependencies: ["TraceFormat", "TraceSystem"],
+            swiftSettings: strict
+        ),
         .target(
             name: "TraceKernel",
             dependencies: ["CTraceABI", "TraceSystem"],
@@ -138,7 +143,7 @@ let package = Package(
         .target(
             name: "TracedTracing",
             dependencies: [
-                "TraceClient", "CTraceABI",
+                "TraceClient", "TraceFormat", "CTraceABI",
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: strict
@@ -159,6 +164,7 @@ let package = Package(
                 "TraceFormat",
                 "TraceAnalysis",
                 "TraceExport",
+                "TraceOTLP",
                 "TraceProtocol",
                 "TraceSystem",
                 "TraceText",

@@ -1,3 +1,4 @@
+import TraceFormat
 /// Picks the tasks of one distributed request: those whose `trace.context`
 /// log (written by TracedTracing as a task's first event, docs/format.md,
 /// "Spans") carries the W3C trace id. A chosen task whose parent task is
@@ -22,7 +23,7 @@ package struct TraceIDSelector: TraceVisitor {
 
     package init(traceID: String, catalog: TraceCatalog) {
         self.traceID = traceID.lowercased()
-        category = catalog.lookup("trace.context")
+        category = catalog.lookup(String(describing: SpanCategory.context))
         // "00-<trace id>-": a region span's context starts with "[name] " and is skipped.
         prefix = Array("00-\(self.traceID)-".utf8)
     }

@@ -1,5 +1,5 @@
 package import TraceAnalysis
-import TraceFormat
+package import TraceFormat
 package import TraceSystem
 
 /// `tracectl export --format chrome-json`: Chrome's JSON trace-event format
@@ -398,7 +398,7 @@ package final class ChromeJSONExporter: ExportFormat {
     private func escapedName(_ id: UInt32) {
         escapedNames.with(id, make: { id, bytes in
             var name = names(id)
-            name.withUTF8 { Self.escape(UnsafeRawBufferPointer($0)) { bytes.append(contentsOf: $0) } }
+            name.withUTF8 { JSONText.escape(UnsafeRawBufferPointer($0)) { bytes.append(contentsOf: $0) } }
         }) { output.raw($0) }
     }
 
@@ -411,38 +411,7 @@ package final class ChromeJSONExporter: ExportFormat {
     /// A JSON string of well-formed UTF-8.
     private func quoted(_ utf8: UnsafeRawBufferPointer) {
         text("\"")
-        Self.escape(utf8) { output.raw($0) }
+        JSONText.escape(utf8) { output.raw($0) }
         text("\"")
-    }
-
-    /// Passes well-formed UTF-8 to `emit` escaped for a JSON string: quotes,
-    /// backslashes and control characters escaped, the rest as it is, in
-    /// runs. Byte by byte is character by character here: every byte of a
-    /// character beyond ASCII is 0x80 or more, and those are not escaped.
-    private static func escape(_ utf8: UnsafeRawBufferPointer, _ emit: (UnsafeRawBufferPointer) -> Void) {
-        var run = 0
-        for index in utf8.indices {
-            let byte = utf8[index]
-            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-            if run < index { emit(UnsafeRawBufferPointer(rebasing: utf8[run..<index])) }
-            run = index + 1
-            let escaped: StaticString
-            switch byte {
-            case UInt8(ascii: "\""): escaped = "\\\""
-            case UInt8(ascii: "\\"): escaped = "\\\\"
-            case UInt8(ascii: "\n"): escaped = "\\n"
-            case UInt8(ascii: "\r"): escaped = "\\r"
-            case UInt8(ascii: "\t"): escaped = "\\t"
-            default:
-                // \u00XX, lowercase hex.
-                let hex: StaticString = "0123456789abcdef"
-                let code = (UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                            hex.utf8Start[Int(byte >> 4)], hex.utf8Start[Int(byte & 0xF)])
-                withUnsafeBytes(of: code) { emit($0) }
-                continue
-            }
-            emit(UnsafeRawBufferPointer(start: escaped.utf8Start, count: escaped.utf8CodeUnitCount))
-        }
-        if run < utf8.count { emit(UnsafeRawBufferPointer(rebasing: utf8[run...])) }
     }
 }

@@ -1,3 +1,4 @@
+package import TraceFormat
 package import TraceAnalysis
 package import TraceSystem
 

@@ -1,3 +1,4 @@
+package import TraceFormat
 package import TraceSystem
 
 /// Builds the Perfetto trace packets of an export on one packet sequence

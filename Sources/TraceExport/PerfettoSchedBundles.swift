@@ -1,3 +1,4 @@
+import TraceFormat
 /// The scheduler's events of a Perfetto export as the ftrace events a
 /// Linux trace holds (`FtraceEventBundle`, one CPU's events), from which
 /// trace_processor builds `thread_state` (and `sched`) as it does for any

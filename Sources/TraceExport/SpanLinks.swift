@@ -1,4 +1,5 @@
 import TraceAnalysis
+import TraceFormat
 
 /// Links between spans (TracedTracing, docs/format.md "Spans") as flows:
 /// every span's `trace.context` log starts a flow named after its span id,
@@ -12,8 +13,8 @@ struct SpanLinks {
     private let linkCategory: UInt32?
 
     init(catalog: TraceCatalog) {
-        contextCategory = catalog.lookup("trace.context")?.index
-        linkCategory = catalog.lookup("span.link")?.index
+        contextCategory = catalog.lookup(String(describing: SpanCategory.context))?.index
+        linkCategory = catalog.lookup(String(describing: SpanCategory.link))?.index
     }
 
     /// The flow ids the log starts and ends (0: none).
@@ -27,24 +28,7 @@ struct SpanLinks {
     /// the span id with the top bit set, apart from the layout's task flows
     /// (counted up from 1). 0 when the message is not of that form.
     static func flowID(_ message: UnsafeRawBufferPointer) -> UInt64 {
-        var start = 0
-        if message.first == UInt8(ascii: "[") {
-            guard let close = message.firstIndex(of: UInt8(ascii: "]")) else { return 0 }
-            start = close + 2
-        }
-        // "00-" + 32 + "-" + 16
-        guard message.count >= start + 52, message[start + 2] == UInt8(ascii: "-"),
-              message[start + 35] == UInt8(ascii: "-") else { return 0 }
-        var value: UInt64 = 0
-        for byte in message[(start + 36)..<(start + 52)] {
-            let nibble: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = byte - UInt8(ascii: "a") + 10
-            default: return 0
-            }
-            value = value << 4 | UInt64(nibble)
-        }
-        return value == 0 ? 0 : value | 1 << 63
+        guard let context = SpanContextText(message) else { return 0 }
+        return context.spanID | 1 << 63
     }
 }

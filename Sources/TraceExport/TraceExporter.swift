@@ -8,6 +8,9 @@ package enum TraceExporter {
     package enum Format: String, CaseIterable, Sendable {
         case perfetto
         case chromeJSON = "chrome-json"
+        /// OTLP protobuf and JSON (`OTLPExport`).
+        case otlp
+        case otlpJSON = "otlp-json"
     }
 
     package struct Summary: Sendable {
@@ -81,6 +84,11 @@ package enum TraceExporter {
             summary.bytes = exporter.writer.totalBytes
             if output == nil { summary.output = exporter.writer.bytes }
             return summary
+        case .otlp, .otlpJSON:
+            let otlp = try OTLPExport.export(walk, options: OTLPExport.Options(json: format == .otlpJSON, hostName: HostName.current),
+                                             to: output)
+            return Summary(tasks: Int(otlp.counts.tasks), regions: Int(otlp.counts.regionSpans), bytes: otlp.bytes,
+                           diagnostics: otlp.diagnostics, output: otlp.output)
         }
     }
 

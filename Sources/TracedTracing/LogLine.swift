@@ -1,4 +1,5 @@
 package import Tracing
+import TraceFormat
 
 /// A log message written in place: UTF-8 appended to a buffer on the
 /// caller's stack, handed to TraceClient as bytes. What spans and log
@@ -19,7 +20,7 @@ package struct LogLine: ~Copyable {
     static let capacity = 1024
     /// Longest attribute value, event or error text kept, in UTF-8 bytes.
     package static let valueLimit = 256
-    package static let truncationMark: StaticString = "…(truncated)"
+    package static let truncationMark = SpanCategory.truncationMark
 
     private let base: UnsafeMutablePointer<UInt8>
     private(set) var count = 0

@@ -2,6 +2,7 @@ import CTraceABI
 import Synchronization
 import Tracing
 import TraceClient
+import TraceFormat
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -107,7 +108,7 @@ final class SpanState: TraceTaskContextValue, @unchecked Sendable {
     /// The span's first record: `trace.context 00-<trace>-<span>-<flags>`,
     /// with ` parent=<span>` for a parent in another process.
     private func logContext(remoteParent: UInt64) {
-        log("trace.context") { line in
+        log(SpanCategory.context) { line in
             line.append(ids: ids)
             if remoteParent != 0 {
                 line.append(" parent=")
@@ -158,7 +159,7 @@ final class SpanState: TraceTaskContextValue, @unchecked Sendable {
         guard changed else { return }
         // A task span's new name is its task's type from here on (analysis
         // applies `task.type`); a region's type stays, its rename is noted.
-        log(region == nil ? "task.type" : "span.name") { $0.append(bounded: newName) }
+        log(region == nil ? SpanCategory.taskType : SpanCategory.name) { $0.append(bounded: newName) }
     }
 
     func setAttributes(_ attributes: SpanAttributes) {
@@ -174,7 +175,7 @@ final class SpanState: TraceTaskContextValue, @unchecked Sendable {
         guard let attributes else { return }
         if !attributes.isEmpty {
             for (key, value) in SpanAttributeList(attributes).sorted {
-                log("span.attribute") { $0.append(pair: key, value) }
+                log(SpanCategory.attribute) { $0.append(pair: key, value) }
             }
         }
         if let region, let owner {

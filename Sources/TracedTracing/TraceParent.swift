@@ -1,3 +1,5 @@
+import TraceFormat
+
 /// A W3C trace context `traceparent` value (https://www.w3.org/TR/trace-context/):
 /// `00-<32 hex trace id>-<16 hex parent span id>-<2 hex flags>`, lower-case.
 ///
@@ -65,70 +67,25 @@ public struct TraceParent: Sendable, Hashable, CustomStringConvertible {
         Hex.store(flags, at: out + 53)
     }
 
+    private static func hex(_ bytes: [UInt8], _ offset: Int, _ count: Int) -> UInt64? {
+        bytes.withUnsafeBytes { Hex.value($0, offset, count) }
+    }
+
     /// Parses a `traceparent` header value; nil when it must be ignored.
     public init?(_ header: some StringProtocol) {
         let bytes = Array(header.utf8)
         // 2 + 1 + 32 + 1 + 16 + 1 + 2; a future version may append "-..."
         guard bytes.count >= 55, bytes[2] == UInt8(ascii: "-"), bytes[35] == UInt8(ascii: "-"),
               bytes[52] == UInt8(ascii: "-"),
-              let version = Hex.value(bytes[0..<2]), version != 0xff else { return nil }
+              let version = Self.hex(bytes, 0, 2), version != 0xff else { return nil }
         if version == 0 {
             guard bytes.count == 55 else { return nil }
         } else if bytes.count > 55 {
             guard bytes[55] == UInt8(ascii: "-") else { return nil }
         }
-        guard let high = Hex.value(bytes[3..<19]), let low = Hex.value(bytes[19..<35]),
-              let span = Hex.value(bytes[36..<52]), let flags = Hex.value(bytes[53..<55]),
+        guard let high = Self.hex(bytes, 3, 16), let low = Self.hex(bytes, 19, 16),
+              let span = Self.hex(bytes, 36, 16), let flags = Self.hex(bytes, 53, 2),
               high != 0 || low != 0, span != 0 else { return nil }
         self.init(traceIDHigh: high, traceIDLow: low, spanID: span, flags: UInt8(truncatingIfNeeded: flags))
-    }
-}
-
-/// Lower-case hex, the only form W3C trace context allows.
-enum Hex {
-    /// Stores the 16 digits of `value`, most significant first, at `out`
-    /// (any alignment).
-    static func store(_ value: UInt64, at out: UnsafeMutableRawPointer) {
-        out.storeBytes(of: digits(UInt32(truncatingIfNeeded: value >> 32)).bigEndian, as: UInt64.self)
-        out.storeBytes(of: digits(UInt32(truncatingIfNeeded: value)).bigEndian, toByteOffset: 8, as: UInt64.self)
-    }
-
-    /// Stores the 2 digits of `value` at `out`.
-    static func store(_ value: UInt8, at out: UnsafeMutableRawPointer) {
-        let both = digits(UInt32(value))  // digits 0 and 1 in the two lowest bytes
-        out.storeBytes(of: UInt8(truncatingIfNeeded: both >> 8), as: UInt8.self)
-        out.storeBytes(of: UInt8(truncatingIfNeeded: both), toByteOffset: 1, as: UInt8.self)
-    }
-
-    /// The 8 digits of `value` as ASCII in one word, the least significant
-    /// digit in the lowest byte, computed for all bytes at once: the nibbles
-    /// spread one to a byte, then `'0'` added to each and `'a' - '0' - 10`
-    /// more to each over 9 (a nibble over 9 plus 6 sets its byte's bit 4).
-    /// No byte carries into the next: the largest is `0xf + 0x30 + 0x27`.
-    /// About a tenth of a digit-by-digit loop's time; a span writes 48
-    /// digits (docs/performance.md, "Spans").
-    private static func digits(_ value: UInt32) -> UInt64 {
-        var x = UInt64(value)
-        x = (x | x << 16) & 0x0000_ffff_0000_ffff
-        x = (x | x << 8) & 0x00ff_00ff_00ff_00ff
-        x = (x | x << 4) & 0x0f0f_0f0f_0f0f_0f0f
-        let over9 = ((x &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101
-        return x &+ 0x3030_3030_3030_3030 &+ over9 &* 0x27
-    }
-
-    /// The value of up to 16 lower-case hex digits; nil on any other byte.
-    static func value(_ digits: ArraySlice<UInt8>) -> UInt64? {
-        guard digits.count <= 16 else { return nil }
-        var result: UInt64 = 0
-        for byte in digits {
-            let nibble: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = byte - UInt8(ascii: "a") + 10
-            default: return nil
-            }
-            result = result << 4 | UInt64(nibble)
-        }
-        return result
     }
 }

@@ -1,5 +1,6 @@
 public import Tracing
 import TraceClient
+import TraceFormat
 
 /// A span of `TracedTracer`: a task, a region or a subtask in the trace
 /// (see `TracedTracer`). A span started while tracing was off records
@@ -32,7 +33,7 @@ public struct TracedSpan: Tracing.Span {
 
     public func setStatus(_ status: SpanStatus) {
         guard let state else { return }
-        state.log("span.status") { line in
+        state.log(SpanCategory.status) { line in
             line.append(status.code == .ok ? "ok" : "error")
             if let message = status.message {
                 line.append(": ")
@@ -43,7 +44,7 @@ public struct TracedSpan: Tracing.Span {
 
     public func addEvent(_ event: SpanEvent) {
         guard let state else { return }
-        state.log("span.event") { line in
+        state.log(SpanCategory.event) { line in
             line.append(bounded: event.name)
             line.append(attributes: event.attributes)
         }
@@ -51,7 +52,7 @@ public struct TracedSpan: Tracing.Span {
 
     public func recordError<Instant: TracerInstant>(_ error: any Error, attributes: SpanAttributes, at instant: @autoclosure () -> Instant) {
         guard let state else { return }
-        state.log("span.error") { line in
+        state.log(SpanCategory.error) { line in
             line.append(bounded: "\(type(of: error))", limit: LogLine.capacity)
             line.append(": ")
             line.append(bounded: String(describing: error))
@@ -64,7 +65,7 @@ public struct TracedSpan: Tracing.Span {
     /// trace.
     public func addLink(_ link: SpanLink) {
         guard let state, let target = link.context.traceParent else { return }
-        state.log("span.link") { line in
+        state.log(SpanCategory.link) { line in
             line.append(ids: target)
             line.append(attributes: link.attributes)
         }

@@ -9,14 +9,34 @@ extension TraceExporter.Format: ExpressibleByArgument {}
 /// `tracectl export`: a trace for other viewers (Perfetto, chrome://tracing).
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Convert trace files for the Perfetto UI (--format perfetto) or chrome://tracing (--format chrome-json).",
+        abstract: "Convert trace files for the Perfetto UI (--format perfetto), chrome://tracing (--format chrome-json) or an OpenTelemetry backend (--format otlp, otlp-json).",
         discussion: """
         Tasks become tracks with their regions nested on them, logs instants, counters counter tracks; \
-        docs/design.md ("Export") says what becomes what. The output is created private (0600): traces hold log messages.
+        docs/design.md ("Export") says what becomes what. OTLP: tasks and long regions become spans, logs their \
+        attributes and events (docs/design.md, "OTLP"); protobuf ExportTraceServiceRequest messages, each after \
+        its length as a varint, or OTLP JSON, one request per line. The output is created private (0600): traces \
+        hold log messages.
         """)
 
-    @Option(help: "perfetto (protobuf, .pftrace) or chrome-json (JSON trace events).")
+    @Option(help: "perfetto (protobuf, .pftrace), chrome-json (JSON trace events), otlp (OTLP protobuf, length-delimited) or otlp-json (OTLP JSON lines).")
     var format: TraceExporter.Format = .perfetto
+
+    @Option(name: .customLong("otlp-min-region"), help: ArgumentHelp(
+        "OTLP: regions at least this long become spans; shorter ones are summed into their task's attributes. Spans of TracedTracer are always sent.",
+        valueName: "duration"))
+    var otlpMinRegion = "1ms"
+
+    @Option(name: .customLong("otlp-only-slower-than"), help: ArgumentHelp(
+        "OTLP: only tasks that took at least this long, with their region spans.", valueName: "duration"))
+    var otlpOnlySlowerThan: String?
+
+    @Option(name: .customLong("otlp-sample"), help: ArgumentHelp(
+        "OTLP: only every Nth trace, chosen by trace id (1/N).", valueName: "1/N"))
+    var otlpSample: String?
+
+    @Option(name: .customLong("host-name"), help: ArgumentHelp(
+        "OTLP: the resources' host.name (a trace does not record its host; default: this machine's name).", valueName: "name"))
+    var hostName: String?
 
     @Argument(help: "Trace files (the files of one session, in order).")
     var files: [String]
@@ -37,6 +57,7 @@ struct Export: ParsableCommand {
         }
         // The rule report and tasks follow: non-zero only when nothing decodes.
         TraceInput.requireSomethingDecodes(walk, files: files)
+        if format == .otlp || format == .otlpJSON { return try exportOTLP(walk) }
         let summary = PrivateOutput.write(output, what: "exporting \(files.joined(separator: ", "))") {
             try TraceExporter.export(walk, format: format, to: $0, callstacks: callstacks)
         }
@@ -53,5 +74,20 @@ struct Export: ParsableCommand {
             + (summary.kernelEvents == 0 ? " and \(summary.counters) counter samples"
                 : ", \(summary.counters) counter samples and \(summary.kernelEvents) kernel events")
         print("exported \(counts) to \(output) (\(summary.bytes) bytes)")
+    }
+
+    private func exportOTLP(_ walk: TraceWalk) throws {
+        let options = OTLPExport.Options(json: format == .otlpJSON, assembly: try OTLPOptions.assembly(
+            minRegion: otlpMinRegion, onlySlowerThan: otlpOnlySlowerThan, sample: otlpSample), hostName: hostName ?? HostName.current)
+        let summary = PrivateOutput.write(output, what: "exporting \(files.joined(separator: ", "))") {
+            try OTLPExport.export(walk, options: options, to: $0)
+        }
+        TraceInput.warn(summary.diagnostics)
+        let counts = summary.counts
+        var left = ""
+        if counts.sampledOut > 0 { left += ", \(counts.sampledOut) spans left out by sampling" }
+        if counts.regionsSummed > 0 { left += ", \(counts.regionsSummed) regions summed into their tasks" }
+        print("exported \(counts.tasks + counts.regionSpans) spans (\(counts.tasks) tasks, \(counts.regionSpans) regions)\(left) "
+              + "in \(summary.requests) requests to \(output) (\(summary.bytes) bytes)")
     }
 }

@@ -1,5 +1,6 @@
 import Testing
 import TraceExport
+import TraceFormat
 
 /// The export's hand-made encoders against the plain ways of writing the
 /// same thing: every digit count and varint length, and log messages that

@@ -121,6 +121,13 @@ package final class ProtobufWriter {
         count = Self.put(value, at: Self.put(UInt64(field) << 3, at: count, in: storage), in: storage)
     }
 
+    /// A varint with no field key: the length before each message of a
+    /// stream of length-delimited messages.
+    package func lengthPrefix(_ length: Int) {
+        reserve(10)
+        count = Self.put(UInt64(length), at: count, in: storage)
+    }
+
     /// An int64 field: negative values take ten bytes, as the format says.
     @inline(__always)
     package func int64(_ field: UInt32, _ value: Int64) { varint(field, UInt64(bitPattern: value)) }

@@ -1,0 +1,93 @@
+import TraceFormat
+
+/// What the `span.*` logs say (docs/format.md, "Spans"), as OTLP fields,
+/// and the size limits OTLP output keeps to (the specification lets an SDK
+/// bound names, values and counts; a cut value ends with the mark).
+package enum SpanLogText {
+    /// Bytes of a span name or attribute key.
+    package static let nameLimit = 256
+    /// Bytes of an attribute value or event name.
+    package static let valueLimit = 1024
+    /// Attributes, events and links per span (OpenTelemetry SDKs' default: 128).
+    package static let countLimit = 128
+
+    /// `text` within `limit` bytes: cut before a scalar, never inside one,
+    /// and ended with the truncation mark when cut.
+    package static func bounded(_ bytes: UnsafeRawBufferPointer, limit: Int) -> String {
+        guard bytes.count > limit else { return String(decoding: bytes, as: UTF8.self) }
+        var end = limit
+        while end > 0 && bytes[end] & 0xC0 == 0x80 { end -= 1 }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<end]), as: UTF8.self)
+            + String(describing: SpanCategory.truncationMark)
+    }
+
+    package static func bounded(_ text: String, limit: Int) -> String {
+        var text = text
+        return text.withUTF8 { bounded(UnsafeRawBufferPointer($0), limit: limit) }
+    }
+
+    /// A value as recorded (text: TracedTracing writes every attribute as
+    /// text) typed back: an integer that fits Int64 is an int, `true` and
+    /// `false` are bools, the rest strings. So `http.status_code=200` can be
+    /// compared as a number in a backend; a string attribute that looks like
+    /// an integer becomes one.
+    package static func value(_ text: Substring) -> OTLPAttribute.Value {
+        if text == "true" { return .bool(true) }
+        if text == "false" { return .bool(false) }
+        let digits = text.first == "-" ? text.dropFirst() : text
+        if !digits.isEmpty, digits.utf8.count <= 19, digits.utf8.allSatisfy({ (48...57).contains($0) }),
+           let number = Int64(text) {
+            return .int(number)
+        }
+        return .string(bounded(String(text), limit: valueLimit))
+    }
+
+    /// ` key=value key=value…` (values may hold spaces: a word without `=`
+    /// belongs to the value before it).
+    package static func pairs(_ text: Substring) -> [OTLPAttribute] {
+        var pairs: [(key: Substring, value: Substring)] = []
+        var start = text.startIndex
+        while start < text.endIndex {
+            let end = text[start...].firstIndex(of: " ") ?? text.endIndex
+            let word = text[start..<end]
+            if let equals = word.firstIndex(of: "="), equals > word.startIndex {
+                pairs.append((word[..<equals], text[text.index(after: equals)..<end]))
+            } else if let last = pairs.indices.last {
+                pairs[last].value = text[pairs[last].value.startIndex..<end]
+            }
+            start = end < text.endIndex ? text.index(after: end) : end
+        }
+        return pairs.map { OTLPAttribute(bounded(String($0.key), limit: nameLimit), value($0.value)) }
+    }
+
+    /// A `span.status` message: `ok`, `error` or `error: <message>`.
+    package static func status(_ text: Substring) -> OTLPSpan.Status {
+        if text == "ok" { return OTLPSpan.Status(code: 1) }
+        guard text.hasPrefix("error") else { return OTLPSpan.Status() }
+        let message = text.dropFirst("error".count)
+        return OTLPSpan.Status(code: 2, message: message.hasPrefix(": ") ? String(message.dropFirst(2)) : "")
+    }
+
+    /// A `span.event` message: `name key=value …`.
+    package static func event(_ text: Substring, time: UInt64) -> OTLPSpan.Event {
+        let space = text.firstIndex(of: " ") ?? text.endIndex
+        let name = bounded(String(text[..<space]), limit: valueLimit)
+        let attributes = space < text.endIndex ? pairs(text[text.index(after: space)...]) : []
+        return OTLPSpan.Event(time: time, name: name, attributes: attributes)
+    }
+
+    /// A `span.error` message, `<error type>: <description> key=value …`, as
+    /// OpenTelemetry's `exception` event.
+    package static func exception(_ text: Substring, time: UInt64) -> OTLPSpan.Event {
+        var attributes: [OTLPAttribute] = []
+        if let colon = text.indices.first(where: { text[$0] == ":" && text.index(after: $0) < text.endIndex
+                                                    && text[text.index(after: $0)] == " " }) {
+            let message = text.index(colon, offsetBy: 2)
+            attributes.append(OTLPAttribute("exception.type", .string(bounded(String(text[..<colon]), limit: valueLimit))))
+            attributes.append(OTLPAttribute("exception.message", .string(bounded(String(text[message...]), limit: valueLimit))))
+        } else {
+            attributes.append(OTLPAttribute("exception.message", .string(bounded(String(text), limit: valueLimit))))
+        }
+        return OTLPSpan.Event(time: time, name: "exception", attributes: attributes)
+    }
+}
