@@ -53,6 +53,11 @@ let package = Package(
         ),
         // zlib (Debian: zlib1g-dev): pprof profiles are gzip-compressed protobuf.
         .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .systemLibrary(
             name: "CZlib",
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
@@ -66,7 +71,7 @@ let package = Package(
         // Event encoding, the LZ4-framed file format, its writer and its reader.
         .target(
             name: "TraceFormat",
-            dependencies: ["CLZ4", "CTraceABI", "TraceSystem"],
+            dependencies: ["CLZ4", "CZlib", "CTraceABI", "TraceSystem"],
             swiftSettings: strict
         ),
         // The wire protocol of the producer and control sockets.
@@ -107,7 +112,7 @@ let package = Package(
         // lifecycle, from per-CPU perf rings (docs/design.md, "Kernel events: the collector").
         .target(
             name: "TraceOTLP",
-            dependencies: ["TraceFormat", "TraceSystem"],
+            dependencies: ["CCurl", "CTraceABI", "TraceFormat", "TraceSystem"],
             swiftSettings: strict
         ),
         .target(
@@ -118,7 +123,7 @@ let package = Package(
         // The daemon: sockets, registration, sessions, draining into rotating files.
         .target(
             name: "TraceDaemon",
-            dependencies: ["CTraceABI", "CSystemd", "TraceSystem", "TraceFormat", "TraceRing", "TraceProtocol", "TraceKernel"],
+            dependencies: ["CTraceABI", "CSystemd", "TraceSystem", "TraceFormat", "TraceRing", "TraceProtocol", "TraceKernel", "TraceOTLP"],
             swiftSettings: strict
         ),
         .executableTarget(

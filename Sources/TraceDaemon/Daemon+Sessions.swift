@@ -1,5 +1,6 @@
 import CTraceABI
 import TraceFormat
+import TraceOTLP
 import TraceProtocol
 import TraceSystem
 #if canImport(Glibc)
@@ -18,12 +19,13 @@ extension Daemon {
         guard sessions.values.filter(\.isRunning).count < configuration.maxSessions else {
             return .error(.limitReached("traced runs its limit of \(configuration.maxSessions) sessions (max_sessions); stop one first"))
         }
-        let checked: SessionConfig
+        var checked: SessionConfig
         do {
             checked = try config.validated()
         } catch {
             return .error(error)
         }
+        if checked.otlp == nil, let endpoint = configuration.otlpEndpoint { checked.otlp = SessionConfig.OTLP(endpoint: endpoint) }
         if checked.mode == .flightRecorder {
             let held = sessions.values.filter { $0.isRunning && $0.config.mode == .flightRecorder }
                 .map(\.config.windowBytes).saturatingSum()
@@ -47,7 +49,11 @@ extension Daemon {
         let session: Session
         do {
             let directory = try storage.create(session: name)
-            session = try Session(name: name, config: checked, owner: credentials.uid, directory: directory, trash: storage.trash)
+            var sending = OTLPSender.Settings(url: "")
+            sending.queueSpans = configuration.otlpQueueSpans
+            sending.timeoutMilliseconds = configuration.otlpTimeoutMilliseconds
+            session = try Session(name: name, config: checked, owner: credentials.uid, directory: directory, trash: storage.trash,
+                                  sending: sending)
         } catch let error as ProtocolError {
             return .error(error)
         } catch {
@@ -145,6 +151,18 @@ extension Daemon {
 
     /// Logs a session's write failure when it begins (error) and when
     /// writing resumes (notice): once each, however long it lasts.
+    /// What went wrong sending a session's spans, logged at most once a
+    /// minute (status shows the last, with its time).
+    func reportOTLPProblem(_ session: Session, now: UInt64) {
+        guard let otlp = session.otlp, now &- session.otlpReported >= Self.otlpReportInterval || session.otlpReported == 0,
+              let problem = otlp.takeProblem() else { return }
+        session.otlpReported = now
+        log.warning("session '\(session.name)': \(problem) (status shows what was dropped; logged at most once a minute)",
+                    fields: Log.session(session.name))
+    }
+
+    static let otlpReportInterval: UInt64 = 60_000_000_000
+
     func reportFailure(_ session: Session) {
         guard let failure = session.failure, failure != session.reportedFailure else { return }
         let previous = session.reportedFailure

@@ -281,6 +281,7 @@ package final class Daemon {
                 guard let session = sessions[name], session.state == .running || session.state == .stopping else { continue }
                 session.tick(now: now)
                 reportFailure(session)
+                reportOTLPProblem(session, now: now)
                 if now &- session.savedMonotonic >= Self.statusSaveInterval { persist(session, durable: false) }
             }
             stopExpiredSessions(now: now)

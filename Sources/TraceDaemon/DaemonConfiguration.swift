@@ -29,6 +29,13 @@ package struct DaemonConfiguration: Equatable, Sendable {
     /// Each CPU's perf ring for execution events, in bytes: a power of two.
     package var kernelRingSize = ExecutionRecorder.ringSize
     package var logLevel = "info"
+    /// Where sessions send spans when `tracectl start` names no `--otlp`
+    /// (docs/design.md, "OTLP"); nil: nowhere.
+    package var otlpEndpoint: String?
+    /// Spans a session may hold for its endpoint before it drops them.
+    package var otlpQueueSpans = 16384
+    /// How long one OTLP request may take, connecting included.
+    package var otlpTimeoutMilliseconds = 10_000
 
     /// The intervals in nanoseconds, as the loop counts time.
     var drainInterval: UInt64 { UInt64(drainIntervalMilliseconds) * 1_000_000 }
@@ -162,6 +169,16 @@ package struct DaemonConfiguration: Equatable, Sendable {
                 throw .init("kernel_ring_size must be a power of two from 4K, like 512K or 16M, not '\(value)'")
             }
             kernelRingSize = Int(bytes)
+        case "otlp_endpoint":
+            if value.isEmpty {
+                otlpEndpoint = nil
+            } else if case .failure(let refusal) = OTLPEndpoint.tracesURL(value) {
+                throw .init("otlp_endpoint \(refusal)")
+            } else {
+                otlpEndpoint = value
+            }
+        case "otlp_queue_spans": otlpQueueSpans = try Self.count(key, value, limit: 1 << 20)
+        case "otlp_timeout": otlpTimeoutMilliseconds = try Self.milliseconds(key, value, limit: 600_000)
         case "log_level":
             guard Log.Level(name: value) != nil else {
                 throw .init("log_level must be error, warning, notice, info or debug, not '\(value)'")
@@ -202,7 +219,8 @@ package struct DaemonConfiguration: Equatable, Sendable {
          ("disk_quota", Units.render(bytes: diskQuota)),
          ("flight_recorder_memory", Units.render(bytes: flightRecorderMemory)), ("drain_interval", "\(drainIntervalMilliseconds)ms"),
          ("scrape_interval", "\(scrapeIntervalMilliseconds)ms"), ("stop_timeout", "\(stopTimeoutMilliseconds)ms"),
-         ("kernel_ring_size", Units.render(bytes: UInt64(kernelRingSize))), ("log_level", logLevel)]
+         ("kernel_ring_size", Units.render(bytes: UInt64(kernelRingSize))), ("otlp_endpoint", otlpEndpoint ?? ""),
+         ("otlp_queue_spans", "\(otlpQueueSpans)"), ("otlp_timeout", otlpTimeoutMilliseconds % 1000 == 0 ? "\(otlpTimeoutMilliseconds / 1000)s" : "\(otlpTimeoutMilliseconds)ms"), ("log_level", logLevel)]
     }
 
     /// The settings in the file's syntax, one `key = value` per line

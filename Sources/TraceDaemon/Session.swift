@@ -1,5 +1,6 @@
 import CTraceABI
 import TraceFormat
+import TraceOTLP
 import TraceProtocol
 import TraceRing
 import TraceSystem
@@ -51,6 +52,8 @@ final class Session {
     var stopWaiters: [UInt64] = []
     /// The write failure last logged (its time), and whether its end was.
     var reportedFailure: SessionStatus.WriteFailure?
+    /// When a problem sending spans was last logged (CLOCK_MONOTONIC ns; 0: never).
+    var otlpReported: UInt64 = 0
     /// Saving `session.json` failed, and that was logged.
     var persistFailing = false
     /// Members with events appended to the output but not yet settled.
@@ -59,10 +62,14 @@ final class Session {
     private var carried: [Member] = []
     /// Execution events, unless the session asked for none.
     let execution: SessionExecution?
+    /// Spans to an OpenTelemetry backend, when the session sends them.
+    let otlp: SessionOTLP?
     /// The cgroups of its `--unit`s and `--cgroup`s (set at start).
     var cgroupDirectories: [String] = []
 
-    init(name: String, config: SessionConfig, owner: UInt32, directory: String, trash: Trash) throws(ProtocolError) {
+    /// `sending`: traced.conf's limits for an OTLP sender (its URL is the session's).
+    init(name: String, config: SessionConfig, owner: UInt32, directory: String, trash: Trash,
+         sending: OTLPSender.Settings = OTLPSender.Settings(url: "")) throws(ProtocolError) {
         self.name = name
         self.config = config
         self.owner = owner
@@ -71,6 +78,21 @@ final class Session {
         self.startedRealtime = tc_realtime_ns()
         self.startedMonotonic = tc_monotonic_ns()
         execution = config.execution?.enabled == true ? SessionExecution(sessionStart: startedMonotonic, sampleHertz: config.execution?.cpuSampleHertz ?? 0) : nil
+        if let settings = config.otlp, !settings.endpoint.isEmpty {
+            guard case .success(let url) = OTLPEndpoint.tracesURL(settings.endpoint) else {
+                throw .invalidRequest("--otlp '\(settings.endpoint)' is not an OTLP/HTTP endpoint")
+            }
+            do {
+                var sending = sending
+                sending.url = url
+                otlp = try SessionOTLP(settings: settings, sending: sending, startedRealtime: startedRealtime,
+                                       startedMonotonic: startedMonotonic)
+            } catch {
+                throw .failed("cannot start sending to \(url): \(error)")
+            }
+        } else {
+            otlp = nil
+        }
         let framing = Framing(
             preamble: { [unowned self] w in self.writePreamble(into: &w) },
             ending: { [unowned self] w in self.writeEnding(into: &w) },
@@ -101,6 +123,7 @@ final class Session {
         self.filesOnDisk = files
         self.storedStatus = status
         self.execution = nil
+        self.otlp = nil
     }
 
     var isRunning: Bool { state == .running }
@@ -218,6 +241,7 @@ final class Session {
                 execution.leaveOut(client.credentials.pid, "pid \(client.credentials.pid) (\(client.name)): uid \(client.credentials.uid) is not the session owner's; its annotations are recorded, its execution events are not")
             }
         }
+        otlp?.join(process: UInt32(truncatingIfNeeded: client.id), pid: client.credentials.pid, name: client.name)
         output?.append { w in
             for sync in takeSyncs([client.clockKind]) { sync.encode(into: &w) }
             client.processRecord.encode(into: &w)
@@ -274,6 +298,10 @@ final class Session {
     func write(batch header: BatchHeader, events: UnsafeRawBufferPointer, count: Int, from client: Client,
                category: (UInt32) -> String?) {
         guard let member = members[client.id], member.connected, let output else { return }
+        // Spans see every log: the category filter is about the files.
+        if let otlp {
+            otlp.take(header, events: events, nanoseconds: nanoseconds(of: member), name: category)
+        }
         if config.categories.isEmpty {
             expect(UInt64(count), bytes: UInt64(events.count), from: member)
             output.append { header.encode(events: events, into: &$0) }
@@ -286,6 +314,15 @@ final class Session {
         guard !filtered.bytes.isEmpty else { return }
         expect(UInt64(filtered.events), bytes: UInt64(filtered.bytes.count), from: member)
         filtered.bytes.withUnsafeBytes { bytes in output.append { header.encode(events: bytes, into: &$0) } }
+    }
+
+    /// CLOCK_MONOTONIC ns of `member`'s ticks: the same for the default
+    /// clock, else through the clock syncs the session holds.
+    private func nanoseconds(of member: Member) -> (UInt64) -> Int64? {
+        guard member.clockKind != UInt32(TC_CLOCK_MONOTONIC_NS) else { return { Int64(clamping: $0) } }
+        let converter = ClockConverter(syncs: recentSyncs, nominalTicksPerSecond: member.processRecord.nominalTicksPerSecond)
+        let kind = member.clockKind
+        return { converter.monotonicNanoseconds(ticks: $0, clockKind: kind) }
     }
 
     /// Notes events about to be appended: they count as recorded once a
@@ -348,6 +385,7 @@ final class Session {
             for sync in takeSyncs(members.values.map(\.clockKind)) { sync.encode(into: &w) }
         }
         output?.finish()
+        otlp?.finish()
         // Written: nothing needs the clients any more.
         for member in members.values { member.release() }
         departedHolding = []
@@ -385,7 +423,8 @@ final class Session {
                              dropped: SessionStatus.droppedByReason(of: clients), bytesRaw: stats.bytesRaw, bytesCompressed: stats.bytesCompressed,
                              files: stats.files, filesDeleted: stats.filesDeleted, diskBytes: stats.diskBytes,
                              writeFailure: output?.failure, clients: clients,
-                             execution: execution?.status(recording: isRunning && execution?.problem.isEmpty == true))
+                             execution: execution?.status(recording: isRunning && execution?.problem.isEmpty == true),
+                             otlp: otlp?.status)
     }
 
     var failure: SessionStatus.WriteFailure? { output?.failure }

@@ -1,5 +1,5 @@
 package import TraceAnalysis
-import TraceFormat
+package import TraceFormat
 
 /// A pprof profile (github.com/google/pprof, proto/profile.proto) of the
 /// stacks a `ProfileCollector` weighed, gzip-compressed as `go tool pprof`

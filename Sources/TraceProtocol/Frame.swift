@@ -87,7 +87,8 @@ package enum ProtocolVersion {
     package static let producer: UInt64 = 1
     /// The control socket's (ControlHello): tracectl and traced ship together.
     /// 2: SessionStatus carries a write failure and untrusted clients.
-    package static let control: UInt64 = 2
+    /// 3: SessionConfig and SessionStatus carry OTLP.
+    package static let control: UInt64 = 3
 }
 
 /// The release of traced, tracectl and TraceClient.

@@ -34,6 +34,26 @@ package struct SessionConfig: Equatable, Sendable, Codable {
     /// events"). Nil in the state of a session saved before they existed:
     /// it had none.
     package var execution: Execution? = Execution()
+    /// Spans sent to an OpenTelemetry backend while the session runs
+    /// (docs/design.md, "OTLP"). Nil: traced.conf's `otlp_endpoint`, if it
+    /// has one.
+    package var otlp: OTLP?
+
+    /// Where and what a session sends over OTLP/HTTP.
+    package struct OTLP: Equatable, Sendable, Codable {
+        /// The endpoint as given (`OTLPEndpoint`); "" sends nothing (`--no-otlp`).
+        package var endpoint = ""
+        /// Regions shorter than this are summed into their task's span.
+        package var minRegionNanoseconds: UInt64 = 1_000_000
+        /// Only tasks that took at least this long (0: all).
+        package var onlySlowerThanNanoseconds: UInt64 = 0
+        /// Only traces whose trace id's low 64 bits are a multiple of this.
+        package var sampleEvery: UInt64 = 1
+
+        package init(endpoint: String = "") { self.endpoint = endpoint }
+
+        package static let maximumSampleEvery: UInt64 = 1_000_000
+    }
 
     /// What the kernel records of the session's processes.
     package struct Execution: Equatable, Sendable, Codable {
@@ -111,6 +131,18 @@ package struct SessionConfig: Equatable, Sendable, Codable {
         if let interval = execution?.statsIntervalMilliseconds, interval != 0, !Execution.statsIntervals.contains(interval) {
             throw .invalidRequest("--stats-interval must be 0 (off) or from 10ms to 1h, not \(interval) ms")
         }
+        if let otlp {
+            if !otlp.endpoint.isEmpty, case .failure(let refusal) = OTLPEndpoint.tracesURL(otlp.endpoint) {
+                throw .invalidRequest("--otlp \(refusal)")
+            }
+            guard (1...OTLP.maximumSampleEvery).contains(otlp.sampleEvery) else {
+                throw .invalidRequest("--otlp-sample must be 1/N with N from 1 to \(OTLP.maximumSampleEvery), not 1/\(otlp.sampleEvery)")
+            }
+            let limit = Limit.maximumSeconds * 1_000_000_000
+            guard otlp.minRegionNanoseconds <= limit, otlp.onlySlowerThanNanoseconds <= limit else {
+                throw .invalidRequest("--otlp-min-region and --otlp-only-slower-than must be at most \(Units.render(seconds: Limit.maximumSeconds))")
+            }
+        }
         return self
     }
 
@@ -142,6 +174,14 @@ package struct SessionConfig: Equatable, Sendable, Codable {
         for unit in execution?.units ?? [] { w.string(unit) }
         w.varint(execution?.cgroups.count ?? 0)
         for cgroup in execution?.cgroups ?? [] { w.string(cgroup) }
+        // Added later: a reader that ends here has none.
+        w.byte(otlp == nil ? 0 : 1)
+        if let otlp {
+            w.string(otlp.endpoint)
+            w.varint(otlp.minRegionNanoseconds)
+            w.varint(otlp.onlySlowerThanNanoseconds)
+            w.varint(otlp.sampleEvery)
+        }
     }
 
     package init(decoding r: inout ByteReader) throws(DecodeError) {
@@ -175,6 +215,13 @@ package struct SessionConfig: Equatable, Sendable, Codable {
         guard cgroups <= 64 else { throw .invalid(field: "cgroup count", value: cgroups) }
         for _ in 0..<cgroups { execution.cgroups.append(try r.string("cgroup", limit: 4096)) }
         self.execution = execution
+        if !r.isAtEnd, try r.byte("otlp") != 0 {
+            var otlp = OTLP(endpoint: try r.string("otlp endpoint", limit: OTLPEndpoint.lengthLimit))
+            otlp.minRegionNanoseconds = try r.varint("otlp min region")
+            otlp.onlySlowerThanNanoseconds = try r.varint("otlp only slower than")
+            otlp.sampleEvery = try r.varint("otlp sample")
+            self.otlp = otlp
+        }
     }
 }
 

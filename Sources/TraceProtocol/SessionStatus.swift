@@ -84,6 +84,31 @@ package struct SessionStatus: Equatable, Sendable, Codable {
         }
     }
 
+    /// What the session sends to an OpenTelemetry backend (docs/design.md, "OTLP").
+    package struct OTLP: Equatable, Sendable, Codable {
+        /// The URL spans are POSTed to.
+        package var url: String
+        /// Spans made of the session's tasks and regions.
+        package var spans: UInt64 = 0
+        /// Spans the endpoint accepted, in `requests` requests.
+        package var sent: UInt64 = 0
+        package var requests: UInt64 = 0
+        /// Spans waiting to be sent now.
+        package var queued: UInt64 = 0
+        /// Spans not sent, by reason: `queue full` (the endpoint was slow or
+        /// down), `refused` (it answered 4xx or 5xx), `undelivered` (retried
+        /// until given up, or left when the session stopped), `sampled out`
+        /// (--otlp-sample, --otlp-only-slower-than: by choice).
+        package var dropped: [String: UInt64] = [:]
+        /// Attempts that failed and were retried.
+        package var retries: UInt64 = 0
+        /// The last failure, and when (CLOCK_REALTIME ns; 0: none).
+        package var lastProblem = ""
+        package var lastProblemRealtimeNanoseconds: UInt64 = 0
+
+        package init(url: String) { self.url = url }
+    }
+
     package var name: String
     package var state: State
     package var mode: SessionConfig.Mode
@@ -103,11 +128,13 @@ package struct SessionStatus: Equatable, Sendable, Codable {
     package var clients: [Client]
     /// Nil when the session asked for none (`--no-exec`).
     package var execution: Execution?
+    /// Nil when the session sends nothing over OTLP.
+    package var otlp: OTLP?
 
     package init(name: String, state: State, mode: SessionConfig.Mode, owner: UInt32, startedRealtimeNanoseconds: UInt64,
                  stoppedRealtimeNanoseconds: UInt64, events: UInt64, dropped: [String: UInt64], bytesRaw: UInt64,
                  bytesCompressed: UInt64, files: UInt64, filesDeleted: UInt64, diskBytes: UInt64,
-                 writeFailure: WriteFailure? = nil, clients: [Client], execution: Execution? = nil) {
+                 writeFailure: WriteFailure? = nil, clients: [Client], execution: Execution? = nil, otlp: OTLP? = nil) {
         self.name = name
         self.state = state
         self.mode = mode
@@ -124,6 +151,7 @@ package struct SessionStatus: Equatable, Sendable, Codable {
         self.writeFailure = writeFailure
         self.clients = clients
         self.execution = execution
+        self.otlp = otlp
     }
 
     /// The clients' drops summed by reason (saturating): a session's `dropped`.
@@ -181,6 +209,18 @@ package struct SessionStatus: Equatable, Sendable, Codable {
             w.varint(execution.leftOut.count)
             for note in execution.leftOut { w.string(note) }
         }
+        w.byte(otlp == nil ? 0 : 1)
+        if let otlp {
+            w.string(otlp.url)
+            w.varint(otlp.spans)
+            w.varint(otlp.sent)
+            w.varint(otlp.requests)
+            w.varint(otlp.queued)
+            Self.encode(otlp.dropped, into: &w)
+            w.varint(otlp.retries)
+            w.string(otlp.lastProblem)
+            w.varint(otlp.lastProblemRealtimeNanoseconds)
+        }
     }
 
     package init(decoding r: inout ByteReader) throws(DecodeError) {
@@ -227,6 +267,18 @@ package struct SessionStatus: Equatable, Sendable, Codable {
             guard notes <= 1024 else { throw .invalid(field: "left-out count", value: notes) }
             for _ in 0..<notes { execution.leftOut.append(try r.string("left out", limit: 4096)) }
             self.execution = execution
+        }
+        if try r.byte("otlp") != 0 {
+            var otlp = OTLP(url: try r.string("otlp url", limit: 4096))
+            otlp.spans = try r.varint("otlp spans")
+            otlp.sent = try r.varint("otlp sent")
+            otlp.requests = try r.varint("otlp requests")
+            otlp.queued = try r.varint("otlp queued")
+            otlp.dropped = try Self.decodeCounts(&r)
+            otlp.retries = try r.varint("otlp retries")
+            otlp.lastProblem = try r.string("otlp problem", limit: 4096)
+            otlp.lastProblemRealtimeNanoseconds = try r.varint("otlp problem time")
+            self.otlp = otlp
         }
     }
 

@@ -66,13 +66,56 @@ struct Start: ParsableCommand {
     @Option(help: ArgumentHelp("Each recorded process's counters (CPU, memory, threads, open files, faults, context switches) this often, like 1s; 0 = never.", valueName: "duration"))
     var statsInterval = "1s"
 
+    @Option(name: .customLong("otlp"), help: ArgumentHelp(
+        "Also send the session's tasks and regions as spans to this OTLP/HTTP endpoint while it runs, like http://127.0.0.1:4318 (traces go to /v1/traces); default: traced.conf's otlp_endpoint.",
+        valueName: "url"))
+    var otlpEndpoint: String?
+
+    @Flag(name: .customLong("no-otlp"), help: "Send nothing over OTLP, whatever traced.conf's otlp_endpoint says.")
+    var noOTLP = false
+
+    @Option(name: .customLong("otlp-min-region"), help: ArgumentHelp(
+        "OTLP: regions at least this long become spans; shorter ones are summed into their task's span. Spans of TracedTracer are always sent.",
+        valueName: "duration"))
+    var otlpMinRegion = "1ms"
+
+    @Option(name: .customLong("otlp-only-slower-than"), help: ArgumentHelp(
+        "OTLP: send only tasks that took at least this long, with their region spans (decided when the task ends).", valueName: "duration"))
+    var otlpOnlySlowerThan: String?
+
+    @Option(name: .customLong("otlp-sample"), help: ArgumentHelp("OTLP: send only every Nth trace, chosen by trace id.", valueName: "1/N"))
+    var otlpSample: String?
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
     @OptionGroup var daemon: DaemonOptions
 
+    /// The OTLP part of the config: nil leaves it to traced.conf.
+    private func otlp() throws -> SessionConfig.OTLP? {
+        if noOTLP {
+            guard otlpEndpoint == nil else { throw ValidationError("--otlp and --no-otlp contradict each other") }
+            return SessionConfig.OTLP(endpoint: "")
+        }
+        let tuned = otlpMinRegion != "1ms" || otlpOnlySlowerThan != nil || otlpSample != nil
+        guard otlpEndpoint != nil || tuned else { return nil }
+        guard let otlpEndpoint else {
+            throw Failure("--otlp-min-region, --otlp-only-slower-than and --otlp-sample need --otlp URL", status: Exit.refused)
+        }
+        if case .failure(let refusal) = OTLPEndpoint.tracesURL(otlpEndpoint) {
+            throw Failure("--otlp \(refusal)", status: Exit.refused)
+        }
+        let assembly = try OTLPOptions.assembly(minRegion: otlpMinRegion, onlySlowerThan: otlpOnlySlowerThan, sample: otlpSample)
+        var settings = SessionConfig.OTLP(endpoint: otlpEndpoint)
+        settings.minRegionNanoseconds = UInt64(assembly.minRegion)
+        settings.onlySlowerThanNanoseconds = UInt64(assembly.onlySlowerThan)
+        settings.sampleEvery = assembly.sampleEvery
+        return settings
+    }
+
     func run() throws {
         var config = SessionConfig()
+        config.otlp = try otlp()
         var execution = SessionConfig.Execution()
         execution.enabled = !noExec
         execution.cpuSampleHertz = noExec ? 0 : cpuSamples

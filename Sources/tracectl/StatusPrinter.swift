@@ -69,7 +69,18 @@ enum StatusPrinter {
                          + (c.malformed > 0 ? ", \(c.malformed) malformed chunk(s) rejected" : ""))
         }
         lines.append(contentsOf: execution(s))
+        if let otlp = s.otlp { lines.append(contentsOf: self.otlp(otlp)) }
         return lines.joined(separator: "\n")
+    }
+
+    /// What the session sent to its OTLP endpoint, and what it did not, by reason.
+    static func otlp(_ o: SessionStatus.OTLP) -> [String] {
+        var lines = ["  otlp \(o.url): spans \(o.spans), sent \(o.sent) in \(o.requests) request(s), queued \(o.queued), "
+                     + "not sent \(drops(o.dropped))" + (o.retries > 0 ? ", \(o.retries) retries" : "")]
+        if !o.lastProblem.isEmpty {
+            lines.append("    last problem at \(time(o.lastProblemRealtimeNanoseconds)): \(o.lastProblem)")
+        }
+        return lines
     }
 
     /// What the kernel records of the session: events, losses, and what is

@@ -1,0 +1,104 @@
+import CTraceABI
+import TraceFormat
+import TraceOTLP
+import TraceProtocol
+import TraceSystem
+
+/// A session's spans on their way to an OpenTelemetry backend
+/// (docs/design.md, "OTLP"): the batches the session takes are decoded
+/// here, on the drain thread, into a `SpanAssembler`, whose finished tasks
+/// go to an `OTLPSender`, whose own thread sends them. The files are
+/// written before and whatever happens here: a dead or slow endpoint costs
+/// the session spans on the wire (counted), never events in its files.
+final class SessionOTLP {
+    let url: String
+    private let sender: OTLPSender
+    private var assembler: SpanAssembler!
+    private var resources: [UInt32: OTLPResource] = [:]
+    private let hostName = HostName.current
+    /// CLOCK_REALTIME minus CLOCK_MONOTONIC at the session's start.
+    private let realtimeOffset: Int64
+
+    init(settings: SessionConfig.OTLP, sending: OTLPSender.Settings, startedRealtime: UInt64,
+         startedMonotonic: UInt64) throws(SystemError) {
+        url = sending.url
+        realtimeOffset = Int64(clamping: startedRealtime) &- Int64(clamping: startedMonotonic)
+        sender = try OTLPSender(settings: sending)
+        let options = SpanAssembler.Options(minRegion: Int64(clamping: settings.minRegionNanoseconds),
+                                            onlySlowerThan: Int64(clamping: settings.onlySlowerThanNanoseconds),
+                                            sampleEvery: settings.sampleEvery, seed: startedRealtime)
+        let offset = realtimeOffset
+        assembler = SpanAssembler(options: options, unixTime: { UInt64(clamping: $0.saturatingAdd(offset)) }) { [unowned self] process, spans in
+            let resource = resources[process] ?? OTLPResource(serviceName: "unknown", hostName: hostName, pid: 0)
+            sender.enqueue(OTLPResourceSpans(resource: resource, spans: spans))
+        }
+    }
+
+    /// A process joined: its spans carry its name and pid.
+    func join(process: UInt32, pid: Int32, name: String) {
+        resources[process] = OTLPResource(serviceName: name, hostName: hostName, pid: pid)
+    }
+
+    /// Decodes one batch of a process's events (its clock's ticks turned
+    /// into CLOCK_MONOTONIC ns by `nanoseconds`); `name` is the process's
+    /// string of an id. Bytes that do not decode end the batch here (the
+    /// reader of the files reports them).
+    func take(_ header: BatchHeader, events: UnsafeRawBufferPointer, nanoseconds: (UInt64) -> Int64?,
+              name: (UInt32) -> String?) {
+        let process = header.process
+        var reader = ByteReader(events)
+        var state = header.initialState
+        while !reader.isAtEnd {
+            guard let event = try? EventDecoder.next(&reader, &state) else { return }
+            guard let time = nanoseconds(event.ticks) else { continue }
+            switch event.kind {
+            case .taskBegin:
+                assembler.taskBegan(process: process, id: event.task, parent: event.parentTask, type: name(event.name) ?? "?", time: time)
+            case .taskEnd:
+                assembler.taskEnded(process: process, id: event.task, time: time)
+            case .regionBegin:
+                assembler.regionBegan(process: process, thread: state.thread, sequence: event.regionSequence, swiftTask: event.swiftTask,
+                                      task: event.task, type: name(event.name) ?? "?", time: time)
+            case .regionEnd, .regionEndForeign:
+                assembler.regionEnded(process: process, thread: event.regionThread, sequence: event.regionSequence, time: time)
+            case .log:
+                guard event.task != 0, let category = name(event.name) else { continue }
+                assembler.log(process: process, thread: state.thread, swiftTask: event.swiftTask, task: event.task,
+                              category: category, message: event.message, time: time)
+            default:
+                break
+            }
+        }
+    }
+
+    /// The session stopped: what is still open is sent as it is, and the
+    /// sender gets a moment to deliver what is queued.
+    func finish() {
+        assembler.finish(at: Int64(clamping: tc_monotonic_ns()))
+        sender.stop()
+    }
+
+    /// Waits for the sender's thread (traced's exit, tests).
+    func close() { sender.stopAndWait(graceMilliseconds: 0) }
+
+    func takeProblem() -> String? { sender.takeProblem() }
+
+    var status: SessionStatus.OTLP {
+        let statistics = sender.statistics
+        let counts = assembler.counts
+        var status = SessionStatus.OTLP(url: url)
+        status.spans = counts.tasks.saturatingAdd(counts.regionSpans)
+        status.sent = statistics.sentSpans
+        status.requests = statistics.requests
+        status.queued = statistics.queued
+        let dropped: [(String, UInt64)] = [("queue full", statistics.droppedQueueFull), ("refused", statistics.droppedRejected),
+                                           ("undelivered", statistics.droppedUndelivered), ("sampled out", counts.sampledOut)]
+        status.dropped = Dictionary(uniqueKeysWithValues: dropped.filter { $0.1 > 0 })
+        status.retries = statistics.retries
+        status.lastProblem = statistics.lastProblem
+        if statistics.lastProblemMonotonic != 0 {
+            status.lastProblemRealtimeNanoseconds = UInt64(clamping: Int64(clamping: statistics.lastProblemMonotonic).saturatingAdd(realtimeOffset))
+        }
+        return status
+    }
+}

@@ -1,0 +1,266 @@
+import CTraceABI
+import Synchronization
+import TraceFormat
+package import TraceSystem
+
+/// Sends spans to an OTLP/HTTP endpoint from a thread of its own, so that
+/// a slow or dead endpoint never slows whoever hands them over (traced's
+/// drain): `enqueue` takes a lock for a moment and never waits.
+///
+/// - Batched: a request holds up to `batchSpans` spans, sent once that many
+///   wait or `flushMilliseconds` after the first of them.
+/// - Protobuf (`application/x-protobuf`), gzip-compressed unless the
+///   endpoint refuses that (415 turns it off).
+/// - 429, 502, 503, 504 and no answer at all (refused, timed out, reset)
+///   are retried with exponential backoff from 0.5 s to 30 s (or the
+///   `Retry-After` it asks for); a batch not delivered within `giveUpAfter`
+///   is dropped and counted. Any other answer that is not 2xx drops the
+///   batch (counted as rejected), and says why in `takeProblem`.
+/// - The queue holds at most `queueSpans` spans; what does not fit is
+///   dropped whole, task by task, and counted.
+package final class OTLPSender: Sendable {
+    package struct Settings: Sendable {
+        package var url: String
+        package var batchSpans = 512
+        package var queueSpans = 16384
+        package var flushMilliseconds = 1000
+        package var timeoutMilliseconds = 10_000
+        package var giveUpAfterMilliseconds = 300_000
+        package var gzip = true
+
+        package init(url: String) { self.url = url }
+    }
+
+    /// What the sender did so far.
+    package struct Statistics: Equatable, Sendable, Codable {
+        package var sentSpans: UInt64 = 0
+        package var requests: UInt64 = 0
+        /// Dropped because the queue was full (the endpoint is slow or down).
+        package var droppedQueueFull: UInt64 = 0
+        /// Dropped because the endpoint refused them (4xx but 429, 5xx but 502-504).
+        package var droppedRejected: UInt64 = 0
+        /// Dropped after retrying for `giveUpAfter`, or still queued when the sender stopped.
+        package var droppedUndelivered: UInt64 = 0
+        /// Attempts that failed and were tried again.
+        package var retries: UInt64 = 0
+        /// Spans waiting now.
+        package var queued: UInt64 = 0
+        /// The last failure, and when (CLOCK_MONOTONIC ns; 0: none).
+        package var lastProblem = ""
+        package var lastProblemMonotonic: UInt64 = 0
+
+        package init() {}
+
+        package var dropped: UInt64 { droppedQueueFull.saturatingAdd(droppedRejected).saturatingAdd(droppedUndelivered) }
+    }
+
+    private struct State {
+        var queue: [OTLPResourceSpans] = []
+        var queued = 0
+        /// When the oldest queued span was queued (CLOCK_MONOTONIC ns).
+        var oldest: UInt64 = 0
+        var statistics = Statistics()
+        /// A problem not yet taken by `takeProblem`.
+        var untoldProblem: String?
+        var stopping = false
+        /// When stopping: the time by which whatever is left is dropped.
+        var stopDeadline: UInt64 = 0
+    }
+
+    private let settings: Settings
+    private let state = Mutex(State())
+    private let wake: EventNotifier
+    private let thread: Mutex<SystemThread?> = Mutex(nil)
+
+    package init(settings: Settings) throws(SystemError) {
+        self.settings = settings
+        wake = try EventNotifier.create()
+        let spawned = try SystemThread.spawn(name: "traced-otlp") { [self] in run() }
+        thread.withLock { $0 = spawned }
+    }
+
+    /// Queues one task's spans (one resource); drops them whole, counted,
+    /// when they do not fit.
+    package func enqueue(_ spans: OTLPResourceSpans) {
+        let wakeNow = state.withLock { state -> Bool in
+            guard !state.stopping else {
+                state.statistics.droppedUndelivered += UInt64(spans.spans.count)
+                return false
+            }
+            guard state.queued + spans.spans.count <= settings.queueSpans else {
+                state.statistics.droppedQueueFull += UInt64(spans.spans.count)
+                return false
+            }
+            if state.queue.isEmpty { state.oldest = tc_monotonic_ns() }
+            state.queue.append(spans)
+            state.queued += spans.spans.count
+            return state.queued >= settings.batchSpans
+        }
+        if wakeNow { wake.signal() }
+    }
+
+    package var statistics: Statistics {
+        state.withLock { state in
+            var statistics = state.statistics
+            statistics.queued = UInt64(state.queued)
+            return statistics
+        }
+    }
+
+    /// A problem (a refused batch, an endpoint that went away) that has not
+    /// been taken yet: for the caller's log.
+    package func takeProblem() -> String? {
+        state.withLock { state in
+            defer { state.untoldProblem = nil }
+            return state.untoldProblem
+        }
+    }
+
+    /// Sends what is queued for at most `graceMilliseconds` more, then drops
+    /// the rest (counted) and ends the thread. Does not wait for it.
+    package func stop(graceMilliseconds: UInt64 = 2000) {
+        state.withLock { state in
+            state.stopping = true
+            state.stopDeadline = tc_monotonic_ns() &+ graceMilliseconds * 1_000_000
+        }
+        wake.signal()
+    }
+
+    /// Stops and waits for the thread (tests, and traced's exit).
+    package func stopAndWait(graceMilliseconds: UInt64 = 2000) {
+        stop(graceMilliseconds: graceMilliseconds)
+        let spawned = thread.withLock { thread in
+            defer { thread = nil }
+            return thread
+        }
+        spawned?.join()
+    }
+
+    // MARK: The sender's thread
+
+    private func run() {
+        let post = HTTPPost(url: settings.url)
+        var gzip = settings.gzip
+        while true {
+            let next = takeBatch()
+            if next.batch.isEmpty {
+                if next.stopping { break }
+                try? wake.wait(timeoutMilliseconds: Int32(clamping: next.waitMilliseconds))
+                continue
+            }
+            deliver(next.batch, post: post, gzip: &gzip, stopDeadline: next.stopping ? next.deadline : nil)
+        }
+        wake.close()
+    }
+
+    /// The next batch, when one is due: `batchSpans` spans are waiting, the
+    /// oldest has waited `flushMilliseconds`, or the sender is stopping.
+    /// Otherwise how long to wait for one.
+    private func takeBatch() -> (batch: [OTLPResourceSpans], stopping: Bool, deadline: UInt64, waitMilliseconds: Int) {
+        let now = tc_monotonic_ns()
+        let flush = UInt64(settings.flushMilliseconds) * 1_000_000
+        return state.withLock { state in
+            guard state.queued > 0 else { return ([], state.stopping, state.stopDeadline, settings.flushMilliseconds) }
+            let age = now &- state.oldest
+            guard state.stopping || state.queued >= settings.batchSpans || age >= flush else {
+                return ([], false, 0, Int((flush - age) / 1_000_000) + 1)
+            }
+            var groups = 0
+            var taken = 0
+            while groups < state.queue.count && taken < settings.batchSpans {
+                taken += state.queue[groups].spans.count
+                groups += 1
+            }
+            let batch = Array(state.queue.prefix(groups))
+            state.queue.removeFirst(groups)
+            state.queued -= taken
+            // What is left waited as long as the batch did, near enough.
+            return (batch, state.stopping, state.stopDeadline, 0)
+        }
+    }
+
+    /// Sends one batch until it is delivered, refused, or given up.
+    private func deliver(_ batch: [OTLPResourceSpans], post: HTTPPost, gzip: inout Bool, stopDeadline: UInt64?) {
+        let count = UInt64(batch.reduce(0) { $0 + $1.spans.count })
+        let writer = ProtobufWriter(output: nil)
+        OTLPEncoding.protobuf(Self.merged(batch), into: writer)
+        let plain = writer.bytes
+        let compressed = try? Gzip.compress(plain)
+        let started = tc_monotonic_ns()
+        var backoff: UInt64 = 500
+        while true {
+            let useGzip = gzip && compressed != nil
+            var headers = ["Content-Type: application/x-protobuf", "Expect:"]
+            if useGzip { headers.append("Content-Encoding: gzip") }
+            let outcome = post.post(useGzip ? compressed ?? plain : plain, headers: headers,
+                                    timeoutMilliseconds: settings.timeoutMilliseconds)
+            var retryAfter: Int?
+            switch outcome {
+            case .answered(let status, _, _) where (200..<300).contains(status):
+                record { $0.sentSpans += count; $0.requests += 1 }
+                return
+            case .answered(415, _, _) where useGzip:
+                gzip = false
+                problem("\(settings.url) does not take gzip (415): sending uncompressed")
+                continue
+            case .answered(let status, let after, let body) where [429, 502, 503, 504].contains(status):
+                retryAfter = after
+                problem("\(settings.url) answered \(status)\(Self.reason(body)): retrying")
+            case .answered(let status, _, let body):
+                record { $0.droppedRejected += count; $0.requests += 1 }
+                problem("\(settings.url) refused a batch of \(count) spans with \(status)\(Self.reason(body)); they are dropped")
+                return
+            case .failed(let why):
+                problem("\(settings.url): \(why): retrying")
+            }
+            let now = tc_monotonic_ns()
+            let giveUp = started &+ UInt64(settings.giveUpAfterMilliseconds) * 1_000_000
+            let wait = retryAfter.map { UInt64(max(0, min($0, 60))) * 1000 } ?? backoff
+            let limit = stopDeadline ?? currentStopDeadline() ?? giveUp
+            if now &+ wait * 1_000_000 >= min(giveUp, limit) {
+                record { $0.droppedUndelivered += count }
+                problem("\(settings.url): gave up on a batch of \(count) spans")
+                return
+            }
+            record { $0.retries += 1 }
+            try? wake.wait(timeoutMilliseconds: Int32(clamping: wait))
+            backoff = min(backoff * 2, 30_000)
+        }
+    }
+
+    private func currentStopDeadline() -> UInt64? {
+        state.withLock { $0.stopping ? $0.stopDeadline : nil }
+    }
+
+    private func record(_ change: (inout Statistics) -> Void) {
+        state.withLock { change(&$0.statistics) }
+    }
+
+    private func problem(_ text: String) {
+        let now = tc_monotonic_ns()
+        state.withLock { state in
+            state.statistics.lastProblem = text
+            state.statistics.lastProblemMonotonic = now
+            state.untoldProblem = text
+        }
+    }
+
+    /// ": <the start of the body>", when it said anything.
+    private static func reason(_ body: String) -> String {
+        let line = body.prefix { $0 != "\n" }.prefix(200)
+        return line.isEmpty ? "" : " (\(line))"
+    }
+
+    /// The groups of one resource together, in first-seen order.
+    private static func merged(_ batch: [OTLPResourceSpans]) -> [OTLPResourceSpans] {
+        var merged: [OTLPResourceSpans] = []
+        for group in batch {
+            if let index = merged.firstIndex(where: { $0.resource == group.resource }) {
+                merged[index].spans += group.spans
+            } else {
+                merged.append(group)
+            }
+        }
+        return merged
+    }
+}

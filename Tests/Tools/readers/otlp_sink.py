@@ -1,0 +1,149 @@
+"""An OTLP/HTTP receiver for tests: takes POST /v1/traces (protobuf,
+gzip or not), decodes every request with opentelemetry-proto, and keeps
+what it received; a test reads it back with GET /received (JSON: every
+span with its resource, and the number of requests).
+
+  Tests/Tools/otlp-sink PORT_FILE [--answer STATUS]... [--hang]
+
+It binds 127.0.0.1 on a free port and writes the port to PORT_FILE once it
+listens. --answer STATUS answers the next request with STATUS instead of
+200 (repeatable, in order; 503 and 429 come with Retry-After: 0). POST
+/control/answer with a body of statuses (one per line) queues more; POST
+/control/hang makes it accept requests and never answer until POST
+/control/release. GET /received?clear=1 also forgets what it holds.
+"""
+import gzip
+import os
+import json
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest, ExportTraceServiceResponse)
+
+lock = threading.Lock()
+spans = []
+requests = {"count": 0, "gzip": 0, "refused": 0}
+answers = []
+hang = threading.Event()
+release = threading.Event()
+
+
+def value(any_value):
+    kind = any_value.WhichOneof("value")
+    return getattr(any_value, kind) if kind else None
+
+
+def attributes(pairs):
+    return {pair.key: value(pair.value) for pair in pairs}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body=b"", content_type="application/x-protobuf", extra=None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, val in (extra or {}).items():
+            self.send_header(key, val)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def body(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        return self.rfile.read(length)
+
+    def do_GET(self):
+        if not self.path.startswith("/received"):
+            return self.reply(404, b"not found", "text/plain")
+        with lock:
+            document = {"spans": list(spans), **requests}
+            if "clear=1" in self.path:
+                spans.clear()
+                requests.update(count=0, gzip=0, refused=0)
+        self.reply(200, json.dumps(document).encode(), "application/json")
+
+    def do_POST(self):
+        data = self.body()
+        if self.path == "/control/answer":
+            with lock:
+                answers.extend(int(line) for line in data.decode().split())
+            return self.reply(200, b"", "text/plain")
+        if self.path == "/control/hang":
+            release.clear()
+            hang.set()
+            return self.reply(200, b"", "text/plain")
+        if self.path == "/control/release":
+            hang.clear()
+            release.set()
+            return self.reply(200, b"", "text/plain")
+        if self.path != "/v1/traces":
+            return self.reply(404, b"not found", "text/plain")
+        if hang.is_set():
+            release.wait()
+            return
+        with lock:
+            status = answers.pop(0) if answers else 200
+        if status != 200:
+            with lock:
+                requests["refused"] += 1
+            extra = {"Retry-After": "0"} if status in (429, 503) else None
+            return self.reply(status, b"refused by the test's sink", "text/plain", extra)
+        compressed = self.headers.get("Content-Encoding", "") == "gzip"
+        if compressed:
+            data = gzip.decompress(data)
+        request = ExportTraceServiceRequest()
+        try:
+            request.ParseFromString(data)
+        except Exception as error:
+            return self.reply(400, f"does not decode: {error}".encode(), "text/plain")
+        received = []
+        for resource_spans in request.resource_spans:
+            resource = attributes(resource_spans.resource.attributes)
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    received.append({
+                        "resource": resource,
+                        "trace_id": span.trace_id.hex(),
+                        "span_id": span.span_id.hex(),
+                        "parent_span_id": span.parent_span_id.hex(),
+                        "name": span.name,
+                        "kind": span.kind,
+                        "start": span.start_time_unix_nano,
+                        "end": span.end_time_unix_nano,
+                        "attributes": attributes(span.attributes),
+                    })
+        with lock:
+            spans.extend(received)
+            requests["count"] += 1
+            requests["gzip"] += 1 if compressed else 0
+        self.reply(200, ExportTraceServiceResponse().SerializeToString())
+
+
+def main():
+    port_file = sys.argv[1]
+    arguments = sys.argv[2:]
+    port = 0
+    while arguments:
+        option = arguments.pop(0)
+        if option == "--answer":
+            answers.append(int(arguments.pop(0)))
+        elif option == "--hang":
+            hang.set()
+        elif option == "--port":
+            port = int(arguments.pop(0))
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    with open(port_file + ".tmp", "w") as handle:
+        handle.write(str(server.server_address[1]))
+    os.rename(port_file + ".tmp", port_file)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
