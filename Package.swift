@@ -226,6 +226,12 @@ let package = Package(
             dependencies: ["TraceRing", "TraceFormat", "TraceSystem", "CTraceABI", "TestSupport"],
             swiftSettings: strict
         ),
+        // Spans for OTLP: the assembler's rules and limits, in process.
+        .testTarget(
+            name: "TraceOTLPTests",
+            dependencies: ["TraceOTLP", "TraceFormat"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "TraceFormatTests",
             dependencies: ["TraceFormat", "TraceRing", "TraceSystem", "CTraceABI", "TestSupport"],

@@ -263,6 +263,7 @@ final class Session {
         execution?.end(pid: client.credentials.pid, key: UInt32(truncatingIfNeeded: client.id),
                        at: reason == .tracingStopped ? now : now.saturatingAdd(SessionExecution.exitGrace))
         member.connected = false
+        otlp?.leave(process: UInt32(truncatingIfNeeded: client.id))
         member.end = (ticks: ClockSampler.sample(clockKind: client.clockKind).ticks, reason: reason)
         // Owed until a frame carrying them is written: no tick writes a
         // departed member's counts again.

@@ -39,6 +39,12 @@ final class SessionOTLP {
         resources[process] = OTLPResource(serviceName: name, hostName: hostName, pid: pid)
     }
 
+    /// A process left (its last batches taken): what it left open is sent
+    /// as it is, so that a process that died mid-request holds nothing.
+    func leave(process: UInt32) {
+        assembler.finish(at: Int64(clamping: tc_monotonic_ns()), process: process)
+    }
+
     /// Decodes one batch of a process's events (its clock's ticks turned
     /// into CLOCK_MONOTONIC ns by `nanoseconds`); `name` is the process's
     /// string of an id. Bytes that do not decode end the batch here (the
@@ -92,7 +98,8 @@ final class SessionOTLP {
         status.requests = statistics.requests
         status.queued = statistics.queued
         let dropped: [(String, UInt64)] = [("queue full", statistics.droppedQueueFull), ("refused", statistics.droppedRejected),
-                                           ("undelivered", statistics.droppedUndelivered), ("sampled out", counts.sampledOut)]
+                                           ("undelivered", statistics.droppedUndelivered), ("sampled out", counts.sampledOut),
+                                           ("open limit", counts.overOpenLimit)]
         status.dropped = Dictionary(uniqueKeysWithValues: dropped.filter { $0.1 > 0 })
         status.retries = statistics.retries
         status.lastProblem = statistics.lastProblem

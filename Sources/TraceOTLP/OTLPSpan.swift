@@ -10,6 +10,11 @@ package struct OTLPSpan: Equatable, Sendable {
         /// 0 unset, 1 ok, 2 error (`Status.StatusCode`).
         package var code: UInt64 = 0
         package var message = ""
+
+        package init(code: UInt64 = 0, message: String = "") {
+            self.code = code
+            self.message = message
+        }
     }
 
     package struct Event: Equatable, Sendable {

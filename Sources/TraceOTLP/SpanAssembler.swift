@@ -54,10 +54,16 @@ package final class SpanAssembler {
         package var overLimit: UInt64 = 0
         /// Tasks and regions still open at the end, sent as they were.
         package var unended: UInt64 = 0
+        /// Tasks and regions begun while `openLimit` were open: not made
+        /// into spans (a process that never ends what it begins).
+        package var overOpenLimit: UInt64 = 0
     }
 
     /// Region spans per task at most; the rest are summed.
     package static let regionSpanLimit = 1000
+    /// Open tasks, and open regions, at most: what a buggy or hostile
+    /// process can make traced hold.
+    package static let openLimit = 65536
 
     package private(set) var counts = Counts()
     private let options: Options
@@ -101,7 +107,7 @@ package final class SpanAssembler {
 
     private final class RegionState {
         let key: RegionKey
-        let task: TaskState?
+        let task: TaskState
         let owner: OwnerKey
         var span: OTLPSpan
         let begin: Int64
@@ -113,7 +119,7 @@ package final class SpanAssembler {
         /// Indices in the task's `regionSpans` of sent spans whose parent is this region.
         var children: [Int] = []
 
-        init(key: RegionKey, task: TaskState?, owner: OwnerKey, span: OTLPSpan, begin: Int64, type: String,
+        init(key: RegionKey, task: TaskState, owner: OwnerKey, span: OTLPSpan, begin: Int64, type: String,
              parent: RegionState?) {
             self.key = key
             self.task = task
@@ -145,6 +151,10 @@ package final class SpanAssembler {
     // MARK: Events
 
     package func taskBegan(process: UInt32, id: UInt64, parent: UInt64, type: String, time: Int64) {
+        guard tasks.count < Self.openLimit else {
+            counts.overOpenLimit += 1
+            return
+        }
         let key = TaskKey(process: process, id: id)
         let parentTask = parent == 0 ? nil : tasks[TaskKey(process: process, id: parent)]
         let spanID = mix(UInt64(process) << 32 ^ 0x7461_736b, id)
@@ -164,14 +174,20 @@ package final class SpanAssembler {
 
     package func regionBegan(process: UInt32, thread: UInt32, sequence: UInt64, swiftTask: UInt64, task: UInt64,
                              type: String, time: Int64) {
+        let taskState = task == 0 ? nil : tasks[TaskKey(process: process, id: task)]
+        // Regions outside any task this assembler knows make no span.
+        guard let taskState else { return }
+        guard regions.count < Self.openLimit else {
+            counts.overOpenLimit += 1
+            return
+        }
         let key = RegionKey(process: process, thread: thread, sequence: sequence)
         let owner = OwnerKey(process: process, owner: Self.owner(thread: thread, swiftTask: swiftTask))
-        let taskState = task == 0 ? nil : tasks[TaskKey(process: process, id: task)]
-        let enclosing = open[owner]?.last.flatMap { $0.task === taskState && taskState != nil ? $0 : nil }
+        let enclosing = open[owner]?.last.flatMap { $0.task === taskState ? $0 : nil }
         let spanID = mix(UInt64(process) << 32 | UInt64(thread), sequence ^ 0x7265_6769_6f6e)
-        var span = OTLPSpan(traceID: taskState?.span.traceID ?? TraceID(high: 0, low: 0), spanID: spanID,
+        var span = OTLPSpan(traceID: taskState.span.traceID, spanID: spanID,
                             name: SpanLogText.bounded(type, limit: SpanLogText.nameLimit), start: unixTime(time), end: unixTime(time))
-        span.parentSpanID = enclosing?.span.spanID ?? taskState?.span.spanID ?? 0
+        span.parentSpanID = enclosing?.span.spanID ?? taskState.span.spanID
         let region = RegionState(key: key, task: taskState, owner: owner, span: span, begin: time, type: type, parent: enclosing)
         regions[key] = region
         open[owner, default: []].append(region)
@@ -256,24 +272,27 @@ package final class SpanAssembler {
         }
     }
 
-    /// The trace ended at `time`: what is still open is sent as it is, ended
-    /// there and marked `traced.unended`.
-    package func finish(at time: Int64) {
-        for region in regions.values.sorted(by: { $0.begin > $1.begin }) {
+    /// The trace ended at `time` (or, with `process`, that process left):
+    /// what is still open is sent as it is, ended there and marked
+    /// `traced.unended`.
+    package func finish(at time: Int64, process: UInt32? = nil) {
+        let openRegions = regions.values.filter { process == nil || $0.key.process == process }
+        for region in openRegions.sorted(by: { $0.begin > $1.begin }) {
+            regions[region.key] = nil
             region.span.end = unixTime(time)
             region.span.attributes.append(OTLPAttribute("traced.unended", .bool(true)))
             counts.unended += 1
             close(region, duration: time.saturatingSubtract(region.begin))
         }
-        regions = [:]
-        open = [:]
-        for task in tasks.values.sorted(by: { $0.begin < $1.begin }) {
+        open = open.filter { process != nil && $0.key.process != process }
+        let openTasks = tasks.values.filter { process == nil || $0.key.process == process }
+        for task in openTasks.sorted(by: { $0.begin < $1.begin }) {
+            tasks[task.key] = nil
             task.span.end = unixTime(time)
             task.span.attributes.append(OTLPAttribute("traced.unended", .bool(true)))
             counts.unended += 1
             finish(task, latency: time.saturatingSubtract(task.begin))
         }
-        tasks = [:]
     }
 
     /// The span categories as Strings, to switch on.
@@ -306,7 +325,7 @@ package final class SpanAssembler {
 
     /// A region ended: sent as a span of its task, or summed into it.
     private func close(_ region: RegionState, duration: Int64) {
-        guard let task = region.task else { return }
+        let task = region.task
         let sent = region.isSpan || duration >= options.minRegion
         if sent && task.regionSpans.count < Self.regionSpanLimit {
             if task.ended {

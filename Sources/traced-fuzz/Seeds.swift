@@ -47,15 +47,22 @@ enum Seeds {
         config.mode = .flightRecorder
         config.windowBytes = 1 << 20
         config.windowSeconds = 30
+        var otlp = SessionConfig.OTLP(endpoint: "http://127.0.0.1:4318")
+        otlp.sampleEvery = 10
+        config.otlp = otlp
         let requests = ControlHello().encode() + ControlRequest.start(name: "s", config: config).encode()
             + ControlRequest.stop(name: "s").encode() + ControlRequest.list.encode() + ControlRequest.status(name: "s").encode()
             + ControlRequest.fetch(name: "s").encode()
         let client = SessionStatus.Client(pid: 42, name: "cafe", connected: true, events: 1000,
                                           dropped: ["buffer full": 3], bytes: 20_000, malformed: 1)
+        var sending = SessionStatus.OTLP(url: "http://127.0.0.1:4318/v1/traces")
+        sending.spans = 30
+        sending.sent = 20
+        sending.dropped = ["queue full": 10]
         let status = SessionStatus(name: "s", state: .running, mode: .streaming, owner: 0, startedRealtimeNanoseconds: 1,
                                    stoppedRealtimeNanoseconds: 0, events: 1000, dropped: ["buffer full": 3, "metadata lost": 1],
                                    bytesRaw: 20_000, bytesCompressed: 5000, files: 1, filesDeleted: 0, diskBytes: 5000,
-                                   clients: [client])
+                                   clients: [client], otlp: sending)
         let daemon = DaemonStatus(version: "0.1.0", pid: 1, uptimeSeconds: 5, clients: 1, runtimeDirectory: "/run/traced",
                                   stateDirectory: "/var/lib/traced", diskBytes: 5000, diskQuota: 1 << 30)
         let replies = ControlReply.started(name: "s").encode() + ControlReply.stopped(status).encode()
