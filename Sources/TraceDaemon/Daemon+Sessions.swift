@@ -52,8 +52,10 @@ extension Daemon {
             var sending = OTLPSender.Settings(url: "")
             sending.queueSpans = configuration.otlpQueueSpans
             sending.timeoutMilliseconds = configuration.otlpTimeoutMilliseconds
+            // An ended task's last events can wait for a scrape or two.
+            let settle = max(1_000_000_000, configuration.scrapeInterval.saturatingMultiply(2).saturatingAdd(configuration.drainInterval))
             session = try Session(name: name, config: checked, owner: credentials.uid, directory: directory, trash: storage.trash,
-                                  sending: sending)
+                                  sending: sending, otlpSettle: settle)
         } catch let error as ProtocolError {
             return .error(error)
         } catch {

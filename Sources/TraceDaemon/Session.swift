@@ -69,7 +69,7 @@ final class Session {
 
     /// `sending`: traced.conf's limits for an OTLP sender (its URL is the session's).
     init(name: String, config: SessionConfig, owner: UInt32, directory: String, trash: Trash,
-         sending: OTLPSender.Settings = OTLPSender.Settings(url: "")) throws(ProtocolError) {
+         sending: OTLPSender.Settings = OTLPSender.Settings(url: ""), otlpSettle: UInt64 = 2_000_000_000) throws(ProtocolError) {
         self.name = name
         self.config = config
         self.owner = owner
@@ -85,7 +85,7 @@ final class Session {
             do {
                 var sending = sending
                 sending.url = url
-                otlp = try SessionOTLP(settings: settings, sending: sending, startedRealtime: startedRealtime,
+                otlp = try SessionOTLP(settings: settings, sending: sending, settle: otlpSettle, startedRealtime: startedRealtime,
                                        startedMonotonic: startedMonotonic)
             } catch {
                 throw .failed("cannot start sending to \(url): \(error)")
@@ -365,6 +365,7 @@ final class Session {
             execution?.writeDrops(into: &w)
         }
         output.flush(now: now)
+        otlp?.tick(now: now)
         releaseDeparted()
     }
 

@@ -6,22 +6,30 @@ import TraceSystem
 
 /// A session's spans on their way to an OpenTelemetry backend
 /// (docs/design.md, "OTLP"): the batches the session takes are decoded
-/// here, on the drain thread, into a `SpanAssembler`, whose finished tasks
-/// go to an `OTLPSender`, whose own thread sends them. The files are
+/// here, on the drain thread, into a `TimeOrderBuffer`, which hands them
+/// in time order to a `SpanAssembler`, whose finished tasks go to an
+/// `OTLPSender`, whose own thread sends them. The files are
 /// written before and whatever happens here: a dead or slow endpoint costs
 /// the session spans on the wire (counted), never events in its files.
 final class SessionOTLP {
     let url: String
     private let sender: OTLPSender
     private var assembler: SpanAssembler!
+    private var buffer = TimeOrderBuffer()
     private var resources: [UInt32: OTLPResource] = [:]
     private let hostName = HostName.current
     /// CLOCK_REALTIME minus CLOCK_MONOTONIC at the session's start.
     private let realtimeOffset: Int64
 
-    init(settings: SessionConfig.OTLP, sending: OTLPSender.Settings, startedRealtime: UInt64,
+    /// How long an ended task waits for the rest of its events (`settle`).
+    private let settleDelay: Int64
+
+    /// `settle`: how long after its end a task's events may still come
+    /// (a quiet thread's partial chunk waits for the next scrape).
+    init(settings: SessionConfig.OTLP, sending: OTLPSender.Settings, settle: UInt64, startedRealtime: UInt64,
          startedMonotonic: UInt64) throws(SystemError) {
         url = sending.url
+        settleDelay = Int64(clamping: settle)
         realtimeOffset = Int64(clamping: startedRealtime) &- Int64(clamping: startedMonotonic)
         sender = try OTLPSender(settings: sending)
         let options = SpanAssembler.Options(minRegion: Int64(clamping: settings.minRegionNanoseconds),
@@ -42,7 +50,12 @@ final class SessionOTLP {
     /// A process left (its last batches taken): what it left open is sent
     /// as it is, so that a process that died mid-request holds nothing.
     func leave(process: UInt32) {
-        assembler.finish(at: Int64(clamping: tc_monotonic_ns()), process: process)
+        add(SpanEvent(time: Int64(clamping: tc_monotonic_ns()), process: process, thread: 0, swiftTask: 0, task: 0,
+                      kind: .processLeft))
+    }
+
+    private func add(_ event: SpanEvent) {
+        buffer.add(event) { assembler.apply($0) }
     }
 
     /// Decodes one batch of a process's events (its clock's ticks turned
@@ -57,29 +70,36 @@ final class SessionOTLP {
         while !reader.isAtEnd {
             guard let event = try? EventDecoder.next(&reader, &state) else { return }
             guard let time = nanoseconds(event.ticks) else { continue }
+            let kind: SpanEvent.Kind
+            var thread = state.thread
             switch event.kind {
-            case .taskBegin:
-                assembler.taskBegan(process: process, id: event.task, parent: event.parentTask, type: name(event.name) ?? "?", time: time)
-            case .taskEnd:
-                assembler.taskEnded(process: process, id: event.task, time: time)
+            case .taskBegin: kind = .taskBegan(parent: event.parentTask, type: name(event.name) ?? "?")
+            case .taskEnd: kind = .taskEnded
             case .regionBegin:
-                assembler.regionBegan(process: process, thread: state.thread, sequence: event.regionSequence, swiftTask: event.swiftTask,
-                                      task: event.task, type: name(event.name) ?? "?", time: time)
+                guard event.task != 0 else { continue }
+                kind = .regionBegan(sequence: event.regionSequence, type: name(event.name) ?? "?")
             case .regionEnd, .regionEndForeign:
-                assembler.regionEnded(process: process, thread: event.regionThread, sequence: event.regionSequence, time: time)
+                kind = .regionEnded(sequence: event.regionSequence)
+                thread = event.regionThread
             case .log:
                 guard event.task != 0, let category = name(event.name) else { continue }
-                assembler.log(process: process, thread: state.thread, swiftTask: event.swiftTask, task: event.task,
-                              category: category, message: event.message, time: time)
+                kind = .log(category: category, message: Array(event.message))
             default:
-                break
+                continue
             }
+            add(SpanEvent(time: time, process: process, thread: thread, swiftTask: event.swiftTask, task: event.task, kind: kind))
         }
+    }
+
+    /// Every scrape: events older than `settle` go to the assembler.
+    func tick(now: UInt64) {
+        buffer.release(before: Int64(clamping: now).saturatingSubtract(settleDelay)) { assembler.apply($0) }
     }
 
     /// The session stopped: what is still open is sent as it is, and the
     /// sender gets a moment to deliver what is queued.
     func finish() {
+        buffer.releaseAll { assembler.apply($0) }
         assembler.finish(at: Int64(clamping: tc_monotonic_ns()))
         sender.stop()
     }
@@ -99,7 +119,7 @@ final class SessionOTLP {
         status.queued = statistics.queued
         let dropped: [(String, UInt64)] = [("queue full", statistics.droppedQueueFull), ("refused", statistics.droppedRejected),
                                            ("undelivered", statistics.droppedUndelivered), ("sampled out", counts.sampledOut),
-                                           ("open limit", counts.overOpenLimit)]
+                                           ("open limit", counts.overOpenLimit), ("late", counts.late)]
         status.dropped = Dictionary(uniqueKeysWithValues: dropped.filter { $0.1 > 0 })
         status.retries = statistics.retries
         status.lastProblem = statistics.lastProblem

@@ -2,8 +2,9 @@ import TraceFormat
 import TraceSystem
 
 /// Makes OTLP spans of a trace's tasks, regions and logs (docs/design.md,
-/// "OTLP"), fed in any order that keeps each thread's events in order: the
-/// export feeds the walk's timeline, traced the batches it drains.
+/// "OTLP"), fed in time order: the export feeds the walk's timeline, traced
+/// the events of the batches it drains once a `TimeOrderBuffer` has put
+/// them back in order.
 ///
 /// - A task is a span. Its `trace.context` log gives its ids, and a remote
 ///   parent (kind SERVER); without one it gets ids of its own (a subtask
@@ -57,6 +58,9 @@ package final class SpanAssembler {
         /// Tasks and regions begun while `openLimit` were open: not made
         /// into spans (a process that never ends what it begins).
         package var overOpenLimit: UInt64 = 0
+        /// Regions and logs of a task this assembler does not hold (begun
+        /// before the trace, or already sent): left out.
+        package var late: UInt64 = 0
     }
 
     /// Region spans per task at most; the rest are summed.
@@ -150,6 +154,28 @@ package final class SpanAssembler {
 
     // MARK: Events
 
+    /// One event of the live path.
+    package func apply(_ event: SpanEvent) {
+        switch event.kind {
+        case .taskBegan(let parent, let type):
+            taskBegan(process: event.process, id: event.task, parent: parent, type: type, time: event.time)
+        case .taskEnded:
+            taskEnded(process: event.process, id: event.task, time: event.time)
+        case .regionBegan(let sequence, let type):
+            regionBegan(process: event.process, thread: event.thread, sequence: sequence, swiftTask: event.swiftTask,
+                        task: event.task, type: type, time: event.time)
+        case .regionEnded(let sequence):
+            regionEnded(process: event.process, thread: event.thread, sequence: sequence, time: event.time)
+        case .log(let category, let message):
+            message.withUnsafeBytes { bytes in
+                log(process: event.process, thread: event.thread, swiftTask: event.swiftTask, task: event.task,
+                    category: category, message: bytes, time: event.time)
+            }
+        case .processLeft:
+            finish(at: event.time, process: event.process)
+        }
+    }
+
     package func taskBegan(process: UInt32, id: UInt64, parent: UInt64, type: String, time: Int64) {
         guard tasks.count < Self.openLimit else {
             counts.overOpenLimit += 1
@@ -175,8 +201,12 @@ package final class SpanAssembler {
     package func regionBegan(process: UInt32, thread: UInt32, sequence: UInt64, swiftTask: UInt64, task: UInt64,
                              type: String, time: Int64) {
         let taskState = task == 0 ? nil : tasks[TaskKey(process: process, id: task)]
-        // Regions outside any task this assembler knows make no span.
-        guard let taskState else { return }
+        // Regions outside any task make no span.
+        guard task != 0 else { return }
+        guard let taskState else {
+            counts.late += 1
+            return
+        }
         guard regions.count < Self.openLimit else {
             counts.overOpenLimit += 1
             return
@@ -206,7 +236,11 @@ package final class SpanAssembler {
     /// A log of `task` (0: none) by the code `thread` and `swiftTask` run.
     package func log(process: UInt32, thread: UInt32, swiftTask: UInt64, task: UInt64, category: String,
                      message: UnsafeRawBufferPointer, time: Int64) {
-        guard task != 0, let taskState = tasks[TaskKey(process: process, id: task)] else { return }
+        guard task != 0 else { return }
+        guard let taskState = tasks[TaskKey(process: process, id: task)] else {
+            counts.late += 1
+            return
+        }
         let owner = OwnerKey(process: process, owner: Self.owner(thread: thread, swiftTask: swiftTask))
         let named = SpanContextText.regionName(message)
         let textStart = SpanContextText.nameEnd(message)

@@ -99,7 +99,8 @@ package struct SessionStatus: Equatable, Sendable, Codable {
         /// down), `refused` (it answered 4xx or 5xx), `undelivered` (retried
         /// until given up, or left when the session stopped), `sampled out`
         /// (--otlp-sample, --otlp-only-slower-than: by choice), `open limit`
-        /// (tasks and regions begun while 65536 were open, not made into spans).
+        /// (tasks and regions begun while 65536 were open, not made into
+        /// spans), `late` (regions and logs of a task already sent).
         package var dropped: [String: UInt64] = [:]
         /// Attempts that failed and were retried.
         package var retries: UInt64 = 0

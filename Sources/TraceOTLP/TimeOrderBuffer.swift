@@ -1,0 +1,121 @@
+/// What `SpanAssembler` is fed, as one value: the live path keeps these in
+/// a `TimeOrderBuffer` until they can be handed over in time order.
+package struct SpanEvent: Sendable {
+    package enum Kind: Sendable {
+        case taskBegan(parent: UInt64, type: String)
+        case taskEnded
+        /// `thread` is the thread that began it.
+        case regionBegan(sequence: UInt64, type: String)
+        /// `thread` is the thread that began it.
+        case regionEnded(sequence: UInt64)
+        case log(category: String, message: [UInt8])
+        /// The process left: what it left open goes out.
+        case processLeft
+    }
+
+    package var time: Int64
+    package var process: UInt32
+    package var thread: UInt32
+    package var swiftTask: UInt64
+    /// The task begun or ended, or the context's task (regions, logs).
+    package var task: UInt64
+    package var kind: Kind
+
+    package init(time: Int64, process: UInt32, thread: UInt32, swiftTask: UInt64, task: UInt64, kind: Kind) {
+        self.time = time
+        self.process = process
+        self.thread = thread
+        self.swiftTask = swiftTask
+        self.task = task
+        self.kind = kind
+    }
+}
+
+/// Events that arrive out of time order across threads, handed out in time
+/// order once no earlier one can still come (`release(before:)`): a min-heap
+/// by time, ties in arrival order.
+///
+/// traced takes each thread's events as its chunks come, so a task's begin
+/// (on the thread that made it) can arrive after its logs (on the thread
+/// that ran it), and its end before its rename. Every event arrives within
+/// about two scrapes of when it happened, so the buffer holds about that
+/// long's worth. Bounded: past `eventLimit` events or `byteLimit` bytes of
+/// log messages, the oldest are handed out early (counted in `early`).
+package struct TimeOrderBuffer {
+    private struct Entry {
+        var time: Int64
+        var order: UInt64
+        var event: SpanEvent
+    }
+
+    private var heap: [Entry] = []
+    private var arrivals: UInt64 = 0
+    private var messageBytes = 0
+    package let eventLimit: Int
+    package let byteLimit: Int
+    /// Events handed out before their time because the buffer was full.
+    package private(set) var early: UInt64 = 0
+
+    package init(eventLimit: Int = 1 << 18, byteLimit: Int = 32 << 20) {
+        self.eventLimit = eventLimit
+        self.byteLimit = byteLimit
+    }
+
+    package var count: Int { heap.count }
+
+    /// Keeps `event`; when that passes a limit, hands the oldest to `body`.
+    package mutating func add(_ event: SpanEvent, overflow body: (SpanEvent) -> Void) {
+        arrivals &+= 1
+        if case .log(_, let message) = event.kind { messageBytes += message.count }
+        heap.append(Entry(time: event.time, order: arrivals, event: event))
+        siftUp(heap.count - 1)
+        while heap.count > eventLimit || messageBytes > byteLimit, let oldest = pop() {
+            early += 1
+            body(oldest)
+        }
+    }
+
+    /// Hands every event older than `time` to `body`, oldest first.
+    package mutating func release(before time: Int64, _ body: (SpanEvent) -> Void) {
+        while let first = heap.first, first.time < time, let event = pop() { body(event) }
+    }
+
+    /// Hands every event to `body`, oldest first.
+    package mutating func releaseAll(_ body: (SpanEvent) -> Void) {
+        while let event = pop() { body(event) }
+    }
+
+    private static func before(_ a: Entry, _ b: Entry) -> Bool { (a.time, a.order) < (b.time, b.order) }
+
+    private mutating func pop() -> SpanEvent? {
+        guard !heap.isEmpty else { return nil }
+        heap.swapAt(0, heap.count - 1)
+        let entry = heap.removeLast()
+        if !heap.isEmpty { siftDown(0) }
+        if case .log(_, let message) = entry.event.kind { messageBytes -= message.count }
+        return entry.event
+    }
+
+    private mutating func siftUp(_ start: Int) {
+        var child = start
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard Self.before(heap[child], heap[parent]) else { return }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var parent = start
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < heap.count && Self.before(heap[left], heap[smallest]) { smallest = left }
+            if right < heap.count && Self.before(heap[right], heap[smallest]) { smallest = right }
+            guard smallest != parent else { return }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
+    }
+}
