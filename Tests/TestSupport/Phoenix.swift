@@ -9,8 +9,10 @@ package final class Phoenix {
     private let directory: TemporaryDirectory
     private let process: Background
     package let port: Int
+    /// The address it listens on, and others reach it at.
+    package let host: String
 
-    package var endpoint: String { "http://127.0.0.1:\(port)" }
+    package var endpoint: String { "http://\(host):\(port)" }
 
     package static var executable: String {
         let venv = ProcessInfo.processInfo.environment["TRACED_PHOENIX_VENV"]
@@ -18,16 +20,20 @@ package final class Phoenix {
         return venv + "/bin/phoenix"
     }
 
-    package init() throws {
+    /// `launcher`: a command it runs under (`ip netns exec NAME`, to put
+    /// it on a test host of its own), listening on `host`.
+    package init(launcher: [String] = [], host: String = "127.0.0.1") throws {
         directory = try TemporaryDirectory("phoenix")
         let ports = try Self.freePorts(2)
         port = ports[0]
-        process = try Background(Self.executable, ["serve"], environment: [
+        self.host = host
+        let command = launcher + [Self.executable, "serve"]
+        process = try Background(command[0], Array(command.dropFirst()), environment: [
             "PHOENIX_WORKING_DIR": directory.path, "PHOENIX_PORT": String(ports[0]), "PHOENIX_GRPC_PORT": String(ports[1]),
-            "PHOENIX_HOST": "127.0.0.1", "PHOENIX_TELEMETRY_ENABLED": "false",
+            "PHOENIX_HOST": host, "PHOENIX_TELEMETRY_ENABLED": "false",
         ])
         let up = eventually(120) {
-            (try? Processes.run("/usr/bin/curl", ["-sf", "-o", "/dev/null", "http://127.0.0.1:\(ports[0])/healthz"]))?.status == 0
+            (try? Processes.run("/usr/bin/curl", ["-sf", "-o", "/dev/null", "http://\(host):\(ports[0])/healthz"]))?.status == 0
                 || !process.isRunning
         }
         guard up, process.isRunning else {
@@ -51,7 +57,7 @@ package final class Phoenix {
         var spans: [[String: Any]] = []
         var cursor: String?
         repeat {
-            var url = "http://127.0.0.1:\(port)/v1/projects/default/spans/otlpv1?limit=1000"
+            var url = "http://\(host):\(port)/v1/projects/default/spans/otlpv1?limit=1000"
             if let cursor { url += "&cursor=" + (cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? cursor) }
             let result = try Processes.run("/usr/bin/curl", ["-sf", url])
             guard result.status == 0,

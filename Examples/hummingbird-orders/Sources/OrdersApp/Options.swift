@@ -3,6 +3,11 @@ public struct OrdersOptions: Sendable {
     /// The TCP port to bind on 127.0.0.1; 0 lets the kernel choose (the
     /// chosen port is printed in the "listening on" line).
     public var port: Int = 8080
+    /// The address to bind (`--host`): 127.0.0.1 unless told otherwise.
+    public var host = "127.0.0.1"
+    /// Another instance that `/orders/{id}` asks for the same order
+    /// (`--inventory http://HOST:PORT`), passing on the request's trace.
+    public var inventory: String?
 
     public init() {}
 
@@ -18,6 +23,14 @@ public struct OrdersOptions: Sendable {
             case "--port":
                 guard let value = rest.popFirst() else { throw OptionsError("--port needs a value (0 to 65535)") }
                 options.port = try port(value, from: "--port")
+            case "--host":
+                guard let value = rest.popFirst(), !value.isEmpty else { throw OptionsError("--host needs an address, like 0.0.0.0") }
+                options.host = value
+            case "--inventory":
+                guard let value = rest.popFirst(), InventoryClient(url: value) != nil else {
+                    throw OptionsError("--inventory needs http://HOST:PORT")
+                }
+                options.inventory = value
             case "--help", "-h":
                 throw OptionsError(usage)
             default:
@@ -27,7 +40,7 @@ public struct OrdersOptions: Sendable {
         return options
     }
 
-    public static let usage = "usage: \(CommandLine.arguments.first ?? "hummingbird-orders") [--port N]  (or ORDERS_PORT=N; default 8080, 0 for any)"
+    public static let usage = "usage: \(CommandLine.arguments.first ?? "hummingbird-orders") [--port N] [--host ADDRESS] [--inventory http://HOST:PORT]  (or ORDERS_PORT=N; default 8080, 0 for any; host 127.0.0.1)"
 
     private static func port(_ text: String, from source: String) throws(OptionsError) -> Int {
         guard let port = Int(text), (0...65535).contains(port) else {

@@ -3,19 +3,19 @@ public import Hummingbird
 public import Logging
 
 /// The server: the routes behind Hummingbird's TracingMiddleware, bound to
-/// 127.0.0.1. It prints "listening on 127.0.0.1:PORT" on standard output
+/// 127.0.0.1 (or `--host`). It prints "listening on HOST:PORT" on standard output
 /// once it accepts connections (scripts and tests wait for that line), and
 /// shuts down gracefully on SIGTERM or SIGINT.
 public func makeOrdersApplication(_ options: OrdersOptions, logger: Logger) -> some ApplicationProtocol {
     let router = Router()
     router.middlewares.add(TracingMiddleware())
-    addRoutes(to: router)
+    addRoutes(to: router, inventory: options.inventory.flatMap(InventoryClient.init(url:)))
     return Application(
         router: router,
-        configuration: .init(address: .hostname("127.0.0.1", port: options.port), serverName: "hummingbird-orders"),
+        configuration: .init(address: .hostname(options.host, port: options.port), serverName: "hummingbird-orders"),
         onServerRunning: { channel in
             // Written unbuffered: whoever waits for this line may be reading a pipe.
-            let line = "listening on 127.0.0.1:\(channel.localAddress?.port ?? options.port)\n"
+            let line = "listening on \(options.host):\(channel.localAddress?.port ?? options.port)\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         },
         logger: logger

@@ -7,7 +7,7 @@ import Tracing
 /// handlers open child spans around the work inside it. With traced's
 /// tracer a request is a task of that type and each child span a region in
 /// it; with no tracer bootstrapped every span is a no-op.
-func addRoutes(to router: Router<BasicRequestContext>) {
+func addRoutes(to router: Router<BasicRequestContext>, inventory: InventoryClient? = nil) {
     // Nothing but the middleware's span: what scripts and tests send first,
     // until traced has registered the process (the first annotation connects).
     router.get("/health") { _, _ -> HTTPResponse.Status in .ok }
@@ -27,6 +27,15 @@ func addRoutes(to router: Router<BasicRequestContext>) {
         context.logger.info("loading order", metadata: ["order": "\(id)"])
         try await withSpan("loadOrder", ofKind: .client) { _ in
             try await downstreamCall(milliseconds: 2)
+        }
+        // With --inventory: the other service is asked too, in this trace.
+        if let inventory {
+            let status = try await withSpan("checkInventory", ofKind: .client) { span in
+                let status = try await inventory.get("/orders/\(id)")
+                span.attributes["http.response.status_code"] = status
+                return status
+            }
+            guard status == 200 else { throw HTTPError(.badGateway, message: "the inventory answered \(status)") }
         }
         let items = ["latte", "mocha", "flat white"]
         let hash = withSpan("fingerprintOrder") { _ in
