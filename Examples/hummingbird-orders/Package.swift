@@ -22,11 +22,18 @@ let strict: [SwiftSetting] = [
 let package = Package(
     name: "hummingbird-orders",
     platforms: [.macOS(.v15)],
+    products: [
+        // For the swift-otel variant (otel/, a package of its own).
+        .library(name: "OrdersApp", targets: ["OrdersApp"]),
+        .executable(name: "hummingbird-orders", targets: ["hummingbird-orders"]),
+        .executable(name: "hummingbird-orders-untraced", targets: ["hummingbird-orders-untraced"]),
+    ],
     dependencies: [
         .package(path: "../.."),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // The service itself: routes, spans, logs. It names only
@@ -38,6 +45,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

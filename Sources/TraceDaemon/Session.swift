@@ -317,6 +317,14 @@ final class Session {
         filtered.bytes.withUnsafeBytes { bytes in output.append { header.encode(events: bytes, into: &$0) } }
     }
 
+    /// Each member's events and drops, for the OTLP metrics.
+    private func otlpTallies() -> [SessionOTLP.Tally] {
+        members.values.sorted { $0.id < $1.id }.map { member in
+            SessionOTLP.Tally(process: UInt32(truncatingIfNeeded: member.id), events: member.events.saturatingAdd(member.pendingEvents),
+                              dropped: DropReason.named(member.drops()))
+        }
+    }
+
     /// CLOCK_MONOTONIC ns of `member`'s ticks: the same for the default
     /// clock, else through the clock syncs the session holds.
     private func nanoseconds(of member: Member) -> (UInt64) -> Int64? {
@@ -365,7 +373,7 @@ final class Session {
             execution?.writeDrops(into: &w)
         }
         output.flush(now: now)
-        otlp?.tick(now: now)
+        otlp?.tick(now: now, tallies: otlpTallies)
         releaseDeparted()
     }
 
@@ -387,7 +395,7 @@ final class Session {
             for sync in takeSyncs(members.values.map(\.clockKind)) { sync.encode(into: &w) }
         }
         output?.finish()
-        otlp?.finish()
+        otlp?.finish(tallies: otlpTallies())
         // Written: nothing needs the clients any more.
         for member in members.values { member.release() }
         departedHolding = []

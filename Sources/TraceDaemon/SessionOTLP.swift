@@ -16,10 +16,17 @@ final class SessionOTLP {
     private let sender: OTLPSender
     private var assembler: SpanAssembler!
     private var buffer = TimeOrderBuffer()
+    /// Each process's counters changed since the last metrics request: the
+    /// last value and its time.
+    private var counters: [UInt32: [String: (time: Int64, value: OTLPMetric.Value)]] = [:]
+    /// When metrics were last sent (CLOCK_MONOTONIC ns), and how often.
+    private var metricsSent: UInt64 = 0
+    static let metricsInterval: UInt64 = 10_000_000_000
     private var resources: [UInt32: OTLPResource] = [:]
     private let hostName = HostName.current
     /// CLOCK_REALTIME minus CLOCK_MONOTONIC at the session's start.
     private let realtimeOffset: Int64
+    private let startedMonotonic: UInt64
 
     /// How long an ended task waits for the rest of its events (`settle`).
     private let settleDelay: Int64
@@ -31,6 +38,7 @@ final class SessionOTLP {
         url = sending.url
         settleDelay = Int64(clamping: settle)
         realtimeOffset = Int64(clamping: startedRealtime) &- Int64(clamping: startedMonotonic)
+        self.startedMonotonic = startedMonotonic
         sender = try OTLPSender(settings: sending)
         let options = SpanAssembler.Options(minRegion: Int64(clamping: settings.minRegionNanoseconds),
                                             onlySlowerThan: Int64(clamping: settings.onlySlowerThanNanoseconds),
@@ -84,6 +92,11 @@ final class SessionOTLP {
             case .log:
                 guard event.task != 0, let category = name(event.name) else { continue }
                 kind = .log(category: category, message: Array(event.message))
+            case .counterInteger, .counterDouble:
+                guard let counter = name(event.name) else { continue }
+                let value: OTLPMetric.Value = event.kind == .counterInteger ? .int(event.integerValue) : .double(event.doubleValue)
+                if (counters[process]?[counter]?.time ?? .min) <= time { counters[process, default: [:]][counter] = (time, value) }
+                continue
             default:
                 continue
             }
@@ -91,14 +104,56 @@ final class SessionOTLP {
         }
     }
 
-    /// Every scrape: events older than `settle` go to the assembler.
-    func tick(now: UInt64) {
+    /// What a process recorded and dropped so far in the session, for the
+    /// metrics.
+    struct Tally {
+        var process: UInt32
+        var events: UInt64
+        var dropped: [String: UInt64]
+    }
+
+    /// Every scrape: events older than `settle` go to the assembler; every
+    /// `metricsInterval`, the metrics (`tallies` gives the processes' counts).
+    func tick(now: UInt64, tallies: () -> [Tally]) {
         buffer.release(before: Int64(clamping: now).saturatingSubtract(settleDelay)) { assembler.apply($0) }
+        if metricsSent == 0 { metricsSent = now }
+        guard now &- metricsSent >= Self.metricsInterval else { return }
+        metricsSent = now
+        sendMetrics(tallies(), now: now)
+    }
+
+    /// The counters' last values (gauges), and the events each process
+    /// recorded and dropped by reason (cumulative sums since the session
+    /// began): `traced.events.recorded`, `traced.events.dropped`.
+    private func sendMetrics(_ tallies: [Tally], now: UInt64) {
+        let unix = { (time: Int64) in UInt64(clamping: time.saturatingAdd(self.realtimeOffset)) }
+        let stamp = unix(Int64(clamping: now))
+        let start = unix(Int64(clamping: startedMonotonic))
+        var groups: [OTLPResourceMetrics] = []
+        for tally in tallies {
+            guard let resource = resources[tally.process] else { continue }
+            var metrics = [OTLPMetric(name: "traced.events.recorded", unit: "{event}", kind: .sum(start: start),
+                                      points: [OTLPMetric.Point(time: stamp, value: .int(Int64(clamping: tally.events)))])]
+            let drops = tally.dropped.sorted { $0.key < $1.key }.map { reason, count in
+                OTLPMetric.Point(attributes: [OTLPAttribute("reason", .string(reason))], time: stamp, value: .int(Int64(clamping: count)))
+            }
+            if !drops.isEmpty {
+                metrics.append(OTLPMetric(name: "traced.events.dropped", unit: "{event}", kind: .sum(start: start), points: drops))
+            }
+            for (name, last) in (counters[tally.process] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                metrics.append(OTLPMetric(name: SpanLogText.bounded(name, limit: SpanLogText.nameLimit), kind: .gauge,
+                                          points: [OTLPMetric.Point(time: unix(last.time), value: last.value)]))
+            }
+            groups.append(OTLPResourceMetrics(resource: resource, metrics: metrics))
+        }
+        counters = [:]
+        sender.enqueueMetrics(groups)
     }
 
     /// The session stopped: what is still open is sent as it is, and the
     /// sender gets a moment to deliver what is queued.
-    func finish() {
+    func finish(tallies: [Tally]) {
+        sendMetrics(tallies, now: tc_monotonic_ns())
         buffer.releaseAll { assembler.apply($0) }
         assembler.finish(at: Int64(clamping: tc_monotonic_ns()))
         sender.stop()
@@ -122,6 +177,8 @@ final class SessionOTLP {
                                            ("open limit", counts.overOpenLimit), ("late", counts.late)]
         status.dropped = Dictionary(uniqueKeysWithValues: dropped.filter { $0.1 > 0 })
         status.retries = statistics.retries
+        status.metricsSent = statistics.metricsSent
+        status.metricsLost = statistics.metricsLost
         status.lastProblem = statistics.lastProblem
         if statistics.lastProblemMonotonic != 0 {
             status.lastProblemRealtimeNanoseconds = UInt64(clamping: Int64(clamping: statistics.lastProblemMonotonic).saturatingAdd(realtimeOffset))

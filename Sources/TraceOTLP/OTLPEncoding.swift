@@ -90,7 +90,7 @@ package enum OTLPEncoding {
         withUnsafeBytes(of: id.bigEndian) { writer.bytes(field, $0) }
     }
 
-    private static func keyValue(_ attribute: OTLPAttribute, _ field: UInt32, _ writer: ProtobufWriter) {
+    static func keyValue(_ attribute: OTLPAttribute, _ field: UInt32, _ writer: ProtobufWriter) {
         let pair = writer.begin(field)
         writer.string(Field.key, attribute.key)
         let value = writer.begin(Field.value)

@@ -18,6 +18,9 @@ package import TraceSystem
 ///   batch (counted as rejected), and says why in `takeProblem`.
 /// - The queue holds at most `queueSpans` spans; what does not fit is
 ///   dropped whole, task by task, and counted.
+/// - Metrics (`enqueueMetrics`) go to the sibling `/v1/metrics`, one
+///   attempt each: they are cumulative, so the next request carries what a
+///   lost one had. At most 4 wait; a fifth replaces the oldest.
 package final class OTLPSender: Sendable {
     package struct Settings: Sendable {
         package var url: String
@@ -43,6 +46,9 @@ package final class OTLPSender: Sendable {
         package var droppedUndelivered: UInt64 = 0
         /// Attempts that failed and were tried again.
         package var retries: UInt64 = 0
+        /// Metrics requests delivered, and lost (refused, failed, replaced).
+        package var metricsSent: UInt64 = 0
+        package var metricsLost: UInt64 = 0
         /// Spans waiting now.
         package var queued: UInt64 = 0
         /// The last failure, and when (CLOCK_MONOTONIC ns; 0: none).
@@ -56,6 +62,7 @@ package final class OTLPSender: Sendable {
 
     private struct State {
         var queue: [OTLPResourceSpans] = []
+        var metrics: [[OTLPResourceMetrics]] = []
         var queued = 0
         /// When the oldest queued span was queued (CLOCK_MONOTONIC ns).
         var oldest: UInt64 = 0
@@ -99,6 +106,20 @@ package final class OTLPSender: Sendable {
         if wakeNow { wake.signal() }
     }
 
+    /// Queues one metrics request; never waits.
+    package func enqueueMetrics(_ groups: [OTLPResourceMetrics]) {
+        guard !groups.isEmpty else { return }
+        state.withLock { state in
+            guard !state.stopping else { return }
+            if state.metrics.count >= 4 {
+                state.metrics.removeFirst()
+                state.statistics.metricsLost += 1
+            }
+            state.metrics.append(groups)
+        }
+        wake.signal()
+    }
+
     package var statistics: Statistics {
         state.withLock { state in
             var statistics = state.statistics
@@ -140,8 +161,10 @@ package final class OTLPSender: Sendable {
 
     private func run() {
         let post = HTTPPost(url: settings.url)
+        let metricsPost = HTTPPost(url: Self.metricsURL(settings.url))
         var gzip = settings.gzip
         while true {
+            for groups in takeMetrics() { deliverMetrics(groups, post: metricsPost) }
             let next = takeBatch()
             if next.batch.isEmpty {
                 if next.stopping { break }
@@ -225,6 +248,35 @@ package final class OTLPSender: Sendable {
             record { $0.retries += 1 }
             try? wake.wait(timeoutMilliseconds: Int32(clamping: wait))
             backoff = min(backoff * 2, 30_000)
+        }
+    }
+
+    /// The metrics endpoint beside a traces URL (`…/v1/traces` → `…/v1/metrics`).
+    static func metricsURL(_ traces: String) -> String {
+        traces.hasSuffix("/v1/traces") ? String(traces.dropLast("/v1/traces".count)) + "/v1/metrics" : traces
+    }
+
+    private func takeMetrics() -> [[OTLPResourceMetrics]] {
+        state.withLock { state in
+            defer { state.metrics = [] }
+            return state.metrics
+        }
+    }
+
+    private func deliverMetrics(_ groups: [OTLPResourceMetrics], post: HTTPPost) {
+        let writer = ProtobufWriter(output: nil)
+        OTLPEncoding.protobuf(groups, into: writer)
+        let outcome = post.post(writer.bytes, headers: ["Content-Type: application/x-protobuf", "Expect:"],
+                                timeoutMilliseconds: settings.timeoutMilliseconds)
+        switch outcome {
+        case .answered(let status, _, _) where (200..<300).contains(status):
+            record { $0.metricsSent += 1 }
+        case .answered(let status, _, let body):
+            record { $0.metricsLost += 1 }
+            problem("\(Self.metricsURL(settings.url)) answered \(status)\(Self.reason(body)) to metrics; the next request carries their totals")
+        case .failed(let why):
+            record { $0.metricsLost += 1 }
+            problem("\(Self.metricsURL(settings.url)): \(why) (metrics; the next request carries their totals)")
         }
     }
 

@@ -104,6 +104,10 @@ package struct SessionStatus: Equatable, Sendable, Codable {
         package var dropped: [String: UInt64] = [:]
         /// Attempts that failed and were retried.
         package var retries: UInt64 = 0
+        /// Metrics requests (every 10 s: counters, events recorded and
+        /// dropped) delivered, and lost.
+        package var metricsSent: UInt64 = 0
+        package var metricsLost: UInt64 = 0
         /// The last failure, and when (CLOCK_REALTIME ns; 0: none).
         package var lastProblem = ""
         package var lastProblemRealtimeNanoseconds: UInt64 = 0
@@ -220,6 +224,8 @@ package struct SessionStatus: Equatable, Sendable, Codable {
             w.varint(otlp.queued)
             Self.encode(otlp.dropped, into: &w)
             w.varint(otlp.retries)
+            w.varint(otlp.metricsSent)
+            w.varint(otlp.metricsLost)
             w.string(otlp.lastProblem)
             w.varint(otlp.lastProblemRealtimeNanoseconds)
         }
@@ -278,6 +284,8 @@ package struct SessionStatus: Equatable, Sendable, Codable {
             otlp.queued = try r.varint("otlp queued")
             otlp.dropped = try Self.decodeCounts(&r)
             otlp.retries = try r.varint("otlp retries")
+            otlp.metricsSent = try r.varint("otlp metrics sent")
+            otlp.metricsLost = try r.varint("otlp metrics lost")
             otlp.lastProblem = try r.string("otlp problem", limit: 4096)
             otlp.lastProblemRealtimeNanoseconds = try r.varint("otlp problem time")
             self.otlp = otlp

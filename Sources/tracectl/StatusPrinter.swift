@@ -76,7 +76,8 @@ enum StatusPrinter {
     /// What the session sent to its OTLP endpoint, and what it did not, by reason.
     static func otlp(_ o: SessionStatus.OTLP) -> [String] {
         var lines = ["  otlp \(o.url): spans \(o.spans), sent \(o.sent) in \(o.requests) request(s), queued \(o.queued), "
-                     + "not sent \(drops(o.dropped))" + (o.retries > 0 ? ", \(o.retries) retries" : "")]
+                     + "not sent \(drops(o.dropped))" + (o.retries > 0 ? ", \(o.retries) retries" : "")
+                     + "; metrics \(o.metricsSent) request(s) sent" + (o.metricsLost > 0 ? ", \(o.metricsLost) lost" : "")]
         if !o.lastProblem.isEmpty {
             lines.append("    last problem at \(time(o.lastProblemRealtimeNanoseconds)): \(o.lastProblem)")
         }

@@ -53,6 +53,8 @@ package final class OTLPSink {
         package var gzipped: Int
         package var refused: Int
         package var spans: [[String: Any]]
+        /// Metrics requests' metrics, each with its resource, name, kind and points.
+        package var metrics: [[String: Any]]
     }
 
     package func received() throws -> Received {
@@ -62,7 +64,8 @@ package final class OTLPSink {
             throw Failure(description: "otlp-sink did not answer: \(result.standardError)")
         }
         return Received(requests: object["count"] as? Int ?? -1, gzipped: object["gzip"] as? Int ?? -1,
-                        refused: object["refused"] as? Int ?? -1, spans: object["spans"] as? [[String: Any]] ?? [])
+                        refused: object["refused"] as? Int ?? -1, spans: object["spans"] as? [[String: Any]] ?? [],
+                        metrics: object["metrics"] as? [[String: Any]] ?? [])
     }
 
     /// Answers the next requests with these statuses.

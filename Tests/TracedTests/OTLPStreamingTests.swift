@@ -85,6 +85,19 @@ import TestSupport
 
         let status = try Self.otlpStatus(daemon, "sent")
         #expect(Self.number(status, "spans") == 60 && Self.number(status, "sent") == 60 && Self.number(status, "queued") == 0)
+        // Metrics at the stop: the counter's last value, and the events the
+        // process recorded (a cumulative sum), as status counts them.
+        #expect(eventually(10) { (try? sink.received().metrics.isEmpty) == false })
+        let metrics = try sink.received().metrics
+        let served = metrics.last { $0["name"] as? String == "requests.served" }
+        #expect(served?["kind"] as? String == "gauge")
+        #expect((served?["points"] as? [[String: Any]])?.last?["value"] as? Int == 30, "\(metrics)")
+        let recorded = metrics.last { $0["name"] as? String == "traced.events.recorded" }
+        #expect(recorded?["kind"] as? String == "sum" && recorded?["monotonic"] as? Bool == true)
+        let sessions = (try daemon.json(["status", "sent"]) as? [String: Any])?["sessions"] as? [[String: Any]]
+        let events = (sessions?.first?["clients"] as? [[String: Any]])?.first?["events"] as? Int
+        #expect((recorded?["points"] as? [[String: Any]])?.last?["value"] as? Int == events, "\(String(describing: recorded))")
+        #expect(Self.number(status, "metricsSent") >= 1)
         #expect((status["dropped"] as? [String: Any] ?? [:]).isEmpty)
         // The same trace on disk exports to the same spans.
         let directory = try TemporaryDirectory()

@@ -9,7 +9,8 @@ import Glibc
 /// tests: once tracing is on, --tasks spans "request" (SERVER, continuing
 /// --traceparent when given), one after another, each with the attribute
 /// `request.index`, a TraceClient region "handle" that sleeps --slow-us
-/// (1500) and a region "tiny" that does nothing. Prints `tasks=N`.
+/// (1500) and a region "tiny" that does nothing; then the counter
+/// `requests.served` is the number served so far. Prints `tasks=N`.
 enum RequestScenario {
     static func run(_ options: Fixture.Options) {
         InstrumentationSystem.bootstrap(TracedTracer())
@@ -26,6 +27,7 @@ enum RequestScenario {
                 Trace.withRegion("handle") { _ = usleep(UInt32(slow)) }
                 Trace.withRegion("tiny") {}
             }
+            Trace.counter("requests.served", index + 1)
         }
         print("tasks=\(tasks)")
     }

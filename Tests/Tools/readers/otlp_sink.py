@@ -19,11 +19,14 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest, ExportTraceServiceResponse)
 
 lock = threading.Lock()
 spans = []
+metrics = []
 requests = {"count": 0, "gzip": 0, "refused": 0}
 answers = []
 hang = threading.Event()
@@ -58,13 +61,41 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", "0"))
         return self.rfile.read(length)
 
+    def take_metrics(self, data):
+        if self.headers.get("Content-Encoding", "") == "gzip":
+            data = gzip.decompress(data)
+        request = ExportMetricsServiceRequest()
+        try:
+            request.ParseFromString(data)
+        except Exception as error:
+            return self.reply(400, f"does not decode: {error}".encode(), "text/plain")
+        received = []
+        for resource_metrics in request.resource_metrics:
+            resource = attributes(resource_metrics.resource.attributes)
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    kind = metric.WhichOneof("data")
+                    points = getattr(metric, kind).data_points
+                    received.append({
+                        "resource": resource, "name": metric.name, "kind": kind,
+                        "monotonic": kind == "sum" and metric.sum.is_monotonic,
+                        "points": [{"attributes": attributes(point.attributes),
+                                    "value": getattr(point, point.WhichOneof("value")),
+                                    "time": point.time_unix_nano, "start": point.start_time_unix_nano}
+                                   for point in points],
+                    })
+        with lock:
+            metrics.extend(received)
+        self.reply(200, ExportMetricsServiceResponse().SerializeToString())
+
     def do_GET(self):
         if not self.path.startswith("/received"):
             return self.reply(404, b"not found", "text/plain")
         with lock:
-            document = {"spans": list(spans), **requests}
+            document = {"spans": list(spans), "metrics": list(metrics), **requests}
             if "clear=1" in self.path:
                 spans.clear()
+                metrics.clear()
                 requests.update(count=0, gzip=0, refused=0)
         self.reply(200, json.dumps(document).encode(), "application/json")
 
@@ -82,6 +113,8 @@ class Handler(BaseHTTPRequestHandler):
             hang.clear()
             release.set()
             return self.reply(200, b"", "text/plain")
+        if self.path == "/v1/metrics":
+            return self.take_metrics(data)
         if self.path != "/v1/traces":
             return self.reply(404, b"not found", "text/plain")
         if hang.is_set():

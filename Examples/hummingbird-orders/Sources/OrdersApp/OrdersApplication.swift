@@ -1,16 +1,18 @@
 import Foundation
 public import Hummingbird
 public import Logging
+public import ServiceLifecycle
 
 /// The server: the routes behind Hummingbird's TracingMiddleware, bound to
 /// 127.0.0.1 (or `--host`). It prints "listening on HOST:PORT" on standard output
 /// once it accepts connections (scripts and tests wait for that line), and
 /// shuts down gracefully on SIGTERM or SIGINT.
-public func makeOrdersApplication(_ options: OrdersOptions, logger: Logger) -> some ApplicationProtocol {
+/// `services` run beside the server (swift-otel's exporter, in that variant).
+public func makeOrdersApplication(_ options: OrdersOptions, logger: Logger, services: [any Service] = []) -> some ApplicationProtocol {
     let router = Router()
     router.middlewares.add(TracingMiddleware())
     addRoutes(to: router, inventory: options.inventory.flatMap(InventoryClient.init(url:)))
-    return Application(
+    var app = Application(
         router: router,
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "hummingbird-orders"),
         onServerRunning: { channel in
@@ -20,6 +22,8 @@ public func makeOrdersApplication(_ options: OrdersOptions, logger: Logger) -> s
         },
         logger: logger
     )
+    app.addServices(services)
+    return app
 }
 
 /// Parses the command line and environment, or exits with status 2 saying why.
