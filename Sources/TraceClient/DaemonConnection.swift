@@ -31,12 +31,17 @@ final class DaemonConnection: @unchecked Sendable {
     private let closed: EventNotifier
     private let buffer: ProcessBuffer
     private let processName: String
+    private let serviceName: String
 
     private init(buffer: ProcessBuffer, wake: EventNotifier, closed: EventNotifier) {
         self.buffer = buffer
         self.wake = wake
         self.closed = closed
         self.processName = ProcessEnvironment.programName()
+        // At most 256 bytes go (the Hello's limit), cut at a character.
+        var service = ProcessEnvironment.value("TRACED_SERVICE_NAME") ?? ""
+        while service.utf8.count > 256 { service.removeLast() }
+        self.serviceName = service
     }
 
     /// Starts the connection thread.
@@ -86,8 +91,9 @@ final class DaemonConnection: @unchecked Sendable {
             state.socket = socket
             return true
         }) else { return false }
-        let hello = Hello(abiMajor: UInt64(TC_ABI_MAJOR), abiMinor: UInt64(TC_ABI_MINOR), processName: processName,
+        var hello = Hello(abiMajor: UInt64(TC_ABI_MAJOR), abiMinor: UInt64(TC_ABI_MINOR), processName: processName,
                           bufferSize: UInt64(buffer.geometry.totalSize))
+        hello.serviceName = serviceName
         do {
             try channel.send(hello.encode(), descriptors: [buffer.descriptor, buffer.notifier.descriptor])
             guard let first = try channel.receive() else { return false }

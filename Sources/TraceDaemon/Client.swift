@@ -20,6 +20,8 @@ final class Client {
     var heldDescriptors: [FileDescriptor] = []
     var outgoing: [UInt8] = []
     private(set) var name = ""
+    /// `TRACED_SERVICE_NAME` of the process ("": none), for OTLP.
+    private(set) var serviceName = ""
     private(set) var mapping: MemoryMapping?
     private(set) var consumer: BufferConsumer?
     private(set) var wake: EventNotifier?
@@ -117,6 +119,7 @@ final class Client {
         memory.close()
         wake = EventNotifier(descriptor: notifier)
         name = ProcFiles.name(pid: credentials.pid) ?? String(hello.processName.prefix(64))
+        serviceName = hello.serviceName
     }
 
     /// Takes new metadata (and keeps the strings, for category filters).

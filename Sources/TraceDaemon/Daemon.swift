@@ -230,6 +230,9 @@ package final class Daemon {
             }
         }
         for client in clients.values { finish(client, reason: .tracingStopped) }
+        // Sessions that send over OTLP had 2 s to deliver what waited when
+        // they stopped: let them finish, then their threads end with us.
+        for session in sessions.values { session.otlp?.close() }
         log.info("stopped")
     }
 

@@ -241,7 +241,8 @@ final class Session {
                 execution.leaveOut(client.credentials.pid, "pid \(client.credentials.pid) (\(client.name)): uid \(client.credentials.uid) is not the session owner's; its annotations are recorded, its execution events are not")
             }
         }
-        otlp?.join(process: UInt32(truncatingIfNeeded: client.id), pid: client.credentials.pid, name: client.name)
+        otlp?.join(process: UInt32(truncatingIfNeeded: client.id), pid: client.credentials.pid,
+                   name: client.serviceName.isEmpty ? client.name : client.serviceName)
         output?.append { w in
             for sync in takeSyncs([client.clockKind]) { sync.encode(into: &w) }
             client.processRecord.encode(into: &w)

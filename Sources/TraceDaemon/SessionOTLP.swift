@@ -159,8 +159,9 @@ final class SessionOTLP {
         sender.stop()
     }
 
-    /// Waits for the sender's thread (traced's exit, tests).
-    func close() { sender.stopAndWait(graceMilliseconds: 0) }
+    /// Waits for the sender's thread, which a stop gave its grace period
+    /// already (traced's exit).
+    func close() { sender.join() }
 
     func takeProblem() -> String? { sender.takeProblem() }
 

@@ -147,9 +147,11 @@ package final class OTLPSender: Sendable {
         wake.signal()
     }
 
-    /// Stops and waits for the thread (tests, and traced's exit).
-    package func stopAndWait(graceMilliseconds: UInt64 = 2000) {
-        stop(graceMilliseconds: graceMilliseconds)
+    /// Waits for the thread to end: within the grace of an earlier `stop`,
+    /// or of one made now.
+    package func join() {
+        let stopped = state.withLock { $0.stopping }
+        if !stopped { stop() }
         let spawned = thread.withLock { thread in
             defer { thread = nil }
             return thread

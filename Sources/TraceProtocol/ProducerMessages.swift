@@ -10,6 +10,9 @@ package struct Hello: Equatable, Sendable {
     package var abiMinor: UInt64
     package var processName: String
     package var bufferSize: UInt64
+    /// `TRACED_SERVICE_NAME`: the OTLP `service.name` of the process's spans
+    /// ("": its name). Appended later: an older client sends none.
+    package var serviceName = ""
 
     package init(abiMajor: UInt64, abiMinor: UInt64, processName: String, bufferSize: UInt64) {
         self.abiMajor = abiMajor
@@ -25,6 +28,7 @@ package struct Hello: Equatable, Sendable {
             w.varint(abiMinor)
             w.string(processName)
             w.varint(bufferSize)
+            w.string(serviceName)
         }
     }
 
@@ -34,6 +38,7 @@ package struct Hello: Equatable, Sendable {
         abiMinor = try r.varint("abi minor")
         processName = try r.string("process name", limit: 256)
         bufferSize = try r.varint("buffer size")
+        if !r.isAtEnd { serviceName = try r.string("service name", limit: 256) }
     }
 }
 

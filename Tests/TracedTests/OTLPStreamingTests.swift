@@ -23,10 +23,12 @@ import TestSupport
     }
 
     /// The requests scenario as a client of `daemon`; waits for it.
-    static func requests(_ daemon: TracedDaemon, tasks: Int, traceparent: String? = nil) throws {
+    static func requests(_ daemon: TracedDaemon, tasks: Int, traceparent: String? = nil, service: String? = nil) throws {
         var options = ["requests", "--tasks", String(tasks)]
         if let traceparent { options += ["--traceparent", traceparent] }
-        let client = try Background(Processes.executable("TraceFixture"), options, environment: daemon.clientEnvironment)
+        var environment = daemon.clientEnvironment
+        if let service { environment["TRACED_SERVICE_NAME"] = service }
+        let client = try Background(Processes.executable("TraceFixture"), options, environment: environment)
         let result = client.wait(seconds: 60)
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.values["tasks"] == String(tasks))
@@ -60,7 +62,7 @@ import TestSupport
         let sink = try OTLPSink()
         let daemon = try TracedDaemon()
         try Self.start(daemon, "sent", ["--otlp", sink.endpoint])
-        try Self.requests(daemon, tasks: 30, traceparent: Self.header)
+        try Self.requests(daemon, tasks: 30, traceparent: Self.header, service: "orders-api")
         #expect(eventually(20) { (try? sink.received().spans.count) == 60 })
         let stopped = try daemon.tracectl(["stop", "sent"])
         #expect(stopped.status == 0)
@@ -81,7 +83,8 @@ import TestSupport
         let indices = requests.compactMap { ($0["attributes"] as? [String: Any])?["request.index"] as? Int }
         #expect(indices.sorted() == Array(0..<30))
         #expect(requests.allSatisfy { ($0["attributes"] as? [String: Any])?["traced.region.tiny.count"] as? Int == 1 })
-        #expect(requests.allSatisfy { ($0["resource"] as? [String: Any])?["service.name"] as? String == "TraceFixture" })
+        // TRACED_SERVICE_NAME names the service (the process is TraceFixture).
+        #expect(requests.allSatisfy { ($0["resource"] as? [String: Any])?["service.name"] as? String == "orders-api" })
 
         let status = try Self.otlpStatus(daemon, "sent")
         #expect(Self.number(status, "spans") == 60 && Self.number(status, "sent") == 60 && Self.number(status, "queued") == 0)

@@ -3,7 +3,7 @@ gzip or not), decodes every request with opentelemetry-proto, and keeps
 what it received; a test reads it back with GET /received (JSON: every
 span with its resource, and the number of requests).
 
-  Tests/Tools/otlp-sink PORT_FILE [--answer STATUS]... [--hang]
+  Tests/Tools/otlp-sink PORT_FILE [--port N] [--answer STATUS]... [--hang] [--count-only]
 
 It binds 127.0.0.1 on a free port and writes the port to PORT_FILE once it
 listens. --answer STATUS answers the next request with STATUS instead of
@@ -11,6 +11,8 @@ listens. --answer STATUS answers the next request with STATUS instead of
 /control/answer with a body of statuses (one per line) queues more; POST
 /control/hang makes it accept requests and never answer until POST
 /control/release. GET /received?clear=1 also forgets what it holds.
+--count-only keeps only counts (requests, spans), for load: a receiver
+that keeps up with a service under wrk (the Hummingbird A/B).
 """
 import gzip
 import os
@@ -27,7 +29,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 lock = threading.Lock()
 spans = []
 metrics = []
-requests = {"count": 0, "gzip": 0, "refused": 0}
+requests = {"count": 0, "gzip": 0, "refused": 0, "span_count": 0}
+count_only = False
 answers = []
 hang = threading.Event()
 release = threading.Event()
@@ -96,7 +99,7 @@ class Handler(BaseHTTPRequestHandler):
             if "clear=1" in self.path:
                 spans.clear()
                 metrics.clear()
-                requests.update(count=0, gzip=0, refused=0)
+                requests.update(count=0, gzip=0, refused=0, span_count=0)
         self.reply(200, json.dumps(document).encode(), "application/json")
 
     def do_POST(self):
@@ -135,6 +138,13 @@ class Handler(BaseHTTPRequestHandler):
             request.ParseFromString(data)
         except Exception as error:
             return self.reply(400, f"does not decode: {error}".encode(), "text/plain")
+        if count_only:
+            total = sum(len(scope.spans) for resource in request.resource_spans for scope in resource.scope_spans)
+            with lock:
+                requests["count"] += 1
+                requests["gzip"] += 1 if compressed else 0
+                requests["span_count"] += total
+            return self.reply(200, ExportTraceServiceResponse().SerializeToString())
         received = []
         for resource_spans in request.resource_spans:
             resource = attributes(resource_spans.resource.attributes)
@@ -155,10 +165,12 @@ class Handler(BaseHTTPRequestHandler):
             spans.extend(received)
             requests["count"] += 1
             requests["gzip"] += 1 if compressed else 0
+            requests["span_count"] += len(received)
         self.reply(200, ExportTraceServiceResponse().SerializeToString())
 
 
 def main():
+    global count_only
     port_file = sys.argv[1]
     arguments = sys.argv[2:]
     port = 0
@@ -170,6 +182,8 @@ def main():
             hang.set()
         elif option == "--port":
             port = int(arguments.pop(0))
+        elif option == "--count-only":
+            count_only = True
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     with open(port_file + ".tmp", "w") as handle:
