@@ -59,11 +59,12 @@ final class SessionOTLP {
     /// as it is, so that a process that died mid-request holds nothing.
     func leave(process: UInt32) {
         add(SpanEvent(time: Int64(clamping: tc_monotonic_ns()), process: process, thread: 0, swiftTask: 0, task: 0,
-                      kind: .processLeft))
+                      kind: .processLeft), from: UInt32.max)
     }
 
-    private func add(_ event: SpanEvent) {
-        buffer.add(event) { assembler.apply($0) }
+    /// `thread`: whose batch brought it (its events come in time order).
+    private func add(_ event: SpanEvent, from thread: UInt32) {
+        buffer.add(event, from: thread) { assembler.apply($0) }
     }
 
     /// Decodes one batch of a process's events (its clock's ticks turned
@@ -100,7 +101,8 @@ final class SessionOTLP {
             default:
                 continue
             }
-            add(SpanEvent(time: time, process: process, thread: thread, swiftTask: event.swiftTask, task: event.task, kind: kind))
+            add(SpanEvent(time: time, process: process, thread: thread, swiftTask: event.swiftTask, task: event.task, kind: kind),
+                from: header.thread)
         }
     }
 

@@ -6,10 +6,11 @@ package enum Gzip {
         package var description: String
     }
 
-    package static func compress(_ bytes: [UInt8]) throws(Failure) -> [UInt8] {
+    /// `level`: zlib's 1 (fastest) to 9 (smallest); -1 its default (6).
+    package static func compress(_ bytes: [UInt8], level: Int32 = Z_DEFAULT_COMPRESSION) throws(Failure) -> [UInt8] {
         var stream = z_stream()
         // 15 window bits + 16: a gzip header and trailer instead of zlib's.
-        guard deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
+        guard deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
                             ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw Failure(description: "zlib could not start a gzip stream")
         }

@@ -117,19 +117,25 @@ package enum Hex {
     /// The value of the `count` (at most 16) lower-case hex digits at
     /// `offset`; nil on any other byte, or when they run past the end.
     package static func value(_ bytes: UnsafeRawBufferPointer, _ offset: Int, _ count: Int) -> UInt64? {
-        guard count <= 16, offset >= 0, offset + count <= bytes.count else { return nil }
+        guard count <= 16, offset >= 0, offset + count <= bytes.count, let base = bytes.baseAddress else { return nil }
         var result: UInt64 = 0
+        var invalid: UInt8 = 0
         for index in offset..<(offset + count) {
-            let byte = bytes[index]
-            let nibble: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = byte - UInt8(ascii: "a") + 10
-            default: return nil
-            }
-            result = result << 4 | UInt64(nibble)
+            // '0'-'9' and 'a'-'f' as 0-15; anything else sets bit 4.
+            let nibble = nibbles[Int(base.load(fromByteOffset: index, as: UInt8.self))]
+            invalid |= nibble
+            result = result << 4 | UInt64(nibble & 0xF)
         }
-        return result
+        return invalid & 0x10 == 0 ? result : nil
+    }
+
+    /// Each byte's value as a lower-case hex digit, or 0x10.
+    private static let nibbles: [UInt8] = (0..<256).map { byte in
+        switch byte {
+        case 48...57: UInt8(byte - 48)
+        case 97...102: UInt8(byte - 87)
+        default: 0x10
+        }
     }
 
     /// `value` as 16 digits.

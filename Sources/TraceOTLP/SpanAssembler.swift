@@ -252,7 +252,8 @@ package final class SpanAssembler {
             region = candidates.last { $0.type.utf8.elementsEqual(named) } ?? candidates.last
         }
         let unix = unixTime(time)
-        let text = Substring(String(decoding: UnsafeRawBufferPointer(rebasing: message[textStart...]), as: UTF8.self))
+        // The text after `[name] `, made only for the categories that read it.
+        var text: Substring { Substring(String(decoding: UnsafeRawBufferPointer(rebasing: message[textStart...]), as: UTF8.self)) }
         func apply(_ change: (inout OTLPSpan) -> Void) {
             if let region { change(&region.span) } else { change(&taskState.span) }
         }
@@ -273,8 +274,9 @@ package final class SpanAssembler {
                 }
             }
         case Categories.attribute:
+            let attributes = SpanLogText.pairs(UnsafeRawBufferPointer(rebasing: message[textStart...]))
             apply { span in
-                for attribute in SpanLogText.pairs(text) { Self.add(attribute, to: &span) }
+                for attribute in attributes { Self.add(attribute, to: &span) }
             }
         case Categories.event:
             apply { Self.add(SpanLogText.event(text, time: unix), to: &$0) }

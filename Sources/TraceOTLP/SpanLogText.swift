@@ -42,6 +42,31 @@ package enum SpanLogText {
         return .string(bounded(String(text), limit: valueLimit))
     }
 
+    /// `key=value key=value…` as bytes (the `span.attribute` path, once per
+    /// attribute of every span: no `Character` walk).
+    package static func pairs(_ bytes: UnsafeRawBufferPointer) -> [OTLPAttribute] {
+        let space = UInt8(ascii: " "), equals = UInt8(ascii: "=")
+        var pairs: [(key: Range<Int>, value: Range<Int>)] = []
+        var start = 0
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count && bytes[end] != space { end += 1 }
+            var split = start
+            while split < end && bytes[split] != equals { split += 1 }
+            if split > start && split < end {
+                pairs.append((start..<split, (split + 1)..<end))
+            } else if let last = pairs.indices.last {
+                pairs[last].value = pairs[last].value.lowerBound..<end
+            }
+            start = end + 1
+        }
+        return pairs.map { pair in
+            let key = bounded(UnsafeRawBufferPointer(rebasing: bytes[pair.key]), limit: nameLimit)
+            return OTLPAttribute(key, value(Substring(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[pair.value]),
+                                                                   as: UTF8.self))))
+        }
+    }
+
     /// ` key=value key=value…` (values may hold spaces: a word without `=`
     /// belongs to the value before it).
     package static func pairs(_ text: Substring) -> [OTLPAttribute] {

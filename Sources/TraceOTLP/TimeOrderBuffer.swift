@@ -32,8 +32,7 @@ package struct SpanEvent: Sendable {
 }
 
 /// Events that arrive out of time order across threads, handed out in time
-/// order once no earlier one can still come (`release(before:)`): a min-heap
-/// by time, ties in arrival order.
+/// order once no earlier one can still come (`release(before:)`).
 ///
 /// traced takes each thread's events as its chunks come, so a task's begin
 /// (on the thread that made it) can arrive after its logs (on the thread
@@ -41,16 +40,40 @@ package struct SpanEvent: Sendable {
 /// about two scrapes of when it happened, so the buffer holds about that
 /// long's worth. Bounded: past `eventLimit` events or `byteLimit` bytes of
 /// log messages, the oldest are handed out early (counted in `early`).
+///
+/// Each thread's events arrive in time order, so they wait in a queue per
+/// thread (the thread whose batch brought them), and a min-heap of the
+/// queues by the time of their first event merges them: an event costs an
+/// append and a sift among the threads, not among all the events (a heap
+/// of events took a fifth of traced's time under a span benchmark).
+/// Equal times go in arrival order.
 package struct TimeOrderBuffer {
-    private struct Entry {
-        var time: Int64
-        var order: UInt64
-        var event: SpanEvent
+    private struct Queue {
+        var events: [SpanEvent] = []
+        var arrivals: [UInt64] = []
+        var head = 0
+        var isEmpty: Bool { head == events.count }
     }
 
+    private struct QueueKey: Hashable {
+        var process: UInt32
+        var thread: UInt32
+    }
+
+    /// A non-empty queue, by its first event.
+    private struct Entry {
+        var time: Int64
+        var arrival: UInt64
+        var queue: Int
+    }
+
+    private var queues: [Queue] = []
+    private var queueIndex: [QueueKey: Int] = [:]
+    /// Queues with events, in `heap`.
     private var heap: [Entry] = []
     private var arrivals: UInt64 = 0
     private var messageBytes = 0
+    package private(set) var count = 0
     package let eventLimit: Int
     package let byteLimit: Int
     /// Events handed out before their time because the buffer was full.
@@ -61,15 +84,29 @@ package struct TimeOrderBuffer {
         self.byteLimit = byteLimit
     }
 
-    package var count: Int { heap.count }
-
-    /// Keeps `event`; when that passes a limit, hands the oldest to `body`.
-    package mutating func add(_ event: SpanEvent, overflow body: (SpanEvent) -> Void) {
+    /// Keeps `event`, which came in a batch of `thread` (its events come in
+    /// time order); when that passes a limit, hands the oldest to `body`.
+    package mutating func add(_ event: SpanEvent, from thread: UInt32, overflow body: (SpanEvent) -> Void) {
         arrivals &+= 1
         if case .log(_, let message) = event.kind { messageBytes += message.count }
-        heap.append(Entry(time: event.time, order: arrivals, event: event))
-        siftUp(heap.count - 1)
-        while heap.count > eventLimit || messageBytes > byteLimit, let oldest = pop() {
+        let key = QueueKey(process: event.process, thread: thread)
+        let index: Int
+        if let known = queueIndex[key] {
+            index = known
+        } else {
+            index = queues.count
+            queues.append(Queue())
+            queueIndex[key] = index
+        }
+        let wasEmpty = queues[index].isEmpty
+        queues[index].events.append(event)
+        queues[index].arrivals.append(arrivals)
+        count += 1
+        if wasEmpty {
+            heap.append(Entry(time: event.time, arrival: arrivals, queue: index))
+            siftUp(heap.count - 1)
+        }
+        while count > eventLimit || messageBytes > byteLimit, let oldest = pop() {
             early += 1
             body(oldest)
         }
@@ -85,15 +122,34 @@ package struct TimeOrderBuffer {
         while let event = pop() { body(event) }
     }
 
-    private static func before(_ a: Entry, _ b: Entry) -> Bool { (a.time, a.order) < (b.time, b.order) }
+    private static func before(_ a: Entry, _ b: Entry) -> Bool { (a.time, a.arrival) < (b.time, b.arrival) }
 
+    /// The oldest event: the first of the queue at the heap's top.
     private mutating func pop() -> SpanEvent? {
-        guard !heap.isEmpty else { return nil }
-        heap.swapAt(0, heap.count - 1)
-        let entry = heap.removeLast()
+        guard let top = heap.first else { return nil }
+        let index = top.queue
+        let event = queues[index].events[queues[index].head]
+        queues[index].head += 1
+        count -= 1
+        if case .log(_, let message) = event.kind { messageBytes -= message.count }
+        if queues[index].isEmpty {
+            queues[index].events.removeAll(keepingCapacity: true)
+            queues[index].arrivals.removeAll(keepingCapacity: true)
+            queues[index].head = 0
+            heap.swapAt(0, heap.count - 1)
+            heap.removeLast()
+        } else {
+            let head = queues[index].head
+            if head >= 1024 && head * 2 >= queues[index].events.count {
+                queues[index].events.removeFirst(head)
+                queues[index].arrivals.removeFirst(head)
+                queues[index].head = 0
+            }
+            let next = queues[index].head
+            heap[0] = Entry(time: queues[index].events[next].time, arrival: queues[index].arrivals[next], queue: index)
+        }
         if !heap.isEmpty { siftDown(0) }
-        if case .log(_, let message) = entry.event.kind { messageBytes -= message.count }
-        return entry.event
+        return event
     }
 
     private mutating func siftUp(_ start: Int) {

@@ -12,11 +12,11 @@ struct TimeOrderBufferTests {
         var buffer = TimeOrderBuffer()
         var out: [Int64] = []
         // Thread 2's chunk (a task's begin at 10) arrives after thread 1's.
-        for time: Int64 in [20, 30, 50] { buffer.add(Self.event(time)) { out.append($0.time) } }
-        for time: Int64 in [10, 40] { buffer.add(Self.event(time, thread: 2)) { out.append($0.time) } }
+        for time: Int64 in [20, 30, 50] { buffer.add(Self.event(time), from: 1) { out.append($0.time) } }
+        for time: Int64 in [10, 40] { buffer.add(Self.event(time, thread: 2), from: 2) { out.append($0.time) } }
         buffer.release(before: 35) { out.append($0.time) }
         #expect(out == [10, 20, 30])
-        buffer.add(Self.event(45)) { out.append($0.time) }
+        buffer.add(Self.event(45, thread: 3), from: 3) { out.append($0.time) }
         buffer.releaseAll { out.append($0.time) }
         #expect(out == [10, 20, 30, 40, 45, 50])
         #expect(buffer.count == 0 && buffer.early == 0)
@@ -25,11 +25,14 @@ struct TimeOrderBufferTests {
     @Test func aFullBufferHandsOutItsOldestEarly() {
         var buffer = TimeOrderBuffer(eventLimit: 3, byteLimit: 100)
         var out: [Int64] = []
-        for time: Int64 in [5, 1, 4, 2, 3] { buffer.add(Self.event(time)) { out.append($0.time) } }
+        // Five threads, one event each.
+        for (thread, time): (UInt32, Int64) in [(1, 5), (2, 1), (3, 4), (4, 2), (5, 3)] {
+            buffer.add(Self.event(time), from: thread) { out.append($0.time) }
+        }
         #expect(out == [1, 2] && buffer.early == 2 && buffer.count == 3)
         let message = SpanEvent(time: 9, process: 1, thread: 1, swiftTask: 0, task: 1,
                                 kind: .log(category: "c", message: [UInt8](repeating: 0x41, count: 150)))
-        buffer.add(message) { out.append($0.time) }
+        buffer.add(message, from: 1) { out.append($0.time) }
         // The message alone passes the byte limit: everything goes, itself last.
         #expect(out == [1, 2, 3, 4, 5, 9] && buffer.count == 0)
     }

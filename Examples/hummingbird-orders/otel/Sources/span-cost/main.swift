@@ -29,7 +29,7 @@ func threadCPU() -> Int64 {
 
 func processCPU() -> Int64 {
     var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     func ns(_ t: timeval) -> Int64 { Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_usec) * 1000 }
     return ns(usage.ru_utime) + ns(usage.ru_stime)
 }
