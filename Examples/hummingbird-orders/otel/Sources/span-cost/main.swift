@@ -7,7 +7,9 @@
 //   process_ns     the whole process's CPU per span (getrusage), exporter
 //                  threads included, over the run and until the tracer's
 //                  exporter has flushed (at most 10 s after the last span)
-// TRACER: noop (swift-distributed-tracing's NoOpTracer), traced
+// TRACER: noop (swift-distributed-tracing's NoOpTracer), floor (no span:
+// one value written into a `ServiceContext`, what `withSpan` makes a
+// recording tracer's span do at least), traced
 // (TracedTracer; TRACED_DAEMON or TRACED_FILE must turn tracing on),
 // otel (swift-otel 1.6.0's OTelTracer: batch span processor and OTLP/HTTP
 // exporter to OTEL_EXPORTER_OTLP_ENDPOINT, run as its service).
@@ -51,6 +53,29 @@ func measure(_ tracer: some Tracer, spans: Int) -> [Double] {
     return perBatch
 }
 
+enum FloorKey: ServiceContextKey {
+    typealias Value = Int
+}
+
+/// One `ServiceContext` write per iteration, in batches like `measure`.
+func measureFloor(spans: Int) -> [Double] {
+    var perBatch: [Double] = []
+    var index = 0
+    var sink = 0
+    while index < spans {
+        let start = threadCPU()
+        for _ in 0..<1000 {
+            var context = ServiceContext.topLevel
+            context[FloorKey.self] = index
+            sink &+= context[FloorKey.self] ?? 0
+            index += 1
+        }
+        perBatch.append(Double(threadCPU() - start) / 1000)
+    }
+    if sink == -1 { print("") }
+    return perBatch
+}
+
 func report(_ tracer: String, _ batches: [Double], spans: Int, process: Int64) {
     let sorted = batches.sorted()
     print("tracer=\(tracer) spans=\(spans) inline_p50_ns=\(Int(sorted[sorted.count / 2])) process_ns=\(Int(Double(process) / Double(spans)))")
@@ -66,6 +91,10 @@ case "noop":
     let before = processCPU()
     let batches = measure(NoOpTracer(), spans: spans)
     report("noop", batches, spans: spans, process: processCPU() - before)
+case "floor":
+    let before = processCPU()
+    let batches = measureFloor(spans: spans)
+    report("floor", batches, spans: spans, process: processCPU() - before)
 case "traced":
     Trace.counter("span-cost.start", 0)
     let deadline = Date().addingTimeInterval(10)
