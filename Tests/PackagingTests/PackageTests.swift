@@ -66,7 +66,7 @@ import TraceProtocol
         let depends = Set((control["Depends"] ?? "").split(separator: ",").map {
             String($0.trimmingCharacters(in: .whitespaces).prefix { $0 != " " })
         })
-        for package in ["libc6", "liblz4-1", "libsystemd0", "libstdc++6", "libgcc-s1", "init-system-helpers", "systemd"] {
+        for package in ["libc6", "liblz4-1", "libsystemd0", "libcurl4", "libstdc++6", "libgcc-s1", "init-system-helpers", "systemd"] {
             #expect(depends.contains(package), "Depends lacks \(package): \(control["Depends"] ?? "")")
         }
         let conffiles = try Processes.run("/usr/bin/dpkg-deb", ["--info", deb, "conffiles"])
