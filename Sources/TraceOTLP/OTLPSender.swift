@@ -109,15 +109,17 @@ package final class OTLPSender: Sendable {
     /// Queues one metrics request; never waits.
     package func enqueueMetrics(_ groups: [OTLPResourceMetrics]) {
         guard !groups.isEmpty else { return }
-        state.withLock { state in
-            guard !state.stopping else { return }
+        let queued = state.withLock { state -> Bool in
+            guard !state.stopping else { return false }
             if state.metrics.count >= 4 {
                 state.metrics.removeFirst()
                 state.statistics.metricsLost += 1
             }
             state.metrics.append(groups)
+            return true
         }
-        wake.signal()
+        // Not after a stop: the thread may have closed the eventfd.
+        if queued { wake.signal() }
     }
 
     package var statistics: Statistics {
@@ -168,6 +170,11 @@ package final class OTLPSender: Sendable {
         while true {
             for groups in takeMetrics() { deliverMetrics(groups, post: metricsPost) }
             let next = takeBatch()
+            if next.stopping && tc_monotonic_ns() >= next.deadline {
+                // The grace is over: what still waits is not sent.
+                dropQueued(next.batch)
+                break
+            }
             if next.batch.isEmpty {
                 if next.stopping { break }
                 try? wake.wait(timeoutMilliseconds: Int32(clamping: next.waitMilliseconds))
@@ -220,8 +227,17 @@ package final class OTLPSender: Sendable {
             let useGzip = gzip && compressed != nil
             var headers = ["Content-Type: application/x-protobuf", "Expect:"]
             if useGzip { headers.append("Content-Encoding: gzip") }
-            let outcome = post.post(useGzip ? compressed ?? plain : plain, headers: headers,
-                                    timeoutMilliseconds: settings.timeoutMilliseconds)
+            // Stopping: no request outlasts the grace.
+            var timeout = settings.timeoutMilliseconds
+            if let deadline = stopDeadline ?? currentStopDeadline() {
+                let now = tc_monotonic_ns()
+                guard now < deadline else {
+                    record { $0.droppedUndelivered += count }
+                    return
+                }
+                timeout = min(timeout, Int((deadline - now) / 1_000_000) + 1)
+            }
+            let outcome = post.post(useGzip ? compressed ?? plain : plain, headers: headers, timeoutMilliseconds: timeout)
             var retryAfter: Int?
             switch outcome {
             case .answered(let status, _, _) where (200..<300).contains(status):
@@ -243,7 +259,8 @@ package final class OTLPSender: Sendable {
             }
             let now = tc_monotonic_ns()
             let giveUp = started &+ UInt64(settings.giveUpAfterMilliseconds) * 1_000_000
-            let wait = retryAfter.map { UInt64(max(0, min($0, 60))) * 1000 } ?? backoff
+            // What the server asks, but never less than the backoff.
+            let wait = max(backoff, retryAfter.map { UInt64(max(0, min($0, 60))) * 1000 } ?? 0)
             let limit = stopDeadline ?? currentStopDeadline() ?? giveUp
             if now &+ wait * 1_000_000 >= min(giveUp, limit) {
                 record { $0.droppedUndelivered += count }
@@ -251,8 +268,31 @@ package final class OTLPSender: Sendable {
                 return
             }
             record { $0.retries += 1 }
-            try? wake.wait(timeoutMilliseconds: Int32(clamping: wait))
+            sleep(until: now &+ wait * 1_000_000)
             backoff = min(backoff * 2, 30_000)
+        }
+    }
+
+    /// Counts `batch` and everything still queued as undelivered (the stop's
+    /// grace is over).
+    private func dropQueued(_ batch: [OTLPResourceSpans]) {
+        let inHand = UInt64(batch.reduce(0) { $0 + $1.spans.count })
+        state.withLock { state in
+            state.statistics.droppedUndelivered += inHand + UInt64(state.queued)
+            state.queue = []
+            state.queued = 0
+        }
+    }
+
+    /// Waits until `until` (CLOCK_MONOTONIC ns), or the stop's deadline if
+    /// that comes first. New spans signal `wake` too: they do not cut a
+    /// backoff short.
+    private func sleep(until: UInt64) {
+        while true {
+            let now = tc_monotonic_ns()
+            let end = min(until, currentStopDeadline() ?? .max)
+            guard now < end else { return }
+            try? wake.wait(timeoutMilliseconds: Int32(clamping: (end - now) / 1_000_000 + 1))
         }
     }
 
