@@ -55,6 +55,8 @@ package final class OTLPSink {
         package var spans: [[String: Any]]
         /// Metrics requests' metrics, each with its resource, name, kind and points.
         package var metrics: [[String: Any]]
+        /// Every POST of spans: when (seconds since the sink started) and the status answered.
+        package var attempts: [(seconds: Double, status: Int)]
     }
 
     package func received() throws -> Received {
@@ -65,7 +67,10 @@ package final class OTLPSink {
         }
         return Received(requests: object["count"] as? Int ?? -1, gzipped: object["gzip"] as? Int ?? -1,
                         refused: object["refused"] as? Int ?? -1, spans: object["spans"] as? [[String: Any]] ?? [],
-                        metrics: object["metrics"] as? [[String: Any]] ?? [])
+                        metrics: object["metrics"] as? [[String: Any]] ?? [],
+                        attempts: (object["attempts"] as? [[Any]] ?? []).map {
+                            ((($0.first as? NSNumber)?.doubleValue ?? -1), ($0.last as? Int) ?? -1)
+                        })
     }
 
     /// Answers the next requests with these statuses.

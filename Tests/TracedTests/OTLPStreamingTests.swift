@@ -198,6 +198,26 @@ import TestSupport
         }, "\(daemon.process.standardError)")
     }
 
+    @Test func aBusyEndpointIsGivenItsBackoffWhateverArrivesMeanwhile() throws {
+        // 503 (with Retry-After: 0) four times, then 200: the batch in hand
+        // waits 0.5, 1, 2 and 4 s between its tries, while a burst of spans
+        // (more than a batch, which wakes the sender) arrives.
+        let sink = try OTLPSink(["--answer", "503", "--answer", "503", "--answer", "503", "--answer", "503"])
+        let daemon = try TracedDaemon()
+        try Self.start(daemon, "busy", ["--otlp", sink.endpoint])
+        try Self.requests(daemon, tasks: 5)
+        #expect(eventually(20) { (try? Self.otlpStatus(daemon, "busy")).map { Self.number($0, "retries") >= 1 } == true })
+        try Self.requests(daemon, tasks: 400)
+        #expect(eventually(40) { (try? Self.otlpStatus(daemon, "busy")).map { Self.number($0, "sent") } == 810 },
+                "\((try? Self.otlpStatus(daemon, "busy")) ?? [:])")
+        let attempts = try sink.received().attempts
+        #expect(attempts.prefix(5).map(\.status) == [503, 503, 503, 503, 200], "\(attempts)")
+        let gaps = zip(attempts.dropFirst(), attempts).prefix(4).map { $0.seconds - $1.seconds }
+        for (gap, backoff) in zip(gaps, [0.5, 1, 2, 4]) {
+            #expect(gap >= backoff * 0.9, "tries \(gaps) s apart, backoff \(backoff) s")
+        }
+    }
+
     @Test func anEndpointThatIsNotHTTPIsRefusedAtStart() throws {
         let daemon = try TracedDaemon()
         for endpoint in ["ftp://127.0.0.1:4318", "127.0.0.1:4318", "http://", "http://user:secret@127.0.0.1:4318", "http://127.0.0.1:99999"] {

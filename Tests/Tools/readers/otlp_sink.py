@@ -15,6 +15,7 @@ listens. --answer STATUS answers the next request with STATUS instead of
 that keeps up with a service under wrk (the Hummingbird A/B).
 """
 import gzip
+import time
 import os
 import json
 import sys
@@ -26,10 +27,13 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest, ExportTraceServiceResponse)
 
+started = time.monotonic()
 lock = threading.Lock()
 spans = []
 metrics = []
 requests = {"count": 0, "gzip": 0, "refused": 0, "span_count": 0}
+# Every POST /v1/traces: [seconds since the sink started, the status answered].
+attempts = []
 count_only = False
 answers = []
 hang = threading.Event()
@@ -95,7 +99,7 @@ class Handler(BaseHTTPRequestHandler):
         if not self.path.startswith("/received"):
             return self.reply(404, b"not found", "text/plain")
         with lock:
-            document = {"spans": list(spans), "metrics": list(metrics), **requests}
+            document = {"spans": list(spans), "metrics": list(metrics), "attempts": list(attempts), **requests}
             if "clear=1" in self.path:
                 spans.clear()
                 metrics.clear()
@@ -125,6 +129,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         with lock:
             status = answers.pop(0) if answers else 200
+            attempts.append([time.monotonic() - started, status])
         if status != 200:
             with lock:
                 requests["refused"] += 1
