@@ -52,6 +52,13 @@ final class Session {
     var stopWaiters: [UInt64] = []
     /// The write failure last logged (its time), and whether its end was.
     var reportedFailure: SessionStatus.WriteFailure?
+    private struct LiveClockKey: Equatable {
+        var syncs: Int
+        var newest: UInt64
+        var nominal: UInt64
+    }
+    /// `liveConverter`'s last converter, and the syncs it was made of.
+    private var liveClock: (key: LiveClockKey, converter: ClockConverter)?
     /// When a problem sending spans was last logged (CLOCK_MONOTONIC ns; 0: never).
     var otlpReported: UInt64 = 0
     /// Saving `session.json` failed, and that was logged.
@@ -330,9 +337,19 @@ final class Session {
     /// clock, else through the clock syncs the session holds.
     private func nanoseconds(of member: Member) -> (UInt64) -> Int64? {
         guard member.clockKind != UInt32(TC_CLOCK_MONOTONIC_NS) else { return { Int64(clamping: $0) } }
-        let converter = ClockConverter(syncs: recentSyncs, nominalTicksPerSecond: member.processRecord.nominalTicksPerSecond)
+        let converter = liveConverter(nominal: member.processRecord.nominalTicksPerSecond)
         let kind = member.clockKind
         return { converter.monotonicNanoseconds(ticks: $0, clockKind: kind) }
+    }
+
+    /// The converter of the syncs held now, made again only when they
+    /// changed (a sync is taken per scrape, a batch comes per drain).
+    private func liveConverter(nominal: UInt64) -> ClockConverter {
+        let key = LiveClockKey(syncs: recentSyncs.count, newest: recentSyncs.last?.monotonicNanoseconds ?? 0, nominal: nominal)
+        if let cached = liveClock, cached.key == key { return cached.converter }
+        let converter = ClockConverter(syncs: recentSyncs, nominalTicksPerSecond: nominal)
+        liveClock = (key, converter)
+        return converter
     }
 
     /// Notes events about to be appended: they count as recorded once a

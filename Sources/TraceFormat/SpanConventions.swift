@@ -146,3 +146,17 @@ package enum Hex {
         }
     }
 }
+
+/// splitmix64's output function: the span and trace ids TracedTracing makes
+/// and those OTLP gives spans without any.
+package enum SplitMix64 {
+    /// A well-mixed id of `z`, never 0 (W3C forbids all-zero ids).
+    @inlinable
+    package static func id(_ z: UInt64) -> UInt64 {
+        var z = z
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        z ^= z >> 31
+        return z == 0 ? 1 : z
+    }
+}

@@ -71,7 +71,7 @@ final class HTTPPost {
                     if let data {
                         let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
                         if line.lowercased().hasPrefix("retry-after:") {
-                            let value = line.dropFirst("retry-after:".count).trimmingWhitespace
+                            let value = line.dropFirst("retry-after:".count).filter { !" \t\r\n".contains($0) }
                             answer.retryAfter = Int(value)
                         }
                     }
@@ -83,12 +83,5 @@ final class HTTPPost {
         guard code == CURLE_OK else { return .failed(String(cString: curl_easy_strerror(code))) }
         return .answered(status: tc_curl_response_code(handle), retryAfter: answer.retryAfter,
                          body: String(decoding: answer.body, as: UTF8.self))
-    }
-}
-
-extension Substring {
-    fileprivate var trimmingWhitespace: Substring {
-        drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
-            .reversed().reduce(into: Substring()) { $0.append($1) }
     }
 }

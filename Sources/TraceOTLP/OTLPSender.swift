@@ -180,7 +180,7 @@ package final class OTLPSender: Sendable {
                 try? wake.wait(timeoutMilliseconds: Int32(clamping: next.waitMilliseconds))
                 continue
             }
-            deliver(next.batch, post: post, gzip: &gzip, stopDeadline: next.stopping ? next.deadline : nil)
+            deliver(next.batch, post: post, gzip: &gzip)
         }
         wake.close()
     }
@@ -212,7 +212,7 @@ package final class OTLPSender: Sendable {
     }
 
     /// Sends one batch until it is delivered, refused, or given up.
-    private func deliver(_ batch: [OTLPResourceSpans], post: HTTPPost, gzip: inout Bool, stopDeadline: UInt64?) {
+    private func deliver(_ batch: [OTLPResourceSpans], post: HTTPPost, gzip: inout Bool) {
         let count = UInt64(batch.reduce(0) { $0 + $1.spans.count })
         let writer = ProtobufWriter(output: nil)
         OTLPEncoding.protobuf(Self.merged(batch), into: writer)
@@ -229,7 +229,7 @@ package final class OTLPSender: Sendable {
             if useGzip { headers.append("Content-Encoding: gzip") }
             // Stopping: no request outlasts the grace.
             var timeout = settings.timeoutMilliseconds
-            if let deadline = stopDeadline ?? currentStopDeadline() {
+            if let deadline = currentStopDeadline() {
                 let now = tc_monotonic_ns()
                 guard now < deadline else {
                     record { $0.droppedUndelivered += count }
@@ -261,7 +261,7 @@ package final class OTLPSender: Sendable {
             let giveUp = started &+ UInt64(settings.giveUpAfterMilliseconds) * 1_000_000
             // What the server asks, but never less than the backoff.
             let wait = max(backoff, retryAfter.map { UInt64(max(0, min($0, 60))) * 1000 } ?? 0)
-            let limit = stopDeadline ?? currentStopDeadline() ?? giveUp
+            let limit = currentStopDeadline() ?? giveUp
             if now &+ wait * 1_000_000 >= min(giveUp, limit) {
                 record { $0.droppedUndelivered += count }
                 problem("\(settings.url): gave up on a batch of \(count) spans")

@@ -252,8 +252,9 @@ package final class SpanAssembler {
             region = candidates.last { $0.type.utf8.elementsEqual(named) } ?? candidates.last
         }
         let unix = unixTime(time)
-        // The text after `[name] `, made only for the categories that read it.
-        var text: Substring { Substring(String(decoding: UnsafeRawBufferPointer(rebasing: message[textStart...]), as: UTF8.self)) }
+        // The message after `[name] `; as text only for the categories that read it so.
+        let body = UnsafeRawBufferPointer(rebasing: message[textStart...])
+        var text: Substring { Substring(String(decoding: body, as: UTF8.self)) }
         func apply(_ change: (inout OTLPSpan) -> Void) {
             if let region { change(&region.span) } else { change(&taskState.span) }
         }
@@ -274,29 +275,30 @@ package final class SpanAssembler {
                 }
             }
         case Categories.attribute:
-            let attributes = SpanLogText.pairs(UnsafeRawBufferPointer(rebasing: message[textStart...]))
+            let attributes = SpanLogText.pairs(body)
             apply { span in
                 for attribute in attributes { Self.add(attribute, to: &span) }
             }
         case Categories.event:
-            apply { Self.add(SpanLogText.event(text, time: unix), to: &$0) }
+            apply { Self.add(SpanLogText.event(body, time: unix), to: &$0) }
         case Categories.error:
             apply { Self.add(SpanLogText.exception(text, time: unix), to: &$0) }
         case Categories.status:
             apply { $0.status = SpanLogText.status(text) }
         case Categories.link:
             guard let context = SpanContextText(message) else { return }
-            let rest = Substring(String(decoding: UnsafeRawBufferPointer(rebasing: message[context.restOffset...]), as: UTF8.self))
+            var rest = context.restOffset
+            while rest < message.count && message[rest] == UInt8(ascii: " ") { rest += 1 }
             let link = OTLPSpan.Link(traceID: TraceID(high: context.traceIDHigh, low: context.traceIDLow), spanID: context.spanID,
-                                     attributes: SpanLogText.pairs(rest.drop { $0 == " " }))
+                                     attributes: SpanLogText.pairs(UnsafeRawBufferPointer(rebasing: message[rest...])))
             apply { span in
                 if span.links.count < SpanLogText.countLimit { span.links.append(link) } else { span.droppedLinks += 1 }
             }
         case Categories.taskType:
             guard named == nil else { return }
-            taskState.span.name = SpanLogText.bounded(String(text), limit: SpanLogText.nameLimit)
+            taskState.span.name = SpanLogText.bounded(body, limit: SpanLogText.nameLimit)
         case Categories.name:
-            apply { $0.name = SpanLogText.bounded(String(text), limit: SpanLogText.nameLimit) }
+            apply { $0.name = SpanLogText.bounded(body, limit: SpanLogText.nameLimit) }
         default:
             // Any other log: an event of the innermost open region span of
             // its owner in this task, else of the task.
@@ -414,10 +416,6 @@ package final class SpanAssembler {
     /// An id of its own for a span without one (splitmix64 of the inputs and
     /// the seed): the same trace exported twice gets the same ids.
     private func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
-        var z = options.seed ^ a &* 0x9e37_79b9_7f4a_7c15 ^ b &* 0xc2b2_ae3d_27d4_eb4f
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        z ^= z >> 31
-        return z == 0 ? 1 : z
+        SplitMix64.id(options.seed ^ a &* 0x9e37_79b9_7f4a_7c15 ^ b &* 0xc2b2_ae3d_27d4_eb4f)
     }
 }

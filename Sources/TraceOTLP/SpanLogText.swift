@@ -42,8 +42,9 @@ package enum SpanLogText {
         return .string(bounded(String(text), limit: valueLimit))
     }
 
-    /// `key=value key=value…` as bytes (the `span.attribute` path, once per
-    /// attribute of every span: no `Character` walk).
+    /// `key=value key=value…` (values may hold spaces: a word without `=`
+    /// belongs to the value before it), read as bytes: it runs for every
+    /// attribute of every span.
     package static func pairs(_ bytes: UnsafeRawBufferPointer) -> [OTLPAttribute] {
         let space = UInt8(ascii: " "), equals = UInt8(ascii: "=")
         var pairs: [(key: Range<Int>, value: Range<Int>)] = []
@@ -67,24 +68,6 @@ package enum SpanLogText {
         }
     }
 
-    /// ` key=value key=value…` (values may hold spaces: a word without `=`
-    /// belongs to the value before it).
-    package static func pairs(_ text: Substring) -> [OTLPAttribute] {
-        var pairs: [(key: Substring, value: Substring)] = []
-        var start = text.startIndex
-        while start < text.endIndex {
-            let end = text[start...].firstIndex(of: " ") ?? text.endIndex
-            let word = text[start..<end]
-            if let equals = word.firstIndex(of: "="), equals > word.startIndex {
-                pairs.append((word[..<equals], text[text.index(after: equals)..<end]))
-            } else if let last = pairs.indices.last {
-                pairs[last].value = text[pairs[last].value.startIndex..<end]
-            }
-            start = end < text.endIndex ? text.index(after: end) : end
-        }
-        return pairs.map { OTLPAttribute(bounded(String($0.key), limit: nameLimit), value($0.value)) }
-    }
-
     /// A `span.status` message: `ok`, `error` or `error: <message>`.
     package static func status(_ text: Substring) -> OTLPSpan.Status {
         if text == "ok" { return OTLPSpan.Status(code: 1) }
@@ -94,10 +77,10 @@ package enum SpanLogText {
     }
 
     /// A `span.event` message: `name key=value …`.
-    package static func event(_ text: Substring, time: UInt64) -> OTLPSpan.Event {
-        let space = text.firstIndex(of: " ") ?? text.endIndex
-        let name = bounded(String(text[..<space]), limit: valueLimit)
-        let attributes = space < text.endIndex ? pairs(text[text.index(after: space)...]) : []
+    package static func event(_ bytes: UnsafeRawBufferPointer, time: UInt64) -> OTLPSpan.Event {
+        let space = bytes.firstIndex(of: UInt8(ascii: " ")) ?? bytes.count
+        let name = bounded(UnsafeRawBufferPointer(rebasing: bytes[..<space]), limit: valueLimit)
+        let attributes = space < bytes.count ? pairs(UnsafeRawBufferPointer(rebasing: bytes[(space + 1)...])) : []
         return OTLPSpan.Event(time: time, name: name, attributes: attributes)
     }
 

@@ -197,11 +197,7 @@ enum SpanIDs {
     static func next() -> UInt64 {
         // Relaxed: only uniqueness matters, not ordering with other memory.
         let n = counter.add(1, ordering: .relaxed).newValue
-        var z = seed &+ n &* 0x9e37_79b9_7f4a_7c15
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        z ^= z >> 31
-        return z == 0 ? 1 : z
+        return SplitMix64.id(seed &+ n &* 0x9e37_79b9_7f4a_7c15)
     }
 }
 

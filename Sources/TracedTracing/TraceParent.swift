@@ -39,12 +39,7 @@ public struct TraceParent: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The span id as 16 lower-case hex digits.
-    public var spanIDString: String {
-        String(unsafeUninitializedCapacity: 16) { out in
-            Hex.store(spanID, at: UnsafeMutableRawPointer(out.baseAddress.unsafelyUnwrapped))
-            return 16
-        }
-    }
+    public var spanIDString: String { Hex.text(spanID) }
 
     /// The header value, `00-<trace id>-<span id>-<flags>`.
     public var description: String {

@@ -21,18 +21,7 @@ struct Export: ParsableCommand {
     @Option(help: "perfetto (protobuf, .pftrace), chrome-json (JSON trace events), otlp (OTLP protobuf, length-delimited) or otlp-json (OTLP JSON lines).")
     var format: TraceExporter.Format = .perfetto
 
-    @Option(name: .customLong("otlp-min-region"), help: ArgumentHelp(
-        "OTLP: regions at least this long become spans; shorter ones are summed into their task's attributes. Spans of TracedTracer are always sent.",
-        valueName: "duration"))
-    var otlpMinRegion = "1ms"
-
-    @Option(name: .customLong("otlp-only-slower-than"), help: ArgumentHelp(
-        "OTLP: only tasks that took at least this long, with their region spans.", valueName: "duration"))
-    var otlpOnlySlowerThan: String?
-
-    @Option(name: .customLong("otlp-sample"), help: ArgumentHelp(
-        "OTLP: only every Nth trace, chosen by trace id (1/N).", valueName: "1/N"))
-    var otlpSample: String?
+    @OptionGroup var otlp: OTLPFlags
 
     @Option(name: .customLong("host-name"), help: ArgumentHelp(
         "OTLP: the resources' host.name (a trace does not record its host; default: this machine's name).", valueName: "name"))
@@ -77,8 +66,8 @@ struct Export: ParsableCommand {
     }
 
     private func exportOTLP(_ walk: TraceWalk) throws {
-        let options = OTLPExport.Options(json: format == .otlpJSON, assembly: try OTLPOptions.assembly(
-            minRegion: otlpMinRegion, onlySlowerThan: otlpOnlySlowerThan, sample: otlpSample), hostName: hostName ?? HostName.current)
+        let options = OTLPExport.Options(json: format == .otlpJSON, assembly: try otlp.assembly(),
+                                         hostName: hostName ?? HostName.current)
         let summary = PrivateOutput.write(output, what: "exporting \(files.joined(separator: ", "))") {
             try OTLPExport.export(walk, options: options, to: $0)
         }

@@ -74,17 +74,7 @@ struct Start: ParsableCommand {
     @Flag(name: .customLong("no-otlp"), help: "Send nothing over OTLP, whatever traced.conf's otlp_endpoint says.")
     var noOTLP = false
 
-    @Option(name: .customLong("otlp-min-region"), help: ArgumentHelp(
-        "OTLP: regions at least this long become spans; shorter ones are summed into their task's span. Spans of TracedTracer are always sent.",
-        valueName: "duration"))
-    var otlpMinRegion = "1ms"
-
-    @Option(name: .customLong("otlp-only-slower-than"), help: ArgumentHelp(
-        "OTLP: send only tasks that took at least this long, with their region spans (decided when the task ends).", valueName: "duration"))
-    var otlpOnlySlowerThan: String?
-
-    @Option(name: .customLong("otlp-sample"), help: ArgumentHelp("OTLP: send only every Nth trace, chosen by trace id.", valueName: "1/N"))
-    var otlpSample: String?
+    @OptionGroup var otlpFlags: OTLPFlags
 
     @Flag(help: "Print the result as JSON.")
     var json = false
@@ -97,15 +87,14 @@ struct Start: ParsableCommand {
             guard otlpEndpoint == nil else { throw ValidationError("--otlp and --no-otlp contradict each other") }
             return SessionConfig.OTLP(endpoint: "")
         }
-        let tuned = otlpMinRegion != "1ms" || otlpOnlySlowerThan != nil || otlpSample != nil
-        guard otlpEndpoint != nil || tuned else { return nil }
+        guard otlpEndpoint != nil || otlpFlags.given else { return nil }
         guard let otlpEndpoint else {
             throw Failure("--otlp-min-region, --otlp-only-slower-than and --otlp-sample need --otlp URL", status: Exit.refused)
         }
         if case .failure(let refusal) = OTLPEndpoint.tracesURL(otlpEndpoint) {
             throw Failure("--otlp \(refusal)", status: Exit.refused)
         }
-        let assembly = try OTLPOptions.assembly(minRegion: otlpMinRegion, onlySlowerThan: otlpOnlySlowerThan, sample: otlpSample)
+        let assembly = try otlpFlags.assembly()
         var settings = SessionConfig.OTLP(endpoint: otlpEndpoint)
         settings.minRegionNanoseconds = UInt64(assembly.minRegion)
         settings.onlySlowerThanNanoseconds = UInt64(assembly.onlySlowerThan)

@@ -33,20 +33,8 @@ import Testing
         let daemon = try TracedDaemon()
         let started = try daemon.tracectl(["start", "orders"])
         try #require(started.status == 0, "\(started.standardError)")
-        let server = try Background(Self.server, ["--port", "0"], environment: daemon.clientEnvironment)
+        let (server, http) = try Self.serve(daemon, session: "orders")
         defer { if server.isRunning { server.kill(SIGKILL) } }
-        try #require(server.waitForOutput { $0.contains { $0.hasPrefix("listening on 127.0.0.1:") } },
-                     "the server did not listen: \(server.standardError)")
-        let port = try #require(server.lines.compactMap { $0.split(separator: ":").last.flatMap { Int($0) } }.first)
-        let http = HTTP(port: port)
-
-        // The first span connects the process: /health until traced has it
-        // registered (those tasks are not counted below).
-        let registered = try eventually(20) {
-            _ = try http.get("/health")
-            return try daemon.tracectl(["status", "orders"]).standardOutput.contains("hummingbird-ord")
-        }
-        try #require(registered, "the server never registered with traced: \(daemon.log)")
 
         for _ in 0..<5 { #expect(try http.get("/menu").status == 200) }
         for id in 1...4 { #expect(try http.get("/orders/\(id)").status == 200) }
@@ -137,6 +125,32 @@ import Testing
     }
 
     /// type (or `key`) → count, from the report's JSON rows.
+    /// The example's server as a client of `daemon`, on a port of its
+    /// choosing, once `session` has it: the first span connects the
+    /// process, so /health until traced has it registered (those requests
+    /// are tasks of their own: tests count without them).
+    static func serve(_ daemon: TracedDaemon, session: String) throws -> (Background, HTTP) {
+        let server = try Background(Self.server, ["--port", "0"], environment: daemon.clientEnvironment)
+        guard server.waitForOutput(until: { $0.contains { $0.hasPrefix("listening on 127.0.0.1:") } }) else {
+            server.kill(SIGKILL)
+            throw HTTPFailure(description: "the server did not listen: \(server.standardError)")
+        }
+        guard let port = server.lines.compactMap({ $0.split(separator: ":").last.flatMap { Int($0) } }).first else {
+            server.kill(SIGKILL)
+            throw HTTPFailure(description: "the server said no port: \(server.lines)")
+        }
+        let http = HTTP(port: port)
+        let registered = try eventually(20) {
+            _ = try http.get("/health")
+            return try daemon.tracectl(["status", session]).standardOutput.contains("hummingbird-ord")
+        }
+        guard registered else {
+            server.kill(SIGKILL)
+            throw HTTPFailure(description: "the server never registered with traced: \(daemon.log)")
+        }
+        return (server, http)
+    }
+
     static func counts(_ rows: Any?, key: String = "type") -> [String: Int] {
         var counts: [String: Int] = [:]
         for row in rows as? [[String: Any]] ?? [] {

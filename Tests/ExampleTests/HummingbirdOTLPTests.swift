@@ -30,17 +30,9 @@ import Testing
         let daemon = try TracedDaemon()
         let started = try daemon.tracectl(["start", "fleet", "--no-exec", "--otlp", phoenix.endpoint])
         try #require(started.status == 0, "\(started.standardError)")
-        let server = try Background(HummingbirdExampleTests.server, ["--port", "0"], environment: daemon.clientEnvironment)
+        let (server, http) = try HummingbirdExampleTests.serve(daemon, session: "fleet")
         defer { if server.isRunning { server.kill(SIGKILL) } }
-        try #require(server.waitForOutput { $0.contains { $0.hasPrefix("listening on 127.0.0.1:") } },
-                     "the server did not listen: \(server.standardError)")
-        let port = try #require(server.lines.compactMap { $0.split(separator: ":").last.flatMap { Int($0) } }.first)
-        let http = HTTP(port: port)
-        let registered = try eventually(20) {
-            _ = try http.get("/health")
-            return try daemon.tracectl(["status", "fleet"]).standardOutput.contains("hummingbird-ord")
-        }
-        try #require(registered, "the server never registered with traced: \(daemon.log)")
+        let port = http.port
 
         let menus = try Self.wrk(port, "/menu", seconds: 2, headers: ["traceparent: 00-\(Self.menuTrace)-\(Self.menuParent)-01"])
         let orders = try Self.wrk(port, "/orders/3", seconds: 1)

@@ -16,6 +16,8 @@ import sys
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+import otlp_records
+
 
 def varint(data, offset):
     result = 0
@@ -72,15 +74,6 @@ def json_requests(text):
         yield request
 
 
-def value(any_value):
-    kind = any_value.WhichOneof("value")
-    return getattr(any_value, kind) if kind else None
-
-
-def attributes(pairs):
-    return {pair.key: value(pair.value) for pair in pairs}
-
-
 def main():
     path = sys.argv[1]
     as_json = "--json" in sys.argv[2:]
@@ -94,30 +87,7 @@ def main():
     except Exception as error:  # any decoding failure is the answer
         print(f"check-otlp: {path} does not decode: {error}", file=sys.stderr)
         sys.exit(1)
-    spans = []
-    for request in requests:
-        for resource_spans in request.resource_spans:
-            resource = attributes(resource_spans.resource.attributes)
-            for scope_spans in resource_spans.scope_spans:
-                for span in scope_spans.spans:
-                    spans.append({
-                        "resource": resource,
-                        "scope": scope_spans.scope.name,
-                        "trace_id": span.trace_id.hex(),
-                        "span_id": span.span_id.hex(),
-                        "parent_span_id": span.parent_span_id.hex(),
-                        "name": span.name,
-                        "kind": span.kind,
-                        "start": span.start_time_unix_nano,
-                        "end": span.end_time_unix_nano,
-                        "attributes": attributes(span.attributes),
-                        "dropped_attributes": span.dropped_attributes_count,
-                        "events": [{"name": event.name, "time": event.time_unix_nano,
-                                    "attributes": attributes(event.attributes)} for event in span.events],
-                        "links": [{"trace_id": link.trace_id.hex(), "span_id": link.span_id.hex(),
-                                   "attributes": attributes(link.attributes)} for link in span.links],
-                        "status": {"code": span.status.code, "message": span.status.message},
-                    })
+    spans = [span for request in requests for span in otlp_records.spans(request)]
     print(json.dumps({"requests": len(requests), "spans": spans}))
 
 

@@ -27,6 +27,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest, ExportTraceServiceResponse)
 
+import otlp_records
+
 started = time.monotonic()
 lock = threading.Lock()
 spans = []
@@ -38,15 +40,6 @@ count_only = False
 answers = []
 hang = threading.Event()
 release = threading.Event()
-
-
-def value(any_value):
-    kind = any_value.WhichOneof("value")
-    return getattr(any_value, kind) if kind else None
-
-
-def attributes(pairs):
-    return {pair.key: value(pair.value) for pair in pairs}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -68,29 +61,23 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", "0"))
         return self.rfile.read(length)
 
-    def take_metrics(self, data):
+    def decode(self, message, data):
+        """The request's body (gunzipped if it says so) parsed into `message`,
+        or None once a 400 was answered."""
         if self.headers.get("Content-Encoding", "") == "gzip":
             data = gzip.decompress(data)
-        request = ExportMetricsServiceRequest()
         try:
-            request.ParseFromString(data)
+            message.ParseFromString(data)
         except Exception as error:
-            return self.reply(400, f"does not decode: {error}".encode(), "text/plain")
-        received = []
-        for resource_metrics in request.resource_metrics:
-            resource = attributes(resource_metrics.resource.attributes)
-            for scope_metrics in resource_metrics.scope_metrics:
-                for metric in scope_metrics.metrics:
-                    kind = metric.WhichOneof("data")
-                    points = getattr(metric, kind).data_points
-                    received.append({
-                        "resource": resource, "name": metric.name, "kind": kind,
-                        "monotonic": kind == "sum" and metric.sum.is_monotonic,
-                        "points": [{"attributes": attributes(point.attributes),
-                                    "value": getattr(point, point.WhichOneof("value")),
-                                    "time": point.time_unix_nano, "start": point.start_time_unix_nano}
-                                   for point in points],
-                    })
+            self.reply(400, f"does not decode: {error}".encode(), "text/plain")
+            return None
+        return message
+
+    def take_metrics(self, data):
+        request = self.decode(ExportMetricsServiceRequest(), data)
+        if request is None:
+            return
+        received = list(otlp_records.metrics(request))
         with lock:
             metrics.extend(received)
         self.reply(200, ExportMetricsServiceResponse().SerializeToString())
@@ -136,13 +123,9 @@ class Handler(BaseHTTPRequestHandler):
             extra = {"Retry-After": "0"} if status in (429, 503) else None
             return self.reply(status, b"refused by the test's sink", "text/plain", extra)
         compressed = self.headers.get("Content-Encoding", "") == "gzip"
-        if compressed:
-            data = gzip.decompress(data)
-        request = ExportTraceServiceRequest()
-        try:
-            request.ParseFromString(data)
-        except Exception as error:
-            return self.reply(400, f"does not decode: {error}".encode(), "text/plain")
+        request = self.decode(ExportTraceServiceRequest(), data)
+        if request is None:
+            return
         if count_only:
             total = sum(len(scope.spans) for resource in request.resource_spans for scope in resource.scope_spans)
             with lock:
@@ -150,22 +133,7 @@ class Handler(BaseHTTPRequestHandler):
                 requests["gzip"] += 1 if compressed else 0
                 requests["span_count"] += total
             return self.reply(200, ExportTraceServiceResponse().SerializeToString())
-        received = []
-        for resource_spans in request.resource_spans:
-            resource = attributes(resource_spans.resource.attributes)
-            for scope_spans in resource_spans.scope_spans:
-                for span in scope_spans.spans:
-                    received.append({
-                        "resource": resource,
-                        "trace_id": span.trace_id.hex(),
-                        "span_id": span.span_id.hex(),
-                        "parent_span_id": span.parent_span_id.hex(),
-                        "name": span.name,
-                        "kind": span.kind,
-                        "start": span.start_time_unix_nano,
-                        "end": span.end_time_unix_nano,
-                        "attributes": attributes(span.attributes),
-                    })
+        received = list(otlp_records.spans(request))
         with lock:
             spans.extend(received)
             requests["count"] += 1
