@@ -113,6 +113,7 @@ extension Daemon {
         }
         if session.execution != nil { kernel.drain(everything: true) }
         session.finish()
+        if let otlp = session.otlp { endingOTLP.append(otlp) }
         routeExecution()
         reportFailure(session)
         persist(session)

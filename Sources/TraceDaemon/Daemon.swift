@@ -42,6 +42,10 @@ package final class Daemon {
     var controls: [UInt64: ControlConnection] = [:]
     /// Sessions by name, and their names in the order they started.
     var sessions: [String: Session] = [:]
+    /// Stopped sessions' OTLP senders still in their grace (or not joined
+    /// yet): joined as they end, whether or not their session is still
+    /// kept, so that no thread outlives what it was for.
+    var endingOTLP: [SessionOTLP] = []
     var sessionOrder: [String] = []
     var nextID: UInt64 = 1
     var shuttingDown = false
@@ -233,6 +237,7 @@ package final class Daemon {
         // Sessions that send over OTLP had 2 s to deliver what waited when
         // they stopped: let them finish, then their threads end with us.
         for session in sessions.values { session.otlp?.close() }
+        for otlp in endingOTLP { otlp.close() }
         log.info("stopped")
     }
 
@@ -287,6 +292,7 @@ package final class Daemon {
                 reportOTLPProblem(session, now: now)
                 if now &- session.savedMonotonic >= Self.statusSaveInterval { persist(session, durable: false) }
             }
+            endingOTLP.removeAll { $0.closeIfDone() }
             stopExpiredSessions(now: now)
             closeSilentProducers(now: now)
             closeIdleControls(now: now)

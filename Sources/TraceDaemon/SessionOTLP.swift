@@ -165,6 +165,10 @@ final class SessionOTLP {
     /// already (traced's exit).
     func close() { sender.join() }
 
+    /// Joins the sender's thread if its stop's grace is over; false while
+    /// it still sends.
+    func closeIfDone() -> Bool { sender.joinIfEnded() }
+
     func takeProblem() -> String? { sender.takeProblem() }
 
     var status: SessionStatus.OTLP {

@@ -72,6 +72,8 @@ package final class OTLPSender: Sendable {
         var stopping = false
         /// When stopping: the time by which whatever is left is dropped.
         var stopDeadline: UInt64 = 0
+        /// The thread is done (it ended after a stop): `join` will not wait.
+        var ended = false
     }
 
     private let settings: Settings
@@ -161,6 +163,14 @@ package final class OTLPSender: Sendable {
         spawned?.join()
     }
 
+    /// Joins the thread if it ended (its stop's grace is over) and says so;
+    /// false, without waiting, while it still runs.
+    package func joinIfEnded() -> Bool {
+        guard state.withLock({ $0.ended }) else { return false }
+        join()
+        return true
+    }
+
     // MARK: The sender's thread
 
     private func run() {
@@ -183,6 +193,7 @@ package final class OTLPSender: Sendable {
             deliver(next.batch, post: post, gzip: &gzip)
         }
         wake.close()
+        state.withLock { $0.ended = true }
     }
 
     /// The next batch, when one is due: `batchSpans` spans are waiting, the

@@ -115,7 +115,12 @@ package final class SpanAssembler {
         let owner: OwnerKey
         var span: OTLPSpan
         let begin: Int64
+        /// What its duration is summed under, when it is not sent: the type
+        /// it began with (a rename does not change a region's type).
         let type: String
+        /// The name its logs start with (`[name] `): the type, or the last
+        /// rename (`span.name`).
+        var logName: String
         /// Made by TracedTracer: sent whatever its duration.
         var isSpan = false
         /// The enclosing open region of the same task and owner.
@@ -131,6 +136,7 @@ package final class SpanAssembler {
             self.span = span
             self.begin = begin
             self.type = type
+            self.logName = type
             self.parent = parent
         }
     }
@@ -212,6 +218,10 @@ package final class SpanAssembler {
             return
         }
         let key = RegionKey(process: process, thread: thread, sequence: sequence)
+        // A thread numbers its regions once: the same key begun again (a
+        // hostile or corrupt buffer) ends the first where the second begins,
+        // so that nothing open is left behind it.
+        if regions[key] != nil { end(key, at: time, unended: true) }
         let owner = OwnerKey(process: process, owner: Self.owner(thread: thread, swiftTask: swiftTask))
         let enclosing = open[owner]?.last.flatMap { $0.task === taskState ? $0 : nil }
         let spanID = mix(UInt64(process) << 32 | UInt64(thread), sequence ^ 0x7265_6769_6f6e)
@@ -224,13 +234,29 @@ package final class SpanAssembler {
     }
 
     package func regionEnded(process: UInt32, thread: UInt32, sequence: UInt64, time: Int64) {
-        guard let region = regions.removeValue(forKey: RegionKey(process: process, thread: thread, sequence: sequence)) else { return }
+        end(RegionKey(process: process, thread: thread, sequence: sequence), at: time, unended: false)
+    }
+
+    /// Ends the open region `key`, if there is one; `unended`: it did not
+    /// end in the trace (marked `traced.unended`).
+    private func end(_ key: RegionKey, at time: Int64, unended: Bool) {
+        guard let region = regions.removeValue(forKey: key) else { return }
         if var stack = open[region.owner], let index = stack.lastIndex(where: { $0 === region }) {
             stack.remove(at: index)
             open[region.owner] = stack.isEmpty ? nil : stack
         }
         region.span.end = unixTime(time)
+        if unended {
+            region.span.attributes.append(OTLPAttribute("traced.unended", .bool(true)))
+            counts.unended += 1
+        }
         close(region, duration: time.saturatingSubtract(region.begin))
+    }
+
+    /// Regions open now, and their entries in the owners' stacks (the same
+    /// number unless something leaks).
+    package var openRegions: (regions: Int, stacked: Int) {
+        (regions.count, open.values.reduce(0) { $0 + $1.count })
     }
 
     /// A log of `task` (0: none) by the code `thread` and `swiftTask` run.
@@ -249,7 +275,7 @@ package final class SpanAssembler {
         var region: RegionState?
         if let named {
             let candidates = (open[owner] ?? []).filter { $0.task === taskState }
-            region = candidates.last { $0.type.utf8.elementsEqual(named) } ?? candidates.last
+            region = candidates.last { $0.logName.utf8.elementsEqual(named) } ?? candidates.last
         }
         let unix = unixTime(time)
         // The message after `[name] `; as text only for the categories that read it so.
@@ -299,6 +325,8 @@ package final class SpanAssembler {
             taskState.span.name = SpanLogText.bounded(body, limit: SpanLogText.nameLimit)
         case Categories.name:
             apply { $0.name = SpanLogText.bounded(body, limit: SpanLogText.nameLimit) }
+            // `[old] new`: its logs from here on start with the new name.
+            if let region, named != nil { region.logName = String(decoding: body, as: UTF8.self) }
         default:
             // Any other log: an event of the innermost open region span of
             // its owner in this task, else of the task.

@@ -47,8 +47,14 @@ package struct SpanEvent: Sendable {
 /// append and a sift among the threads, not among all the events (a heap
 /// of events took a fifth of traced's time under a span benchmark).
 /// Equal times go in arrival order.
+///
+/// A queue lives while it holds events: once emptied, its slot is free for
+/// the next thread that comes (its storage kept up to `keptCapacity`), so
+/// that threads which come and go, or a hostile batch header naming a new
+/// thread each time, cost no memory beyond what the buffer holds.
 package struct TimeOrderBuffer {
     private struct Queue {
+        var key = QueueKey(process: 0, thread: 0)
         var events: [SpanEvent] = []
         var arrivals: [UInt64] = []
         var head = 0
@@ -69,6 +75,10 @@ package struct TimeOrderBuffer {
 
     private var queues: [Queue] = []
     private var queueIndex: [QueueKey: Int] = [:]
+    /// Slots in `queues` whose queue is empty and belongs to no thread.
+    private var freeQueues: [Int] = []
+    /// Events an emptied queue keeps room for; more is given back.
+    private static let keptCapacity = 4096
     /// Queues with events, in `heap`.
     private var heap: [Entry] = []
     private var arrivals: UInt64 = 0
@@ -78,6 +88,10 @@ package struct TimeOrderBuffer {
     package let byteLimit: Int
     /// Events handed out before their time because the buffer was full.
     package private(set) var early: UInt64 = 0
+    /// Threads with events waiting, and the queue slots made so far (at
+    /// most the most threads that had events waiting at once).
+    package var threadsWaiting: Int { queueIndex.count }
+    package var queueSlots: Int { queues.count }
 
     package init(eventLimit: Int = 1 << 18, byteLimit: Int = 32 << 20) {
         self.eventLimit = eventLimit
@@ -94,8 +108,13 @@ package struct TimeOrderBuffer {
         if let known = queueIndex[key] {
             index = known
         } else {
-            index = queues.count
-            queues.append(Queue())
+            if let free = freeQueues.popLast() {
+                index = free
+            } else {
+                index = queues.count
+                queues.append(Queue())
+            }
+            queues[index].key = key
             queueIndex[key] = index
         }
         let wasEmpty = queues[index].isEmpty
@@ -133,9 +152,12 @@ package struct TimeOrderBuffer {
         count -= 1
         if case .log(_, let message) = event.kind { messageBytes -= message.count }
         if queues[index].isEmpty {
-            queues[index].events.removeAll(keepingCapacity: true)
-            queues[index].arrivals.removeAll(keepingCapacity: true)
+            let keep = queues[index].events.capacity <= Self.keptCapacity
+            queues[index].events.removeAll(keepingCapacity: keep)
+            queues[index].arrivals.removeAll(keepingCapacity: keep)
             queues[index].head = 0
+            queueIndex[queues[index].key] = nil
+            freeQueues.append(index)
             heap.swapAt(0, heap.count - 1)
             heap.removeLast()
         } else {

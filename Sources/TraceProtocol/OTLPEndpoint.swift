@@ -1,7 +1,8 @@
 /// An OTLP/HTTP endpoint as people write it (`--otlp`, `otlp_endpoint`):
 /// `http://host:port` or `https://host:port`, with an optional path. The
 /// traces go to `<path>/v1/traces`, as OpenTelemetry's
-/// `OTEL_EXPORTER_OTLP_ENDPOINT` says, unless the path already ends so.
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` says, unless the path already ends so
+/// (trailing slashes dropped).
 /// Checked by tracectl and again by traced (one parser): what it refuses
 /// never reaches the sender.
 package enum OTLPEndpoint {
@@ -45,10 +46,9 @@ package enum OTLPEndpoint {
         if let port {
             guard let number = Int(port), (1...65535).contains(number) else { return refuse("has a port that is not 1 to 65535") }
         }
-        if !path.hasSuffix("/v1/traces") {
-            if path.hasSuffix("/") { path.removeLast() }
-            path += "/v1/traces"
-        }
+        // `…/`, `…/v1/traces` and `…/v1/traces/` alike: one path, never doubled.
+        while path.hasSuffix("/") { path.removeLast() }
+        if !path.hasSuffix("/v1/traces") { path += "/v1/traces" }
         return .success("\(scheme)://\(authority)\(path)")
     }
 

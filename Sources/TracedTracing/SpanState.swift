@@ -137,13 +137,14 @@ final class SpanState: TraceTaskContextValue, @unchecked Sendable {
     }
 
     /// Records the message `write` builds under `category`, attached to the
-    /// span's task; a region span's messages start with `[name] `.
-    func log(_ category: StaticString, _ write: (inout LogLine) -> Void) {
+    /// span's task; a region span's messages start with `[name] ` (its
+    /// name now, or `prefix`).
+    func log(_ category: StaticString, prefix: String? = nil, _ write: (inout LogLine) -> Void) {
         guard Trace.isEnabled else { return }
         LogLine.build { line in
             if region != nil {
                 line.append(UInt8(ascii: "["))
-                line.append(bounded: name, limit: LogLine.valueLimit)
+                line.append(bounded: prefix ?? name, limit: LogLine.valueLimit)
                 line.append("] ")
             }
             write(&line)
@@ -152,14 +153,16 @@ final class SpanState: TraceTaskContextValue, @unchecked Sendable {
     }
 
     func rename(_ newName: String) {
-        let changed = mutable.withLock { state in
+        let old = mutable.withLock { state in
             defer { state.name = newName }
-            return state.name != newName
+            return state.name
         }
-        guard changed else { return }
+        guard old != newName else { return }
         // A task span's new name is its task's type from here on (analysis
-        // applies `task.type`); a region's type stays, its rename is noted.
-        log(region == nil ? SpanCategory.taskType : SpanCategory.name) { $0.append(bounded: newName) }
+        // applies `task.type`); a region's type stays, its rename is noted
+        // as `[old] new` (docs/format.md), so that readers find the region
+        // by the name its logs carried so far.
+        log(region == nil ? SpanCategory.taskType : SpanCategory.name, prefix: old) { $0.append(bounded: newName) }
     }
 
     func setAttributes(_ attributes: SpanAttributes) {

@@ -91,4 +91,43 @@ struct SpanAssemblerTests {
         #expect(sink.spans.allSatisfy { $0.traceID.low == 2 })
         #expect(assembler.counts.sampledOut == 2)
     }
+
+    @Test func aRegionBegunAgainUnderItsKeyEndsTheFirstAndLeavesNothingOpen() {
+        // A corrupt or hostile buffer begins region (thread 1, #0) over and
+        // over: each begin ends the one before, marked unended.
+        let (assembler, sink) = Self.assembler(SpanAssembler.Options(minRegion: 0))
+        assembler.taskBegan(process: 1, id: 1, parent: 0, type: "job", time: 0)
+        for time in Int64(1)...10_000 {
+            assembler.regionBegan(process: 1, thread: 1, sequence: 0, swiftTask: 0, task: 1, type: "again", time: time)
+        }
+        #expect(assembler.openRegions == (1, 1))
+        #expect(assembler.counts.unended == 9_999)
+        assembler.regionEnded(process: 1, thread: 1, sequence: 0, time: 20_000)
+        #expect(assembler.openRegions == (0, 0))
+        assembler.taskEnded(process: 1, id: 1, time: 30_000)
+        // The task span and the first 1000 regions (its limit); the rest summed.
+        #expect(sink.spans.count == 1 + SpanAssembler.regionSpanLimit)
+        #expect(sink.spans[1].attributes == [OTLPAttribute("traced.unended", .bool(true))])
+        #expect(assembler.counts.regionSpans == UInt64(SpanAssembler.regionSpanLimit))
+        #expect(assembler.counts.overLimit == UInt64(10_000 - SpanAssembler.regionSpanLimit))
+    }
+
+    @Test func aRenamedRegionSpanIsFoundByItsNewNameUnderANestedOne() {
+        let (assembler, sink) = Self.assembler()
+        assembler.taskBegan(process: 1, id: 1, parent: 0, type: "order", time: 0)
+        assembler.regionBegan(process: 1, thread: 1, sequence: 0, swiftTask: 0, task: 1, type: "grind", time: 10)
+        Self.log(assembler, task: 1, "trace.context", "[grind] 00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01", time: 10)
+        Self.log(assembler, task: 1, "span.name", "[grind] grindFine", time: 20)
+        assembler.regionBegan(process: 1, thread: 1, sequence: 1, swiftTask: 0, task: 1, type: "tamp", time: 30)
+        Self.log(assembler, task: 1, "trace.context", "[tamp] 00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b8-01", time: 30)
+        // Written while "tamp" is the innermost open region.
+        Self.log(assembler, task: 1, "span.attribute", "[grindFine] grams=18", time: 40)
+        assembler.regionEnded(process: 1, thread: 1, sequence: 1, time: 50)
+        assembler.regionEnded(process: 1, thread: 1, sequence: 0, time: 60)
+        assembler.taskEnded(process: 1, id: 1, time: 70)
+        // Region spans go out in the order they ended.
+        #expect(sink.spans.map(\.name) == ["order", "tamp", "grindFine"])
+        #expect(sink.spans[2].attributes == [OTLPAttribute("grams", .int(18))])
+        #expect(sink.spans[1].attributes.isEmpty && sink.spans[1].parentSpanID == sink.spans[2].spanID)
+    }
 }

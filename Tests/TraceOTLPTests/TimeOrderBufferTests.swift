@@ -36,4 +36,25 @@ struct TimeOrderBufferTests {
         // The message alone passes the byte limit: everything goes, itself last.
         #expect(out == [1, 2, 3, 4, 5, 9] && buffer.count == 0)
     }
+
+    @Test func threadsThatComeAndGoLeaveNoQueuesBehind() {
+        // 100 rounds of 1,000 threads never seen before (as a hostile batch
+        // header naming a new thread each time would make), each round
+        // released before the next: the slots are reused, not added.
+        var buffer = TimeOrderBuffer()
+        var out = 0
+        var order: [Int64] = []
+        for round in 0..<100 {
+            for slot in 0..<1000 {
+                let thread = UInt32(round * 1000 + slot)
+                let time = Int64(round * 1000 + (slot * 7919) % 1000)
+                buffer.add(Self.event(time, thread: thread), from: thread) { _ in out += 1 }
+            }
+            #expect(buffer.threadsWaiting == 1000)
+            buffer.release(before: Int64((round + 1) * 1000)) { order.append($0.time) }
+            #expect(buffer.threadsWaiting == 0 && buffer.count == 0)
+        }
+        #expect(out == 0 && order == (0..<100_000).map(Int64.init))
+        #expect(buffer.queueSlots == 1000)
+    }
 }

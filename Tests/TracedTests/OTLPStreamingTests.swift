@@ -229,3 +229,34 @@ import TestSupport
         #expect(!list.standardOutput.contains("bad"))
     }
 }
+
+/// traced's address space over many sessions with `--otlp`: measured in
+/// the plain build only (under ThreadSanitizer every thread maps memory of
+/// the sanitizer's own), hence not tagged concurrency.
+@Suite(.tags(.slow)) struct OTLPSenderThreadTests {
+    @Test func stoppedSessionsLeaveNoSenderThreadBehind() throws {
+        // Each session with --otlp has a sender thread; traced joins it at
+        // its next tick (at least once a second) after the stop let it go,
+        // and the next thread reuses its stack. Unjoined, every thread would
+        // keep its 8 MiB stack mapped: ten sessions, 80 MiB more address space.
+        let sink = try OTLPSink([])
+        let daemon = try TracedDaemon()
+        func cycle(_ index: Int) throws {
+            try OTLPStreamingTests.start(daemon, "s\(index)", ["--otlp", sink.endpoint])
+            #expect(try daemon.tracectl(["stop", "s\(index)"]).status == 0)
+            usleep(1_300_000)
+        }
+        try cycle(0)
+        let before = try Self.addressSpace(daemon.process.pid)
+        for index in 1...10 { try cycle(index) }
+        let after = try Self.addressSpace(daemon.process.pid)
+        #expect(after - before < 24 << 20, "traced's address space grew by \((after - before) >> 20) MiB over 10 sessions")
+    }
+
+    /// VmSize of `pid`, in bytes.
+    static func addressSpace(_ pid: Int32) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmSize:") } ?? ""
+        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) << 10
+    }
+}

@@ -69,7 +69,7 @@ struct OTLPExportTests {
         let sent = try #require(SpanTraceTests.TraceContextHeader(header))
 
         let first = try Self.export(caller.path, directory)
-        #expect(first.map(\.name).sorted() == ["extractCoffee", "grind", "order", "pay", "prepare", "steamMilk"])
+        #expect(first.map(\.name).sorted() == ["extractCoffee", "grindFine", "order", "pay", "prepare", "steamMilk", "tamp"])
         let order = try #require(first.first { $0.name == "order" })
         let prepare = try #require(first.first { $0.name == "prepare" })
         #expect(order.traceID == caller.result.values["trace_id"])
@@ -77,7 +77,7 @@ struct OTLPExportTests {
         #expect(order.parent.isEmpty && order.kind == 1)
         #expect(prepare.spanID == caller.result.values["prepare_span"] && prepare.traceID != order.traceID)
         // Region spans and subtasks are children of the order span, in its trace.
-        for name in ["grind", "pay", "steamMilk", "extractCoffee"] {
+        for name in ["grindFine", "pay", "steamMilk", "extractCoffee"] {
             let child = try #require(first.first { $0.name == name })
             #expect(child.traceID == order.traceID && child.parent == order.spanID, "\(name)")
             #expect(child.start >= order.start && child.end <= order.end, "\(name)")
@@ -91,8 +91,12 @@ struct OTLPExportTests {
         #expect(order.events[0].attributes["message"] as? String == "[info] taking order table=7")
         #expect(order.events[1].attributes["amount"] as? String == "3.5")
         #expect(order.links.count == 1 && order.links[0].traceID == prepare.traceID && order.links[0].spanID == prepare.spanID)
-        let grind = try #require(first.first { $0.name == "grind" })
-        #expect(grind.attributes["grams"] as? Int == 18)
+        // The renamed region span: its name, attribute and event (logged
+        // while "tamp", nested in it, was open) are its own.
+        let grind = try #require(first.first { $0.name == "grindFine" })
+        #expect(grind.attributes["grams"] as? Int == 18 && grind.events.map(\.name) == ["pressed"])
+        let tamp = try #require(first.first { $0.name == "tamp" })
+        #expect(tamp.parent == grind.spanID && tamp.events.isEmpty && tamp.attributes.isEmpty)
         let pay = try #require(first.first { $0.name == "pay" })
         #expect(pay.statusCode == 2)
         #expect(pay.events.map(\.name) == ["exception"] && pay.events[0].attributes["exception.type"] as? String == "Declined")
@@ -104,7 +108,7 @@ struct OTLPExportTests {
         let served = try #require(second.first { $0.name == "order" })
         #expect(served.traceID == order.traceID && served.parent == order.spanID && served.kind == 2)
         #expect(second.allSatisfy { $0.resource["host.name"] as? String == "host-b" })
-        #expect(second.filter { $0.traceID == order.traceID }.count == 5)
+        #expect(second.filter { $0.traceID == order.traceID }.count == 6)
     }
 
     @Test func shortRegionsAreSummedIntoTheirTaskAndSamplingChoosesWholeTasks() throws {

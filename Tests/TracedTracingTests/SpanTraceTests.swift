@@ -65,7 +65,8 @@ struct SpanTraceTests {
         #expect(prepare.parent == 0 && order.parent == 0)
         #expect(model.tasks.filter { $0.parent == order.id }.count == 2)
         #expect(model.tasks.allSatisfy { $0.end != nil && $0.extraEnds == 0 })
-        #expect(model.regions.map(\.type) == ["grind", "pay"])
+        // A region keeps the type it began with; its rename is a log.
+        #expect(model.regions.map(\.type) == ["grind", "tamp", "pay"])
         #expect(model.regions.allSatisfy { $0.task == order.id && $0.misuse.isEmpty && $0.end != nil })
 
         let orderLogs = Self.logs(model, task: order.id)
@@ -85,7 +86,10 @@ struct SpanTraceTests {
             "trace.context …",
             "fixture.orders [info] taking order table=7",
             "trace.context [grind] …",
-            "span.attribute [grind] grams=18",
+            "span.name [grind] grindFine",
+            "trace.context [tamp] …",
+            "span.event [grindFine] pressed",
+            "span.attribute [grindFine] grams=18",
             "span.event paid amount=3.5",
             "span.link 00-\(prepareContext.traceID)-\(prepareContext.spanID)-01 why=batch",
             "trace.context [pay] …",
@@ -127,7 +131,7 @@ struct SpanTraceTests {
         #expect(trees.map(\.type) == ["order", "order"])
         #expect(Set(trees.map(\.pid)).count == 2)
         #expect(trees.allSatisfy { Set($0.children.map(\.type)) == ["steamMilk", "extractCoffee"] })
-        #expect(trees.allSatisfy { $0.regions.map(\.type) == ["grind", "pay"] })
+        #expect(trees.allSatisfy { $0.regions.map(\.type) == ["grind", "pay"] })  // "tamp" nested in "grind"
 
         let text = try Processes.run(tracectl, ["tasks", first.path, second.path, "--trace-id", String(sent.traceID)])
         #expect(text.status == 0)

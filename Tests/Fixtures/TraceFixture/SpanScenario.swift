@@ -28,7 +28,13 @@ enum SpanScenario {
             span.attributes["order.id"] = 42
             span.attributes["order.note"] = String(repeating: "x", count: 1000)
             logger.info("taking order", metadata: ["table": "7"])
-            withSpan("grind") { grind in grind.attributes["grams"] = 18 }
+            withSpan("grind") { grind in
+                // Renamed, then an event of it while a span nested in it is
+                // open: readers find it by its new name.
+                grind.operationName = "grindFine"
+                withSpan("tamp") { _ in grind.addEvent(SpanEvent(name: "pressed")) }
+                grind.attributes["grams"] = 18
+            }
             span.addEvent(SpanEvent(name: "paid", attributes: ["amount": 3.5]))
             async let milk: Void = withSpan("steamMilk") { _ in await Task.yield() }
             async let coffee: Void = withSpan("extractCoffee") { _ in await Task.yield() }
