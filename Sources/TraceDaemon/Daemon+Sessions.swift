@@ -52,6 +52,7 @@ extension Daemon {
             var sending = OTLPSender.Settings(url: "")
             sending.queueSpans = configuration.otlpQueueSpans
             sending.timeoutMilliseconds = configuration.otlpTimeoutMilliseconds
+            sending.gzip = configuration.otlpGzip
             // An ended task's last events can wait for a scrape or two.
             let settle = max(1_000_000_000, configuration.scrapeInterval.saturatingMultiply(2).saturatingAdd(configuration.drainInterval))
             session = try Session(name: name, config: checked, owner: credentials.uid, directory: directory, trash: storage.trash,

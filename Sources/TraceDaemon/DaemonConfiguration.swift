@@ -36,6 +36,10 @@ package struct DaemonConfiguration: Equatable, Sendable {
     package var otlpQueueSpans = 16384
     /// How long one OTLP request may take, connecting included.
     package var otlpTimeoutMilliseconds = 10_000
+    /// Requests gzipped (`otlp_compression = gzip`, the default, as the
+    /// Collector's exporters do), or sent plain (`none`, as the OTel SDKs'
+    /// default): gzip costs traced CPU for bytes on the wire.
+    package var otlpGzip = true
 
     /// The intervals in nanoseconds, as the loop counts time.
     var drainInterval: UInt64 { UInt64(drainIntervalMilliseconds) * 1_000_000 }
@@ -179,6 +183,11 @@ package struct DaemonConfiguration: Equatable, Sendable {
             }
         case "otlp_queue_spans": otlpQueueSpans = try Self.count(key, value, limit: 1 << 20)
         case "otlp_timeout": otlpTimeoutMilliseconds = try Self.milliseconds(key, value, limit: 600_000)
+        case "otlp_compression":
+            guard value == "gzip" || value == "none" else {
+                throw .init("otlp_compression must be gzip or none, not '\(value)'")
+            }
+            otlpGzip = value == "gzip"
         case "log_level":
             guard Log.Level(name: value) != nil else {
                 throw .init("log_level must be error, warning, notice, info or debug, not '\(value)'")
@@ -220,7 +229,8 @@ package struct DaemonConfiguration: Equatable, Sendable {
          ("flight_recorder_memory", Units.render(bytes: flightRecorderMemory)), ("drain_interval", "\(drainIntervalMilliseconds)ms"),
          ("scrape_interval", "\(scrapeIntervalMilliseconds)ms"), ("stop_timeout", "\(stopTimeoutMilliseconds)ms"),
          ("kernel_ring_size", Units.render(bytes: UInt64(kernelRingSize))), ("otlp_endpoint", otlpEndpoint ?? ""),
-         ("otlp_queue_spans", "\(otlpQueueSpans)"), ("otlp_timeout", otlpTimeoutMilliseconds % 1000 == 0 ? "\(otlpTimeoutMilliseconds / 1000)s" : "\(otlpTimeoutMilliseconds)ms"), ("log_level", logLevel)]
+         ("otlp_queue_spans", "\(otlpQueueSpans)"), ("otlp_timeout", otlpTimeoutMilliseconds % 1000 == 0 ? "\(otlpTimeoutMilliseconds / 1000)s" : "\(otlpTimeoutMilliseconds)ms"),
+         ("otlp_compression", otlpGzip ? "gzip" : "none"), ("log_level", logLevel)]
     }
 
     /// The settings in the file's syntax, one `key = value` per line

@@ -198,6 +198,17 @@ import TestSupport
         }, "\(daemon.process.standardError)")
     }
 
+    @Test func compressionNoneSendsPlainRequests() throws {
+        let sink = try OTLPSink()
+        let directory = try TemporaryDirectory()
+        let daemon = try Self.daemon("otlp_compression = none\n", directory)
+        try Self.start(daemon, "plain", ["--otlp", sink.endpoint])
+        try Self.requests(daemon, tasks: 5)
+        #expect(eventually(20) { (try? sink.received().spans.count) == 10 })
+        let received = try sink.received()
+        #expect(received.requests >= 1 && received.gzipped == 0)
+    }
+
     @Test func aBusyEndpointIsGivenItsBackoffWhateverArrivesMeanwhile() throws {
         // 503 (with Retry-After: 0) four times, then 200: the batch in hand
         // waits 0.5, 1, 2 and 4 s between its tries, while a burst of spans

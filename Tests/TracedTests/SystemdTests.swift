@@ -58,7 +58,7 @@ import Testing
         let directory = try TemporaryDirectory("config")
         try uncommented.write(toFile: directory.file("traced.conf"), atomically: true, encoding: .utf8)
         let keys = uncommented.split(separator: "\n").filter { !$0.hasPrefix("#") && $0.contains(" = ") }
-        #expect(keys.count == 14, "\(keys)")
+        #expect(keys.count == 15, "\(keys)")
         let checked = try Processes.run(Processes.executable("traced"), ["--config", directory.file("traced.conf"), "--check-config"])
         #expect(checked.status == 0, "\(checked.standardError)")
         // And the values are the built-in ones.
@@ -85,6 +85,7 @@ import Testing
             ("max_sessions = 100000\n", ":1: max_sessions must be at most 4096, not '100000'"),
             ("otlp_endpoint = localhost:4318\n", ":1: otlp_endpoint 'localhost:4318' is not an http or https URL"),
             ("kernel_ring_size = 5K\n", ":1: kernel_ring_size must be a power of two from 4K, like 512K or 16M, not '5K'"),
+            ("otlp_compression = zstd\n", ":1: otlp_compression must be gzip or none, not 'zstd'"),
             ("kernel_ring_size = 512M\n", ":1: kernel_ring_size must be at most 256M, not '512M'"),
             ("scrape_interval = 0.1ms\n", ":1: scrape_interval must be a duration of at least 1ms"),
             // A bare duration is seconds here too, as in tracectl and systemd.
