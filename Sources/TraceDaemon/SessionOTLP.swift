@@ -16,6 +16,10 @@ final class SessionOTLP {
     private let sender: OTLPSender
     private var assembler: SpanAssembler!
     private var buffer = TimeOrderBuffer()
+    /// The names the buffered events refer to, and each process's string
+    /// ids numbered there (dropped when the process leaves).
+    private let names = SpanNames()
+    private var numbered: [UInt32: [UInt32: UInt32]] = [:]
     /// Each process's counters changed since the last metrics request: the
     /// last value and its time.
     private var counters: [UInt32: [String: (time: Int64, value: OTLPMetric.Value)]] = [:]
@@ -60,11 +64,27 @@ final class SessionOTLP {
     func leave(process: UInt32) {
         add(SpanEvent(time: Int64(clamping: tc_monotonic_ns()), process: process, thread: 0, swiftTask: 0, task: 0,
                       kind: .processLeft), from: UInt32.max)
+        numbered[process] = nil
     }
 
     /// `thread`: whose batch brought it (its events come in time order).
-    private func add(_ event: SpanEvent, from thread: UInt32) {
-        buffer.add(event, from: thread) { assembler.apply($0) }
+    private func add(_ event: SpanEvent, message: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+                     from thread: UInt32) {
+        buffer.add(event, message: message, from: thread, overflow: apply)
+    }
+
+    private func apply(_ event: SpanEvent, _ message: UnsafeRawBufferPointer) {
+        assembler.apply(event, message: message, names: names)
+    }
+
+    /// The number in `names` of the process's string `id`, nil if the
+    /// process has no such string.
+    private func number(_ id: UInt32, of process: UInt32, _ name: (UInt32) -> String?) -> UInt32? {
+        if let known = numbered[process]?[id] { return known }
+        guard let text = name(id) else { return nil }
+        let number = names.number(text)
+        numbered[process, default: [:]][id] = number
+        return number
     }
 
     /// Decodes one batch of a process's events (its clock's ticks turned
@@ -76,23 +96,26 @@ final class SessionOTLP {
         let process = header.process
         var reader = ByteReader(events)
         var state = header.initialState
+        let unknown = names.number("?")
         while !reader.isAtEnd {
             guard let event = try? EventDecoder.next(&reader, &state) else { return }
             guard let time = nanoseconds(event.ticks) else { continue }
             let kind: SpanEvent.Kind
             var thread = state.thread
+            var message = UnsafeRawBufferPointer(start: nil, count: 0)
             switch event.kind {
-            case .taskBegin: kind = .taskBegan(parent: event.parentTask, type: name(event.name) ?? "?")
+            case .taskBegin: kind = .taskBegan(parent: event.parentTask, type: number(event.name, of: process, name) ?? unknown)
             case .taskEnd: kind = .taskEnded
             case .regionBegin:
                 guard event.task != 0 else { continue }
-                kind = .regionBegan(sequence: event.regionSequence, type: name(event.name) ?? "?")
+                kind = .regionBegan(sequence: event.regionSequence, type: number(event.name, of: process, name) ?? unknown)
             case .regionEnd, .regionEndForeign:
                 kind = .regionEnded(sequence: event.regionSequence)
                 thread = event.regionThread
             case .log:
-                guard event.task != 0, let category = name(event.name) else { continue }
-                kind = .log(category: category, message: Array(event.message))
+                guard event.task != 0, let category = number(event.name, of: process, name) else { continue }
+                kind = .log(category: category)
+                message = event.message
             case .counterInteger, .counterDouble:
                 guard let counter = name(event.name) else { continue }
                 let value: OTLPMetric.Value = event.kind == .counterInteger ? .int(event.integerValue) : .double(event.doubleValue)
@@ -102,7 +125,7 @@ final class SessionOTLP {
                 continue
             }
             add(SpanEvent(time: time, process: process, thread: thread, swiftTask: event.swiftTask, task: event.task, kind: kind),
-                from: header.thread)
+                message: message, from: header.thread)
         }
     }
 
@@ -117,7 +140,7 @@ final class SessionOTLP {
     /// Every scrape: events older than `settle` go to the assembler; every
     /// `metricsInterval`, the metrics (`tallies` gives the processes' counts).
     func tick(now: UInt64, tallies: () -> [Tally]) {
-        buffer.release(before: Int64(clamping: now).saturatingSubtract(settleDelay)) { assembler.apply($0) }
+        buffer.release(before: Int64(clamping: now).saturatingSubtract(settleDelay), apply)
         if metricsSent == 0 { metricsSent = now }
         guard now &- metricsSent >= Self.metricsInterval else { return }
         metricsSent = now
@@ -156,7 +179,7 @@ final class SessionOTLP {
     /// sender gets a moment to deliver what is queued.
     func finish(tallies: [Tally]) {
         sendMetrics(tallies, now: tc_monotonic_ns())
-        buffer.releaseAll { assembler.apply($0) }
+        buffer.releaseAll(apply)
         assembler.finish(at: Int64(clamping: tc_monotonic_ns()))
         sender.stop()
     }

@@ -160,23 +160,22 @@ package final class SpanAssembler {
 
     // MARK: Events
 
-    /// One event of the live path.
-    package func apply(_ event: SpanEvent) {
+    /// One event of the live path, its names numbered in `names`; `message`:
+    /// a log's.
+    package func apply(_ event: SpanEvent, message: UnsafeRawBufferPointer, names: SpanNames) {
         switch event.kind {
         case .taskBegan(let parent, let type):
-            taskBegan(process: event.process, id: event.task, parent: parent, type: type, time: event.time)
+            taskBegan(process: event.process, id: event.task, parent: parent, type: names[type], time: event.time)
         case .taskEnded:
             taskEnded(process: event.process, id: event.task, time: event.time)
         case .regionBegan(let sequence, let type):
             regionBegan(process: event.process, thread: event.thread, sequence: sequence, swiftTask: event.swiftTask,
-                        task: event.task, type: type, time: event.time)
+                        task: event.task, type: names[type], time: event.time)
         case .regionEnded(let sequence):
             regionEnded(process: event.process, thread: event.thread, sequence: sequence, time: event.time)
-        case .log(let category, let message):
-            message.withUnsafeBytes { bytes in
-                log(process: event.process, thread: event.thread, swiftTask: event.swiftTask, task: event.task,
-                    category: category, message: bytes, time: event.time)
-            }
+        case .log(let category):
+            log(process: event.process, thread: event.thread, swiftTask: event.swiftTask, task: event.task,
+                kind: names.kind(category), category: names[category], message: message, time: event.time)
         case .processLeft:
             finish(at: event.time, process: event.process)
         }
@@ -262,6 +261,13 @@ package final class SpanAssembler {
     /// A log of `task` (0: none) by the code `thread` and `swiftTask` run.
     package func log(process: UInt32, thread: UInt32, swiftTask: UInt64, task: UInt64, category: String,
                      message: UnsafeRawBufferPointer, time: Int64) {
+        log(process: process, thread: thread, swiftTask: swiftTask, task: task, kind: SpanLogKind(category), category: category,
+            message: message, time: time)
+    }
+
+    /// A log whose category is of `kind`.
+    private func log(process: UInt32, thread: UInt32, swiftTask: UInt64, task: UInt64, kind: SpanLogKind, category: String,
+                     message: UnsafeRawBufferPointer, time: Int64) {
         guard task != 0 else { return }
         guard let taskState = tasks[TaskKey(process: process, id: task)] else {
             counts.late += 1
@@ -284,8 +290,8 @@ package final class SpanAssembler {
         func apply(_ change: (inout OTLPSpan) -> Void) {
             if let region { change(&region.span) } else { change(&taskState.span) }
         }
-        switch category {
-        case Categories.context:
+        switch kind {
+        case .context:
             guard let context = SpanContextText(message) else { return }
             let traceID = TraceID(high: context.traceIDHigh, low: context.traceIDLow)
             if let region {
@@ -300,18 +306,18 @@ package final class SpanAssembler {
                     taskState.span.kind = .server
                 }
             }
-        case Categories.attribute:
+        case .attribute:
             let attributes = SpanLogText.pairs(body)
             apply { span in
                 for attribute in attributes { Self.add(attribute, to: &span) }
             }
-        case Categories.event:
+        case .event:
             apply { Self.add(SpanLogText.event(body, time: unix), to: &$0) }
-        case Categories.error:
+        case .error:
             apply { Self.add(SpanLogText.exception(text, time: unix), to: &$0) }
-        case Categories.status:
+        case .status:
             apply { $0.status = SpanLogText.status(text) }
-        case Categories.link:
+        case .link:
             guard let context = SpanContextText(message) else { return }
             var rest = context.restOffset
             while rest < message.count && message[rest] == UInt8(ascii: " ") { rest += 1 }
@@ -320,14 +326,14 @@ package final class SpanAssembler {
             apply { span in
                 if span.links.count < SpanLogText.countLimit { span.links.append(link) } else { span.droppedLinks += 1 }
             }
-        case Categories.taskType:
+        case .taskType:
             guard named == nil else { return }
             taskState.span.name = SpanLogText.bounded(body, limit: SpanLogText.nameLimit)
-        case Categories.name:
+        case .name:
             apply { $0.name = SpanLogText.bounded(body, limit: SpanLogText.nameLimit) }
             // `[old] new`: its logs from here on start with the new name.
             if let region, named != nil { region.logName = String(decoding: body, as: UTF8.self) }
-        default:
+        case .other:
             // Any other log: an event of the innermost open region span of
             // its owner in this task, else of the task.
             if region == nil { region = (open[owner] ?? []).last { $0.task === taskState && $0.isSpan } }
@@ -361,17 +367,6 @@ package final class SpanAssembler {
         }
     }
 
-    /// The span categories as Strings, to switch on.
-    private enum Categories {
-        static let context = String(describing: SpanCategory.context)
-        static let attribute = String(describing: SpanCategory.attribute)
-        static let event = String(describing: SpanCategory.event)
-        static let error = String(describing: SpanCategory.error)
-        static let status = String(describing: SpanCategory.status)
-        static let link = String(describing: SpanCategory.link)
-        static let taskType = String(describing: SpanCategory.taskType)
-        static let name = String(describing: SpanCategory.name)
-    }
 
     // MARK: Spans
 
@@ -446,4 +441,36 @@ package final class SpanAssembler {
     private func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
         SplitMix64.id(options.seed ^ a &* 0x9e37_79b9_7f4a_7c15 ^ b &* 0xc2b2_ae3d_27d4_eb4f)
     }
+}
+
+/// What a log is to a span, by its category (docs/format.md, "Spans"):
+/// worked out once per category name (`SpanNames`), not per log.
+package enum SpanLogKind: Sendable {
+    case context, attribute, event, error, status, link, taskType, name
+    /// Any other category: an event named after it.
+    case other
+
+    package init(_ category: String) {
+        switch category {
+        case Self.names.context: self = .context
+        case Self.names.attribute: self = .attribute
+        case Self.names.event: self = .event
+        case Self.names.error: self = .error
+        case Self.names.status: self = .status
+        case Self.names.link: self = .link
+        case Self.names.taskType: self = .taskType
+        case Self.names.name: self = .name
+        default: self = .other
+        }
+    }
+
+    /// The span categories as Strings, to compare with.
+    private static let names = (context: String(describing: SpanCategory.context),
+                                attribute: String(describing: SpanCategory.attribute),
+                                event: String(describing: SpanCategory.event),
+                                error: String(describing: SpanCategory.error),
+                                status: String(describing: SpanCategory.status),
+                                link: String(describing: SpanCategory.link),
+                                taskType: String(describing: SpanCategory.taskType),
+                                name: String(describing: SpanCategory.name))
 }

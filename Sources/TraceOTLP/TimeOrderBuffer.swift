@@ -1,36 +1,3 @@
-/// What `SpanAssembler` is fed, as one value: the live path keeps these in
-/// a `TimeOrderBuffer` until they can be handed over in time order.
-package struct SpanEvent: Sendable {
-    package enum Kind: Sendable {
-        case taskBegan(parent: UInt64, type: String)
-        case taskEnded
-        /// `thread` is the thread that began it.
-        case regionBegan(sequence: UInt64, type: String)
-        /// `thread` is the thread that began it.
-        case regionEnded(sequence: UInt64)
-        case log(category: String, message: [UInt8])
-        /// The process left: what it left open goes out.
-        case processLeft
-    }
-
-    package var time: Int64
-    package var process: UInt32
-    package var thread: UInt32
-    package var swiftTask: UInt64
-    /// The task begun or ended, or the context's task (regions, logs).
-    package var task: UInt64
-    package var kind: Kind
-
-    package init(time: Int64, process: UInt32, thread: UInt32, swiftTask: UInt64, task: UInt64, kind: Kind) {
-        self.time = time
-        self.process = process
-        self.thread = thread
-        self.swiftTask = swiftTask
-        self.task = task
-        self.kind = kind
-    }
-}
-
 /// Events that arrive out of time order across threads, handed out in time
 /// order once no earlier one can still come (`release(before:)`).
 ///
@@ -46,19 +13,33 @@ package struct SpanEvent: Sendable {
 /// queues by the time of their first event merges them: an event costs an
 /// append and a sift among the threads, not among all the events (a heap
 /// of events took a fifth of traced's time under a span benchmark).
-/// Equal times go in arrival order.
+/// Equal times go in arrival order. A log's message waits in its queue's
+/// bytes, and is handed out with the event (valid during the call only):
+/// events are plain data, so keeping and moving them costs no reference
+/// counting and no allocation of their own.
 ///
 /// A queue lives while it holds events: once emptied, its slot is free for
 /// the next thread that comes (its storage kept up to `keptCapacity`), so
 /// that threads which come and go, or a hostile batch header naming a new
 /// thread each time, cost no memory beyond what the buffer holds.
 package struct TimeOrderBuffer {
+    /// An event waiting, and where its message is in its queue's `bytes`
+    /// (counted from `bytesBase`, so that dropping a prefix moves nothing).
+    private struct Waiting {
+        var event: SpanEvent
+        var arrival: UInt64
+        var messageStart: Int
+        var messageCount: Int
+    }
+
     private struct Queue {
         var key = QueueKey(process: 0, thread: 0)
-        var events: [SpanEvent] = []
-        var arrivals: [UInt64] = []
+        var waiting: [Waiting] = []
+        var bytes: [UInt8] = []
+        /// How many bytes were dropped from the front of `bytes`.
+        var bytesBase = 0
         var head = 0
-        var isEmpty: Bool { head == events.count }
+        var isEmpty: Bool { head == waiting.count }
     }
 
     private struct QueueKey: Hashable {
@@ -77,7 +58,8 @@ package struct TimeOrderBuffer {
     private var queueIndex: [QueueKey: Int] = [:]
     /// Slots in `queues` whose queue is empty and belongs to no thread.
     private var freeQueues: [Int] = []
-    /// Events an emptied queue keeps room for; more is given back.
+    /// Events (and message bytes) an emptied queue keeps room for; more is
+    /// given back.
     private static let keptCapacity = 4096
     /// Queues with events, in `heap`.
     private var heap: [Entry] = []
@@ -98,11 +80,13 @@ package struct TimeOrderBuffer {
         self.byteLimit = byteLimit
     }
 
-    /// Keeps `event`, which came in a batch of `thread` (its events come in
-    /// time order); when that passes a limit, hands the oldest to `body`.
-    package mutating func add(_ event: SpanEvent, from thread: UInt32, overflow body: (SpanEvent) -> Void) {
+    /// Keeps `event` (and its `message`, for a log), which came in a batch
+    /// of `thread` (its events come in time order); when that passes a
+    /// limit, hands the oldest to `body`.
+    package mutating func add(_ event: SpanEvent, message: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+                              from thread: UInt32, overflow body: (SpanEvent, UnsafeRawBufferPointer) -> Void) {
         arrivals &+= 1
-        if case .log(_, let message) = event.kind { messageBytes += message.count }
+        messageBytes += message.count
         let key = QueueKey(process: event.process, thread: thread)
         let index: Int
         if let known = queueIndex[key] {
@@ -118,43 +102,53 @@ package struct TimeOrderBuffer {
             queueIndex[key] = index
         }
         let wasEmpty = queues[index].isEmpty
-        queues[index].events.append(event)
-        queues[index].arrivals.append(arrivals)
+        let start = queues[index].bytesBase + queues[index].bytes.count
+        if !message.isEmpty { queues[index].bytes.append(contentsOf: message) }
+        queues[index].waiting.append(Waiting(event: event, arrival: arrivals, messageStart: start, messageCount: message.count))
         count += 1
         if wasEmpty {
             heap.append(Entry(time: event.time, arrival: arrivals, queue: index))
             siftUp(heap.count - 1)
         }
-        while count > eventLimit || messageBytes > byteLimit, let oldest = pop() {
+        while count > eventLimit || messageBytes > byteLimit, popFirst(body) {
             early += 1
-            body(oldest)
         }
     }
 
     /// Hands every event older than `time` to `body`, oldest first.
-    package mutating func release(before time: Int64, _ body: (SpanEvent) -> Void) {
-        while let first = heap.first, first.time < time, let event = pop() { body(event) }
+    package mutating func release(before time: Int64, _ body: (SpanEvent, UnsafeRawBufferPointer) -> Void) {
+        while let first = heap.first, first.time < time, popFirst(body) {}
     }
 
     /// Hands every event to `body`, oldest first.
-    package mutating func releaseAll(_ body: (SpanEvent) -> Void) {
-        while let event = pop() { body(event) }
+    package mutating func releaseAll(_ body: (SpanEvent, UnsafeRawBufferPointer) -> Void) {
+        while popFirst(body) {}
     }
 
     private static func before(_ a: Entry, _ b: Entry) -> Bool { (a.time, a.arrival) < (b.time, b.arrival) }
 
-    /// The oldest event: the first of the queue at the heap's top.
-    private mutating func pop() -> SpanEvent? {
-        guard let top = heap.first else { return nil }
+    /// Hands the oldest event (the first of the queue at the heap's top) to
+    /// `body`; false when there is none.
+    private mutating func popFirst(_ body: (SpanEvent, UnsafeRawBufferPointer) -> Void) -> Bool {
+        guard let top = heap.first else { return false }
         let index = top.queue
-        let event = queues[index].events[queues[index].head]
+        let waiting = queues[index].waiting[queues[index].head]
         queues[index].head += 1
         count -= 1
-        if case .log(_, let message) = event.kind { messageBytes -= message.count }
+        messageBytes -= waiting.messageCount
+        if waiting.messageCount == 0 {
+            body(waiting.event, UnsafeRawBufferPointer(start: nil, count: 0))
+        } else {
+            let offset = waiting.messageStart - queues[index].bytesBase
+            queues[index].bytes.withUnsafeBytes { bytes in
+                body(waiting.event, UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + waiting.messageCount)]))
+            }
+        }
         if queues[index].isEmpty {
-            let keep = queues[index].events.capacity <= Self.keptCapacity
-            queues[index].events.removeAll(keepingCapacity: keep)
-            queues[index].arrivals.removeAll(keepingCapacity: keep)
+            let keep = queues[index].waiting.capacity <= Self.keptCapacity && queues[index].bytes.capacity <= Self.keptCapacity * 64
+            queues[index].waiting.removeAll(keepingCapacity: keep)
+            queues[index].bytes.removeAll(keepingCapacity: keep)
+            queues[index].bytesBase = 0
             queues[index].head = 0
             queueIndex[queues[index].key] = nil
             freeQueues.append(index)
@@ -162,16 +156,20 @@ package struct TimeOrderBuffer {
             heap.removeLast()
         } else {
             let head = queues[index].head
-            if head >= 1024 && head * 2 >= queues[index].events.count {
-                queues[index].events.removeFirst(head)
-                queues[index].arrivals.removeFirst(head)
+            if head >= 1024 && head * 2 >= queues[index].waiting.count {
+                // Drop what was handed out: the events, and the bytes before
+                // the first message still waiting.
+                let firstStart = queues[index].waiting[head].messageStart - queues[index].bytesBase
+                queues[index].waiting.removeFirst(head)
+                queues[index].bytes.removeFirst(firstStart)
+                queues[index].bytesBase += firstStart
                 queues[index].head = 0
             }
-            let next = queues[index].head
-            heap[0] = Entry(time: queues[index].events[next].time, arrival: queues[index].arrivals[next], queue: index)
+            let next = queues[index].waiting[queues[index].head]
+            heap[0] = Entry(time: next.event.time, arrival: next.arrival, queue: index)
         }
         if !heap.isEmpty { siftDown(0) }
-        return event
+        return true
     }
 
     private mutating func siftUp(_ start: Int) {
