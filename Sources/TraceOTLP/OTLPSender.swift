@@ -103,7 +103,10 @@ package final class OTLPSender: Sendable {
             if state.queue.isEmpty { state.oldest = tc_monotonic_ns() }
             state.queue.append(spans)
             state.queued += spans.spans.count
-            return state.queued >= settings.batchSpans
+            // Once, as a batch's worth comes together: the sender takes
+            // batch after batch without waiting while that many wait (a
+            // signal per task after that was a system call each).
+            return state.queued >= settings.batchSpans && state.queued - spans.spans.count < settings.batchSpans
         }
         if wakeNow { wake.signal() }
     }

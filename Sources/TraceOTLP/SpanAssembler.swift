@@ -193,7 +193,9 @@ package final class SpanAssembler {
         var span = OTLPSpan(traceID: traceID, spanID: spanID, name: SpanLogText.bounded(type, limit: SpanLogText.nameLimit),
                             start: unixTime(time), end: unixTime(time))
         span.parentSpanID = parentTask?.span.spanID ?? 0
-        span.attributes = [OTLPAttribute("traced.task.id", .int(Int64(bitPattern: id)))]
+        // Room for a few attributes to come, so the first ones do not regrow it.
+        span.attributes.reserveCapacity(4)
+        span.attributes.append(OTLPAttribute("traced.task.id", .int(Int64(bitPattern: id))))
         tasks[key] = TaskState(key: key, span: span, begin: time)
     }
 
@@ -307,10 +309,7 @@ package final class SpanAssembler {
                 }
             }
         case .attribute:
-            let attributes = SpanLogText.pairs(body)
-            apply { span in
-                for attribute in attributes { Self.add(attribute, to: &span) }
-            }
+            apply { span in SpanLogText.forEachPair(body) { Self.add($0, to: &span) } }
         case .event:
             apply { Self.add(SpanLogText.event(body, time: unix), to: &$0) }
         case .error:
@@ -425,15 +424,19 @@ package final class SpanAssembler {
             return
         }
         task.sent = true
-        for (type, sum) in task.summed.sorted(by: { $0.key < $1.key }) {
+        for (type, sum) in task.summed.isEmpty ? [] : task.summed.sorted(by: { $0.key < $1.key }) {
             let key = SpanLogText.bounded("traced.region." + type, limit: SpanLogText.nameLimit - 6)
             Self.add(OTLPAttribute(key + ".count", .int(sum.count)), to: &task.span)
             Self.add(OTLPAttribute(key + ".ns", .int(sum.nanoseconds)), to: &task.span)
         }
         counts.tasks += 1
         counts.regionSpans += UInt64(task.regionSpans.count)
-        emit(task.key.process, [task.span] + task.regionSpans)
+        var spans: [OTLPSpan] = []
+        spans.reserveCapacity(1 + task.regionSpans.count)
+        spans.append(task.span)
+        spans.append(contentsOf: task.regionSpans)
         task.regionSpans = []
+        emit(task.key.process, spans)
     }
 
     /// An id of its own for a span without one (splitmix64 of the inputs and

@@ -31,23 +31,50 @@ package enum SpanLogText {
     /// `false` are bools, the rest strings. So `http.status_code=200` can be
     /// compared as a number in a backend; a string attribute that looks like
     /// an integer becomes one.
-    package static func value(_ text: Substring) -> OTLPAttribute.Value {
-        if text == "true" { return .bool(true) }
-        if text == "false" { return .bool(false) }
-        let digits = text.first == "-" ? text.dropFirst() : text
-        if !digits.isEmpty, digits.utf8.count <= 19, digits.utf8.allSatisfy({ (48...57).contains($0) }),
-           let number = Int64(text) {
-            return .int(number)
+    package static func value(_ bytes: UnsafeRawBufferPointer) -> OTLPAttribute.Value {
+        if bytes.elementsEqual("true".utf8) { return .bool(true) }
+        if bytes.elementsEqual("false".utf8) { return .bool(false) }
+        if let number = integer(bytes) { return .int(number) }
+        return .string(bounded(bytes, limit: valueLimit))
+    }
+
+    /// `-?[0-9]+` within Int64, nil otherwise.
+    private static func integer(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        let negative = bytes.first == UInt8(ascii: "-")
+        let digits = negative ? 1 : 0
+        guard bytes.count > digits, bytes.count - digits <= 19 else { return nil }
+        // Accumulated as a negative number, whose range holds Int64.min.
+        var value: Int64 = 0
+        for byte in bytes[digits...] {
+            guard byte >= 48 && byte <= 57 else { return nil }
+            let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (next, under) = times.subtractingReportingOverflow(Int64(byte - 48))
+            guard !overflow && !under else { return nil }
+            value = next
         }
-        return .string(bounded(String(text), limit: valueLimit))
+        if negative { return value }
+        return value == .min ? nil : -value
     }
 
     /// `key=value key=value…` (values may hold spaces: a word without `=`
     /// belongs to the value before it), read as bytes: it runs for every
     /// attribute of every span.
     package static func pairs(_ bytes: UnsafeRawBufferPointer) -> [OTLPAttribute] {
+        var attributes: [OTLPAttribute] = []
+        forEachPair(bytes) { attributes.append($0) }
+        return attributes
+    }
+
+    /// Each pair of `key=value key=value…`, in order, with nothing kept
+    /// between them.
+    package static func forEachPair(_ bytes: UnsafeRawBufferPointer, _ body: (OTLPAttribute) -> Void) {
         let space = UInt8(ascii: " "), equals = UInt8(ascii: "=")
-        var pairs: [(key: Range<Int>, value: Range<Int>)] = []
+        var pending: (key: Range<Int>, value: Range<Int>)?
+        func flush() {
+            guard let pair = pending else { return }
+            body(OTLPAttribute(bounded(UnsafeRawBufferPointer(rebasing: bytes[pair.key]), limit: nameLimit),
+                               value(UnsafeRawBufferPointer(rebasing: bytes[pair.value]))))
+        }
         var start = 0
         while start < bytes.count {
             var end = start
@@ -55,17 +82,14 @@ package enum SpanLogText {
             var split = start
             while split < end && bytes[split] != equals { split += 1 }
             if split > start && split < end {
-                pairs.append((start..<split, (split + 1)..<end))
-            } else if let last = pairs.indices.last {
-                pairs[last].value = pairs[last].value.lowerBound..<end
+                flush()
+                pending = (start..<split, (split + 1)..<end)
+            } else if let pair = pending {
+                pending = (pair.key, pair.value.lowerBound..<end)
             }
             start = end + 1
         }
-        return pairs.map { pair in
-            let key = bounded(UnsafeRawBufferPointer(rebasing: bytes[pair.key]), limit: nameLimit)
-            return OTLPAttribute(key, value(Substring(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[pair.value]),
-                                                                   as: UTF8.self))))
-        }
+        flush()
     }
 
     /// A `span.status` message: `ok`, `error` or `error: <message>`.

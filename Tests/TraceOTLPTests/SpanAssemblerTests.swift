@@ -130,4 +130,17 @@ struct SpanAssemblerTests {
         #expect(sink.spans[2].attributes == [OTLPAttribute("grams", .int(18))])
         #expect(sink.spans[1].attributes.isEmpty && sink.spans[1].parentSpanID == sink.spans[2].spanID)
     }
+
+    @Test func attributeValuesAreTypedBackFromTheirText() {
+        var text = "a=1 b=-42 c=true d=false e=9223372036854775807 f=9223372036854775808 g=-9223372036854775808 "
+            + "h=-9223372036854775809 i=12ab j=two words k=- l=-0 m=TRUE"
+        let pairs = text.withUTF8 { SpanLogText.pairs(UnsafeRawBufferPointer($0)) }
+        #expect(pairs == [
+            OTLPAttribute("a", .int(1)), OTLPAttribute("b", .int(-42)), OTLPAttribute("c", .bool(true)),
+            OTLPAttribute("d", .bool(false)), OTLPAttribute("e", .int(.max)), OTLPAttribute("f", .string("9223372036854775808")),
+            OTLPAttribute("g", .int(.min)), OTLPAttribute("h", .string("-9223372036854775809")), OTLPAttribute("i", .string("12ab")),
+            OTLPAttribute("j", .string("two words")), OTLPAttribute("k", .string("-")), OTLPAttribute("l", .int(0)),
+            OTLPAttribute("m", .string("TRUE")),
+        ])
+    }
 }
