@@ -176,7 +176,10 @@ final class SpanState: TraceTaskContextValue, @unchecked Sendable {
             return state.attributes
         }
         guard let attributes else { return }
-        if !attributes.isEmpty {
+        if attributes.count == 1 {
+            // One needs no order (and no array to sort it in).
+            attributes.forEach { key, value in log(SpanCategory.attribute) { $0.append(pair: key, value) } }
+        } else if !attributes.isEmpty {
             for (key, value) in SpanAttributeList(attributes).sorted {
                 log(SpanCategory.attribute) { $0.append(pair: key, value) }
             }
