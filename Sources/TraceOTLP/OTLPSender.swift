@@ -234,7 +234,7 @@ package final class OTLPSender: Sendable {
         // Level 1: a third of the default level's CPU (zlib was a fifth
         // of traced's time per span at the default), for a few per cent
         // more bytes on the wire.
-        let compressed = try? Gzip.compress(plain, level: 1)
+        let compressed = gzip ? try? Gzip.compress(plain, level: 1) : nil
         let started = tc_monotonic_ns()
         var backoff: UInt64 = 500
         while true {
