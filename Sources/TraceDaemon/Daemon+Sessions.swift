@@ -113,6 +113,7 @@ extension Daemon {
             if let client = clients[member.id] { drainCompletely(client) }
         }
         if session.execution != nil { kernel.drain(everything: true) }
+        report(session.takeSnapshots(now: tc_monotonic_ns(), stopping: true), of: session)
         session.finish()
         if let otlp = session.otlp { endingOTLP.append(otlp) }
         routeExecution()
@@ -166,6 +167,18 @@ extension Daemon {
     }
 
     static let otlpReportInterval: UInt64 = 60_000_000_000
+
+    /// One journal message per snapshot taken, with SESSION= and the task.
+    func report(_ snapshots: [SessionSnapshots.Taken], of session: Session) {
+        for snapshot in snapshots {
+            log.notice("session '\(session.name)': snapshot \(snapshot.index) (\(snapshot.bytes >> 10) KiB): task \(snapshot.taskType) #\(snapshot.taskID) of pid \(snapshot.pid) took \(Units.render(nanoseconds: snapshot.latencyNanoseconds / 1000 * 1000)), trigger \(snapshot.trigger)",
+                       fields: Log.session(session.name) + [("TASK_TYPE", snapshot.taskType), ("TASK_ID", String(snapshot.taskID)),
+                                                            ("CLIENT_PID", String(snapshot.pid)), ("SNAPSHOT", snapshot.file)])
+        }
+        if let problem = session.snapshots?.takeFailure() {
+            log.warning("session '\(session.name)': \(problem)", fields: Log.session(session.name))
+        }
+    }
 
     func reportFailure(_ session: Session) {
         guard let failure = session.failure, failure != session.reportedFailure else { return }

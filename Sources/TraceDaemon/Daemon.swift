@@ -290,6 +290,7 @@ package final class Daemon {
                 session.tick(now: now)
                 reportFailure(session)
                 reportOTLPProblem(session, now: now)
+                report(session.takeSnapshots(now: now), of: session)
                 if now &- session.savedMonotonic >= Self.statusSaveInterval { persist(session, durable: false) }
             }
             endingOTLP.removeAll { $0.closeIfDone() }

@@ -32,12 +32,15 @@ final class FlightRecorder: SessionOutput {
     private let directory: String
     private var written: String?
 
-    init(directory: String, session: String, windowBytes: UInt64, windowSeconds: UInt64,
+    /// `holdLonger`: nanoseconds kept beyond `windowSeconds` (when that is
+    /// set), so that a snapshot taken up to that long after a slow task's
+    /// end still holds `windowSeconds` before it.
+    init(directory: String, session: String, windowBytes: UInt64, windowSeconds: UInt64, holdLonger: UInt64 = 0,
          framing: Framing) {
         self.directory = directory
         self.session = session
         self.windowBytes = windowBytes
-        self.windowNanoseconds = windowSeconds.saturatingMultiply(1_000_000_000)
+        self.windowNanoseconds = windowSeconds == 0 ? 0 : windowSeconds.saturatingMultiply(1_000_000_000).saturatingAdd(holdLonger)
         self.framing = framing
         self.compressor = LZ4FrameCompressor()
     }
@@ -109,6 +112,9 @@ final class FlightRecorder: SessionOutput {
         out += end.bytes.withUnsafeBytes { compressor.frame(of: $0) }
         return out
     }
+
+    /// The window now, as one trace file's bytes (a triggered snapshot).
+    func window() -> [UInt8] { dump() }
 
     /// Writes the window to `000000.trace` in the session's directory. If
     /// that fails (a full disk), the window is lost: the failure is in the

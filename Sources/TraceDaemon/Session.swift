@@ -71,6 +71,8 @@ final class Session {
     let execution: SessionExecution?
     /// Spans to an OpenTelemetry backend, when the session sends them.
     let otlp: SessionOTLP?
+    /// Snapshots triggered by slow tasks, for a flight recorder with `--trigger`.
+    let snapshots: SessionSnapshots?
     /// The cgroups of its `--unit`s and `--cgroup`s (set at start).
     var cgroupDirectories: [String] = []
 
@@ -100,6 +102,11 @@ final class Session {
         } else {
             otlp = nil
         }
+        if let settings = config.snapshots, config.mode == .flightRecorder {
+            snapshots = SessionSnapshots(settings: settings, directory: directory, settle: otlpSettle)
+        } else {
+            snapshots = nil
+        }
         let framing = Framing(
             preamble: { [unowned self] w in self.writePreamble(into: &w) },
             ending: { [unowned self] w in self.writeEnding(into: &w) },
@@ -113,7 +120,13 @@ final class Session {
                                    trash: trash, framing: framing)
         case .flightRecorder:
             output = FlightRecorder(directory: directory, session: name, windowBytes: config.windowBytes,
-                                    windowSeconds: config.windowSeconds, framing: framing)
+                                    // A snapshot is taken `after` the slow task's end, once
+                                    // its events settled (and the next tick came): the window
+                                    // holds that much more, so it still has `windowSeconds`
+                                    // before the end.
+                                    windowSeconds: config.windowSeconds,
+                                    holdLonger: config.snapshots.map { $0.afterNanoseconds.saturatingAdd(otlpSettle.saturatingMultiply(2)) } ?? 0,
+                                    framing: framing)
         }
     }
 
@@ -131,6 +144,7 @@ final class Session {
         self.storedStatus = status
         self.execution = nil
         self.otlp = nil
+        self.snapshots = nil
     }
 
     var isRunning: Bool { state == .running }
@@ -250,6 +264,7 @@ final class Session {
         }
         otlp?.join(process: UInt32(truncatingIfNeeded: client.id), pid: client.credentials.pid,
                    name: client.serviceName.isEmpty ? client.name : client.serviceName)
+        snapshots?.join(process: UInt32(truncatingIfNeeded: client.id), pid: client.credentials.pid)
         output?.append { w in
             for sync in takeSyncs([client.clockKind]) { sync.encode(into: &w) }
             client.processRecord.encode(into: &w)
@@ -272,6 +287,7 @@ final class Session {
                        at: reason == .tracingStopped ? now : now.saturatingAdd(SessionExecution.exitGrace))
         member.connected = false
         otlp?.leave(process: UInt32(truncatingIfNeeded: client.id))
+        snapshots?.leave(process: UInt32(truncatingIfNeeded: client.id))
         member.end = (ticks: ClockSampler.sample(clockKind: client.clockKind).ticks, reason: reason)
         // Owed until a frame carrying them is written: no tick writes a
         // departed member's counts again.
@@ -311,6 +327,7 @@ final class Session {
         if let otlp {
             otlp.take(header, events: events, nanoseconds: nanoseconds(of: member), name: category)
         }
+        snapshots?.take(header, events: events, nanoseconds: nanoseconds(of: member), name: category)
         if config.categories.isEmpty {
             expect(UInt64(count), bytes: UInt64(events.count), from: member)
             output.append { header.encode(events: events, into: &$0) }
@@ -395,6 +412,12 @@ final class Session {
         releaseDeparted()
     }
 
+    /// Takes the snapshots that are due (all of them when `stopping`).
+    func takeSnapshots(now: UInt64, stopping: Bool = false) -> [SessionSnapshots.Taken] {
+        guard let snapshots, let recorder = output as? FlightRecorder else { return [] }
+        return stopping ? snapshots.finish(window: recorder.window) : snapshots.tick(now: now, window: recorder.window)
+    }
+
     // MARK: Stopping
 
     func beginStopping(deadline: UInt64) {
@@ -449,7 +472,8 @@ final class Session {
                              startedRealtimeNanoseconds: startedRealtime, stoppedRealtimeNanoseconds: stoppedRealtime,
                              events: clients.map(\.events).saturatingSum(),
                              dropped: SessionStatus.droppedByReason(of: clients), bytesRaw: stats.bytesRaw, bytesCompressed: stats.bytesCompressed,
-                             files: stats.files, filesDeleted: stats.filesDeleted, diskBytes: stats.diskBytes,
+                             files: stats.files, filesDeleted: stats.filesDeleted,
+                             diskBytes: stats.diskBytes.saturatingAdd(snapshots?.bytesOnDisk ?? 0),
                              writeFailure: output?.failure, clients: clients,
                              execution: execution?.status(recording: isRunning && execution?.problem.isEmpty == true),
                              otlp: otlp?.status)

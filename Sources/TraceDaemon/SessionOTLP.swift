@@ -16,10 +16,8 @@ final class SessionOTLP {
     private let sender: OTLPSender
     private var assembler: SpanAssembler!
     private var buffer = TimeOrderBuffer()
-    /// The names the buffered events refer to, and each process's string
-    /// ids numbered there (dropped when the process leaves).
+    /// The names the buffered events refer to.
     private let names = SpanNames()
-    private var numbered: [UInt32: [UInt32: UInt32]] = [:]
     /// Each process's counters changed since the last metrics request: the
     /// last value and its time.
     private var counters: [UInt32: [String: (time: Int64, value: OTLPMetric.Value)]] = [:]
@@ -64,7 +62,7 @@ final class SessionOTLP {
     func leave(process: UInt32) {
         add(SpanEvent(time: Int64(clamping: tc_monotonic_ns()), process: process, thread: 0, swiftTask: 0, task: 0,
                       kind: .processLeft), from: UInt32.max)
-        numbered[process] = nil
+        names.forget(process: process)
     }
 
     /// `thread`: whose batch brought it (its events come in time order).
@@ -77,15 +75,7 @@ final class SessionOTLP {
         assembler.apply(event, message: message, names: names)
     }
 
-    /// The number in `names` of the process's string `id`, nil if the
-    /// process has no such string.
-    private func number(_ id: UInt32, of process: UInt32, _ name: (UInt32) -> String?) -> UInt32? {
-        if let known = numbered[process]?[id] { return known }
-        guard let text = name(id) else { return nil }
-        let number = names.number(text)
-        numbered[process, default: [:]][id] = number
-        return number
-    }
+
 
     /// Decodes one batch of a process's events (its clock's ticks turned
     /// into CLOCK_MONOTONIC ns by `nanoseconds`); `name` is the process's
@@ -104,16 +94,16 @@ final class SessionOTLP {
             var thread = state.thread
             var message = UnsafeRawBufferPointer(start: nil, count: 0)
             switch event.kind {
-            case .taskBegin: kind = .taskBegan(parent: event.parentTask, type: number(event.name, of: process, name) ?? unknown)
+            case .taskBegin: kind = .taskBegan(parent: event.parentTask, type: names.number(event.name, of: process, name) ?? unknown)
             case .taskEnd: kind = .taskEnded
             case .regionBegin:
                 guard event.task != 0 else { continue }
-                kind = .regionBegan(sequence: event.regionSequence, type: number(event.name, of: process, name) ?? unknown)
+                kind = .regionBegan(sequence: event.regionSequence, type: names.number(event.name, of: process, name) ?? unknown)
             case .regionEnd, .regionEndForeign:
                 kind = .regionEnded(sequence: event.regionSequence)
                 thread = event.regionThread
             case .log:
-                guard event.task != 0, let category = number(event.name, of: process, name) else { continue }
+                guard event.task != 0, let category = names.number(event.name, of: process, name) else { continue }
                 kind = .log(category: category)
                 message = event.message
             case .counterInteger, .counterDouble:

@@ -13,6 +13,8 @@ package final class SpanNames {
     private var strings: [String] = ["…"]
     private var kinds: [SpanLogKind] = [.other]
     private var numbers: [String: UInt32] = ["…": 0]
+    /// Each process's string ids numbered so far.
+    private var numbered: [UInt32: [UInt32: UInt32]] = [:]
 
     package init() {}
 
@@ -28,6 +30,19 @@ package final class SpanNames {
         numbers[name] = number
         return number
     }
+
+    /// The number of a process's string `id` (`name` gives its text, once
+    /// per id), nil if the process has no such string.
+    package func number(_ id: UInt32, of process: UInt32, _ name: (UInt32) -> String?) -> UInt32? {
+        if let known = numbered[process]?[id] { return known }
+        guard let text = name(id) else { return nil }
+        let number = number(text)
+        numbered[process, default: [:]][id] = number
+        return number
+    }
+
+    /// The process left: its ids go (its names stay numbered).
+    package func forget(process: UInt32) { numbered[process] = nil }
 
     package subscript(number: UInt32) -> String { strings[Int(number)] }
 

@@ -88,7 +88,8 @@ package enum ProtocolVersion {
     /// The control socket's (ControlHello): tracectl and traced ship together.
     /// 2: SessionStatus carries a write failure and untrusted clients.
     /// 3: SessionConfig and SessionStatus carry OTLP.
-    package static let control: UInt64 = 3
+    /// 4: SessionConfig carries snapshot triggers.
+    package static let control: UInt64 = 4
 }
 
 /// The release of traced, tracectl and TraceClient.

@@ -38,6 +38,59 @@ package struct SessionConfig: Equatable, Sendable, Codable {
     /// (docs/design.md, "OTLP"). Nil: traced.conf's `otlp_endpoint`, if it
     /// has one.
     package var otlp: OTLP?
+    /// Snapshots a flight recorder saves by itself when a task is slow
+    /// (docs/design.md, "Snapshots"). Nil: none.
+    package var snapshots: Snapshots?
+
+    /// When a flight recorder saves its window by itself, and how often.
+    package struct Snapshots: Equatable, Sendable, Codable {
+        package var triggers: [Trigger] = []
+        /// How long after the slow task's end the snapshot is taken.
+        package var afterNanoseconds: UInt64 = 1_000_000_000
+        /// Snapshots kept, at most: the oldest go first.
+        package var maximum: UInt64 = 10
+        /// At most one snapshot per this long; triggers in between are held back (counted).
+        package var intervalNanoseconds: UInt64 = 10_000_000_000
+
+        package init(triggers: [Trigger] = []) { self.triggers = triggers }
+
+        package static let maximumTriggers = 64
+        package static let maximumKept: UInt64 = 1000
+        /// `--trigger-after`: an hour.
+        package static let maximumAfter: UInt64 = 3_600_000_000_000
+    }
+
+    /// `TYPE>DURATION`: a task of type TYPE that ends later than DURATION
+    /// after its creation.
+    package struct Trigger: Equatable, Sendable, Codable, CustomStringConvertible {
+        package var type: String
+        package var thresholdNanoseconds: UInt64
+
+        package init(type: String, thresholdNanoseconds: UInt64) {
+            self.type = type
+            self.thresholdNanoseconds = thresholdNanoseconds
+        }
+
+        package static let form = "a trigger is TYPE>DURATION, like 'makeCappuccino>100ms' or '/orders/{id}>250ms'"
+        package static let typeLimit = 256
+
+        /// Parses `TYPE>DURATION` (the last `>` splits them: a type may hold one).
+        package init(parsing text: String) throws(ProtocolError) {
+            guard let split = text.lastIndex(of: ">") else { throw .invalidRequest("--trigger '\(text)': \(Self.form)") }
+            let type = String(text[..<split])
+            let duration = String(text[text.index(after: split)...])
+            guard !type.isEmpty, type.utf8.count <= Self.typeLimit else {
+                throw .invalidRequest("--trigger '\(text)': the task type must be 1 to \(Self.typeLimit) bytes; \(Self.form)")
+            }
+            guard let nanoseconds = Units.nanoseconds(duration), nanoseconds > 0,
+                  nanoseconds <= Limit.maximumSeconds * 1_000_000_000 else {
+                throw .invalidRequest("--trigger '\(text)': '\(duration)' is not a duration from 1ns to \(Units.render(seconds: Limit.maximumSeconds)); \(Self.form)")
+            }
+            self.init(type: type, thresholdNanoseconds: nanoseconds)
+        }
+
+        package var description: String { "\(type)>\(Units.render(nanoseconds: thresholdNanoseconds))" }
+    }
 
     /// Where and what a session sends over OTLP/HTTP.
     package struct OTLP: Equatable, Sendable, Codable {
@@ -143,6 +196,26 @@ package struct SessionConfig: Equatable, Sendable, Codable {
                 throw .invalidRequest("--otlp-min-region and --otlp-only-slower-than must be at most \(Units.render(seconds: Limit.maximumSeconds))")
             }
         }
+        if let snapshots {
+            guard mode == .flightRecorder else {
+                throw .invalidRequest("--trigger needs --flight-recorder: a snapshot is the flight recorder's window")
+            }
+            guard !snapshots.triggers.isEmpty, snapshots.triggers.count <= Snapshots.maximumTriggers else {
+                throw .invalidRequest("from 1 to \(Snapshots.maximumTriggers) --trigger, not \(snapshots.triggers.count)")
+            }
+            for trigger in snapshots.triggers {
+                _ = try Trigger(parsing: "\(trigger.type)>\(trigger.thresholdNanoseconds)ns")
+            }
+            guard snapshots.afterNanoseconds <= Snapshots.maximumAfter else {
+                throw .invalidRequest("--trigger-after must be at most 1h")
+            }
+            guard (1...Snapshots.maximumKept).contains(snapshots.maximum) else {
+                throw .invalidRequest("--max-snapshots must be from 1 to \(Snapshots.maximumKept), not \(snapshots.maximum)")
+            }
+            guard snapshots.intervalNanoseconds <= Limit.maximumSeconds * 1_000_000_000 else {
+                throw .invalidRequest("--trigger-interval must be at most \(Units.render(seconds: Limit.maximumSeconds))")
+            }
+        }
         return self
     }
 
@@ -181,6 +254,18 @@ package struct SessionConfig: Equatable, Sendable, Codable {
             w.varint(otlp.minRegionNanoseconds)
             w.varint(otlp.onlySlowerThanNanoseconds)
             w.varint(otlp.sampleEvery)
+        }
+        // Added later still.
+        w.byte(snapshots == nil ? 0 : 1)
+        if let snapshots {
+            w.varint(snapshots.triggers.count)
+            for trigger in snapshots.triggers {
+                w.string(trigger.type)
+                w.varint(trigger.thresholdNanoseconds)
+            }
+            w.varint(snapshots.afterNanoseconds)
+            w.varint(snapshots.maximum)
+            w.varint(snapshots.intervalNanoseconds)
         }
     }
 
@@ -221,6 +306,19 @@ package struct SessionConfig: Equatable, Sendable, Codable {
             otlp.onlySlowerThanNanoseconds = try r.varint("otlp only slower than")
             otlp.sampleEvery = try r.varint("otlp sample")
             self.otlp = otlp
+        }
+        if !r.isAtEnd, try r.byte("snapshots") != 0 {
+            var snapshots = Snapshots()
+            let count = try r.varint("trigger count")
+            guard count <= UInt64(Snapshots.maximumTriggers) else { throw .invalid(field: "trigger count", value: count) }
+            for _ in 0..<count {
+                snapshots.triggers.append(Trigger(type: try r.string("trigger type", limit: Trigger.typeLimit),
+                                                  thresholdNanoseconds: try r.varint("trigger threshold")))
+            }
+            snapshots.afterNanoseconds = try r.varint("trigger after")
+            snapshots.maximum = try r.varint("max snapshots")
+            snapshots.intervalNanoseconds = try r.varint("trigger interval")
+            self.snapshots = snapshots
         }
     }
 }

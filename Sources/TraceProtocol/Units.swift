@@ -69,6 +69,15 @@ package enum Units {
         return "\(bytes)"
     }
 
+    /// The largest unit that states `nanoseconds` exactly: "250ms", "2s", "1500ns".
+    package static func render(nanoseconds: UInt64) -> String {
+        guard nanoseconds % 1_000_000_000 != 0 else { return render(seconds: nanoseconds / 1_000_000_000) }
+        for (suffix, unit) in [("ms", 1_000_000), ("us", 1000)] as [(String, UInt64)] where nanoseconds % unit == 0 {
+            return "\(nanoseconds / unit)\(suffix)"
+        }
+        return "\(nanoseconds)ns"
+    }
+
     /// The largest unit that states whole `seconds` exactly: "365d", "90m", "45s".
     package static func render(seconds: UInt64) -> String {
         for (suffix, unit) in [("d", 86400), ("h", 3600), ("m", 60)] as [(String, UInt64)]

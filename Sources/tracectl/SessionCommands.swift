@@ -39,6 +39,20 @@ struct Start: ParsableCommand {
     @Option(help: "Flight recorder window age (like 30s), at most 365d; default: size only.")
     var windowTime: String?
 
+    @Option(name: .customLong("trigger"), help: ArgumentHelp(
+        "Flight recorder: save a snapshot of the window by itself when a task of TYPE ends later than DURATION after its creation (repeatable), like 'makeCappuccino>100ms'.",
+        valueName: "TYPE>DURATION"))
+    var triggers: [String] = []
+
+    @Option(help: ArgumentHelp("How long after the slow task's end a snapshot is taken (default 1s, at most 1h).", valueName: "duration"))
+    var triggerAfter: String?
+
+    @Option(help: ArgumentHelp("At most one snapshot per this long (default 10s); triggers in between are counted, not saved.", valueName: "duration"))
+    var triggerInterval: String?
+
+    @Option(help: "Snapshots kept, 1 to 1000 (default 10): the oldest go first.")
+    var maxSnapshots: UInt64?
+
     @Option(help: "Streaming: start a new file past this size, 64K to 1T.")
     var maxFileSize = "64M"
 
@@ -102,9 +116,37 @@ struct Start: ParsableCommand {
         return settings
     }
 
+    /// The snapshot part of the config: nil without --trigger.
+    private func snapshots() throws -> SessionConfig.Snapshots? {
+        guard !triggers.isEmpty else {
+            guard triggerAfter == nil, triggerInterval == nil, maxSnapshots == nil else {
+                throw Failure("--trigger-after, --trigger-interval and --max-snapshots need --trigger TYPE>DURATION", status: Exit.refused)
+            }
+            return nil
+        }
+        var snapshots = SessionConfig.Snapshots()
+        do {
+            snapshots.triggers = try triggers.map { text throws(ProtocolError) in try SessionConfig.Trigger(parsing: text) }
+        } catch {
+            DaemonLink.fail(error)
+        }
+        func nanoseconds(_ option: String, _ text: String?, default value: UInt64) throws -> UInt64 {
+            guard let text else { return value }
+            guard let nanoseconds = text == "0" ? 0 : Units.nanoseconds(text) else {
+                throw Failure("\(option): expected a duration like 500ms, 1s or 10s, not '\(text)'", status: Exit.refused)
+            }
+            return nanoseconds
+        }
+        snapshots.afterNanoseconds = try nanoseconds("--trigger-after", triggerAfter, default: snapshots.afterNanoseconds)
+        snapshots.intervalNanoseconds = try nanoseconds("--trigger-interval", triggerInterval, default: snapshots.intervalNanoseconds)
+        snapshots.maximum = maxSnapshots ?? snapshots.maximum
+        return snapshots
+    }
+
     func run() throws {
         var config = SessionConfig()
         config.otlp = try otlp()
+        config.snapshots = try snapshots()
         var execution = SessionConfig.Execution()
         execution.enabled = !noExec
         execution.cpuSampleHertz = noExec ? 0 : cpuSamples

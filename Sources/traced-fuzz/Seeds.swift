@@ -50,6 +50,9 @@ enum Seeds {
         var otlp = SessionConfig.OTLP(endpoint: "http://127.0.0.1:4318")
         otlp.sampleEvery = 10
         config.otlp = otlp
+        var snapshots = SessionConfig.Snapshots(triggers: [SessionConfig.Trigger(type: "/orders/{id}", thresholdNanoseconds: 250_000_000)])
+        snapshots.maximum = 3
+        config.snapshots = snapshots
         let requests = ControlHello().encode() + ControlRequest.start(name: "s", config: config).encode()
             + ControlRequest.stop(name: "s").encode() + ControlRequest.list.encode() + ControlRequest.status(name: "s").encode()
             + ControlRequest.fetch(name: "s").encode()

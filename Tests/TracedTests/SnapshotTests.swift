@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// A flight recorder with `--trigger 'TYPE>DURATION'` saves its window by
+/// itself when a task of that type is slow: the snapshot holds the slow
+/// task whole and the window before it, passes `lz4 -t`, and `tracectl`
+/// reads it; a run without a slow task saves nothing.
+@Suite(.tags(.slow)) struct SnapshotTests {
+    static func snapshots(_ daemon: TracedDaemon, _ session: String) -> String {
+        daemon.state + "/sessions/\(session)/snapshots"
+    }
+
+    /// The requests scenario as a client of `daemon` (1 ms a request, the
+    /// one at `outlier` 150 ms); waits for it.
+    static func requests(_ daemon: TracedDaemon, tasks: Int, outlier: Int? = nil) throws {
+        var options = ["requests", "--tasks", String(tasks), "--slow-us", "1000"]
+        if let outlier { options += ["--outlier-at", String(outlier), "--outlier-us", "150000"] }
+        let client = try Background(Processes.executable("TraceFixture"), options, environment: daemon.clientEnvironment)
+        let result = client.wait(seconds: 120)
+        #expect(result.status == 0, "\(result.standardError)")
+    }
+
+    static func list(_ directory: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/snapshots.json"))) as? [String: Any] ?? [:]
+    }
+
+    /// `tracectl tasks FILE --type request ...` as JSON objects.
+    static func tasks(_ path: String, _ options: [String]) throws -> [[String: Any]] {
+        let result = try Processes.run(Processes.executable("tracectl"), ["tasks", path, "--type", "request"] + options + ["--json"])
+        #expect(result.status == 0, "\(result.standardError)")
+        return try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]] ?? []
+    }
+
+    @Test func aSlowTaskIsSavedWholeWithTheWindowBeforeIt() throws {
+        let daemon = try TracedDaemon()
+        let started = try daemon.tracectl(["start", "fr", "--flight-recorder", "--window-time", "3s", "--trigger", "request>100ms",
+                                           "--trigger", "never>1ms", "--no-exec"])
+        #expect(started.status == 0, "\(started.standardError)")
+        // 1 of 10,000 requests takes 150 ms, the others 1 ms.
+        try Self.requests(daemon, tasks: 10_000, outlier: 5000)
+        let directory = Self.snapshots(daemon, "fr")
+        #expect(eventually(20) { FileManager.default.fileExists(atPath: directory + "/snapshots.json") })
+        let list = try Self.list(directory)["snapshots"] as? [[String: Any]] ?? []
+        #expect(list.count == 1, "\(list)")
+        let entry = try #require(list.first)
+        #expect(entry["trigger"] as? String == "request>100ms" && entry["taskType"] as? String == "request")
+        #expect((entry["latencyNanoseconds"] as? Int ?? 0) >= 150_000_000)
+        let path = directory + "/" + (entry["file"] as? String ?? "")
+
+        // An LZ4 frame sequence any lz4 reads, and a trace tracectl reads.
+        let tested = try Processes.run("/usr/bin/lz4", ["-t", path])
+        #expect(tested.status == 0, "\(tested.standardError)")
+        let report = try Processes.run(Processes.executable("tracectl"), ["report", path, "--json"])
+        #expect(report.status == 0, "\(report.standardError)")
+
+        // The slow task whole: its begin, end and both regions.
+        let slow = try #require(try Self.tasks(path, ["--slowest", "1"]).first)
+        #expect(slow["id"] as? Int == entry["taskID"] as? Int)
+        let begin = try #require(slow["begin"] as? Int), end = try #require(slow["end"] as? Int)
+        #expect(end - begin >= 150_000_000)
+        let regions = (slow["regions"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String }
+        #expect(regions == ["handle", "tiny"])
+        // And at least the 3 s window before its end: tasks that ended 3 s
+        // before it (the requests before it took 1 ms each, 5 s in all).
+        let earlier = try Self.tasks(path, ["--latency", "0..10ms", "--limit", "10000"])
+        let first = try #require(earlier.compactMap { $0["begin"] as? Int }.min())
+        #expect(end - first >= 3_000_000_000, "the snapshot begins \(Double(end - first) / 1e9) s before the slow task's end")
+        #expect(daemon.process.standardError.contains("snapshot 1"), "\(daemon.process.standardError)")
+
+        #expect(try daemon.tracectl(["stop", "fr"]).status == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == ["000001.trace", "snapshots.json"])
+    }
+
+    @Test func noSlowTaskNoSnapshot() throws {
+        let daemon = try TracedDaemon()
+        let started = try daemon.tracectl(["start", "quiet", "--flight-recorder", "--trigger", "request>100ms", "--no-exec"])
+        #expect(started.status == 0, "\(started.standardError)")
+        try Self.requests(daemon, tasks: 2000)
+        #expect(try daemon.tracectl(["stop", "quiet"]).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: Self.snapshots(daemon, "quiet")))
+        #expect(!daemon.process.standardError.contains("snapshot"))
+    }
+
+    @Test func aStormOfSlowTasksMakesOneSnapshotPerIntervalAndCountsTheRest() throws {
+        let daemon = try TracedDaemon()
+        let started = try daemon.tracectl(["start", "storm", "--flight-recorder", "--trigger", "request>100ms",
+                                           "--trigger-after", "200ms", "--no-exec"])
+        #expect(started.status == 0, "\(started.standardError)")
+        // 12 requests of 120 ms: 1.4 s, within one interval (10 s).
+        let client = try Background(Processes.executable("TraceFixture"), ["requests", "--tasks", "12", "--slow-us", "120000"],
+                                    environment: daemon.clientEnvironment)
+        #expect(client.wait(seconds: 60).status == 0)
+        #expect(try daemon.tracectl(["stop", "storm"]).status == 0)
+        let list = try Self.list(Self.snapshots(daemon, "storm"))
+        #expect((list["snapshots"] as? [[String: Any]])?.count == 1)
+        #expect(list["heldBack"] as? Int == 11, "\(list)")
+    }
+
+    @Test func badTriggersAreRefusedWithTheFormTheyTake() throws {
+        let daemon = try TracedDaemon()
+        for (options, says) in [(["--flight-recorder", "--trigger", "request"], "a trigger is TYPE>DURATION"),
+                                (["--flight-recorder", "--trigger", ">1ms"], "a trigger is TYPE>DURATION"),
+                                (["--flight-recorder", "--trigger", "request>soon"], "'soon' is not a duration"),
+                                (["--flight-recorder", "--trigger", "request>0"], "is not a duration from 1ns"),
+                                (["--trigger", "request>1ms"], "--trigger needs --flight-recorder"),
+                                (["--flight-recorder", "--trigger-after", "2s"], "need --trigger"),
+                                (["--flight-recorder", "--trigger", "request>1ms", "--max-snapshots", "0"], "--max-snapshots must be from 1")] {
+            let result = try daemon.tracectl(["start", "bad"] + options)
+            #expect(result.status == 4, "\(options): \(result.standardError)")
+            #expect(result.standardError.contains(says), "\(options): \(result.standardError)")
+        }
+    }
+}
