@@ -130,6 +130,9 @@ extension Daemon {
         case .list: reply(connection, .sessions(sessionOrder.compactMap { sessions[$0]?.status() }))
         case .status(let name): reply(connection, status(name))
         case .fetch(let name): fetchRequested(name, by: connection)
+        case .listSnapshots(let name): reply(connection, snapshotsRequested(name, by: connection.credentials))
+        case .fetchSnapshot(let name, let index): fetchSnapshotRequested(name, index: index, by: connection)
+        case .takeSnapshot(let name): reply(connection, snapshotRequested(name, by: connection.credentials))
         }
     }
 
@@ -170,13 +173,21 @@ extension Daemon {
         }
     }
 
-    private func fetchRequested(_ name: String, by connection: ControlConnection) {
-        guard let session = sessions[name] else {
-            reply(connection, .error(.unknownSession(name)))
-            return
+    /// The session `name`, if the requester may act on it; else the error to reply.
+    func controllable(_ name: String, by credentials: UnixSocket.Credentials) -> Result<Session, ProtocolError> {
+        guard let session = sessions[name] else { return .failure(.unknownSession(name)) }
+        guard mayControl(session, credentials) else {
+            return .failure(.permissionDenied("session '\(name)' belongs to uid \(session.owner)"))
         }
-        guard mayControl(session, connection.credentials) else {
-            reply(connection, .error(.permissionDenied("session '\(name)' belongs to uid \(session.owner)")))
+        return .success(session)
+    }
+
+    private func fetchRequested(_ name: String, by connection: ControlConnection) {
+        let session: Session
+        switch controllable(name, by: connection.credentials) {
+        case .success(let found): session = found
+        case .failure(let error):
+            reply(connection, .error(error))
             return
         }
         if session.isRunning {

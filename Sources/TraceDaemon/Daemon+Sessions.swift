@@ -170,7 +170,11 @@ extension Daemon {
 
     /// One journal message per snapshot taken, with SESSION= and the task.
     func report(_ snapshots: [SessionSnapshots.Taken], of session: Session) {
-        for snapshot in snapshots {
+        for snapshot in snapshots where snapshot.taskID == 0 {
+            log.notice("session '\(session.name)': snapshot \(snapshot.index) (\(snapshot.bytes >> 10) KiB) taken by hand",
+                       fields: Log.session(session.name) + [("SNAPSHOT", snapshot.file)])
+        }
+        for snapshot in snapshots where snapshot.taskID != 0 {
             log.notice("session '\(session.name)': snapshot \(snapshot.index) (\(snapshot.bytes >> 10) KiB): task \(snapshot.taskType) #\(snapshot.taskID) of pid \(snapshot.pid) took \(Units.render(nanoseconds: snapshot.latencyNanoseconds / 1000 * 1000)), trigger \(snapshot.trigger)",
                        fields: Log.session(session.name) + [("TASK_TYPE", snapshot.taskType), ("TASK_ID", String(snapshot.taskID)),
                                                             ("CLIENT_PID", String(snapshot.pid)), ("SNAPSHOT", snapshot.file)])

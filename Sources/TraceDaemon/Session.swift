@@ -102,11 +102,10 @@ final class Session {
         } else {
             otlp = nil
         }
-        if let settings = config.snapshots, config.mode == .flightRecorder {
-            snapshots = SessionSnapshots(settings: settings, directory: directory, settle: otlpSettle)
-        } else {
-            snapshots = nil
-        }
+        // Every flight recorder can take snapshots by hand; triggers make it
+        // take them by itself.
+        snapshots = config.mode == .flightRecorder
+            ? SessionSnapshots(settings: config.snapshots ?? SessionConfig.Snapshots(), directory: directory, settle: otlpSettle) : nil
         let framing = Framing(
             preamble: { [unowned self] w in self.writePreamble(into: &w) },
             ending: { [unowned self] w in self.writeEnding(into: &w) },
@@ -410,6 +409,12 @@ final class Session {
         output.flush(now: now)
         otlp?.tick(now: now, tallies: otlpTallies)
         releaseDeparted()
+    }
+
+    /// A snapshot of the window now (`tracectl snapshot`).
+    func takeSnapshotByHand() -> SessionSnapshots.Taken? {
+        guard let snapshots, let recorder = output as? FlightRecorder else { return nil }
+        return snapshots.takeByHand(window: recorder.window())
     }
 
     /// Takes the snapshots that are due (all of them when `stopping`).

@@ -22,34 +22,16 @@ import Glibc
 /// `afterNanoseconds` after the task's end (or when the match is made, if
 /// that is later): the flight recorder's window as one trace file,
 /// `snapshots/NNNNNN.trace` in the session's directory, listed with what
-/// fired it in `snapshots/snapshots.json` (`List`: rewritten with each
-/// snapshot and at the stop).
+/// fired it in `snapshots/snapshots.json` (a `SnapshotList`, rewritten
+/// with each snapshot and at the stop). Every flight recorder has one:
+/// without triggers it only takes snapshots by hand (`tracectl snapshot`)
+/// and decodes nothing.
 ///
 /// At most one snapshot per `intervalNanoseconds` (by the slow task's
 /// end): the triggers in between are counted (`heldBack`). At most
 /// `maximum` snapshots are kept, the oldest deleted first.
 final class SessionSnapshots {
-    /// A snapshot taken, as `snapshots.json` lists it.
-    struct Taken: Codable, Equatable {
-        var index: Int
-        var file: String
-        var realtimeNanoseconds: UInt64
-        var trigger: String
-        var taskType: String
-        var taskID: UInt64
-        var pid: Int32
-        var latencyNanoseconds: UInt64
-        var bytes: UInt64
-    }
-
-    /// `snapshots.json`.
-    struct List: Codable, Equatable {
-        var snapshots: [Taken]
-        /// Triggers that fired within the interval of the one before.
-        var heldBack: UInt64
-        /// Task ends whose begin traced never saw (begun before the session).
-        var unmatched: UInt64
-    }
+    typealias Taken = SnapshotList.Entry
 
     /// A trigger fired: the snapshot is due at `due` (CLOCK_MONOTONIC ns).
     private struct Fired {
@@ -70,7 +52,8 @@ final class SessionSnapshots {
     static let openLimit = 65536
 
     private let settings: SessionConfig.Snapshots
-    private let thresholds: [String: (threshold: UInt64, text: String)]
+    /// Each type's lowest threshold, its trigger's text and its index in `list.triggers`.
+    private let thresholds: [String: (threshold: UInt64, text: String, index: Int)]
     private let directory: String
     private let settle: Int64
     private var buffer = TimeOrderBuffer()
@@ -81,19 +64,19 @@ final class SessionSnapshots {
     private var pending: [Fired] = []
     /// The end of the slow task of the last trigger that fired.
     private var lastFired: Int64?
-    private var nextIndex = 1
-    private(set) var taken: [Taken] = []
-    /// Triggers that fired within `intervalNanoseconds` of the last one.
-    private(set) var heldBack: UInt64 = 0
-    /// Task ends whose begin traced never saw (begun before the session).
-    private(set) var unmatched: UInt64 = 0
+    private var nextIndex: UInt64 = 1
+    /// What is kept and counted so far.
+    private(set) var list = SnapshotList()
     private var failure: String?
 
     init(settings: SessionConfig.Snapshots, directory: String, settle: UInt64) {
         self.settings = settings
-        var thresholds: [String: (UInt64, String)] = [:]
-        for trigger in settings.triggers where thresholds[trigger.type].map({ trigger.thresholdNanoseconds < $0.0 }) ?? true {
-            thresholds[trigger.type] = (trigger.thresholdNanoseconds, trigger.description)
+        var thresholds: [String: (UInt64, String, Int)] = [:]
+        for (index, trigger) in settings.triggers.enumerated() {
+            list.triggers.append(SnapshotList.Trigger(trigger: trigger.description))
+            if thresholds[trigger.type].map({ trigger.thresholdNanoseconds < $0.0 }) ?? true {
+                thresholds[trigger.type] = (trigger.thresholdNanoseconds, trigger.description, index)
+            }
         }
         self.thresholds = thresholds
         self.directory = directory + "/snapshots"
@@ -101,7 +84,7 @@ final class SessionSnapshots {
         typeCategory = names.number(String(describing: SpanCategory.taskType))
     }
 
-    var bytesOnDisk: UInt64 { taken.map(\.bytes).saturatingSum() }
+    var bytesOnDisk: UInt64 { list.snapshots.map(\.bytes).saturatingSum() }
 
     /// A problem writing a snapshot not reported yet.
     func takeFailure() -> String? {
@@ -122,6 +105,7 @@ final class SessionSnapshots {
     /// process's strings).
     func take(_ header: BatchHeader, events: UnsafeRawBufferPointer, nanoseconds: (UInt64) -> Int64?,
               name: (UInt32) -> String?) {
+        guard !thresholds.isEmpty else { return }
         let process = header.process
         var reader = ByteReader(events)
         var state = header.initialState
@@ -157,15 +141,17 @@ final class SessionSnapshots {
             open[key]?.type = names.number(String(decoding: message, as: UTF8.self))
         case .taskEnded:
             guard let task = open.removeValue(forKey: key) else {
-                unmatched += 1
+                list.unmatched += 1
                 return
             }
             let type = names[task.type]
             guard let trigger = thresholds[type] else { return }
+            list.triggers[trigger.index].tasks += 1
             let latency = UInt64(clamping: event.time.saturatingSubtract(task.begin))
             guard latency > trigger.threshold else { return }
+            list.triggers[trigger.index].slow += 1
             if let last = lastFired, event.time.saturatingSubtract(last) < Int64(clamping: settings.intervalNanoseconds) {
-                heldBack += 1
+                list.heldBack += 1
                 return
             }
             lastFired = event.time
@@ -197,9 +183,17 @@ final class SessionSnapshots {
         let due = pending
         pending = []
         let made = due.compactMap { save($0, bytes: window()) }
-        if !taken.isEmpty || heldBack > 0 { writeList() }
+        if !list.snapshots.isEmpty || list.heldBack > 0 { writeList() }
         return made
     }
+
+    /// A snapshot now, by hand (`tracectl snapshot`).
+    func takeByHand(window: [UInt8]) -> Taken? {
+        save(Fired(due: 0, trigger: "by hand", type: "", process: 0, task: 0, latency: 0), bytes: window)
+    }
+
+    /// A problem writing a snapshot, for the one who asked for it.
+    var lastFailure: String? { failure }
 
     private func save(_ fired: Fired, bytes: [UInt8]) -> Taken? {
         let digits = String(nextIndex)
@@ -221,9 +215,9 @@ final class SessionSnapshots {
                              taskType: fired.type, taskID: fired.task, pid: pids[fired.process] ?? 0,
                              latencyNanoseconds: fired.latency, bytes: UInt64(bytes.count))
         nextIndex += 1
-        taken.append(snapshot)
-        while UInt64(taken.count) > settings.maximum {
-            try? FileSystem.unlink(directory + "/" + taken.removeFirst().file)
+        list.snapshots.append(snapshot)
+        while UInt64(list.snapshots.count) > settings.maximum {
+            try? FileSystem.unlink(directory + "/" + list.snapshots.removeFirst().file)
         }
         writeList()
         return snapshot
@@ -233,7 +227,7 @@ final class SessionSnapshots {
     private func writeList() {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        guard let data = try? encoder.encode(List(snapshots: taken, heldBack: heldBack, unmatched: unmatched)) else { return }
+        guard let data = try? encoder.encode(list) else { return }
         let path = directory + "/snapshots.json"
         do {
             let descriptor = try FileDescriptor.open(path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC, permissions: 0o640)
@@ -250,5 +244,16 @@ private extension SpanEvent.Kind {
     var isLog: Bool {
         if case .log = self { return true }
         return false
+    }
+}
+
+extension SessionSnapshots {
+    /// The list a stopped session left in `directory`'s `snapshots/`, if any.
+    static func stored(in directory: String) -> SnapshotList? {
+        let path = directory + "/snapshots/snapshots.json"
+        guard let descriptor = try? FileDescriptor.open(path, O_RDONLY) else { return nil }
+        defer { descriptor.close() }
+        guard let bytes = try? descriptor.readToEnd(limit: 4 << 20) else { return nil }
+        return try? JSONDecoder().decode(SnapshotList.self, from: Data(bytes))
     }
 }

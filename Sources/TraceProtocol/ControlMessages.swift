@@ -11,6 +11,12 @@ package enum ControlRequest: Equatable, Sendable {
     case list
     case status(name: String)
     case fetch(name: String)
+    /// A flight recorder's snapshots.
+    case listSnapshots(name: String)
+    /// One snapshot's file, streamed as a fetch is.
+    case fetchSnapshot(name: String, index: UInt64)
+    /// A snapshot of a running flight recorder's window, now.
+    case takeSnapshot(name: String)
 
     package func encode() -> [UInt8] {
         switch self {
@@ -23,12 +29,19 @@ package enum ControlRequest: Equatable, Sendable {
         case .list: Frame.encode(.list) { _ in }
         case .status(let name): Frame.encode(.status) { $0.string(name) }
         case .fetch(let name): Frame.encode(.fetch) { $0.string(name) }
+        case .listSnapshots(let name): Frame.encode(.listSnapshots) { $0.string(name) }
+        case .fetchSnapshot(let name, let index):
+            Frame.encode(.fetchSnapshot) { w in
+                w.string(name)
+                w.varint(index)
+            }
+        case .takeSnapshot(let name): Frame.encode(.takeSnapshot) { $0.string(name) }
         }
     }
 
     package init(type: UInt8, decoding r: inout ByteReader) throws(ProtocolError) {
         guard let kind = MessageType(rawValue: type),
-              [.start, .stop, .list, .status, .fetch].contains(kind) else {
+              [.start, .stop, .list, .status, .fetch, .listSnapshots, .fetchSnapshot, .takeSnapshot].contains(kind) else {
             throw .invalidRequest("message type 0x\(String(type, radix: 16)) is not a request")
         }
         do throws(DecodeError) {
@@ -39,6 +52,10 @@ package enum ControlRequest: Equatable, Sendable {
             case .stop: self = .stop(name: try r.string("session name", limit: 256))
             case .list: self = .list
             case .status: self = .status(name: try r.string("session name", limit: 256))
+            case .listSnapshots: self = .listSnapshots(name: try r.string("session name", limit: 256))
+            case .fetchSnapshot:
+                self = .fetchSnapshot(name: try r.string("session name", limit: 256), index: try r.varint("snapshot index"))
+            case .takeSnapshot: self = .takeSnapshot(name: try r.string("session name", limit: 256))
             default: self = .fetch(name: try r.string("session name", limit: 256))
             }
         } catch {
@@ -114,6 +131,8 @@ package enum ControlReply: Equatable, Sendable {
     case status(DaemonStatus, [SessionStatus])
     case fetchData([UInt8])
     case fetchEnd(bytes: UInt64, files: UInt64)
+    case snapshots(SnapshotList)
+    case snapshotTaken(SnapshotList.Entry)
     case error(ProtocolError)
 
     package func encode() -> [UInt8] {
@@ -137,6 +156,8 @@ package enum ControlReply: Equatable, Sendable {
                 w.varint(bytes)
                 w.varint(files)
             }
+        case .snapshots(let list): Frame.encode(.snapshots) { list.encode(into: &$0) }
+        case .snapshotTaken(let entry): Frame.encode(.snapshotTaken) { entry.encode(into: &$0) }
         case .error(let error):
             Frame.encode(.error) { w in
                 w.varint(error.code)
@@ -155,6 +176,8 @@ package enum ControlReply: Equatable, Sendable {
             self = .status(daemon, try Self.decodeSessions(&r))
         case .fetchData: self = .fetchData(Array(try r.bytes(r.remaining, "fetch data")))
         case .fetchEnd: self = .fetchEnd(bytes: try r.varint("bytes"), files: try r.varint("files"))
+        case .snapshots: self = .snapshots(try SnapshotList(decoding: &r))
+        case .snapshotTaken: self = .snapshotTaken(try SnapshotList.Entry(decoding: &r))
         case .error:
             let code = try r.varint("error code")
             self = .error(ProtocolError(code: code, message: try r.string("error message", limit: 4096)))

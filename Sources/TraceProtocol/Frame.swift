@@ -70,6 +70,9 @@ package enum MessageType: UInt8, Sendable {
     case list = 0x13
     case status = 0x14
     case fetch = 0x15
+    case listSnapshots = 0x16
+    case fetchSnapshot = 0x17
+    case takeSnapshot = 0x18
     // Control socket: replies
     case started = 0x20
     case error = 0x21
@@ -78,6 +81,8 @@ package enum MessageType: UInt8, Sendable {
     case fetchData = 0x24
     case fetchEnd = 0x25
     case stopped = 0x26
+    case snapshots = 0x27
+    case snapshotTaken = 0x28
 }
 
 /// The protocol version both sockets speak (docs/protocol.md, "Versions").
@@ -88,7 +93,8 @@ package enum ProtocolVersion {
     /// The control socket's (ControlHello): tracectl and traced ship together.
     /// 2: SessionStatus carries a write failure and untrusted clients.
     /// 3: SessionConfig and SessionStatus carry OTLP.
-    /// 4: SessionConfig carries snapshot triggers.
+    /// 4: SessionConfig carries snapshot triggers; snapshots are listed,
+    /// fetched and taken.
     package static let control: UInt64 = 4
 }
 

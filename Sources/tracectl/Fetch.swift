@@ -16,34 +16,43 @@ struct Fetch: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output file; '-' for standard output.")
     var output: String
 
+    @Option(help: ArgumentHelp("A flight recorder's snapshot instead (its number in `tracectl snapshots NAME`).", valueName: "K"))
+    var snapshot: UInt64?
+
     @OptionGroup var daemon: DaemonOptions
 
     func run() throws {
         let toStandardOutput = output == "-"
-        let destination: FileDescriptor
-        if toStandardOutput {
-            destination = .standardOutput
-        } else {
-            do {
-                // Created afresh, private (a trace holds log messages); the
-                // rename gives FILE that mode whatever it had.
-                try FileSystem.unlink(output + ".partial")
-                destination = try FileDescriptor.open(output + ".partial", O_WRONLY | O_CREAT | O_EXCL, permissions: 0o600)
-            } catch {
-                Failure("cannot write '\(output)': \(error)").exit()
+        // Made when the first bytes come, so that a refusal (an unknown
+        // session or snapshot) leaves no FILE.partial behind.
+        var opened: FileDescriptor?
+        func destination() -> FileDescriptor {
+            if let opened { return opened }
+            if toStandardOutput {
+                opened = .standardOutput
+            } else {
+                do {
+                    // Created afresh, private (a trace holds log messages); the
+                    // rename gives FILE that mode whatever it had.
+                    try FileSystem.unlink(output + ".partial")
+                    opened = try FileDescriptor.open(output + ".partial", O_WRONLY | O_CREAT | O_EXCL, permissions: 0o600)
+                } catch {
+                    Failure("cannot write '\(output)': \(error)").exit()
+                }
             }
+            return opened!
         }
         let progress = !toStandardOutput && isatty(1) == 1
         let link = DaemonLink.connect(daemon)
         defer { link.channel.close() }
-        link.send(ControlRequest.fetch(name: name).encode())
+        link.send((snapshot.map { ControlRequest.fetchSnapshot(name: name, index: $0) } ?? ControlRequest.fetch(name: name)).encode())
         var received: UInt64 = 0
         var lastShown: UInt64 = 0
         while true {
             switch link.receive() {
             case .fetchData(let bytes):
                 do {
-                    try destination.writeAll(bytes)
+                    try destination().writeAll(bytes)
                 } catch {
                     discardPartial("writing '\(output)' failed: \(error)")
                 }
@@ -59,8 +68,9 @@ struct Fetch: ParsableCommand {
                 }
                 if !toStandardOutput {
                     do {
-                        try destination.sync()
-                        destination.close()
+                        let file = destination()
+                        try file.sync()
+                        file.close()
                         try FileSystem.rename(output + ".partial", to: output)
                     } catch {
                         discardPartial("finishing '\(output)' failed: \(error)")

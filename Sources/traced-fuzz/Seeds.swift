@@ -55,7 +55,8 @@ enum Seeds {
         config.snapshots = snapshots
         let requests = ControlHello().encode() + ControlRequest.start(name: "s", config: config).encode()
             + ControlRequest.stop(name: "s").encode() + ControlRequest.list.encode() + ControlRequest.status(name: "s").encode()
-            + ControlRequest.fetch(name: "s").encode()
+            + ControlRequest.fetch(name: "s").encode() + ControlRequest.listSnapshots(name: "s").encode()
+            + ControlRequest.fetchSnapshot(name: "s", index: 2).encode() + ControlRequest.takeSnapshot(name: "s").encode()
         let client = SessionStatus.Client(pid: 42, name: "cafe", connected: true, events: 1000,
                                           dropped: ["buffer full": 3], bytes: 20_000, malformed: 1)
         var sending = SessionStatus.OTLP(url: "http://127.0.0.1:4318/v1/traces")
@@ -73,7 +74,14 @@ enum Seeds {
             + ControlReply.fetchData([1, 2, 3]).encode() + ControlReply.fetchEnd(bytes: 3, files: 1).encode()
             + ControlReply.error(.limitReached("too many sessions")).encode()
             + ControlReply.error(.unsupportedVersion(2)).encode()
-        return [("requests", [0] + run(requests)), ("replies", [1] + run(replies))]
+        var list = SnapshotList()
+        let entry = SnapshotList.Entry(index: 1, file: "000001.trace", realtimeNanoseconds: 7, trigger: "/orders/{id}>250ms",
+                                       taskType: "/orders/{id}", taskID: 9, pid: 42, latencyNanoseconds: 300_000_000, bytes: 4096)
+        list.snapshots = [entry]
+        list.triggers = [SnapshotList.Trigger(trigger: "/orders/{id}>250ms")]
+        list.heldBack = 2
+        let snapshotReplies = ControlReply.snapshots(list).encode() + ControlReply.snapshotTaken(entry).encode()
+        return [("requests", [0] + run(requests)), ("replies", [1] + run(replies + snapshotReplies))]
     }
 
     /// Buffer programs: op codes as `BufferConsumerTarget.Program.step` reads them.

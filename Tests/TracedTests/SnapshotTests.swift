@@ -5,7 +5,8 @@ import TestSupport
 /// A flight recorder with `--trigger 'TYPE>DURATION'` saves its window by
 /// itself when a task of that type is slow: the snapshot holds the slow
 /// task whole and the window before it, passes `lz4 -t`, and `tracectl`
-/// reads it; a run without a slow task saves nothing.
+/// reads it; a run without a slow task saves nothing. `tracectl snapshots`
+/// lists them, `fetch --snapshot` gets one, `snapshot` takes one by hand.
 @Suite(.tags(.slow)) struct SnapshotTests {
     static func snapshots(_ daemon: TracedDaemon, _ session: String) -> String {
         daemon.state + "/sessions/\(session)/snapshots"
@@ -41,12 +42,21 @@ import TestSupport
         try Self.requests(daemon, tasks: 10_000, outlier: 5000)
         let directory = Self.snapshots(daemon, "fr")
         #expect(eventually(20) { FileManager.default.fileExists(atPath: directory + "/snapshots.json") })
-        let list = try Self.list(directory)["snapshots"] as? [[String: Any]] ?? []
-        #expect(list.count == 1, "\(list)")
+        let listed = try daemon.json(["snapshots", "fr"]) as? [String: Any] ?? [:]
+        let list = listed["snapshots"] as? [[String: Any]] ?? []
+        #expect(list.count == 1, "\(listed)")
         let entry = try #require(list.first)
         #expect(entry["trigger"] as? String == "request>100ms" && entry["taskType"] as? String == "request")
         #expect((entry["latencyNanoseconds"] as? Int ?? 0) >= 150_000_000)
-        let path = directory + "/" + (entry["file"] as? String ?? "")
+        // What each trigger saw: the one on a type that never appears says so.
+        // (Each task end is matched a settle delay, ~1 s, after it.)
+        #expect(eventually(10) { (try? daemon.tracectl(["snapshots", "fr"]))?.standardOutput.contains("10000 task(s) ended, 1 slower") == true })
+        let text = try daemon.tracectl(["snapshots", "fr"])
+        #expect(text.standardOutput.contains("never>1ms") && text.standardOutput.contains("no task of this type has ended yet"))
+        let path = directory + "/fetched.trace"
+        let fetched = try daemon.tracectl(["fetch", "fr", "--snapshot", "1", "-o", path])
+        #expect(fetched.status == 0, "\(fetched.standardError)")
+        #expect(FileManager.default.contents(atPath: path) == FileManager.default.contents(atPath: directory + "/000001.trace"))
 
         // An LZ4 frame sequence any lz4 reads, and a trace tracectl reads.
         let tested = try Processes.run("/usr/bin/lz4", ["-t", path])
@@ -67,9 +77,19 @@ import TestSupport
         let first = try #require(earlier.compactMap { $0["begin"] as? Int }.min())
         #expect(end - first >= 3_000_000_000, "the snapshot begins \(Double(end - first) / 1e9) s before the slow task's end")
         #expect(daemon.process.standardError.contains("snapshot 1"), "\(daemon.process.standardError)")
+        try FileManager.default.removeItem(atPath: path)
 
+        // By hand, while it runs; then a snapshot that is not there.
+        let byHand = try daemon.tracectl(["snapshot", "fr"])
+        #expect(byHand.status == 0 && byHand.standardOutput.contains("snapshot #2") && byHand.standardOutput.contains("taken by hand"),
+                "\(byHand.standardOutput)\(byHand.standardError)")
+        let missing = try daemon.tracectl(["fetch", "fr", "--snapshot", "9", "-o", path])
+        #expect(missing.status == 4 && missing.standardError.contains("has no snapshot 9 (kept: 1, 2"), "\(missing.standardError)")
         #expect(try daemon.tracectl(["stop", "fr"]).status == 0)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == ["000001.trace", "snapshots.json"])
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        #expect(files == ["000001.trace", "000002.trace", "snapshots.json"], "\(files)")
+        // Still listed once stopped.
+        #expect(((try daemon.json(["snapshots", "fr"]) as? [String: Any])?["snapshots"] as? [[String: Any]])?.count == 2)
     }
 
     @Test func noSlowTaskNoSnapshot() throws {
@@ -80,6 +100,13 @@ import TestSupport
         #expect(try daemon.tracectl(["stop", "quiet"]).status == 0)
         #expect(!FileManager.default.fileExists(atPath: Self.snapshots(daemon, "quiet")))
         #expect(!daemon.process.standardError.contains("snapshot"))
+        let listed = try daemon.tracectl(["snapshots", "quiet"])
+        #expect(listed.status == 0 && listed.standardOutput.contains("0 kept") && listed.standardOutput.contains("2000 task(s) ended, 0 slower"),
+                "\(listed.standardOutput)")
+        // A streaming session takes no snapshots.
+        #expect(try daemon.tracectl(["start", "files", "--no-exec"]).status == 0)
+        let streaming = try daemon.tracectl(["snapshots", "files"])
+        #expect(streaming.status == 4 && streaming.standardError.contains("is not a flight recorder"), "\(streaming.standardError)")
     }
 
     @Test func aStormOfSlowTasksMakesOneSnapshotPerIntervalAndCountsTheRest() throws {
