@@ -182,14 +182,19 @@ extension Daemon {
         return .success(session)
     }
 
-    private func fetchRequested(_ name: String, by connection: ControlConnection) {
-        let session: Session
+    /// The session `name` if the requester may act on it; else nil, the
+    /// error replied.
+    func controllable(_ name: String, replyingTo connection: ControlConnection) -> Session? {
         switch controllable(name, by: connection.credentials) {
-        case .success(let found): session = found
+        case .success(let session): return session
         case .failure(let error):
             reply(connection, .error(error))
-            return
+            return nil
         }
+    }
+
+    private func fetchRequested(_ name: String, by connection: ControlConnection) {
+        guard let session = controllable(name, replyingTo: connection) else { return }
         if session.isRunning {
             // Everything committed so far, then a frame boundary.
             for client in clients.values where session.includes(client) { drain(client, scrape: true) }

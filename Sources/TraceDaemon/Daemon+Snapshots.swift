@@ -20,13 +20,7 @@ extension Daemon {
 
     /// Streams snapshot `index`'s file, as a fetch does.
     func fetchSnapshotRequested(_ name: String, index: UInt64, by connection: ControlConnection) {
-        let session: Session
-        switch controllable(name, by: connection.credentials) {
-        case .success(let found): session = found
-        case .failure(let error):
-            reply(connection, .error(error))
-            return
-        }
+        guard let session = controllable(name, replyingTo: connection) else { return }
         let list = session.snapshots?.list ?? SessionSnapshots.stored(in: session.directory) ?? SnapshotList()
         guard let entry = list.snapshots.first(where: { $0.index == index }) else {
             let kept = list.snapshots.map { String($0.index) }.joined(separator: ", ")
