@@ -175,7 +175,7 @@ extension Daemon {
                        fields: Log.session(session.name) + [("SNAPSHOT", snapshot.file)])
         }
         for snapshot in snapshots where snapshot.taskID != 0 {
-            log.notice("session '\(session.name)': snapshot \(snapshot.index) (\(snapshot.bytes >> 10) KiB): task \(snapshot.taskType) #\(snapshot.taskID) of pid \(snapshot.pid) took \(Units.render(nanoseconds: snapshot.latencyNanoseconds / 1000 * 1000)), trigger \(snapshot.trigger)",
+            log.notice("session '\(session.name)': snapshot \(snapshot.index) (\(snapshot.bytes >> 10) KiB): task \(snapshot.taskType) #\(snapshot.taskID) of pid \(snapshot.pid) took \(snapshot.latencyNanoseconds / 1_000_000).\(snapshot.latencyNanoseconds / 100_000 % 10)ms, trigger \(snapshot.trigger)",
                        fields: Log.session(session.name) + [("TASK_TYPE", snapshot.taskType), ("TASK_ID", String(snapshot.taskID)),
                                                             ("CLIENT_PID", String(snapshot.pid)), ("SNAPSHOT", snapshot.file)])
         }
