@@ -10,7 +10,7 @@ import Glibc
 /// `rate` events per second (or unpaced at 0).
 struct Workload: Sendable {
     enum Kind: String, ExpressibleByArgument, CaseIterable, Sendable {
-        case counter, region, mixed
+        case counter, region, mixed, task
 
         /// Events one call of this kind records.
         var eventsPerCall: Int {
@@ -18,6 +18,7 @@ struct Workload: Sendable {
             case .counter: 1
             case .region: 2
             case .mixed: 4
+            case .task: 2
             }
         }
     }
@@ -87,6 +88,8 @@ struct Workload: Sendable {
                 for value in done..<end { Trace.counter("seq", value) }
             case .region:
                 for _ in done..<end { Trace.withRegion("work") {} }
+            case .task:
+                for _ in done..<end { TraceTask("request").end() }
             case .mixed:
                 for value in done..<end {
                     Trace.withRegion("work") {

@@ -16,7 +16,7 @@ struct TracedLoad: ParsableCommand {
         commandName: "traced-load",
         abstract: "Emit a known number of trace events into a running traced session and time them.")
 
-    @Option(help: "counter (1 event per call), region (an empty withRegion: 2 events), or mixed (a region around a counter and a log: 4 events).")
+    @Option(help: "counter (1 event per call), region (an empty withRegion: 2 events), mixed (a region around a counter and a log: 4 events), or task (a task \"request\" created and ended: 2 events).")
     var kind: Workload.Kind = .counter
 
     @Option(help: "Events to emit in all (rounded down to whole calls of the kind, split evenly between threads).")
