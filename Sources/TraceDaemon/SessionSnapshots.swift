@@ -14,10 +14,13 @@ import Glibc
 ///
 /// traced decides, not the client: it decodes the task begins, ends and
 /// renames (`task.type`) of the batches it drains, so a client pays nothing
-/// for triggers, set or not. Their events wait in a `TimeOrderBuffer` for
-/// the same settle delay as the OTLP path's (a task's begin, rename and end
-/// can come in different threads' chunks, in any order), then are matched
-/// in time order. A task of a trigger's type that ended later than the
+/// for triggers, set or not. A task is matched as its events come: its
+/// begin opens it, its end closes it, and one that lasted no longer than
+/// the lowest threshold is done with there (most are). One that lasted
+/// longer, or whose end came before its begin (threads' chunks come in any
+/// order), waits for the settle delay, as the OTLP path's events do, so
+/// that a rename or begin drained later still counts; then it is decided.
+/// A task of a trigger's type that ended later than the
 /// threshold after its creation fires it; the snapshot is taken
 /// `afterNanoseconds` after the task's end (or when the match is made, if
 /// that is later): the flight recorder's window as one trace file,
@@ -48,6 +51,14 @@ final class SessionSnapshots {
         var id: UInt64
     }
 
+    private struct Waiting {
+        var begin: Int64?
+        var end: Int64
+        var type: UInt32?
+        /// CLOCK_MONOTONIC ns when it is decided.
+        var decide: UInt64
+    }
+
     /// Tasks held open at most (a process that never ends what it begins).
     static let openLimit = 65536
 
@@ -56,10 +67,24 @@ final class SessionSnapshots {
     private let thresholds: [String: (threshold: UInt64, text: String, index: Int)]
     private let directory: String
     private let settle: Int64
-    private var buffer = TimeOrderBuffer()
     private let names = SpanNames()
     private let typeCategory: UInt32
+    /// The lowest threshold: a task no longer than this fires nothing.
+    private let lowest: UInt64
     private var open: [TaskKey: (begin: Int64, type: UInt32)] = [:]
+    /// Ended tasks that wait for the settle delay: slow enough to fire
+    /// (a rename may still come), or ended before their begin came.
+    private var waiting: [TaskKey: Waiting] = [:]
+    /// `waiting`'s keys in the order they came (decided in that order).
+    private var waitingOrder: [TaskKey] = []
+    private var waitingHead = 0
+    /// Each name number's trigger (its index in `list.triggers`), once
+    /// looked up: -1 none, -2 not looked up yet.
+    private var triggerOfNumber: [Int] = []
+    /// By a trigger's index: its type's lowest threshold, and that trigger.
+    private let triggerOfIndex: [(threshold: UInt64, text: String, index: Int)]
+    /// Renames of tasks not begun yet, and when they came.
+    private var earlyRenames: [TaskKey: (type: UInt32, came: UInt64)] = [:]
     private var pids: [UInt32: Int32] = [:]
     private var pending: [Fired] = []
     /// The end of the slow task of the last trigger that fired.
@@ -79,6 +104,8 @@ final class SessionSnapshots {
             }
         }
         self.thresholds = thresholds
+        triggerOfIndex = settings.triggers.map { thresholds[$0.type]! }
+        lowest = thresholds.values.map(\.0).min() ?? .max
         self.directory = directory + "/snapshots"
         self.settle = Int64(clamping: settle)
         typeCategory = names.number(String(describing: SpanCategory.taskType))
@@ -94,81 +121,136 @@ final class SessionSnapshots {
 
     func join(process: UInt32, pid: Int32) { pids[process] = pid }
 
+    /// Its last batches were taken: what it left open never ends.
     func leave(process: UInt32) {
-        buffer.add(SpanEvent(time: Int64(clamping: tc_monotonic_ns()), process: process, thread: 0, swiftTask: 0, task: 0,
-                             kind: .processLeft), from: UInt32.max, overflow: apply)
+        open = open.filter { $0.key.process != process }
         names.forget(process: process)
     }
 
-    /// Keeps a batch's task begins, ends and renames (its clock's ticks
+    /// Matches a batch's task begins, ends and renames (its clock's ticks
     /// turned into CLOCK_MONOTONIC ns by `nanoseconds`; `name`: the
     /// process's strings).
     func take(_ header: BatchHeader, events: UnsafeRawBufferPointer, nanoseconds: (UInt64) -> Int64?,
               name: (UInt32) -> String?) {
         guard !thresholds.isEmpty else { return }
         let process = header.process
+        let now = tc_monotonic_ns()
+        // The open tasks are worked on as a local (moved out and back, not
+        // copied): a stored property of a class is checked for exclusive
+        // access at every use, which was a sixth of this loop's time.
+        var open = [TaskKey: (begin: Int64, type: UInt32)]()
+        swap(&open, &self.open)
+        defer { swap(&open, &self.open) }
         var reader = ByteReader(events)
         var state = header.initialState
         while !reader.isAtEnd {
             guard let event = try? EventDecoder.next(&reader, &state) else { return }
-            let kind: SpanEvent.Kind
+            let key = TaskKey(process: process, id: event.task)
             switch event.kind {
             case .taskBegin:
-                kind = .taskBegan(parent: event.parentTask, type: names.number(event.name, of: process, name) ?? SpanNames.overflow)
-            case .taskEnd:
-                kind = .taskEnded
+                guard let time = nanoseconds(event.ticks) else { continue }
+                var type = names.number(event.name, of: process, name) ?? SpanNames.overflow
+                if let early = earlyRenames.removeValue(forKey: key) { type = early.type }
+                if waiting[key] != nil {
+                    waiting[key]?.begin = time
+                    if waiting[key]?.type == nil { waiting[key]?.type = type }
+                } else if open.count < Self.openLimit {
+                    open[key] = (time, type)
+                }
             case .log where event.task != 0:
                 guard names.number(event.name, of: process, name) == typeCategory else { continue }
-                kind = .log(category: typeCategory)
+                let type = names.number(String(decoding: event.message, as: UTF8.self))
+                if open[key] != nil {
+                    open[key]?.type = type
+                } else if waiting[key] != nil {
+                    waiting[key]?.type = type
+                } else if earlyRenames.count < Self.openLimit {
+                    earlyRenames[key] = (type, now)
+                }
+            case .taskEnd:
+                guard let end = nanoseconds(event.ticks) else { continue }
+                if let task = open.removeValue(forKey: key) {
+                    let latency = UInt64(clamping: end.saturatingSubtract(task.begin))
+                    guard latency > lowest else {
+                        count(type: task.type, latency: latency)
+                        continue
+                    }
+                    wait(key, Waiting(begin: task.begin, end: end, type: task.type, decide: now &+ UInt64(settle)))
+                } else {
+                    wait(key, Waiting(begin: nil, end: end, type: nil, decide: now &+ UInt64(settle)))
+                }
             default:
                 continue
             }
-            guard let time = nanoseconds(event.ticks) else { continue }
-            buffer.add(SpanEvent(time: time, process: process, thread: state.thread, swiftTask: 0, task: event.task, kind: kind),
-                       message: kind.isLog ? event.message : UnsafeRawBufferPointer(start: nil, count: 0),
-                       from: header.thread, overflow: apply)
         }
     }
 
-    /// One event, in time order.
-    private func apply(_ event: SpanEvent, _ message: UnsafeRawBufferPointer) {
-        let key = TaskKey(process: event.process, id: event.task)
-        switch event.kind {
-        case .taskBegan(_, let type):
-            if open.count < Self.openLimit { open[key] = (event.time, type) }
-        case .log:
-            guard open[key] != nil else { return }
-            open[key]?.type = names.number(String(decoding: message, as: UTF8.self))
-        case .taskEnded:
-            guard let task = open.removeValue(forKey: key) else {
-                list.unmatched += 1
-                return
-            }
-            let type = names[task.type]
-            guard let trigger = thresholds[type] else { return }
-            list.triggers[trigger.index].tasks += 1
-            let latency = UInt64(clamping: event.time.saturatingSubtract(task.begin))
-            guard latency > trigger.threshold else { return }
-            list.triggers[trigger.index].slow += 1
-            if let last = lastFired, event.time.saturatingSubtract(last) < Int64(clamping: settings.intervalNanoseconds) {
-                list.heldBack += 1
-                return
-            }
-            lastFired = event.time
-            pending.append(Fired(due: UInt64(clamping: event.time).saturatingAdd(settings.afterNanoseconds), trigger: trigger.text,
-                                 type: type, process: event.process, task: event.task, latency: latency))
-        case .processLeft:
-            open = open.filter { $0.key.process != event.process }
-        default:
-            break
+    private func wait(_ key: TaskKey, _ task: Waiting) {
+        guard waiting.count < Self.openLimit, waiting[key] == nil else { return }
+        waiting[key] = task
+        waitingOrder.append(key)
+    }
+
+    /// The trigger of the type numbered `type`, if it has one.
+    private func trigger(of type: UInt32) -> (threshold: UInt64, text: String, index: Int)? {
+        let number = Int(type)
+        if number >= triggerOfNumber.count {
+            triggerOfNumber += [Int](repeating: -2, count: max(number + 1 - triggerOfNumber.count, 64))
         }
+        if triggerOfNumber[number] == -2 { triggerOfNumber[number] = thresholds[names[type]]?.index ?? -1 }
+        let index = triggerOfNumber[number]
+        guard index >= 0 else { return nil }
+        return triggerOfIndex[index]
+    }
+
+    /// A task of `type` ended after `latency`: counted by its trigger.
+    private func count(type: UInt32, latency: UInt64) {
+        guard let trigger = trigger(of: type) else { return }
+        list.triggers[trigger.index].tasks += 1
+        if latency > trigger.threshold { list.triggers[trigger.index].slow += 1 }
+    }
+
+    /// Decides the waiting tasks whose settle delay is over (all of them
+    /// when `everything`).
+    private func decide(now: UInt64, everything: Bool = false) {
+        while waitingHead < waitingOrder.count {
+            let key = waitingOrder[waitingHead]
+            guard let task = waiting[key] else {
+                waitingHead += 1
+                continue
+            }
+            guard everything || task.decide <= now else { break }
+            waitingHead += 1
+            waiting[key] = nil
+            guard let begin = task.begin, let typeNumber = task.type else {
+                list.unmatched += 1
+                continue
+            }
+            let latency = UInt64(clamping: task.end.saturatingSubtract(begin))
+            count(type: typeNumber, latency: latency)
+            guard let trigger = trigger(of: typeNumber), latency > trigger.threshold else { continue }
+            let type = names[typeNumber]
+            if let last = lastFired, task.end.saturatingSubtract(last) < Int64(clamping: settings.intervalNanoseconds) {
+                list.heldBack += 1
+                continue
+            }
+            lastFired = task.end
+            pending.append(Fired(due: UInt64(clamping: task.end).saturatingAdd(settings.afterNanoseconds), trigger: trigger.text,
+                                 type: type, process: key.process, task: key.id, latency: latency))
+        }
+        if waitingHead > 1024 && waitingHead * 2 > waitingOrder.count {
+            waitingOrder.removeFirst(waitingHead)
+            waitingHead = 0
+        }
+        let expired = now.saturatingSubtract(UInt64(settle))
+        if !earlyRenames.isEmpty { earlyRenames = earlyRenames.filter { everything ? false : $0.value.came > expired } }
     }
 
     /// Matches what has settled, and takes the snapshots that are due:
     /// `window` gives the flight recorder's window as a trace file's bytes.
     /// Returns the snapshots taken.
     func tick(now: UInt64, window: () -> [UInt8]) -> [Taken] {
-        buffer.release(before: Int64(clamping: now).saturatingSubtract(settle), apply)
+        decide(now: now)
         var made: [Taken] = []
         while let first = pending.first, first.due <= now {
             pending.removeFirst()
@@ -179,7 +261,7 @@ final class SessionSnapshots {
 
     /// The session stopped: what is pending is taken now.
     func finish(window: () -> [UInt8]) -> [Taken] {
-        buffer.releaseAll(apply)
+        decide(now: tc_monotonic_ns(), everything: true)
         let due = pending
         pending = []
         let made = due.compactMap { save($0, bytes: window()) }
@@ -240,12 +322,6 @@ final class SessionSnapshots {
     }
 }
 
-private extension SpanEvent.Kind {
-    var isLog: Bool {
-        if case .log = self { return true }
-        return false
-    }
-}
 
 extension SessionSnapshots {
     /// The list a stopped session left in `directory`'s `snapshots/`, if any.
