@@ -77,10 +77,17 @@ final class FlightRecorder: SessionOutput {
     /// When the oldest frame held began: the close of the last one dropped.
     private(set) var heldSince: UInt64 = 0
 
+    /// While set (CLOCK_MONOTONIC ns), frames closed after it are not
+    /// dropped for their age: a task a snapshot trigger watches began then,
+    /// and its snapshot should hold it whole (`--window` still bounds the
+    /// bytes).
+    var holdSince: UInt64?
+
     private func evict(now: UInt64) {
         while frameStart < frames.count,
               heldBytes > windowBytes
-                || (windowNanoseconds > 0 && now &- frames[frameStart].closed > windowNanoseconds) {
+                || (windowNanoseconds > 0 && now &- frames[frameStart].closed > windowNanoseconds
+                    && frames[frameStart].closed < holdSince ?? .max) {
             heldSince = frames[frameStart].closed
             heldBytes &-= UInt64(frames[frameStart].bytes.count)
             frames[frameStart].bytes = []

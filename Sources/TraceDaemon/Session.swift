@@ -406,6 +406,7 @@ final class Session {
             for member in members.values where member.connected { writeDrops(of: member, into: &w) }
             execution?.writeDrops(into: &w)
         }
+        if let recorder = output as? FlightRecorder, let snapshots { recorder.holdSince = snapshots.oldestWatchedBegin() }
         output.flush(now: now)
         otlp?.tick(now: now, tallies: otlpTallies)
         releaseDeparted()

@@ -39,6 +39,8 @@ final class SessionSnapshots {
     /// A trigger fired: the snapshot is due at `due` (CLOCK_MONOTONIC ns).
     private struct Fired {
         var due: UInt64
+        /// When the slow task began (CLOCK_MONOTONIC ns; 0 by hand).
+        var begin: Int64 = 0
         var trigger: String
         var type: String
         var process: UInt32
@@ -191,6 +193,19 @@ final class SessionSnapshots {
         waitingOrder.append(key)
     }
 
+    /// When the oldest task that may still be snapshot began (CLOCK_MONOTONIC
+    /// ns), if any: an open task of a type with a trigger, an ended one
+    /// waiting to be decided, one whose snapshot is due. The flight recorder
+    /// keeps what followed, so that the snapshot holds the task whole even
+    /// when it outlasts the window's age.
+    func oldestWatchedBegin() -> UInt64? {
+        var oldest: Int64?
+        for task in open.values where trigger(of: task.type) != nil { oldest = min(oldest ?? .max, task.begin) }
+        for task in waiting.values { if let begin = task.begin { oldest = min(oldest ?? .max, begin) } }
+        for fired in pending { oldest = min(oldest ?? .max, fired.begin) }
+        return oldest.map { UInt64(clamping: $0) }
+    }
+
     /// The trigger of the type numbered `type`, if it has one.
     private func trigger(of type: UInt32) -> (threshold: UInt64, text: String, index: Int)? {
         let number = Int(type)
@@ -235,7 +250,7 @@ final class SessionSnapshots {
                 continue
             }
             lastFired = task.end
-            pending.append(Fired(due: UInt64(clamping: task.end).saturatingAdd(settings.afterNanoseconds), trigger: trigger.text,
+            pending.append(Fired(due: UInt64(clamping: task.end).saturatingAdd(settings.afterNanoseconds), begin: begin, trigger: trigger.text,
                                  type: type, process: key.process, task: key.id, latency: latency))
         }
         if waitingHead > 1024 && waitingHead * 2 > waitingOrder.count {

@@ -14,9 +14,9 @@ import TestSupport
 
     /// The requests scenario as a client of `daemon` (1 ms a request, the
     /// one at `outlier` 150 ms); waits for it.
-    static func requests(_ daemon: TracedDaemon, tasks: Int, outlier: Int? = nil) throws {
+    static func requests(_ daemon: TracedDaemon, tasks: Int, outlier: Int? = nil, outlierMicroseconds: Int = 150_000) throws {
         var options = ["requests", "--tasks", String(tasks), "--slow-us", "1000"]
-        if let outlier { options += ["--outlier-at", String(outlier), "--outlier-us", "150000"] }
+        if let outlier { options += ["--outlier-at", String(outlier), "--outlier-us", String(outlierMicroseconds)] }
         let client = try Background(Processes.executable("TraceFixture"), options, environment: daemon.clientEnvironment)
         let result = client.wait(seconds: 120)
         #expect(result.status == 0, "\(result.standardError)")
@@ -90,6 +90,22 @@ import TestSupport
         #expect(files == ["000001.trace", "000002.trace", "snapshots.json"], "\(files)")
         // Still listed once stopped.
         #expect(((try daemon.json(["snapshots", "fr"]) as? [String: Any])?["snapshots"] as? [[String: Any]])?.count == 2)
+    }
+
+    @Test func aTaskLongerThanTheWindowsAgeIsHeldWhole() throws {
+        // A 4 s request, a 1 s window: the recorder keeps what followed the
+        // watched task's begin while it is open.
+        let daemon = try TracedDaemon()
+        let started = try daemon.tracectl(["start", "long", "--flight-recorder", "--window-time", "1s", "--trigger", "request>2s",
+                                           "--trigger-after", "100ms", "--no-exec"])
+        #expect(started.status == 0, "\(started.standardError)")
+        try Self.requests(daemon, tasks: 1500, outlier: 500, outlierMicroseconds: 4_000_000)
+        let directory = Self.snapshots(daemon, "long")
+        #expect(eventually(20) { FileManager.default.fileExists(atPath: directory + "/000001.trace") })
+        let slow = try #require(try Self.tasks(directory + "/000001.trace", ["--slowest", "1"]).first)
+        let begin = try #require(slow["begin"] as? Int), end = try #require(slow["end"] as? Int)
+        #expect(end - begin >= 4_000_000_000)
+        #expect((slow["regions"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String } == ["handle", "tiny"])
     }
 
     @Test func noSlowTaskNoSnapshot() throws {
