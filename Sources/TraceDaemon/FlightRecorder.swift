@@ -131,17 +131,12 @@ final class FlightRecorder: SessionOutput {
         let bytes = dump()
         let path = directory + "/" + RotatingFiles.name(0)
         do {
-            let descriptor = try FileDescriptor.open(path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC, permissions: 0o640)
-            defer { descriptor.close() }
-            try descriptor.writeAll(bytes)
-            try descriptor.sync()
-            try FileSystem.rename(path + ".tmp", to: path)
+            try FileSystem.replace(path, with: bytes, durable: true)
             try FileSystem.syncDirectory(directory)
             written = path
             totals.files = 1
             totals.diskBytes = UInt64(bytes.count)
         } catch {
-            try? FileSystem.unlink(path + ".tmp")
             failure = SessionStatus.WriteFailure(message: "writing '\(path)' failed: \(error)",
                                                  realtimeNanoseconds: tc_realtime_ns(), resumed: false)
         }

@@ -18,6 +18,8 @@ final class SessionOTLP {
     private var buffer = TimeOrderBuffer()
     /// The names the buffered events refer to.
     private let names = SpanNames()
+    /// The name of a task or region whose string the process did not send.
+    private lazy var unknownName = names.number("?")
     /// Each process's counters changed since the last metrics request: the
     /// last value and its time.
     private var counters: [UInt32: [String: (time: Int64, value: OTLPMetric.Value)]] = [:]
@@ -86,7 +88,6 @@ final class SessionOTLP {
         let process = header.process
         var reader = ByteReader(events)
         var state = header.initialState
-        let unknown = names.number("?")
         while !reader.isAtEnd {
             guard let event = try? EventDecoder.next(&reader, &state) else { return }
             guard let time = nanoseconds(event.ticks) else { continue }
@@ -94,11 +95,11 @@ final class SessionOTLP {
             var thread = state.thread
             var message = UnsafeRawBufferPointer(start: nil, count: 0)
             switch event.kind {
-            case .taskBegin: kind = .taskBegan(parent: event.parentTask, type: names.number(event.name, of: process, name) ?? unknown)
+            case .taskBegin: kind = .taskBegan(parent: event.parentTask, type: names.number(event.name, of: process, name) ?? unknownName)
             case .taskEnd: kind = .taskEnded
             case .regionBegin:
                 guard event.task != 0 else { continue }
-                kind = .regionBegan(sequence: event.regionSequence, type: names.number(event.name, of: process, name) ?? unknown)
+                kind = .regionBegan(sequence: event.regionSequence, type: names.number(event.name, of: process, name) ?? unknownName)
             case .regionEnd, .regionEndForeign:
                 kind = .regionEnded(sequence: event.regionSequence)
                 thread = event.regionThread

@@ -293,18 +293,12 @@ final class SessionSnapshots {
     var lastFailure: String? { failure }
 
     private func save(_ fired: Fired, bytes: [UInt8]) -> Taken? {
-        let digits = String(nextIndex)
-        let file = String(repeating: "0", count: max(0, 6 - digits.count)) + digits + ".trace"
+        let file = RotatingFiles.name(nextIndex)
         let path = directory + "/" + file
         do {
             try FileSystem.makeDirectories(directory, mode: 0o750)
-            let descriptor = try FileDescriptor.open(path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC, permissions: 0o640)
-            defer { descriptor.close() }
-            try descriptor.writeAll(bytes)
-            try descriptor.sync()
-            try FileSystem.rename(path + ".tmp", to: path)
+            try FileSystem.replace(path, with: bytes, durable: true)
         } catch {
-            try? FileSystem.unlink(path + ".tmp")
             failure = "snapshot \(nextIndex): writing '\(path)' failed: \(error)"
             return nil
         }
@@ -327,10 +321,7 @@ final class SessionSnapshots {
         guard let data = try? encoder.encode(list) else { return }
         let path = directory + "/snapshots.json"
         do {
-            let descriptor = try FileDescriptor.open(path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC, permissions: 0o640)
-            defer { descriptor.close() }
-            try descriptor.writeAll(Array(data))
-            try FileSystem.rename(path + ".tmp", to: path)
+            try FileSystem.replace(path, with: Array(data), durable: false)
         } catch {
             failure = "writing '\(path)' failed: \(error)"
         }
@@ -341,10 +332,7 @@ final class SessionSnapshots {
 extension SessionSnapshots {
     /// The list a stopped session left in `directory`'s `snapshots/`, if any.
     static func stored(in directory: String) -> SnapshotList? {
-        let path = directory + "/snapshots/snapshots.json"
-        guard let descriptor = try? FileDescriptor.open(path, O_RDONLY) else { return nil }
-        defer { descriptor.close() }
-        guard let bytes = try? descriptor.readToEnd(limit: 4 << 20) else { return nil }
+        guard let bytes = try? Storage.read(directory + "/snapshots/snapshots.json") else { return nil }
         return try? JSONDecoder().decode(SnapshotList.self, from: Data(bytes))
     }
 }

@@ -46,16 +46,7 @@ struct Storage {
         let record = Record(config: session.config, status: session.status(), position: session.writtenPosition)
         let path = directory(for: session.name) + "/session.json"
         guard let data = try? JSONEncoder().encode(record) else { return }
-        let descriptor = try FileDescriptor.open(path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC, permissions: 0o640)
-        do {
-            defer { descriptor.close() }
-            try descriptor.writeAll(Array(data))
-            if durable { try descriptor.sync() }
-            try FileSystem.rename(path + ".tmp", to: path)
-        } catch {
-            try? FileSystem.unlink(path + ".tmp")
-            throw error
-        }
+        try FileSystem.replace(path, with: Array(data), durable: durable)
     }
 
     /// Sessions left by an earlier traced. Those it did not finish are
@@ -130,7 +121,8 @@ struct Storage {
         trash.discard(session.directory)
     }
 
-    private static func read(_ path: String) throws(SystemError) -> [UInt8] {
+    /// A small file's bytes (at most 1 MiB): `session.json` and the like.
+    static func read(_ path: String) throws(SystemError) -> [UInt8] {
         let descriptor = try FileDescriptor.open(path, O_RDONLY)
         defer { descriptor.close() }
         return try descriptor.readToEnd(limit: 1 << 20)

@@ -10,6 +10,24 @@ package enum FileSystem {
         try Syscall.call("rename", subject: from) { Glibc.rename(from, to) }
     }
 
+    /// Replaces `path` whole with `bytes`: written to `path.tmp` (mode
+    /// 0640; fsynced first when `durable`), then renamed over it. On a
+    /// failure (a full disk) the temporary file is removed and `path` keeps
+    /// what it had.
+    package static func replace(_ path: String, with bytes: [UInt8], durable: Bool) throws(SystemError) {
+        let temporary = path + ".tmp"
+        do {
+            let descriptor = try FileDescriptor.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, permissions: 0o640)
+            defer { descriptor.close() }
+            try descriptor.writeAll(bytes)
+            if durable { try descriptor.sync() }
+            try rename(temporary, to: path)
+        } catch {
+            try? unlink(temporary)
+            throw error
+        }
+    }
+
     /// `unlink(2)`; a file that is already gone is not an error.
     package static func unlink(_ path: String) throws(SystemError) {
         do {
