@@ -44,6 +44,20 @@ package struct LatencyDistribution: Sendable {
 
     package var mean: Int64 { count == 0 ? 0 : total / Int64(count) }
 
+    /// Adds what `other` recorded: the same as recording its durations here.
+    package mutating func add(_ other: LatencyDistribution) {
+        guard other.count > 0 else { return }
+        histogram.add(other.histogram)
+        count += other.count
+        total = total.saturatingAdd(other.total)
+        minimum = min(minimum, other.minimum)
+        maximum = max(maximum, other.maximum)
+        if other.bucketCounts.count > bucketCounts.count {
+            bucketCounts.append(contentsOf: repeatElement(0, count: other.bucketCounts.count - bucketCounts.count))
+        }
+        for (index, count) in other.bucketCounts.enumerated() { bucketCounts[index] += count }
+    }
+
     /// Exact counts per log-scale bucket (`LogBuckets`), non-empty buckets only.
     package var buckets: [(bucket: LogBuckets.Bucket, count: Int)] {
         bucketCounts.enumerated().filter { $0.element > 0 }.map { (LogBuckets.bucket($0.offset), $0.element) }

@@ -17,6 +17,9 @@ final class ControlConnection {
     var greeted = false
     var answered = false
     var fetch: FetchStream?
+    /// Set while it watches a running session (`Daemon+Live`): it stays
+    /// open after its request, and frames are queued to it as they come.
+    var watching: LiveWatch?
     /// When it connected, and when it last took reply bytes (CLOCK_MONOTONIC
     /// ns): how long it may idle is bounded (`Daemon.requestDeadline`,
     /// `Daemon.replyStallLimit`).
@@ -32,6 +35,8 @@ final class ControlConnection {
     }
 
     var hasPendingOutput: Bool { sent < outgoing.count || fetch != nil }
+    /// Reply bytes queued and not sent yet.
+    var pendingBytes: Int { outgoing.count - sent }
 
     func queue(_ reply: ControlReply) {
         if sent == outgoing.count {
@@ -73,6 +78,7 @@ final class ControlConnection {
 
     func close() {
         fetch = nil
+        watching = nil
         socket.close()
     }
 }

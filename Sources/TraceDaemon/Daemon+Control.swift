@@ -6,7 +6,8 @@ import TraceSystem
 import Glibc
 #endif
 
-// The control socket: one request per connection (docs/protocol.md).
+// The control socket: one request per connection (docs/protocol.md); a
+// watch keeps its connection until the session stops (Daemon+Live).
 extension Daemon {
     func acceptControls() {
         guard let listener = controlListener else { return }
@@ -133,6 +134,7 @@ extension Daemon {
         case .listSnapshots(let name): reply(connection, snapshotsRequested(name, by: connection.credentials))
         case .fetchSnapshot(let name, let index): fetchSnapshotRequested(name, index: index, by: connection)
         case .takeSnapshot(let name): reply(connection, snapshotRequested(name, by: connection.credentials))
+        case .watch(let name): watchRequested(name, by: connection)
         }
     }
 
@@ -233,7 +235,7 @@ extension Daemon {
         }
         if connection.hasPendingOutput {
             try? epoll.modify(connection.socket, [.readable, .hangUp, .writable], token: Self.controlSocket | connection.id)
-        } else if connection.answered && !isWaitingForStop(connection) {
+        } else if connection.answered && connection.watching == nil && !isWaitingForStop(connection) {
             closeControl(connection)
         } else {
             try? epoll.modify(connection.socket, [.readable, .hangUp], token: Self.controlSocket | connection.id)

@@ -123,6 +123,7 @@ extension Daemon {
         log.info("session '\(session.name)' stopped: \(status.events) events, \(status.droppedTotal) dropped, \(status.files) file(s), \(status.diskBytes >> 10) KiB", fields: Log.session(session.name))
         for waiter in session.stopWaiters { reply(to: waiter, .stopped(status)) }
         session.stopWaiters = []
+        endViewers(of: session, status)
         updateStatus()
         enforceQuota()
     }

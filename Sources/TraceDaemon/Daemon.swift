@@ -291,6 +291,7 @@ package final class Daemon {
                 reportFailure(session)
                 reportOTLPProblem(session, now: now)
                 report(session.takeSnapshots(now: now), of: session)
+                tickViewers(of: session, now: now)
                 if now &- session.savedMonotonic >= Self.statusSaveInterval { persist(session, durable: false) }
             }
             endingOTLP.removeAll { $0.closeIfDone() }

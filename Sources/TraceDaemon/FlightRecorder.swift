@@ -64,6 +64,7 @@ final class FlightRecorder: SessionOutput {
     private func closeFrame(now: UInt64) {
         guard pending.count > openingBytes else { return }
         let frame = pending.bytes.withUnsafeBytes { Array(compressor.frame(of: $0)) }
+        framing.closed(frame[...])
         frames.append((frame, now))
         heldBytes &+= UInt64(frame.count)
         pending.removeAll()

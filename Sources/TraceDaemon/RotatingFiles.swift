@@ -78,6 +78,7 @@ final class RotatingFiles: SessionOutput {
         // Frames close well before the file's size limit, so rotation is prompt.
         let writer = TraceFileWriter(descriptor: descriptor, header: header,
                                      frameTarget: Int(min(1 << 20, max(16 << 10, maxFileSize / 4))), writingBack: true)
+        writer.frameWritten = framing.closed
         current = (writer, descriptor, path)
         totals.files += 1
         write { writer throws(TraceWriteError) in try writer.append(framing.preamble) }

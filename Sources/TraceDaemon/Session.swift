@@ -75,6 +75,11 @@ final class Session {
     let snapshots: SessionSnapshots?
     /// The cgroups of its `--unit`s and `--cgroup`s (set at start).
     var cgroupDirectories: [String] = []
+    /// Control connections watching it (`tracectl top`, `tail`), and what
+    /// hands them each frame written, with the events it holds (set while
+    /// there are viewers: docs/design.md, "Watching a session").
+    var viewers: [UInt64] = []
+    var frameObserver: ((_ frame: ArraySlice<UInt8>, _ events: UInt64) -> Void)?
 
     /// `sending`: traced.conf's limits for an OTLP sender (its URL is the session's).
     init(name: String, config: SessionConfig, owner: UInt32, directory: String, trash: Trash,
@@ -110,7 +115,8 @@ final class Session {
             preamble: { [unowned self] w in self.writePreamble(into: &w) },
             ending: { [unowned self] w in self.writeEnding(into: &w) },
             clockSyncs: { [unowned self] w in self.writeSyncHistory(into: &w) },
-            settled: { [unowned self] written in self.settle(written: written) })
+            settled: { [unowned self] written in self.settle(written: written) },
+            closed: { [unowned self] frame in self.frameClosed(frame) })
         switch config.mode {
         case .streaming:
             // `config` passed SessionConfig.validated(): maxFiles <= 100,000.
@@ -377,6 +383,24 @@ final class Session {
         member.pendingBytes = member.pendingBytes.saturatingAdd(bytes)
     }
 
+    /// A frame of the output was written: to the viewers, with the events
+    /// it holds (those appended since the last frame, not settled yet).
+    private func frameClosed(_ frame: ArraySlice<UInt8>) {
+        guard let frameObserver else { return }
+        frameObserver(frame, unsettled.reduce(0) { $0.saturatingAdd($1.pendingEvents) })
+    }
+
+    /// The start of a viewer's trace: a file header and everything a new
+    /// file begins with (clock syncs, process and metadata records), as one
+    /// frame; the frames written after it follow.
+    func liveStart() -> [UInt8] {
+        var first = ByteWriter(capacity: 64 << 10)
+        FileHeader(createdRealtimeNanoseconds: tc_realtime_ns(), producer: "traced \(Version.current)", session: name,
+                   fileIndex: 0).encode(into: &first)
+        writePreamble(into: &first)
+        return first.bytes.withUnsafeBytes { Array(LZ4FrameCompressor().frame(of: $0)) }
+    }
+
     /// The output wrote (or lost) everything appended so far.
     private func settle(written: Bool) {
         // Counts carried first: a loss below makes them stale again.
@@ -470,9 +494,11 @@ final class Session {
         // Drop counters come from clients' buffers: sums saturate (an
         // untrusted client's are frozen at their last plausible reading).
         let clients = members.values.sorted(by: { $0.id < $1.id }).map { member in
-            SessionStatus.Client(pid: member.pid, name: member.name, connected: member.connected, events: member.events,
-                                 dropped: DropReason.named(member.drops()), bytes: member.bytes, malformed: member.malformed,
-                                 untrusted: member.untrusted)
+            let buffer = member.connected ? member.client?.consumer : nil
+            return SessionStatus.Client(pid: member.pid, name: member.name, connected: member.connected, events: member.events,
+                                        dropped: DropReason.named(member.drops()), bytes: member.bytes, malformed: member.malformed,
+                                        untrusted: member.untrusted, chunksInUse: UInt64(buffer?.chunksInUse() ?? 0),
+                                        chunks: UInt64(buffer?.geometry.chunkCount ?? 0))
         }
         return SessionStatus(name: name, state: state, mode: config.mode, owner: owner,
                              startedRealtimeNanoseconds: startedRealtime, stoppedRealtimeNanoseconds: stoppedRealtime,

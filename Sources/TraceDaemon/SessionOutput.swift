@@ -61,4 +61,8 @@ struct Framing {
     /// a frame on disk, or in the flight recorder's window) or lost (false:
     /// a write failed, or writing is suspended after one).
     let settled: (_ written: Bool) -> Void
+    /// A frame was closed: its compressed bytes, as written (before the
+    /// `settled(true)` that counts what it holds). Viewers of the session
+    /// get them (`Session.frameObserver`).
+    let closed: (_ frame: ArraySlice<UInt8>) -> Void
 }

@@ -26,6 +26,8 @@ package final class TraceFileWriter {
     private var dropsPages = true
     /// Where the last frame written starts in the file.
     private var previousFrameStart = 0
+    /// Told each frame's compressed bytes once they are written.
+    package var frameWritten: ((ArraySlice<UInt8>) -> Void)?
 
     /// Starts a file on `descriptor` with `header` as its first record.
     ///
@@ -90,6 +92,7 @@ package final class TraceFileWriter {
                 do { try descriptor.dropCachedPages(offset: 0, length: previousFrameStart) } catch { dropsPages = false }
             }
         }
+        frameWritten?(frame)
         previousFrameStart = compressedBytes
         compressedBytes += frame.count
         uncompressedBytes += raw

@@ -145,8 +145,16 @@ package final class TraceReader {
         flushAggregates()
     }
 
+    /// Reads the next whole frames of a trace as it is written (a watched
+    /// session's, `tracectl top`): they continue what was read before, so
+    /// they need not start with a file header nor end with an end record.
+    /// Tables accumulate as for files.
+    package func readContinuing(_ frames: UnsafeRawBufferPointer, visit: (BatchHeader, RawEvent) -> Void) {
+        read(file: frames, mode: .decode, continuing: true, visit: visit)
+    }
+
     /// `release(offset)` is told when the bytes below `offset` are no longer needed.
-    private func read(file: UnsafeRawBufferPointer, mode: BatchMode, release: (Int) -> Void = { _ in },
+    private func read(file: UnsafeRawBufferPointer, mode: BatchMode, continuing: Bool = false, release: (Int) -> Void = { _ in },
                       visit: (BatchHeader, RawEvent) -> Void) {
         var offset = 0
         if !LZ4FrameDecompressor.startsFrame(file, at: 0) {
@@ -157,7 +165,7 @@ package final class TraceReader {
             report(0, .skippedBytes(next))
             offset = next
         }
-        var first = true
+        var first = !continuing
         var sawEnd = false
         while offset < file.count {
             let rest = UnsafeRawBufferPointer(rebasing: file[offset...])
@@ -181,7 +189,7 @@ package final class TraceReader {
                 offset = next
             }
         }
-        if sawEnd { finishedFiles += 1 } else { report(file.count, .missingFileEnd) }
+        if sawEnd { finishedFiles += 1 } else if !continuing { report(file.count, .missingFileEnd) }
     }
 
     /// After a corrupt frame at `offset`: the next offset where a frame

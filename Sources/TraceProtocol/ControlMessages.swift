@@ -17,6 +17,10 @@ package enum ControlRequest: Equatable, Sendable {
     case fetchSnapshot(name: String, index: UInt64)
     /// A snapshot of a running flight recorder's window, now.
     case takeSnapshot(name: String)
+    /// A running session's trace as it is written, until it stops
+    /// (`tracectl top`, `tail`): LiveData, LiveLost and LiveStatus replies,
+    /// then Stopped.
+    case watch(name: String)
 
     package func encode() -> [UInt8] {
         switch self {
@@ -36,12 +40,13 @@ package enum ControlRequest: Equatable, Sendable {
                 w.varint(index)
             }
         case .takeSnapshot(let name): Frame.encode(.takeSnapshot) { $0.string(name) }
+        case .watch(let name): Frame.encode(.watch) { $0.string(name) }
         }
     }
 
     package init(type: UInt8, decoding r: inout ByteReader) throws(ProtocolError) {
         guard let kind = MessageType(rawValue: type),
-              [.start, .stop, .list, .status, .fetch, .listSnapshots, .fetchSnapshot, .takeSnapshot].contains(kind) else {
+              [.start, .stop, .list, .status, .fetch, .listSnapshots, .fetchSnapshot, .takeSnapshot, .watch].contains(kind) else {
             throw .invalidRequest("message type 0x\(String(type, radix: 16)) is not a request")
         }
         do throws(DecodeError) {
@@ -56,6 +61,7 @@ package enum ControlRequest: Equatable, Sendable {
             case .fetchSnapshot:
                 self = .fetchSnapshot(name: try r.string("session name", limit: 256), index: try r.varint("snapshot index"))
             case .takeSnapshot: self = .takeSnapshot(name: try r.string("session name", limit: 256))
+            case .watch: self = .watch(name: try r.string("session name", limit: 256))
             default: self = .fetch(name: try r.string("session name", limit: 256))
             }
         } catch {
@@ -133,6 +139,14 @@ package enum ControlReply: Equatable, Sendable {
     case fetchEnd(bytes: UInt64, files: UInt64)
     case snapshots(SnapshotList)
     case snapshotTaken(SnapshotList.Entry)
+    /// A watched session's trace bytes: LZ4 frames, a trace file's start
+    /// (header, metadata) first, as a fetch's bytes are read.
+    case liveData([UInt8])
+    /// The viewer did not keep up and this much of the session's trace was
+    /// not sent to it; the next LiveData starts a trace file again.
+    case liveLost(LiveLoss)
+    /// A watched session's status, once a second.
+    case liveStatus(SessionStatus)
     case error(ProtocolError)
 
     package func encode() -> [UInt8] {
@@ -158,6 +172,9 @@ package enum ControlReply: Equatable, Sendable {
             }
         case .snapshots(let list): Frame.encode(.snapshots) { list.encode(into: &$0) }
         case .snapshotTaken(let entry): Frame.encode(.snapshotTaken) { entry.encode(into: &$0) }
+        case .liveData(let bytes): Frame.encode(.liveData) { $0.raw(bytes) }
+        case .liveLost(let loss): Frame.encode(.liveLost) { loss.encode(into: &$0) }
+        case .liveStatus(let status): Frame.encode(.liveStatus) { status.encode(into: &$0) }
         case .error(let error):
             Frame.encode(.error) { w in
                 w.varint(error.code)
@@ -178,6 +195,9 @@ package enum ControlReply: Equatable, Sendable {
         case .fetchEnd: self = .fetchEnd(bytes: try r.varint("bytes"), files: try r.varint("files"))
         case .snapshots: self = .snapshots(try SnapshotList(decoding: &r))
         case .snapshotTaken: self = .snapshotTaken(try SnapshotList.Entry(decoding: &r))
+        case .liveData: self = .liveData(Array(try r.bytes(r.remaining, "live data")))
+        case .liveLost: self = .liveLost(try LiveLoss(decoding: &r))
+        case .liveStatus: self = .liveStatus(try SessionStatus(decoding: &r))
         case .error:
             let code = try r.varint("error code")
             self = .error(ProtocolError(code: code, message: try r.string("error message", limit: 4096)))
@@ -192,5 +212,34 @@ package enum ControlReply: Equatable, Sendable {
         var sessions: [SessionStatus] = []
         for _ in 0..<count { sessions.append(try SessionStatus(decoding: &r)) }
         return sessions
+    }
+}
+
+/// What a watching viewer missed because it did not take its bytes in time
+/// (traced never waits for a viewer): whole frames of the session's trace.
+package struct LiveLoss: Equatable, Sendable, Codable {
+    package var frames: UInt64 = 0
+    package var bytes: UInt64 = 0
+    /// The clients' events those frames held.
+    package var events: UInt64 = 0
+
+    package init(frames: UInt64 = 0, bytes: UInt64 = 0, events: UInt64 = 0) {
+        self.frames = frames
+        self.bytes = bytes
+        self.events = events
+    }
+
+    package var isEmpty: Bool { frames == 0 }
+
+    package func encode(into w: inout ByteWriter) {
+        w.varint(frames)
+        w.varint(bytes)
+        w.varint(events)
+    }
+
+    package init(decoding r: inout ByteReader) throws(DecodeError) {
+        frames = try r.varint("lost frames")
+        bytes = try r.varint("lost bytes")
+        events = try r.varint("lost events")
     }
 }

@@ -73,6 +73,7 @@ package enum MessageType: UInt8, Sendable {
     case listSnapshots = 0x16
     case fetchSnapshot = 0x17
     case takeSnapshot = 0x18
+    case watch = 0x19
     // Control socket: replies
     case started = 0x20
     case error = 0x21
@@ -83,6 +84,9 @@ package enum MessageType: UInt8, Sendable {
     case stopped = 0x26
     case snapshots = 0x27
     case snapshotTaken = 0x28
+    case liveData = 0x29
+    case liveLost = 0x2A
+    case liveStatus = 0x2B
 }
 
 /// The protocol version both sockets speak (docs/protocol.md, "Versions").
@@ -95,7 +99,9 @@ package enum ProtocolVersion {
     /// 3: SessionConfig and SessionStatus carry OTLP.
     /// 4: SessionConfig carries snapshot triggers; snapshots are listed,
     /// fetched and taken.
-    package static let control: UInt64 = 4
+    /// 5: a running session is watched (`watch`: live trace bytes, losses,
+    /// a status each second); a client's status carries its buffer's use.
+    package static let control: UInt64 = 5
 }
 
 /// The release of traced, tracectl and TraceClient.

@@ -24,6 +24,9 @@ package final class MessageChannel {
         }
     }
 
+    /// Whether `receive` would return without reading the socket.
+    package var holdsMessage: Bool { buffer.holdsWhole(limit: limit) }
+
     /// One message; nil when the peer closed the connection.
     package func receive() throws(ChannelError) -> MessageBuffer.Message? {
         while true {
@@ -94,6 +97,13 @@ package struct MessageBuffer {
     package init() {}
 
     package var pendingBytes: Int { bytes.count - start }
+
+    /// Whether a whole message (or an invalid length) waits: `next` would
+    /// not need more bytes.
+    package func holdsWhole(limit: Int) -> Bool {
+        if case .incomplete = Frame.parse(bytes[start...], limit: limit) { return false }
+        return true
+    }
 
     package mutating func append(_ data: [UInt8]) {
         if start > 0 && start == bytes.count {

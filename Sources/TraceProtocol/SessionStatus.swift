@@ -27,9 +27,14 @@ package struct SessionStatus: Equatable, Sendable, Codable {
         /// backwards, a chunk claimed more events than its bytes hold), or
         /// nil. An untrusted client's drops are not shown or summed.
         package var untrusted: String?
+        /// Chunks of its shared buffer holding events not yet drained (being
+        /// written, or complete), and the buffer's chunks in all (0 once it
+        /// left): how close it is to dropping.
+        package var chunksInUse: UInt64 = 0
+        package var chunks: UInt64 = 0
 
         package init(pid: Int32, name: String, connected: Bool, events: UInt64, dropped: [String: UInt64], bytes: UInt64,
-                     malformed: UInt64 = 0, untrusted: String? = nil) {
+                     malformed: UInt64 = 0, untrusted: String? = nil, chunksInUse: UInt64 = 0, chunks: UInt64 = 0) {
             self.pid = pid
             self.name = name
             self.connected = connected
@@ -38,6 +43,8 @@ package struct SessionStatus: Equatable, Sendable, Codable {
             self.bytes = bytes
             self.malformed = malformed
             self.untrusted = untrusted
+            self.chunksInUse = chunksInUse
+            self.chunks = chunks
         }
     }
 
@@ -203,6 +210,8 @@ package struct SessionStatus: Equatable, Sendable, Codable {
             w.varint(client.bytes)
             w.varint(client.malformed)
             w.string(client.untrusted ?? "")
+            w.varint(client.chunksInUse)
+            w.varint(client.chunks)
         }
         w.byte(execution == nil ? 0 : 1)
         if let execution {
@@ -262,8 +271,11 @@ package struct SessionStatus: Equatable, Sendable, Codable {
             let bytes = try r.varint("bytes")
             let malformed = try r.varint("malformed")
             let untrusted = try r.string("untrusted", limit: 4096)
+            let chunksInUse = try r.varint("chunks in use")
+            let chunks = try r.varint("chunks")
             clients.append(Client(pid: pid, name: name, connected: connected, events: events, dropped: dropped, bytes: bytes,
-                                  malformed: malformed, untrusted: untrusted.isEmpty ? nil : untrusted))
+                                  malformed: malformed, untrusted: untrusted.isEmpty ? nil : untrusted,
+                                  chunksInUse: chunksInUse, chunks: chunks))
         }
         if try r.byte("execution") != 0 {
             var execution = Execution(recording: try r.byte("recording") != 0, problem: try r.string("problem", limit: 4096),

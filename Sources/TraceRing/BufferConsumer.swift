@@ -131,6 +131,16 @@ package final class BufferConsumer {
 
     private var header: UnsafeMutablePointer<tc_buffer_header> { geometry.header(in: mapping.base) }
 
+    /// Chunks not free now (being written, or complete and not drained yet):
+    /// how full the buffer is. A relaxed load per chunk, for a status.
+    package func chunksInUse() -> Int {
+        var used = 0
+        for index in 0..<geometry.chunkCount where Int(tc_chunk_state_load_relaxed(geometry.chunk(index, in: mapping.base))) != TC_CHUNK_FREE {
+            used += 1
+        }
+        return used
+    }
+
     // MARK: Metadata
 
     /// Takes metadata records committed since the last call, in order.

@@ -7,7 +7,7 @@ struct TraceCtl: ParsableCommand {
         commandName: "tracectl",
         abstract: "Control traced sessions and read the traces they produce.",
         version: Version.current,
-        subcommands: [Start.self, Stop.self, Fetch.self, List.self, Status.self, Snapshots.self, Snapshot.self, Report.self, Tasks.self, Dump.self, Export.self, Profile.self]
+        subcommands: [Start.self, Stop.self, Fetch.self, List.self, Status.self, Top.self, Tail.self, Snapshots.self, Snapshot.self, Report.self, Tasks.self, Dump.self, Export.self, Profile.self]
     )
 
     /// Runs the command; a `Failure` it throws is its sentence and exit

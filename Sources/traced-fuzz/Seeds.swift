@@ -57,6 +57,7 @@ enum Seeds {
             + ControlRequest.stop(name: "s").encode() + ControlRequest.list.encode() + ControlRequest.status(name: "s").encode()
             + ControlRequest.fetch(name: "s").encode() + ControlRequest.listSnapshots(name: "s").encode()
             + ControlRequest.fetchSnapshot(name: "s", index: 2).encode() + ControlRequest.takeSnapshot(name: "s").encode()
+            + ControlRequest.watch(name: "s").encode()
         let client = SessionStatus.Client(pid: 42, name: "cafe", connected: true, events: 1000,
                                           dropped: ["buffer full": 3], bytes: 20_000, malformed: 1)
         var sending = SessionStatus.OTLP(url: "http://127.0.0.1:4318/v1/traces")
@@ -81,6 +82,8 @@ enum Seeds {
         list.triggers = [SnapshotList.Trigger(trigger: "/orders/{id}>250ms")]
         list.heldBack = 2
         let snapshotReplies = ControlReply.snapshots(list).encode() + ControlReply.snapshotTaken(entry).encode()
+            + ControlReply.liveData([4, 34, 77, 24]).encode() + ControlReply.liveLost(LiveLoss(frames: 2, bytes: 9000, events: 3000)).encode()
+            + ControlReply.liveStatus(status).encode()
         return [("requests", [0] + run(requests)), ("replies", [1] + run(replies + snapshotReplies))]
     }
 

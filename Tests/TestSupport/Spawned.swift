@@ -25,6 +25,16 @@ package final class Spawned {
         }
     }
 
+    /// Starts `path` with `environment` added to the test's, its standard
+    /// output on `standardOutput` (the write end of a pipe the test reads
+    /// when it chooses) and its errors appended to the file `log`.
+    package init(_ path: String, _ arguments: [String], environment: [String: String], standardOutput: CInt, log: String) throws {
+        pid = try Self.spawn(path, arguments, environment: Processes.childEnvironment(environment)) { actions in
+            posix_spawn_file_actions_adddup2(&actions, standardOutput, 1)
+            posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        }
+    }
+
     /// `posix_spawn` with the file actions `prepare` adds; `environment`
     /// nil passes the test's own.
     private static func spawn(_ path: String, _ arguments: [String], environment: [String: String]?,

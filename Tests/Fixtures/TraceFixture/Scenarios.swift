@@ -297,6 +297,8 @@ enum Scenarios {
         let threads = options.number("threads", default: 4)
         let events = options.number("events", default: 1000)
         let mixed = options.number("mixed", default: 0) != 0
+        // --logs 1: each event a log "tail" ("value N"), nothing else.
+        let logs = options.number("logs", default: 0) != 0
         let forever = options.number("forever", default: 0) != 0
         // Microseconds each thread sleeps per 1000 events (with --forever,
         // 1000 unless given).
@@ -316,6 +318,8 @@ enum Scenarios {
                             Trace.counter("seq", value)
                             Trace.log(value % 2 == 0 ? "keep" : "drop", "value \(value)")
                         }
+                    } else if logs {
+                        Trace.log("tail", "value \(value)")
                     } else {
                         Trace.counter("seq", value)
                     }
