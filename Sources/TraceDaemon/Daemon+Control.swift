@@ -48,9 +48,12 @@ extension Daemon {
     /// is not idle: the stop ends within stop_timeout.
     func closeIdleControls(now: UInt64) {
         for connection in Array(controls.values) where !isWaitingForStop(connection) {
-            let silent = !connection.answered && now &- connection.acceptedAt > Self.requestDeadline
+            // Saturating: `now` was read when this pass of the loop began,
+            // and a reply sent since (a viewer's frame) moved lastProgress
+            // past it; a wrapping difference called that connection stalled.
+            let silent = !connection.answered && now.saturatingSubtract(connection.acceptedAt) > Self.requestDeadline
             let stalled = connection.answered && connection.hasPendingOutput
-                && now &- connection.lastProgress > Self.replyStallLimit
+                && now.saturatingSubtract(connection.lastProgress) > Self.replyStallLimit
             guard silent || stalled else { continue }
             limited.write(.controlConnections, .notice,
                           silent ? "a control connection of uid \(connection.credentials.uid) sent no request within \(Self.requestDeadline / 1_000_000_000) s; closing it"

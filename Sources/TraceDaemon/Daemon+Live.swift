@@ -62,7 +62,7 @@ extension Daemon {
         var status: SessionStatus?
         forEachViewer(of: session) { connection in
             catchUp(connection, session)
-            if let watch = connection.watching, now &- watch.statusQueued >= LiveWatch.statusInterval,
+            if let watch = connection.watching, now.saturatingSubtract(watch.statusQueued) >= LiveWatch.statusInterval,
                connection.pendingBytes <= LiveWatch.queueLimit / 2 {
                 if status == nil { status = session.status() }
                 connection.queue(.liveStatus(status!))

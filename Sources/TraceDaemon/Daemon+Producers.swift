@@ -147,7 +147,7 @@ extension Daemon {
 
     /// Closes producer connections that did not say hello in time.
     func closeSilentProducers(now: UInt64) {
-        for client in clients.values where !client.isRegistered && now &- client.acceptedAt > Self.helloDeadline {
+        for client in clients.values where !client.isRegistered && now.saturatingSubtract(client.acceptedAt) > Self.helloDeadline {
             limited.write(.producerConnections, .notice,
                           "pid \(client.credentials.pid) connected to the producer socket but sent no hello within \(Self.helloDeadline / 1_000_000_000) s; closing its connection",
                           fields: client.logFields, now: now)

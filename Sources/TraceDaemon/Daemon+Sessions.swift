@@ -131,7 +131,7 @@ extension Daemon {
     func stopExpiredSessions(now: UInt64) {
         for name in sessionOrder {
             guard let session = sessions[name], session.isRunning, session.config.durationSeconds > 0,
-                  now &- session.startedMonotonic >= session.config.durationSeconds.saturatingMultiply(1_000_000_000)
+                  now.saturatingSubtract(session.startedMonotonic) >= session.config.durationSeconds.saturatingMultiply(1_000_000_000)
             else { continue }
             log.info("session '\(name)' reached its duration of \(session.config.durationSeconds) s", fields: Log.session(name))
             beginStop(session, waiter: nil)
@@ -160,7 +160,7 @@ extension Daemon {
     /// What went wrong sending a session's spans, logged at most once a
     /// minute (status shows the last, with its time).
     func reportOTLPProblem(_ session: Session, now: UInt64) {
-        guard let otlp = session.otlp, now &- session.otlpReported >= Self.otlpReportInterval || session.otlpReported == 0,
+        guard let otlp = session.otlp, now.saturatingSubtract(session.otlpReported) >= Self.otlpReportInterval || session.otlpReported == 0,
               let problem = otlp.takeProblem() else { return }
         session.otlpReported = now
         log.warning("session '\(session.name)': \(problem) (status shows what was dropped; logged at most once a minute)",

@@ -292,7 +292,7 @@ package final class Daemon {
                 reportOTLPProblem(session, now: now)
                 report(session.takeSnapshots(now: now), of: session)
                 tickViewers(of: session, now: now)
-                if now &- session.savedMonotonic >= Self.statusSaveInterval { persist(session, durable: false) }
+                if now.saturatingSubtract(session.savedMonotonic) >= Self.statusSaveInterval { persist(session, durable: false) }
             }
             endingOTLP.removeAll { $0.closeIfDone() }
             stopExpiredSessions(now: now)

@@ -87,7 +87,7 @@ final class FlightRecorder: SessionOutput {
     private func evict(now: UInt64) {
         while frameStart < frames.count,
               heldBytes > windowBytes
-                || (windowNanoseconds > 0 && now &- frames[frameStart].closed > windowNanoseconds
+                || (windowNanoseconds > 0 && now.saturatingSubtract(frames[frameStart].closed) > windowNanoseconds
                     && frames[frameStart].closed < holdSince ?? .max) {
             heldSince = frames[frameStart].closed
             heldBytes &-= UInt64(frames[frameStart].bytes.count)

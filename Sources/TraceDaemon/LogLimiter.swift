@@ -42,7 +42,7 @@ final class LogLimiter {
     }
 
     private func flush(_ kind: Kind, now: UInt64) {
-        guard let window = windows[kind], now &- window.start >= Self.interval else { return }
+        guard let window = windows[kind], now.saturatingSubtract(window.start) >= Self.interval else { return }
         windows[kind] = nil
         if window.suppressed > 0 {
             log.write(window.level, "\(window.suppressed) similar message(s) \(kind.rawValue) suppressed in the last \(Self.interval / 1_000_000_000) s")

@@ -203,7 +203,7 @@ final class RotatingFiles: SessionOutput {
             remove(complete.removeFirst().path)
         }
         if maxAgeNanoseconds > 0 {
-            while let oldest = complete.first, now &- oldest.closed > maxAgeNanoseconds {
+            while let oldest = complete.first, now.saturatingSubtract(oldest.closed) > maxAgeNanoseconds {
                 remove(complete.removeFirst().path)
             }
         }

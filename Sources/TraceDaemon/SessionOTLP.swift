@@ -133,7 +133,7 @@ final class SessionOTLP {
     func tick(now: UInt64, tallies: () -> [Tally]) {
         buffer.release(before: Int64(clamping: now).saturatingSubtract(settleDelay), apply)
         if metricsSent == 0 { metricsSent = now }
-        guard now &- metricsSent >= Self.metricsInterval else { return }
+        guard now.saturatingSubtract(metricsSent) >= Self.metricsInterval else { return }
         metricsSent = now
         sendMetrics(tallies(), now: now)
     }

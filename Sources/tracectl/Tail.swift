@@ -33,6 +33,9 @@ struct Tail: ParsableCommand {
     @Option(name: .customLong("process"), help: "Only this process: a pid or a process name (repeatable).")
     var processes: [String] = []
 
+    @Flag(help: "No logs: only the task ends --slower-than shows.")
+    var noLogs = false
+
     @Flag(help: "One JSON object per line: logs, slow task ends, losses, and the end.")
     var json = false
 
@@ -42,6 +45,7 @@ struct Tail: ParsableCommand {
         if let slowerThan, Units.nanoseconds(slowerThan) == nil {
             throw ValidationError("--slower-than '\(slowerThan)' is not a duration (e.g. 100ms, 1.5s)")
         }
+        if noLogs && slowerThan == nil { throw ValidationError("--no-logs leaves nothing to show without --slower-than") }
     }
 
     /// One line of `--json`.
@@ -84,7 +88,7 @@ struct Tail: ParsableCommand {
                     let who = "\(event.processName)[\(event.pid)]"
                     switch event.kind {
                     case .log(let category, let message, let task, let taskType):
-                        guard wantedCategories.isEmpty || wantedCategories.contains(category),
+                        guard !noLogs, wantedCategories.isEmpty || wantedCategories.contains(category),
                               wantedTypes.isEmpty || taskType.map(wantedTypes.contains) == true else { continue }
                         let inTask = task == 0 ? "" : " #\(task)" + (taskType.map { " (\($0))" } ?? "")
                         try emit(Line(kind: "log", realtimeNanoseconds: time, monotonicNanoseconds: event.time, pid: event.pid,

@@ -72,6 +72,33 @@ import Glibc
         #expect(stopped.status == 1 && stopped.standardError.contains("stopped"), "\(stopped.standardError)")
     }
 
+    @Test func aTailThatKeepsUpShowsEveryLogOnce() throws {
+        let daemon = try TracedDaemon()
+        #expect(try daemon.tracectl(["start", "followed", "--no-exec"]).status == 0)
+        let tail = try Background(Processes.executable("tracectl"), ["tail", "followed", "--json"],
+                                  environment: ["TRACED_RUNTIME_DIR": daemon.runtime])
+        #expect(daemon.process.waitForError(containing: "watches session 'followed'"), "\(daemon.log)")
+        // 100,000 logs at about 40,000 a second: a debug tail under the
+        // suite's load keeps up (it showed ~150,000 a second alone).
+        let client = try Background(Processes.executable("TraceFixture"),
+                                    ["load", "--threads", "2", "--events", "50000", "--logs", "1", "--pause", "50000"],
+                                    environment: daemon.clientEnvironment)
+        #expect(client.wait(seconds: 120).status == 0)
+        let stopped = try SessionFigures(try daemon.json(["stop", "followed"]))
+        #expect(stopped.events == 100_000 && stopped.dropped == 0, "\(stopped)")
+        let ended = tail.wait(seconds: 60)
+        #expect(ended.status == 0, "\(ended.standardError)")
+        let lines = Self.objects(tail.lines)
+        let logs = lines.filter { $0["kind"] as? String == "log" }
+        #expect(lines.allSatisfy { $0["kind"] as? String != "lost" }, "\(lines.filter { $0["kind"] as? String == "lost" })")
+        #expect(logs.count == 100_000)
+        // Each once: "value 0" ... "value 49999" from each of two threads.
+        let messages = logs.compactMap { $0["message"] as? String }
+        #expect(Set(messages).count == 50_000 && messages.count == 100_000)
+        #expect(lines.last?["kind"] as? String == "stopped")
+        #expect(!daemon.log.contains("took none of its reply"), "\(daemon.log)")
+    }
+
     @Test func aTailThatStopsReadingLosesItsViewAndIsToldNotTheSessionsEvents() throws {
         let daemon = try TracedDaemon()
         #expect(try daemon.tracectl(["start", "tailed", "--no-exec"]).status == 0)

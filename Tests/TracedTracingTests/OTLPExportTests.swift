@@ -114,13 +114,14 @@ struct OTLPExportTests {
     @Test func shortRegionsAreSummedIntoTheirTaskAndSamplingChoosesWholeTasks() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("latencies.trace")
-        // Task i sleeps 10 ms × (1, 2, 3, 5)[i % 4] in "work", inside "handle", then 200 µs in "reply".
-        // A minimum of 5 ms between them: a loaded machine (tests run side
-        // by side) has stretched the 200 µs past the default 1 ms.
-        let run = try Processes.fixture("latencies", ["tasks": "8", "base-us": "10000", "reply-us": "200", "out": path])
+        // Task i sleeps 20 ms × (1, 2, 3, 5)[i % 4] in "work", inside "handle", then 200 µs in "reply".
+        // A minimum of 15 ms between them: a loaded machine (tests run side
+        // by side, three processes of them) has stretched the 200 µs past
+        // 1 ms, and once to 5.04 ms; a sleep is never shorter than asked.
+        let run = try Processes.fixture("latencies", ["tasks": "8", "base-us": "20000", "reply-us": "200", "out": path])
         #expect(run.status == 0, "\(run.standardError)")
 
-        let all = try Self.export(path, directory, ["--otlp-min-region", "5ms"])
+        let all = try Self.export(path, directory, ["--otlp-min-region", "15ms"])
         let tasks = all.filter { $0.name == "request" }
         #expect(tasks.count == 8)
         #expect(all.filter { $0.name == "handle" }.count == 8 && all.filter { $0.name == "work" }.count == 8)
@@ -136,19 +137,19 @@ struct OTLPExportTests {
         }
         #expect(Set(tasks.map(\.traceID)).count == 8 && Set(all.map(\.spanID)).count == all.count)
         // The same file exported again gets the same ids.
-        let again = try Self.export(path, directory, ["--otlp-min-region", "5ms"])
+        let again = try Self.export(path, directory, ["--otlp-min-region", "15ms"])
         #expect(again.map(\.spanID) == all.map(\.spanID))
 
         // Everything is a span with no minimum.
         let everything = try Self.export(path, directory, ["--otlp-min-region", "0"])
         #expect(everything.filter { $0.name == "reply" }.count == 8)
-        // Only the two 50 ms tasks (i = 3, 7), each with its two regions.
-        let slow = try Self.export(path, directory, ["--otlp-only-slower-than", "45ms", "--otlp-min-region", "5ms"])
+        // Only the two 100 ms tasks (i = 3, 7), each with its two regions.
+        let slow = try Self.export(path, directory, ["--otlp-only-slower-than", "90ms", "--otlp-min-region", "15ms"])
         #expect(slow.filter { $0.name == "request" }.count == 2 && slow.count == 6)
-        #expect(slow.filter { $0.name == "request" }.allSatisfy { $0.end - $0.start >= 50_000_000 })
+        #expect(slow.filter { $0.name == "request" }.allSatisfy { $0.end - $0.start >= 100_000_000 })
         // 1/3 by trace id: the tasks whose trace id's low 64 bits are a multiple of 3.
         let expected = tasks.filter { UInt64($0.traceID.suffix(16), radix: 16)! % 3 == 0 }.map(\.spanID)
-        let sampled = try Self.export(path, directory, ["--otlp-sample", "1/3", "--otlp-min-region", "5ms"])
+        let sampled = try Self.export(path, directory, ["--otlp-sample", "1/3", "--otlp-min-region", "15ms"])
         #expect(sampled.filter { $0.name == "request" }.map(\.spanID) == expected)
         #expect(sampled.count == 3 * expected.count)
     }
