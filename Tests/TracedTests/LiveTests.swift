@@ -99,6 +99,27 @@ import Glibc
         #expect(!daemon.log.contains("took none of its reply"), "\(daemon.log)")
     }
 
+    @Test func viewersCountAgainstTheControlConnectionLimits() throws {
+        let daemon = try TracedDaemon()
+        #expect(try daemon.tracectl(["start", "watched", "--no-exec"]).status == 0)
+        // 16 viewers of one uid: its control connections' limit.
+        let tails = try (0..<16).map { _ in
+            try Background(Processes.executable("tracectl"), ["tail", "watched"], environment: ["TRACED_RUNTIME_DIR": daemon.runtime])
+        }
+        #expect(eventually(30) { daemon.log.components(separatedBy: "watches session 'watched'").count - 1 == 16 }, "\(daemon.log)")
+        let refused = try daemon.tracectl(["top", "watched", "--once"])
+        #expect(refused.status == 4 && refused.standardError.contains("connections to traced open"), "\(refused.standardError)")
+        // A stop is a control connection too: one viewer leaves first.
+        tails[0].kill(SIGINT)
+        _ = tails[0].wait(seconds: 10)
+        #expect(eventually(20) { (try? daemon.tracectl(["stop", "watched"]))?.status == 0 })
+        // The stop ends every other viewer, each told so.
+        for tail in tails.dropFirst() {
+            let ended = tail.wait(seconds: 30)
+            #expect(ended.status == 0 && ended.standardOutput.contains("session 'watched' stopped"), "\(ended.standardError)")
+        }
+    }
+
     @Test func aTailThatStopsReadingLosesItsViewAndIsToldNotTheSessionsEvents() throws {
         let daemon = try TracedDaemon()
         #expect(try daemon.tracectl(["start", "tailed", "--no-exec"]).status == 0)

@@ -45,6 +45,33 @@ let benchmarks: @Sendable () -> Void = {
         measure(benchmark) { traced.withSpan(name, context: .topLevel) { _ in } }
     }
 
+    // MARK: The span's floor (BareTracer.swift): one attribute, as a request span has
+
+    Benchmark("NoOpTracer: withSpan + 1 attribute") { benchmark in
+        var index = 0
+        measure(benchmark) {
+            noop.withSpan(name, context: .topLevel) { span in span.attributes["request.index"] = index }
+            index &+= 1
+        }
+    }
+
+    Benchmark("bare: withSpan + 1 attribute (a span that records nothing)") { benchmark in
+        let bare = BareTracer()
+        var index = 0
+        measure(benchmark) {
+            bare.withSpan(name, context: .topLevel) { span in span.attributes["request.index"] = index }
+            index &+= 1
+        }
+    }
+
+    Benchmark("on: TracedTracer withSpan + 1 attribute (task, 4 events)", configuration: tracing("attribute")) { benchmark in
+        var index = 0
+        measure(benchmark) {
+            traced.withSpan(name, context: .topLevel) { span in span.attributes["request.index"] = index }
+            index &+= 1
+        }
+    }
+
     // MARK: Child spans (a region of the parent's task when on)
 
     Benchmark("NoOpTracer: nested withSpan") { benchmark in
