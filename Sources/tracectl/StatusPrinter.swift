@@ -65,8 +65,10 @@ enum StatusPrinter {
         for c in s.clients {
             // An untrusted client's drop counts are not what it dropped.
             let dropped = c.untrusted.map { "untrusted (\($0))" } ?? drops(c.dropped)
+            // How full its buffer is now: near 100 %, it drops ("buffer full").
+            let buffer = c.connected && c.chunks > 0 ? ", buffer \(c.chunksInUse * 100 / c.chunks)% in use" : ""
             lines.append("  pid \(c.pid) \(c.name)\(c.connected ? "" : " (gone)"): events \(c.events), dropped \(dropped), \(bytes(c.bytes)) raw"
-                         + (c.malformed > 0 ? ", \(c.malformed) malformed chunk(s) rejected" : ""))
+                         + buffer + (c.malformed > 0 ? ", \(c.malformed) malformed chunk(s) rejected" : ""))
         }
         lines.append(contentsOf: execution(s))
         if let otlp = s.otlp { lines.append(contentsOf: self.otlp(otlp)) }
