@@ -80,10 +80,7 @@ package final class LiveTrace {
     }
 
     /// CLOCK_REALTIME minus CLOCK_MONOTONIC, from the first clock sync that came.
-    package var realtimeOffset: Int64? {
-        guard let sync = reader.clockSyncs.first else { return nil }
-        return Int64(clamping: sync.realtimeNanoseconds).saturatingSubtract(Int64(clamping: sync.monotonicNanoseconds))
-    }
+    package var realtimeOffset: Int64? { ClockConverter.realtimeOffset(from: reader.clockSyncs) }
 
     /// Problems decoding what came (a damaged frame, an unknown record).
     package var diagnostics: [ReaderDiagnostic] { reader.diagnostics }
@@ -91,8 +88,6 @@ package final class LiveTrace {
     /// Decodes the next frames; returns their task ends and logs in time order.
     package func take(_ frames: UnsafeRawBufferPointer) -> [Event] {
         var out: [Event] = []
-        var typeLog: UInt32?
-        var typeLogProcess: UInt32 = .max
         reader.readContinuing(frames) { header, raw in
             guard raw.kind == .taskBegin || raw.kind == .taskEnd || raw.kind == .log else { return }
             let process = header.process
@@ -102,7 +97,7 @@ package final class LiveTrace {
             switch raw.kind {
             case .taskBegin:
                 let task = OpenTask(begin: time, name: raw.name)
-                if let early = earlyEnds.removeValue(forKey: key) {
+                if !earlyEnds.isEmpty, let early = earlyEnds.removeValue(forKey: key) {
                     out.append(ended(task, key: key, at: early.end))
                 } else if open.count < Self.openLimit {
                     open[key] = task
@@ -114,17 +109,13 @@ package final class LiveTrace {
                     earlyEnds[key] = (time, newest)
                 }
             default:
-                if typeLogProcess != process {
-                    typeLogProcess = process
-                    typeLog = categoryNumber(TraceCatalog.taskTypeCategory, process: process)
-                }
+                let category = reader.string(process, raw.name) ?? "string #\(raw.name)"
                 let message = String(decoding: raw.message, as: UTF8.self)
-                if raw.task != 0, raw.name == typeLog, !message.isEmpty, open[key] != nil {
+                if raw.task != 0, !message.isEmpty, category == TraceCatalog.taskTypeCategory, open[key] != nil {
                     open[key]?.renamed = message
                 }
                 let taskType = raw.task == 0 ? nil : open[key].map { type(of: $0, process: process) }
-                out.append(event(process, time, .log(category: reader.string(process, raw.name) ?? "string #\(raw.name)",
-                                                      message: message, task: raw.task, taskType: taskType)))
+                out.append(event(process, time, .log(category: category, message: message, task: raw.task, taskType: taskType)))
             }
         }
         expire()
@@ -155,18 +146,6 @@ package final class LiveTrace {
     private func type(of task: OpenTask, process: UInt32) -> String {
         task.renamed ?? reader.string(process, task.name) ?? "string #\(task.name)"
     }
-
-    /// The id `process` gave the string `text`, if it defined it.
-    private func categoryNumber(_ text: String, process: UInt32) -> UInt32? {
-        // Looked up per run of one process's batches: what a scan of the
-        // strings found is kept until more strings come.
-        if let known = categories[process], known.strings == reader.strings.count { return known.id }
-        let found = reader.strings.first { $0.key.process == process && $0.value == text }.map { UInt32($0.key.id) }
-        categories[process] = (reader.strings.count, found)
-        return found
-    }
-
-    private var categories: [UInt32: (strings: Int, id: UInt32?)] = [:]
 
     /// Ends that waited `settle` for their begin count as ends without one.
     private func expire() {

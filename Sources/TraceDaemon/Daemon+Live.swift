@@ -37,11 +37,8 @@ extension Daemon {
             if connection.watching?.lost.isEmpty == true && connection.pendingBytes + frame.count <= LiveWatch.queueLimit {
                 connection.queue(.liveData(Array(frame)))
                 writeControl(connection)
-            } else if var watch = connection.watching {
-                watch.lost.frames += 1
-                watch.lost.bytes = watch.lost.bytes.saturatingAdd(UInt64(frame.count))
-                watch.lost.events = watch.lost.events.saturatingAdd(events)
-                connection.watching = watch
+            } else {
+                connection.watching?.lost.add(LiveLoss(frames: 1, bytes: UInt64(frame.count), events: events))
             }
         }
     }

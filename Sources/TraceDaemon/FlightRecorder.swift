@@ -108,14 +108,10 @@ final class FlightRecorder: SessionOutput {
     /// The window as one trace file's bytes.
     private func dump() -> [UInt8] {
         closeFrame(now: tc_monotonic_ns())
-        var first = ByteWriter(capacity: 64 << 10)
-        FileHeader(createdRealtimeNanoseconds: tc_realtime_ns(), producer: "traced \(Version.current)", session: session,
-                   fileIndex: 0).encode(into: &first)
-        framing.preamble(&first)
         var end = ByteWriter(capacity: 4096)
         framing.ending(&end)
         end.record(Int(TC_REC_FILE_END)) { $0.varint(UInt64(frames.count - frameStart + 2)) }
-        var out = first.bytes.withUnsafeBytes { Array(compressor.frame(of: $0)) }
+        var out = Framing.firstFrame(session: session, preamble: framing.preamble, compressor: compressor)
         for frame in frames[frameStart...] { out += frame.bytes }
         out += end.bytes.withUnsafeBytes { compressor.frame(of: $0) }
         return out

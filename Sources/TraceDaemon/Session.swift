@@ -394,11 +394,7 @@ final class Session {
     /// file begins with (clock syncs, process and metadata records), as one
     /// frame; the frames written after it follow.
     func liveStart() -> [UInt8] {
-        var first = ByteWriter(capacity: 64 << 10)
-        FileHeader(createdRealtimeNanoseconds: tc_realtime_ns(), producer: "traced \(Version.current)", session: name,
-                   fileIndex: 0).encode(into: &first)
-        writePreamble(into: &first)
-        return first.bytes.withUnsafeBytes { Array(LZ4FrameCompressor().frame(of: $0)) }
+        Framing.firstFrame(session: name, preamble: { self.writePreamble(into: &$0) }, compressor: LZ4FrameCompressor())
     }
 
     /// The output wrote (or lost) everything appended so far.

@@ -1,3 +1,4 @@
+import CTraceABI
 import TraceFormat
 import TraceProtocol
 import TraceSystem
@@ -65,4 +66,14 @@ struct Framing {
     /// `settled(true)` that counts what it holds). Viewers of the session
     /// get them (`Session.frameObserver`).
     let closed: (_ frame: ArraySlice<UInt8>) -> Void
+
+    /// The first frame of a trace made from memory (a flight recorder's
+    /// dump, a viewer's start): a file header, then `preamble`, compressed.
+    static func firstFrame(session: String, preamble: (inout ByteWriter) -> Void, compressor: LZ4FrameCompressor) -> [UInt8] {
+        var first = ByteWriter(capacity: 64 << 10)
+        FileHeader(createdRealtimeNanoseconds: tc_realtime_ns(), producer: "traced \(Version.current)", session: session,
+                   fileIndex: 0).encode(into: &first)
+        preamble(&first)
+        return first.bytes.withUnsafeBytes { Array(compressor.frame(of: $0)) }
+    }
 }

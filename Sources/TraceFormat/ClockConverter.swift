@@ -101,7 +101,7 @@ package struct ClockConverter: Sendable {
     }
 
     /// CLOCK_REALTIME minus CLOCK_MONOTONIC at the first sync, for wall-clock display.
-    package func realtimeOffset(from syncs: [ClockSync]) -> Int64? {
+    package static func realtimeOffset(from syncs: [ClockSync]) -> Int64? {
         guard let sync = syncs.first else { return nil }
         return Int64(clamping: sync.realtimeNanoseconds).saturatingSubtract(Int64(clamping: sync.monotonicNanoseconds))
     }

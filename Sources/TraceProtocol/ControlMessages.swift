@@ -231,6 +231,13 @@ package struct LiveLoss: Equatable, Sendable, Codable {
 
     package var isEmpty: Bool { frames == 0 }
 
+    /// Counts `other` too (each sum stops at 2^64 - 1).
+    package mutating func add(_ other: LiveLoss) {
+        frames = frames.saturatingAdd(other.frames)
+        bytes = bytes.saturatingAdd(other.bytes)
+        events = events.saturatingAdd(other.events)
+    }
+
     package func encode(into w: inout ByteWriter) {
         w.varint(frames)
         w.varint(bytes)

@@ -51,7 +51,7 @@ struct Profile: ParsableCommand {
         walk.run(&collector)
         let resolver = StackResolver(catalog: walk.catalog)
         let start = walk.startTime ?? 0
-        let offset = walk.catalog.clock.realtimeOffset(from: walk.catalog.clockSyncs) ?? 0
+        let offset = ClockConverter.realtimeOffset(from: walk.catalog.clockSyncs) ?? 0
         let bytes = PrivateOutput.write(output, what: "writing the profile") { destination in
             let profile = try PprofProfile.encode(collector, resolver: resolver, catalog: walk.catalog,
                                                   startNanoseconds: start.saturatingAdd(offset),

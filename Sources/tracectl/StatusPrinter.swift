@@ -31,13 +31,29 @@ enum StatusPrinter {
 
     /// CLOCK_REALTIME nanoseconds as "2026-11-30 23:31:09 UTC".
     static func time(_ nanoseconds: UInt64) -> String {
-        var seconds = time_t(clamping: nanoseconds / 1_000_000_000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let parts = utc(Int64(clamping: nanoseconds))
         return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) "
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) UTC"
     }
+
+    /// CLOCK_REALTIME nanoseconds as the time of day, UTC, to the
+    /// microsecond: "23:31:09.004215".
+    static func timeOfDay(_ nanoseconds: Int64) -> String {
+        let parts = utc(nanoseconds)
+        let micros = String(nanoseconds % 1_000_000_000 / 1000)
+        return "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))."
+            + String(repeating: "0", count: max(0, 6 - micros.count)) + micros
+    }
+
+    /// The UTC calendar fields of CLOCK_REALTIME `nanoseconds`.
+    private static func utc(_ nanoseconds: Int64) -> tm {
+        var seconds = time_t(nanoseconds / 1_000_000_000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return parts
+    }
+
+    private static func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
 
     static func list(_ sessions: [SessionStatus]) -> String {
         guard !sessions.isEmpty else { return "no sessions (start one with `tracectl start`)" }

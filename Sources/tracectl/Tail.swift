@@ -94,12 +94,12 @@ struct Tail: ParsableCommand {
                         try emit(Line(kind: "log", realtimeNanoseconds: time, monotonicNanoseconds: event.time, pid: event.pid,
                                       process: event.processName, category: category, message: message,
                                       task: task == 0 ? nil : task, taskType: taskType),
-                                 "\(Self.clock(time))  \(who)  \(category)\(inTask)  \(message)")
+                                 "\(StatusPrinter.timeOfDay(time))  \(who)  \(category)\(inTask)  \(message)")
                     case .taskEnd(let id, let type, let latency):
                         guard let threshold, latency > threshold, wantedTypes.isEmpty || wantedTypes.contains(type) else { continue }
                         try emit(Line(kind: "taskEnd", realtimeNanoseconds: time, monotonicNanoseconds: event.time, pid: event.pid,
                                       process: event.processName, task: id, taskType: type, latencyNanoseconds: latency),
-                                 "\(Self.clock(time))  \(who)  task end  \(type) #\(id) took \(ReportPrinter.duration(latency))")
+                                 "\(StatusPrinter.timeOfDay(time))  \(who)  task end  \(type) #\(id) took \(ReportPrinter.duration(latency))")
                     }
                 }
             case .lost(let loss):
@@ -115,15 +115,5 @@ struct Tail: ParsableCommand {
 
     private func wanted(process event: LiveTrace.Event) -> Bool {
         processes.isEmpty || processes.contains("\(event.pid)") || processes.contains(event.processName)
-    }
-
-    /// Wall-clock time of day, UTC, to the microsecond.
-    static func clock(_ realtime: Int64) -> String {
-        var seconds = time_t(realtime / 1_000_000_000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        let micros = String(realtime % 1_000_000_000 / 1000)
-        return "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(String(repeating: "0", count: 6 - micros.count) + micros)"
     }
 }

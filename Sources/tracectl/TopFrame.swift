@@ -123,11 +123,7 @@ struct TopModel {
         latest = (status, now)
     }
 
-    mutating func take(_ loss: LiveLoss) {
-        lost.frames = lost.frames.saturatingAdd(loss.frames)
-        lost.bytes = lost.bytes.saturatingAdd(loss.bytes)
-        lost.events = lost.events.saturatingAdd(loss.events)
-    }
+    mutating func take(_ loss: LiveLoss) { lost.add(loss) }
 
     mutating func frame(session: String, trace: LiveTrace, realtime: UInt64) -> TopFrame {
         let (window, rows) = table.rows(newest: trace.newest == .min ? 0 : trace.newest, inFlight: trace.openByType())

@@ -21,9 +21,9 @@ import TraceFormat
                                            ClockSync(clockKind: tsc, ticks: 11, monotonicNanoseconds: .max, realtimeNanoseconds: 0)])
         #expect(steep.monotonicNanoseconds(ticks: 1 << 40, clockKind: tsc) == Int64.max)
         #expect(steep.monotonicNanoseconds(ticks: 0, clockKind: tsc) == Int64.min)
-        #expect(steep.realtimeOffset(from: [top]) == 0)
+        #expect(ClockConverter.realtimeOffset(from: [top]) == 0)
         let apart = ClockSync(clockKind: tsc, ticks: 0, monotonicNanoseconds: 0, realtimeNanoseconds: .max)
-        #expect(steep.realtimeOffset(from: [apart]) == Int64.max)
+        #expect(ClockConverter.realtimeOffset(from: [apart]) == Int64.max)
     }
 
     @Test func dropCountsThatSumPastUInt64StickAtItsMaximum() {
