@@ -57,10 +57,13 @@ final class SessionExecution {
     /// switches come after the kernel closed its socket (do_exit closes
     /// files before the threads' last schedule), and threads that
     /// exit_group killed may wait for a CPU a scheduling period or two
-    /// first (6-24 ms with CFS's defaults). 25 drain margins; normally the
-    /// last thread's final switch-out ends the process sooner. A client that
-    /// disconnects and lives on is recorded this much longer, not forever.
-    static let exitGrace: UInt64 = 25 * ExecutionRecorder.margin
+    /// first (6-24 ms with CFS's defaults), or, on a loaded host, much
+    /// longer: a thread preempted after its exit record waited more than
+    /// 50 ms for its last switch under the full test suite on 2 CPUs.
+    /// 250 drain margins (500 ms); normally the last thread's final
+    /// switch-out ends the process sooner. A client that disconnects and
+    /// lives on is recorded this much longer, not forever.
+    static let exitGrace: UInt64 = 250 * ExecutionRecorder.margin
 
     /// Images kept per process: a process that maps ever new files (dlopen
     /// and dlclose in a loop) gets no more, and frames in later ones show
