@@ -251,10 +251,8 @@ struct BatchMerge {
             switch Self.decodeNext(&cursors[index], unknown: &unknownEvents) {
             case .event:
                 let ticks = cursors[index].event.ticks
-                if !(cursors[index].segment?.covers(ticks) ?? false) {
-                    cursors[index].segment = catalog.clock.segment(ticks: ticks, clockKind: cursors[index].clockKind)
-                }
-                let time = cursors[index].segment?.nanoseconds(ticks) ?? Int64(bitPattern: ticks)
+                let time = catalog.clock.monotonicNanoseconds(ticks: ticks, clockKind: cursors[index].clockKind,
+                                                              piece: &cursors[index].segment) ?? Int64(bitPattern: ticks)
                 cursors[index].time = time
                 if isInside(time) { return true }
                 // Counted, and the batch goes on: after a base before the

@@ -361,7 +361,9 @@ final class Session {
         guard member.clockKind != UInt32(TC_CLOCK_MONOTONIC_NS) else { return { Int64(clamping: $0) } }
         let converter = liveConverter(nominal: member.processRecord.nominalTicksPerSecond)
         let kind = member.clockKind
-        return { converter.monotonicNanoseconds(ticks: $0, clockKind: kind) }
+        // A batch's timestamps fall in one piece of the conversion, mostly.
+        var piece: ClockConverter.Segment?
+        return { converter.monotonicNanoseconds(ticks: $0, clockKind: kind, piece: &piece) }
     }
 
     /// The converter of the syncs held now, made again only when they

@@ -38,6 +38,16 @@ package struct ClockConverter: Sendable {
         segment(ticks: ticks, clockKind: clockKind)?.nanoseconds(ticks)
     }
 
+    /// The same for a run of timestamps (a batch's, a thread's): through
+    /// `piece` while it covers them, else through the piece that does,
+    /// kept in `piece` for the next; no search per timestamp.
+    @inline(__always)
+    package func monotonicNanoseconds(ticks: UInt64, clockKind: UInt32, piece: inout Segment?) -> Int64? {
+        if let known = piece, known.covers(ticks) { return known.nanoseconds(ticks) }
+        piece = segment(ticks: ticks, clockKind: clockKind)
+        return piece?.nanoseconds(ticks)
+    }
+
     /// The linear piece that converts `ticks` and its neighbours, for a
     /// reader converting a run of timestamps: `Segment.covers` tells when
     /// a later timestamp needs another piece. Nil as `monotonicNanoseconds`.
