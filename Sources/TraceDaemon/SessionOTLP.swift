@@ -7,15 +7,17 @@ import TraceSystem
 /// A session's spans on their way to an OpenTelemetry backend
 /// (docs/design.md, "OTLP"): the batches the session takes are decoded
 /// here, on the drain thread, into a `TimeOrderBuffer`, which hands them
-/// in time order to a `SpanAssembler`, whose finished tasks go to an
-/// `OTLPSender`, whose own thread sends them. The files are
+/// in time order to a `SpanAssembler`, whose finished tasks are encoded
+/// and go to an `OTLPSender`, whose own thread sends them. The files are
 /// written before and whatever happens here: a dead or slow endpoint costs
 /// the session spans on the wire (counted), never events in its files.
 final class SessionOTLP {
     let url: String
     private let sender: OTLPSender
     private var assembler: SpanAssembler!
-    private var buffer = TimeOrderBuffer()
+    /// Unchecked: the drain thread alone uses it, one access at a time
+    /// (as the assembler's state).
+    @exclusivity(unchecked) private var buffer = TimeOrderBuffer()
     /// The names the buffered events refer to.
     private let names = SpanNames()
     /// The name of a task or region whose string the process did not send.
@@ -27,6 +29,8 @@ final class SessionOTLP {
     private var metricsSent: UInt64 = 0
     static let metricsInterval: UInt64 = 10_000_000_000
     private var resources: [UInt32: OTLPResource] = [:]
+    /// A finished task's spans, encoded for the sender (its room kept).
+    private let encoded = ProtobufWriter(output: nil, flushThreshold: 0)
     private let hostName = HostName.current
     /// CLOCK_REALTIME minus CLOCK_MONOTONIC at the session's start.
     private let realtimeOffset: Int64
@@ -50,7 +54,10 @@ final class SessionOTLP {
         let offset = realtimeOffset
         assembler = SpanAssembler(options: options, unixTime: { UInt64(clamping: $0.saturatingAdd(offset)) }) { [unowned self] process, spans in
             let resource = resources[process] ?? OTLPResource(serviceName: "unknown", hostName: hostName, pid: 0)
-            sender.enqueue(OTLPResourceSpans(resource: resource, spans: spans))
+            // Encoded here, once: the sender's queue holds bytes.
+            encoded.removeAll()
+            for span in spans { OTLPEncoding.protobuf(span, into: encoded) }
+            encoded.withBytes { sender.enqueue(resource, count: spans.count, encoded: $0) }
         }
     }
 

@@ -99,6 +99,23 @@ package final class ProtobufWriter {
     /// Everything written and not yet flushed (all of it without an output).
     package var bytes: [UInt8] { Array(UnsafeBufferPointer(start: storage, count: count)) }
 
+    /// `body` with what `bytes` holds, uncopied (valid during the call).
+    package func withBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        body(UnsafeRawBufferPointer(start: storage, count: count))
+    }
+
+    /// Forgets what was written (a writer without an output, used again),
+    /// keeping its room up to `keptCapacity` bytes: one outsized message
+    /// does not pin its size for the writer's life.
+    package func removeAll(keptCapacity: Int = 1 << 20) {
+        precondition(output == nil, "removeAll is for a writer without an output")
+        count = 0
+        guard capacity > max(4096, keptCapacity) else { return }
+        storage.deallocate()
+        capacity = max(4096, keptCapacity)
+        storage = .allocate(capacity: capacity)
+    }
+
     package var totalBytes: UInt64 { flushedBytes + UInt64(count) }
 
     /// Where the next byte goes, for `copy(since:into:)`. Valid until the

@@ -31,21 +31,32 @@ package enum OTLPEncoding {
     /// One `ExportTraceServiceRequest` holding `groups`, as its bytes.
     package static func protobuf(_ groups: [OTLPResourceSpans], into writer: ProtobufWriter) {
         for group in groups {
-            let resourceSpans = writer.begin(Field.resourceSpans)
-            let resource = writer.begin(Field.resource)
-            for attribute in group.resource.attributes { keyValue(attribute, Field.resourceAttributes, writer) }
-            writer.end(resource)
-            let scopeSpans = writer.begin(Field.scopeSpans)
-            let scope = writer.begin(Field.scope)
-            writer.string(Field.scopeName, scopeName)
-            writer.end(scope)
-            for span in group.spans { protobuf(span, writer) }
-            writer.end(scopeSpans)
-            writer.end(resourceSpans)
+            protobuf(group.resource, into: writer) {
+                for span in group.spans { protobuf(span, into: writer) }
+            }
         }
     }
 
-    private static func protobuf(_ span: OTLPSpan, _ writer: ProtobufWriter) {
+    /// One `ResourceSpans` of an `ExportTraceServiceRequest`: `resource`, and
+    /// the spans `spans` writes (`protobuf(_:into:)` of each, or their bytes
+    /// written before).
+    package static func protobuf(_ resource: OTLPResource, into writer: ProtobufWriter, spans: () -> Void) {
+        let resourceSpans = writer.begin(Field.resourceSpans)
+        let resourceMark = writer.begin(Field.resource)
+        for attribute in resource.attributes { keyValue(attribute, Field.resourceAttributes, writer) }
+        writer.end(resourceMark)
+        let scopeSpans = writer.begin(Field.scopeSpans)
+        let scope = writer.begin(Field.scope)
+        writer.string(Field.scopeName, scopeName)
+        writer.end(scope)
+        spans()
+        writer.end(scopeSpans)
+        writer.end(resourceSpans)
+    }
+
+    /// One span as a `ScopeSpans` holds it (its field, length and message):
+    /// bytes that can wait, and be written into a request as they are.
+    package static func protobuf(_ span: OTLPSpan, into writer: ProtobufWriter) {
         let message = writer.begin(Field.spans)
         id(span.traceID, Field.traceID, writer)
         id(span.spanID, Field.spanID, writer)

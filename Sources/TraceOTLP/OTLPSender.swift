@@ -7,8 +7,9 @@ package import TraceSystem
 /// a slow or dead endpoint never slows whoever hands them over (traced's
 /// drain): `enqueue` takes a lock for a moment and never waits.
 ///
-/// - Batched: a request holds up to `batchSpans` spans, sent once that many
-///   wait or `flushMilliseconds` after the first of them.
+/// - Batched: a request holds up to `batchSpans` spans (or one task's, if
+///   it alone has more), sent once that many wait or `flushMilliseconds`
+///   after the first of them.
 /// - Protobuf (`application/x-protobuf`), gzip-compressed unless the
 ///   endpoint refuses that (415 turns it off).
 /// - 429, 502, 503, 504 and no answer at all (refused, timed out, reset)
@@ -60,8 +61,17 @@ package final class OTLPSender: Sendable {
         package var dropped: UInt64 { droppedQueueFull.saturatingAdd(droppedRejected).saturatingAdd(droppedUndelivered) }
     }
 
+    /// Spans of one resource waiting, encoded as a request carries them
+    /// (`OTLPEncoding.protobuf(_:into:)` of each): at most `batchSpans`,
+    /// unless one task alone has more (a task's spans stay together).
+    private struct Pending {
+        var resource: OTLPResource
+        var spans: Int
+        var bytes: [UInt8]
+    }
+
     private struct State {
-        var queue: [OTLPResourceSpans] = []
+        var queue: [Pending] = []
         var metrics: [[OTLPResourceMetrics]] = []
         var queued = 0
         /// When the oldest queued span was queued (CLOCK_MONOTONIC ns).
@@ -88,25 +98,34 @@ package final class OTLPSender: Sendable {
         thread.withLock { $0 = spawned }
     }
 
-    /// Queues one task's spans (one resource); drops them whole, counted,
-    /// when they do not fit.
-    package func enqueue(_ spans: OTLPResourceSpans) {
+    /// Queues one task's `count` spans of `resource`, `encoded` as a
+    /// request carries them (`OTLPEncoding.protobuf(_:into:)` of each, one
+    /// after the other); drops them whole, counted, when they do not fit.
+    /// The spans are encoded once, by the caller, and wait as bytes: a copy
+    /// of their values cost more than encoding them.
+    package func enqueue(_ resource: OTLPResource, count: Int, encoded: UnsafeRawBufferPointer) {
         let wakeNow = state.withLock { state -> Bool in
             guard !state.stopping else {
-                state.statistics.droppedUndelivered += UInt64(spans.spans.count)
+                state.statistics.droppedUndelivered += UInt64(count)
                 return false
             }
-            guard state.queued + spans.spans.count <= settings.queueSpans else {
-                state.statistics.droppedQueueFull += UInt64(spans.spans.count)
+            guard state.queued + count <= settings.queueSpans else {
+                state.statistics.droppedQueueFull += UInt64(count)
                 return false
             }
             if state.queue.isEmpty { state.oldest = tc_monotonic_ns() }
-            state.queue.append(spans)
-            state.queued += spans.spans.count
+            let last = state.queue.count - 1
+            if last >= 0 && state.queue[last].spans + count <= settings.batchSpans && state.queue[last].resource == resource {
+                state.queue[last].spans += count
+                state.queue[last].bytes.append(contentsOf: encoded)
+            } else {
+                state.queue.append(Pending(resource: resource, spans: count, bytes: Array(encoded)))
+            }
+            state.queued += count
             // Once, as a batch's worth comes together: the sender takes
             // batch after batch without waiting while that many wait (a
             // signal per task after that was a system call each).
-            return state.queued >= settings.batchSpans && state.queued - spans.spans.count < settings.batchSpans
+            return state.queued >= settings.batchSpans && state.queued - count < settings.batchSpans
         }
         if wakeNow { wake.signal() }
     }
@@ -178,6 +197,8 @@ package final class OTLPSender: Sendable {
 
     private func run() {
         let post = HTTPPost(url: settings.url)
+        // One request's bytes at a time, its room kept.
+        let request = ProtobufWriter(output: nil, flushThreshold: 0)
         let metricsPost = HTTPPost(url: Self.metricsURL(settings.url))
         var gzip = settings.gzip
         while true {
@@ -193,7 +214,8 @@ package final class OTLPSender: Sendable {
                 try? wake.wait(timeoutMilliseconds: Int32(clamping: next.waitMilliseconds))
                 continue
             }
-            deliver(next.batch, post: post, gzip: &gzip)
+            request.removeAll()
+            deliver(next.batch, post: post, request: request, gzip: &gzip)
         }
         wake.close()
         state.withLock { $0.ended = true }
@@ -202,7 +224,7 @@ package final class OTLPSender: Sendable {
     /// The next batch, when one is due: `batchSpans` spans are waiting, the
     /// oldest has waited `flushMilliseconds`, or the sender is stopping.
     /// Otherwise how long to wait for one.
-    private func takeBatch() -> (batch: [OTLPResourceSpans], stopping: Bool, deadline: UInt64, waitMilliseconds: Int) {
+    private func takeBatch() -> (batch: [Pending], stopping: Bool, deadline: UInt64, waitMilliseconds: Int) {
         let now = tc_monotonic_ns()
         let flush = UInt64(settings.flushMilliseconds) * 1_000_000
         return state.withLock { state in
@@ -213,8 +235,10 @@ package final class OTLPSender: Sendable {
             }
             var groups = 0
             var taken = 0
-            while groups < state.queue.count && taken < settings.batchSpans {
-                taken += state.queue[groups].spans.count
+            // Whole entries up to `batchSpans` spans (an entry holds at
+            // most that many, unless one task alone has more).
+            while groups < state.queue.count && (groups == 0 || taken + state.queue[groups].spans <= settings.batchSpans) {
+                taken += state.queue[groups].spans
                 groups += 1
             }
             let batch = Array(state.queue.prefix(groups))
@@ -225,12 +249,12 @@ package final class OTLPSender: Sendable {
         }
     }
 
-    /// Sends one batch until it is delivered, refused, or given up.
-    private func deliver(_ batch: [OTLPResourceSpans], post: HTTPPost, gzip: inout Bool) {
-        let count = UInt64(batch.reduce(0) { $0 + $1.spans.count })
-        let writer = ProtobufWriter(output: nil)
-        OTLPEncoding.protobuf(Self.merged(batch), into: writer)
-        let plain = writer.bytes
+    /// Sends one batch until it is delivered, refused, or given up;
+    /// `request`: an empty writer to encode it in.
+    private func deliver(_ batch: [Pending], post: HTTPPost, request: ProtobufWriter, gzip: inout Bool) {
+        let count = UInt64(batch.reduce(0) { $0 + $1.spans })
+        Self.encode(batch, into: request)
+        let plain = request.bytes
         // Level 1: a third of the default level's CPU (zlib was a fifth
         // of traced's time per span at the default), for a few per cent
         // more bytes on the wire.
@@ -289,8 +313,8 @@ package final class OTLPSender: Sendable {
 
     /// Counts `batch` and everything still queued as undelivered (the stop's
     /// grace is over).
-    private func dropQueued(_ batch: [OTLPResourceSpans]) {
-        let inHand = UInt64(batch.reduce(0) { $0 + $1.spans.count })
+    private func dropQueued(_ batch: [Pending]) {
+        let inHand = UInt64(batch.reduce(0) { $0 + $1.spans })
         state.withLock { state in
             state.statistics.droppedUndelivered += inHand + UInt64(state.queued)
             state.queue = []
@@ -362,16 +386,17 @@ package final class OTLPSender: Sendable {
         return line.isEmpty ? "" : " (\(line))"
     }
 
-    /// The groups of one resource together, in first-seen order.
-    private static func merged(_ batch: [OTLPResourceSpans]) -> [OTLPResourceSpans] {
-        var merged: [OTLPResourceSpans] = []
-        for group in batch {
-            if let index = merged.firstIndex(where: { $0.resource == group.resource }) {
-                merged[index].spans += group.spans
-            } else {
-                merged.append(group)
+    /// One `ExportTraceServiceRequest`: a `ResourceSpans` per resource, in
+    /// first-seen order, with the spans of all its entries.
+    private static func encode(_ batch: [Pending], into request: ProtobufWriter) {
+        var done = [Bool](repeating: false, count: batch.count)
+        for first in batch.indices where !done[first] {
+            OTLPEncoding.protobuf(batch[first].resource, into: request) {
+                for index in first..<batch.count where !done[index] && batch[index].resource == batch[first].resource {
+                    done[index] = true
+                    batch[index].bytes.withUnsafeBytes { request.raw($0) }
+                }
             }
         }
-        return merged
     }
 }

@@ -56,6 +56,9 @@ package struct TimeOrderBuffer {
 
     private var queues: [Queue] = []
     private var queueIndex: [QueueKey: Int] = [:]
+    /// The queue the last event went to (a batch's events come together):
+    /// valid while that slot holds events under the key asked for.
+    private var lastIndex = -1
     /// Slots in `queues` whose queue is empty and belongs to no thread.
     private var freeQueues: [Int] = []
     /// Events (and message bytes) an emptied queue keeps room for; more is
@@ -89,7 +92,9 @@ package struct TimeOrderBuffer {
         messageBytes += message.count
         let key = QueueKey(process: event.process, thread: thread)
         let index: Int
-        if let known = queueIndex[key] {
+        if lastIndex >= 0 && queues[lastIndex].key == key && !queues[lastIndex].isEmpty {
+            index = lastIndex
+        } else if let known = queueIndex[key] {
             index = known
         } else {
             if let free = freeQueues.popLast() {
@@ -101,6 +106,7 @@ package struct TimeOrderBuffer {
             queues[index].key = key
             queueIndex[key] = index
         }
+        lastIndex = index
         let wasEmpty = queues[index].isEmpty
         let start = queues[index].bytesBase + queues[index].bytes.count
         if !message.isEmpty { queues[index].bytes.append(contentsOf: message) }

@@ -125,6 +125,32 @@ import TestSupport
         #expect(worst < 20_000, "durations differ by up to \(worst) ns")
     }
 
+    @Test func theSpansOfTwoProcessesGoUnderTheirOwnResources() throws {
+        // Both clients at once: their tasks end interleaved, and a request
+        // holds spans of both (queued as bytes, task by task; each request
+        // puts them under their process's resource).
+        let sink = try OTLPSink()
+        let daemon = try TracedDaemon()
+        try Self.start(daemon, "two", ["--otlp", sink.endpoint])
+        let clients = try [("orders-api", 40), ("billing", 25)].map { service, tasks in
+            var environment = daemon.clientEnvironment
+            environment["TRACED_SERVICE_NAME"] = service
+            return try Background(Processes.executable("TraceFixture"), ["requests", "--tasks", String(tasks)], environment: environment)
+        }
+        for client in clients { #expect(client.wait(seconds: 60).status == 0) }
+        #expect(eventually(20) { (try? sink.received().spans.count) == 130 })
+        #expect(try daemon.tracectl(["stop", "two"]).status == 0)
+        let spans = try sink.received().spans
+        func count(_ service: String, _ name: String) -> Int {
+            spans.filter { ($0["resource"] as? [String: Any])?["service.name"] as? String == service && $0["name"] as? String == name }.count
+        }
+        #expect(count("orders-api", "request") == 40 && count("orders-api", "handle") == 40)
+        #expect(count("billing", "request") == 25 && count("billing", "handle") == 25)
+        let pids = Dictionary(grouping: spans) { ($0["resource"] as? [String: Any])?["service.name"] as? String ?? "" }
+            .mapValues { Set($0.compactMap { ($0["resource"] as? [String: Any])?["process.pid"] as? Int }) }
+        #expect(pids.count == 2 && pids.values.allSatisfy { $0.count == 1 } && pids["orders-api"] != pids["billing"], "\(pids)")
+    }
+
     @Test func aDeadEndpointCostsSpansNotEventsAndSendingResumesWhenItReturns() throws {
         let directory = try TemporaryDirectory()
         let sink = try OTLPSink()
