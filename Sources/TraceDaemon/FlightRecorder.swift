@@ -78,18 +78,23 @@ final class FlightRecorder: SessionOutput {
     /// When the oldest frame held began: the close of the last one dropped.
     private(set) var heldSince: UInt64 = 0
 
-    /// While set (CLOCK_MONOTONIC ns), frames closed after it are not
-    /// dropped for their age: a task a snapshot trigger watches began then,
-    /// and its snapshot should hold it whole (`--window` still bounds the
-    /// bytes).
-    var holdSince: UInt64?
+    /// When the oldest task a snapshot trigger watches began
+    /// (CLOCK_MONOTONIC ns), if any: frames closed after it are not dropped
+    /// for their age, so that its snapshot holds it whole (`--window` still
+    /// bounds the bytes). Asked only when a frame is old enough to go.
+    var holdSince: (() -> UInt64?)?
 
     private func evict(now: UInt64) {
-        while frameStart < frames.count,
-              heldBytes > windowBytes
-                || (windowNanoseconds > 0 && now.saturatingSubtract(frames[frameStart].closed) > windowNanoseconds
-                    && frames[frameStart].closed < holdSince ?? .max) {
-            heldSince = frames[frameStart].closed
+        // Asked at most once an eviction, and only when age would drop a frame.
+        var held: UInt64??
+        while frameStart < frames.count {
+            let closed = frames[frameStart].closed
+            if heldBytes <= windowBytes {
+                guard windowNanoseconds > 0, now.saturatingSubtract(closed) > windowNanoseconds else { break }
+                if held == nil { held = .some(holdSince?()) }
+                guard closed < (held! ?? .max) else { break }
+            }
+            heldSince = closed
             heldBytes &-= UInt64(frames[frameStart].bytes.count)
             frames[frameStart].bytes = []
             frameStart += 1

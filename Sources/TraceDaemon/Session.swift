@@ -109,8 +109,9 @@ final class Session {
         }
         // Every flight recorder can take snapshots by hand; triggers make it
         // take them by itself.
-        snapshots = config.mode == .flightRecorder
+        let snapshots = config.mode == .flightRecorder
             ? SessionSnapshots(settings: config.snapshots ?? SessionConfig.Snapshots(), directory: directory, settle: otlpSettle) : nil
+        self.snapshots = snapshots
         let framing = Framing(
             preamble: { [unowned self] w in self.writePreamble(into: &w) },
             ending: { [unowned self] w in self.writeEnding(into: &w) },
@@ -124,7 +125,7 @@ final class Session {
                                    maxFiles: Int(clamping: config.maxFiles), maxAgeSeconds: config.maxFileAgeSeconds,
                                    trash: trash, framing: framing)
         case .flightRecorder:
-            output = FlightRecorder(directory: directory, session: name, windowBytes: config.windowBytes,
+            let recorder = FlightRecorder(directory: directory, session: name, windowBytes: config.windowBytes,
                                     // A snapshot is taken `after` the slow task's end, once
                                     // its events settled (and the next tick came): the window
                                     // holds that much more, so it still has `windowSeconds`
@@ -132,6 +133,9 @@ final class Session {
                                     windowSeconds: config.windowSeconds,
                                     holdLonger: config.snapshots.map { $0.afterNanoseconds.saturatingAdd(otlpSettle.saturatingMultiply(2)) } ?? 0,
                                     framing: framing)
+            // A watched task is held whole; asked only when age would drop a frame.
+            if let snapshots, snapshots.watches { recorder.holdSince = { snapshots.oldestWatchedBegin() } }
+            output = recorder
         }
     }
 
@@ -328,11 +332,8 @@ final class Session {
     func write(batch header: BatchHeader, events: UnsafeRawBufferPointer, count: Int, from client: Client,
                category: (UInt32) -> String?) {
         guard let member = members[client.id], member.connected, let output else { return }
-        // Spans see every log: the category filter is about the files.
-        if let otlp {
-            otlp.take(header, events: events, nanoseconds: nanoseconds(of: member), name: category)
-        }
-        snapshots?.take(header, events: events, nanoseconds: nanoseconds(of: member), name: category)
+        // Spans and triggers see every log: the category filter is about the files.
+        watch(header, events: events, of: member, name: category)
         if config.categories.isEmpty {
             expect(UInt64(count), bytes: UInt64(events.count), from: member)
             output.append { header.encode(events: events, into: &$0) }
@@ -345,6 +346,30 @@ final class Session {
         guard !filtered.bytes.isEmpty else { return }
         expect(UInt64(filtered.events), bytes: UInt64(filtered.bytes.count), from: member)
         filtered.bytes.withUnsafeBytes { bytes in output.append { header.encode(events: bytes, into: &$0) } }
+    }
+
+    /// Hands a batch's events to the OTLP path and the snapshot triggers,
+    /// decoded once for both (the files take the batch's bytes as they
+    /// are): each with its CLOCK_MONOTONIC ns, if its ticks convert; `name`
+    /// the client's string of an id. Bytes that do not decode end the batch
+    /// here (the reader of the files reports them).
+    private func watch(_ header: BatchHeader, events: UnsafeRawBufferPointer, of member: Member,
+                       name: (UInt32) -> String?) {
+        let triggers = snapshots.flatMap { $0.watches ? $0 : nil }
+        guard otlp != nil || triggers != nil else { return }
+        let nanoseconds = nanoseconds(of: member)
+        let now = tc_monotonic_ns()
+        let process = header.process
+        var reader = ByteReader(events)
+        var state = header.initialState
+        while !reader.isAtEnd {
+            guard let event = try? EventDecoder.next(&reader, &state) else { return }
+            // A context event only moved the decoder's state.
+            guard event.kind != .context else { continue }
+            let time = nanoseconds(event.ticks)
+            otlp?.take(event, at: time, thread: state.thread, batchThread: header.thread, process: process, name: name)
+            triggers?.take(event, at: time, process: process, now: now, name: name)
+        }
     }
 
     /// Each member's events and drops, for the OTLP metrics.
@@ -428,7 +453,6 @@ final class Session {
             for member in members.values where member.connected { writeDrops(of: member, into: &w) }
             execution?.writeDrops(into: &w)
         }
-        if let recorder = output as? FlightRecorder, let snapshots { recorder.holdSince = snapshots.oldestWatchedBegin() }
         output.flush(now: now)
         otlp?.tick(now: now, tallies: otlpTallies)
         releaseDeparted()

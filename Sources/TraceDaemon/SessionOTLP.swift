@@ -5,12 +5,13 @@ import TraceProtocol
 import TraceSystem
 
 /// A session's spans on their way to an OpenTelemetry backend
-/// (docs/design.md, "OTLP"): the batches the session takes are decoded
-/// here, on the drain thread, into a `TimeOrderBuffer`, which hands them
-/// in time order to a `SpanAssembler`, whose finished tasks are encoded
-/// and go to an `OTLPSender`, whose own thread sends them. The files are
-/// written before and whatever happens here: a dead or slow endpoint costs
-/// the session spans on the wire (counted), never events in its files.
+/// (docs/design.md, "OTLP"): the events of the batches the session takes,
+/// decoded on the drain thread (`Session.watch`), go into a
+/// `TimeOrderBuffer`, which hands them in time order to a `SpanAssembler`,
+/// whose finished tasks are encoded and go to an `OTLPSender`, whose own
+/// thread sends them. The files are written before and whatever happens
+/// here: a dead or slow endpoint costs the session spans on the wire
+/// (counted), never events in its files.
 final class SessionOTLP {
     let url: String
     private let sender: OTLPSender
@@ -84,47 +85,40 @@ final class SessionOTLP {
         assembler.apply(event, message: message, names: names)
     }
 
-
-
-    /// Decodes one batch of a process's events (its clock's ticks turned
-    /// into CLOCK_MONOTONIC ns by `nanoseconds`); `name` is the process's
-    /// string of an id. Bytes that do not decode end the batch here (the
-    /// reader of the files reports them).
-    func take(_ header: BatchHeader, events: UnsafeRawBufferPointer, nanoseconds: (UInt64) -> Int64?,
+    /// One event of a batch of `process`'s (`Session.watch` decodes it for
+    /// the triggers too): `time` its CLOCK_MONOTONIC ns, if its ticks
+    /// convert; `thread` the thread its decoder state is at, `batchThread`
+    /// the thread whose batch brought it (its events come in time order);
+    /// `name` the process's string of an id.
+    func take(_ event: RawEvent, at time: Int64?, thread: UInt32, batchThread: UInt32, process: UInt32,
               name: (UInt32) -> String?) {
-        let process = header.process
-        var reader = ByteReader(events)
-        var state = header.initialState
-        while !reader.isAtEnd {
-            guard let event = try? EventDecoder.next(&reader, &state) else { return }
-            guard let time = nanoseconds(event.ticks) else { continue }
-            let kind: SpanEvent.Kind
-            var thread = state.thread
-            var message = UnsafeRawBufferPointer(start: nil, count: 0)
-            switch event.kind {
-            case .taskBegin: kind = .taskBegan(parent: event.parentTask, type: names.number(event.name, of: process, name) ?? unknownName)
-            case .taskEnd: kind = .taskEnded
-            case .regionBegin:
-                guard event.task != 0 else { continue }
-                kind = .regionBegan(sequence: event.regionSequence, type: names.number(event.name, of: process, name) ?? unknownName)
-            case .regionEnd, .regionEndForeign:
-                kind = .regionEnded(sequence: event.regionSequence)
-                thread = event.regionThread
-            case .log:
-                guard event.task != 0, let category = names.number(event.name, of: process, name) else { continue }
-                kind = .log(category: category)
-                message = event.message
-            case .counterInteger, .counterDouble:
-                guard let counter = name(event.name) else { continue }
-                let value: OTLPMetric.Value = event.kind == .counterInteger ? .int(event.integerValue) : .double(event.doubleValue)
-                if (counters[process]?[counter]?.time ?? .min) <= time { counters[process, default: [:]][counter] = (time, value) }
-                continue
-            default:
-                continue
-            }
-            add(SpanEvent(time: time, process: process, thread: thread, swiftTask: event.swiftTask, task: event.task, kind: kind),
-                message: message, from: header.thread)
+        guard let time else { return }
+        let kind: SpanEvent.Kind
+        var thread = thread
+        var message = UnsafeRawBufferPointer(start: nil, count: 0)
+        switch event.kind {
+        case .taskBegin: kind = .taskBegan(parent: event.parentTask, type: names.number(event.name, of: process, name) ?? unknownName)
+        case .taskEnd: kind = .taskEnded
+        case .regionBegin:
+            guard event.task != 0 else { return }
+            kind = .regionBegan(sequence: event.regionSequence, type: names.number(event.name, of: process, name) ?? unknownName)
+        case .regionEnd, .regionEndForeign:
+            kind = .regionEnded(sequence: event.regionSequence)
+            thread = event.regionThread
+        case .log:
+            guard event.task != 0, let category = names.number(event.name, of: process, name) else { return }
+            kind = .log(category: category)
+            message = event.message
+        case .counterInteger, .counterDouble:
+            guard let counter = name(event.name) else { return }
+            let value: OTLPMetric.Value = event.kind == .counterInteger ? .int(event.integerValue) : .double(event.doubleValue)
+            if (counters[process]?[counter]?.time ?? .min) <= time { counters[process, default: [:]][counter] = (time, value) }
+            return
+        default:
+            return
         }
+        add(SpanEvent(time: time, process: process, thread: thread, swiftTask: event.swiftTask, task: event.task, kind: kind),
+            message: message, from: batchThread)
     }
 
     /// What a process recorded and dropped so far in the session, for the

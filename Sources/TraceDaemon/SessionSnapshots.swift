@@ -43,7 +43,8 @@ final class SessionSnapshots {
         var begin: Int64 = 0
         var trigger: String
         var type: String
-        var process: UInt32
+        /// The process's pid (0 by hand, or if it was never told).
+        var pid: Int32 = 0
         var task: UInt64
         var latency: UInt64
     }
@@ -73,10 +74,13 @@ final class SessionSnapshots {
     private let typeCategory: UInt32
     /// The lowest threshold: a task no longer than this fires nothing.
     private let lowest: UInt64
-    private var open: [TaskKey: (begin: Int64, type: UInt32)] = [:]
+    // Unchecked: the drain thread alone uses them, one access at a time;
+    // the run-time checks of a class's stored property at every use were a
+    // sixth of `take`'s time.
+    @exclusivity(unchecked) private var open: [TaskKey: (begin: Int64, type: UInt32)] = [:]
     /// Ended tasks that wait for the settle delay: slow enough to fire
     /// (a rename may still come), or ended before their begin came.
-    private var waiting: [TaskKey: Waiting] = [:]
+    @exclusivity(unchecked) private var waiting: [TaskKey: Waiting] = [:]
     /// `waiting`'s keys in the order they came (decided in that order).
     private var waitingOrder: [TaskKey] = []
     private var waitingHead = 0
@@ -86,8 +90,12 @@ final class SessionSnapshots {
     /// By a trigger's index: its type's lowest threshold, and that trigger.
     private let triggerOfIndex: [(threshold: UInt64, text: String, index: Int)]
     /// Renames of tasks not begun yet, and when they came.
-    private var earlyRenames: [TaskKey: (type: UInt32, came: UInt64)] = [:]
+    @exclusivity(unchecked) private var earlyRenames: [TaskKey: (type: UInt32, came: UInt64)] = [:]
     private var pids: [UInt32: Int32] = [:]
+    /// Processes that left, and when (CLOCK_MONOTONIC ns), oldest first:
+    /// each one's pid is kept until the tasks it ended are decided, a
+    /// settle delay later.
+    private var departed: [(process: UInt32, left: UInt64)] = []
     private var pending: [Fired] = []
     /// The end of the slow task of the last trigger that fired.
     private var lastFired: Int64?
@@ -127,63 +135,54 @@ final class SessionSnapshots {
     func leave(process: UInt32) {
         open = open.filter { $0.key.process != process }
         names.forget(process: process)
+        departed.append((process, tc_monotonic_ns()))
     }
 
-    /// Matches a batch's task begins, ends and renames (its clock's ticks
-    /// turned into CLOCK_MONOTONIC ns by `nanoseconds`; `name`: the
-    /// process's strings).
-    func take(_ header: BatchHeader, events: UnsafeRawBufferPointer, nanoseconds: (UInt64) -> Int64?,
-              name: (UInt32) -> String?) {
-        guard !thresholds.isEmpty else { return }
-        let process = header.process
-        let now = tc_monotonic_ns()
-        // The open tasks are worked on as a local (moved out and back, not
-        // copied): a stored property of a class is checked for exclusive
-        // access at every use, which was a sixth of this loop's time.
-        var open = [TaskKey: (begin: Int64, type: UInt32)]()
-        swap(&open, &self.open)
-        defer { swap(&open, &self.open) }
-        var reader = ByteReader(events)
-        var state = header.initialState
-        while !reader.isAtEnd {
-            guard let event = try? EventDecoder.next(&reader, &state) else { return }
-            let key = TaskKey(process: process, id: event.task)
-            switch event.kind {
-            case .taskBegin:
-                guard let time = nanoseconds(event.ticks) else { continue }
-                var type = names.number(event.name, of: process, name) ?? SpanNames.overflow
-                if let early = earlyRenames.removeValue(forKey: key) { type = early.type }
-                if waiting[key] != nil {
-                    waiting[key]?.begin = time
-                    if waiting[key]?.type == nil { waiting[key]?.type = type }
-                } else if open.count < Self.openLimit {
-                    open[key] = (time, type)
-                }
-            case .log where event.task != 0:
-                guard names.number(event.name, of: process, name) == typeCategory else { continue }
-                let type = names.number(String(decoding: event.message, as: UTF8.self))
-                if open[key] != nil {
-                    open[key]?.type = type
-                } else if waiting[key] != nil {
-                    waiting[key]?.type = type
-                } else if earlyRenames.count < Self.openLimit {
-                    earlyRenames[key] = (type, now)
-                }
-            case .taskEnd:
-                guard let end = nanoseconds(event.ticks) else { continue }
-                if let task = open.removeValue(forKey: key) {
-                    let latency = UInt64(clamping: end.saturatingSubtract(task.begin))
-                    guard latency > lowest else {
-                        count(type: task.type, latency: latency)
-                        continue
-                    }
-                    wait(key, Waiting(begin: task.begin, end: end, type: task.type, decide: now &+ UInt64(settle)))
-                } else {
-                    wait(key, Waiting(begin: nil, end: end, type: nil, decide: now &+ UInt64(settle)))
-                }
-            default:
-                continue
+    /// Whether it matches tasks (it has triggers): `take` is for nothing
+    /// otherwise.
+    var watches: Bool { !thresholds.isEmpty }
+
+    /// Matches a task begin, end or rename of `process`'s, as the batches
+    /// bring them (`Session.watch` decodes them for the OTLP path too):
+    /// `time` its CLOCK_MONOTONIC ns, if its ticks convert; `now` when its
+    /// batch was taken; `name` the process's string of an id.
+    func take(_ event: RawEvent, at time: Int64?, process: UInt32, now: UInt64, name: (UInt32) -> String?) {
+        let key = TaskKey(process: process, id: event.task)
+        switch event.kind {
+        case .taskBegin:
+            guard let time else { return }
+            var type = names.number(event.name, of: process, name) ?? SpanNames.overflow
+            if let early = earlyRenames.removeValue(forKey: key) { type = early.type }
+            if waiting[key] != nil {
+                waiting[key]?.begin = time
+                if waiting[key]?.type == nil { waiting[key]?.type = type }
+            } else if open.count < Self.openLimit {
+                open[key] = (time, type)
             }
+        case .log where event.task != 0:
+            guard names.number(event.name, of: process, name) == typeCategory else { return }
+            let type = names.number(String(decoding: event.message, as: UTF8.self))
+            if open[key] != nil {
+                open[key]?.type = type
+            } else if waiting[key] != nil {
+                waiting[key]?.type = type
+            } else if earlyRenames.count < Self.openLimit {
+                earlyRenames[key] = (type, now)
+            }
+        case .taskEnd:
+            guard let end = time else { return }
+            if let task = open.removeValue(forKey: key) {
+                let latency = UInt64(clamping: end.saturatingSubtract(task.begin))
+                guard latency > lowest else {
+                    count(type: task.type, latency: latency)
+                    return
+                }
+                wait(key, Waiting(begin: task.begin, end: end, type: task.type, decide: now &+ UInt64(settle)))
+            } else {
+                wait(key, Waiting(begin: nil, end: end, type: nil, decide: now &+ UInt64(settle)))
+            }
+        default:
+            return
         }
     }
 
@@ -251,13 +250,21 @@ final class SessionSnapshots {
             }
             lastFired = task.end
             pending.append(Fired(due: UInt64(clamping: task.end).saturatingAdd(settings.afterNanoseconds), begin: begin, trigger: trigger.text,
-                                 type: type, process: key.process, task: key.id, latency: latency))
+                                 type: type, pid: pids[key.process] ?? 0, task: key.id, latency: latency))
         }
         if waitingHead > 1024 && waitingHead * 2 > waitingOrder.count {
             waitingOrder.removeFirst(waitingHead)
             waitingHead = 0
         }
         let expired = now.saturatingSubtract(UInt64(settle))
+        // Every task a departed process ended waited at most a settle
+        // delay after it left, and is decided by now (waiting tasks are
+        // decided in the order they came).
+        let gone = departed.prefix { everything || $0.left < expired }
+        if !gone.isEmpty {
+            for process in gone { pids[process.process] = nil }
+            departed.removeFirst(gone.count)
+        }
         if !earlyRenames.isEmpty { earlyRenames = earlyRenames.filter { everything ? false : $0.value.came > expired } }
     }
 
@@ -286,7 +293,7 @@ final class SessionSnapshots {
 
     /// A snapshot now, by hand (`tracectl snapshot`).
     func takeByHand(window: [UInt8]) -> Taken? {
-        save(Fired(due: 0, trigger: "by hand", type: "", process: 0, task: 0, latency: 0), bytes: window)
+        save(Fired(due: 0, trigger: "by hand", type: "", task: 0, latency: 0), bytes: window)
     }
 
     /// A problem writing a snapshot, for the one who asked for it.
@@ -303,7 +310,7 @@ final class SessionSnapshots {
             return nil
         }
         let snapshot = Taken(index: nextIndex, file: file, realtimeNanoseconds: tc_realtime_ns(), trigger: fired.trigger,
-                             taskType: fired.type, taskID: fired.task, pid: pids[fired.process] ?? 0,
+                             taskType: fired.type, taskID: fired.task, pid: fired.pid,
                              latencyNanoseconds: fired.latency, bytes: UInt64(bytes.count))
         nextIndex += 1
         list.snapshots.append(snapshot)

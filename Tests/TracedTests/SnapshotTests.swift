@@ -13,13 +13,15 @@ import TestSupport
     }
 
     /// The requests scenario as a client of `daemon` (1 ms a request, the
-    /// one at `outlier` 150 ms); waits for it.
-    static func requests(_ daemon: TracedDaemon, tasks: Int, outlier: Int? = nil, outlierMicroseconds: Int = 150_000) throws {
+    /// one at `outlier` 150 ms); waits for it, and returns its pid.
+    @discardableResult
+    static func requests(_ daemon: TracedDaemon, tasks: Int, outlier: Int? = nil, outlierMicroseconds: Int = 150_000) throws -> Int32 {
         var options = ["requests", "--tasks", String(tasks), "--slow-us", "1000"]
         if let outlier { options += ["--outlier-at", String(outlier), "--outlier-us", String(outlierMicroseconds)] }
         let client = try Background(Processes.executable("TraceFixture"), options, environment: daemon.clientEnvironment)
         let result = client.wait(seconds: 120)
         #expect(result.status == 0, "\(result.standardError)")
+        return client.pid
     }
 
     static func list(_ directory: String) throws -> [String: Any] {
@@ -94,18 +96,42 @@ import TestSupport
 
     @Test func aTaskLongerThanTheWindowsAgeIsHeldWhole() throws {
         // A 4 s request, a 1 s window: the recorder keeps what followed the
-        // watched task's begin while it is open.
+        // watched task's begin while it is open. The request is the
+        // client's last: it has left when the task is decided, a settle
+        // delay after its end, and the snapshot still names its pid.
         let daemon = try TracedDaemon()
         let started = try daemon.tracectl(["start", "long", "--flight-recorder", "--window-time", "1s", "--trigger", "request>2s",
                                            "--trigger-after", "100ms", "--no-exec"])
         #expect(started.status == 0, "\(started.standardError)")
-        try Self.requests(daemon, tasks: 1500, outlier: 500, outlierMicroseconds: 4_000_000)
+        let pid = try Self.requests(daemon, tasks: 1500, outlier: 1499, outlierMicroseconds: 4_000_000)
         let directory = Self.snapshots(daemon, "long")
         #expect(eventually(20) { FileManager.default.fileExists(atPath: directory + "/000001.trace") })
+        #expect(eventually(10) { ((try? Self.list(directory))?["snapshots"] as? [[String: Any]])?.first?["pid"] as? Int == Int(pid) })
         let slow = try #require(try Self.tasks(directory + "/000001.trace", ["--slowest", "1"]).first)
         let begin = try #require(slow["begin"] as? Int), end = try #require(slow["end"] as? Int)
         #expect(end - begin >= 4_000_000_000)
         #expect((slow["regions"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String } == ["handle", "tiny"])
+    }
+
+    @Test func aFlightRecorderWithTriggersSendsItsSpansToo() throws {
+        // The triggers and the OTLP path take their events from one decode
+        // of each batch: both see every task.
+        let sink = try OTLPSink()
+        let daemon = try TracedDaemon()
+        let started = try daemon.tracectl(["start", "both", "--flight-recorder", "--trigger", "request>100ms", "--otlp", sink.endpoint,
+                                           "--no-exec"])
+        #expect(started.status == 0, "\(started.standardError)")
+        try Self.requests(daemon, tasks: 2000, outlier: 1000)
+        let directory = Self.snapshots(daemon, "both")
+        #expect(eventually(20) { ((try? Self.list(directory))?["snapshots"] as? [[String: Any]])?.count == 1 })
+        #expect(eventually(10) { (try? daemon.tracectl(["snapshots", "both"]))?.standardOutput.contains("2000 task(s) ended, 1 slower") == true })
+        let requestSpans = { (try? sink.received().spans.filter { $0["name"] as? String == "request" }) ?? [] }
+        #expect(eventually(20) { requestSpans().count == 2000 })
+        #expect(try daemon.tracectl(["stop", "both"]).status == 0)
+        let requests = requestSpans()
+        #expect(requests.count == 2000)
+        let slow = requests.filter { (($0["end"] as? Int ?? 0) - ($0["start"] as? Int ?? 0)) >= 150_000_000 }
+        #expect(slow.count == 1 && (slow.first?["attributes"] as? [String: Any])?["request.index"] as? Int == 1000, "\(slow)")
     }
 
     @Test func noSlowTaskNoSnapshot() throws {
