@@ -33,11 +33,6 @@ package final class LiveTrace {
         package var kind: Kind
     }
 
-    private struct TaskKey: Hashable {
-        var process: UInt32
-        var id: UInt64
-    }
-
     private struct OpenTask {
         var begin: Int64
         /// The begin's name (a string of its process), until a rename.

@@ -1,17 +1,12 @@
+package import TraceFormat
+
 /// Collects chosen tasks (and the tasks created inside them) in one walk,
 /// and builds a `TaskTree` for each. Memory is bounded by what the chosen
 /// tasks hold, and each task keeps at most `regionLimit` regions and
 /// `logLimit` logs (the rest are counted). On a trace with kernel events it
 /// also follows what the tasks' threads did (`TaskExecution`).
 package struct TaskDrilldown: TraceVisitor {
-    package struct TaskKey: Hashable, Sendable {
-        package var process: UInt32
-        package var id: UInt64
-        package init(process: UInt32, id: UInt64) {
-            self.process = process
-            self.id = id
-        }
-    }
+    package typealias TaskKey = TraceFormat.TaskKey
 
     private struct Collected {
         var span: TaskSpan

@@ -95,11 +95,6 @@ package struct TraceSummary: TraceVisitor {
     /// logs inside them can be told apart.
     private var openWanted: [TaskKey: TraceName] = [:]
 
-    private struct TaskKey: Hashable {
-        var process: UInt32
-        var id: UInt64
-    }
-
     /// `idleStacks`: where threads wait outside any Swift job, so that the
     /// spans of a suspended Swift task leave their thread (none: they never do).
     package init(options: Options = Options(), catalog: TraceCatalog, idleStacks: IdleStacks = IdleStacks()) {

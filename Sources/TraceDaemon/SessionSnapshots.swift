@@ -49,11 +49,6 @@ final class SessionSnapshots {
         var latency: UInt64
     }
 
-    private struct TaskKey: Hashable {
-        var process: UInt32
-        var id: UInt64
-    }
-
     private struct Waiting {
         var begin: Int64?
         var end: Int64

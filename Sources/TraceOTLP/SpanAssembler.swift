@@ -79,14 +79,6 @@ package final class SpanAssembler {
     private let unixTime: (Int64) -> UInt64
     private let emit: (_ process: UInt32, _ spans: [OTLPSpan]) -> Void
 
-    private struct TaskKey: Hashable {
-        var process: UInt32
-        var id: UInt64
-
-        /// One word hashed, not two (a task's id is unique in its process).
-        func hash(into hasher: inout Hasher) { hasher.combine(id ^ UInt64(process) << 40) }
-    }
-
     private struct RegionKey: Hashable {
         var process: UInt32
         var thread: UInt32
