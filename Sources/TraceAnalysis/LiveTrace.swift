@@ -46,13 +46,20 @@ package final class LiveTrace {
 
     private let reader = TraceReader()
     private let settle: Int64
-    private var open: [TaskKey: OpenTask] = [:]
+    // Unchecked: `take` alone works on them, one access at a time; the
+    // run-time checks of a class's stored property at each event's use
+    // were a part of top's CPU (docs/performance.md, "Watching a session").
+    @exclusivity(unchecked) private var open: [TaskKey: OpenTask] = [:]
     /// Ends whose begin has not come: their time, and when they came (the
     /// newest event time seen then).
-    private var earlyEnds: [TaskKey: (end: Int64, came: Int64)] = [:]
-    private var converter: (syncs: Int, clock: ClockConverter)?
+    @exclusivity(unchecked) private var earlyEnds: [TaskKey: (end: Int64, came: Int64)] = [:]
+    @exclusivity(unchecked) private var converter: (syncs: Int, clock: ClockConverter)?
+    /// The last event's process and its clock, and the piece of the clock
+    /// conversion its ticks fell in: a batch's events share them.
+    @exclusivity(unchecked) private var lastClock: (process: UInt32, kind: UInt32)?
+    @exclusivity(unchecked) private var piece: ClockConverter.Segment?
     /// The newest event time seen (CLOCK_MONOTONIC ns).
-    package private(set) var newest: Int64 = .min
+    @exclusivity(unchecked) package private(set) var newest: Int64 = .min
     /// Ends whose begin never came within `settle` (the task began before
     /// the viewer attached, or in what it lost).
     package private(set) var endsWithoutBegin = 0
@@ -84,7 +91,12 @@ package final class LiveTrace {
     package func take(_ frames: UnsafeRawBufferPointer) -> [Event] {
         var out: [Event] = []
         reader.readContinuing(frames) { header, raw in
-            guard raw.kind == .taskBegin || raw.kind == .taskEnd || raw.kind == .log else { return }
+            // A pattern, not `==`: the kind's `==` is a call through its
+            // Equatable conformance from another module (a tenth of top's CPU).
+            switch raw.kind {
+            case .taskBegin, .taskEnd, .log: break
+            default: return
+            }
             let process = header.process
             guard let time = nanoseconds(raw.ticks, process: process) else { return }
             newest = max(newest, time)
@@ -161,13 +173,24 @@ package final class LiveTrace {
     /// CLOCK_MONOTONIC ns of `ticks` of `process`'s clock, through the
     /// clock syncs received so far.
     private func nanoseconds(_ ticks: UInt64, process: UInt32) -> Int64? {
-        guard let record = reader.processes[process], record.clockKind != UInt32(TC_CLOCK_MONOTONIC_NS) else {
-            return Int64(clamping: ticks)
+        let kind: UInt32
+        if let last = lastClock, last.process == process {
+            kind = last.kind
+        } else {
+            // A process not named yet counts as the default clock, and is
+            // looked up again at its next event.
+            guard let record = reader.processes[process] else { return Int64(clamping: ticks) }
+            kind = record.clockKind
+            // A piece converts one clock's ticks.
+            if lastClock?.kind != kind { piece = nil }
+            lastClock = (process, kind)
         }
+        guard kind != UInt32(TC_CLOCK_MONOTONIC_NS) else { return Int64(clamping: ticks) }
         if converter?.syncs != reader.clockSyncs.count {
             let nominal = reader.processes.values.map(\.nominalTicksPerSecond).max() ?? 0
             converter = (reader.clockSyncs.count, ClockConverter(syncs: reader.clockSyncs, nominalTicksPerSecond: nominal))
+            piece = nil
         }
-        return converter?.clock.monotonicNanoseconds(ticks: ticks, clockKind: record.clockKind)
+        return converter?.clock.monotonicNanoseconds(ticks: ticks, clockKind: kind, piece: &piece)
     }
 }

@@ -111,7 +111,7 @@ final class SessionOTLP {
             message = event.message
         case .counterInteger, .counterDouble:
             guard let counter = name(event.name) else { return }
-            let value: OTLPMetric.Value = event.kind == .counterInteger ? .int(event.integerValue) : .double(event.doubleValue)
+            let value: OTLPMetric.Value = if case .counterInteger = event.kind { .int(event.integerValue) } else { .double(event.doubleValue) }
             if (counters[process]?[counter]?.time ?? .min) <= time { counters[process, default: [:]][counter] = (time, value) }
             return
         default:

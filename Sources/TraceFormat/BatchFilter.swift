@@ -25,12 +25,12 @@ package enum BatchFilter {
                 return Result(bytes: out, events: kept)
             }
             let whole = UnsafeRawBufferPointer(rebasing: events[start..<reader.offset])
-            if event.kind == .context {
+            if case .context = event.kind {
                 out.append(contentsOf: whole)
                 continue
             }
             let dt = event.ticks &- before
-            if event.kind == .log && !keep(event.name) {
+            if case .log = event.kind, !keep(event.name) {
                 carried &+= dt
                 continue
             }

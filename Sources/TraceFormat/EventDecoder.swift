@@ -95,7 +95,7 @@ package enum EventDecoder {
         }
         var event = RawEvent()
         event.kind = kind
-        if kind == .context {
+        if case .context = kind {
             guard !hasStack else { throw .invalid(field: "event kind", value: UInt64(tag)) }
             state.swiftTask &+= UInt64(bitPattern: try r.zigzag("swift task delta"))
             state.task &+= UInt64(bitPattern: try r.zigzag("task delta"))

@@ -3,6 +3,11 @@ import CTraceABI
 /// The kind of an encoded event (docs/format.md, "Events"): the one Swift
 /// name for the C header's `TC_EV_*` tags, so readers switch on this type
 /// and only the encoders (TraceClient's hot path, test builders) touch tags.
+///
+/// Match a kind with a pattern (`if case .log = kind`, `switch`) in hot
+/// code: `==` from another module is a call through the `Equatable`
+/// conformance (the payload case makes it a derived function), not a tag
+/// compare.
 package enum TraceEventKind: Hashable, Sendable {
     case regionBegin
     /// Ends a region this thread began (a back-reference within the thread).

@@ -89,7 +89,7 @@ package final class TraceDump {
     private func take(_ header: BatchHeader, _ event: RawEvent, _ lastBatch: inout BatchHeader?) {
         // Without the first pass (summary, sizes), the metadata this pass read
         // so far: a file defines a name before its events use it.
-        if event.kind == .counterInteger,
+        if case .counterInteger = event.kind,
            (names.string(header.process, event.name) ?? reader.string(header.process, event.name)) == RuntimeNames.overflowCounter {
             nameOverflows[header.process] = max(nameOverflows[header.process] ?? 0, event.integerValue)
         }
