@@ -106,9 +106,17 @@ final class InProcessSession: @unchecked Sendable {
         for record in consumer.takeMetadata() {
             write { record.encode(process: process, into: &$0) }
         }
-        return consumer.drain(process: process, scrape: scrape) { header, events, _ in
-            write { header.encode(events: events, into: &$0) }
+        return consumer.drain(process: process, scrape: scrape) { header, events, _ in write(batch: header, events: events) }
+    }
+
+    /// Writes a batch after the metadata committed since the last take:
+    /// what the batch names was committed before it, so it comes first in
+    /// the file (a one-pass reader knows every name when its event comes).
+    private func write(batch header: BatchHeader, events: UnsafeRawBufferPointer) {
+        for record in consumer.takeMetadata() {
+            write { record.encode(process: process, into: &$0) }
         }
+        write { header.encode(events: events, into: &$0) }
     }
 
     private func periodicRecords() {
@@ -153,9 +161,7 @@ final class InProcessSession: @unchecked Sendable {
         // second scrape takes the newer; then nothing is left held.
         pass(scrape: true)
         pass(scrape: true)
-        consumer.flushHeld { header, events, _ in
-            write { header.encode(events: events, into: &$0) }
-        }
+        consumer.flushHeld { header, events, _ in write(batch: header, events: events) }
         write { w in
             dropCounts().encode(into: &w)
             ClockSampler.sample(clockKind: buffer.geometry.clockKind).encode(into: &w)

@@ -5,7 +5,10 @@ import Testing
 import TraceFormat
 
 /// What a fetched trace holds, counted without keeping the events: per
-/// (process, thread), the values of counter "seq" must rise strictly.
+/// (process, thread), the values of counter "seq" must rise strictly, and
+/// every name an event uses is defined before it in the file (traced
+/// writes a batch after the strings it names; a one-pass reader, a live
+/// view, depends on that).
 struct Tally {
     /// Events of the clients' batches: what the session counts as events.
     var events = 0
@@ -21,7 +24,13 @@ struct Tally {
     var processRecords: Set<Int32> = []
 
     init(path: String) throws {
+        // Names from a first pass over the metadata, so that what is counted
+        // does not depend on where a string record lies; the order is
+        // checked on its own.
+        let names = TraceReader()
+        try names.readMetadata(path: path)
         let reader = TraceReader()
+        var namedEarly = 0
         var last: [String: Int64] = [:]
         var events = 0, seq: [String: [Int64]] = [:], perProcess: [UInt32: Int] = [:], categories: [String: Int] = [:]
         var violations: [String] = []
@@ -33,7 +42,13 @@ struct Tally {
             }
             events += 1
             perProcess[header.process, default: 0] += 1
-            let name = reader.string(header.process, event.name) ?? "?"
+            let name = names.string(header.process, event.name) ?? "?"
+            switch event.kind {
+            case .taskBegin, .regionBegin, .log, .counterInteger, .counterDouble:
+                if reader.string(header.process, event.name) == nil && name != "?" { namedEarly += 1 }
+            default:
+                break
+            }
             if event.kind == .counterInteger && name == "seq" {
                 let key = "\(header.process)/\(header.thread)"
                 if let previous = last[key], event.integerValue <= previous {
@@ -48,6 +63,7 @@ struct Tally {
         self.kernelEvents = kernelEvents
         self.seq = seq
         self.logCategories = categories
+        if namedEarly > 0 { violations.append("\(namedEarly) event(s) came before the string record that names them") }
         self.violations = violations
         self.diagnostics = reader.diagnostics
         for (key, count) in perProcess {
