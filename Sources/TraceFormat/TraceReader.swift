@@ -115,10 +115,10 @@ package final class TraceReader {
     /// Reads the file at `path` for its metadata only (strings, threads,
     /// stacks, images, processes, syncs, drops), skipping batch records
     /// undecoded: a first pass for a reader that streams events but must
-    /// name them: a file promises its metadata, not that each record comes
-    /// before the first event that uses it (a consumer may take a chunk
-    /// before the metadata its producer appended with it). Memory grows
-    /// with the metadata, not with the events.
+    /// name them: the format promises a file's metadata, not that each
+    /// record comes before the first event that uses it (traced's writers
+    /// order them so now; files of older ones may not). Memory grows with
+    /// the metadata, not with the events.
     package func readMetadata(path: String) throws(SystemError) {
         currentFile = path
         defer { currentFile = "" }
