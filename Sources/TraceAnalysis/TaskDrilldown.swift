@@ -6,8 +6,6 @@ package import TraceFormat
 /// `logLimit` logs (the rest are counted). On a trace with kernel events it
 /// also follows what the tasks' threads did (`TaskExecution`).
 package struct TaskDrilldown: TraceVisitor {
-    package typealias TaskKey = TraceFormat.TaskKey
-
     private struct Collected {
         var span: TaskSpan
         var regions: [RegionSpan] = []

@@ -1,3 +1,5 @@
+import TraceFormat
+
 /// What the kernel saw the threads of chosen tasks do, for `TaskDrilldown`
 /// (docs/analysis.md, "`tracectl tasks`: execution"). A chosen task, and
 /// each of its regions, is open on the thread it began on, from its begin
@@ -15,8 +17,6 @@
 /// Memory: per thread seen, its activity and a wait it is in; per chosen
 /// task, at most `waitLimit` waits and `partLimit` parts (the rest counted).
 struct TaskExecution {
-    typealias TaskKey = TaskDrilldown.TaskKey
-
     /// A stretch of one activity of a thread: [begin, end).
     struct Part {
         var begin: Int64

@@ -1,3 +1,5 @@
+package import TraceFormat
+
 /// Chooses, for every task type and every latency bucket of its histogram
 /// (`LogBuckets`), the first `perBucket` tasks that ended in it, for a page
 /// that lists a bucket's tasks and opens one (the HTML report). The choice
@@ -47,7 +49,7 @@ package struct TaskSampler: TraceVisitor {
     }
 
     /// Every chosen task, for a `TaskDrilldown`.
-    package var roots: Set<TaskDrilldown.TaskKey> {
-        Set(chosen.values.joined().map { TaskDrilldown.TaskKey(process: $0.process, id: $0.id) })
+    package var roots: Set<TaskKey> {
+        Set(chosen.values.joined().map { TaskKey(process: $0.process, id: $0.id) })
     }
 }

@@ -1,4 +1,4 @@
-import TraceFormat
+package import TraceFormat
 /// Picks the tasks of one distributed request: those whose `trace.context`
 /// log (written by TracedTracing as a task's first event, docs/format.md,
 /// "Spans") carries the W3C trace id. A chosen task whose parent task is
@@ -9,10 +9,10 @@ package struct TraceIDSelector: TraceVisitor {
     private let category: TraceName?
     private let prefix: [UInt8]
     /// Parents of the open tasks: a task's `trace.context` comes while it is open.
-    private var openParents: [TaskDrilldown.TaskKey: UInt64] = [:]
-    private var chosen: [TaskDrilldown.TaskKey: UInt64] = [:]
+    private var openParents: [TaskKey: UInt64] = [:]
+    private var chosen: [TaskKey: UInt64] = [:]
     /// Tasks of the trace, in the order their `trace.context` came.
-    package private(set) var order: [TaskDrilldown.TaskKey] = []
+    package private(set) var order: [TaskKey] = []
 
     /// Whether `text` is a trace id: 32 hex digits, not all zero.
     package static func isTraceID(_ text: String) -> Bool {
@@ -40,18 +40,18 @@ package struct TraceIDSelector: TraceVisitor {
     private mutating func noteLog(_ log: LogRecord, process: UInt32) {
         guard log.category == category, log.task != 0, log.message.count >= prefix.count,
               log.message.prefix(prefix.count).elementsEqual(prefix) else { return }
-        let key = TaskDrilldown.TaskKey(process: process, id: log.task)
+        let key = TaskKey(process: process, id: log.task)
         guard chosen[key] == nil else { return }
         chosen[key] = openParents[key] ?? 0
         order.append(key)
     }
 
     /// Every task of the trace id.
-    package var tasks: Set<TaskDrilldown.TaskKey> { Set(order) }
+    package var tasks: Set<TaskKey> { Set(order) }
 
     /// The tasks of the trace id whose parent is not one of them: the roots
     /// of the trees to show.
-    package var roots: Set<TaskDrilldown.TaskKey> {
+    package var roots: Set<TaskKey> {
         Set(order.filter { key in
             let parent = chosen[key] ?? 0
             return parent == 0 || chosen[.init(process: key.process, id: parent)] == nil

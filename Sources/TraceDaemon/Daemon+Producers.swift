@@ -271,29 +271,18 @@ extension Daemon {
     /// it committed since the last take. A string record is committed
     /// before the first event that uses it, so what the batch's events name
     /// is taken by now and goes into the files first: a reader in one pass
-    /// (a live view) knows every name when its event comes. (Taken only
-    /// once a drain began, a string interned during the drain followed the
-    /// batch that used it.) One acquire load a batch when nothing is new.
+    /// (a live view) knows every name when its event comes, and a session's
+    /// category filter and OTLP path find every string the batch names in
+    /// `client.strings` (an id not there is none of the client's). (Taken
+    /// only once a drain began, a string interned during the drain followed
+    /// the batch that used it.) One acquire load a batch when nothing is new.
     private func write(batch header: BatchHeader, events: UnsafeRawBufferPointer, count: Int, of client: Client,
                        into sessions: [Session]) {
         let metadata = client.takeMetadata()
         if !metadata.isEmpty { for session in sessions { session.write(metadata: metadata, from: client) } }
         for session in sessions {
-            session.write(batch: header, events: events, count: count, from: client) { category($0, of: client, into: sessions) }
+            session.write(batch: header, events: events, count: count, from: client) { client.strings[$0] }
         }
-    }
-
-    /// The category string `id` of `client`, for a session's filter. A
-    /// string record is committed before the first log that uses it, so one
-    /// traced has not taken yet is in the metadata area now: taken, and
-    /// written to the client's sessions, before the batch that uses it.
-    /// (Left unknown, the log was filtered out as if of another category,
-    /// and not counted.) `write(batch:)` took it already, normally.
-    private func category(_ id: UInt32, of client: Client, into sessions: [Session]) -> String? {
-        if let known = client.strings[id] { return known }
-        let metadata = client.takeMetadata()
-        for session in sessions { session.write(metadata: metadata, from: client) }
-        return client.strings[id]
     }
 
     /// A client leaves: its committed events are taken, its sessions note

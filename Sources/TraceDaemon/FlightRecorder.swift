@@ -85,14 +85,19 @@ final class FlightRecorder: SessionOutput {
     var holdSince: (() -> UInt64?)?
 
     private func evict(now: UInt64) {
-        // Asked at most once an eviction, and only when age would drop a frame.
-        var held: UInt64??
+        // `holdSince` asked at most once an eviction, and only when age
+        // would drop a frame.
+        var asked = false
+        var hold = UInt64.max
         while frameStart < frames.count {
             let closed = frames[frameStart].closed
             if heldBytes <= windowBytes {
                 guard windowNanoseconds > 0, now.saturatingSubtract(closed) > windowNanoseconds else { break }
-                if held == nil { held = .some(holdSince?()) }
-                guard closed < (held! ?? .max) else { break }
+                if !asked {
+                    asked = true
+                    hold = holdSince?() ?? .max
+                }
+                guard closed < hold else { break }
             }
             heldSince = closed
             heldBytes &-= UInt64(frames[frameStart].bytes.count)

@@ -364,9 +364,7 @@ final class Session {
         var state = header.initialState
         while !reader.isAtEnd {
             guard let event = try? EventDecoder.next(&reader, &state) else { return }
-            // A context event only moved the decoder's state. (A pattern,
-            // not `!=`: the kind's `==` is a call through its Equatable
-            // conformance from another module.)
+            // A context event only moved the decoder's state.
             if case .context = event.kind { continue }
             let time = nanoseconds(event.ticks)
             otlp?.take(event, at: time, thread: state.thread, batchThread: header.thread, process: process, name: name)

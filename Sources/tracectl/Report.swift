@@ -84,12 +84,12 @@ struct Report: ParsableCommand {
                          stacks: StackResolver) -> [String: [ReportDocument.BucketSample]] {
         var roots = sampler.roots
         for statistics in summary.tasks.values {
-            for task in statistics.slowest { roots.insert(TaskDrilldown.TaskKey(process: task.process, id: task.id)) }
+            for task in statistics.slowest { roots.insert(TaskKey(process: task.process, id: task.id)) }
         }
         var drilldown = TaskDrilldown(roots: roots, catalog: walk.catalog, stacks: stacks)
         input.run(walk, &drilldown, label: "collecting samples")
-        var trees: [TaskDrilldown.TaskKey: TaskTree] = [:]
-        for tree in drilldown.trees() { trees[TaskDrilldown.TaskKey(process: tree.process, id: tree.id)] = tree }
+        var trees: [TaskKey: TaskTree] = [:]
+        for tree in drilldown.trees() { trees[TaskKey(process: tree.process, id: tree.id)] = tree }
         var result: [String: [ReportDocument.BucketSample]] = [:]
         for (type, statistics) in summary.tasks {
             var byBucket: [Int: [TaskSpan]] = [:]
@@ -105,7 +105,7 @@ struct Report: ParsableCommand {
                 }
             }
             result[walk.catalog.string(type)] = statistics.distribution.buckets.map { bucket, count in
-                let tasks = (byBucket[bucket.index] ?? []).compactMap { trees[TaskDrilldown.TaskKey(process: $0.process, id: $0.id)] }
+                let tasks = (byBucket[bucket.index] ?? []).compactMap { trees[TaskKey(process: $0.process, id: $0.id)] }
                 return ReportDocument.BucketSample(low: bucket.low, high: bucket.high, total: count, tasks: tasks)
             }
         }

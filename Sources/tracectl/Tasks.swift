@@ -72,7 +72,7 @@ struct Tasks: ParsableCommand {
         let walk = input.open()
         input.requireSomethingDecodes(walk)
         let catalog = walk.catalog
-        var roots = Set<TaskDrilldown.TaskKey>()
+        var roots = Set<TaskKey>()
         var ids = Set<UInt64>()
         var note: String?
         if let id {
@@ -87,7 +87,7 @@ struct Tasks: ParsableCommand {
             var selector = TaskSelector(type: type, rule: rule, catalog: catalog)
             input.run(walk, &selector, label: "choosing")
             if renames && selector.typed == 0 { Failure(unknown, status: Exit.refused).exit() }
-            roots = Set(selector.chosen.map { TaskDrilldown.TaskKey(process: $0.process, id: $0.id) })
+            roots = Set(selector.chosen.map { TaskKey(process: $0.process, id: $0.id) })
             if selector.matched > selector.chosen.count {
                 note = "showing \(selector.chosen.count) of \(selector.matched) matching task(s); raise --limit for more"
             }

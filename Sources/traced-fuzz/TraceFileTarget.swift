@@ -60,7 +60,7 @@ enum TraceFileTarget {
         let stacks = StackResolver(catalog: walk.catalog, symbolize: false)
         let document = ReportDocument(summary: summary, catalog: walk.catalog, stacks: stacks, filters: .init())
         _ = ReportPrinter.render(document)
-        let roots = Set(summary.tasks.values.flatMap(\.slowest).map { TaskDrilldown.TaskKey(process: $0.process, id: $0.id) })
+        let roots = Set(summary.tasks.values.flatMap(\.slowest).map { TaskKey(process: $0.process, id: $0.id) })
         var drilldown = TaskDrilldown(roots: roots, catalog: walk.catalog, stacks: stacks)
         walk.run(&drilldown)
         for tree in drilldown.trees() { _ = TaskTreePrinter.render(tree, traceStart: walk.startTime ?? 0) }

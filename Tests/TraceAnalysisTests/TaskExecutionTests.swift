@@ -15,7 +15,7 @@ import TraceFormat
         try ExecutionTrace.write(path, kernel: kernel)
         let walk = try TraceWalk(paths: [path])
         #expect(walk.catalog.diagnostics.isEmpty, "\(walk.catalog.diagnostics)")
-        var drilldown = TaskDrilldown(roots: [TaskDrilldown.TaskKey(process: 1, id: 1)], catalog: walk.catalog,
+        var drilldown = TaskDrilldown(roots: [TaskKey(process: 1, id: 1)], catalog: walk.catalog,
                                       stacks: StackResolver(catalog: walk.catalog, symbolize: false))
         walk.run(&drilldown)
         return (try #require(drilldown.trees().first), walk.catalog)
@@ -74,7 +74,7 @@ import TraceFormat
         try trace.finish()
         let walk = try TraceWalk(paths: [path])
         #expect(walk.catalog.diagnostics.isEmpty, "\(walk.catalog.diagnostics)")
-        var drilldown = TaskDrilldown(roots: [TaskDrilldown.TaskKey(process: 1, id: 1)], catalog: walk.catalog,
+        var drilldown = TaskDrilldown(roots: [TaskKey(process: 1, id: 1)], catalog: walk.catalog,
                                       stacks: StackResolver(catalog: walk.catalog, symbolize: false),
                                       idleStacks: IdleStacks([(process: 1, stack: 7)]))
         walk.run(&drilldown)
